@@ -1,0 +1,62 @@
+/**
+ * Typed errors with stable codes.
+ *
+ * Codes are part of the public contract (scripts match on them); messages are
+ * for people and may change. Programmer mistakes throw plain TypeError/RangeError.
+ * The CLI maps codes to exit codes in exactly one place (packages/cli/src/exit-codes.ts).
+ */
+export type ErrorCode =
+  /** No repository at the given location (or its config is missing). */
+  | 'NO_REPOSITORY'
+  /** `init` on a location that is not empty. */
+  | 'REPOSITORY_EXISTS'
+  /** A snapshot, blob, key or file that was asked for does not exist. */
+  | 'NOT_FOUND'
+  /** A snapshot id prefix matches more than one snapshot. */
+  | 'AMBIGUOUS_ID'
+  /** An immutable repository file already exists with that name. */
+  | 'ALREADY_EXISTS'
+  /** Stored bytes do not match their id, digest, trailer or format. */
+  | 'CORRUPT'
+  /** Another process holds a conflicting lock. */
+  | 'LOCKED'
+  /** The password does not open any key of the repository. */
+  | 'WRONG_PASSWORD'
+  /** The repository is encrypted and no password was given. */
+  | 'PASSWORD_REQUIRED'
+  /** The input to snapshot is missing or cannot be read. */
+  | 'INPUT_UNREADABLE'
+  /** A restore target exists and --overwrite was not given. */
+  | 'TARGET_EXISTS'
+  /** An argument or option value is invalid. */
+  | 'INVALID_ARGUMENT'
+  /** The repository format or a feature of it is not supported by this version. */
+  | 'UNSUPPORTED_FORMAT'
+  /** The storage backend failed (I/O error, no space, permission). */
+  | 'BACKEND'
+  /** The operation was cancelled. */
+  | 'ABORTED';
+
+/** Base class of every error the core throws on purpose. */
+export class StowageError extends Error {
+  override readonly name: string = 'StowageError';
+  readonly code: ErrorCode;
+  /** True when repeating the same call may succeed (transient backend failure). */
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(message, options);
+    this.code = code;
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** True when `err` is a StowageError, optionally with one of the given codes. */
+export function isStowageError(err: unknown, ...codes: ErrorCode[]): err is StowageError {
+  return err instanceof StowageError && (codes.length === 0 || codes.includes(err.code));
+}
+
+/** Shorthand for a CORRUPT error. */
+export function corrupt(message: string, cause?: unknown): StowageError {
+  return new StowageError('CORRUPT', message, cause === undefined ? undefined : { cause });
+}
