@@ -1,0 +1,85 @@
+/** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
+import { shortId, snapshotFile, snapshotStream, type Snapshot } from '@stowage/core';
+import type { Command } from 'commander';
+import { collect } from '../args.js';
+import { withRepo, type Context } from '../context.js';
+import { formatBytes, formatRate } from '../format.js';
+import { progressFor } from '../progress-bar.js';
+
+interface Opts {
+  tag?: string[];
+  name?: string;
+  host?: string;
+  force?: boolean;
+}
+
+export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
+  program
+    .command('snapshot')
+    .description('store a snapshot of a file, or of stdin with "-"')
+    .argument('<input>', 'file to snapshot, or - for stdin')
+    .option('--tag <tag>', 'add a tag (repeatable)', collect)
+    .option('--name <name>', 'snapshot name (default: the input file name; "stdin" for -)')
+    .option('--host <hostname>', 'override the host name recorded')
+    .option('--force', 're-read the input even if it is unchanged since its last snapshot')
+    .action((input: string, o: Opts) =>
+      run((ctx) =>
+        withRepo(ctx, async (repo) => {
+          const progress = progressFor(ctx);
+          const common = {
+            ...(o.name !== undefined && { name: o.name }),
+            ...(o.host !== undefined && { hostname: o.host }),
+            tags: o.tag ?? [],
+            signal: ctx.signal,
+            ...(progress.fn && { progress: progress.fn }),
+          };
+          let snap: Snapshot;
+          let reused = false;
+          try {
+            if (input === '-') {
+              snap = await snapshotStream(repo, process.stdin, { kind: 'stdin', path: '-' }, common);
+            } else {
+              const r = await snapshotFile(repo, input, { ...common, force: o.force ?? false });
+              snap = r.snapshot;
+              reused = r.reused;
+            }
+          } finally {
+            progress.done();
+          }
+          report(ctx, snap, reused);
+        }),
+      ),
+    );
+}
+
+function report(ctx: Context, s: Snapshot, reused: boolean): void {
+  const sum = s.summary;
+  const mbps = sum.seconds > 0 ? sum.bytesRead / 1e6 / sum.seconds : 0;
+  if (ctx.opts.json) {
+    ctx.json({
+      id: s.id,
+      name: s.name,
+      tags: s.tags,
+      time: s.time,
+      hostname: s.hostname,
+      size: s.source.size,
+      sha256: s.source.sha256,
+      bytesRead: sum.bytesRead,
+      bytesNew: sum.bytesNew,
+      bytesStored: sum.bytesStored,
+      chunks: sum.chunks,
+      newChunks: sum.newChunks,
+      seconds: sum.seconds,
+      mbPerSec: Number(mbps.toFixed(1)),
+      reused,
+      ...(s.parent && { parent: s.parent }),
+    });
+    return;
+  }
+  ctx.out(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
+  if (reused) ctx.out(`  unchanged since snapshot ${shortId(s.parent ?? '')}: content reused without reading (use --force to re-read)`);
+  ctx.out(`  read    ${formatBytes(sum.bytesRead)} in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
+  ctx.out(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} of ${sum.chunks} chunks)`);
+  ctx.out(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
+  ctx.out(`  id      ${s.id}`);
+}

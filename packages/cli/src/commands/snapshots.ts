@@ -1,0 +1,44 @@
+/** `stowage snapshots`: list snapshots (table, or a JSON array with --json). */
+import { listSnapshots, shortId } from '@stowage/core';
+import type { Command } from 'commander';
+import { withRepo, type Context } from '../context.js';
+import { formatBytes, formatTime, table } from '../format.js';
+
+export function registerSnapshots(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
+  program
+    .command('snapshots')
+    .description('list snapshots')
+    .action(() =>
+      run((ctx) =>
+        withRepo(ctx, async (repo) => {
+          const snaps = await listSnapshots(repo);
+          if (ctx.opts.json) {
+            ctx.json(
+              snaps.map((s) => ({
+                id: s.id,
+                short_id: shortId(s.id),
+                time: s.time,
+                hostname: s.hostname,
+                username: s.username,
+                name: s.name,
+                tags: s.tags,
+                size: s.source.size,
+                sha256: s.source.sha256,
+                path: s.source.path,
+                ...(s.parent && { parent: s.parent }),
+                summary: s.summary,
+              })),
+            );
+            return;
+          }
+          ctx.out(
+            table(
+              ['ID', 'Time', 'Host', 'Name', 'Tags', 'Size'],
+              snaps.map((s) => [shortId(s.id), formatTime(s.time), s.hostname, s.name, s.tags.join(','), formatBytes(s.source.size)]),
+            ),
+          );
+          ctx.out(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}`);
+        }),
+      ),
+    );
+}

@@ -1,0 +1,54 @@
+/**
+ * What every command gets: global options, output helpers, and the repository opener.
+ */
+import { LocalBackend, Repository, StowageError, defaultCacheRoot, type Backend } from '@stowage/core';
+
+export interface GlobalOptions {
+  readonly repo?: string;
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+  readonly debug?: boolean;
+  readonly cacheDir?: string;
+}
+
+export interface Context {
+  readonly opts: GlobalOptions;
+  readonly signal: AbortSignal;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Writes a line to stdout. */
+  out(line: string): void;
+  /** Writes a line to stderr unless --quiet. */
+  info(line: string): void;
+  /** Prints one JSON document on stdout. */
+  json(value: unknown): void;
+}
+
+/** The repository location from -r or STOWAGE_REPOSITORY. */
+export function repoLocation(ctx: Context): string {
+  const loc = ctx.opts.repo ?? process.env.STOWAGE_REPOSITORY;
+  if (!loc) throw new StowageError('NO_REPOSITORY', 'no repository given: use -r <path> or set STOWAGE_REPOSITORY');
+  return loc;
+}
+
+/** A backend for a location (a local directory; URLs come with the S3 backend). */
+export function backendFor(location: string): Backend {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+    throw new StowageError('INVALID_ARGUMENT', `unsupported repository location ${location}: only local directories are supported in this build`);
+  }
+  return new LocalBackend(location);
+}
+
+export function cacheRoot(ctx: Context): string {
+  return ctx.opts.cacheDir ?? defaultCacheRoot();
+}
+
+/** Opens the repository, runs `fn`, and always closes it. */
+export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>): Promise<T> {
+  const repo = await Repository.open(backendFor(repoLocation(ctx)), { cacheRoot: cacheRoot(ctx) });
+  try {
+    return await fn(repo);
+  } finally {
+    await repo.close();
+  }
+}

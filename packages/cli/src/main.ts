@@ -1,0 +1,87 @@
+/**
+ * The `stowage` command line: commander wiring, global options, and the one
+ * place where errors become a line on stderr and an exit code.
+ */
+import { StowageError, isStowageError } from '@stowage/core';
+import { Command, CommanderError } from 'commander';
+import type { Context, GlobalOptions } from './context.js';
+import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { registerInit } from './commands/init.js';
+import { registerRepair } from './commands/repair.js';
+import { registerRestore } from './commands/restore.js';
+import { registerSnapshot } from './commands/snapshot.js';
+import { registerSnapshots } from './commands/snapshots.js';
+
+export const VERSION = '0.1.0';
+
+/** Runs the CLI with `argv` (process.argv form); resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = EXIT_OK;
+  const abort = new AbortController();
+  const onSigint = () => abort.abort(new StowageError('ABORTED', 'interrupted'));
+  process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
+
+  const program = new Command('stowage');
+  program
+    .description('content-addressed, deduplicating backup store for container images and data')
+    .version(VERSION)
+    .option('-r, --repo <path>', 'repository location (or STOWAGE_REPOSITORY)')
+    .option('--json', 'machine-readable output: one JSON document on stdout')
+    .option('-q, --quiet', 'print only errors and requested data')
+    .option('--cache-dir <dir>', 'local cache root (or STOWAGE_CACHE_DIR; default ~/.cache/stowage)')
+    .option('--debug', 'print stack traces of errors')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  const run = async (fn: (ctx: Context) => Promise<number | void>): Promise<void> => {
+    const opts = program.opts<GlobalOptions>();
+    const ctx: Context = {
+      opts,
+      signal: abort.signal,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      out: (line) => void process.stdout.write(line + '\n'),
+      info: (line) => (opts.quiet ? undefined : void process.stderr.write(line + '\n')),
+      json: (v) => void process.stdout.write(JSON.stringify(v, null, 2) + '\n'),
+    };
+    try {
+      exitCode = (await fn(ctx)) ?? EXIT_OK;
+    } catch (err) {
+      exitCode = reportError(err, opts);
+    }
+  };
+
+  registerInit(program, run);
+  registerSnapshot(program, run);
+  registerSnapshots(program, run);
+  registerRestore(program, run);
+  registerRepair(program, run);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // help and version exit 0; usage errors were already printed by commander
+      exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_ERROR;
+    } else {
+      exitCode = reportError(err, program.opts<GlobalOptions>());
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+  }
+  return exitCode;
+}
+
+/** One line on stderr (or a JSON object with --json), a stack only with --debug. */
+function reportError(err: unknown, opts: GlobalOptions): number {
+  const code = isStowageError(err) ? err.code : undefined;
+  const message = err instanceof Error ? err.message : String(err);
+  if (opts.json) process.stderr.write(JSON.stringify({ error: { code: code ?? 'INTERNAL', message } }) + '\n');
+  else process.stderr.write(`stowage: ${message}${code ? ` [${code}]` : ''}\n`);
+  if (opts.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  if (!code && !opts.debug && !opts.json) process.stderr.write('stowage: this is a bug; run with --debug for details\n');
+  const exit = exitCodeFor(code);
+  return code === 'ABORTED' ? EXIT_INTERRUPTED : exit;
+}

@@ -1,0 +1,80 @@
+/**
+ * The storage backend: a flat store of immutable files addressed by (type, name).
+ *
+ * A backend never parses file contents. Every repository read and write goes
+ * through this interface, so an S3 backend fits without changing the layers above.
+ * Wrappers `(next: Backend) => Backend` add retry, read-only, fault injection.
+ */
+
+/** The closed set of repository file types. */
+export type FileType = 'config' | 'key' | 'pack' | 'index' | 'snapshot' | 'lock';
+
+/** Every file type, in a stable order. */
+export const FILE_TYPES: readonly FileType[] = ['config', 'key', 'pack', 'index', 'snapshot', 'lock'];
+
+/** Names a file in the repository. For 'config' the name is always "config". */
+export interface Handle {
+  readonly type: FileType;
+  readonly name: string;
+}
+
+/** Options every operation accepts. */
+export interface OpOptions {
+  readonly signal?: AbortSignal;
+}
+
+/** A byte range of a file. */
+export interface Range {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** One listed file. */
+export interface FileInfo {
+  readonly name: string;
+  readonly size: number;
+}
+
+/** Static properties of a backend. */
+export interface BackendInfo {
+  /** A short human description, e.g. "local:/srv/repo". */
+  readonly location: string;
+  /** Useful number of concurrent operations. */
+  readonly connections: number;
+}
+
+export interface SaveOptions extends OpOptions {
+  /** Allow replacing an existing file of this name (lock refresh only); default false. */
+  readonly overwrite?: boolean;
+}
+
+export interface Backend {
+  readonly info: BackendInfo;
+  /**
+   * Stores a file atomically and durably: readers see all bytes or none, and once the
+   * promise resolves the file survives a crash. ALREADY_EXISTS when a file of that name
+   * exists (unless `overwrite`).
+   */
+  save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void>;
+  /** The whole file, or a range of it. NOT_FOUND when missing; a short read is CORRUPT, never silent truncation. */
+  load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array>;
+  /** Size of a file; NOT_FOUND when missing. */
+  stat(h: Handle, opts?: OpOptions): Promise<{ readonly size: number }>;
+  /** True when the file exists. */
+  exists(h: Handle, opts?: OpOptions): Promise<boolean>;
+  /** Every file of a type (order unspecified). Files being written are never listed. */
+  list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo>;
+  /** Removes a file; NOT_FOUND when missing. */
+  remove(h: Handle, opts?: OpOptions): Promise<void>;
+  /** True when the repository location holds nothing (used by init). */
+  isEmpty(opts?: OpOptions): Promise<boolean>;
+  /** Prepares an empty location for a new repository (creates directories). */
+  create(opts?: OpOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A backend decorator. */
+export type BackendWrapper = (next: Backend) => Backend;
+
+/** The handle of the config file. */
+export const CONFIG_HANDLE: Handle = { type: 'config', name: 'config' };

@@ -1,0 +1,212 @@
+/**
+ * Local directory backend.
+ *
+ * Durable atomic writes: the bytes go to a temp file in the destination directory,
+ * are fsynced, then linked (no-clobber) or renamed (overwrite) into place, and the
+ * directory is fsynced. Temp files start with "." and are never listed.
+ * Files are made read-only after writing (they are immutable).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { StowageError } from '../errors.js';
+import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import { FILE_TYPES } from './backend.js';
+import { checkName, dirOf, pathOf } from './layout.js';
+
+export class LocalBackend implements Backend {
+  readonly info: BackendInfo;
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.info = { location: `local:${this.root}`, connections: 4 };
+  }
+
+  private abs(h: Handle): string {
+    checkName(h);
+    return path.join(this.root, pathOf(h));
+  }
+
+  async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const dest = this.abs(h);
+    const dir = path.dirname(dest);
+    const tmp = path.join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      try {
+        let off = 0;
+        while (off < data.length) {
+          const { bytesWritten } = await fh.write(data, off, data.length - off, off);
+          off += bytesWritten;
+        }
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.chmod(tmp, 0o444);
+      if (opts?.overwrite) {
+        await fs.rename(tmp, dest);
+      } else {
+        await fs.link(tmp, dest);
+        await fs.unlink(tmp);
+      }
+      await fsyncDir(dir);
+    } catch (err) {
+      await fs.unlink(tmp).catch(() => undefined);
+      throw mapFsError(err, h, 'save');
+    }
+  }
+
+  async load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array> {
+    opts?.signal?.throwIfAborted();
+    const file = this.abs(h);
+    try {
+      if (!range) return await fs.readFile(file);
+      const fh = await fs.open(file, 'r');
+      try {
+        const buf = Buffer.allocUnsafe(range.length);
+        let got = 0;
+        while (got < range.length) {
+          const { bytesRead } = await fh.read(buf, got, range.length - got, range.offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got !== range.length) {
+          throw new StowageError('CORRUPT', `${pathOf(h)}: short read, wanted ${range.length} bytes at offset ${range.offset}, file ends after ${got}`);
+        }
+        return buf;
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw mapFsError(err, h, 'load');
+    }
+  }
+
+  async stat(h: Handle, opts?: OpOptions): Promise<{ size: number }> {
+    opts?.signal?.throwIfAborted();
+    try {
+      const st = await fs.stat(this.abs(h));
+      return { size: st.size };
+    } catch (err) {
+      throw mapFsError(err, h, 'stat');
+    }
+  }
+
+  async exists(h: Handle, opts?: OpOptions): Promise<boolean> {
+    opts?.signal?.throwIfAborted();
+    try {
+      await fs.access(this.abs(h));
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw mapFsError(err, h, 'stat');
+    }
+  }
+
+  async *list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo> {
+    opts?.signal?.throwIfAborted();
+    if (type === 'config') {
+      if (await this.exists({ type, name: 'config' })) yield { name: 'config', size: (await this.stat({ type, name: 'config' })).size };
+      return;
+    }
+    const base = path.join(this.root, dirOf(type));
+    const dirs = type === 'pack' ? (await readdirOrEmpty(base)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join(base, d)) : [base];
+    for (const dir of dirs) {
+      for (const name of await readdirOrEmpty(dir)) {
+        if (name.startsWith('.')) continue;
+        opts?.signal?.throwIfAborted();
+        try {
+          const st = await fs.stat(path.join(dir, name));
+          if (st.isFile()) yield { name, size: st.size };
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw mapFsError(err, { type, name }, 'list');
+        }
+      }
+    }
+  }
+
+  async remove(h: Handle, opts?: OpOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const file = this.abs(h);
+    try {
+      await fs.unlink(file);
+      await fsyncDir(path.dirname(file));
+    } catch (err) {
+      throw mapFsError(err, h, 'remove');
+    }
+  }
+
+  async isEmpty(): Promise<boolean> {
+    try {
+      return (await fs.readdir(this.root)).length === 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw mapFsError(err, undefined, 'read');
+    }
+  }
+
+  async create(): Promise<void> {
+    try {
+      await fs.mkdir(this.root, { recursive: true });
+      for (const t of FILE_TYPES) {
+        if (t !== 'config') await fs.mkdir(path.join(this.root, dirOf(t)), { recursive: true });
+      }
+      const data = path.join(this.root, dirOf('pack'));
+      for (let i = 0; i < 256; i++) await fs.mkdir(path.join(data, i.toString(16).padStart(2, '0')), { recursive: true });
+      await fsyncDir(data);
+      await fsyncDir(this.root);
+      await fsyncDir(path.dirname(this.root));
+    } catch (err) {
+      throw mapFsError(err, undefined, 'create');
+    }
+  }
+
+  async close(): Promise<void> {
+    // nothing held open
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fs.readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Translates fs errors into StowageErrors; the only place this backend does so. */
+function mapFsError(err: unknown, h: Handle | undefined, op: string): unknown {
+  if (err instanceof StowageError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const what = h ? pathOf(h) : 'repository';
+  switch (e.code) {
+    case 'ENOENT':
+      return new StowageError('NOT_FOUND', `${what}: not found`, { cause: err });
+    case 'EEXIST':
+      return new StowageError('ALREADY_EXISTS', `${what}: already exists`, { cause: err });
+    case 'ABORT_ERR':
+      return new StowageError('ABORTED', `${op} ${what}: aborted`, { cause: err });
+    case 'ENOSPC':
+      return new StowageError('BACKEND', `${op} ${what}: no space left on device`, { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+      return new StowageError('BACKEND', `${op} ${what}: permission denied`, { cause: err });
+    default:
+      if (e.name === 'AbortError') return new StowageError('ABORTED', `${op} ${what}: aborted`, { cause: err });
+      return new StowageError('BACKEND', `${op} ${what}: ${e.message}`, { cause: err, retryable: e.code === 'EIO' || e.code === 'EAGAIN' });
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * BLAKE3-256, the id hash of blobs and repository files.
+ *
+ * Hides the binding (@napi-rs/blake-hash, synchronous native calls). A blob id is
+ * the BLAKE3 of its plaintext; a repository file's name is the BLAKE3 of its
+ * stored bytes, so every name verifies its content.
+ */
+import { blake3 as nativeBlake3, Blake3Hasher } from '@napi-rs/blake-hash';
+
+/** Length in bytes of every id (blob, pack, file). */
+export const ID_BYTES = 32;
+
+/** BLAKE3-256 of `data` as 32 raw bytes. */
+export function blake3(data: Uint8Array): Buffer {
+  return nativeBlake3(toBuffer(data));
+}
+
+/** BLAKE3-256 of `data` as 64 lowercase hex characters. */
+export function blake3Hex(data: Uint8Array): string {
+  return blake3(data).toString('hex');
+}
+
+/** Keyed BLAKE3-256 (32-byte key), for repositories whose ids must not be guessable. */
+export function keyedBlake3(key: Uint8Array, data: Uint8Array): Buffer {
+  const h = Blake3Hasher.newKeyed(toBuffer(key));
+  h.update(toBuffer(data));
+  return h.digestBuffer();
+}
+
+/** A function from plaintext to a 32-byte id. */
+export type IdHasher = (data: Uint8Array) => Buffer;
+
+/** The id hasher of a repository: plain BLAKE3, or keyed BLAKE3 when a key is given. */
+export function idHasher(key?: Uint8Array): IdHasher {
+  if (!key) return blake3;
+  const k = Buffer.from(key);
+  return (data) => keyedBlake3(k, data);
+}
+
+function toBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}

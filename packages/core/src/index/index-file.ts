@@ -1,0 +1,59 @@
+/**
+ * Index files: immutable lists of blob -> (pack, offset, length) for packs written
+ * by one write session (or consolidated by repair/gc).
+ *
+ * ```
+ * index file = seal( "STWIDX01" packCount:u32le pack* blake3(preceding bytes):32 )
+ * pack       = packId:32 count:u32le entry*count          (entry as in pack/format.ts)
+ * ```
+ * The file's name is the BLAKE3 of its stored (sealed) bytes.
+ */
+import { corrupt } from '../errors.js';
+import { ID_BYTES, blake3 } from '../hash/blake3.js';
+import { ENTRY_BYTES, readEntry, writeEntry } from '../pack/format.js';
+import type { IndexedPack } from './types.js';
+
+const MAGIC = Buffer.from('STWIDX01', 'latin1');
+
+/** Encodes the plaintext of an index file. */
+export function encodeIndexFile(packs: readonly IndexedPack[]): Buffer {
+  let size = MAGIC.length + 4 + ID_BYTES;
+  for (const p of packs) size += ID_BYTES + 4 + p.entries.length * ENTRY_BYTES;
+  const buf = Buffer.allocUnsafe(size);
+  MAGIC.copy(buf, 0);
+  buf.writeUInt32LE(packs.length, 8);
+  let off = 12;
+  for (const p of packs) {
+    buf.write(p.id, off, 'hex');
+    buf.writeUInt32LE(p.entries.length, off + 32);
+    off += 36;
+    for (const e of p.entries) {
+      writeEntry(buf, off, e);
+      off += ENTRY_BYTES;
+    }
+  }
+  blake3(buf.subarray(0, off)).copy(buf, off);
+  return buf;
+}
+
+/** Decodes and checks the plaintext of an index file; CORRUPT when damaged. */
+export function decodeIndexFile(buf: Buffer, what: string): IndexedPack[] {
+  if (buf.length < 12 + ID_BYTES || !buf.subarray(0, 8).equals(MAGIC)) throw corrupt(`${what}: not an index file (bad magic)`);
+  const end = buf.length - ID_BYTES;
+  if (!blake3(buf.subarray(0, end)).equals(buf.subarray(end))) throw corrupt(`${what}: index file checksum mismatch`);
+  const count = buf.readUInt32LE(8);
+  const packs: IndexedPack[] = [];
+  let off = 12;
+  for (let i = 0; i < count; i++) {
+    if (off + 36 > end) throw corrupt(`${what}: index file truncated`);
+    const id = buf.toString('hex', off, off + 32);
+    const n = buf.readUInt32LE(off + 32);
+    off += 36;
+    if (off + n * ENTRY_BYTES > end) throw corrupt(`${what}: index file truncated`);
+    const entries = [];
+    for (let j = 0; j < n; j++, off += ENTRY_BYTES) entries.push(readEntry(buf, off));
+    packs.push({ id, entries });
+  }
+  if (off !== end) throw corrupt(`${what}: index file has trailing bytes`);
+  return packs;
+}

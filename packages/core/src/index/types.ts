@@ -1,0 +1,24 @@
+/**
+ * Where a blob is stored.
+ */
+import type { BlobType } from '../pack/format.js';
+
+export interface BlobLocation {
+  /** Hex id of the pack that holds the blob. */
+  readonly pack: string;
+  readonly type: BlobType;
+  readonly compressed: boolean;
+  /** Offset of the stored bytes in the pack. */
+  readonly offset: number;
+  /** Length of the stored bytes. */
+  readonly length: number;
+  /** Length of the plaintext. */
+  readonly rawLength: number;
+}
+
+/** The blobs of one pack, as an index file lists them. */
+export interface IndexedPack {
+  /** Hex pack id. */
+  readonly id: string;
+  readonly entries: readonly import('../pack/format.js').PackEntry[];
+}

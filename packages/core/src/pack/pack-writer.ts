@@ -1,0 +1,61 @@
+/**
+ * Builds one pack in memory: blobs appended in order, then trailer and footer.
+ * Synchronous and single use. `finalize` re-parses what it built before returning.
+ */
+import { blake3Hex } from '../hash/blake3.js';
+import type { Cipher } from '../repository/cipher.js';
+import type { BlobType, PackEntry } from './format.js';
+import { ENTRY_BYTES, FOOTER_BYTES, MAX_PACK_BYTES, encodeFooter, encodeTrailer } from './format.js';
+import { parsePackTail } from './pack-reader.js';
+
+/** A finished pack, ready to save under `id`. */
+export interface FinishedPack {
+  /** Hex BLAKE3 of `bytes`: the pack's file name. */
+  readonly id: string;
+  readonly bytes: Buffer;
+  readonly entries: readonly PackEntry[];
+}
+
+export class PackWriter {
+  private readonly parts: Uint8Array[] = [];
+  private readonly entries: PackEntry[] = [];
+  private blobBytes = 0;
+  private finished = false;
+
+  constructor(private readonly cipher: Cipher) {}
+
+  /** Number of blobs so far. */
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** Bytes of the pack if finalized now (blobs plus projected trailer and footer). */
+  get size(): number {
+    return this.blobBytes + 9 + this.entries.length * ENTRY_BYTES + 32 + this.cipher.overhead + FOOTER_BYTES;
+  }
+
+  /** Appends a stored blob. `stored` must not be modified afterwards. */
+  add(id: Buffer, type: BlobType, stored: Uint8Array, rawLength: number, compressed: boolean): void {
+    if (this.finished) throw new TypeError('PackWriter: add after finalize');
+    if (this.size + stored.length + ENTRY_BYTES > MAX_PACK_BYTES) throw new RangeError('PackWriter: pack would exceed 4 GiB');
+    this.entries.push({ id, type, compressed, offset: this.blobBytes, length: stored.length, rawLength });
+    this.parts.push(stored);
+    this.blobBytes += stored.length;
+  }
+
+  /** Appends trailer and footer, re-parses them, and returns the pack. The writer is unusable afterwards. */
+  finalize(): FinishedPack {
+    if (this.finished) throw new TypeError('PackWriter: finalize twice');
+    this.finished = true;
+    const trailer = this.cipher.seal(encodeTrailer(this.entries));
+    const bytes = Buffer.concat([...this.parts, trailer, encodeFooter(trailer.length)]);
+    const id = blake3Hex(bytes);
+    // Verify what we built: the tail must decode to exactly our entries.
+    const tail = parsePackTail(bytes, bytes.length, this.cipher, `pack ${id}`);
+    if (tail.entries.length !== this.entries.length || tail.entries.some((e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset)) {
+      throw new Error(`internal error: pack ${id} trailer does not re-read as written`);
+    }
+    this.parts.length = 0;
+    return { id, bytes, entries: this.entries };
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Progress events. The core never prints; operations call an optional callback.
+ */
+export interface ProgressEvent {
+  readonly op: 'snapshot' | 'restore' | 'repair';
+  /** Bytes processed so far. */
+  readonly done: number;
+  /** Total bytes when known. */
+  readonly total?: number | undefined;
+}
+
+export type ProgressFn = (e: ProgressEvent) => void;

@@ -1,0 +1,29 @@
+/**
+ * The sealing layer of stored bytes.
+ *
+ * Every blob, pack trailer, index file and snapshot file passes through a Cipher
+ * before it reaches the backend. Plaintext repositories use the identity; encrypted
+ * repositories an AEAD (see the encryption issue). Seal output is self-contained
+ * (nonce and tag included), so `open(seal(x)) = x` with no side information.
+ */
+export interface Cipher {
+  /** "none" or the AEAD name recorded in the config. */
+  readonly name: string;
+  /** Bytes added to every sealed message. */
+  readonly overhead: number;
+  seal(plain: Uint8Array): Buffer;
+  /** Opens a sealed message; CORRUPT (naming `what`) when authentication fails. */
+  open(sealed: Uint8Array, what: string): Buffer;
+}
+
+/** The identity cipher of plaintext repositories. */
+export const NULL_CIPHER: Cipher = {
+  name: 'none',
+  overhead: 0,
+  seal: (plain) => asBuffer(plain),
+  open: (sealed) => asBuffer(sealed),
+};
+
+export function asBuffer(u: Uint8Array): Buffer {
+  return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}

@@ -1,0 +1,227 @@
+/**
+ * A write session: dedup, encode (in workers), pack, upload, index.
+ *
+ * Order of writes (the repository invariant): packs, then the index file naming
+ * them, then (by the caller) the snapshot file. Blobs become visible to other
+ * processes only through index files, so a crash leaves at most unreferenced packs.
+ *
+ * Memory is bounded by settings, not input size: at most `maxEncodeBytes` of
+ * plaintext queued for encoding, one pack being built, `maxUploads` packs being
+ * uploaded, and the ids of blobs not yet in an index file (an index file is written
+ * every `indexEveryPacks` packs, after which their ids live only in LevelDB).
+ *
+ * After the first failure the session is broken: every later call rethrows it.
+ */
+import { StowageError } from '../errors.js';
+import type { PackEntry, BlobType } from '../pack/format.js';
+import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
+import { readPackTrailer } from '../pack/pack-reader.js';
+import type { IndexedPack } from '../index/types.js';
+import type { EncodedBatch } from './blob-codec.js';
+import type { CodecPool } from './codec-pool.js';
+import type { Repository } from './repository.js';
+
+export interface WriteSessionOptions {
+  /** Worker threads for encoding (0 = inline). */
+  readonly workers?: number;
+  /** Plaintext bytes queued for encoding before saveBatch waits (default 24 MiB). */
+  readonly maxEncodeBytes?: number;
+  /** Packs uploading at once (default 2). */
+  readonly maxUploads?: number;
+  /** Write an intermediate index file after this many packs (default 32). */
+  readonly indexEveryPacks?: number;
+}
+
+/** Totals of what a session stored. */
+export interface WriteStats {
+  /** Blobs stored by this session (not found in the repository before). */
+  newBlobs: number;
+  /** Plaintext bytes of the new blobs. */
+  newBytes: number;
+  /** Stored (compressed, sealed) bytes of the new blobs. */
+  storedBytes: number;
+  packs: number;
+  indexFiles: number;
+}
+
+interface EncodeJob {
+  readonly type: BlobType;
+  readonly ids: Buffer[];
+  readonly rawLengths: number[];
+  readonly bytes: number;
+  readonly result: Promise<EncodedBatch>;
+}
+
+export class WriteSession {
+  readonly stats: WriteStats = { newBlobs: 0, newBytes: 0, storedBytes: 0, packs: 0, indexFiles: 0 };
+  /** Ids (latin1 keys) stored by this session and not yet absorbed into the index cache. */
+  private readonly unindexed = new Set<string>();
+  private readonly encodeQueue: EncodeJob[] = [];
+  private queuedBytes = 0;
+  private writer: PackWriter;
+  private readonly uploads: Promise<void>[] = [];
+  private readonly uploaded: { pack: FinishedPack }[] = [];
+  private broken: unknown;
+  private readonly pool: CodecPool;
+  private readonly maxEncodeBytes: number;
+  private readonly maxUploads: number;
+  private readonly indexEveryPacks: number;
+
+  constructor(
+    private readonly repo: Repository,
+    opts: WriteSessionOptions = {},
+  ) {
+    this.pool = repo.codecs(opts.workers);
+    this.writer = new PackWriter(repo.cipher);
+    this.maxEncodeBytes = opts.maxEncodeBytes ?? 24 * 1024 * 1024;
+    this.maxUploads = opts.maxUploads ?? 2;
+    this.indexEveryPacks = opts.indexEveryPacks ?? 32;
+  }
+
+  /**
+   * Stores the blobs of `data` (consecutive, `lengths` given, ids precomputed) that the
+   * repository does not have yet. Returns the number and plaintext bytes of new blobs.
+   * `data` is not retained (new blobs are copied). Waits while the pipeline is full.
+   */
+  async saveBatch(type: BlobType, data: Uint8Array, lengths: readonly number[], ids: readonly Buffer[]): Promise<{ newBlobs: number; newBytes: number }> {
+    this.check();
+    // 1. ids this session already has, then one batched lookup for the rest
+    const keys = ids.map((id) => id.toString('latin1'));
+    const ask: number[] = [];
+    for (let i = 0; i < ids.length; i++) if (!this.unindexed.has(keys[i]!)) ask.push(i);
+    const found = ask.length ? await this.repo.lookup(ask.map((i) => ids[i]!)) : [];
+    const isKnown = new Uint8Array(ids.length).fill(1);
+    ask.forEach((i, j) => {
+      if (!found[j]) isKnown[i] = 0;
+    });
+    // 2. copy the new ones (deduplicated within the batch) into one buffer for the encoder
+    const newIdx: number[] = [];
+    let newBytes = 0;
+    const offsets = new Array<number>(ids.length);
+    for (let i = 0, off = 0; i < ids.length; off += lengths[i]!, i++) {
+      offsets[i] = off;
+      if (isKnown[i] || this.unindexed.has(keys[i]!)) continue;
+      this.unindexed.add(keys[i]!);
+      newIdx.push(i);
+      newBytes += lengths[i]!;
+    }
+    if (newIdx.length > 0) {
+      const buf = new Uint8Array(newBytes);
+      let o = 0;
+      for (const i of newIdx) {
+        buf.set(data.subarray(offsets[i]!, offsets[i]! + lengths[i]!), o);
+        o += lengths[i]!;
+      }
+      const rawLengths = newIdx.map((i) => lengths[i]!);
+      const result = this.pool.encode(buf, rawLengths);
+      result.catch(() => undefined); // observed when drained
+      this.encodeQueue.push({ type, ids: newIdx.map((i) => ids[i]!), rawLengths, bytes: newBytes, result });
+      this.queuedBytes += newBytes;
+      this.stats.newBlobs += newIdx.length;
+      this.stats.newBytes += newBytes;
+    }
+    while (this.queuedBytes > this.maxEncodeBytes) await this.drainOne();
+    return { newBlobs: newIdx.length, newBytes };
+  }
+
+  /** Stores one blob (chunk lists and such); returns its id. */
+  async saveBlob(type: BlobType, plain: Uint8Array): Promise<Buffer> {
+    const id = this.pool.inline.id(plain);
+    await this.saveBatch(type, plain, [plain.length], [id]);
+    return id;
+  }
+
+  /**
+   * Makes everything saved so far durable and visible: encodes the rest, finishes and
+   * uploads the last pack, writes the index file and absorbs it into the index cache.
+   */
+  async flush(): Promise<void> {
+    this.check();
+    while (this.encodeQueue.length) await this.drainOne();
+    if (this.writer.count > 0) this.finishPack();
+    await this.awaitUploads(0);
+    await this.writeIndex();
+  }
+
+  /** Stops work in flight; whatever was uploaded stays as unreferenced packs (gc removes them). */
+  async abort(reason: unknown = new StowageError('ABORTED', 'write session aborted')): Promise<void> {
+    this.broken ??= reason;
+    await Promise.allSettled(this.uploads);
+  }
+
+  private check(): void {
+    if (this.broken) throw this.broken;
+  }
+
+  private fail(err: unknown): never {
+    this.broken ??= err;
+    throw this.broken;
+  }
+
+  /** Takes the oldest encode job into the pack writer (FIFO keeps packs in stream order). */
+  private async drainOne(): Promise<void> {
+    const job = this.encodeQueue.shift()!;
+    let r: EncodedBatch;
+    try {
+      r = await job.result;
+    } catch (err) {
+      this.fail(err);
+    }
+    this.queuedBytes -= job.bytes;
+    let off = 0;
+    for (let i = 0; i < job.ids.length; i++) {
+      const len = r.storedLengths[i]!;
+      if (this.writer.count > 0 && this.writer.size + len > this.repo.config.packSize) this.finishPack();
+      this.writer.add(job.ids[i]!, job.type, r.stored.subarray(off, off + len), job.rawLengths[i]!, r.compressed[i]!);
+      this.stats.storedBytes += len;
+      off += len;
+    }
+    if (this.writer.size >= this.repo.config.packSize) this.finishPack();
+    await this.awaitUploads(this.maxUploads);
+  }
+
+  private finishPack(): void {
+    const pack = this.writer.finalize();
+    this.writer = new PackWriter(this.repo.cipher);
+    const p = this.upload(pack);
+    p.catch(() => undefined);
+    this.uploads.push(p);
+  }
+
+  /** Saves a pack, then re-reads its trailer from the backend and checks it. */
+  private async upload(pack: FinishedPack): Promise<void> {
+    const backend = this.repo.backend;
+    await backend.save({ type: 'pack', name: pack.id }, pack.bytes);
+    const tail = await readPackTrailer(backend, pack.id, this.repo.cipher, pack.bytes.length);
+    if (tail.entries.length !== pack.entries.length || tail.entries.some((e, i) => !e.id.equals(pack.entries[i]!.id))) {
+      throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${backend.info.location} differs from what was written`);
+    }
+    this.stats.packs++;
+    this.uploaded.push({ pack: { id: pack.id, bytes: Buffer.alloc(0), entries: pack.entries } });
+  }
+
+  private async awaitUploads(max: number): Promise<void> {
+    while (this.uploads.length > max) {
+      try {
+        await this.uploads.shift();
+      } catch (err) {
+        this.fail(err);
+      }
+    }
+    if (this.uploaded.length >= this.indexEveryPacks) await this.writeIndex();
+  }
+
+  /** Writes an index file for the packs uploaded since the last one, then absorbs it. */
+  private async writeIndex(): Promise<void> {
+    if (this.uploaded.length === 0) return;
+    const packs: IndexedPack[] = this.uploaded.splice(0).map(({ pack }) => ({ id: pack.id, entries: pack.entries as PackEntry[] }));
+    try {
+      const name = await this.repo.saveIndexFile(packs);
+      this.stats.indexFiles++;
+      await (await this.repo.index()).absorb(name, packs);
+    } catch (err) {
+      this.fail(err);
+    }
+    for (const p of packs) for (const e of p.entries) this.unindexed.delete(e.id.toString('latin1'));
+  }
+}

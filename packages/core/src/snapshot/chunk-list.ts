@@ -1,0 +1,68 @@
+/**
+ * Chunk lists: the ordered (id, length) pairs of a snapshot's content, stored as
+ * 'list' blobs of up to LIST_ENTRIES entries (36 bytes each: id:32 length:u32le),
+ * so memory and snapshot-file size stay bounded whatever the input size.
+ */
+import { corrupt } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import type { WriteSession } from '../repository/write-session.js';
+
+export const LIST_ENTRY_BYTES = 36;
+/** Entries per list blob (about 576 KiB). */
+export const LIST_ENTRIES = 16384;
+
+export interface ChunkRef {
+  readonly id: Buffer;
+  readonly length: number;
+}
+
+/** Appends chunk refs and stores full lists as blobs. */
+export class ChunkListWriter {
+  private buf = Buffer.allocUnsafe(LIST_ENTRIES * LIST_ENTRY_BYTES);
+  private n = 0;
+  readonly lists: string[] = [];
+  count = 0;
+
+  constructor(private readonly session: WriteSession) {}
+
+  async add(id: Buffer, length: number): Promise<void> {
+    const off = this.n * LIST_ENTRY_BYTES;
+    id.copy(this.buf, off);
+    this.buf.writeUInt32LE(length, off + 32);
+    this.n++;
+    this.count++;
+    if (this.n === LIST_ENTRIES) await this.flush();
+  }
+
+  /** Stores the partial list (if any). Call once at the end. */
+  async finish(): Promise<string[]> {
+    if (this.n > 0) await this.flush();
+    return this.lists;
+  }
+
+  private async flush(): Promise<void> {
+    const list = this.buf.subarray(0, this.n * LIST_ENTRY_BYTES);
+    const id = await this.session.saveBlob('list', list);
+    this.lists.push(id.toString('hex'));
+    this.buf = Buffer.allocUnsafe(LIST_ENTRIES * LIST_ENTRY_BYTES);
+    this.n = 0;
+  }
+}
+
+/** Decodes one list blob. */
+export function decodeChunkList(plain: Buffer, what: string): ChunkRef[] {
+  if (plain.length % LIST_ENTRY_BYTES !== 0) throw corrupt(`${what}: chunk list length ${plain.length} is not a multiple of ${LIST_ENTRY_BYTES}`);
+  const out: ChunkRef[] = [];
+  for (let off = 0; off < plain.length; off += LIST_ENTRY_BYTES) {
+    out.push({ id: plain.subarray(off, off + 32), length: plain.readUInt32LE(off + 32) });
+  }
+  return out;
+}
+
+/** Yields the chunk refs of a snapshot in order, loading one list blob at a time. */
+export async function* readChunkLists(repo: Repository, lists: readonly string[]): AsyncGenerator<ChunkRef[]> {
+  for (const hex of lists) {
+    const [plain] = await repo.loadBlobs([Buffer.from(hex, 'hex')]);
+    yield decodeChunkList(plain!, `chunk list ${hex}`);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * Snapshot: source -> chunker -> BLAKE3 -> dedup -> (workers: zstd, seal) -> packs
+ * -> index file -> snapshot file (the commit point).
+ *
+ * Memory is bounded by settings (chunk batch, encode queue, pack size, uploads),
+ * never by input size: the chunk list is written out as list blobs as it grows.
+ */
+import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { hostname as osHostname, userInfo } from 'node:os';
+import * as path from 'node:path';
+import { chunkBatches } from '../chunker/index.js';
+import { StowageError } from '../errors.js';
+import type { ProgressFn } from '../progress.js';
+import type { Repository } from '../repository/repository.js';
+import { WriteSession } from '../repository/write-session.js';
+import { ChunkListWriter } from './chunk-list.js';
+import { listSnapshots } from './find.js';
+import { encodeManifest, type Snapshot, type SnapshotManifest, type SnapshotSource, type SourceStat } from './manifest.js';
+
+export const PROGRAM = 'stowage 0.1.0';
+
+export interface SnapshotOptions {
+  /** Default: the input's base name ("stdin" for stdin). */
+  readonly name?: string;
+  readonly tags?: readonly string[];
+  readonly hostname?: string;
+  readonly time?: Date;
+  /** Re-read the input even when it looks unchanged since the last snapshot of its path. */
+  readonly force?: boolean;
+  /** Codec worker threads (default: one per core; 0 = inline). */
+  readonly workers?: number;
+  readonly progress?: ProgressFn;
+  readonly signal?: AbortSignal;
+}
+
+export interface SnapshotResult {
+  readonly snapshot: Snapshot;
+  /** True when an unchanged file's previous content was reused without reading it. */
+  readonly reused: boolean;
+}
+
+/** Inputs below this size are encoded inline: starting workers would cost more. */
+const INLINE_BELOW = 4 * 1024 * 1024;
+const READ_BYTES = 4 * 1024 * 1024;
+
+/** Snapshots a file. INPUT_UNREADABLE when it is missing, not a regular file, or unreadable. */
+export async function snapshotFile(repo: Repository, file: string, opts: SnapshotOptions = {}): Promise<SnapshotResult> {
+  const abs = path.resolve(file);
+  let st: BigIntStats;
+  try {
+    st = await fs.stat(abs, { bigint: true });
+  } catch (err) {
+    throw inputError(abs, err);
+  }
+  if (!st.isFile()) throw new StowageError('INPUT_UNREADABLE', `cannot read ${abs}: not a regular file`);
+  const stat: SourceStat = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
+  const host = opts.hostname ?? osHostname();
+  if (!opts.force) {
+    const parent = await findUnchanged(repo, abs, stat, host);
+    if (parent) return { snapshot: await reuse(repo, parent, opts, host), reused: true };
+  }
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(abs, 'r');
+  } catch (err) {
+    throw inputError(abs, err);
+  }
+  try {
+    const workers = stat.size < INLINE_BELOW ? 0 : opts.workers;
+    const snapshot = await snapshotStream(repo, readFileHandle(fh, abs), { kind: 'file', path: abs, stat }, { ...opts, hostname: host, ...(workers === undefined ? {} : { workers }) });
+    return { snapshot, reused: false };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Snapshots a stream (stdin or any source). */
+export async function snapshotStream(
+  repo: Repository,
+  source: AsyncIterable<Uint8Array>,
+  src: { readonly kind: 'file' | 'stdin'; readonly path: string; readonly stat?: SourceStat },
+  opts: SnapshotOptions = {},
+): Promise<Snapshot> {
+  const t0 = performance.now();
+  const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
+  try {
+    const cutter = repo.cutter();
+    const sha = createHash('sha256');
+    const lists = new ChunkListWriter(session);
+    const codec = repo.codec;
+    let bytesRead = 0;
+    for await (const batch of chunkBatches(source, cutter)) {
+      opts.signal?.throwIfAborted();
+      sha.update(batch.data);
+      const ids: Buffer[] = [];
+      for (let i = 0, off = 0; i < batch.lengths.length; off += batch.lengths[i]!, i++) ids.push(codec.id(batch.data.subarray(off, off + batch.lengths[i]!)));
+      await session.saveBatch('data', batch.data, batch.lengths, ids);
+      for (let i = 0; i < ids.length; i++) await lists.add(ids[i]!, batch.lengths[i]!);
+      bytesRead += batch.data.length;
+      opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
+    }
+    const listIds = await lists.finish();
+    const dataStats = { ...session.stats };
+    await session.flush();
+    const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: sha.digest('hex'), ...(src.stat ? { stat: src.stat } : {}) };
+    const manifest: SnapshotManifest = {
+      version: 1,
+      time: (opts.time ?? new Date()).toISOString(),
+      hostname: opts.hostname ?? osHostname(),
+      username: safeUsername(),
+      program: PROGRAM,
+      name: opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path)),
+      tags: [...(opts.tags ?? [])],
+      source: sourceInfo,
+      content: { chunks: lists.count, lists: listIds },
+      summary: {
+        bytesRead,
+        bytesNew: dataStats.newBytes,
+        bytesStored: session.stats.storedBytes,
+        chunks: lists.count,
+        newChunks: dataStats.newBlobs,
+        seconds: (performance.now() - t0) / 1000,
+      },
+    };
+    const id = await repo.saveFile('snapshot', encodeManifest(manifest));
+    return { id, ...manifest };
+  } catch (err) {
+    await session.abort(err);
+    throw err;
+  }
+}
+
+/** The latest snapshot of `abs` on this host whose recorded stat equals `stat`. */
+async function findUnchanged(repo: Repository, abs: string, stat: SourceStat, host: string): Promise<Snapshot | undefined> {
+  const all = await listSnapshots(repo);
+  for (let i = all.length - 1; i >= 0; i--) {
+    const s = all[i]!;
+    if (s.source.path !== abs || s.hostname !== host) continue;
+    const p = s.source.stat;
+    const same = p && p.dev === stat.dev && p.ino === stat.ino && p.size === stat.size && p.mtimeNs === stat.mtimeNs && p.ctimeNs === stat.ctimeNs;
+    return same ? s : undefined;
+  }
+  return undefined;
+}
+
+/** A new snapshot with the parent's content, without reading the input. */
+async function reuse(repo: Repository, parent: Snapshot, opts: SnapshotOptions, host: string): Promise<Snapshot> {
+  const t0 = performance.now();
+  const manifest: SnapshotManifest = {
+    version: 1,
+    time: (opts.time ?? new Date()).toISOString(),
+    hostname: host,
+    username: safeUsername(),
+    program: PROGRAM,
+    name: opts.name ?? parent.name,
+    tags: [...(opts.tags ?? [])],
+    source: parent.source,
+    content: parent.content,
+    summary: { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: parent.content.chunks, newChunks: 0, seconds: (performance.now() - t0) / 1000 },
+    parent: parent.id,
+  };
+  const id = await repo.saveFile('snapshot', encodeManifest(manifest));
+  return { id, ...manifest };
+}
+
+/** Reads a file in fresh 4 MiB pieces; read errors become INPUT_UNREADABLE. */
+async function* readFileHandle(fh: fs.FileHandle, what: string): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    const buf = Buffer.allocUnsafe(READ_BYTES);
+    let n: number;
+    try {
+      n = (await fh.read(buf, 0, READ_BYTES, null)).bytesRead;
+    } catch (err) {
+      throw inputError(what, err);
+    }
+    if (n === 0) return;
+    yield buf.subarray(0, n);
+  }
+}
+
+function inputError(what: string, err: unknown): StowageError {
+  if (err instanceof StowageError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+  return new StowageError('INPUT_UNREADABLE', `cannot read ${what}: ${why}`, { cause: err });
+}
+
+function safeUsername(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * Listing snapshots and resolving user references (full id, unique prefix, "latest").
+ */
+import { StowageError } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import { decodeManifest, type Snapshot } from './manifest.js';
+
+/** Loads one snapshot by full id. */
+export async function loadSnapshot(repo: Repository, id: string): Promise<Snapshot> {
+  const bytes = await repo.loadFile('snapshot', id);
+  return { id, ...decodeManifest(bytes, `snapshot ${id}`) };
+}
+
+/** All snapshots, oldest first (ties broken by id). */
+export async function listSnapshots(repo: Repository): Promise<Snapshot[]> {
+  const names = await repo.listNames('snapshot');
+  const snaps = await Promise.all(names.map((n) => loadSnapshot(repo, n)));
+  return snaps.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+/**
+ * Resolves "latest", a full id, or a unique id prefix (at least 4 hex characters)
+ * to a snapshot id. NOT_FOUND, AMBIGUOUS_ID or INVALID_ARGUMENT otherwise.
+ */
+export async function resolveSnapshot(repo: Repository, ref: string): Promise<string> {
+  if (ref === 'latest') {
+    const all = await listSnapshots(repo);
+    const last = all[all.length - 1];
+    if (!last) throw new StowageError('NOT_FOUND', 'no snapshots in the repository');
+    return last.id;
+  }
+  if (!/^[0-9a-f]{4,64}$/.test(ref)) {
+    throw new StowageError('INVALID_ARGUMENT', `invalid snapshot id "${ref}": expected "latest" or 4 to 64 lowercase hex characters`);
+  }
+  const matches = (await repo.listNames('snapshot')).filter((n) => n.startsWith(ref));
+  if (matches.length === 0) throw new StowageError('NOT_FOUND', `no snapshot matches "${ref}"`);
+  if (matches.length > 1) throw new StowageError('AMBIGUOUS_ID', `snapshot id prefix "${ref}" is ambiguous: it matches ${matches.length} snapshots (${matches.slice(0, 4).map((m) => m.slice(0, 12)).join(', ')}${matches.length > 4 ? ', ...' : ''})`);
+  return matches[0]!;
+}

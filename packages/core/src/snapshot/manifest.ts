@@ -1,0 +1,94 @@
+/**
+ * Snapshot files: small immutable JSON documents; writing one is the commit point.
+ *
+ * A snapshot names its content by chunk-list blobs (chunk-list.ts), so the file stays
+ * small whatever the input size. Its id is the BLAKE3 of the stored file.
+ */
+import { StowageError, corrupt } from '../errors.js';
+
+/** File identity used to skip re-reading an unchanged input (restic's parent logic). */
+export interface SourceStat {
+  readonly dev: number;
+  readonly ino: number;
+  readonly size: number;
+  /** Nanoseconds since the epoch, as decimal strings (beyond double precision). */
+  readonly mtimeNs: string;
+  readonly ctimeNs: string;
+}
+
+export interface SnapshotSource {
+  readonly kind: 'file' | 'stdin';
+  /** Absolute path of the input, or "-" for stdin. */
+  readonly path: string;
+  /** Bytes of the input. */
+  readonly size: number;
+  /** SHA-256 of the whole input (comparable with sha256sum and image digests). */
+  readonly sha256: string;
+  readonly stat?: SourceStat;
+}
+
+export interface SnapshotSummary {
+  /** Bytes read from the input (0 when an unchanged file was not re-read). */
+  readonly bytesRead: number;
+  /** Plaintext bytes not stored in the repository before. */
+  readonly bytesNew: number;
+  /** Bytes added to the repository after compression (packs' blob bytes). */
+  readonly bytesStored: number;
+  readonly chunks: number;
+  readonly newChunks: number;
+  readonly seconds: number;
+}
+
+export interface SnapshotManifest {
+  readonly version: 1;
+  /** ISO-8601 UTC. */
+  readonly time: string;
+  readonly hostname: string;
+  readonly username: string;
+  readonly program: string;
+  /** What the snapshot is of (default: the input's base name). */
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly source: SnapshotSource;
+  readonly content: {
+    /** Number of chunks of the input. */
+    readonly chunks: number;
+    /** Hex ids of the chunk-list blobs, in order. */
+    readonly lists: readonly string[];
+  };
+  readonly summary: SnapshotSummary;
+  /** The snapshot whose content was reused without reading the input. */
+  readonly parent?: string;
+}
+
+/** A snapshot with its id. */
+export interface Snapshot extends SnapshotManifest {
+  readonly id: string;
+}
+
+export function encodeManifest(m: SnapshotManifest): Buffer {
+  return Buffer.from(JSON.stringify(m));
+}
+
+/** Parses a snapshot file; CORRUPT when it is not a snapshot of a known version. */
+export function decodeManifest(bytes: Uint8Array, what: string): SnapshotManifest {
+  let m: SnapshotManifest;
+  try {
+    m = JSON.parse(Buffer.from(bytes).toString('utf8')) as SnapshotManifest;
+  } catch (err) {
+    throw corrupt(`${what}: not valid JSON`, err);
+  }
+  if (typeof m !== 'object' || m === null) throw corrupt(`${what}: not a snapshot`);
+  if (m.version !== 1) throw new StowageError('UNSUPPORTED_FORMAT', `${what}: snapshot version ${String(m.version)} is not supported`);
+  const ok =
+    typeof m.time === 'string' &&
+    typeof m.name === 'string' &&
+    Array.isArray(m.tags) &&
+    typeof m.source?.sha256 === 'string' &&
+    typeof m.source.size === 'number' &&
+    typeof m.content?.chunks === 'number' &&
+    Array.isArray(m.content.lists) &&
+    m.content.lists.every((l) => typeof l === 'string' && /^[0-9a-f]{64}$/.test(l));
+  if (!ok) throw corrupt(`${what}: snapshot fields missing or malformed`);
+  return m;
+}
