@@ -13,7 +13,7 @@ describe('stowage CLI: snapshot and restore on a local repository', () => {
     sb = sandbox();
     input = seededBytes('basic', 20 * 1024 * 1024 + 12345);
     // make it compressible in parts, like real images
-    input.fill(7, 1_000_000, 3_000_000);
+    input.fill(7, 1_000_000, 9_000_000);
     fs.writeFileSync(sb.file('image.tar'), input);
   });
   afterAll(() => sb.cleanup());
@@ -37,7 +37,7 @@ describe('stowage CLI: snapshot and restore on a local repository', () => {
     expect(j.bytesRead).toBe(input.length);
     // the filled run repeats one chunk, stored once
     expect(j.bytesNew).toBeLessThan(input.length);
-    expect(j.bytesNew).toBeGreaterThan(input.length - 2_000_000);
+    expect(j.bytesNew).toBeGreaterThan(input.length - 8_000_000);
     expect(j.bytesStored).toBeGreaterThan(0);
     expect(j.bytesStored).toBeLessThan(input.length); // the filled run compresses
     expect(j.sha256).toBe(createHash('sha256').update(input).digest('hex'));

@@ -74,18 +74,19 @@ function cutLength(data: Uint8Array, pos: number, len: number, k: Kernel): numbe
   let hi = 0;
   let a = pos + (k.min & ~1);
   let stop = pos + (center & ~1);
+  // `lo &= 0xffffff` keeps bits 0..23; a literal, since a module-level const costs a TDZ check per use.
   // pairs [min/2, center/2) against the strict masks
   const sLsLo = k.mslsLo, sLsHi = k.mslsHi, sLo = k.msLo, sHi = k.msHi;
   for (; a < stop; a += 2) {
     let b = data[a]!;
     lo = (lo << 2) + lsLo[b]!;
     hi = ((hi << 2) + lsHi[b]! + (lo >>> 24)) | 0;
-    lo &= 0xffffff; // keep bits 0..23 (literal: a module const costs a TDZ check here)
+    lo &= 0xffffff;
     if (((lo & sLsLo) | (hi & sLsHi)) === 0) return a - pos;
     b = data[a + 1]!;
     lo = lo + gLo[b]!;
     hi = (hi + gHi[b]! + (lo >>> 24)) | 0;
-    lo &= 0xffffff; // keep bits 0..23 (literal: a module const costs a TDZ check here)
+    lo &= 0xffffff;
     if (((lo & sLo) | (hi & sHi)) === 0) return a + 1 - pos;
   }
   // then up to remaining/2 against the loose masks (same body; duplicated for speed)
@@ -95,12 +96,12 @@ function cutLength(data: Uint8Array, pos: number, len: number, k: Kernel): numbe
     let b = data[a]!;
     lo = (lo << 2) + lsLo[b]!;
     hi = ((hi << 2) + lsHi[b]! + (lo >>> 24)) | 0;
-    lo &= 0xffffff; // keep bits 0..23 (literal: a module const costs a TDZ check here)
+    lo &= 0xffffff;
     if (((lo & lLsLo) | (hi & lLsHi)) === 0) return a - pos;
     b = data[a + 1]!;
     lo = lo + gLo[b]!;
     hi = (hi + gHi[b]! + (lo >>> 24)) | 0;
-    lo &= 0xffffff; // keep bits 0..23 (literal: a module const costs a TDZ check here)
+    lo &= 0xffffff;
     if (((lo & lLo) | (hi & lHi)) === 0) return a + 1 - pos;
   }
   return rem;

@@ -279,7 +279,9 @@ describe('wasm and js agree', () => {
     it(`${p.minSize}/${p.avgSize}/${p.maxSize} level ${p.level} seed ${p.seed}`, () => {
       const js = createCutter(p, 'js');
       const wasm = createCutter(p, 'wasm');
-      for (const data of [random, lowEntropy, random.subarray(0, p.maxSize + 3)]) {
+      const edges = [p.minSize - 1, p.minSize, p.minSize + 1, p.minSize + 2, p.minSize + 3, p.avgSize - 1, p.avgSize,
+        p.avgSize + 1, p.maxSize - 1, p.maxSize, p.maxSize + 1, p.maxSize + 2, 2 * p.maxSize + 1];
+      for (const data of [random, lowEntropy, ...edges.map((n) => random.subarray(0, n)), ...edges.map((n) => lowEntropy.subarray(0, n))]) {
         for (const eof of [true, false]) {
           const a = js.cuts(data, eof, true);
           const aLengths = Array.from(a.lengths);

@@ -12,7 +12,8 @@
  *
  * After the first failure the session is broken: every later call rethrows it.
  */
-import { StowageError } from '../errors.js';
+import { StowageError, isStowageError } from '../errors.js';
+import { blake3Hex } from '../hash/blake3.js';
 import type { PackEntry, BlobType } from '../pack/format.js';
 import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
@@ -191,7 +192,15 @@ export class WriteSession {
   /** Saves a pack, then re-reads its trailer from the backend and checks it. */
   private async upload(pack: FinishedPack): Promise<void> {
     const backend = this.repo.backend;
-    await backend.save({ type: 'pack', name: pack.id }, pack.bytes);
+    try {
+      await backend.save({ type: 'pack', name: pack.id }, pack.bytes);
+    } catch (err) {
+      // Another writer stored the identical pack (same name = same bytes): fine, if it is intact.
+      if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
+      if (blake3Hex(await backend.load({ type: 'pack', name: pack.id })) !== pack.id) {
+        throw new StowageError('CORRUPT', `pack ${pack.id} exists in the repository but its content does not match its name`);
+      }
+    }
     const tail = await readPackTrailer(backend, pack.id, this.repo.cipher, pack.bytes.length);
     if (tail.entries.length !== pack.entries.length || tail.entries.some((e, i) => !e.id.equals(pack.entries[i]!.id))) {
       throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${backend.info.location} differs from what was written`);

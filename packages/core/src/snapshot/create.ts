@@ -91,18 +91,21 @@ export async function snapshotStream(
     const lists = new ChunkListWriter(session);
     const codec = repo.codec;
     let bytesRead = 0;
+    let bytesNew = 0;
+    let newChunks = 0;
     for await (const batch of chunkBatches(source, cutter)) {
       opts.signal?.throwIfAborted();
       sha.update(batch.data);
       const ids: Buffer[] = [];
       for (let i = 0, off = 0; i < batch.lengths.length; off += batch.lengths[i]!, i++) ids.push(codec.id(batch.data.subarray(off, off + batch.lengths[i]!)));
-      await session.saveBatch('data', batch.data, batch.lengths, ids);
+      const saved = await session.saveBatch('data', batch.data, batch.lengths, ids);
+      newChunks += saved.newBlobs;
+      bytesNew += saved.newBytes;
       for (let i = 0; i < ids.length; i++) await lists.add(ids[i]!, batch.lengths[i]!);
       bytesRead += batch.data.length;
       opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
     }
     const listIds = await lists.finish();
-    const dataStats = { ...session.stats };
     await session.flush();
     const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: sha.digest('hex'), ...(src.stat ? { stat: src.stat } : {}) };
     const manifest: SnapshotManifest = {
@@ -117,10 +120,10 @@ export async function snapshotStream(
       content: { chunks: lists.count, lists: listIds },
       summary: {
         bytesRead,
-        bytesNew: dataStats.newBytes,
+        bytesNew,
         bytesStored: session.stats.storedBytes,
         chunks: lists.count,
-        newChunks: dataStats.newBlobs,
+        newChunks,
         seconds: (performance.now() - t0) / 1000,
       },
     };
