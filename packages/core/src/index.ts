@@ -12,7 +12,7 @@ export { MemoryBackend } from './backend/memory.js';
 export * from './chunker/index.js';
 export { blake3, blake3Hex, idHasher } from './hash/blake3.js';
 export { shortId } from './hash/id.js';
-export { compressBlob, decompressBlob } from './compress/zstd.js';
+export { compressBlob, decompressBlob, compressBound, compressInto, decompressInto } from './compress/zstd.js';
 export type { BlobType, PackEntry } from './pack/format.js';
 export { readPackTrailer } from './pack/pack-reader.js';
 export type { BlobLocation, IndexedPack } from './index/types.js';

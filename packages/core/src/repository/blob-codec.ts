@@ -7,7 +7,7 @@
  * blob against its id.
  */
 import { StowageError, corrupt } from '../errors.js';
-import { compressBlob, decompressBlob } from '../compress/zstd.js';
+import { compressBlob, compressBound, compressInto, decompressInto } from '../compress/zstd.js';
 import { idHasher } from '../hash/blake3.js';
 import type { Cipher } from './cipher.js';
 import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
@@ -49,6 +49,7 @@ export interface DecodedBatch {
 export class BlobCodec {
   readonly cipher: Cipher;
   private readonly hash: (d: Uint8Array) => Buffer;
+  private scratch: Buffer = Buffer.alloc(0);
 
   constructor(readonly spec: CodecSpec) {
     this.cipher = cipherFromSpec(spec.cipher);
@@ -57,6 +58,7 @@ export class BlobCodec {
 
   /** Encodes consecutive blobs of `data` (lengths given). */
   encode(data: Uint8Array, lengths: readonly number[]): EncodedBatch {
+    if (this.cipher.overhead === 0) return this.encodePlain(data, lengths);
     const parts: Buffer[] = [];
     const storedLengths: number[] = [];
     const compressedFlags: boolean[] = [];
@@ -66,12 +68,7 @@ export class BlobCodec {
       off += len;
       const c = compressBlob(plain, this.spec.level);
       const sealed = this.cipher.seal(c.bytes);
-      if (this.spec.verify !== false) {
-        const back = decompressBlob(this.cipher.open(sealed, 'freshly encoded blob'), c.compressed, len);
-        if (!Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(plain)) {
-          throw new Error('internal error: encoded blob does not decode to its plaintext');
-        }
-      }
+      if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(sealed, 'freshly encoded blob'), c.compressed);
       parts.push(sealed);
       storedLengths.push(sealed.length);
       compressedFlags.push(c.compressed);
@@ -79,26 +76,68 @@ export class BlobCodec {
     return { stored: Buffer.concat(parts), storedLengths, compressed: compressedFlags };
   }
 
-  /** Decodes and verifies blobs; CORRUPT naming the blob when one does not match its id. */
+  /** Plaintext repositories: compress every blob straight into one output buffer. */
+  private encodePlain(data: Uint8Array, lengths: readonly number[]): EncodedBatch {
+    let bound = 0;
+    for (const len of lengths) bound += compressBound(len);
+    const out = Buffer.allocUnsafeSlow(bound);
+    const storedLengths: number[] = [];
+    const compressedFlags: boolean[] = [];
+    let off = 0;
+    let pos = 0;
+    for (const len of lengths) {
+      const plain = data.subarray(off, off + len);
+      off += len;
+      let n = compressInto(out.subarray(pos), plain, this.spec.level);
+      const compressed = n >= 0;
+      if (!compressed) {
+        out.set(plain, pos);
+        n = len;
+      }
+      if (this.spec.verify !== false) this.verifyEncoded(plain, out.subarray(pos, pos + n), compressed);
+      storedLengths.push(n);
+      compressedFlags.push(compressed);
+      pos += n;
+    }
+    return { stored: out.subarray(0, pos), storedLengths, compressed: compressedFlags };
+  }
+
+  /** Re-decodes a freshly encoded blob and compares it with its plaintext (guards against codec bugs). */
+  private verifyEncoded(plain: Uint8Array, stored: Uint8Array, compressed: boolean): void {
+    let back: Uint8Array = stored;
+    if (compressed) {
+      if (this.scratch.length < plain.length) this.scratch = Buffer.allocUnsafe(Math.max(plain.length, 1 << 20));
+      back = this.scratch.subarray(0, plain.length);
+      decompressInto(back, stored);
+    }
+    if (Buffer.compare(back, plain) !== 0) throw new Error('internal error: encoded blob does not decode to its plaintext');
+  }
+
+  /** Decodes and verifies blobs into one buffer; CORRUPT naming the blob when one does not match its id. */
   decode(data: Uint8Array, items: readonly DecodeItem[], what: string): DecodedBatch {
-    const parts: Uint8Array[] = [];
+    let total = 0;
+    for (const it of items) total += it.rawLength;
+    const out = Buffer.allocUnsafeSlow(total);
     const lengths: number[] = [];
+    let pos = 0;
     for (const it of items) {
-      const idHex = Buffer.from(it.id).toString('hex');
-      if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex} in ${what}: stored bytes missing (pack truncated?)`);
-      let plain: Uint8Array;
+      const idHex = (): string => Buffer.from(it.id).toString('hex');
+      if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex()} in ${what}: stored bytes missing (pack truncated?)`);
+      const dst = out.subarray(pos, pos + it.rawLength);
       try {
-        const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `blob ${idHex} in ${what}`);
-        plain = decompressBlob(opened, it.compressed, it.rawLength);
+        const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `blob ${idHex()} in ${what}`);
+        if (it.compressed) decompressInto(dst, opened);
+        else if (opened.length !== it.rawLength) throw corrupt(`raw blob has ${opened.length} bytes, expected ${it.rawLength}`);
+        else dst.set(opened);
       } catch (err) {
-        if (err instanceof StowageError) throw corrupt(`blob ${idHex} in ${what}: ${err.message}`, err);
+        if (err instanceof StowageError) throw corrupt(`blob ${idHex()} in ${what}: ${err.message}`, err);
         throw err;
       }
-      if (!this.hash(plain).equals(it.id)) throw corrupt(`blob ${idHex} in ${what}: content does not match its id (hash mismatch)`);
-      parts.push(plain);
-      lengths.push(plain.length);
+      if (!this.hash(dst).equals(it.id)) throw corrupt(`blob ${idHex()} in ${what}: content does not match its id (hash mismatch)`);
+      lengths.push(it.rawLength);
+      pos += it.rawLength;
     }
-    return { plain: Buffer.concat(parts), lengths };
+    return { plain: out, lengths };
   }
 
   /** Id of a plaintext under this repository's id hash. */

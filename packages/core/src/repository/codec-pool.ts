@@ -1,10 +1,16 @@
 /**
  * A pool of codec worker threads, or an inline codec when workers do not pay off.
  *
- * Jobs are dispatched to the worker with the fewest outstanding jobs; each job's
- * input buffer is transferred (the caller must not touch it afterwards). Results
- * come back as promises; order between jobs is the caller's business.
+ * Workers start lazily: one when the first job arrives; encode jobs add another
+ * (up to the maximum) only while every running worker is busy, so a snapshot of
+ * mostly known data never pays for threads it does not use. Decode jobs use the
+ * full pool at once. Jobs go to the worker with the fewest outstanding jobs; each
+ * job's input memory is transferred (the caller must not touch it afterwards).
+ *
+ * The pool also offers one running SHA-256 (shaUpdate/shaDigest) computed on the
+ * first worker, so the whole-stream digest does not load the main thread.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -15,7 +21,7 @@ import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
 interface Pending {
   resolve(v: unknown): void;
   reject(e: unknown): void;
-  worker: WorkerSlot;
+  slot: WorkerSlot;
 }
 
 interface WorkerSlot {
@@ -34,28 +40,27 @@ export class CodecPool {
   private readonly pending = new Map<number, Pending>();
   private seq = 0;
   private closed = false;
+  private failure: unknown;
+  private inlineSha: Hash | undefined;
 
-  /** `workers` = 0 runs every job inline on the calling thread. */
-  constructor(spec: CodecSpec, workers: number) {
+  /** `maxWorkers` = 0 runs every job inline on the calling thread. */
+  constructor(
+    private readonly spec: CodecSpec,
+    readonly maxWorkers: number,
+  ) {
     this.inline = new BlobCodec(spec);
-    for (let i = 0; i < workers; i++) {
-      const worker = new Worker(workerUrl(), { workerData: spec });
-      const slot: WorkerSlot = { worker, outstanding: 0 };
-      worker.on('message', (m: WorkerResponse) => this.onMessage(m));
-      worker.on('error', (err) => this.failAll(err));
-      worker.unref();
-      this.slots.push(slot);
-    }
   }
 
+  /** Workers started so far. */
   get size(): number {
     return this.slots.length;
   }
 
   /** Encodes consecutive blobs of `data`; `data`'s memory is transferred to the worker. */
   encode(data: Uint8Array, lengths: number[]): Promise<EncodedBatch> {
-    if (this.slots.length === 0) return Promise.resolve().then(() => this.inline.encode(data, lengths));
-    return this.post({ seq: 0, op: 'encode', data, lengths }, data).then((r) => {
+    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.encode(data, lengths));
+    if (this.slots.length === 0 || (this.slots.length < this.maxWorkers && this.slots.every((s) => s.outstanding > 0))) this.spawn();
+    return this.post({ seq: 0, op: 'encode', data, lengths }, [data]).then((r) => {
       const x = r as { stored: Uint8Array; storedLengths: number[]; compressed: boolean[] };
       return { stored: Buffer.from(x.stored.buffer, x.stored.byteOffset, x.stored.byteLength), storedLengths: x.storedLengths, compressed: x.compressed };
     });
@@ -63,11 +68,38 @@ export class CodecPool {
 
   /** Decodes and verifies blobs from `data`; `data`'s memory is transferred to the worker. */
   decode(data: Uint8Array, items: DecodeItem[], what: string): Promise<DecodedBatch> {
-    if (this.slots.length === 0) return Promise.resolve().then(() => this.inline.decode(data, items, what));
-    return this.post({ seq: 0, op: 'decode', data, items, what }, data).then((r) => {
+    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.decode(data, items, what));
+    while (this.slots.length < this.maxWorkers) this.spawn();
+    return this.post({ seq: 0, op: 'decode', data, items, what }, [data]).then((r) => {
       const x = r as { plain: Uint8Array; lengths: number[] };
       return { plain: Buffer.from(x.plain.buffer, x.plain.byteOffset, x.plain.byteLength), lengths: x.lengths };
     });
+  }
+
+  /**
+   * Feeds the running SHA-256 with `pieces`, in call order. With workers, the pieces'
+   * memory is transferred (the caller must be done with them).
+   */
+  shaUpdate(pieces: readonly Uint8Array[]): void {
+    if (this.maxWorkers === 0) {
+      this.inlineSha ??= createHash('sha256');
+      for (const p of pieces) this.inlineSha.update(p);
+      return;
+    }
+    if (this.slots.length === 0) this.spawn();
+    const buffers = new Set<ArrayBuffer>();
+    for (const p of pieces) if (p.buffer instanceof ArrayBuffer && p.buffer.byteLength !== Buffer.poolSize) buffers.add(p.buffer);
+    this.slots[0]!.worker.postMessage({ seq: 0, op: 'sha-update', data: pieces } satisfies WorkerRequest, [...buffers]);
+  }
+
+  /** The hex SHA-256 of everything passed to shaUpdate since the last digest. */
+  async shaDigest(): Promise<string> {
+    if (this.maxWorkers === 0 || this.slots.length === 0) {
+      const hex = (this.inlineSha ?? createHash('sha256')).digest('hex');
+      this.inlineSha = undefined;
+      return hex;
+    }
+    return (await this.postTo(this.slots[0]!, { seq: 0, op: 'sha-digest' }, [])) as string;
   }
 
   async close(): Promise<void> {
@@ -77,16 +109,34 @@ export class CodecPool {
     this.failAll(new StowageError('ABORTED', 'codec pool closed'));
   }
 
-  private post(req: WorkerRequest, data: Uint8Array): Promise<unknown> {
-    if (this.closed) return Promise.reject(new StowageError('ABORTED', 'codec pool closed'));
+  private spawn(): void {
+    const worker = new Worker(workerUrl(), { workerData: this.spec });
+    const slot: WorkerSlot = { worker, outstanding: 0 };
+    worker.on('message', (m: WorkerResponse) => this.onMessage(m));
+    worker.on('error', (err) => this.failAll(err));
+    worker.unref();
+    this.slots.push(slot);
+  }
+
+  private post(req: WorkerRequest, data: Uint8Array[]): Promise<unknown> {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.outstanding < slot.outstanding) slot = s;
+    const transfer: ArrayBuffer[] = [];
+    for (const d of data) {
+      const whole = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer && d.buffer.byteLength !== Buffer.poolSize;
+      if (whole) transfer.push(d.buffer as ArrayBuffer);
+    }
+    return this.postTo(slot, req, transfer);
+  }
+
+  private postTo(slot: WorkerSlot, req: WorkerRequest, transfer: ArrayBuffer[]): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new StowageError('ABORTED', 'codec pool closed'));
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
-      this.pending.set(seq, { resolve, reject, worker: slot });
+      this.pending.set(seq, { resolve, reject, slot });
       if (slot.outstanding++ === 0) slot.worker.ref();
-      const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
-      slot.worker.postMessage({ ...req, seq }, whole ? [data.buffer as ArrayBuffer] : []);
+      slot.worker.postMessage({ ...req, seq }, transfer);
     });
   }
 
@@ -94,12 +144,13 @@ export class CodecPool {
     const p = this.pending.get(m.seq);
     if (!p) return;
     this.pending.delete(m.seq);
-    if (--p.worker.outstanding === 0) p.worker.worker.unref();
+    if (--p.slot.outstanding === 0) p.slot.worker.unref();
     if (m.ok) p.resolve(m.result);
     else p.reject(m.code ? new StowageError(m.code as ErrorCode, m.message) : new Error(m.message));
   }
 
   private failAll(err: unknown): void {
+    this.failure ??= err;
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
       p.reject(err);

@@ -7,7 +7,7 @@
  * A file target is written to a temp file beside it and appears only when complete
  * and verified; on any failure the temp file is removed.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -41,7 +41,7 @@ export interface RestoreResult {
 
 /** Something that takes the restored bytes in order. */
 interface Sink {
-  write(data: Buffer): Promise<void>;
+  write(pieces: readonly Buffer[]): Promise<void>;
 }
 
 /** Restores snapshot `id` into file `target` (atomically; refuses an existing target unless overwrite). */
@@ -59,12 +59,27 @@ export async function restoreToFile(repo: Repository, id: string, target: string
   try {
     let pos = 0;
     const result = await restore(repo, id, {
-      write: async (data) => {
-        let off = 0;
-        while (off < data.length) {
-          const { bytesWritten } = await fh.write(data, off, data.length - off, pos);
-          off += bytesWritten;
-          pos += bytesWritten;
+      write: async (pieces) => {
+        let want = 0;
+        for (const p of pieces) want += p.length;
+        const { bytesWritten } = await fh.writev(pieces as Buffer[], pos);
+        pos += bytesWritten;
+        if (bytesWritten !== want) {
+          // short write (rare): finish piece by piece
+          let skip = bytesWritten;
+          for (const p of pieces) {
+            if (skip >= p.length) {
+              skip -= p.length;
+              continue;
+            }
+            let off = skip;
+            skip = 0;
+            while (off < p.length) {
+              const r = await fh.write(p, off, p.length - off, pos);
+              off += r.bytesWritten;
+              pos += r.bytesWritten;
+            }
+          }
         }
       },
     }, opts);
@@ -97,28 +112,28 @@ export async function restoreToFile(repo: Repository, id: string, target: string
  */
 export async function restoreToStream(repo: Repository, id: string, out: Writable, opts: RestoreOptions = {}): Promise<RestoreResult> {
   return restore(repo, id, {
-    write: (data) =>
+    write: (pieces) =>
       new Promise<void>((resolve, reject) => {
-        out.write(data, (err) => (err ? reject(err) : resolve()));
+        if (pieces.length === 0) return resolve();
+        pieces.forEach((p, i) => out.write(p, i === pieces.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
       }),
   }, opts);
 }
 
 async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOptions): Promise<RestoreResult> {
   const snap = await loadSnapshot(repo, id);
-  const sha = createHash('sha256');
   const windowBytes = opts.windowBytes ?? 16 * 1024 * 1024;
   const ahead = opts.ahead ?? 2;
   const workers = snap.source.size < 4 * 1024 * 1024 ? 0 : opts.workers;
   const pool = repo.codecs(workers);
-  const inFlight: Promise<Buffer>[] = [];
+  const inFlight: Promise<Buffer[]>[] = [];
   let bytes = 0;
 
   const emit = async (): Promise<void> => {
-    const data = await inFlight.shift()!;
-    sha.update(data);
-    await sink.write(data);
-    bytes += data.length;
+    const pieces = await inFlight.shift()!;
+    for (const p of pieces) bytes += p.length;
+    await sink.write(pieces);
+    pool.shaUpdate(pieces); // after the write: the pieces' memory moves to the hashing thread
     opts.progress?.({ op: 'restore', done: bytes, total: snap.source.size });
   };
 
@@ -135,7 +150,7 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     await Promise.allSettled(inFlight);
     throw err;
   }
-  const digest = sha.digest('hex');
+  const digest = await pool.shaDigest();
   if (bytes !== snap.source.size) throw corrupt(`snapshot ${id}: restored ${bytes} bytes, but the snapshot recorded ${snap.source.size}`);
   if (digest !== snap.source.sha256) throw corrupt(`snapshot ${id}: restored data has sha256 ${digest}, but the snapshot recorded ${snap.source.sha256}`);
   return { snapshot: snap, bytes, sha256: digest };
@@ -159,8 +174,11 @@ async function* windows(lists: AsyncIterable<ChunkRef[]>, windowBytes: number): 
   if (cur.length) yield cur;
 }
 
-/** Reads, decodes and verifies the blobs of a window and assembles its bytes in order. */
-async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs']>, refs: ChunkRef[]): Promise<Buffer> {
+/**
+ * Reads, decodes and verifies the blobs of a window; returns its bytes in order as
+ * views into the decoded buffers (adjacent views of one buffer merged), without copying.
+ */
+async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs']>, refs: ChunkRef[]): Promise<Buffer[]> {
   const unique = new Map<string, Buffer>();
   for (const r of refs) unique.set(r.id.toString('latin1'), r.id);
   const keys = [...unique.keys()];
@@ -187,17 +205,18 @@ async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs
       });
     }),
   );
-  let total = 0;
-  for (const r of refs) total += r.length;
-  const out = Buffer.allocUnsafe(total);
-  let off = 0;
+  const pieces: Buffer[] = [];
   for (const r of refs) {
     const p = plain.get(r.id.toString('latin1'))!;
     if (p.length !== r.length) throw corrupt(`blob ${r.id.toString('hex')}: ${p.length} bytes, but the chunk list says ${r.length}`);
-    p.copy(out, off);
-    off += r.length;
+    const last = pieces[pieces.length - 1];
+    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
+      pieces[pieces.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
+    } else {
+      pieces.push(p);
+    }
   }
-  return out;
+  return pieces;
 }
 
 async function exists(p: string): Promise<boolean> {

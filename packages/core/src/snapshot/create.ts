@@ -5,7 +5,6 @@
  * Memory is bounded by settings (chunk batch, encode queue, pack size, uploads),
  * never by input size: the chunk list is written out as list blobs as it grows.
  */
-import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
@@ -87,7 +86,7 @@ export async function snapshotStream(
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
   try {
     const cutter = repo.cutter();
-    const sha = createHash('sha256');
+    const pool = repo.codecs(opts.workers);
     const lists = new ChunkListWriter(session);
     const codec = repo.codec;
     let bytesRead = 0;
@@ -95,7 +94,6 @@ export async function snapshotStream(
     let newChunks = 0;
     for await (const batch of chunkBatches(source, cutter)) {
       opts.signal?.throwIfAborted();
-      sha.update(batch.data);
       const ids: Buffer[] = [];
       for (let i = 0, off = 0; i < batch.lengths.length; off += batch.lengths[i]!, i++) ids.push(codec.id(batch.data.subarray(off, off + batch.lengths[i]!)));
       const saved = await session.saveBatch('data', batch.data, batch.lengths, ids);
@@ -103,11 +101,12 @@ export async function snapshotStream(
       bytesNew += saved.newBytes;
       for (let i = 0; i < ids.length; i++) await lists.add(ids[i]!, batch.lengths[i]!);
       bytesRead += batch.data.length;
+      pool.shaUpdate([batch.data]); // last use of the batch: its memory moves to the hashing thread
       opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
     }
     const listIds = await lists.finish();
     await session.flush();
-    const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: sha.digest('hex'), ...(src.stat ? { stat: src.stat } : {}) };
+    const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: await pool.shaDigest(), ...(src.stat ? { stat: src.stat } : {}) };
     const manifest: SnapshotManifest = {
       version: 1,
       time: (opts.time ?? new Date()).toISOString(),
