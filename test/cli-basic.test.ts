@@ -19,7 +19,7 @@ describe('stowage CLI: snapshot and restore on a local repository', () => {
   afterAll(() => sb.cleanup());
 
   it('init creates the layout and config', () => {
-    const r = sb.run(['init']);
+    const r = sb.run(['init', '--insecure-no-encryption']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/created stowage repository/);
     for (const d of ['data', 'index', 'snapshots', 'keys', 'locks']) expect(fs.existsSync(`${sb.repo}/${d}`)).toBe(true);

@@ -11,7 +11,7 @@ describe('concurrent writers', () => {
   let sb: Sandbox;
   beforeAll(() => {
     sb = sandbox();
-    expect(sb.run(['init', '--pack-size', '1M']).code).toBe(0);
+    expect(sb.run(['init', '--insecure-no-encryption', '--pack-size', '1M']).code).toBe(0);
     const shared = seededBytes('shared', 24 << 20);
     fs.writeFileSync(sb.file('a.bin'), Buffer.concat([shared, seededBytes('a', 16 << 20)]));
     fs.writeFileSync(sb.file('b.bin'), Buffer.concat([seededBytes('b', 16 << 20), shared]));

@@ -11,7 +11,7 @@ describe('corruption is detected on restore', () => {
   let id = '';
   beforeAll(() => {
     sb = sandbox();
-    expect(sb.run(['init', '--compression-level', '0']).code).toBe(0);
+    expect(sb.run(['init', '--insecure-no-encryption', '--compression-level', '0']).code).toBe(0);
     fs.writeFileSync(sb.file('in'), seededBytes('corrupt', 6 << 20));
     id = JSON.parse(sb.run(['snapshot', sb.file('in'), '--json']).stdout).id;
   });

@@ -11,7 +11,7 @@ describe('dedup', () => {
   let data: Buffer;
   beforeAll(() => {
     sb = sandbox();
-    expect(sb.run(['init']).code).toBe(0);
+    expect(sb.run(['init', '--insecure-no-encryption']).code).toBe(0);
     data = seededBytes('dedup', 64 * MiB);
     fs.writeFileSync(sb.file('a.bin'), data);
   });

@@ -18,7 +18,7 @@ describe('errors', () => {
   let snapA = '';
   beforeAll(() => {
     sb = sandbox();
-    expect(sb.run(['init']).code).toBe(0);
+    expect(sb.run(['init', '--insecure-no-encryption']).code).toBe(0);
     fs.writeFileSync(sb.file('small'), 'hello stowage\n');
     // two snapshots whose ids we will make collide on a short prefix below
     snapA = JSON.parse(sb.run(['snapshot', sb.file('small'), '--json']).stdout).id;
@@ -41,12 +41,12 @@ describe('errors', () => {
   it('init on a non-empty directory: exit 1, REPOSITORY_EXISTS, nothing touched', () => {
     fs.mkdirSync(sb.file('busy'));
     fs.writeFileSync(sb.file('busy/important.txt'), 'data');
-    const r = sb.run(['-r', sb.file('busy'), 'init']);
+    const r = sb.run(['-r', sb.file('busy'), 'init', '--insecure-no-encryption']);
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toMatch(/not empty.*\[REPOSITORY_EXISTS\]/);
     expect(fs.readdirSync(sb.file('busy'))).toEqual(['important.txt']);
     const before = listFiles(sb.repo);
-    const again = sb.run(['init']);
+    const again = sb.run(['init', '--insecure-no-encryption']);
     expect(again.code).toBe(1);
     expect(oneLine(again.stderr)).toMatch(/repository already exists.*\[REPOSITORY_EXISTS\]/);
     expect(listFiles(sb.repo)).toEqual(before);
@@ -129,7 +129,7 @@ describe('errors', () => {
   });
 
   it('bad option values: INVALID_ARGUMENT, nothing created', () => {
-    const r = sb.run(['-r', sb.file('newrepo'), 'init', '--chunk-avg', '100']);
+    const r = sb.run(['-r', sb.file('newrepo'), 'init', '--insecure-no-encryption', '--chunk-avg', '100']);
     expect(r.code).toBe(1);
     expect(oneLine(r.stderr)).toMatch(/\[INVALID_ARGUMENT\]/);
     expect(fs.existsSync(sb.file('newrepo'))).toBe(false);

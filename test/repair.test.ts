@@ -11,7 +11,7 @@ describe('repair index', () => {
   const ids: string[] = [];
   beforeAll(() => {
     sb = sandbox();
-    expect(sb.run(['init', '--pack-size', '1M']).code).toBe(0);
+    expect(sb.run(['init', '--insecure-no-encryption', '--pack-size', '1M']).code).toBe(0);
     for (const n of ['one', 'two', 'three']) {
       fs.writeFileSync(sb.file(n), seededBytes(n, 6 << 20));
       ids.push(JSON.parse(sb.run(['snapshot', sb.file(n), '--json']).stdout).id);

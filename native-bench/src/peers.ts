@@ -11,6 +11,9 @@
  *   node native-bench/dist/peers.js [--corpus DIR] [--series docker|rootfs] [--runs 3]
  *     [--tools stowage,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
  *     [--out native-bench/results/peers-<series>.json] [--tmp /work/bench-tmp]
+ *     [--max-load 1.5] [--wait-load 600]
+ * Each run first waits (up to --wait-load s) for the 1-minute load average to drop below
+ * --max-load; the load at the start and end of every run is recorded and reported.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -37,6 +40,8 @@ interface Options {
   stowageAvg: number[];
   out: string;
   tmp: string;
+  maxLoad: number;
+  waitLoad: number;
 }
 
 interface Input {
@@ -56,6 +61,8 @@ function parseOptions(argv: string[]): Options {
       'stowage-avg': { type: 'string', default: '65536,262144,1048576' },
       out: { type: 'string' },
       tmp: { type: 'string', default: '/work/bench-tmp' },
+      'max-load': { type: 'string', default: '1.5' },
+      'wait-load': { type: 'string', default: '600' },
     },
   });
   const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
@@ -71,6 +78,8 @@ function parseOptions(argv: string[]): Options {
     stowageAvg,
     out: resolve(values.out ?? join(PKG_DIR, 'results', `peers-${values.series}.json`)),
     tmp: resolve(values.tmp),
+    maxLoad: Number(values['max-load']),
+    waitLoad: Number(values['wait-load']),
   };
 }
 
@@ -110,6 +119,19 @@ function describeMachine(tools: readonly ToolDef[]): Machine {
     gnuTime: hasGnuTime(),
     tools: versions,
   };
+}
+
+/** Wait until the 1-minute load average is below maxLoad (at most waitSeconds). */
+async function waitForQuiet(maxLoad: number, waitSeconds: number): Promise<void> {
+  const t0 = Date.now();
+  for (let l = loadavg()[0] ?? 0; l >= maxLoad; l = loadavg()[0] ?? 0) {
+    if ((Date.now() - t0) / 1000 > waitSeconds) {
+      process.stderr.write(`load ${l.toFixed(2)} still >= ${maxLoad} after ${waitSeconds} s; running anyway\n`);
+      return;
+    }
+    process.stderr.write(`waiting for a quiet machine: load ${l.toFixed(2)} >= ${maxLoad}\n`);
+    await new Promise((r) => setTimeout(r, 15_000));
+  }
 }
 
 function failure(what: string, step: StepResult): Error {
@@ -181,6 +203,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     row.version = machine.tools[tool.name];
     for (let run = 1; run <= opts.runs; run++) {
+      await waitForQuiet(opts.maxLoad, opts.waitLoad);
       const r = await runOnce(tool, inputs, opts.tmp, run);
       row.runs.push(r);
       if (r.error !== undefined) break; // later runs would fail the same way
@@ -189,7 +212,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const inputBytes = inputs.reduce((a, i) => a + i.bytes, 0);
-  const header = machineLine(machine, opts.runs, inputBytes, opts.series);
+  const header = machineLine(machine, opts.runs, inputBytes, opts.series, rows);
   const table = markdownTable(rows);
   await mkdir(dirname(opts.out), { recursive: true });
   await writeFile(opts.out, `${JSON.stringify({ machine, options: opts, inputs, rows }, null, 2)}\n`);

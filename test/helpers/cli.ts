@@ -29,11 +29,16 @@ export interface Sandbox {
   cleanup(): void;
 }
 
+/** The password every sandbox gives the CLI (STOWAGE_PASSWORD) unless a test overrides it. */
+export const TEST_PASSWORD = 'stowage test password';
+
 export function sandbox(): Sandbox {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-e2e-'));
   const repo = path.join(dir, 'repo');
-  const env = { ...process.env, STOWAGE_CACHE_DIR: path.join(dir, 'cache'), STOWAGE_REPOSITORY: repo };
-  delete env.STOWAGE_PASSWORD;
+  // Encrypted by default: a test password, and cheap scrypt parameters for new keys (tests only).
+  // Tests of plaintext behaviour pass `init --insecure-no-encryption`.
+  const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_CACHE_DIR: path.join(dir, 'cache'), STOWAGE_REPOSITORY: repo, STOWAGE_PASSWORD: TEST_PASSWORD, STOWAGE_TEST_KDF: 'fast' };
+  for (const v of ['STOWAGE_PASSWORD_FILE', 'STOWAGE_NEW_PASSWORD', 'STOWAGE_NEW_PASSWORD_FILE', 'STOWAGE_KEY_HINT']) delete env[v];
   return {
     dir,
     repo,

@@ -111,10 +111,13 @@ export function markdownTable(rows: readonly ToolRow[]): string {
   return [...out, '', ...settings, ...(notes.length > 0 ? ['', ...notes] : [])].join('\n');
 }
 
-export function machineLine(m: Machine, runs: number, inputBytes: number, series: string): string {
+export function machineLine(m: Machine, runs: number, inputBytes: number, series: string, rows: readonly ToolRow[]): string {
+  const loads = rows.flatMap((r) => r.runs.flatMap((x) => x.load));
+  const load = loads.length === 0 ? '' : `; 1-min load during runs ${Math.min(...loads).toFixed(2)}-${Math.max(...loads).toFixed(2)}`;
   return (
     `${m.date}, ${m.cpu}, nproc ${m.nproc}, ${m.memGB} GB RAM, Linux ${m.kernel}, node ${m.node}; ` +
     `series ${series}, ${(inputBytes / 1e6).toFixed(0)} MB in (v1..v5), medians of ${runs} run(s), inputs from page cache` +
+    load +
     (m.gnuTime ? '' : '; no GNU time, so no RSS')
   );
 }

@@ -2,6 +2,8 @@
  * What every command gets: global options, output helpers, and the repository opener.
  */
 import { LocalBackend, Repository, StowageError, defaultCacheRoot, type Backend } from '@stowage/core';
+import { passwordSource } from './password.js';
+import { applyLockOptions } from './locking.js';
 
 export interface GlobalOptions {
   readonly repo?: string;
@@ -9,6 +11,10 @@ export interface GlobalOptions {
   readonly quiet?: boolean;
   readonly debug?: boolean;
   readonly cacheDir?: string;
+  /** File holding the repository password (or STOWAGE_PASSWORD_FILE / STOWAGE_PASSWORD). */
+  readonly passwordFile?: string;
+  /** Key id (prefix) to try first (or STOWAGE_KEY_HINT). */
+  readonly keyHint?: string;
 }
 
 export interface Context {
@@ -45,7 +51,9 @@ export function cacheRoot(ctx: Context): string {
 
 /** Opens the repository, runs `fn`, and always closes it. */
 export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await Repository.open(backendFor(repoLocation(ctx)), { cacheRoot: cacheRoot(ctx) });
+  const keyHint = ctx.opts.keyHint ?? (process.env.STOWAGE_KEY_HINT || undefined);
+  const repo = await Repository.open(backendFor(repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), ...(keyHint && { keyHint }) });
+  applyLockOptions(ctx, repo);
   try {
     return await fn(repo);
   } finally {

@@ -7,6 +7,11 @@ import { Command, CommanderError } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { registerInit } from './commands/init.js';
+import { registerCheck } from './commands/check.js';
+import { registerForget } from './commands/forget.js';
+import { registerGc } from './commands/gc.js';
+import { registerUnlock } from './commands/unlock.js';
+import { registerKey } from './commands/key.js';
 import { registerRepair } from './commands/repair.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshot } from './commands/snapshot.js';
@@ -31,6 +36,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('-q, --quiet', 'print only errors and requested data')
     .option('--cache-dir <dir>', 'local cache root (or STOWAGE_CACHE_DIR; default ~/.cache/stowage)')
     .option('--debug', 'print stack traces of errors')
+    .option('--retry-lock <duration>', 'wait up to this long for a locked repository (e.g. 30s, 5m) instead of failing with exit 11')
+    .option('--no-lock', 'restore and check: run without taking a shared lock')
+    .option('--password-file <file>', 'read the repository password from a file (or STOWAGE_PASSWORD_FILE, STOWAGE_PASSWORD; else a prompt)')
+    .option('--key-hint <id>', 'key id to try first (or STOWAGE_KEY_HINT)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 
@@ -57,6 +66,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerSnapshots(program, run);
   registerRestore(program, run);
   registerRepair(program, run);
+  registerForget(program, run);
+  registerGc(program, run);
+  registerCheck(program, run);
+  registerUnlock(program, run);
+  registerKey(program, run);
 
   try {
     await program.parseAsync(argv);

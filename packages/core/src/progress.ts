@@ -2,8 +2,8 @@
  * Progress events. The core never prints; operations call an optional callback.
  */
 export interface ProgressEvent {
-  readonly op: 'snapshot' | 'restore' | 'repair';
-  /** Bytes processed so far. */
+  readonly op: 'snapshot' | 'restore' | 'repair' | 'gc' | 'check';
+  /** Bytes processed so far (gc and check: snapshots, then packs). */
   readonly done: number;
   /** Total bytes when known. */
   readonly total?: number | undefined;

@@ -3,22 +3,25 @@ import { Repository } from '@stowage/core';
 import type { Command } from 'commander';
 import { backendFor, cacheRoot, repoLocation, type Context } from '../context.js';
 import { parseSize, parseIntArg } from '../args.js';
+import { kdfForNewKeys, newRepositoryPassword } from '../password.js';
 
 export function registerInit(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   program
     .command('init')
-    .description('create a repository (fails on a non-empty location)')
+    .description('create an encrypted repository (fails on a non-empty location); the password comes from --password-file, STOWAGE_PASSWORD_FILE, STOWAGE_PASSWORD or a prompt')
     .option('--chunk-avg <size>', 'average chunk size (e.g. 256K, 1M); min = avg/4, max = avg*4 unless given', parseSize)
     .option('--chunk-min <size>', 'minimum chunk size', parseSize)
     .option('--chunk-max <size>', 'maximum chunk size', parseSize)
     .option('--compression-level <n>', 'zstd level 1..22, 0 stores raw (default 3)', parseIntArg)
     .option('--pack-size <size>', 'target pack size (default 16M)', parseSize)
-    .option('--insecure-no-encryption', 'create a plaintext repository (the only kind this build supports)')
-    .action((o: { chunkAvg?: number; chunkMin?: number; chunkMax?: number; compressionLevel?: number; packSize?: number }) =>
+    .option('--insecure-no-encryption', 'create a plaintext repository: anyone who can read its files can read the data')
+    .action((o: { chunkAvg?: number; chunkMin?: number; chunkMax?: number; compressionLevel?: number; packSize?: number; insecureNoEncryption?: boolean }) =>
       run(async (ctx) => {
         const location = repoLocation(ctx);
+        const encrypted = !o.insecureNoEncryption;
         const repo = await Repository.init(backendFor(location), {
           cacheRoot: cacheRoot(ctx),
+          ...(encrypted ? { encryption: 'aes-256-gcm' as const, password: newRepositoryPassword(ctx), kdf: kdfForNewKeys() } : { encryption: 'none' as const }),
           ...(o.chunkAvg !== undefined && { chunkAvg: o.chunkAvg }),
           ...(o.chunkMin !== undefined && { chunkMin: o.chunkMin }),
           ...(o.chunkMax !== undefined && { chunkMax: o.chunkMax }),
@@ -26,8 +29,12 @@ export function registerInit(program: Command, run: (fn: (ctx: Context) => Promi
           ...(o.packSize !== undefined && { packSize: o.packSize }),
         });
         try {
-          if (ctx.opts.json) ctx.json({ id: repo.config.id, location, config: repo.config });
-          else ctx.out(`created stowage repository ${repo.config.id.slice(0, 10)} at ${location}`);
+          if (ctx.opts.json) ctx.json({ id: repo.config.id, location, encrypted, ...(repo.keyName && { key: repo.keyName }), config: repo.config });
+          else {
+            const how = repo.keyName ? `encrypted, key ${repo.keyName.slice(0, 8)}` : 'NOT encrypted';
+            ctx.out(`created stowage repository ${repo.config.id.slice(0, 10)} at ${location} (${how})`);
+            if (repo.keyName) ctx.info('the password is needed to read this repository: without it nobody can restore the data, so keep it safe');
+          }
         } finally {
           await repo.close();
         }

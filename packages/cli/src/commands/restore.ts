@@ -2,6 +2,7 @@
 import { resolveSnapshot, restoreToFile, restoreToStream, shortId } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
+import { readLock } from '../locking.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
 
@@ -15,6 +16,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .action((ref: string, target: string, o: { overwrite?: boolean }) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
+          await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being read
           const id = await resolveSnapshot(repo, ref);
           const progress = target === '-' ? { fn: undefined, done: () => undefined } : progressFor(ctx);
           const t0 = performance.now();

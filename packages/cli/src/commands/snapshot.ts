@@ -1,5 +1,5 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
-import { shortId, snapshotFile, snapshotStream, type Snapshot } from '@stowage/core';
+import { shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';
@@ -7,6 +7,7 @@ import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
 
 interface Opts {
+  format?: InputFormat;
   tag?: string[];
   name?: string;
   host?: string;
@@ -22,6 +23,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     .option('--name <name>', 'snapshot name (default: the input file name; "stdin" for -)')
     .option('--host <hostname>', 'override the host name recorded')
     .option('--force', 're-read the input even if it is unchanged since its last snapshot')
+    .option('--format <format>', 'auto (detect tar, docker-archive, OCI archive), raw, tar, docker or oci', 'auto')
     .action((input: string, o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
@@ -30,6 +32,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
             ...(o.name !== undefined && { name: o.name }),
             ...(o.host !== undefined && { hostname: o.host }),
             tags: o.tag ?? [],
+            ...(o.format !== undefined && { format: o.format }),
             signal: ctx.signal,
             ...(progress.fn && { progress: progress.fn }),
           };

@@ -70,6 +70,12 @@ export interface Backend {
   isEmpty(opts?: OpOptions): Promise<boolean>;
   /** Prepares an empty location for a new repository (creates directories). */
   create(opts?: OpOptions): Promise<void>;
+  /**
+   * Optional: removes leftovers of interrupted saves (temp files) in the directories of
+   * `types`; returns how many. Only safe while no other process writes those types (gc calls
+   * it under the exclusive lock).
+   */
+  removeTemporary?(types: readonly FileType[], opts?: OpOptions): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -165,6 +165,25 @@ export class LocalBackend implements Backend {
     }
   }
 
+  async removeTemporary(types: readonly FileType[]): Promise<number> {
+    let n = 0;
+    for (const type of types) {
+      if (type === 'config') continue;
+      const base = path.join(this.root, dirOf(type));
+      const dirs = type === 'pack' ? (await readdirOrEmpty(base)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join(base, d)) : [base];
+      for (const dir of dirs) {
+        for (const name of await readdirOrEmpty(dir)) {
+          if (!name.startsWith('.tmp-')) continue;
+          await fs.unlink(path.join(dir, name)).then(
+            () => n++,
+            () => undefined,
+          );
+        }
+      }
+    }
+    return n;
+  }
+
   async close(): Promise<void> {
     // nothing held open
   }

@@ -57,3 +57,72 @@ export function decodeIndexFile(buf: Buffer, what: string): IndexedPack[] {
   if (off !== end) throw corrupt(`${what}: index file has trailing bytes`);
   return packs;
 }
+
+/**
+ * Walks the plaintext of an index file without building an object per entry: calls
+ * `onPack(packHex, entries, count)` for every pack, `entries` holding `count` raw
+ * ENTRY_BYTES-byte entries (a view into `buf`). CORRUPT when damaged (checked first).
+ */
+export function scanIndexFile(buf: Buffer, what: string, onPack: (pack: string, entries: Buffer, count: number) => void): void {
+  if (buf.length < 12 + ID_BYTES || !buf.subarray(0, 8).equals(MAGIC)) throw corrupt(`${what}: not an index file (bad magic)`);
+  const end = buf.length - ID_BYTES;
+  if (!blake3(buf.subarray(0, end)).equals(buf.subarray(end))) throw corrupt(`${what}: index file checksum mismatch`);
+  const count = buf.readUInt32LE(8);
+  // first pass: structure only, so a damaged file reports nothing
+  let off = 12;
+  for (let i = 0; i < count; i++) {
+    if (off + 36 > end) throw corrupt(`${what}: index file truncated`);
+    const n = buf.readUInt32LE(off + 32);
+    off += 36 + n * ENTRY_BYTES;
+    if (off > end) throw corrupt(`${what}: index file truncated`);
+  }
+  if (off !== end) throw corrupt(`${what}: index file has trailing bytes`);
+  off = 12;
+  for (let i = 0; i < count; i++) {
+    const pack = buf.toString('hex', off, off + 32);
+    const n = buf.readUInt32LE(off + 32);
+    off += 36;
+    onPack(pack, buf.subarray(off, off + n * ENTRY_BYTES), n);
+    off += n * ENTRY_BYTES;
+  }
+}
+
+/**
+ * Builds index files from raw entries, pack by pack, without an object per entry
+ * (gc writes the whole index this way). `full` says when a file has enough entries.
+ */
+export class IndexFileBuilder {
+  private parts: Buffer[] = [];
+  private packs = 0;
+  /** Entries added since the last `take()`. */
+  entries = 0;
+
+  /** Adds a pack with `count` raw entries (ENTRY_BYTES each). */
+  addPack(pack: string, raw: Buffer, count: number): void {
+    if (raw.length !== count * ENTRY_BYTES) throw new RangeError(`IndexFileBuilder: ${raw.length} bytes for ${count} entries`);
+    const head = Buffer.allocUnsafe(36);
+    head.write(pack, 0, 'hex');
+    head.writeUInt32LE(count, 32);
+    this.parts.push(head, raw);
+    this.packs++;
+    this.entries += count;
+  }
+
+  /** True when nothing was added since the last take(). */
+  get empty(): boolean {
+    return this.packs === 0;
+  }
+
+  /** The plaintext of an index file of everything added since the last call; resets the builder. */
+  take(): Buffer {
+    const head = Buffer.allocUnsafe(12);
+    MAGIC.copy(head, 0);
+    head.writeUInt32LE(this.packs, 8);
+    const body = Buffer.concat([head, ...this.parts]);
+    const out = Buffer.concat([body, blake3(body)]);
+    this.parts = [];
+    this.packs = 0;
+    this.entries = 0;
+    return out;
+  }
+}

@@ -44,9 +44,18 @@ export interface InitOptions {
   readonly chunkLevel?: number;
   readonly compressionLevel?: number;
   readonly packSize?: number;
+  /**
+   * 'aes-256-gcm' (with the scrypt KDF for key files, and keyed BLAKE3 ids) or 'none'.
+   * Repository.init defaults it from whether a password is given.
+   */
+  readonly encryption?: 'none' | 'aes-256-gcm';
 }
 
-/** Builds a new plaintext config from init options, validating every value. */
+/**
+ * Builds a new config from init options, validating every value. An encrypted config
+ * records the algorithms only; its secrets live in key files (repository/keys.ts), and
+ * its chunker seed stays "0" (the real seed is derived from the master keys).
+ */
 export function newConfig(opts: InitOptions = {}): RepoConfig {
   const avg = opts.chunkAvg ?? DEFAULT_CHUNK_AVG;
   const chunker = {
@@ -61,10 +70,10 @@ export function newConfig(opts: InitOptions = {}): RepoConfig {
     version: FORMAT_VERSION,
     id: randomBytes(32).toString('hex'),
     chunker,
-    hash: 'blake3',
+    hash: opts.encryption === 'aes-256-gcm' ? 'blake3-keyed' : 'blake3',
     compression: { algorithm: 'zstd', level: opts.compressionLevel ?? DEFAULT_COMPRESSION_LEVEL },
     packSize: opts.packSize ?? DEFAULT_PACK_SIZE,
-    encryption: { algorithm: 'none' },
+    encryption: opts.encryption === 'aes-256-gcm' ? { algorithm: 'aes-256-gcm', kdf: 'scrypt' } : { algorithm: 'none' },
   };
   validateConfig(config);
   return config;

@@ -5,11 +5,13 @@
  * and only then removes the index files that were there before. Packs whose trailer
  * is damaged are reported and left alone (their blobs are lost to the index).
  * Every index cache notices the removed files on its next sync and rebuilds.
+ * Holds the exclusive lock (it removes index files).
  */
 import { isStowageError } from '../errors.js';
 import type { IndexedPack } from '../index/types.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
 import type { ProgressFn } from '../progress.js';
+import { lockRepository } from './lock.js';
 import type { Repository } from './repository.js';
 
 /** Index files hold at most this many entries each. */
@@ -24,6 +26,7 @@ export interface RepairIndexResult {
 }
 
 export async function repairIndex(repo: Repository, opts: { progress?: ProgressFn } = {}): Promise<RepairIndexResult> {
+  await using _lock = await lockRepository(repo, 'exclusive'); // it removes index files: no writer or gc may run
   const before = await repo.listNames('index');
   const written = new Set<string>();
   const damagedPacks: { pack: string; error: string }[] = [];

@@ -5,6 +5,10 @@
  * Reads are open to all; writes happen in a WriteSession. Every file name is the
  * BLAKE3 of its stored bytes and is checked on load; every blob is checked against
  * its id. Factories return fully opened objects.
+ *
+ * Encrypted repositories (keys.ts has the key scheme) open with a password: the key
+ * file it opens yields the master keys, from which come the cipher of every stored
+ * file (cipherSpec), the keyed id hash (codecSpec.idKey) and the chunker seed.
  */
 import type { Backend, FileType, OpOptions } from '../backend/backend.js';
 import { CONFIG_HANDLE } from '../backend/backend.js';
@@ -21,14 +25,51 @@ import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
 import { CodecPool, defaultWorkerCount } from './codec-pool.js';
 import type { InitOptions, RepoConfig } from './config.js';
 import { chunkerParams, newConfig, parseConfig } from './config.js';
+import {
+  chunkerSeedFor,
+  cipherSpecFor,
+  keyNames,
+  listKeys,
+  newMasterKeys,
+  resolveKey,
+  saveKey,
+  unlock,
+  type KdfParams,
+  type KeyInfo,
+  type KeyListing,
+  type MasterKeys,
+} from './keys.js';
+
+/** A password, or a function asked for it only when the repository turns out to be encrypted. */
+export type PasswordSource = string | (() => string | undefined | Promise<string | undefined>);
 
 export interface OpenOptions {
   /** Root of local caches (default: defaultCacheRoot()). */
   readonly cacheRoot?: string;
+  /** Password of an encrypted repository; PASSWORD_REQUIRED when needed and not given. */
+  readonly password?: PasswordSource;
+  /** Key file name (or prefix) to try first, before the others. */
+  readonly keyHint?: string;
+}
+
+/** What Repository.init takes besides the config choices. */
+export interface RepositoryInitOptions extends InitOptions, OpenOptions {
+  /** KDF parameters of the first key file (default DEFAULT_KDF; TEST_KDF only in tests). */
+  readonly kdf?: KdfParams;
+}
+
+interface Secrets {
+  readonly master: MasterKeys;
+  /** Name of the key file that was opened (or created). */
+  key: string;
+  /** BLAKE3 hex of the stored config (bound into every key file). */
+  readonly configHash: string;
 }
 
 export class Repository {
   readonly cipher: Cipher;
+  /** The cipher's serialisable form (holds the data key of encrypted repositories). */
+  readonly cipherSpec: CipherSpec;
   readonly codecSpec: CodecSpec;
   /** The codec on the calling thread (ids, small blobs). */
   readonly codec: BlobCodec;
@@ -36,29 +77,53 @@ export class Repository {
   private indexCache: LevelIndex | undefined;
   private indexOpening: Promise<LevelIndex> | undefined;
   private pool: CodecPool | undefined;
+  readonly #secrets: Secrets | undefined;
+  readonly #chunkerSeed: bigint | undefined;
 
   private constructor(
     readonly backend: Backend,
     readonly config: RepoConfig,
-    cipherSpec: CipherSpec,
+    secrets: Secrets | undefined,
     opts: OpenOptions,
   ) {
-    this.cipher = cipherFromSpec(cipherSpec);
-    this.codecSpec = { level: config.compression.level, cipher: cipherSpec };
+    this.#secrets = secrets;
+    this.cipherSpec = secrets ? cipherSpecFor(secrets.master) : { algorithm: 'none' };
+    this.cipher = cipherFromSpec(this.cipherSpec);
+    this.codecSpec = { level: config.compression.level, cipher: this.cipherSpec, ...(secrets && { idKey: secrets.master.id }) };
     this.codec = new BlobCodec(this.codecSpec);
+    this.#chunkerSeed = secrets ? chunkerSeedFor(secrets.master) : undefined;
     this.cacheDir = repoCacheDir(opts.cacheRoot ?? defaultCacheRoot(), config.id);
   }
 
-  /** Creates a repository at an empty location. REPOSITORY_EXISTS when it is not empty. */
-  static async init(backend: Backend, opts: InitOptions & OpenOptions = {}): Promise<Repository> {
-    const config = newConfig(opts);
+  /**
+   * Creates a repository at an empty location. REPOSITORY_EXISTS when it is not empty.
+   * Encrypted when `encryption` is 'aes-256-gcm' or, by default, when a password is given
+   * (then the first key file is written before the config, which is the commit point).
+   */
+  static async init(backend: Backend, opts: RepositoryInitOptions = {}): Promise<Repository> {
+    const encryption = opts.encryption ?? (opts.password !== undefined ? 'aes-256-gcm' : 'none');
+    const config = newConfig({ ...opts, encryption });
     if (!(await backend.isEmpty())) {
       const what = (await backend.exists(CONFIG_HANDLE)) ? 'a repository already exists' : 'the directory is not empty';
       throw new StowageError('REPOSITORY_EXISTS', `cannot init ${backend.info.location}: ${what}`);
     }
+    const configBytes = Buffer.from(JSON.stringify(config, null, 2) + '\n');
+    let secrets: Secrets | undefined;
+    let password: string | undefined;
+    if (encryption !== 'none') {
+      password = await askPassword(opts.password);
+      if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `cannot init an encrypted repository at ${backend.info.location} without a password`);
+      if (password === '') throw new StowageError('INVALID_ARGUMENT', 'an empty password is not allowed');
+    }
     await backend.create();
-    await backend.save(CONFIG_HANDLE, Buffer.from(JSON.stringify(config, null, 2) + '\n'));
-    return new Repository(backend, config, { algorithm: 'none' }, opts);
+    if (password !== undefined) {
+      const master = newMasterKeys();
+      const configHash = blake3Hex(configBytes);
+      const key = await saveKey(backend, master, password, configHash, opts.kdf ? { kdf: opts.kdf } : {});
+      secrets = { master, key: key.name, configHash };
+    }
+    await backend.save(CONFIG_HANDLE, configBytes);
+    return new Repository(backend, config, secrets, opts);
   }
 
   /** Opens an existing repository. NO_REPOSITORY when there is none at the location. */
@@ -71,15 +136,79 @@ export class Repository {
       throw err;
     }
     const config = parseConfig(raw);
-    if (config.encryption.algorithm !== 'none') {
-      throw new StowageError('UNSUPPORTED_FORMAT', `repository is encrypted with ${config.encryption.algorithm}, which this build cannot open`);
+    const enc = config.encryption;
+    if (enc.algorithm === 'none') {
+      // A plaintext config beside key files was changed (a downgrade): never read or write it as plaintext.
+      if ((await keyNames(backend)).length > 0) {
+        throw corrupt(`repository config at ${backend.info.location} says "no encryption", but the repository has key files: the config was changed`);
+      }
+      return new Repository(backend, config, undefined, opts);
     }
-    return new Repository(backend, config, { algorithm: 'none' }, opts);
+    if (enc.algorithm !== 'aes-256-gcm' || !('kdf' in enc) || enc.kdf !== 'scrypt' || config.hash !== 'blake3-keyed') {
+      throw new StowageError('UNSUPPORTED_FORMAT', `repository is encrypted with ${enc.algorithm} (${'kdf' in enc ? enc.kdf : 'no kdf'}, hash ${config.hash}), which this build cannot open`);
+    }
+    const password = await askPassword(opts.password);
+    if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `the repository at ${backend.info.location} is encrypted and no password was given`);
+    const configHash = blake3Hex(raw);
+    const { key, master } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
+    return new Repository(backend, config, { master, key: key.name, configHash }, opts);
   }
 
-  /** A fresh chunker for this repository's parameters. */
+  /** True for an encrypted repository. */
+  get encrypted(): boolean {
+    return this.#secrets !== undefined;
+  }
+
+  /** Name of the key file this repository was opened with (encrypted repositories). */
+  get keyName(): string | undefined {
+    return this.#secrets?.key;
+  }
+
+  /** A fresh chunker for this repository's parameters (seeded from the master keys when encrypted). */
   cutter(impl?: 'wasm' | 'js' | 'auto'): Cutter {
-    return createCutter(chunkerParams(this.config), impl);
+    return createCutter(chunkerParams(this.config, this.#chunkerSeed), impl);
+  }
+
+  /** Every key file of the repository (damaged ones with their error). */
+  async listKeys(): Promise<KeyListing[]> {
+    return listKeys(this.backend);
+  }
+
+  /** Adds a key file holding this repository's master keys under `password`. */
+  async addKey(password: string, opts: { kdf?: KdfParams; hostname?: string; username?: string } = {}): Promise<KeyInfo> {
+    const s = this.#needSecrets();
+    return saveKey(this.backend, s.master, password, s.configHash, opts);
+  }
+
+  /**
+   * Removes a key file (full name or unique prefix). Refuses the key in use (open with
+   * another key's password to remove it) and the last intact key. Returns the name removed.
+   */
+  async removeKey(ref: string): Promise<string> {
+    const s = this.#needSecrets();
+    const name = await resolveKey(this.backend, ref);
+    if (name === s.key) {
+      throw new StowageError('INVALID_ARGUMENT', `key ${name.slice(0, 8)} is the key in use; open the repository with another key's password to remove it`);
+    }
+    const intact = (await listKeys(this.backend)).filter((k) => k.error === undefined && k.name !== name);
+    if (intact.length === 0) throw new StowageError('INVALID_ARGUMENT', `refusing to remove the last key of the repository`);
+    await this.backend.remove({ type: 'key', name });
+    return name;
+  }
+
+  /** Changes the password of the key in use: adds a key file for `password`, then removes the old one. */
+  async changePassword(password: string, opts: { kdf?: KdfParams; hostname?: string; username?: string } = {}): Promise<KeyInfo> {
+    const s = this.#needSecrets();
+    const old = s.key;
+    const key = await saveKey(this.backend, s.master, password, s.configHash, opts);
+    s.key = key.name;
+    await this.backend.remove({ type: 'key', name: old });
+    return key;
+  }
+
+  #needSecrets(): Secrets {
+    if (!this.#secrets) throw new StowageError('INVALID_ARGUMENT', 'the repository is not encrypted: it has no keys');
+    return this.#secrets;
   }
 
   /** The shared codec pool (workers = 0: inline). Created on first use; later calls get the same pool. */
@@ -88,8 +217,15 @@ export class Repository {
     return this.pool;
   }
 
+  /**
+   * Called before a snapshot file (the commit point) is saved; lock.ts sets it while a lock
+   * is held, to verify the lock is still ours (LOCKED otherwise, and nothing is committed).
+   */
+  commitGuard: (() => Promise<void>) | undefined;
+
   /** Seals `plain` and stores it as a file of `type` named by the hash of the stored bytes. Returns the name. */
   async saveFile(type: Exclude<FileType, 'config' | 'pack'>, plain: Uint8Array, opts?: OpOptions): Promise<string> {
+    if (type === 'snapshot') await this.commitGuard?.();
     const stored = this.cipher.seal(plain);
     const name = blake3Hex(stored);
     try {
@@ -143,6 +279,11 @@ export class Repository {
     return this.indexOpening;
   }
 
+  /** Brings an open index cache up to date with the index files (lock.ts calls it after taking a lock: gc may have replaced them). */
+  async refreshIndex(): Promise<void> {
+    if (this.indexCache) await this.indexCache.sync({ listIndexFiles: () => this.listNames('index'), loadIndexFile: (n) => this.loadIndexFile(n) });
+  }
+
   /** Locations of blobs (undefined where unknown), one batched lookup. */
   async lookup(ids: readonly Buffer[]): Promise<(BlobLocation | undefined)[]> {
     return (await this.index()).getMany(ids);
@@ -193,4 +334,9 @@ export class Repository {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** The password from a source (undefined when there is none). */
+async function askPassword(src: PasswordSource | undefined): Promise<string | undefined> {
+  return typeof src === 'function' ? await src() : src;
 }

@@ -81,10 +81,21 @@ export class WriteSession {
 
   /**
    * Stores the blobs of `data` (consecutive, `lengths` given, ids precomputed) that the
-   * repository does not have yet. Returns the number and plaintext bytes of new blobs.
-   * `data` is not retained (new blobs are copied). Waits while the pipeline is full.
+   * repository does not have yet. See saveChunks.
    */
   async saveBatch(type: BlobType, data: Uint8Array, lengths: readonly number[], ids: readonly Buffer[]): Promise<{ newBlobs: number; newBytes: number }> {
+    const chunks: Uint8Array[] = [];
+    for (let i = 0, off = 0; i < lengths.length; off += lengths[i]!, i++) chunks.push(data.subarray(off, off + lengths[i]!));
+    return this.saveChunks(type, chunks, ids);
+  }
+
+  /**
+   * Stores the blobs among `chunks` (ids precomputed) that the repository does not have
+   * yet: one batched index lookup, then the new ones (deduplicated within the call) are
+   * copied into one buffer for the encoder. Returns the number and plaintext bytes of new
+   * blobs. The chunks are not retained. Waits while the pipeline is full.
+   */
+  async saveChunks(type: BlobType, chunks: readonly Uint8Array[], ids: readonly Buffer[]): Promise<{ newBlobs: number; newBytes: number }> {
     this.check();
     // 1. ids this session already has, then one batched lookup for the rest
     const keys = ids.map((id) => id.toString('latin1'));
@@ -95,25 +106,23 @@ export class WriteSession {
     ask.forEach((i, j) => {
       if (!found[j]) isKnown[i] = 0;
     });
-    // 2. copy the new ones (deduplicated within the batch) into one buffer for the encoder
+    // 2. copy the new ones (deduplicated within the call) into one buffer for the encoder
     const newIdx: number[] = [];
     let newBytes = 0;
-    const offsets = new Array<number>(ids.length);
-    for (let i = 0, off = 0; i < ids.length; off += lengths[i]!, i++) {
-      offsets[i] = off;
+    for (let i = 0; i < ids.length; i++) {
       if (isKnown[i] || this.unindexed.has(keys[i]!)) continue;
       this.unindexed.add(keys[i]!);
       newIdx.push(i);
-      newBytes += lengths[i]!;
+      newBytes += chunks[i]!.length;
     }
     if (newIdx.length > 0) {
       const buf = new Uint8Array(newBytes);
       let o = 0;
       for (const i of newIdx) {
-        buf.set(data.subarray(offsets[i]!, offsets[i]! + lengths[i]!), o);
-        o += lengths[i]!;
+        buf.set(chunks[i]!, o);
+        o += chunks[i]!.length;
       }
-      const rawLengths = newIdx.map((i) => lengths[i]!);
+      const rawLengths = newIdx.map((i) => chunks[i]!.length);
       const result = this.pool.encode(buf, rawLengths);
       result.catch(() => undefined); // observed when drained
       this.encodeQueue.push({ type, ids: newIdx.map((i) => ids[i]!), rawLengths, bytes: newBytes, result });

@@ -207,8 +207,9 @@ async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs
   );
   const pieces: Buffer[] = [];
   for (const r of refs) {
-    const p = plain.get(r.id.toString('latin1'))!;
-    if (p.length !== r.length) throw corrupt(`blob ${r.id.toString('hex')}: ${p.length} bytes, but the chunk list says ${r.length}`);
+    const blob = plain.get(r.id.toString('latin1'))!;
+    if (r.offset + r.length > blob.length) throw corrupt(`blob ${r.id.toString('hex')}: ${blob.length} bytes, but the chunk list needs ${r.offset}+${r.length}`);
+    const p = r.offset === 0 && r.length === blob.length ? blob : blob.subarray(r.offset, r.offset + r.length);
     const last = pieces[pieces.length - 1];
     if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
       pieces[pieces.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);

@@ -1,18 +1,22 @@
 /**
- * Chunk lists: the ordered (id, length) pairs of a snapshot's content, stored as
- * 'list' blobs of up to LIST_ENTRIES entries (36 bytes each: id:32 length:u32le),
- * so memory and snapshot-file size stay bounded whatever the input size.
+ * Chunk lists: the ordered extents of a snapshot's content, stored as 'list' blobs of
+ * up to LIST_ENTRIES entries (40 bytes each: id:32 offset:u32le length:u32le), so
+ * memory and snapshot-file size stay bounded whatever the input size. The input is the
+ * concatenation, in order, of blob[id][offset, offset + length) over all entries: a
+ * chunk is a whole blob (offset 0); a run of tar headers is a slice of a glue blob.
  */
 import { corrupt } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { WriteSession } from '../repository/write-session.js';
 
-export const LIST_ENTRY_BYTES = 36;
-/** Entries per list blob (about 576 KiB). */
+export const LIST_ENTRY_BYTES = 40;
+/** Entries per list blob (640 KiB). */
 export const LIST_ENTRIES = 16384;
 
 export interface ChunkRef {
   readonly id: Buffer;
+  /** Where the extent starts in the blob's plaintext (0 for whole chunks). */
+  readonly offset: number;
   readonly length: number;
 }
 
@@ -25,10 +29,11 @@ export class ChunkListWriter {
 
   constructor(private readonly session: WriteSession) {}
 
-  async add(id: Buffer, length: number): Promise<void> {
+  async add(id: Buffer, length: number, offset = 0): Promise<void> {
     const off = this.n * LIST_ENTRY_BYTES;
     id.copy(this.buf, off);
-    this.buf.writeUInt32LE(length, off + 32);
+    this.buf.writeUInt32LE(offset, off + 32);
+    this.buf.writeUInt32LE(length, off + 36);
     this.n++;
     this.count++;
     if (this.n === LIST_ENTRIES) await this.flush();
@@ -54,7 +59,7 @@ export function decodeChunkList(plain: Buffer, what: string): ChunkRef[] {
   if (plain.length % LIST_ENTRY_BYTES !== 0) throw corrupt(`${what}: chunk list length ${plain.length} is not a multiple of ${LIST_ENTRY_BYTES}`);
   const out: ChunkRef[] = [];
   for (let off = 0; off < plain.length; off += LIST_ENTRY_BYTES) {
-    out.push({ id: plain.subarray(off, off + 32), length: plain.readUInt32LE(off + 32) });
+    out.push({ id: plain.subarray(off, off + 32), offset: plain.readUInt32LE(off + 32), length: plain.readUInt32LE(off + 36) });
   }
   return out;
 }

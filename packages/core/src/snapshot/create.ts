@@ -9,12 +9,15 @@ import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { chunkBatches } from '../chunker/index.js';
 import { StowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
+import { lockRepository } from '../repository/lock.js';
 import { ChunkListWriter } from './chunk-list.js';
+import { ContentWriter } from './content-writer.js';
+import { archiveKind, splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
+import type { SplitEvent, Splitter } from '../split/events.js';
 import { listSnapshots } from './find.js';
 import { encodeManifest, type Snapshot, type SnapshotManifest, type SnapshotSource, type SourceStat } from './manifest.js';
 
@@ -32,6 +35,8 @@ export interface SnapshotOptions {
   readonly workers?: number;
   readonly progress?: ProgressFn;
   readonly signal?: AbortSignal;
+  /** How to split the input: auto (default) detects tar archives; raw stores a byte stream. */
+  readonly format?: InputFormat;
 }
 
 export interface SnapshotResult {
@@ -56,6 +61,7 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   if (!st.isFile()) throw new StowageError('INPUT_UNREADABLE', `cannot read ${abs}: not a regular file`);
   const stat: SourceStat = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
   const host = opts.hostname ?? osHostname();
+  await using _lock = await lockRepository(repo, 'shared'); // held until the snapshot file is written (gc takes it exclusively)
   if (!opts.force) {
     const parent = await findUnchanged(repo, abs, stat, host);
     if (parent) return { snapshot: await reuse(repo, parent, opts, host), reused: true };
@@ -83,27 +89,55 @@ export async function snapshotStream(
   opts: SnapshotOptions = {},
 ): Promise<Snapshot> {
   const t0 = performance.now();
+  await using _lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
   try {
     const cutter = repo.cutter();
     const pool = repo.codecs(opts.workers);
     const lists = new ChunkListWriter(session);
-    const codec = repo.codec;
+    const writer = new ContentWriter(session, cutter, lists, (d) => repo.codec.id(d), repo.cutter());
     let bytesRead = 0;
-    let bytesNew = 0;
-    let newChunks = 0;
-    for await (const batch of chunkBatches(source, cutter)) {
-      opts.signal?.throwIfAborted();
-      const ids: Buffer[] = [];
-      for (let i = 0, off = 0; i < batch.lengths.length; off += batch.lengths[i]!, i++) ids.push(codec.id(batch.data.subarray(off, off + batch.lengths[i]!)));
-      const saved = await session.saveBatch('data', batch.data, batch.lengths, ids);
-      newChunks += saved.newBlobs;
-      bytesNew += saved.newBytes;
-      for (let i = 0; i < ids.length; i++) await lists.add(ids[i]!, batch.lengths[i]!);
-      bytesRead += batch.data.length;
-      pool.shaUpdate([batch.data]); // last use of the batch: its memory moves to the hashing thread
+    let split: { splitter: Splitter; tar: boolean } | undefined;
+    let head: Uint8Array[] = [];
+    let headBytes = 0;
+    const events: SplitEvent[] = [];
+    const feed = async (piece: Uint8Array): Promise<void> => {
+      split!.splitter.push(piece, events);
+      await writer.process(events);
+      events.length = 0;
+      bytesRead += piece.length;
+      pool.shaUpdate([piece]); // last use of the piece: its memory moves to the hashing thread
       opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
+    };
+    for await (const piece of source) {
+      opts.signal?.throwIfAborted();
+      if (!split) {
+        // look at the first bytes before choosing a splitter
+        head.push(piece);
+        headBytes += piece.length;
+        if (headBytes < SNIFF_BYTES) continue;
+        const first = head.length === 1 ? head[0]! : Buffer.concat(head);
+        split = splitterFor(opts.format ?? 'auto', first);
+        head = [];
+        await feed(first);
+        continue;
+      }
+      await feed(piece);
     }
+    if (!split) {
+      const first = Buffer.concat(head);
+      split = splitterFor(opts.format ?? 'auto', first);
+      if (first.length) await feed(first);
+    }
+    split.splitter.end(events);
+    await writer.process(events);
+    await writer.finish();
+    const format = split.tar ? archiveKind(writer.members) : 'raw';
+    if ((opts.format === 'docker' || opts.format === 'oci') && format !== opts.format) {
+      throw new StowageError('INVALID_ARGUMENT', `input is not ${opts.format === 'docker' ? 'a docker-archive (no manifest.json)' : 'an OCI image archive (no oci-layout and index.json)'}; nothing was stored under a snapshot`);
+    }
+    const bytesNew = writer.stats.bytesNew;
+    const newChunks = writer.stats.newChunks;
     const listIds = await lists.finish();
     await session.flush();
     const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: await pool.shaDigest(), ...(src.stat ? { stat: src.stat } : {}) };
@@ -116,6 +150,7 @@ export async function snapshotStream(
       name: opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path)),
       tags: [...(opts.tags ?? [])],
       source: sourceInfo,
+      format,
       content: { chunks: lists.count, lists: listIds },
       summary: {
         bytesRead,

@@ -50,6 +50,8 @@ export interface SnapshotManifest {
   readonly name: string;
   readonly tags: readonly string[];
   readonly source: SnapshotSource;
+  /** How the input was split: raw bytes, a plain tar, a docker-archive or an OCI image archive. */
+  readonly format?: 'raw' | 'tar' | 'docker' | 'oci';
   readonly content: {
     /** Number of chunks of the input. */
     readonly chunks: number;

@@ -1,0 +1,43 @@
+/** `stowage check`: verify the repository's structure, and with --read-data its data. Exit 0 only when clean. */
+import { StowageError, check, parseReadDataSubset, shortId, type CheckResult, type Finding } from '@stowage/core';
+import type { Command } from 'commander';
+import { withRepo, type Context } from '../context.js';
+import { formatBytes } from '../format.js';
+import { wantsLock } from '../locking.js';
+
+interface Opts {
+  readData?: boolean;
+  readDataSubset?: string;
+}
+
+export function registerCheck(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
+  program
+    .command('check')
+    .description('verify snapshots, chunk lists, index and pack trailers; --read-data also re-hashes every blob')
+    .option('--read-data', 'read every pack and verify every blob against its id')
+    .option('--read-data-subset <n/m|p%>', 'read only packs of group n of m (by pack id), or a random p percent of them')
+    .action((o: Opts) =>
+      run((ctx) =>
+        withRepo(ctx, async (repo) => {
+          const subset = o.readDataSubset === undefined ? undefined : parseReadDataSubset(o.readDataSubset);
+          const r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: wantsLock(ctx), signal: ctx.signal });
+          if (ctx.opts.json) ctx.json(r);
+          else printCheck(ctx, r);
+          if (r.errors > 0) throw new StowageError('CORRUPT', `check found ${r.errors} error${r.errors === 1 ? '' : 's'} (the findings above name what is damaged and the snapshots that depend on it)`);
+        }),
+      ),
+    );
+}
+
+function printCheck(ctx: Context, r: CheckResult): void {
+  for (const f of r.findings) ctx.out(line(f));
+  const read = r.packsRead ? `; read ${r.packsRead} packs (${formatBytes(r.bytesRead)}), verified ${r.blobsRead} blobs` : '';
+  ctx.out(`checked ${r.snapshots} snapshots, ${r.indexFiles} index files, ${r.packs} packs, ${r.blobs} blobs${read} in ${r.seconds.toFixed(2)} s`);
+  const infos = r.findings.filter((f) => f.severity === 'info').length;
+  if (r.errors === 0) ctx.out(`no errors found${infos ? ` (${infos} notes)` : ''}`);
+}
+
+function line(f: Finding): string {
+  const deps = f.snapshots?.length ? `\n  snapshots affected: ${f.snapshots.map(shortId).join(', ')}` : '';
+  return `${f.severity === 'error' ? 'error' : 'note'}: [${f.kind}] ${f.message}${deps}`;
+}

@@ -1,0 +1,108 @@
+/**
+ * Where passwords come from, first match wins:
+ *
+ * 1. `--password-file <file>` (global option), 2. `STOWAGE_PASSWORD_FILE`, 3. `STOWAGE_PASSWORD`,
+ * 4. a prompt on the terminal (no echo) when stdin is a TTY; new passwords are asked twice.
+ *
+ * New passwords (`key add`, `key passwd`) come from `--new-password-file`,
+ * `STOWAGE_NEW_PASSWORD_FILE`, `STOWAGE_NEW_PASSWORD`, or the prompt. A password file's
+ * content is the password, without one trailing newline. Empty variables count as unset.
+ */
+import { readFile } from 'node:fs/promises';
+import { DEFAULT_KDF, StowageError, TEST_KDF, type KdfParams } from '@stowage/core';
+import type { Context } from './context.js';
+
+const HOW = 'give it in STOWAGE_PASSWORD, or in a file named by --password-file or STOWAGE_PASSWORD_FILE, or run in a terminal to be asked';
+
+function env(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** The password of the repository, read only when it turns out to be encrypted. */
+export function passwordSource(ctx: Context): () => Promise<string> {
+  let cached: Promise<string> | undefined;
+  return () => (cached ??= (async () => {
+    const given = await givenPassword(ctx.opts.passwordFile, 'STOWAGE_PASSWORD_FILE', 'STOWAGE_PASSWORD');
+    if (given !== undefined) return given;
+    if (process.stdin.isTTY) return promptHidden(`enter password for repository: `);
+    throw new StowageError('PASSWORD_REQUIRED', `the repository is encrypted and no password was given: ${HOW}`);
+  })());
+}
+
+/** The password of a new repository (init): asked twice at the terminal. */
+export function newRepositoryPassword(ctx: Context): () => Promise<string> {
+  return async () => {
+    const given = await givenPassword(ctx.opts.passwordFile, 'STOWAGE_PASSWORD_FILE', 'STOWAGE_PASSWORD');
+    if (given !== undefined) return given;
+    if (process.stdin.isTTY) return promptTwice('enter password for new repository: ');
+    throw new StowageError('PASSWORD_REQUIRED', `a new repository is encrypted and needs a password: ${HOW} (or use --insecure-no-encryption for a plaintext repository)`);
+  };
+}
+
+/** The new password of `key add` / `key passwd`. */
+export async function newKeyPassword(file: string | undefined): Promise<string> {
+  const given = await givenPassword(file, 'STOWAGE_NEW_PASSWORD_FILE', 'STOWAGE_NEW_PASSWORD');
+  if (given !== undefined) return given;
+  if (process.stdin.isTTY) return promptTwice('enter new password: ');
+  throw new StowageError('PASSWORD_REQUIRED', 'no new password given: set STOWAGE_NEW_PASSWORD, or name a file with --new-password-file or STOWAGE_NEW_PASSWORD_FILE, or run in a terminal to be asked');
+}
+
+/** KDF of new key files: strong by default; STOWAGE_TEST_KDF=fast makes them cheap, for tests only. */
+export function kdfForNewKeys(): KdfParams {
+  return process.env.STOWAGE_TEST_KDF === 'fast' ? TEST_KDF : DEFAULT_KDF;
+}
+
+async function givenPassword(flagFile: string | undefined, fileVar: string, var_: string): Promise<string | undefined> {
+  const file = flagFile ?? env(fileVar);
+  if (file !== undefined) return readPasswordFile(file);
+  return env(var_);
+}
+
+async function readPasswordFile(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new StowageError('INVALID_ARGUMENT', `cannot read password file ${file}: ${why}`, { cause: err });
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+async function promptTwice(prompt: string): Promise<string> {
+  const a = await promptHidden(prompt);
+  const b = await promptHidden('enter the password again: ');
+  if (a !== b) throw new StowageError('INVALID_ARGUMENT', 'the passwords do not match');
+  return a;
+}
+
+/** Reads a line from the terminal without echoing it. */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const finish = (fn: () => void): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      fn();
+    };
+    const onData = (s: string): void => {
+      for (const ch of s) {
+        if (ch === '\r' || ch === '\n') return finish(() => resolve(buf));
+        if (ch === '\u0003') return finish(() => reject(new StowageError('ABORTED', 'interrupted')));
+        if (ch === '\u0004' && buf === '') return finish(() => reject(new StowageError('PASSWORD_REQUIRED', 'no password entered')));
+        if (ch === '\u007f' || ch === '\b') buf = [...buf].slice(0, -1).join('');
+        else if (ch >= ' ') buf += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

@@ -1,0 +1,189 @@
+/**
+ * gc, part 2: executing a plan, in the order that keeps every crash harmless
+ * (restic's prune order):
+ *
+ * 1. repack: read each repacked pack, verify every used blob against its id (a damaged blob
+ *    stops gc before anything is deleted), copy the stored bytes into new packs, upload them
+ *    and read their trailers back;
+ * 2. write new index files covering the new packs and every kept pack (all entries, so the
+ *    index agrees with the trailers); until the old ones go, both name the same packs, which
+ *    readers accept;
+ * 3. verify the exclusive lock is still ours, then delete the old index files;
+ * 4. delete unused, repacked and unindexed packs; then leftovers of interrupted saves and
+ *    stale locks.
+ *
+ * A crash in 1 leaves unindexed packs (the next gc deletes them), in 2 extra index files
+ * naming existing packs, in 3 and 4 packs that no index names. Nothing referenced is ever
+ * deleted: a new pack or index file whose name equals one about to be deleted (a rerun of an
+ * interrupted gc writes byte-identical packs) is kept.
+ */
+import { StowageError, isStowageError } from '../errors.js';
+import { blake3Hex } from '../hash/blake3.js';
+import { IndexFileBuilder } from '../index/index-file.js';
+import { ENTRY_BYTES, writeEntry } from '../pack/format.js';
+import { readPackTrailer } from '../pack/pack-reader.js';
+import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
+import type { ProgressFn } from '../progress.js';
+import { removeLocks, type RepositoryLock } from '../repository/lock.js';
+import type { Repository } from '../repository/repository.js';
+import type { GcPlan } from './plan.js';
+
+/** Entries per index file written by gc (about 9 MiB). */
+export const ENTRIES_PER_INDEX_FILE = 200_000;
+
+export interface ExecuteOptions {
+  /** The exclusive lock held; verified before the first deletion. */
+  readonly lock?: RepositoryLock;
+  readonly progress?: ProgressFn;
+  readonly signal?: AbortSignal;
+}
+
+export interface GcResult {
+  readonly packsDeleted: number;
+  readonly packsWritten: number;
+  readonly blobsRepacked: number;
+  readonly indexFilesWritten: number;
+  readonly indexFilesRemoved: number;
+  /** Bytes of pack and index files removed, and written. */
+  readonly bytesRemoved: number;
+  readonly bytesWritten: number;
+  /** bytesRemoved - bytesWritten. */
+  readonly bytesFreed: number;
+  readonly tempFilesRemoved: number;
+  readonly staleLocksRemoved: number;
+}
+
+export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOptions = {}): Promise<GcResult> {
+  const { table } = plan;
+  const builder = new IndexFileBuilder();
+  const newIndexFiles = new Set<string>();
+  const newPacks = new Set<string>();
+  let bytesWritten = 0;
+  let blobsRepacked = 0;
+
+  const saveIndex = async (force: boolean): Promise<void> => {
+    if (builder.empty || (!force && builder.entries < ENTRIES_PER_INDEX_FILE)) return;
+    const plain = builder.take();
+    const name = await repo.saveFile('index', plain);
+    newIndexFiles.add(name);
+    bytesWritten += (await repo.backend.stat({ type: 'index', name })).size;
+  };
+
+  const uploadPack = async (pack: FinishedPack): Promise<void> => {
+    const b = repo.backend;
+    try {
+      await b.save({ type: 'pack', name: pack.id }, pack.bytes);
+    } catch (err) {
+      if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
+      if (blake3Hex(await b.load({ type: 'pack', name: pack.id })) !== pack.id) {
+        throw new StowageError('CORRUPT', `pack ${pack.id} exists in the repository but its content does not match its name`);
+      }
+    }
+    const tail = await readPackTrailer(b, pack.id, repo.cipher, pack.bytes.length);
+    if (tail.entries.length !== pack.entries.length || tail.entries.some((e, i) => !e.id.equals(pack.entries[i]!.id))) {
+      throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${b.info.location} differs from what was written`);
+    }
+    const raw = Buffer.allocUnsafe(pack.entries.length * ENTRY_BYTES);
+    pack.entries.forEach((e, i) => writeEntry(raw, i * ENTRY_BYTES, e));
+    builder.addPack(pack.id, raw, pack.entries.length);
+    newPacks.add(pack.id);
+    bytesWritten += pack.bytes.length;
+    await saveIndex(false);
+  };
+
+  // 1. repack
+  let writer = new PackWriter(repo.cipher);
+  const repack = plan.packs.filter((p) => p.action === 'repack');
+  let done = 0;
+  for (const p of repack) {
+    opts.signal?.throwIfAborted();
+    const tp = table.packAt(table.packNo(p.id)!);
+    const data = await repo.readPackRange(p.id, 0, p.size);
+    for (let e = tp.first; e < tp.first + tp.count; e++) {
+      if (!table.marked(e)) continue;
+      const off = table.offset(e);
+      const len = table.length(e);
+      const id = table.id(e);
+      const stored = Buffer.from(data.subarray(off, off + len)); // a copy: the old pack's buffer is not kept alive
+      try {
+        repo.codec.decode(stored, [{ offset: 0, length: len, rawLength: table.rawLength(e), compressed: table.compressed(e), id }], `pack ${p.id}`);
+      } catch (err) {
+        if (isStowageError(err, 'CORRUPT')) throw new StowageError('CORRUPT', `gc stopped before deleting anything: ${err.message}; run "stowage check --read-data"`, { cause: err });
+        throw err;
+      }
+      if (writer.count > 0 && writer.size + len + ENTRY_BYTES > repo.config.packSize) {
+        await uploadPack(writer.finalize());
+        writer = new PackWriter(repo.cipher);
+      }
+      writer.add(id, table.type(e), stored, table.rawLength(e), table.compressed(e));
+      blobsRepacked++;
+    }
+    opts.progress?.({ op: 'gc', done: ++done, total: repack.length });
+  }
+  if (writer.count > 0) await uploadPack(writer.finalize());
+
+  // 2. index files for the kept packs (and the new ones, added as they were uploaded)
+  if (plan.rewriteIndex) {
+    for (const p of plan.packs) {
+      if (p.action !== 'keep') continue;
+      const tp = table.packAt(table.packNo(p.id)!);
+      const raw = Buffer.allocUnsafe(tp.count * ENTRY_BYTES);
+      for (let i = 0; i < tp.count; i++) table.writeEntry(tp.first + i, raw, i * ENTRY_BYTES);
+      builder.addPack(p.id, raw, tp.count);
+      await saveIndex(false);
+    }
+  }
+  await saveIndex(true);
+
+  // 3. the point of no return: the lock must still be ours
+  opts.signal?.throwIfAborted();
+  await opts.lock?.verify();
+  let bytesRemoved = 0;
+  let indexFilesRemoved = 0;
+  if (plan.rewriteIndex) {
+    for (const name of plan.indexFiles) {
+      if (newIndexFiles.has(name)) continue;
+      bytesRemoved += await removeCounting(repo, 'index', name);
+      indexFilesRemoved++;
+    }
+  }
+
+  // 4. packs, then debris
+  const doomed = [
+    ...plan.packs.filter((p) => p.action !== 'keep').map((p) => p.id),
+    ...plan.unindexedPacks.map((p) => p.id),
+  ].filter((id) => !newPacks.has(id));
+  let packsDeleted = 0;
+  for (const id of doomed) {
+    bytesRemoved += await removeCounting(repo, 'pack', id);
+    packsDeleted++;
+  }
+  const tempFilesRemoved = (await repo.backend.removeTemporary?.(['pack', 'index', 'snapshot'])) ?? 0;
+  const staleLocksRemoved = (await removeLocks(repo)).length;
+  // this process's index cache (if open) absorbed files that are gone now: rebuild it
+  await repo.refreshIndex();
+  return {
+    packsDeleted,
+    packsWritten: newPacks.size,
+    blobsRepacked,
+    indexFilesWritten: newIndexFiles.size,
+    indexFilesRemoved,
+    bytesRemoved,
+    bytesWritten,
+    bytesFreed: bytesRemoved - bytesWritten,
+    tempFilesRemoved,
+    staleLocksRemoved,
+  };
+}
+
+/** Removes a file and returns its size (0 when it was gone already). */
+async function removeCounting(repo: Repository, type: 'pack' | 'index', name: string): Promise<number> {
+  try {
+    const { size } = await repo.backend.stat({ type, name });
+    await repo.backend.remove({ type, name });
+    return size;
+  } catch (err) {
+    if (isStowageError(err, 'NOT_FOUND')) return 0;
+    throw err;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * `gc`: plan (plan.ts), then execute (execute.ts), under the exclusive repository lock,
+ * which it holds from before the first snapshot is listed until the last file is deleted.
+ * A dry run plans under a shared lock and changes nothing.
+ */
+import type { ProgressFn } from '../progress.js';
+import { lockRepository } from '../repository/lock.js';
+import type { Repository } from '../repository/repository.js';
+import { executeGc, type GcResult } from './execute.js';
+import { planGc, type GcPlan, type MaxUnused } from './plan.js';
+
+export interface GcOptions {
+  readonly maxUnused?: MaxUnused;
+  readonly dryRun?: boolean;
+  readonly progress?: ProgressFn;
+  readonly signal?: AbortSignal;
+}
+
+export interface GcOutcome {
+  readonly plan: GcPlan;
+  /** Undefined for a dry run. */
+  readonly result?: GcResult;
+  readonly seconds: number;
+}
+
+export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcOutcome> {
+  const t0 = performance.now();
+  const lock = await lockRepository(repo, opts.dryRun ? 'shared' : 'exclusive', opts.signal ? { signal: opts.signal } : {});
+  try {
+    const common = { ...(opts.progress && { progress: opts.progress }), ...(opts.signal && { signal: opts.signal }) };
+    const plan = await planGc(repo, { ...common, ...(opts.maxUnused && { maxUnused: opts.maxUnused }) });
+    if (opts.dryRun) return { plan, seconds: (performance.now() - t0) / 1000 };
+    const result = await executeGc(repo, plan, { ...common, lock });
+    return { plan, result, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,59 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { isStowageError } from '../errors.js';
+import { AesGcmCipher } from './aead.js';
+import { cipherFromSpec } from './cipher-spec.js';
+
+describe('AES-256-GCM cipher', () => {
+  const key = randomBytes(32);
+  const c = new AesGcmCipher(key);
+
+  it('round-trips, with a fresh nonce every time (nonce || ciphertext || tag)', () => {
+    for (const n of [0, 1, 15, 16, 17, 1000, 300_000]) {
+      const plain = randomBytes(n);
+      const a = c.seal(plain);
+      const b = c.seal(plain);
+      expect(a.length).toBe(n + 28);
+      expect(a.equals(b)).toBe(false);
+      expect(a.subarray(0, 12).equals(b.subarray(0, 12))).toBe(false);
+      expect(c.open(a, 'x').equals(plain)).toBe(true);
+      expect(c.open(new Uint8Array(b), 'x').equals(plain)).toBe(true);
+    }
+  });
+
+  it('does not leave the plaintext in the sealed bytes', () => {
+    const plain = Buffer.from('MARKER-MARKER-MARKER-MARKER'.repeat(100));
+    expect(c.seal(plain).includes(Buffer.from('MARKER'))).toBe(false);
+  });
+
+  it('every flipped bit is CORRUPT naming what was opened, never garbage', () => {
+    const sealed = c.seal(Buffer.from('some secret content of a blob'));
+    for (let i = 0; i < sealed.length * 8; i++) {
+      const bad = Buffer.from(sealed);
+      bad[i >> 3]! ^= 1 << (i & 7);
+      let err: unknown;
+      try {
+        c.open(bad, 'index file abc');
+      } catch (e) {
+        err = e;
+      }
+      expect(isStowageError(err, 'CORRUPT')).toBe(true);
+      expect((err as Error).message).toMatch(/^index file abc: authentication failed/);
+    }
+  });
+
+  it('another key, a truncated message: CORRUPT', () => {
+    const sealed = c.seal(Buffer.from('hello'));
+    expect(() => new AesGcmCipher(randomBytes(32)).open(sealed, 'blob')).toThrow(/blob: authentication failed/);
+    expect(() => c.open(sealed.subarray(0, 27), 'blob')).toThrow(/too short/);
+    expect(() => c.open(sealed.subarray(0, sealed.length - 1), 'blob')).toThrow(/authentication failed/);
+  });
+
+  it('is built from its serialisable spec (worker threads)', () => {
+    const w = cipherFromSpec(structuredClone({ algorithm: 'aes-256-gcm', key: new Uint8Array(key) }));
+    expect(w.name).toBe('aes-256-gcm');
+    expect(w.overhead).toBe(28);
+    expect(w.open(c.seal(Buffer.from('x')), 'x').toString()).toBe('x');
+    expect(() => new AesGcmCipher(randomBytes(16))).toThrow(TypeError);
+  });
+});

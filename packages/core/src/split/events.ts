@@ -1,0 +1,43 @@
+/**
+ * What a splitter reports about the input stream, in stream order. Every input byte
+ * appears in exactly one 'content' or 'glue' event, so concatenating them gives the
+ * input back exactly, whatever the splitter understood of it.
+ */
+export type SplitEvent =
+  /** Bytes of the current content unit (a file's data, or the whole input when raw). */
+  | { readonly kind: 'content'; readonly bytes: Uint8Array }
+  /** The current content unit is complete: cut its last chunk here. */
+  | { readonly kind: 'end-content' }
+  /** Structure bytes (tar headers, padding, PAX records): grouped, never chunked alone. */
+  | { readonly kind: 'glue'; readonly bytes: Uint8Array }
+  /** A good place to close the current group of glue (a nested archive starts or ends). */
+  | { readonly kind: 'flush-glue' }
+  /** A top-level archive member (for image facts); `data` only for small metadata files. */
+  | { readonly kind: 'member'; readonly member: ArchiveMember };
+
+export interface ArchiveMember {
+  readonly name: string;
+  readonly type: string;
+  /** Offset of the member's data in the input. */
+  readonly offset: number;
+  readonly size: number;
+  /** True when the member's data was itself split as a tar (an uncompressed layer). */
+  readonly nestedTar: boolean;
+  readonly data?: Uint8Array;
+}
+
+/** A streaming splitter: push pieces, get events; views into a piece stay valid while the piece does. */
+export interface Splitter {
+  push(piece: Uint8Array, out: SplitEvent[]): void;
+  end(out: SplitEvent[]): void;
+}
+
+/** The trivial splitter: the whole input is one content unit. */
+export class RawSplitter implements Splitter {
+  push(piece: Uint8Array, out: SplitEvent[]): void {
+    if (piece.length) out.push({ kind: 'content', bytes: piece });
+  }
+  end(out: SplitEvent[]): void {
+    out.push({ kind: 'end-content' });
+  }
+}

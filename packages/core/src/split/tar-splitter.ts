@@ -1,0 +1,251 @@
+/**
+ * Streaming tar splitter: cuts at the boundaries of each member's data, recursing
+ * into members that are themselves uncompressed tars (image layers), so every file's
+ * content is chunked on its own. Headers, PAX records, padding and the end-of-archive
+ * blocks become 'glue'. Anything that does not parse as tar from some point on is
+ * passed through as one content unit ("raw mode"): the split is always lossless.
+ */
+import type { ArchiveMember, SplitEvent, Splitter } from './events.js';
+import { BLOCK, hasData, isMetaType, isZeroBlock, parseHeader, parsePax } from './tar-header.js';
+
+/** Members at most this large whose names look like image metadata are captured for image facts. */
+const CAPTURE_MAX = 1 << 20;
+/** PAX extended headers larger than this are not parsed (their size override is ignored). */
+const PAX_MAX = 1 << 20;
+/** Members smaller than this are never sniffed as nested tars. */
+const NESTED_MIN = 2 * BLOCK;
+/** Nesting depth limit (an image archive holds layer tars; deeper tars are content). */
+const MAX_DEPTH = 2;
+
+type Mode = 'header' | 'ext' | 'meta' | 'sniff' | 'data' | 'nested' | 'pad' | 'trailer' | 'raw';
+
+export class TarSplitter implements Splitter {
+  private mode: Mode = 'header';
+  private readonly block = new Uint8Array(BLOCK);
+  private fill = 0;
+  /** Bytes left in the current data / meta / padding / extension region. */
+  private left = 0;
+  private padAfter = 0;
+  private paxSize: number | undefined;
+  private paxBuf: Uint8Array[] | undefined;
+  private child: TarSplitter | undefined;
+  private member: { name: string; type: string; offset: number; size: number; nested: boolean; capture?: Uint8Array[] } | undefined;
+  /** Position in this level's stream. */
+  private pos = 0;
+  private rawStarted = false;
+
+  /** `base`: offset of this level's stream in the input; `depth`: 0 for the input itself. */
+  constructor(
+    private readonly base = 0,
+    private readonly depth = 0,
+  ) {}
+
+  push(piece: Uint8Array, out: SplitEvent[]): void {
+    let off = 0;
+    while (off < piece.length) off += this.step(piece, off, out);
+  }
+
+  end(out: SplitEvent[]): void {
+    switch (this.mode) {
+      case 'header':
+      case 'ext':
+        if (this.fill) this.toRaw(this.block.slice(0, this.fill), out);
+        break;
+      case 'sniff':
+        this.emitContent(this.block.slice(0, this.fill), out);
+        out.push({ kind: 'end-content' });
+        break;
+      case 'data':
+        out.push({ kind: 'end-content' });
+        break;
+      case 'nested':
+        this.child!.end(out);
+        out.push({ kind: 'flush-glue' });
+        break;
+      default:
+        break;
+    }
+    if (this.mode === 'raw') out.push({ kind: 'end-content' });
+    this.mode = 'trailer';
+  }
+
+  /** Consumes bytes from piece[off..]; returns how many. */
+  private step(piece: Uint8Array, off: number, out: SplitEvent[]): number {
+    const avail = piece.length - off;
+    switch (this.mode) {
+      case 'header':
+      case 'ext': {
+        const n = Math.min(avail, BLOCK - this.fill);
+        this.block.set(piece.subarray(off, off + n), this.fill);
+        this.fill += n;
+        this.pos += n;
+        if (this.fill === BLOCK) {
+          this.fill = 0;
+          if (this.mode === 'header') this.onHeader(out);
+          else this.onExtension(out);
+        }
+        return n;
+      }
+      case 'trailer':
+        out.push({ kind: 'glue', bytes: piece.subarray(off) });
+        this.pos += avail;
+        return avail;
+      case 'raw':
+        out.push({ kind: 'content', bytes: piece.subarray(off) });
+        this.pos += avail;
+        return avail;
+      case 'meta':
+      case 'pad': {
+        const n = Math.min(avail, this.left);
+        const bytes = piece.subarray(off, off + n);
+        out.push({ kind: 'glue', bytes });
+        if (this.mode === 'meta' && this.paxBuf) this.paxBuf.push(new Uint8Array(bytes));
+        this.left -= n;
+        this.pos += n;
+        if (this.left === 0) this.afterRegion(out);
+        return n;
+      }
+      case 'sniff': {
+        const n = Math.min(avail, BLOCK - this.fill, this.left);
+        this.block.set(piece.subarray(off, off + n), this.fill);
+        this.fill += n;
+        this.left -= n;
+        this.pos += n;
+        if (this.fill === BLOCK || this.left === 0) this.onSniffed(out);
+        return n;
+      }
+      case 'data': {
+        const n = Math.min(avail, this.left);
+        const bytes = piece.subarray(off, off + n);
+        this.emitContent(bytes, out);
+        this.left -= n;
+        this.pos += n;
+        if (this.left === 0) {
+          out.push({ kind: 'end-content' });
+          this.afterRegion(out);
+        }
+        return n;
+      }
+      case 'nested': {
+        const n = Math.min(avail, this.left);
+        this.child!.push(piece.subarray(off, off + n), out);
+        this.left -= n;
+        this.pos += n;
+        if (this.left === 0) {
+          this.child!.end(out);
+          this.child = undefined;
+          out.push({ kind: 'flush-glue' });
+          this.afterRegion(out);
+        }
+        return n;
+      }
+    }
+  }
+
+  private onHeader(out: SplitEvent[]): void {
+    const blk = this.block;
+    if (isZeroBlock(blk)) {
+      out.push({ kind: 'glue', bytes: blk.slice() });
+      this.mode = 'trailer';
+      return;
+    }
+    const h = parseHeader(blk);
+    if (!h) return this.toRaw(blk.slice(), out);
+    out.push({ kind: 'glue', bytes: blk.slice() });
+    let size = hasData(h.type) ? h.size : 0;
+    if (this.paxSize !== undefined && hasData(h.type) && !isMetaType(h.type)) size = this.paxSize;
+    if (!isMetaType(h.type)) this.paxSize = undefined;
+    this.left = size;
+    this.padAfter = (BLOCK - (size % BLOCK)) % BLOCK;
+    const dataOffset = this.base + this.pos;
+    if (isMetaType(h.type)) {
+      this.paxBuf = h.type === 'x' && size <= PAX_MAX ? [] : undefined;
+      this.mode = 'meta';
+    } else {
+      this.member = { name: h.name, type: h.type, offset: dataOffset, size, nested: false, ...(this.wantsCapture(h.name, size) && { capture: [] }) };
+      if (h.sparseExtended) this.mode = 'ext';
+      else this.mode = size >= NESTED_MIN && this.depth < MAX_DEPTH && (h.type === '0' || h.type === '\0' || h.type === '7') ? 'sniff' : 'data';
+    }
+    if (this.mode !== 'ext' && size === 0) this.afterRegion(out);
+  }
+
+  /** GNU old-sparse extension block: glue; another follows while byte 504 is set. */
+  private onExtension(out: SplitEvent[]): void {
+    out.push({ kind: 'glue', bytes: this.block.slice() });
+    if (this.block[504] !== 0) return;
+    this.mode = 'data';
+    if (this.left === 0) this.afterRegion(out);
+  }
+
+  private onSniffed(out: SplitEvent[]): void {
+    const head = this.block.slice(0, this.fill);
+    this.fill = 0;
+    const nested = head.length === BLOCK && parseHeader(head)?.ustar === true;
+    if (nested) {
+      this.member!.nested = true;
+      this.child = new TarSplitter(this.base + this.pos - head.length, this.depth + 1);
+      out.push({ kind: 'flush-glue' });
+      this.child.push(head, out);
+      this.mode = 'nested';
+      if (this.left === 0) {
+        this.child.end(out);
+        this.child = undefined;
+        out.push({ kind: 'flush-glue' });
+        this.afterRegion(out);
+      }
+      return;
+    }
+    this.emitContent(head, out);
+    this.mode = 'data';
+    if (this.left === 0) {
+      out.push({ kind: 'end-content' });
+      this.afterRegion(out);
+    }
+  }
+
+  /** After a member's data (or meta region): padding, then the next header. */
+  private afterRegion(out: SplitEvent[]): void {
+    if (this.mode === 'meta' && this.paxBuf) {
+      const pax = parsePax(Buffer.concat(this.paxBuf));
+      const s = pax?.get('size');
+      this.paxSize = s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined;
+      this.paxBuf = undefined;
+    }
+    const m = this.member;
+    if (m && this.mode !== 'meta') {
+      if (this.depth === 0) out.push({ kind: 'member', member: this.memberEvent(m) });
+      this.member = undefined;
+    }
+    if (this.padAfter > 0) {
+      this.left = this.padAfter;
+      this.padAfter = 0;
+      this.mode = 'pad';
+    } else {
+      this.mode = 'header';
+    }
+  }
+
+  private memberEvent(m: NonNullable<TarSplitter['member']>): ArchiveMember {
+    return { name: m.name, type: m.type, offset: m.offset, size: m.size, nestedTar: m.nested, ...(m.capture && { data: Buffer.concat(m.capture) }) };
+  }
+
+  private emitContent(bytes: Uint8Array, out: SplitEvent[]): void {
+    if (bytes.length === 0) return;
+    out.push({ kind: 'content', bytes });
+    this.member?.capture?.push(new Uint8Array(bytes)); // copies: pieces are Buffers, whose slice() is a view
+  }
+
+  /** From here on, everything at this level is one content unit. */
+  private toRaw(first: Uint8Array, out: SplitEvent[]): void {
+    if (!this.rawStarted) out.push({ kind: 'flush-glue' });
+    this.rawStarted = true;
+    this.mode = 'raw';
+    out.push({ kind: 'content', bytes: first });
+  }
+
+  private wantsCapture(name: string, size: number): boolean {
+    if (this.depth !== 0 || size > CAPTURE_MAX) return false;
+    const n = name.replace(/^\.\//, '');
+    return n === 'manifest.json' || n === 'index.json' || n === 'oci-layout' || n === 'repositories' || n.endsWith('.json') || /^blobs\/[a-z0-9]+\/[0-9a-f]{32,}$/.test(n);
+  }
+}
