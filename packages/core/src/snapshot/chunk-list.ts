@@ -10,8 +10,11 @@ import type { Repository } from '../repository/repository.js';
 import type { WriteSession } from '../repository/write-session.js';
 
 export const LIST_ENTRY_BYTES = 40;
-/** Entries per list blob (640 KiB). */
+/** Most entries per list blob (640 KiB). */
 export const LIST_ENTRIES = 16384;
+/** Fewest entries before a content-defined list boundary (average run about 2,048 entries). */
+export const LIST_MIN_ENTRIES = 256;
+const LIST_BOUNDARY_MASK = 0x07ff;
 
 export interface ChunkRef {
   readonly id: Buffer;
@@ -36,7 +39,9 @@ export class ChunkListWriter {
     this.buf.writeUInt32LE(length, off + 36);
     this.n++;
     this.count++;
-    if (this.n === LIST_ENTRIES) await this.flush();
+    // Content-defined list boundaries: a run of entries that recurs (an unchanged layer in
+    // the next version) yields the same list blobs, so chunk lists dedupe too.
+    if (this.n === LIST_ENTRIES || (this.n >= LIST_MIN_ENTRIES && ((id.readUInt16LE(30) ^ offset) & LIST_BOUNDARY_MASK) === 0)) await this.flush();
   }
 
   /** Stores the partial list (if any). Call once at the end. */

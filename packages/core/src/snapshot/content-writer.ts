@@ -44,6 +44,8 @@ export class ContentWriter {
   readonly stats: ContentStats = { entries: 0, newChunks: 0, bytesNew: 0 };
   readonly members: ArchiveMember[] = [];
   private carry: Uint8Array = new Uint8Array(0);
+  /** True while `carry` is a view into the current input piece (copied before the piece is released). */
+  private carryIsView = false;
   /** True once the current unit has emitted a chunk of its own. */
   private unitChunked = false;
   private items: Item[] = [];
@@ -100,6 +102,10 @@ export class ContentWriter {
       }
       if (this.chunks.length >= 4096) await this.saveChunks();
     }
+    if (this.carryIsView) {
+      this.carry = new Uint8Array(this.carry); // the piece is about to be released
+      this.carryIsView = false;
+    }
     await this.saveChunks();
     await this.writeItems();
   }
@@ -119,6 +125,7 @@ export class ContentWriter {
     if (this.carry.length > 0) {
       if (this.carry.length + bytes.length < this.max) {
         this.carry = concat(this.carry, bytes);
+        this.carryIsView = false;
         return;
       }
       // decide the chunks that start in the carried tail, using just enough new bytes
@@ -134,29 +141,43 @@ export class ContentWriter {
       if (consumed < this.carry.length) {
         // not decidable yet (bytes was short): keep carrying
         this.carry = concat(joined.subarray(consumed), bytes.subarray(take));
+        this.carryIsView = false;
         return;
       }
       rest = bytes.subarray(consumed - this.carry.length);
       this.carry = new Uint8Array(0);
+      this.carryIsView = false;
     }
-    const r = this.cutter.cuts(rest, false);
     let off = 0;
-    for (let i = 0; i < r.count; i++) {
-      const len = r.lengths[i]!;
-      this.chunk(rest.subarray(off, off + len));
-      off += len;
+    if (rest.length >= this.max) {
+      const r = this.cutter.cuts(rest, false);
+      for (let i = 0; i < r.count; i++) {
+        const len = r.lengths[i]!;
+        this.chunk(rest.subarray(off, off + len));
+        off += len;
+      }
     }
-    if (off < rest.length) this.carry = new Uint8Array(rest.subarray(off)); // a copy (Buffer#slice would be a view)
+    if (off < rest.length) {
+      // keep a view for now: most units end within the piece; process() copies it if not
+      this.carry = rest.subarray(off);
+      this.carryIsView = true;
+    }
   }
 
   private endContent(): void {
     const unit = this.carry;
     const chunked = this.unitChunked;
     this.carry = new Uint8Array(0);
+    this.carryIsView = false;
     this.unitChunked = false;
     if (unit.length === 0) return;
     if (unit.length < this.small && !chunked) {
       this.slice(this.smallFiles, unit);
+      return;
+    }
+    if (unit.length <= this.cutter.params.minSize) {
+      this.chunk(unit); // FastCDC never cuts below the minimum
+      this.unitChunked = false;
       return;
     }
     const r = this.cutter.cuts(unit, true);

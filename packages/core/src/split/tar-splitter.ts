@@ -14,6 +14,8 @@ const CAPTURE_MAX = 1 << 20;
 const PAX_MAX = 1 << 20;
 /** Members smaller than this are never sniffed as nested tars. */
 const NESTED_MIN = 2 * BLOCK;
+/** Leading bytes of a top-level member kept to recognise compressed data (layers). */
+const MAGIC_BYTES = 6;
 /** Nesting depth limit (an image archive holds layer tars; deeper tars are content). */
 const MAX_DEPTH = 2;
 
@@ -29,7 +31,7 @@ export class TarSplitter implements Splitter {
   private paxSize: number | undefined;
   private paxBuf: Uint8Array[] | undefined;
   private child: TarSplitter | undefined;
-  private member: { name: string; type: string; offset: number; size: number; nested: boolean; capture?: Uint8Array[] } | undefined;
+  private member: { name: string; type: string; offset: number; size: number; nested: boolean; capture?: Uint8Array[]; linkname?: string; magic?: Uint8Array } | undefined;
   /** Position in this level's stream. */
   private pos = 0;
   private rawStarted = false;
@@ -106,6 +108,11 @@ export class TarSplitter implements Splitter {
         return n;
       }
       case 'sniff': {
+        if (this.fill === 0 && avail >= BLOCK) {
+          // the whole first block is in this piece: look without copying, consume nothing
+          this.decide(piece.subarray(off, off + BLOCK), out);
+          return 0;
+        }
         const n = Math.min(avail, BLOCK - this.fill, this.left);
         this.block.set(piece.subarray(off, off + n), this.fill);
         this.fill += n;
@@ -162,7 +169,7 @@ export class TarSplitter implements Splitter {
       this.paxBuf = h.type === 'x' && size <= PAX_MAX ? [] : undefined;
       this.mode = 'meta';
     } else {
-      this.member = { name: h.name, type: h.type, offset: dataOffset, size, nested: false, ...(this.wantsCapture(h.name, size) && { capture: [] }) };
+      this.member = { name: h.name, type: h.type, offset: dataOffset, size, nested: false, ...(this.wantsCapture(h.name, size) && { capture: [] }), ...(h.linkname && { linkname: h.linkname }) };
       if (h.sparseExtended) this.mode = 'ext';
       else this.mode = size >= NESTED_MIN && this.depth < MAX_DEPTH && (h.type === '0' || h.type === '\0' || h.type === '7') ? 'sniff' : 'data';
     }
@@ -175,6 +182,18 @@ export class TarSplitter implements Splitter {
     if (this.block[504] !== 0) return;
     this.mode = 'data';
     if (this.left === 0) this.afterRegion(out);
+  }
+
+  /** Sniffing without a copy: the member's first block is `head`, not yet consumed. */
+  private decide(head: Uint8Array, out: SplitEvent[]): void {
+    if (parseHeader(head)?.ustar === true) {
+      this.member!.nested = true;
+      this.child = new TarSplitter(this.base + this.pos, this.depth + 1);
+      out.push({ kind: 'flush-glue' });
+      this.mode = 'nested';
+    } else {
+      this.mode = 'data';
+    }
   }
 
   private onSniffed(out: SplitEvent[]): void {
@@ -226,13 +245,25 @@ export class TarSplitter implements Splitter {
   }
 
   private memberEvent(m: NonNullable<TarSplitter['member']>): ArchiveMember {
-    return { name: m.name, type: m.type, offset: m.offset, size: m.size, nestedTar: m.nested, ...(m.capture && { data: Buffer.concat(m.capture) }) };
+    const compression = m.magic && !m.nested ? compressionOf(m.magic) : undefined;
+    return {
+      name: m.name,
+      type: m.type,
+      offset: m.offset,
+      size: m.size,
+      nestedTar: m.nested,
+      ...(m.capture && !m.nested && { data: Buffer.concat(m.capture) }),
+      ...(m.linkname !== undefined && { linkname: m.linkname }),
+      ...(compression && { compression }),
+    };
   }
 
   private emitContent(bytes: Uint8Array, out: SplitEvent[]): void {
     if (bytes.length === 0) return;
     out.push({ kind: 'content', bytes });
     this.member?.capture?.push(new Uint8Array(bytes)); // copies: pieces are Buffers, whose slice() is a view
+    const m = this.member;
+    if (m && this.depth === 0 && (m.magic === undefined || m.magic.length < MAGIC_BYTES)) m.magic = Buffer.concat([m.magic ?? new Uint8Array(0), bytes.subarray(0, MAGIC_BYTES - (m.magic?.length ?? 0))]);
   }
 
   /** From here on, everything at this level is one content unit. */
@@ -248,4 +279,13 @@ export class TarSplitter implements Splitter {
     const n = name.replace(/^\.\//, '');
     return n === 'manifest.json' || n === 'index.json' || n === 'oci-layout' || n === 'repositories' || n.endsWith('.json') || /^blobs\/[a-z0-9]+\/[0-9a-f]{32,}$/.test(n);
   }
+}
+
+/** The compression format whose magic number starts `b`, if any. */
+export function compressionOf(b: Uint8Array): ArchiveMember['compression'] {
+  if (b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
+  if (b[0] === 0x28 && b[1] === 0xb5 && b[2] === 0x2f && b[3] === 0xfd) return 'zstd';
+  if (b[0] === 0x42 && b[1] === 0x5a && b[2] === 0x68) return 'bzip2';
+  if (b[0] === 0xfd && b[1] === 0x37 && b[2] === 0x7a && b[3] === 0x58 && b[4] === 0x5a && b[5] === 0x00) return 'xz';
+  return undefined;
 }

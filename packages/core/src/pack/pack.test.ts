@@ -1,0 +1,70 @@
+/**
+ * Pack format: what the writer builds, the reader gets back; damage is CORRUPT.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryBackend } from '../backend/memory.js';
+import { isStowageError } from '../errors.js';
+import { blake3, blake3Hex } from '../hash/blake3.js';
+import { NULL_CIPHER } from '../repository/cipher.js';
+import { decodeIndexFile, encodeIndexFile } from '../index/index-file.js';
+import { readPackTrailer } from './pack-reader.js';
+import { PackWriter } from './pack-writer.js';
+
+function buildPack(n: number) {
+  const w = new PackWriter(NULL_CIPHER);
+  const blobs: Buffer[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = Buffer.alloc(100 + i * 7, i);
+    blobs.push(b);
+    w.add(blake3(b), i % 2 ? 'list' : 'data', b, b.length, false);
+  }
+  return { pack: w.finalize(), blobs };
+}
+
+describe('packs', () => {
+  it('round-trips entries through the trailer; the name is the BLAKE3 of the bytes', async () => {
+    const { pack, blobs } = buildPack(50);
+    expect(pack.id).toBe(blake3Hex(pack.bytes));
+    const be = new MemoryBackend();
+    await be.save({ type: 'pack', name: pack.id }, pack.bytes);
+    const tail = await readPackTrailer(be, pack.id, NULL_CIPHER);
+    expect(tail.entries).toHaveLength(50);
+    tail.entries.forEach((e, i) => {
+      expect(e.id.equals(blake3(blobs[i]!))).toBe(true);
+      expect(e.type).toBe(i % 2 ? 'list' : 'data');
+      expect(pack.bytes.subarray(e.offset, e.offset + e.length).equals(blobs[i]!)).toBe(true);
+    });
+  });
+
+  it('reads trailers larger than the first tail read', async () => {
+    const { pack } = buildPack(3000); // 3000 * 46-byte entries > 64 KiB
+    const be = new MemoryBackend();
+    await be.save({ type: 'pack', name: pack.id }, pack.bytes);
+    expect((await readPackTrailer(be, pack.id, NULL_CIPHER)).entries).toHaveLength(3000);
+  });
+
+  it('a flipped trailer byte, a truncated pack or garbage is CORRUPT', async () => {
+    const { pack } = buildPack(10);
+    const be = new MemoryBackend();
+    const flipped = Buffer.from(pack.bytes);
+    flipped[flipped.length - 40]! ^= 1;
+    await be.save({ type: 'pack', name: 'f1' }, flipped);
+    await be.save({ type: 'pack', name: 't1' }, pack.bytes.subarray(0, pack.bytes.length - 5));
+    await be.save({ type: 'pack', name: 'g1' }, Buffer.from('not a pack at all'));
+    for (const name of ['f1', 't1', 'g1']) {
+      const err = await readPackTrailer(be, name, NULL_CIPHER).catch((e: unknown) => e);
+      expect(isStowageError(err, 'CORRUPT'), `${name}: ${String(err)}`).toBe(true);
+    }
+  });
+
+  it('index files round-trip and detect damage', () => {
+    const { pack } = buildPack(20);
+    const file = encodeIndexFile([{ id: pack.id, entries: pack.entries }]);
+    const back = decodeIndexFile(file, 'test');
+    expect(back[0]!.id).toBe(pack.id);
+    expect(back[0]!.entries.map((e) => e.offset)).toEqual(pack.entries.map((e) => e.offset));
+    const bad = Buffer.from(file);
+    bad[20]! ^= 0x80;
+    expect(() => decodeIndexFile(bad, 'test')).toThrow(/checksum/);
+  });
+});
