@@ -3,11 +3,12 @@
  * in the repository, keyed ids, key rotation, wrong and missing passwords, tampering
  * with every kind of file.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBackend, Repository, loadSnapshot, readChunkLists } from '../packages/core/dist/index.js';
-import { TEST_PASSWORD, listFiles, sandbox, seededBytes, type RunResult, type Sandbox } from './helpers/cli.js';
+import { BIN, TEST_PASSWORD, listFiles, sandbox, seededBytes, type RunResult, type Sandbox } from './helpers/cli.js';
 
 const MARKER = 'stowage-secret-marker-3f9a1c7e';
 
@@ -186,6 +187,25 @@ describe('encrypted repositories', () => {
     const c = sb.run(['--password-file', sb.file('missing'), 'snapshots']);
     expect(c.code).toBe(1);
     expect(oneLine(c)).toMatch(/cannot read password file .*missing: no such file.*\[INVALID_ARGUMENT\]/);
+  });
+
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it.skipIf(!hasScript)('on a terminal the password is asked for, without echo (twice at init)', () => {
+    // script(1) runs the CLI on a pseudo-terminal fed from our pipe
+    const tty = (args: string, typed: string, repo: string): { code: number; out: string } => {
+      const env = { ...sb.env, STOWAGE_PASSWORD: undefined, STOWAGE_REPOSITORY: repo };
+      const r = spawnSync('script', ['-qec', `"${process.execPath}" "${BIN}" ${args}`, '/dev/null'], { env, input: typed });
+      return { code: r.status ?? -1, out: r.stdout.toString() };
+    };
+    const repo = sb.file('tty-repo');
+    const init = tty('init', 'typed pw\rtyped pw\r', repo);
+    expect(init.code, init.out).toBe(0);
+    expect(init.out).toMatch(/enter password for new repository: .*\n.*enter the password again: .*\n.*created stowage repository/s);
+    const mismatch = tty('init', 'one\rtwo\r', sb.file('tty-repo-2'));
+    expect(mismatch.code).toBe(1);
+    expect(mismatch.out).toMatch(/passwords do not match.*\[INVALID_ARGUMENT\]/);
+    expect(tty('snapshots', 'typed pw\r', repo).code).toBe(0);
+    expect(tty('snapshots', 'not it\r', repo).code).toBe(12);
   });
 
   it('key rotation: add a key, remove the old one; every snapshot reads with the new password, none with the old', () => {

@@ -9,7 +9,7 @@
  * go to stdout as a markdown table; every raw run goes to the JSON file (--out).
  *
  *   node native-bench/dist/peers.js [--corpus DIR] [--series docker|rootfs] [--runs 3]
- *     [--tools stowage,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
+ *     [--tools stowage,stowage-raw,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
  *     [--out native-bench/results/peers-<series>.json] [--tmp /work/bench-tmp]
  *     [--max-load 1.5] [--wait-load 600]
  * Each run first waits (up to --wait-load s) for the 1-minute load average to drop below
@@ -87,8 +87,9 @@ function parseOptions(argv: string[]): Options {
 function selectTools(opts: Options): ToolDef[] {
   return opts.tools.flatMap((name) => {
     if (name === 'stowage') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT));
+    if (name === 'stowage-raw') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT, 'raw'));
     const peer = PEERS.find((t) => t.name === name);
-    if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, ${PEERS.map((t) => t.name).join(', ')})`);
+    if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, ${PEERS.map((t) => t.name).join(', ')})`);
     return [peer];
   });
 }
@@ -163,6 +164,7 @@ async function runOnce(tool: ToolDef, inputs: readonly Input[], tmp: string, run
       const s = await runStep(tool.snapshot(repo, input.path, tag), env);
       result.snapshots.push(s);
       if (s.code !== 0) throw failure(`snapshot ${tag}`, s);
+      (result.repoBytesAfter ??= []).push(await dirBytes(repo)); // outside the timed step
       process.stderr.write(`  ${tool.name} run ${run} ${tag}: ${s.seconds.toFixed(2)} s\n`);
     }
     result.repoBytes = await dirBytes(repo);

@@ -9,6 +9,8 @@ export interface RunResult {
   init?: StepResult;
   snapshots: StepResult[];
   repoBytes?: number;
+  /** Repo size after each snapshot (v1..v5), so what each version added. */
+  repoBytesAfter?: number[];
   restore?: StepResult;
   repeat?: StepResult;
   /** 1-minute load average at the start and end of the run (other work on the machine skews times). */
@@ -33,6 +35,8 @@ export interface Summary {
   /** CPU seconds (user + sys) of the five snapshots; less sensitive than wall time to a busy machine. */
   snapshotsCpuS: number | null;
   repoBytes: number;
+  /** Bytes the repo grew by with the last snapshot (v5 alone); null when not measured. */
+  lastAddsBytes: number | null;
   restoreS: number;
   peakRssKB: number | null;
   repeatS: number | null;
@@ -73,6 +77,7 @@ export function summarize(runs: readonly RunResult[]): Summary | undefined {
     snapshotS: Array.from({ length: steps }, (_, i) => median(ok.map((r) => r.snapshots[i]?.seconds ?? Number.NaN))),
     snapshotsCpuS: haveRss ? median(ok.map((r) => sum(r.snapshots.map((s) => s.cpuSeconds ?? 0)))) : null,
     repoBytes: median(ok.map((r) => r.repoBytes ?? Number.NaN)),
+    lastAddsBytes: ok.every((r) => (r.repoBytesAfter?.length ?? 0) >= 2) ? median(ok.map((r) => r.repoBytesAfter!.at(-1)! - r.repoBytesAfter!.at(-2)!)) : null,
     restoreS: median(ok.map((r) => r.restore?.seconds ?? Number.NaN)),
     peakRssKB: haveRss ? median(rss.map((xs) => Math.max(...(xs as number[])))) : null,
     repeatS: repeats.length === ok.length ? median(repeats) : null,
@@ -85,8 +90,8 @@ const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
 /** Markdown table of the rows' medians; failed and skipped rows are listed below it. */
 export function markdownTable(rows: readonly ToolRow[]): string {
   const out = [
-    '| tool | 5 snapshots total, s | each snapshot, s (v1 / v2 / v3 / v4 / v5) | repo MB after v5 | restore v5, s | peak RSS MB | repeat snapshot v5, s |',
-    '|---|---:|---:|---:|---:|---:|---:|',
+    '| tool | 5 snapshots total, s | each snapshot, s (v1 / v2 / v3 / v4 / v5) | repo MB after v5 | v5 adds MB | restore v5, s | peak RSS MB | repeat snapshot v5, s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const notes: string[] = [];
   for (const row of rows) {
@@ -98,13 +103,13 @@ export function markdownTable(rows: readonly ToolRow[]): string {
     const failed = row.runs.find((r) => r.error !== undefined);
     if (failed !== undefined) notes.push(`- ${row.tool}: run ${failed.run} failed: ${failed.error ?? ''}`);
     if (m === undefined) {
-      out.push(`| ${row.tool} | error | | | | | |`);
+      out.push(`| ${row.tool} | error | | | | | | |`);
       continue;
     }
     const rss = m.peakRssKB === null ? 'n/a' : mb(m.peakRssKB * 1024);
     const repeat = m.repeatS === null ? '' : s2(m.repeatS);
     out.push(
-      `| ${row.tool} | ${s2(m.snapshotsTotalS)} | ${m.snapshotS.map(s2).join(' / ')} | ${mb(m.repoBytes)} | ${s2(m.restoreS)} | ${rss} | ${repeat} |`,
+      `| ${row.tool} | ${s2(m.snapshotsTotalS)} | ${m.snapshotS.map(s2).join(' / ')} | ${mb(m.repoBytes)} | ${m.lastAddsBytes === null ? '' : mb(m.lastAddsBytes)} | ${s2(m.restoreS)} | ${rss} | ${repeat} |`,
     );
   }
   const settings = rows.filter((r) => r.skipped === undefined).map((r) => `- ${r.tool}: ${r.settings}${r.version ? ` (${r.version})` : ''}`);

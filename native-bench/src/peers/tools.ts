@@ -91,19 +91,23 @@ export function stowageArgv(repoRoot: string): string[] {
   return [process.execPath, join(repoRoot, 'packages', 'cli', 'bin', 'stowage.js')];
 }
 
-export function stowage(avgBytes: number, repoRoot: string): ToolDef {
+/**
+ * A Stowage row. `format` "auto" splits tar input at file boundaries (nested layer tars
+ * included); "raw" is plain FastCDC over the byte stream at the same average size.
+ */
+export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'raw' = 'auto'): ToolDef {
   const bin = stowageArgv(repoRoot);
   const kib = Math.round(avgBytes / 1024);
   return {
-    name: `stowage-${kib}k`,
-    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption`,
+    name: format === 'raw' ? `stowage-raw-${kib}k` : `stowage-${kib}k`,
+    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption, ${format === 'raw' ? '--format raw (plain FastCDC, no file boundaries)' : 'file-boundary splitting (--format auto)'}`,
     available: () => bin.every((p) => p === process.execPath || existsSync(p)),
     version: () => firstLine([...bin, '--version']),
     env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x' }),
     init: (repo) => ({
       argv: [...bin, '-r', repo, 'init', '--insecure-no-encryption', '--chunk-avg', String(avgBytes)],
     }),
-    snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file)] }),
+    snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file), ...(format === 'raw' ? ['--format', 'raw'] : [])] }),
     // The snapshot restored is always the last one taken (the harness restores right after v5).
     restore: (repo, _tag, out) => ({ argv: [...bin, '-r', repo, 'restore', 'latest', out] }),
     repeat: true,

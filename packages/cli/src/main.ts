@@ -12,6 +12,7 @@ import { registerForget } from './commands/forget.js';
 import { registerGc } from './commands/gc.js';
 import { registerUnlock } from './commands/unlock.js';
 import { registerKey } from './commands/key.js';
+import { registerLs } from './commands/ls.js';
 import { registerRepair } from './commands/repair.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshot } from './commands/snapshot.js';
@@ -65,6 +66,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerSnapshot(program, run);
   registerSnapshots(program, run);
   registerRestore(program, run);
+  registerLs(program, run);
   registerRepair(program, run);
   registerForget(program, run);
   registerGc(program, run);

@@ -78,16 +78,18 @@ async function promptTwice(prompt: string): Promise<string> {
   return a;
 }
 
-/** Reads a line from the terminal without echoing it. */
+/** Input typed ahead of a prompt (e.g. both passwords pasted at once), kept for the next one. */
+let typedAhead = '';
+
+/** Reads a line from the terminal without echoing it (raw mode; backspace, Ctrl-C and Ctrl-D work). */
 function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
+  stdin.setRawMode(true); // before the prompt appears, so nothing typed is ever echoed
   process.stderr.write(prompt);
-  stdin.setRawMode(true);
-  stdin.setEncoding('utf8');
-  stdin.resume();
   return new Promise((resolve, reject) => {
     let buf = '';
-    const finish = (fn: () => void): void => {
+    const finish = (rest: string, fn: () => void): void => {
+      typedAhead = rest;
       stdin.off('data', onData);
       stdin.setRawMode(false);
       stdin.pause();
@@ -95,14 +97,24 @@ function promptHidden(prompt: string): Promise<string> {
       fn();
     };
     const onData = (s: string): void => {
-      for (const ch of s) {
-        if (ch === '\r' || ch === '\n') return finish(() => resolve(buf));
-        if (ch === '\u0003') return finish(() => reject(new StowageError('ABORTED', 'interrupted')));
-        if (ch === '\u0004' && buf === '') return finish(() => reject(new StowageError('PASSWORD_REQUIRED', 'no password entered')));
+      const chars = [...s];
+      for (let i = 0; i < chars.length; i++) {
+        const ch = chars[i]!;
+        const rest = (): string => chars.slice(i + 1).join('');
+        if (ch === '\r' || ch === '\n') return finish(rest(), () => resolve(buf));
+        if (ch === '\u0003') return finish('', () => reject(new StowageError('ABORTED', 'interrupted')));
+        if (ch === '\u0004' && buf === '') return finish('', () => reject(new StowageError('PASSWORD_REQUIRED', 'no password entered')));
         if (ch === '\u007f' || ch === '\b') buf = [...buf].slice(0, -1).join('');
         else if (ch >= ' ') buf += ch;
       }
     };
+    stdin.setEncoding('utf8');
     stdin.on('data', onData);
+    stdin.resume();
+    if (typedAhead) {
+      const t = typedAhead;
+      typedAhead = '';
+      onData(t);
+    }
   });
 }

@@ -43,3 +43,10 @@ export { planGc, classifyPacks, parseMaxUnused, formatMaxUnused, maxUnusedBytes,
 export { executeGc, type ExecuteOptions, type GcResult } from './gc/execute.js';
 export { gc, type GcOptions, type GcOutcome } from './gc/gc.js';
 export { check, parseReadDataSubset, inSubset, type CheckOptions, type CheckResult, type Finding, type FindingKind, type ReadDataSubset, type Severity } from './check/check.js';
+export { imageFacts, imageNames, allLayers, digestedRanges, findLayer, type ImageFacts, type ImageEntry, type LayerFact, type ByteRange, type DigestedRange } from './image/facts.js';
+export { RangeHasher, imageRangeHasher, type DigestMismatch } from './image/verify.js';
+export { TarLister, type TarEntry, type TarEntryType } from './image/tar-list.js';
+export { listFiles, type ListFilesResult } from './image/list-files.js';
+export { readRange, restoreRangeToFile, restoreRangeToStream, type RangeOptions, type RangeTarget, type RangeResult } from './restore/range.js';
+export { parseHeader, parseNumber, parsePax, checksum, BLOCK, type TarHeader } from './split/tar-header.js';
+export { compressionOf } from './split/tar-splitter.js';

@@ -1,5 +1,5 @@
 /** `stowage key list | add | remove <id> | passwd`: the password-wrapped key files of an encrypted repository. */
-import { shortId, type KeyInfo } from '@stowage/core';
+import { StowageError, shortId, type KeyInfo } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { formatTime, table } from '../format.js';
@@ -21,6 +21,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
     .action(() =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
+          if (!repo.encrypted) throw new StowageError('INVALID_ARGUMENT', 'the repository is not encrypted: it has no keys');
           const keys = await repo.listKeys();
           if (ctx.opts.json) {
             ctx.json(keys.map((k) => ({ id: k.name, short_id: shortId(k.name), current: k.name === repo.keyName, ...(k.error === undefined ? info(k) : { error: k.error }) })));

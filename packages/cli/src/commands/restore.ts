@@ -1,10 +1,18 @@
 /** `stowage restore <snapshot> <target|->`: restore byte for byte, verified. */
-import { resolveSnapshot, restoreToFile, restoreToStream, shortId } from '@stowage/core';
+import { StowageError, findLayer, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { readLock } from '../locking.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
+import { EXIT_WARNINGS } from '../exit-codes.js';
+
+interface Opts {
+  overwrite?: boolean;
+  layer?: string;
+  /** false with --no-image-check. */
+  imageCheck?: boolean;
+}
 
 export function registerRestore(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   program
@@ -13,14 +21,17 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .argument('<snapshot>', 'snapshot id, unique prefix, or "latest"')
     .argument('<target>', 'file to create, or - for stdout')
     .option('--overwrite', 'replace the target if it exists')
-    .action((ref: string, target: string, o: { overwrite?: boolean }) =>
+    .option('--layer <digest>', 'image snapshots: restore only this layer blob (digest, unique digest prefix, or path in the archive), verified against its digest')
+    .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
+    .action((ref: string, target: string, o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being read
           const id = await resolveSnapshot(repo, ref);
+          if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
           const progress = target === '-' ? { fn: undefined, done: () => undefined } : progressFor(ctx);
           const t0 = performance.now();
-          const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(progress.fn && { progress: progress.fn }) };
+          const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(o.imageCheck === false && { imageCheck: false }), ...(progress.fn && { progress: progress.fn }) };
           let r;
           try {
             r = target === '-' ? await restoreToStream(repo, id, process.stdout, opts) : await restoreToFile(repo, id, target, opts);
@@ -28,16 +39,49 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
             progress.done();
           }
           const secs = (performance.now() - t0) / 1000;
-          const summary = { id, target, bytes: r.bytes, sha256: r.sha256, verified: true, seconds: secs };
+          const images = r.imageBlobsVerified !== undefined ? `, ${r.imageBlobsVerified} image digest${r.imageBlobsVerified === 1 ? '' : 's'} (layers, config${r.snapshot.image?.manifestDigest ? ', manifest' : ''}) verified` : '';
+          const summary = { id, target, bytes: r.bytes, sha256: r.sha256, verified: true, seconds: secs, ...(r.imageBlobsVerified !== undefined && { imageBlobsVerified: r.imageBlobsVerified }), ...(r.warnings && { warnings: r.warnings }) };
+          for (const w of r.warnings ?? []) process.stderr.write(`stowage: warning: ${w}\n`);
           if (target === '-') {
             if (ctx.opts.json) process.stderr.write(JSON.stringify(summary) + '\n');
-            else ctx.info(`restored snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, sha256 verified`);
+            else ctx.info(`restored snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, sha256 verified${images}`);
           } else if (ctx.opts.json) {
             ctx.json(summary);
           } else {
-            ctx.out(`restored snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified`);
+            ctx.out(`restored snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified${images}`);
           }
+          return r.warnings ? EXIT_WARNINGS : undefined;
         }),
       ),
     );
+}
+
+async function restoreLayer(ctx: Context, repo: Repository, id: string, ref: string, target: string, overwrite: boolean): Promise<void> {
+  const snap = await loadSnapshot(repo, id);
+  if (!snap.image) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(id)} is not an image archive (format ${snap.format ?? 'raw'}): it has no layers`);
+  const layer = findLayer(snap.image, ref);
+  if (layer === undefined) throw new StowageError('NOT_FOUND', `snapshot ${shortId(id)} has no layer "${ref}" (see stowage ls ${shortId(id)})`);
+  if (Array.isArray(layer)) throw new StowageError('AMBIGUOUS_ID', `layer "${ref}" is ambiguous: it matches ${layer.length} layers (${layer.map((l) => l.digest ?? l.path).join(', ')})`);
+  const what = `layer ${layer.digest ?? layer.path}`;
+  const t = { offset: layer.offset, length: layer.length, what, ...(layer.digest && { digest: layer.digest }) };
+  const progress = target === '-' ? { fn: undefined, done: () => undefined } : progressFor(ctx);
+  const t0 = performance.now();
+  let r;
+  try {
+    const opts = { signal: ctx.signal, overwrite, ...(progress.fn && { progress: progress.fn }) };
+    r = target === '-' ? await restoreRangeToStream(repo, snap, t, process.stdout, opts) : await restoreRangeToFile(repo, snap, t, target, opts);
+  } finally {
+    progress.done();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const summary = { id, target, layer: layer.digest ?? null, path: layer.path, mediaType: layer.mediaType, offset: layer.offset, bytes: r.bytes, digest: r.digest, verified: r.verified, seconds: secs };
+  const check = r.verified ? `${r.digest} verified` : `${r.digest} (the archive states no digest for it: not verified)`;
+  if (target === '-') {
+    if (ctx.opts.json) process.stderr.write(JSON.stringify(summary) + '\n');
+    else ctx.info(`restored ${what} of snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, ${check}`);
+  } else if (ctx.opts.json) {
+    ctx.json(summary);
+  } else {
+    ctx.out(`restored ${what} of snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s, ${check}`);
+  }
 }

@@ -1,10 +1,11 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
-import { shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
+import { imageNames, shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
+import { EXIT_WARNINGS } from '../exit-codes.js';
 
 interface Opts {
   format?: InputFormat;
@@ -50,6 +51,13 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
             progress.done();
           }
           report(ctx, snap, reused);
+          // an archive that looks like an image but is not a complete one: stored as a plain tar
+          for (const w of snap.image?.warnings ?? []) process.stderr.write(`stowage: warning: ${w}\n`);
+          if (snap.image?.warnings) {
+            process.stderr.write(`stowage: warning: stored as a plain tar (byte for byte), without image checks on restore\n`);
+            return EXIT_WARNINGS;
+          }
+          return undefined;
         }),
       ),
     );
@@ -76,6 +84,8 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
       mbPerSec: Number(mbps.toFixed(1)),
       reused,
       ...(s.parent && { parent: s.parent }),
+      ...(s.format && { format: s.format }),
+      ...(s.image && { image: { kind: s.image.kind, names: imageNames(s.image), ...(s.image.configDigest && { configDigest: s.image.configDigest }), ...(s.image.manifestDigest && { manifestDigest: s.image.manifestDigest }), layers: s.image.layers.length, ...(s.image.warnings && { warnings: s.image.warnings }) } }),
     });
     return;
   }
@@ -84,5 +94,9 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
   ctx.out(`  read    ${formatBytes(sum.bytesRead)} in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
   ctx.out(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} of ${sum.chunks} chunks)`);
   ctx.out(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
+  if (s.image && !s.image.warnings) {
+    const names = imageNames(s.image);
+    ctx.out(`  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`);
+  }
   ctx.out(`  id      ${s.id}`);
 }

@@ -58,6 +58,11 @@ export interface Backend {
   save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void>;
   /** The whole file, or a range of it. NOT_FOUND when missing; a short read is CORRUPT, never silent truncation. */
   load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array>;
+  /**
+   * Optional: reads `range` straight into `target` (length = range.length; may be shared
+   * memory). Same errors as load. Callers fall back to load + copy (see loadRangeInto).
+   */
+  loadInto?(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void>;
   /** Size of a file; NOT_FOUND when missing. */
   stat(h: Handle, opts?: OpOptions): Promise<{ readonly size: number }>;
   /** True when the file exists. */
@@ -84,3 +89,9 @@ export type BackendWrapper = (next: Backend) => Backend;
 
 /** The handle of the config file. */
 export const CONFIG_HANDLE: Handle = { type: 'config', name: 'config' };
+
+/** Reads `range` of a file into `target`, without an intermediate buffer when the backend can. */
+export async function loadRangeInto(b: Backend, h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
+  if (b.loadInto) return b.loadInto(h, range, target, opts);
+  target.set(await b.load(h, range, opts));
+}

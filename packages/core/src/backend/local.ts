@@ -86,6 +86,28 @@ export class LocalBackend implements Backend {
     }
   }
 
+  async loadInto(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    try {
+      const fh = await fs.open(this.abs(h), 'r');
+      try {
+        let got = 0;
+        while (got < range.length) {
+          const { bytesRead } = await fh.read(target, got, range.length - got, range.offset + got);
+          if (bytesRead === 0) break;
+          got += bytesRead;
+        }
+        if (got !== range.length) {
+          throw new StowageError('CORRUPT', `${pathOf(h)}: short read, wanted ${range.length} bytes at offset ${range.offset}, file ends after ${got}`);
+        }
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw mapFsError(err, h, 'load');
+    }
+  }
+
   async stat(h: Handle, opts?: OpOptions): Promise<{ size: number }> {
     opts?.signal?.throwIfAborted();
     try {

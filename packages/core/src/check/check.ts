@@ -34,6 +34,7 @@ import type { Repository } from '../repository/repository.js';
 import { decodeChunkList, type ChunkRef } from '../snapshot/chunk-list.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
+import { snapshotRoots } from '../gc/roots.js';
 
 export type Severity = 'error' | 'info';
 
@@ -190,9 +191,11 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
   // 3. every snapshot's chunk lists and chunks
   const missing = new Map<string, Finding>();
   const badLists = new Map<string, Finding>();
+  /** Findings about the chunks of a list (for later snapshots that share the list). */
+  const listFindings = new Map<string, Finding[]>();
   let done = 0;
   for (const s of snaps) {
-    for (const hex of s.content.lists) {
+    for (const hex of snapshotRoots(s)) {
       const id = Buffer.from(hex, 'hex');
       const e = table.find(id);
       if (e < 0) {
@@ -206,7 +209,12 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
         addSnapshots(bad, [s.id]);
         continue;
       }
-      if (!table.mark(e)) continue; // loaded and walked for an earlier snapshot
+      if (!table.mark(e)) {
+        // walked for an earlier snapshot: this one depends on what was found there too
+        for (const f of listFindings.get(hex) ?? []) addSnapshots(f, [s.id]);
+        continue;
+      }
+      const found: Finding[] = [];
       const pack = table.packAt(table.pack(e)).id;
       let refs: ChunkRef[];
       try {
@@ -230,14 +238,17 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
             if (missing.size < 10 * MAX_DETAILED) missing.set(h, f);
           }
           addSnapshots(f, [s.id]);
+          found.push(f);
           continue;
         }
         table.mark(c);
         if (r.offset + r.length > table.rawLength(c)) {
           const f = add({ severity: 'error', kind: 'blob-size-mismatch', blob: table.idHex(c), pack: table.packAt(table.pack(c)).id, message: `blob ${table.idHex(c)}: the chunk list takes bytes ${r.offset}..${r.offset + r.length}, but the index says it has ${table.rawLength(c)}` });
           addSnapshots(f, [s.id]);
+          found.push(f);
         }
       }
+      if (found.length) listFindings.set(hex, [...new Set(found)]);
       opts.signal?.throwIfAborted();
     }
     opts.progress?.({ op: 'check', done: ++done, total: snaps.length });
@@ -333,7 +344,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
   if (packFindings.size > 0 || blobFindings.size > 0) {
     for (const s of snaps) {
       const hit = new Set<Finding>();
-      for (const hex of s.content.lists) {
+      for (const hex of snapshotRoots(s)) {
         const e = table.find(Buffer.from(hex, 'hex'));
         if (e < 0) continue;
         collect(table, e, packFindings, blobFindings, hit);

@@ -21,6 +21,7 @@ import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { decodeChunkList, type ChunkRef } from '../snapshot/chunk-list.js';
 import { listSnapshots } from '../snapshot/find.js';
+import { snapshotRoots } from './roots.js';
 
 /** How much unused data gc may leave in partly used packs. */
 export type MaxUnused = { readonly percent: number } | { readonly bytes: number } | 'unlimited';
@@ -167,7 +168,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
   const missing = new Map<string, string>(); // blob hex -> a snapshot id referencing it
   let done = 0;
   for (const s of snaps) {
-    for (const hex of s.content.lists) {
+    for (const hex of snapshotRoots(s)) {
       const id = Buffer.from(hex, 'hex');
       const e = table.find(id);
       if (e < 0) {

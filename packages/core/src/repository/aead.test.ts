@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { AesGcmCipher } from './aead.js';
+import { BlobCodec } from './blob-codec.js';
 import { cipherFromSpec } from './cipher-spec.js';
 
 describe('AES-256-GCM cipher', () => {
@@ -55,5 +56,40 @@ describe('AES-256-GCM cipher', () => {
     expect(w.overhead).toBe(28);
     expect(w.open(c.seal(Buffer.from('x')), 'x').toString()).toBe('x');
     expect(() => new AesGcmCipher(randomBytes(16))).toThrow(TypeError);
+  });
+
+  it('sealInto writes in place what seal would, at any offset', () => {
+    const plain = randomBytes(5000);
+    const dst = Buffer.alloc(7000, 0xee);
+    const n = c.sealInto(dst, 100, plain);
+    expect(n).toBe(5028);
+    expect(dst.subarray(0, 100).every((b) => b === 0xee)).toBe(true);
+    expect(dst.subarray(100 + n).every((b) => b === 0xee)).toBe(true);
+    expect(c.open(dst.subarray(100, 100 + n), 'x').equals(plain)).toBe(true);
+    expect(() => c.sealInto(Buffer.alloc(5027), 0, plain)).toThrow(RangeError);
+  });
+
+  it('an encrypted BlobCodec round-trips batches and verifies keyed ids; damage is CORRUPT naming the blob', () => {
+    const idKey = randomBytes(32);
+    const codec = new BlobCodec({ level: 3, cipher: { algorithm: 'aes-256-gcm', key }, idKey });
+    const blobs = [randomBytes(70_000), Buffer.alloc(90_000, 'abc'), Buffer.alloc(0), randomBytes(1)];
+    const data = Buffer.concat(blobs);
+    const enc = codec.encode(data, blobs.map((b) => b.length));
+    expect(enc.compressed).toEqual([false, true, false, false]);
+    expect(enc.storedLengths[0]).toBe(70_028);
+    expect(enc.storedLengths[1]).toBeLessThan(1000);
+    let off = 0;
+    const items = blobs.map((b, i) => {
+      const it = { offset: off, length: enc.storedLengths[i]!, rawLength: b.length, compressed: enc.compressed[i]!, id: codec.id(b) };
+      off += enc.storedLengths[i]!;
+      return it;
+    });
+    expect(off).toBe(enc.stored.length);
+    expect(codec.decode(enc.stored, items, 'pack p').plain.equals(data)).toBe(true);
+    const bad = Buffer.from(enc.stored);
+    bad[items[1]!.offset + 14]! ^= 2;
+    expect(() => codec.decode(bad, items, 'pack p')).toThrow(new RegExp(`blob ${codec.id(blobs[1]!).toString('hex')} in pack p: .*authentication failed`));
+    const other = new BlobCodec({ level: 3, cipher: { algorithm: 'aes-256-gcm', key }, idKey: randomBytes(32) });
+    expect(() => other.decode(enc.stored, items, 'pack p')).toThrow(/does not match its id/);
   });
 });

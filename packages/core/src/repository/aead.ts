@@ -36,14 +36,21 @@ export class AesGcmCipher implements Cipher {
 
   seal(plain: Uint8Array): Buffer {
     const out = Buffer.allocUnsafe(plain.length + this.overhead);
+    this.sealInto(out, 0, plain);
+    return out;
+  }
+
+  sealInto(dst: Uint8Array, offset: number, plain: Uint8Array): number {
+    const out = Buffer.isBuffer(dst) ? dst : Buffer.from(dst.buffer, dst.byteOffset, dst.byteLength);
+    if (offset + plain.length + this.overhead > out.length) throw new RangeError('sealInto: destination too small');
     const nonce = this.#nonce();
-    nonce.copy(out, 0);
+    nonce.copy(out, offset);
     const c = createCipheriv(AES_GCM, this.#key, nonce, { authTagLength: AES_GCM_TAG_BYTES });
-    let off = AES_GCM_NONCE_BYTES;
+    let off = offset + AES_GCM_NONCE_BYTES;
     off += c.update(plain).copy(out, off);
     off += c.final().copy(out, off);
-    c.getAuthTag().copy(out, off);
-    return out;
+    off += c.getAuthTag().copy(out, off);
+    return off - offset;
   }
 
   open(sealed: Uint8Array, what: string): Buffer {

@@ -7,7 +7,7 @@
  * blob against its id.
  */
 import { StowageError, corrupt } from '../errors.js';
-import { compressBlob, compressBound, compressInto, decompressInto } from '../compress/zstd.js';
+import { compressBound, compressInto, decompressInto } from '../compress/zstd.js';
 import { idHasher } from '../hash/blake3.js';
 import type { Cipher } from './cipher.js';
 import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
@@ -50,6 +50,8 @@ export class BlobCodec {
   readonly cipher: Cipher;
   private readonly hash: (d: Uint8Array) => Buffer;
   private scratch: Buffer = Buffer.alloc(0);
+  /** Compressed bytes of one blob before sealing (encrypted repositories). */
+  private zbuf: Buffer = Buffer.alloc(0);
 
   constructor(readonly spec: CodecSpec) {
     this.cipher = cipherFromSpec(spec.cipher);
@@ -59,21 +61,38 @@ export class BlobCodec {
   /** Encodes consecutive blobs of `data` (lengths given). */
   encode(data: Uint8Array, lengths: readonly number[]): EncodedBatch {
     if (this.cipher.overhead === 0) return this.encodePlain(data, lengths);
-    const parts: Buffer[] = [];
+    return this.encodeSealed(data, lengths);
+  }
+
+  /**
+   * Encrypted repositories: compress each blob into a reused buffer and seal it straight
+   * into one output buffer; verification opens the sealed bytes (AEAD tag included).
+   */
+  private encodeSealed(data: Uint8Array, lengths: readonly number[]): EncodedBatch {
+    let bound = 0;
+    let maxLen = 0;
+    for (const len of lengths) {
+      bound += len + this.cipher.overhead; // stored raw when compression does not shrink it
+      if (len > maxLen) maxLen = len;
+    }
+    if (this.zbuf.length < compressBound(maxLen)) this.zbuf = Buffer.allocUnsafeSlow(compressBound(maxLen));
+    const out = Buffer.allocUnsafeSlow(bound);
     const storedLengths: number[] = [];
     const compressedFlags: boolean[] = [];
     let off = 0;
+    let pos = 0;
     for (const len of lengths) {
       const plain = data.subarray(off, off + len);
       off += len;
-      const c = compressBlob(plain, this.spec.level);
-      const sealed = this.cipher.seal(c.bytes);
-      if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(sealed, 'freshly encoded blob'), c.compressed);
-      parts.push(sealed);
-      storedLengths.push(sealed.length);
-      compressedFlags.push(c.compressed);
+      const n = compressInto(this.zbuf, plain, this.spec.level);
+      const compressed = n >= 0;
+      const m = this.cipher.sealInto(out, pos, compressed ? this.zbuf.subarray(0, n) : plain);
+      if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), compressed);
+      storedLengths.push(m);
+      compressedFlags.push(compressed);
+      pos += m;
     }
-    return { stored: Buffer.concat(parts), storedLengths, compressed: compressedFlags };
+    return { stored: out.subarray(0, pos), storedLengths, compressed: compressedFlags };
   }
 
   /** Plaintext repositories: compress every blob straight into one output buffer. */
@@ -118,11 +137,20 @@ export class BlobCodec {
     let total = 0;
     for (const it of items) total += it.rawLength;
     const out = Buffer.allocUnsafeSlow(total);
+    return { plain: out, lengths: this.decodeInto(data, items, out, what) };
+  }
+
+  /**
+   * Decodes and verifies blobs into `out` (consecutively, from its start; it must hold the
+   * sum of the items' raw lengths, and may be shared memory). Returns the lengths.
+   */
+  decodeInto(data: Uint8Array, items: readonly DecodeItem[], out: Uint8Array, what: string): number[] {
     const lengths: number[] = [];
     let pos = 0;
     for (const it of items) {
       const idHex = (): string => Buffer.from(it.id).toString('hex');
       if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex()} in ${what}: stored bytes missing (pack truncated?)`);
+      if (pos + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
       const dst = out.subarray(pos, pos + it.rawLength);
       try {
         const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `blob ${idHex()} in ${what}`);
@@ -130,14 +158,17 @@ export class BlobCodec {
         else if (opened.length !== it.rawLength) throw corrupt(`raw blob has ${opened.length} bytes, expected ${it.rawLength}`);
         else dst.set(opened);
       } catch (err) {
-        if (err instanceof StowageError) throw corrupt(`blob ${idHex()} in ${what}: ${err.message}`, err);
+        if (err instanceof StowageError) {
+          const prefix = `blob ${idHex()} in ${what}`;
+          throw corrupt(err.message.startsWith(prefix) ? err.message : `${prefix}: ${err.message}`, err);
+        }
         throw err;
       }
       if (!this.hash(dst).equals(it.id)) throw corrupt(`blob ${idHex()} in ${what}: content does not match its id (hash mismatch)`);
       lengths.push(it.rawLength);
       pos += it.rawLength;
     }
-    return { plain: out, lengths };
+    return lengths;
   }
 
   /** Id of a plaintext under this repository's id hash. */

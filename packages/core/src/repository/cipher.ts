@@ -3,7 +3,7 @@
  *
  * Every blob, pack trailer, index file and snapshot file passes through a Cipher
  * before it reaches the backend. Plaintext repositories use the identity; encrypted
- * repositories an AEAD (see the encryption issue). Seal output is self-contained
+ * repositories AES-256-GCM (aead.ts; keys in keys.ts). Seal output is self-contained
  * (nonce and tag included), so `open(seal(x)) = x` with no side information.
  */
 export interface Cipher {
@@ -12,6 +12,8 @@ export interface Cipher {
   /** Bytes added to every sealed message. */
   readonly overhead: number;
   seal(plain: Uint8Array): Buffer;
+  /** Seals `plain` into `dst` at `offset` (room for plain.length + overhead); returns the bytes written. */
+  sealInto(dst: Uint8Array, offset: number, plain: Uint8Array): number;
   /** Opens a sealed message; CORRUPT (naming `what`) when authentication fails. */
   open(sealed: Uint8Array, what: string): Buffer;
 }
@@ -21,6 +23,7 @@ export const NULL_CIPHER: Cipher = {
   name: 'none',
   overhead: 0,
   seal: (plain) => asBuffer(plain),
+  sealInto: (dst, offset, plain) => (dst.set(plain, offset), plain.length),
   open: (sealed) => asBuffer(sealed),
 };
 

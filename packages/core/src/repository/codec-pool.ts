@@ -17,6 +17,8 @@ import { Worker } from 'node:worker_threads';
 import { StowageError, type ErrorCode } from '../errors.js';
 import { BlobCodec, type CodecSpec, type DecodeItem, type DecodedBatch, type EncodedBatch } from './blob-codec.js';
 import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
+import type { DigestedRange } from '../image/facts.js';
+import { RangeHasher, type DigestMismatch } from '../image/verify.js';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -42,6 +44,7 @@ export class CodecPool {
   private closed = false;
   private failure: unknown;
   private inlineSha: Hash | undefined;
+  private inlineRanger: RangeHasher | undefined;
 
   /** `maxWorkers` = 0 runs every job inline on the calling thread. */
   constructor(
@@ -77,19 +80,82 @@ export class CodecPool {
   }
 
   /**
-   * Feeds the running SHA-256 with `pieces`, in call order. With workers, the pieces'
-   * memory is transferred (the caller must be done with them).
+   * Decodes and verifies blobs from `data` into `out` (both may be shared memory, which
+   * is read and written in place); resolves with the lengths.
    */
-  shaUpdate(pieces: readonly Uint8Array[]): void {
+  decodeInto(data: Uint8Array, items: DecodeItem[], out: Uint8Array, what: string): Promise<number[]> {
+    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.decodeInto(data, items, out, what));
+    while (this.slots.length < this.maxWorkers) this.spawn();
+    let slot = this.slots[0]!;
+    for (const s of this.slots) if (s.outstanding < slot.outstanding) slot = s;
+    return this.postTo(slot, { seq: 0, op: 'decode-into', data, items, out, what }, []) as Promise<number[]>;
+  }
+
+  /**
+   * Feeds the running SHA-256 with `pieces`, in call order. With workers, pieces in
+   * ordinary memory are transferred (the caller must be done with them); pieces in
+   * shared memory are read in place, and the promise resolves once they are hashed
+   * (so their slot may be reused).
+   */
+  shaUpdate(pieces: readonly Uint8Array[]): Promise<void> {
     if (this.maxWorkers === 0) {
       this.inlineSha ??= createHash('sha256');
       for (const p of pieces) this.inlineSha.update(p);
-      return;
+      return Promise.resolve();
     }
     if (this.slots.length === 0) this.spawn();
     const buffers = new Set<ArrayBuffer>();
-    for (const p of pieces) if (p.buffer instanceof ArrayBuffer && p.buffer.byteLength !== Buffer.poolSize) buffers.add(p.buffer);
+    let shared = false;
+    for (const p of pieces) {
+      if (p.buffer instanceof ArrayBuffer) {
+        if (p.buffer.byteLength !== Buffer.poolSize) buffers.add(p.buffer);
+      } else {
+        shared = true;
+      }
+    }
+    if (shared) return this.postTo(this.slots[0]!, { seq: 0, op: 'sha-update', data: pieces, ack: true }, [...buffers]).then(() => undefined);
     this.slots[0]!.worker.postMessage({ seq: 0, op: 'sha-update', data: pieces } satisfies WorkerRequest, [...buffers]);
+    return Promise.resolve();
+  }
+
+  /**
+   * Hashes byte ranges of the stream (image layers) on another worker than the running
+   * SHA-256, so the two passes run side by side. rangeUpdate must see every piece, in
+   * order, before shaUpdate is given (and may take over) the same pieces.
+   */
+  rangeStart(ranges: readonly DigestedRange[]): void {
+    if (this.maxWorkers === 0) {
+      this.inlineRanger = new RangeHasher(ranges);
+      return;
+    }
+    while (this.slots.length < Math.min(2, this.maxWorkers)) this.spawn();
+    this.rangeSlot().worker.postMessage({ seq: 0, op: 'range-start', ranges } satisfies WorkerRequest);
+  }
+
+  /** Feeds pieces (starting at stream `offset`); resolves once hashed (shared memory) or at once (copied). */
+  rangeUpdate(pieces: readonly Uint8Array[], offset: number): Promise<void> {
+    if (this.maxWorkers === 0) {
+      this.inlineRanger?.update(pieces, offset);
+      return Promise.resolve();
+    }
+    const shared = pieces.some((p) => !(p.buffer instanceof ArrayBuffer));
+    if (shared) return this.postTo(this.rangeSlot(), { seq: 0, op: 'range-update', data: pieces, offset, ack: true }, []).then(() => undefined);
+    this.rangeSlot().worker.postMessage({ seq: 0, op: 'range-update', data: pieces, offset } satisfies WorkerRequest); // copies
+    return Promise.resolve();
+  }
+
+  /** The ranges whose bytes did not match their digest. */
+  async rangeResult(): Promise<DigestMismatch[]> {
+    if (this.maxWorkers === 0) {
+      const bad = this.inlineRanger?.mismatches() ?? [];
+      this.inlineRanger = undefined;
+      return bad;
+    }
+    return (await this.postTo(this.rangeSlot(), { seq: 0, op: 'range-result' }, [])) as DigestMismatch[];
+  }
+
+  private rangeSlot(): WorkerSlot {
+    return this.slots[1] ?? this.slots[0]!;
   }
 
   /** The hex SHA-256 of everything passed to shaUpdate since the last digest. */

@@ -7,12 +7,22 @@ import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { StowageError } from '../errors.js';
 import { BlobCodec, type CodecSpec, type DecodeItem } from './blob-codec.js';
+import type { DigestedRange } from '../image/facts.js';
+import { RangeHasher } from '../image/verify.js';
 
 export type WorkerRequest =
   | { readonly seq: number; readonly op: 'encode'; readonly data: Uint8Array; readonly lengths: number[] }
   | { readonly seq: number; readonly op: 'decode'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly what: string }
-  /** No reply: feeds the running SHA-256. */
-  | { readonly seq: number; readonly op: 'sha-update'; readonly data: readonly Uint8Array[] }
+  /** Decodes from and into shared memory (nothing transferred); replies with the lengths. */
+  | { readonly seq: number; readonly op: 'decode-into'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly out: Uint8Array; readonly what: string }
+  /** Feeds the running SHA-256; replies (empty) only when `ack`, once the bytes are hashed. */
+  | { readonly seq: number; readonly op: 'sha-update'; readonly data: readonly Uint8Array[]; readonly ack?: boolean }
+  /** Starts hashing byte ranges of the stream (image layers); no reply. */
+  | { readonly seq: number; readonly op: 'range-start'; readonly ranges: readonly DigestedRange[] }
+  /** Feeds pieces starting at stream `offset` to the range hashes; replies (empty) when `ack`. */
+  | { readonly seq: number; readonly op: 'range-update'; readonly data: readonly Uint8Array[]; readonly offset: number; readonly ack?: boolean }
+  /** Replies with the ranges whose bytes do not match their digest, and forgets them. */
+  | { readonly seq: number; readonly op: 'range-result' }
   /** Replies with the hex digest and starts a new hash. */
   | { readonly seq: number; readonly op: 'sha-digest' };
 
@@ -23,6 +33,7 @@ export type WorkerResponse =
 const codec = new BlobCodec(workerData as CodecSpec);
 const port = parentPort!;
 let sha: Hash = createHash('sha256');
+let ranger: RangeHasher | undefined;
 
 port.on('message', (req: WorkerRequest) => {
   try {
@@ -39,8 +50,25 @@ port.on('message', (req: WorkerRequest) => {
         port.postMessage({ seq: req.seq, ok: true, result: { ...r, plain } } satisfies WorkerResponse, transferable(r.plain));
         return;
       }
+      case 'decode-into':
+        port.postMessage({ seq: req.seq, ok: true, result: codec.decodeInto(req.data, req.items, req.out, req.what) } satisfies WorkerResponse);
+        return;
+      case 'range-start':
+        ranger = new RangeHasher(req.ranges);
+        return;
+      case 'range-update':
+        ranger?.update(req.data, req.offset);
+        if (req.ack) port.postMessage({ seq: req.seq, ok: true, result: null } satisfies WorkerResponse);
+        return;
+      case 'range-result': {
+        const bad = ranger?.mismatches() ?? [];
+        ranger = undefined;
+        port.postMessage({ seq: req.seq, ok: true, result: bad } satisfies WorkerResponse);
+        return;
+      }
       case 'sha-update':
         for (const d of req.data) sha.update(d);
+        if (req.ack) port.postMessage({ seq: req.seq, ok: true, result: null } satisfies WorkerResponse);
         return;
       case 'sha-digest': {
         const hex = sha.digest('hex');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
+import { LocalBackend } from '../backend/local.js';
 import { MemoryBackend } from '../backend/memory.js';
 import { isStowageError } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
@@ -11,6 +12,8 @@ import { restoreToStream } from '../restore/restore.js';
 import { readChunkLists } from '../snapshot/chunk-list.js';
 import { snapshotStream } from '../snapshot/create.js';
 import { listSnapshots } from '../snapshot/find.js';
+import { prefetchUnlock } from '../prefetch.js';
+import { deriveKek, prefetchKek } from './kek.js';
 import { DEFAULT_KDF, TEST_KDF, chunkerSeedFor } from './keys.js';
 import { Repository } from './repository.js';
 
@@ -227,5 +230,39 @@ describe('encrypted repositories: keys', () => {
       for (const r of list) expect(r.id.equals(blake3(data.subarray(0, r.length)))).toBe(false);
     }
     await again.close();
+  });
+
+  it('a prefetched key-encryption key is used once, and only for the same password, salt and parameters', async () => {
+    const salt = randomBytes(32);
+    prefetchKek('pw', salt, TEST_KDF);
+    const a = await deriveKek('pw', salt, TEST_KDF);
+    expect(a.equals(await deriveKek('pw', salt, TEST_KDF))).toBe(true);
+    prefetchKek('other', salt, TEST_KDF);
+    expect((await deriveKek('pw', salt, TEST_KDF)).equals(a)).toBe(true);
+    prefetchKek('pw', salt, { ...TEST_KDF, N: 2048 });
+    expect((await deriveKek('pw', salt, TEST_KDF)).equals(a)).toBe(true);
+  });
+
+  it('prefetchUnlock (a wrong guess, a right one, a plaintext or missing repository) never changes what open decides', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stowage-prefetch-'));
+    try {
+      const backend = new LocalBackend(join(dir, 'repo'));
+      const repo = await Repository.init(backend, { ...opts, password: 'pw' });
+      prefetchUnlock(join(dir, 'repo'), 'guess');
+      expect((await Repository.open(backend, { cacheRoot, password: 'pw' })).keyName).toBe(repo.keyName);
+      prefetchUnlock(join(dir, 'repo'), 'pw');
+      await new Promise((r) => setTimeout(r, 50));
+      expect((await Repository.open(backend, { cacheRoot, password: 'pw' })).keyName).toBe(repo.keyName);
+      prefetchUnlock(join(dir, 'repo'), 'pw');
+      await expect(code(Repository.open(backend, { cacheRoot, password: 'nope' }))).resolves.toMatch(/^WRONG_PASSWORD/);
+      prefetchUnlock(join(dir, 'missing'), 'pw');
+      const plain = new LocalBackend(join(dir, 'plain'));
+      await Repository.init(plain, { cacheRoot });
+      prefetchUnlock(join(dir, 'plain'), 'pw');
+      expect((await Repository.open(plain, { cacheRoot })).encrypted).toBe(false);
+      await repo.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

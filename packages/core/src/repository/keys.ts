@@ -30,26 +30,20 @@
  * adds a key file and removes the old one. The master keys themselves never change, so
  * whoever copied an old key file and knows its password keeps access to the data.
  */
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt as scryptCb } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { availableParallelism, hostname as osHostname, userInfo } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
-import { AES_GCM, AES_GCM_KEY_BYTES, AES_GCM_NONCE_BYTES, AES_GCM_TAG_BYTES } from './aead.js';
+import { AES_GCM, AES_GCM_NONCE_BYTES, AES_GCM_TAG_BYTES } from './aead.js';
 import type { CipherSpec } from './cipher-spec.js';
+import { deriveKek, kdfSupported, type KdfParams } from './kek.js';
+
+export type { KdfParams } from './kek.js';
 
 export const KEY_FILE_VERSION = 1;
 export const MASTER_KEY_BYTES = 32;
 const SALT_BYTES = 32;
-
-/** scrypt parameters of a key file. */
-export interface KdfParams {
-  readonly algorithm: 'scrypt';
-  /** CPU/memory cost, a power of two (memory = 128 * N * r bytes). */
-  readonly N: number;
-  readonly r: number;
-  readonly p: number;
-}
 
 /** Default: restic's and kopia's scrypt cost (64 MiB, about 150 ms on one core of this machine). */
 export const DEFAULT_KDF: KdfParams = { algorithm: 'scrypt', N: 1 << 16, r: 8, p: 1 };
@@ -109,24 +103,10 @@ export function chunkerSeedFor(master: MasterKeys): bigint {
 
 /** Throws INVALID_ARGUMENT (or CORRUPT, `asCorrupt`) unless `k` is a scrypt parameter set we accept. */
 export function validateKdf(k: KdfParams, asCorrupt = false): void {
-  const ok =
-    typeof k === 'object' && k !== null && k.algorithm === 'scrypt' &&
-    Number.isInteger(k.N) && k.N >= 1 << 10 && k.N <= 1 << 22 && (k.N & (k.N - 1)) === 0 &&
-    Number.isInteger(k.r) && k.r >= 1 && k.r <= 32 &&
-    Number.isInteger(k.p) && k.p >= 1 && k.p <= 16 &&
-    128 * k.N * k.r <= 1 << 30;
-  if (!ok) {
+  if (!kdfSupported(k)) {
     const msg = `unsupported key derivation parameters ${JSON.stringify(k)} (scrypt, N a power of two 2^10..2^22, r 1..32, p 1..16, at most 1 GiB)`;
     throw asCorrupt ? corrupt(msg) : new StowageError('INVALID_ARGUMENT', msg);
   }
-}
-
-function deriveKek(password: string, salt: Buffer, k: KdfParams): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scryptCb(Buffer.from(password, 'utf8'), salt, AES_GCM_KEY_BYTES, { N: k.N, r: k.r, p: k.p, maxmem: 256 * k.N * k.r + (32 << 20) }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
-  });
 }
 
 /** Builds the bytes of a new key file holding `master` under `password`. */

@@ -11,7 +11,7 @@
  * file (cipherSpec), the keyed id hash (codecSpec.idKey) and the chunker seed.
  */
 import type { Backend, FileType, OpOptions } from '../backend/backend.js';
-import { CONFIG_HANDLE } from '../backend/backend.js';
+import { CONFIG_HANDLE, loadRangeInto } from '../backend/backend.js';
 import { createCutter, type Cutter } from '../chunker/index.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
@@ -309,6 +309,17 @@ export class Repository {
   async loadBlobAt(id: Buffer, loc: BlobLocation): Promise<Buffer> {
     const stored = await this.readPackRange(loc.pack, loc.offset, loc.length);
     return this.codec.decode(stored, [{ offset: 0, length: loc.length, rawLength: loc.rawLength, compressed: loc.compressed, id }], `pack ${loc.pack}`).plain;
+  }
+
+  /** A ranged pack read into `target` (which may be shared memory); errors as readPackRange. */
+  async readPackRangeInto(pack: string, offset: number, length: number, target: Uint8Array): Promise<void> {
+    try {
+      await loadRangeInto(this.backend, { type: 'pack', name: pack }, { offset, length }, target);
+    } catch (err) {
+      if (isStowageError(err, 'NOT_FOUND')) throw corrupt(`pack ${pack} is missing`, err);
+      if (isStowageError(err, 'CORRUPT')) throw corrupt(`pack ${pack}: ${err.message}`, err);
+      throw err;
+    }
   }
 
   /** A ranged pack read; a missing or short pack is CORRUPT naming the pack. */

@@ -21,6 +21,7 @@ import type { IndexedPack } from '../index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
+import { SlotRing } from '../util/slot-ring.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
@@ -45,6 +46,10 @@ export interface WriteStats {
   indexFiles: number;
 }
 
+/** Encoder input in flight: this many shared-memory slots of ENCODE_SLOT_BYTES. */
+const ENCODE_SLOTS = 4;
+const ENCODE_SLOT_BYTES = 6 * 1024 * 1024;
+
 interface EncodeJob {
   readonly type: BlobType;
   readonly ids: Buffer[];
@@ -67,6 +72,7 @@ export class WriteSession {
   private readonly maxEncodeBytes: number;
   private readonly maxUploads: number;
   private readonly indexEveryPacks: number;
+  private readonly encodeSlots = new SlotRing(ENCODE_SLOTS, ENCODE_SLOT_BYTES);
 
   constructor(
     private readonly repo: Repository,
@@ -116,7 +122,9 @@ export class WriteSession {
       newBytes += chunks[i]!.length;
     }
     if (newIdx.length > 0) {
-      const buf = new Uint8Array(newBytes);
+      // a shared-memory slot when the batch fits (the worker reads it in place), else fresh memory
+      const slot = this.pool.maxWorkers > 0 && newBytes <= ENCODE_SLOT_BYTES ? await this.encodeSlots.acquire() : undefined;
+      const buf = slot ? slot.bytes.subarray(0, newBytes) : new Uint8Array(newBytes);
       let o = 0;
       for (const i of newIdx) {
         buf.set(chunks[i]!, o);
@@ -124,6 +132,7 @@ export class WriteSession {
       }
       const rawLengths = newIdx.map((i) => chunks[i]!.length);
       const result = this.pool.encode(buf, rawLengths);
+      if (slot) result.then(slot.release, slot.release);
       result.catch(() => undefined); // observed when drained
       this.encodeQueue.push({ type, ids: newIdx.map((i) => ids[i]!), rawLengths, bytes: newBytes, result });
       this.queuedBytes += newBytes;

@@ -18,7 +18,9 @@ import type { Repository } from '../repository/repository.js';
 import { readChunkLists, type ChunkRef } from '../snapshot/chunk-list.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { planReads } from './plan.js';
+import { MAX_GAP, planReads } from './plan.js';
+import { SlotRing, type Slot } from '../util/slot-ring.js';
+import { describeMismatches, imageRangeHasher } from '../image/verify.js';
 
 export interface RestoreOptions {
   /** Replace an existing target file. */
@@ -31,12 +33,21 @@ export interface RestoreOptions {
   readonly ahead?: number;
   readonly progress?: ProgressFn;
   readonly signal?: AbortSignal;
+  /** Image snapshots: recompute each layer, config and manifest digest the archive states (default true). */
+  readonly imageCheck?: boolean;
 }
 
 export interface RestoreResult {
   readonly snapshot: Snapshot;
   readonly bytes: number;
   readonly sha256: string;
+  /** Image snapshots: how many stated digests (layers, configs, manifests) were recomputed and matched. */
+  readonly imageBlobsVerified?: number;
+  /**
+   * Stated digests that did not match although the whole output matched the snapshot's
+   * sha256: the archive was already like that when it was snapshotted (restored as it was).
+   */
+  readonly warnings?: readonly string[];
 }
 
 /** Something that takes the restored bytes in order. */
@@ -122,38 +133,48 @@ export async function restoreToStream(repo: Repository, id: string, out: Writabl
 
 async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOptions): Promise<RestoreResult> {
   const snap = await loadSnapshot(repo, id);
-  const windowBytes = opts.windowBytes ?? 16 * 1024 * 1024;
+  const windowBytes = opts.windowBytes ?? 8 * 1024 * 1024;
   const ahead = opts.ahead ?? 2;
   const workers = snap.source.size < 4 * 1024 * 1024 ? 0 : opts.workers;
   const pool = repo.codecs(workers);
-  const inFlight: Promise<Buffer[]>[] = [];
+  await pool.shaDigest(); // start from a fresh running hash: an earlier operation that failed in this process may have left bytes in it
+  const inFlight: Promise<BuiltWindow>[] = [];
   let bytes = 0;
+  const image = opts.imageCheck === false ? undefined : imageRangeHasher(snap);
+  if (image) pool.rangeStart(image.ranges);
+  const rings = workers === 0 ? undefined : windowRings(windowBytes, repo.config.chunker.maxSize);
 
   const emit = async (): Promise<void> => {
-    const pieces = await inFlight.shift()!;
+    const { pieces, release } = await inFlight.shift()!;
+    const at = bytes;
     for (const p of pieces) bytes += p.length;
     await sink.write(pieces);
-    pool.shaUpdate(pieces); // after the write: the pieces' memory moves to the hashing thread
+    // after the write: worker threads hash the pieces (layer ranges on one, the whole stream
+    // on another); their slot returns once both are done
+    const ranged = image ? pool.rangeUpdate(pieces, at) : Promise.resolve();
+    Promise.all([ranged, pool.shaUpdate(pieces)]).then(release, release);
     opts.progress?.({ op: 'restore', done: bytes, total: snap.source.size });
   };
 
   try {
     for await (const window of windows(readChunkLists(repo, snap.content.lists), windowBytes)) {
       opts.signal?.throwIfAborted();
-      const p = buildWindow(repo, pool, window);
+      const p = buildWindow(repo, pool, window, rings);
       p.catch(() => undefined);
       inFlight.push(p);
       while (inFlight.length > ahead) await emit();
     }
     while (inFlight.length) await emit();
   } catch (err) {
-    await Promise.allSettled(inFlight);
+    for (const r of await Promise.allSettled(inFlight)) if (r.status === 'fulfilled') r.value.release();
     throw err;
   }
   const digest = await pool.shaDigest();
   if (bytes !== snap.source.size) throw corrupt(`snapshot ${id}: restored ${bytes} bytes, but the snapshot recorded ${snap.source.size}`);
-  if (digest !== snap.source.sha256) throw corrupt(`snapshot ${id}: restored data has sha256 ${digest}, but the snapshot recorded ${snap.source.sha256}`);
-  return { snapshot: snap, bytes, sha256: digest };
+  const bad = image ? await pool.rangeResult() : [];
+  if (digest !== snap.source.sha256) throw corrupt(`snapshot ${id}: restored data has sha256 ${digest}, but the snapshot recorded ${snap.source.sha256}${bad.length ? `; ${describeMismatches(bad)}` : ''}`);
+  const warnings = bad.map((m) => `${m.what} (${m.path}) does not match its digest (the bytes have ${m.actual}), and did not when the archive was snapshotted: restored as it was stored`);
+  return { snapshot: snap, bytes, sha256: digest, ...(image && { imageBlobsVerified: image.count - bad.length }), ...(warnings.length && { warnings }) };
 }
 
 /** Regroups chunk refs into windows of about `windowBytes` plaintext. */
@@ -174,50 +195,116 @@ async function* windows(lists: AsyncIterable<ChunkRef[]>, windowBytes: number): 
   if (cur.length) yield cur;
 }
 
+/** A window's bytes in order, and how to give back the memory they live in. */
+export interface BuiltWindow {
+  readonly pieces: Buffer[];
+  /** Call once the pieces are no longer used (idempotent). */
+  readonly release: () => void;
+}
+
+/** Shared-memory slots for the stored bytes read and the plaintext decoded, per window. */
+interface WindowRings {
+  readonly read: SlotRing;
+  readonly out: SlotRing;
+}
+
+/**
+ * Three output slots (one being written and hashed, two being prepared) and two read
+ * slots. A window needs at most windowBytes plus a few blobs that extend past it.
+ */
+function windowRings(windowBytes: number, maxChunk: number): WindowRings {
+  const out = windowBytes + 2 * Math.max(maxChunk, 1 << 20);
+  return { read: new SlotRing(2, out + MAX_GAP * 4), out: new SlotRing(3, out) };
+}
+
 /**
  * Reads, decodes and verifies the blobs of a window; returns its bytes in order as
- * views into the decoded buffers (adjacent views of one buffer merged), without copying.
+ * views into the decoded memory (adjacent views merged), without copying. With rings,
+ * pack ranges are read into a shared read slot and decoded by the workers straight into
+ * a shared output slot; a window too large for the slots uses fresh memory instead.
  */
-async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs']>, refs: ChunkRef[]): Promise<Buffer[]> {
-  const unique = new Map<string, Buffer>();
-  for (const r of refs) unique.set(r.id.toString('latin1'), r.id);
-  const keys = [...unique.keys()];
-  const found = await repo.lookup([...unique.values()]);
-  const locs = new Map<string, BlobLocation>();
-  keys.forEach((k, i) => {
-    const l = found[i];
-    if (l) locs.set(k, l);
-  });
-  const reads = planReads(refs, locs);
-  const plain = new Map<string, Buffer>();
-  await Promise.all(
-    reads.map(async (rd) => {
-      const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
-      const items = rd.blobs.map((b) => ({ offset: b.loc.offset - rd.offset, length: b.loc.length, rawLength: b.loc.rawLength, compressed: b.loc.compressed, id: b.id }));
-      const dec = await pool.decode(stored, items, `pack ${rd.pack}`).catch((err: unknown) => {
-        throw isStowageError(err) ? err : new StowageError('CORRUPT', `pack ${rd.pack}: ${(err as Error).message}`);
-      });
-      let off = 0;
-      rd.blobs.forEach((b, i) => {
-        const len = dec.lengths[i]!;
-        plain.set(b.key, dec.plain.subarray(off, off + len));
-        off += len;
-      });
-    }),
-  );
-  const pieces: Buffer[] = [];
-  for (const r of refs) {
-    const blob = plain.get(r.id.toString('latin1'))!;
-    if (r.offset + r.length > blob.length) throw corrupt(`blob ${r.id.toString('hex')}: ${blob.length} bytes, but the chunk list needs ${r.offset}+${r.length}`);
-    const p = r.offset === 0 && r.length === blob.length ? blob : blob.subarray(r.offset, r.offset + r.length);
-    const last = pieces[pieces.length - 1];
-    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
-      pieces[pieces.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
-    } else {
-      pieces.push(p);
+export async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs']>, refs: ChunkRef[], rings?: WindowRings): Promise<BuiltWindow> {
+  // take slots first, in window order (a later window never holds the slots an earlier one waits for)
+  const outSlot = rings ? await rings.out.acquire() : undefined;
+  let readSlot: Slot | undefined;
+  const release = (): void => {
+    readSlot?.release();
+    outSlot?.release();
+  };
+  try {
+    const unique = new Map<string, Buffer>();
+    for (const r of refs) unique.set(r.id.toString('latin1'), r.id);
+    const keys = [...unique.keys()];
+    const found = await repo.lookup([...unique.values()]);
+    const locs = new Map<string, BlobLocation>();
+    keys.forEach((k, i) => {
+      const l = found[i];
+      if (l) locs.set(k, l);
+    });
+    const reads = planReads(refs, locs);
+    let readTotal = 0;
+    let plainTotal = 0;
+    for (const rd of reads) {
+      readTotal += rd.length;
+      for (const b of rd.blobs) plainTotal += b.loc.rawLength;
     }
+    if (outSlot && rings && plainTotal <= outSlot.bytes.length && readTotal <= rings.read.size) readSlot = await rings.read.acquire();
+    else outSlot?.release();
+    const shared = readSlot !== undefined;
+    const plain = new Map<string, Uint8Array>();
+    let readOff = 0;
+    let outOff = 0;
+    await Promise.all(
+      reads.map(async (rd) => {
+        const items = rd.blobs.map((b) => ({ offset: b.loc.offset - rd.offset, length: b.loc.length, rawLength: b.loc.rawLength, compressed: b.loc.compressed, id: b.id }));
+        const what = `pack ${rd.pack}`;
+        const fail = (err: unknown): never => {
+          throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
+        };
+        let out: Uint8Array;
+        let lengths: number[];
+        if (shared) {
+          const src = readSlot!.bytes.subarray(readOff, readOff + rd.length);
+          readOff += rd.length;
+          let n = 0;
+          for (const it of items) n += it.rawLength;
+          out = outSlot!.bytes.subarray(outOff, outOff + n);
+          outOff += n;
+          await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
+          lengths = await pool.decodeInto(src, items, out, what).catch(fail);
+        } else {
+          const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
+          const dec = await pool.decode(stored, items, what).catch(fail);
+          out = dec.plain;
+          lengths = dec.lengths;
+        }
+        let off = 0;
+        rd.blobs.forEach((b, i) => {
+          const len = lengths[i]!;
+          plain.set(b.key, out.subarray(off, off + len));
+          off += len;
+        });
+      }),
+    );
+    readSlot?.release(); // decoded: the stored bytes are no longer needed
+    readSlot = undefined;
+    const pieces: Buffer[] = [];
+    for (const r of refs) {
+      const blob = plain.get(r.id.toString('latin1'))!;
+      if (r.offset + r.length > blob.length) throw corrupt(`blob ${r.id.toString('hex')}: ${blob.length} bytes, but the chunk list needs ${r.offset}+${r.length}`);
+      const p = r.offset === 0 && r.length === blob.length ? blob : blob.subarray(r.offset, r.offset + r.length);
+      const last = pieces[pieces.length - 1];
+      if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
+        pieces[pieces.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
+      } else {
+        pieces.push(Buffer.from(p.buffer, p.byteOffset, p.length));
+      }
+    }
+    return { pieces, release: shared ? release : () => undefined };
+  } catch (err) {
+    release();
+    throw err;
   }
-  return pieces;
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -13,10 +13,12 @@ import { StowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
+import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { lockRepository } from '../repository/lock.js';
 import { ChunkListWriter } from './chunk-list.js';
 import { ContentWriter } from './content-writer.js';
-import { archiveKind, splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
+import { splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
+import { imageFacts } from '../image/facts.js';
 import type { SplitEvent, Splitter } from '../split/events.js';
 import { listSnapshots } from './find.js';
 import { encodeManifest, type Snapshot, type SnapshotManifest, type SnapshotSource, type SourceStat } from './manifest.js';
@@ -48,6 +50,8 @@ export interface SnapshotResult {
 /** Inputs below this size are encoded inline: starting workers would cost more. */
 const INLINE_BELOW = 4 * 1024 * 1024;
 const READ_BYTES = 4 * 1024 * 1024;
+/** Input pieces in flight (being split, stored, hashed). */
+const READ_SLOTS = 4;
 
 /** Snapshots a file. INPUT_UNREADABLE when it is missing, not a regular file, or unreadable. */
 export async function snapshotFile(repo: Repository, file: string, opts: SnapshotOptions = {}): Promise<SnapshotResult> {
@@ -94,6 +98,7 @@ export async function snapshotStream(
   try {
     const cutter = repo.cutter();
     const pool = repo.codecs(opts.workers);
+    await pool.shaDigest(); // start from a fresh running hash: an earlier operation that failed in this process may have left bytes in it
     const lists = new ChunkListWriter(session);
     const writer = new ContentWriter(session, cutter, lists, (d) => repo.codec.id(d), repo.cutter());
     let bytesRead = 0;
@@ -106,7 +111,10 @@ export async function snapshotStream(
       await writer.process(events);
       events.length = 0;
       bytesRead += piece.length;
-      pool.shaUpdate([piece]); // last use of the piece: its memory moves to the hashing thread
+      // last use of the piece: the hashing thread takes it over (a shared slot returns to its ring once hashed)
+      const slot = pieceSlots.get(piece);
+      const hashed = pool.shaUpdate([piece]);
+      if (slot) hashed.then(slot.release, slot.release);
       opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
     };
     for await (const piece of source) {
@@ -118,8 +126,9 @@ export async function snapshotStream(
         if (headBytes < SNIFF_BYTES) continue;
         const first = head.length === 1 ? head[0]! : Buffer.concat(head);
         split = splitterFor(opts.format ?? 'auto', first);
-        head = [];
         await feed(first);
+        if (head.length > 1) for (const h of head) pieceSlots.get(h)?.release();
+        head = [];
         continue;
       }
       await feed(piece);
@@ -128,13 +137,18 @@ export async function snapshotStream(
       const first = Buffer.concat(head);
       split = splitterFor(opts.format ?? 'auto', first);
       if (first.length) await feed(first);
+      for (const h of head) pieceSlots.get(h)?.release();
     }
     split.splitter.end(events);
     await writer.process(events);
     await writer.finish();
-    const format = split.tar ? archiveKind(writer.members) : 'raw';
-    if ((opts.format === 'docker' || opts.format === 'oci') && format !== opts.format) {
-      throw new StowageError('INVALID_ARGUMENT', `input is not ${opts.format === 'docker' ? 'a docker-archive (no manifest.json)' : 'an OCI image archive (no oci-layout and index.json)'}; nothing was stored under a snapshot`);
+    // image facts: a complete image keeps its kind; an incomplete one is stored as a plain tar, with warnings
+    const image = split.tar ? imageFacts(writer.members) : undefined;
+    const format = !split.tar ? 'raw' : image && !image.warnings ? image.kind : 'tar';
+    if ((opts.format === 'docker' || opts.format === 'oci') && (!image || image.warnings || (image.kind !== opts.format && !writer.members.some((m) => m.name.replace(/^\.\//, '') === 'manifest.json')))) {
+      const what = opts.format === 'docker' ? 'a docker-archive (no manifest.json)' : 'an OCI image archive (no oci-layout and index.json)';
+      const why = image?.warnings ? `not a complete ${image.kind === 'docker' ? 'docker-archive' : 'OCI image archive'}: ${image.warnings.join('; ')}` : `not ${what}`;
+      throw new StowageError('INVALID_ARGUMENT', `input is ${why}; nothing was stored under a snapshot (without --format ${opts.format} it is stored as a plain tar)`);
     }
     const bytesNew = writer.stats.bytesNew;
     const newChunks = writer.stats.newChunks;
@@ -151,6 +165,7 @@ export async function snapshotStream(
       tags: [...(opts.tags ?? [])],
       source: sourceInfo,
       format,
+      ...(image && { image }),
       content: { chunks: lists.count, lists: listIds },
       summary: {
         bytesRead,
@@ -194,6 +209,8 @@ async function reuse(repo: Repository, parent: Snapshot, opts: SnapshotOptions, 
     name: opts.name ?? parent.name,
     tags: [...(opts.tags ?? [])],
     source: parent.source,
+    ...(parent.format && { format: parent.format }),
+    ...(parent.image && { image: parent.image }),
     content: parent.content,
     summary: { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: parent.content.chunks, newChunks: 0, seconds: (performance.now() - t0) / 1000 },
     parent: parent.id,
@@ -202,18 +219,32 @@ async function reuse(repo: Repository, parent: Snapshot, opts: SnapshotOptions, 
   return { id, ...manifest };
 }
 
-/** Reads a file in fresh 4 MiB pieces; read errors become INPUT_UNREADABLE. */
+/** The slot a piece read by readFileHandle lives in (released once the piece is hashed). */
+const pieceSlots = new WeakMap<Uint8Array, Slot>();
+
+/**
+ * Reads a file in 4 MiB pieces into a small ring of shared-memory slots (no garbage,
+ * bounded memory; the reader waits while every slot is in use); read errors become
+ * INPUT_UNREADABLE.
+ */
 async function* readFileHandle(fh: fs.FileHandle, what: string): AsyncGenerator<Uint8Array> {
+  const ring = new SlotRing(READ_SLOTS, READ_BYTES);
   for (;;) {
-    const buf = Buffer.allocUnsafe(READ_BYTES);
+    const slot = await ring.acquire();
     let n: number;
     try {
-      n = (await fh.read(buf, 0, READ_BYTES, null)).bytesRead;
+      n = (await fh.read(slot.bytes, 0, READ_BYTES, null)).bytesRead;
     } catch (err) {
+      slot.release();
       throw inputError(what, err);
     }
-    if (n === 0) return;
-    yield buf.subarray(0, n);
+    if (n === 0) {
+      slot.release();
+      return;
+    }
+    const piece = slot.bytes.subarray(0, n);
+    pieceSlots.set(piece, slot);
+    yield piece;
   }
 }
 

@@ -5,6 +5,7 @@
  * small whatever the input size. Its id is the BLAKE3 of the stored file.
  */
 import { StowageError, corrupt } from '../errors.js';
+import type { ImageFacts } from '../image/facts.js';
 
 /** File identity used to skip re-reading an unchanged input (restic's parent logic). */
 export interface SourceStat {
@@ -52,6 +53,8 @@ export interface SnapshotManifest {
   readonly source: SnapshotSource;
   /** How the input was split: raw bytes, a plain tar, a docker-archive or an OCI image archive. */
   readonly format?: 'raw' | 'tar' | 'docker' | 'oci';
+  /** What an image archive says about itself: names, digests, each layer's byte range (image/facts.ts). */
+  readonly image?: ImageFacts;
   readonly content: {
     /** Number of chunks of the input. */
     readonly chunks: number;

@@ -24,6 +24,10 @@ export interface ArchiveMember {
   /** True when the member's data was itself split as a tar (an uncompressed layer). */
   readonly nestedTar: boolean;
   readonly data?: Uint8Array;
+  /** Link target of a hard link or symlink member. */
+  readonly linkname?: string;
+  /** The compression the member's first bytes announce (gzip, zstd, bzip2, xz magic). */
+  readonly compression?: 'gzip' | 'zstd' | 'bzip2' | 'xz';
 }
 
 /** A streaming splitter: push pieces, get events; views into a piece stay valid while the piece does. */

@@ -16,6 +16,8 @@ export interface TarHeader {
   /** GNU old sparse format: the header is followed by extension blocks. */
   readonly sparseExtended: boolean;
   readonly ustar: boolean;
+  /** Target of a hard link ('1') or symlink ('2'); empty for other types. */
+  readonly linkname: string;
 }
 
 /** True when every byte of the block is zero (end-of-archive marker). */
@@ -36,7 +38,8 @@ export function parseHeader(b: Uint8Array): TarHeader | undefined {
   const ustar = b[257] === 0x75 && b[258] === 0x73 && b[259] === 0x74 && b[260] === 0x61 && b[261] === 0x72; // "ustar"
   let name = cstring(b, 0, 100);
   if (ustar && b[345] !== 0 && type !== 'S') name = `${cstring(b, 345, 155)}/${name}`;
-  return { name, type, size, mode, sparseExtended: type === 'S' && b[482] !== 0, ustar };
+  const linkname = type === '1' || type === '2' ? cstring(b, 157, 100) : '';
+  return { name, type, size, mode, sparseExtended: type === 'S' && b[482] !== 0, ustar, linkname };
 }
 
 /** Header-only types carry no data, whatever their size field says (as Go's archive/tar reads them). */

@@ -1,0 +1,34 @@
+/**
+ * The first thing bin/stowage.js runs, before the rest of the CLI loads: when the repository
+ * and a non-interactive password (--password-file, STOWAGE_PASSWORD_FILE, STOWAGE_PASSWORD;
+ * see password.ts) are already known, start the password's key derivation in the background
+ * (@stowage/core/prefetch). It only saves time; opening the repository checks everything.
+ */
+import { readFileSync } from 'node:fs';
+import { prefetchUnlock } from '@stowage/core/prefetch';
+
+/** The value of an option given as `name value` or `name=value`, before any `--`. */
+function optionValue(argv: readonly string[], names: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return undefined;
+    for (const n of names) {
+      if (a === n) return argv[i + 1];
+      if (a.startsWith(`${n}=`)) return a.slice(n.length + 1);
+    }
+  }
+  return undefined;
+}
+
+export function prefetchFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): void {
+  try {
+    const location = optionValue(argv, ['-r', '--repo']) ?? (env.STOWAGE_REPOSITORY || undefined);
+    if (location === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return;
+    const file = optionValue(argv, ['--password-file']) ?? (env.STOWAGE_PASSWORD_FILE || undefined);
+    const password = file !== undefined ? readFileSync(file, 'utf8').replace(/\r?\n$/, '') : env.STOWAGE_PASSWORD || undefined;
+    if (!password) return;
+    prefetchUnlock(location, password, optionValue(argv, ['--key-hint']) ?? (env.STOWAGE_KEY_HINT || undefined));
+  } catch {
+    // best effort: the normal path reports any problem
+  }
+}
