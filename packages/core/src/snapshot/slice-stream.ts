@@ -47,7 +47,8 @@ export class SliceStream {
     this.buf.set(bytes, this.len);
     this.len += bytes.length;
     this.pos += bytes.length;
-    this.cut(false);
+    // nothing can be decided below one maximum chunk (content-defined) or the fixed size
+    if (this.len >= (this.cutter ? this.cutter.params.maxSize : this.fixedBytes)) this.cut(false);
     return at;
   }
 
