@@ -62,25 +62,13 @@ export class LocalBackend implements Backend {
 
   async load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array> {
     opts?.signal?.throwIfAborted();
-    const file = this.abs(h);
+    if (range) {
+      const buf = Buffer.allocUnsafe(range.length);
+      await this.loadInto(h, range, buf, opts);
+      return buf;
+    }
     try {
-      if (!range) return await fs.readFile(file);
-      const fh = await fs.open(file, 'r');
-      try {
-        const buf = Buffer.allocUnsafe(range.length);
-        let got = 0;
-        while (got < range.length) {
-          const { bytesRead } = await fh.read(buf, got, range.length - got, range.offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got !== range.length) {
-          throw new StowageError('CORRUPT', `${pathOf(h)}: short read, wanted ${range.length} bytes at offset ${range.offset}, file ends after ${got}`);
-        }
-        return buf;
-      } finally {
-        await fh.close();
-      }
+      return await fs.readFile(this.abs(h));
     } catch (err) {
       throw mapFsError(err, h, 'load');
     }
@@ -88,8 +76,9 @@ export class LocalBackend implements Backend {
 
   async loadInto(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
+    const file = this.abs(h);
     try {
-      const fh = await fs.open(this.abs(h), 'r');
+      const fh = await fs.open(file, 'r');
       try {
         let got = 0;
         while (got < range.length) {
