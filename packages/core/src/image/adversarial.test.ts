@@ -262,7 +262,7 @@ describe('adversarial tar input: round trip or clean error', () => {
     const f = imageFacts(splitAll(base, 65536).members)!;
     const l = f.layers[0]!;
     const changed = Buffer.from(base);
-    changed[l.offset + l.length - 2000] ^= 0x55; // inside file data of the layer: still a valid tar
+    changed[l.offset + l.length - 2000]! ^= 0x55; // inside file data of the layer: still a valid tar
     const snap = await snapshotOf(repo, changed);
     expect(snap.format).toBe('docker');
     const parts: Buffer[] = [];

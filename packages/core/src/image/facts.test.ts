@@ -209,7 +209,7 @@ describe('OCI archive facts', () => {
     const f = factsOf(archive)!;
     const l = f.layers[1]!;
     const changed = Buffer.from(archive);
-    changed[l.offset + 100] ^= 0xff;
+    changed[l.offset + 100]! ^= 0xff;
     const h = new RangeHasher(digestedRanges(f));
     h.update([changed.subarray(0, 1000), changed.subarray(1000)], 0);
     expect(h.mismatches().map((m) => m.what)).toEqual([`layer ${l.digest}`]);

@@ -13,7 +13,6 @@ import { seeded } from '../testing/fixtures.js';
 import { gnuTar, hasGnuTar, splitAll, tarEntry, tarHeader, tarOf, tempDir } from '../testing/tars.js';
 import { RawSplitter } from './events.js';
 import { BLOCK } from './tar-header.js';
-import { TarSplitter } from './tar-splitter.js';
 
 const PIECES = [1, 3, 511, 512, 513, 4096, 65537, 1 << 20];
 const gnu = hasGnuTar();
