@@ -2,11 +2,11 @@
  * Input format detection and splitter choice.
  *
  * auto: a stream whose first 512 bytes are a valid tar header is split as tar
- * (docker-archive and OCI archives are tars; which one is told by their members);
+ * (docker-archive and OCI archives are tars; image/facts.ts tells which from the members);
  * anything else is stored as a byte stream. raw/tar/docker/oci force the choice.
  */
 import { StowageError } from '../errors.js';
-import { RawSplitter, type ArchiveMember, type Splitter } from './events.js';
+import { RawSplitter, type Splitter } from './events.js';
 import { BLOCK, parseHeader } from './tar-header.js';
 import { TarSplitter } from './tar-splitter.js';
 
@@ -21,12 +21,4 @@ export function splitterFor(format: InputFormat, head: Uint8Array): { splitter: 
   if (!INPUT_FORMATS.includes(format)) throw new StowageError('INVALID_ARGUMENT', `unknown format "${format}" (use ${INPUT_FORMATS.join(', ')})`);
   const tar = format === 'auto' ? head.length >= BLOCK && parseHeader(head.subarray(0, BLOCK)) !== undefined : format !== 'raw';
   return { splitter: tar ? new TarSplitter() : new RawSplitter(), tar };
-}
-
-/** What kind of archive the members describe: a docker-archive, an OCI image archive, or a plain tar. */
-export function archiveKind(members: readonly ArchiveMember[]): 'docker' | 'oci' | 'tar' {
-  const names = new Set(members.map((m) => m.name.replace(/^\.\//, '')));
-  if (names.has('oci-layout') && names.has('index.json')) return 'oci';
-  if (names.has('manifest.json')) return 'docker';
-  return 'tar';
 }
