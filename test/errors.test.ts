@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, sandbox, type Sandbox } from './helpers/cli.js';
+import { blake3Hex } from '../packages/core/src/hash/blake3.js';
 
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split('\n');
@@ -90,7 +91,6 @@ describe('errors', () => {
     // make a second snapshot file share the first 4 characters of snapA's id
     const dir = `${sb.repo}/snapshots`;
     const bytes = fs.readFileSync(`${dir}/${snapA}`);
-    const { blake3Hex } = awaitCore();
     // find a variant of the snapshot JSON whose hash starts like snapA (about 65536 tries for 4 hex characters)
     const prefix = snapA.slice(0, 4);
     let name = '';
@@ -135,10 +135,3 @@ describe('errors', () => {
     expect(fs.existsSync(sb.file('newrepo'))).toBe(false);
   });
 });
-
-import { createRequire } from 'node:module';
-function awaitCore(): { blake3Hex: (b: Uint8Array) => string } {
-  const require = createRequire(import.meta.url);
-  const { blake3 } = require('@napi-rs/blake-hash') as { blake3: (b: Uint8Array) => Buffer };
-  return { blake3Hex: (b) => blake3(b).toString('hex') };
-}

@@ -10,7 +10,7 @@
  * Opening checks the tag before any plaintext is returned: a damaged or foreign
  * message is CORRUPT naming what was being opened, never decrypted garbage.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync, type KeyObject } from 'node:crypto';
 import { corrupt } from '../errors.js';
 import type { Cipher } from './cipher.js';
 
@@ -25,13 +25,14 @@ const NONCE_POOL_BYTES = AES_GCM_NONCE_BYTES * 512;
 export class AesGcmCipher implements Cipher {
   readonly name = AES_GCM;
   readonly overhead = AES_GCM_NONCE_BYTES + AES_GCM_TAG_BYTES;
-  readonly #key: Buffer;
+  /** A KeyObject: imported once, not per message. */
+  readonly #key: KeyObject;
   #pool = Buffer.allocUnsafe(NONCE_POOL_BYTES);
   #poolPos = NONCE_POOL_BYTES;
 
   constructor(key: Uint8Array) {
     if (key.length !== AES_GCM_KEY_BYTES) throw new TypeError(`aes-256-gcm needs a ${AES_GCM_KEY_BYTES}-byte key, got ${key.length}`);
-    this.#key = Buffer.from(key);
+    this.#key = createSecretKey(Buffer.from(key));
   }
 
   seal(plain: Uint8Array): Buffer {
