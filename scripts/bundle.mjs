@@ -16,5 +16,8 @@ const common = {
   legalComments: 'none',
 };
 
+// A tiny bundle of the password prefetch (node built-ins only), loaded before the main one so
+// the key derivation of an encrypted repository overlaps loading it (src/prefetch.ts).
+await build({ ...common, banner: {}, entryPoints: ['packages/cli/dist/prefetch.js'], outfile: 'packages/cli/dist/prefetch.bundle.mjs' });
 await build({ ...common, entryPoints: ['packages/cli/dist/bundle-entry.js'], outfile: 'packages/cli/dist/stowage.bundle.mjs' });
 await build({ ...common, entryPoints: ['packages/core/dist/repository/codec-worker.js'], outfile: 'packages/cli/dist/codec-worker.js' });

@@ -2,7 +2,7 @@
 /**
  * gc-bench.ts — deleting data, measured.
  *
- * 1. corpus: on deb v1..v5 (docker.tar) a fresh repository per tool gets five snapshots, then
+ * 1. corpus: on deb v1..v5 (docker.tar, and rootfs.tar: --series) a fresh repository per tool gets five snapshots, then
  *    "forget all but the last two, then gc" as one command, side by side:
  *      stowage forget --keep-last 2 --prune        (one group: every snapshot is named deb)
  *      restic  forget --keep-last 2 --prune --group-by ''   (restic groups by path otherwise)
@@ -14,7 +14,7 @@
  *    half the snapshots; then the peak RSS (GNU time) and seconds of `stowage gc`, and of
  *    `stowage check` on the result.
  *
- *   node native-bench/dist/gc-bench.js [--mode corpus,blobs] [--runs 3] [--corpus /work/corpus-out]
+ *   node native-bench/dist/gc-bench.js [--mode corpus,blobs] [--series docker,rootfs] [--runs 3] [--corpus /work/corpus-out]
  *     [--blobs 2000000] [--tmp /work/bench-tmp] [--out native-bench/results/gc.json]
  * Each step is a separate process (peers/runner.ts: hrtime wall clock, /usr/bin/time RSS).
  */
@@ -35,6 +35,7 @@ const REPO_ROOT = resolve(PKG_DIR, '..');
 
 interface Options {
   modes: string[];
+  series: string[];
   runs: number;
   corpus: string;
   blobs: number;
@@ -47,6 +48,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       mode: { type: 'string', default: 'corpus,blobs' },
+      series: { type: 'string', default: 'docker,rootfs' },
       runs: { type: 'string', default: '3' },
       corpus: { type: 'string', default: '/work/corpus-out' },
       blobs: { type: 'string', default: '2000000' },
@@ -56,6 +58,7 @@ function parseOptions(argv: string[]): Options {
   });
   return {
     modes: values.mode.split(',').map((s) => s.trim()),
+    series: values.series.split(',').map((s) => s.trim()),
     runs: Number(values.runs),
     corpus: resolve(values.corpus),
     blobs: Number(values.blobs),
@@ -100,6 +103,7 @@ async function waitForQuiet(max = 1.5, seconds = 1800): Promise<void> {
 }
 
 interface CorpusRun {
+  series: string;
   tool: string;
   run: number;
   snapshotsS: number;
@@ -110,7 +114,7 @@ interface CorpusRun {
 }
 
 /** deb v1..v5 into a fresh repo, then forget all but the last two + gc, for one tool. */
-async function corpusRun(tool: 'stowage' | 'restic', inputs: string[], tmp: string, run: number): Promise<CorpusRun> {
+async function corpusRun(series: string, tool: 'stowage' | 'restic', inputs: string[], tmp: string, run: number): Promise<CorpusRun> {
   const work = await mkdtemp(join(tmp, `gc-${tool}-`));
   const repo = join(work, 'repo');
   const l0 = load();
@@ -137,8 +141,8 @@ async function corpusRun(tool: 'stowage' | 'restic', inputs: string[], tmp: stri
     const bytesAfter = await dirBytes(repo);
     // the result must still be sound
     await step('check', tool === 'stowage' ? { argv: [...st, 'check', '--read-data'] } : { argv: ['restic', '-r', repo, 'check', '--read-data'] }, env);
-    process.stderr.write(`  ${tool} run ${run}: forget+gc ${forgetGc.seconds.toFixed(2)} s, freed ${mb(bytesBefore - bytesAfter)} MB\n`);
-    return { tool, run, snapshotsS, bytesBefore, bytesAfter, forgetGc, load: [l0, load()] };
+    process.stderr.write(`  ${series} ${tool} run ${run}: forget+gc ${forgetGc.seconds.toFixed(2)} s, freed ${mb(bytesBefore - bytesAfter)} MB\n`);
+    return { series, tool, run, snapshotsS, bytesBefore, bytesAfter, forgetGc, load: [l0, load()] };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -214,29 +218,34 @@ export async function main(argv: string[]): Promise<number> {
 
   if (opts.modes.includes('corpus')) {
     const dir = existsSync(join(opts.corpus, 'deb')) ? join(opts.corpus, 'deb') : opts.corpus;
-    const inputs = [1, 2, 3, 4, 5].map((v) => join(dir, `v${v}.docker.tar`));
-    for (const f of inputs) {
-      if (!existsSync(f)) throw new Error(`missing ${f}`);
-      spawnSync('cat', [f], { stdio: ['ignore', 'ignore', 'ignore'] }); // page cache
-    }
     const runs: CorpusRun[] = [];
     const tools = (['stowage', 'restic'] as const).filter((t) => t === 'stowage' || which('restic'));
-    for (let run = 1; run <= opts.runs; run++) {
+    md.push(
+      '| series | tool, command | forget + gc, s | peak RSS, MB | repo before, MB | repo after, MB | freed, MB | load (start/end of each run) |',
+      '|---|---|---:|---:|---:|---:|---:|---|',
+    );
+    for (const series of opts.series) {
+      const inputs = [1, 2, 3, 4, 5].map((v) => join(dir, `v${v}.${series}.tar`));
+      for (const f of inputs) {
+        if (!existsSync(f)) throw new Error(`missing ${f}`);
+        spawnSync('cat', [f], { stdio: ['ignore', 'ignore', 'ignore'] }); // page cache
+      }
+      for (let run = 1; run <= opts.runs; run++) {
+        for (const tool of tools) {
+          await waitForQuiet();
+          runs.push(await corpusRun(series, tool, inputs, opts.tmp, run));
+        }
+      }
       for (const tool of tools) {
-        await waitForQuiet();
-        runs.push(await corpusRun(tool, inputs, opts.tmp, run));
+        const rs = runs.filter((r) => r.tool === tool && r.series === series);
+        const cmd = tool === 'stowage' ? '`stowage forget --keep-last 2 --prune`' : "`restic forget --keep-last 2 --prune --group-by ''`";
+        const rss = rs.every((r) => r.forgetGc.rssKB !== null) ? mb(median(rs.map((r) => r.forgetGc.rssKB! * 1024))) : 'n/a';
+        md.push(
+          `| ${series} | ${tool}: ${cmd} | ${median(rs.map((r) => r.forgetGc.seconds)).toFixed(2)} | ${rss} | ${mb(median(rs.map((r) => r.bytesBefore)))} | ${mb(median(rs.map((r) => r.bytesAfter)))} | ${mb(median(rs.map((r) => r.bytesBefore - r.bytesAfter)))} | ${rs.map((r) => r.load.map((x) => x.toFixed(2)).join('/')).join(', ')} |`,
+        );
       }
     }
     report.corpus = runs;
-    md.push('| tool, command | forget + gc, s | peak RSS, MB | repo before, MB | repo after, MB | freed, MB | load (start/end) |', '|---|---:|---:|---:|---:|---:|---:|');
-    for (const tool of tools) {
-      const rs = runs.filter((r) => r.tool === tool);
-      const cmd = tool === 'stowage' ? '`stowage forget --keep-last 2 --prune`' : "`restic forget --keep-last 2 --prune --group-by ''`";
-      const rss = rs.every((r) => r.forgetGc.rssKB !== null) ? mb(median(rs.map((r) => r.forgetGc.rssKB! * 1024))) : 'n/a';
-      md.push(
-        `| ${tool}: ${cmd} | ${median(rs.map((r) => r.forgetGc.seconds)).toFixed(2)} | ${rss} | ${mb(median(rs.map((r) => r.bytesBefore)))} | ${mb(median(rs.map((r) => r.bytesAfter)))} | ${mb(median(rs.map((r) => r.bytesBefore - r.bytesAfter)))} | ${rs.map((r) => r.load.map((x) => x.toFixed(2)).join('/')).join(', ')} |`,
-      );
-    }
     md.push('');
   }
 

@@ -57,6 +57,8 @@ export interface Backend {
    */
   save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void>;
   /** The whole file, or a range of it. NOT_FOUND when missing; a short read is CORRUPT, never silent truncation. */
+  /** Optional: like save, with the file's bytes given as consecutive parts (no concatenation). */
+  saveParts?(h: Handle, parts: readonly Uint8Array[], opts?: SaveOptions): Promise<void>;
   load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array>;
   /**
    * Optional: reads `range` straight into `target` (length = range.length; may be shared
@@ -94,4 +96,10 @@ export const CONFIG_HANDLE: Handle = { type: 'config', name: 'config' };
 export async function loadRangeInto(b: Backend, h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
   if (b.loadInto) return b.loadInto(h, range, target, opts);
   target.set(await b.load(h, range, opts));
+}
+
+/** Saves a file given as parts, without joining them when the backend can write parts. */
+export async function saveParts(b: Backend, h: Handle, parts: readonly Uint8Array[], opts?: SaveOptions): Promise<void> {
+  if (b.saveParts) return b.saveParts(h, parts, opts);
+  await b.save(h, parts.length === 1 ? parts[0]! : Buffer.concat(parts), opts);
 }

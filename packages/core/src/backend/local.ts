@@ -30,6 +30,10 @@ export class LocalBackend implements Backend {
   }
 
   async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    return this.saveParts(h, [data], opts);
+  }
+
+  async saveParts(h: Handle, parts: readonly Uint8Array[], opts?: SaveOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     const dest = this.abs(h);
     const dir = path.dirname(dest);
@@ -38,9 +42,13 @@ export class LocalBackend implements Backend {
       const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
       try {
         let off = 0;
-        while (off < data.length) {
-          const { bytesWritten } = await fh.write(data, off, data.length - off, off);
-          off += bytesWritten;
+        for (const data of parts) {
+          let done = 0;
+          while (done < data.length) {
+            const { bytesWritten } = await fh.write(data, done, data.length - done, off);
+            done += bytesWritten;
+            off += bytesWritten;
+          }
         }
         await fh.sync();
       } finally {

@@ -2,7 +2,7 @@
  * Builds one pack in memory: blobs appended in order, then trailer and footer.
  * Synchronous and single use. `finalize` re-parses what it built before returning.
  */
-import { blake3Hex } from '../hash/blake3.js';
+import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { Cipher } from '../repository/cipher.js';
 import type { BlobType, PackEntry } from './format.js';
 import { ENTRY_BYTES, FOOTER_BYTES, MAX_PACK_BYTES, encodeFooter, encodeTrailer } from './format.js';
@@ -10,8 +10,13 @@ import { parsePackTail } from './pack-reader.js';
 
 /** A finished pack, ready to save under `id`. */
 export interface FinishedPack {
-  /** Hex BLAKE3 of `bytes`: the pack's file name. */
+  /** Hex BLAKE3 of the pack's bytes: its file name. */
   readonly id: string;
+  /** The pack's bytes in order (blobs, trailer, footer), not copied into one buffer. */
+  readonly parts: readonly Uint8Array[];
+  /** Total length of the parts. */
+  readonly size: number;
+  /** The pack as one buffer (concatenated on first use). */
   readonly bytes: Buffer;
   readonly entries: readonly PackEntry[];
 }
@@ -48,14 +53,28 @@ export class PackWriter {
     if (this.finished) throw new TypeError('PackWriter: finalize twice');
     this.finished = true;
     const trailer = this.cipher.seal(encodeTrailer(this.entries));
-    const bytes = Buffer.concat([...this.parts, trailer, encodeFooter(trailer.length)]);
-    const id = blake3Hex(bytes);
+    const tail = Buffer.concat([trailer, encodeFooter(trailer.length)]);
+    const parts: Uint8Array[] = [...this.parts, tail];
+    const size = this.blobBytes + tail.length;
+    const hasher = new Blake3Hasher();
+    for (const p of parts) hasher.update(p);
+    const id = hasher.digestBuffer().toString('hex');
     // Verify what we built: the tail must decode to exactly our entries.
-    const tail = parsePackTail(bytes, bytes.length, this.cipher, `pack ${id}`);
-    if (tail.entries.length !== this.entries.length || tail.entries.some((e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset)) {
+    const parsed = parsePackTail(tail, size, this.cipher, `pack ${id}`);
+    if (parsed.entries.length !== this.entries.length || parsed.entries.some((e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset)) {
       throw new Error(`internal error: pack ${id} trailer does not re-read as written`);
     }
     this.parts.length = 0;
-    return { id, bytes, entries: this.entries };
+    let joined: Buffer | undefined;
+    return {
+      id,
+      parts,
+      size,
+      get bytes(): Buffer {
+        joined ??= Buffer.concat(parts);
+        return joined;
+      },
+      entries: this.entries,
+    };
   }
 }

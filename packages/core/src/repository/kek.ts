@@ -28,7 +28,15 @@ export function kdfSupported(k: KdfParams): boolean {
   );
 }
 
-const prefetched = new Map<string, { readonly password: string; readonly kek: Promise<Buffer> }>();
+/**
+ * Prefetched derivations, kept on globalThis so that a separately bundled prefetch entry
+ * (the CLI loads a tiny one before its main bundle) and the main code share them.
+ */
+const PREFETCHED = Symbol.for('@stowage/core/kek-prefetch');
+const prefetched: Map<string, { readonly password: string; readonly kek: Promise<Buffer> }> = ((globalThis as Record<symbol, unknown>)[PREFETCHED] ??= new Map()) as Map<
+  string,
+  { readonly password: string; readonly kek: Promise<Buffer> }
+>;
 
 function cacheKey(salt: Uint8Array, k: KdfParams): string {
   return `${Buffer.from(salt).toString('base64')}:${k.N}:${k.r}:${k.p}`;

@@ -21,14 +21,15 @@ import type { IndexedPack } from '../index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
+import { saveParts } from '../backend/backend.js';
 import { SlotRing } from '../util/slot-ring.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
   readonly workers?: number;
-  /** Plaintext bytes queued for encoding before saveBatch waits (default 24 MiB). */
+  /** Plaintext bytes queued for encoding before saveBatch waits (default 12 MiB). */
   readonly maxEncodeBytes?: number;
-  /** Packs uploading at once (default 2). */
+  /** Packs uploading at once (default 1: one more is being built meanwhile). */
   readonly maxUploads?: number;
   /** Write an intermediate index file after this many packs (default 32). */
   readonly indexEveryPacks?: number;
@@ -47,8 +48,8 @@ export interface WriteStats {
 }
 
 /** Encoder input in flight: this many shared-memory slots of ENCODE_SLOT_BYTES. */
-const ENCODE_SLOTS = 4;
-const ENCODE_SLOT_BYTES = 6 * 1024 * 1024;
+const ENCODE_SLOTS = 3;
+const ENCODE_SLOT_BYTES = 5 * 1024 * 1024;
 
 interface EncodeJob {
   readonly type: BlobType;
@@ -66,7 +67,7 @@ export class WriteSession {
   private queuedBytes = 0;
   private writer: PackWriter;
   private readonly uploads: Promise<void>[] = [];
-  private readonly uploaded: { pack: FinishedPack }[] = [];
+  private readonly uploaded: { id: string; entries: readonly PackEntry[] }[] = [];
   private broken: unknown;
   private readonly pool: CodecPool;
   private readonly maxEncodeBytes: number;
@@ -80,8 +81,8 @@ export class WriteSession {
   ) {
     this.pool = repo.codecs(opts.workers);
     this.writer = new PackWriter(repo.cipher);
-    this.maxEncodeBytes = opts.maxEncodeBytes ?? 24 * 1024 * 1024;
-    this.maxUploads = opts.maxUploads ?? 2;
+    this.maxEncodeBytes = opts.maxEncodeBytes ?? 12 * 1024 * 1024;
+    this.maxUploads = opts.maxUploads ?? 1;
     this.indexEveryPacks = opts.indexEveryPacks ?? 32;
   }
 
@@ -211,7 +212,7 @@ export class WriteSession {
   private async upload(pack: FinishedPack): Promise<void> {
     const backend = this.repo.backend;
     try {
-      await backend.save({ type: 'pack', name: pack.id }, pack.bytes);
+      await saveParts(backend, { type: 'pack', name: pack.id }, pack.parts);
     } catch (err) {
       // Another writer stored the identical pack (same name = same bytes): fine, if it is intact.
       if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
@@ -219,12 +220,12 @@ export class WriteSession {
         throw new StowageError('CORRUPT', `pack ${pack.id} exists in the repository but its content does not match its name`);
       }
     }
-    const tail = await readPackTrailer(backend, pack.id, this.repo.cipher, pack.bytes.length);
+    const tail = await readPackTrailer(backend, pack.id, this.repo.cipher, pack.size);
     if (tail.entries.length !== pack.entries.length || tail.entries.some((e, i) => !e.id.equals(pack.entries[i]!.id))) {
       throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${backend.info.location} differs from what was written`);
     }
     this.stats.packs++;
-    this.uploaded.push({ pack: { id: pack.id, bytes: Buffer.alloc(0), entries: pack.entries } });
+    this.uploaded.push({ id: pack.id, entries: pack.entries });
   }
 
   private async awaitUploads(max: number): Promise<void> {
@@ -241,7 +242,7 @@ export class WriteSession {
   /** Writes an index file for the packs uploaded since the last one, then absorbs it. */
   private async writeIndex(): Promise<void> {
     if (this.uploaded.length === 0) return;
-    const packs: IndexedPack[] = this.uploaded.splice(0).map(({ pack }) => ({ id: pack.id, entries: pack.entries as PackEntry[] }));
+    const packs: IndexedPack[] = this.uploaded.splice(0).map((p) => ({ id: p.id, entries: p.entries }));
     try {
       const name = await this.repo.saveIndexFile(packs);
       this.stats.indexFiles++;

@@ -209,12 +209,14 @@ interface WindowRings {
 }
 
 /**
- * Three output slots (one being written and hashed, two being prepared) and two read
- * slots. A window needs at most windowBytes plus a few blobs that extend past it.
+ * Three slots of each (one window being written and hashed, two being prepared). A
+ * window needs at most windowBytes plus a few blobs that extend past it. A window of
+ * many pieces is assembled in its read slot (free once decoded), which then travels on
+ * to the writer and the hashing threads.
  */
 function windowRings(windowBytes: number, maxChunk: number): WindowRings {
   const out = windowBytes + 2 * Math.max(maxChunk, 1 << 20);
-  return { read: new SlotRing(2, out + MAX_GAP * 4), out: new SlotRing(3, out) };
+  return { read: new SlotRing(3, out + MAX_GAP * 4), out: new SlotRing(3, out) };
 }
 
 /**
@@ -224,9 +226,9 @@ function windowRings(windowBytes: number, maxChunk: number): WindowRings {
  * a shared output slot; a window too large for the slots uses fresh memory instead.
  */
 export async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs']>, refs: ChunkRef[], rings?: WindowRings): Promise<BuiltWindow> {
-  // take slots first, in window order (a later window never holds the slots an earlier one waits for)
+  // take both slots first, in window order (a later window never holds slots an earlier one waits for)
   const outSlot = rings ? await rings.out.acquire() : undefined;
-  let readSlot: Slot | undefined;
+  let readSlot: Slot | undefined = rings ? await rings.read.acquire() : undefined;
   const release = (): void => {
     readSlot?.release();
     outSlot?.release();
@@ -248,9 +250,11 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
       readTotal += rd.length;
       for (const b of rd.blobs) plainTotal += b.loc.rawLength;
     }
-    if (outSlot && rings && plainTotal <= outSlot.bytes.length && readTotal <= rings.read.size) readSlot = await rings.read.acquire();
-    else outSlot?.release();
-    const shared = readSlot !== undefined;
+    const shared = outSlot !== undefined && readSlot !== undefined && plainTotal <= outSlot.bytes.length && readTotal <= readSlot.bytes.length;
+    if (!shared) {
+      release();
+      readSlot = undefined;
+    }
     const plain = new Map<string, Uint8Array>();
     let readOff = 0;
     let outOff = 0;
@@ -286,8 +290,6 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
         });
       }),
     );
-    readSlot?.release(); // decoded: the stored bytes are no longer needed
-    readSlot = undefined;
     const pieces: Buffer[] = [];
     for (const r of refs) {
       const blob = plain.get(r.id.toString('latin1'))!;
@@ -300,6 +302,22 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
         pieces.push(Buffer.from(p.buffer, p.byteOffset, p.length));
       }
     }
+    let windowTotal = 0;
+    for (const p of pieces) windowTotal += p.length;
+    if (shared && pieces.length > 1 && windowTotal <= readSlot!.bytes.length) {
+      // Many small pieces (files, glue) cost more to write and hash one by one than to
+      // copy: assemble the window in order into the read slot, which is free once decoded.
+      const whole = Buffer.from(readSlot!.bytes.buffer, readSlot!.bytes.byteOffset, readSlot!.bytes.length);
+      let at = 0;
+      for (const p of pieces) {
+        whole.set(p, at);
+        at += p.length;
+      }
+      outSlot?.release();
+      return { pieces: [whole.subarray(0, at)], release };
+    }
+    readSlot?.release(); // decoded: the stored bytes are no longer needed
+    readSlot = undefined;
     return { pieces, release: shared ? release : () => undefined };
   } catch (err) {
     release();

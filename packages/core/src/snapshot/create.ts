@@ -51,7 +51,7 @@ export interface SnapshotResult {
 const INLINE_BELOW = 4 * 1024 * 1024;
 const READ_BYTES = 4 * 1024 * 1024;
 /** Input pieces in flight (being split, stored, hashed). */
-const READ_SLOTS = 4;
+const READ_SLOTS = 3;
 
 /** Snapshots a file. INPUT_UNREADABLE when it is missing, not a regular file, or unreadable. */
 export async function snapshotFile(repo: Repository, file: string, opts: SnapshotOptions = {}): Promise<SnapshotResult> {
