@@ -13,6 +13,8 @@
  *    (init --chunk-avg 256 --chunk-min 64 --chunk-max 1024) from seeded random files; forget
  *    half the snapshots; then the peak RSS (GNU time) and seconds of `stowage gc`, and of
  *    `stowage check` on the result.
+ * 3. repack (--mode repack): the same size, but every pack half used after forget, so gc
+ *    repacks nearly everything: peak RSS and seconds of gc and of check --read-data.
  *
  *   node native-bench/dist/gc-bench.js [--mode corpus,blobs] [--series docker,rootfs] [--runs 3] [--corpus /work/corpus-out]
  *     [--blobs 2000000] [--tmp /work/bench-tmp] [--out native-bench/results/gc.json]
@@ -205,6 +207,53 @@ async function blobsRun(opts: Options): Promise<BlobsResult> {
   }
 }
 
+/**
+ * The repack case: snapshots F0..F3 of random files, then G0..G3 each holding every other
+ * 64 KiB block of Fi (so G shares about half of F's chunks); forgetting F0..F3 leaves every
+ * pack about half used, and gc (default --max-unused 5%) repacks nearly all of them.
+ */
+async function repackRun(opts: Options): Promise<BlobsResult> {
+  const work = await mkdtemp(join(opts.tmp, 'gc-repack-'));
+  const repo = join(work, 'repo');
+  const st = stowageArgv(REPO_ROOT);
+  const env = { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_REPOSITORY: repo };
+  try {
+    await step('init', { argv: [...st, 'init', '--insecure-no-encryption', '--chunk-avg', '256', '--chunk-min', '64', '--chunk-max', '1024'] }, env);
+    const perFile = Math.ceil((opts.blobs * 330) / 4);
+    let snapshotsS = 0;
+    const forgetIds: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const f = join(work, `f-${i}`);
+      const g = join(work, `g-${i}`);
+      await writeRandom(f, `gc-repack-${i}`, perFile);
+      const { readFile } = await import('node:fs/promises');
+      const data = await readFile(f);
+      const half: Buffer[] = [];
+      for (let off = 0; off < data.length; off += 128 << 10) half.push(data.subarray(off, Math.min(data.length, off + (64 << 10))));
+      await writeFile(g, Buffer.concat(half));
+      for (const [file, keep] of [[f, false], [g, true]] as const) {
+        const s = await step(`snapshot ${file}`, { argv: [...st, 'snapshot', file, '--json', '--format', 'raw'] }, env);
+        if (!keep) forgetIds.push((s.json as { id: string }).id);
+        snapshotsS += s.seconds;
+        process.stderr.write(`  repack: snapshot ${file}: ${s.seconds.toFixed(1)} s, ${(s.json as { chunks: number }).chunks} chunks\n`);
+      }
+      await rm(f);
+      await rm(g);
+    }
+    const repoBytes = await dirBytes(repo);
+    await step('forget', { argv: [...st, 'forget', ...forgetIds] }, env);
+    await waitForQuiet();
+    const l0 = load();
+    const gcDry = await step('gc --dry-run', { argv: [...st, 'gc', '--dry-run', '--json'] }, env);
+    const gc = await step('gc', { argv: [...st, 'gc', '--json'] }, env);
+    const check = await step('check', { argv: [...st, 'check', '--read-data', '--json'] }, env);
+    const doc = gc.json as { plan: { stats: { blobs: number } }; result: unknown };
+    return { inputBytes: perFile * 6, blobs: doc.plan.stats.blobs, snapshotsS, repoBytes, gcDry, gc, check, plan: doc.plan, result: doc.result, load: [l0, load()] };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const opts = parseOptions(argv);
   await mkdir(opts.tmp, { recursive: true });
@@ -262,6 +311,25 @@ export async function main(argv: string[]): Promise<number> {
       `| \`stowage gc --dry-run\` | ${b.gcDry.seconds.toFixed(2)} | ${rss(b.gcDry)} |`,
       `| \`stowage gc\` | ${b.gc.seconds.toFixed(2)} | ${rss(b.gc)} |`,
       `| \`stowage check\` (after gc) | ${b.check.seconds.toFixed(2)} | ${rss(b.check)} |`,
+      '',
+      `Load average at the start / end of the gc steps: ${b.load.map((x) => x.toFixed(2)).join(' / ')}.`,
+    );
+  }
+
+  if (opts.modes.includes('repack')) {
+    await waitForQuiet();
+    const b = await repackRun(opts);
+    report.repack = b;
+    const rss = (s: StepResult) => (s.rssKB === null ? 'n/a' : mb(s.rssKB * 1024));
+    const st = (b.plan as { stats: { repackBytes: number; repackUsedBytes: number } }).stats;
+    md.push(
+      `Repack case: ${b.blobs.toLocaleString('en')} blobs (${mb(b.repoBytes)} MB repository: 4 random files and 4 files of every other 64 KiB block of them; the 4 full ones forgotten, so gc repacks ${mb(st.repackBytes)} MB of packs, copying ${mb(st.repackUsedBytes)} MB):`,
+      '',
+      '| command | seconds | peak RSS, MB |',
+      '|---|---:|---:|',
+      `| \`stowage gc --dry-run\` | ${b.gcDry.seconds.toFixed(2)} | ${rss(b.gcDry)} |`,
+      `| \`stowage gc\` | ${b.gc.seconds.toFixed(2)} | ${rss(b.gc)} |`,
+      `| \`stowage check --read-data\` (after gc) | ${b.check.seconds.toFixed(2)} | ${rss(b.check)} |`,
       '',
       `Load average at the start / end of the gc steps: ${b.load.map((x) => x.toFixed(2)).join(' / ')}.`,
     );
