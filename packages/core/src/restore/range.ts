@@ -8,9 +8,7 @@
  * The whole-stream SHA-256 of the snapshot cannot be checked for a part of it: callers
  * check the range against its own digest (restoreRangeToFile / restoreRangeToStream do).
  */
-import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
+import { createHash } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import { StowageError, corrupt } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
@@ -18,6 +16,7 @@ import type { Repository } from '../repository/repository.js';
 import { readChunkLists, type ChunkRef } from '../snapshot/chunk-list.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { buildWindow } from './restore.js';
+import { streamWriter, writeTargetFile, type PieceWriter } from './target.js';
 
 export interface RangeOptions {
   /** Codec worker threads (default: one per core for ranges of 4 MiB and more; 0 = inline). */
@@ -114,61 +113,15 @@ export interface RangeResult {
 
 /** Streams a range to `out`, in order; the digest is checked at the end (after the bytes went out). */
 export async function restoreRangeToStream(repo: Repository, snap: Snapshot, target: RangeTarget, out: Writable, opts: RangeOptions = {}): Promise<RangeResult> {
-  return copyRange(repo, snap, target, opts, (pieces) =>
-    new Promise<void>((resolve, reject) => {
-      if (pieces.length === 0) return resolve();
-      pieces.forEach((p, i) => out.write(p, i === pieces.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
-    }),
-  );
+  return copyRange(repo, snap, target, opts, streamWriter(out));
 }
 
 /** Restores a range into file `file`: a temp file beside it, put in place only when complete and verified. */
 export async function restoreRangeToFile(repo: Repository, snap: Snapshot, target: RangeTarget, file: string, opts: RangeOptions & { overwrite?: boolean } = {}): Promise<RangeResult> {
-  const abs = path.resolve(file);
-  if (!opts.overwrite && (await fs.lstat(abs).then(() => true, () => false))) throw new StowageError('TARGET_EXISTS', `target ${abs} exists (use --overwrite to replace it)`);
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.stowage-${randomBytes(6).toString('hex')}`);
-  let fh: fs.FileHandle;
-  try {
-    fh = await fs.open(tmp, 'wx', 0o644);
-  } catch (err) {
-    throw new StowageError('INVALID_ARGUMENT', `cannot write restore target ${abs}: ${(err as Error).message}`, { cause: err });
-  }
-  let done = false;
-  try {
-    let pos = 0;
-    const result = await copyRange(repo, snap, target, opts, async (pieces) => {
-      for (const p of pieces) {
-        let off = 0;
-        while (off < p.length) {
-          const r = await fh.write(p, off, p.length - off, pos);
-          off += r.bytesWritten;
-          pos += r.bytesWritten;
-        }
-      }
-    });
-    await fh.close();
-    if (opts.overwrite) {
-      await fs.rename(tmp, abs);
-    } else {
-      try {
-        await fs.link(tmp, abs);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StowageError('TARGET_EXISTS', `target ${abs} appeared during the restore; not replaced`);
-        throw err;
-      }
-      await fs.unlink(tmp);
-    }
-    done = true;
-    return result;
-  } finally {
-    if (!done) {
-      await fh.close().catch(() => undefined);
-      await fs.unlink(tmp).catch(() => undefined);
-    }
-  }
+  return writeTargetFile(file, opts.overwrite ?? false, (write) => copyRange(repo, snap, target, opts, write));
 }
 
-async function copyRange(repo: Repository, snap: Snapshot, target: RangeTarget, opts: RangeOptions, write: (pieces: Buffer[]) => Promise<void>): Promise<RangeResult> {
+async function copyRange(repo: Repository, snap: Snapshot, target: RangeTarget, opts: RangeOptions, write: PieceWriter): Promise<RangeResult> {
   const alg = target.digest?.startsWith('sha512:') ? 'sha512' : 'sha256';
   const hash = createHash(alg);
   let bytes = 0;

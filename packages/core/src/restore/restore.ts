@@ -7,9 +7,6 @@
  * A file target is written to a temp file beside it and appears only when complete
  * and verified; on any failure the temp file is removed.
  */
-import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs/promises';
-import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
 import type { BlobLocation } from '../index/types.js';
@@ -19,6 +16,7 @@ import { readChunkLists, type ChunkRef } from '../snapshot/chunk-list.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { MAX_GAP, planReads } from './plan.js';
+import { streamWriter, writeTargetFile } from './target.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { describeMismatches, imageRangeHasher } from '../image/verify.js';
 
@@ -57,63 +55,7 @@ interface Sink {
 
 /** Restores snapshot `id` into file `target` (atomically; refuses an existing target unless overwrite). */
 export async function restoreToFile(repo: Repository, id: string, target: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
-  const abs = path.resolve(target);
-  if (!opts.overwrite && (await exists(abs))) throw new StowageError('TARGET_EXISTS', `target ${abs} exists (use --overwrite to replace it)`);
-  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.stowage-${randomBytes(6).toString('hex')}`);
-  let fh: fs.FileHandle;
-  try {
-    fh = await fs.open(tmp, 'wx', 0o644);
-  } catch (err) {
-    throw new StowageError('INVALID_ARGUMENT', `cannot write restore target ${abs}: ${(err as Error).message}`, { cause: err });
-  }
-  let done = false;
-  try {
-    let pos = 0;
-    const result = await restore(repo, id, {
-      write: async (pieces) => {
-        let want = 0;
-        for (const p of pieces) want += p.length;
-        const { bytesWritten } = await fh.writev(pieces as Buffer[], pos);
-        pos += bytesWritten;
-        if (bytesWritten !== want) {
-          // short write (rare): finish piece by piece
-          let skip = bytesWritten;
-          for (const p of pieces) {
-            if (skip >= p.length) {
-              skip -= p.length;
-              continue;
-            }
-            let off = skip;
-            skip = 0;
-            while (off < p.length) {
-              const r = await fh.write(p, off, p.length - off, pos);
-              off += r.bytesWritten;
-              pos += r.bytesWritten;
-            }
-          }
-        }
-      },
-    }, opts);
-    await fh.close();
-    if (opts.overwrite) {
-      await fs.rename(tmp, abs);
-    } else {
-      try {
-        await fs.link(tmp, abs);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StowageError('TARGET_EXISTS', `target ${abs} appeared during the restore; not replaced`);
-        throw err;
-      }
-      await fs.unlink(tmp);
-    }
-    done = true;
-    return result;
-  } finally {
-    if (!done) {
-      await fh.close().catch(() => undefined);
-      await fs.unlink(tmp).catch(() => undefined);
-    }
-  }
+  return writeTargetFile(target, opts.overwrite ?? false, (write) => restore(repo, id, { write }, opts));
 }
 
 /**
@@ -122,13 +64,7 @@ export async function restoreToFile(repo: Repository, id: string, target: string
  * SHA-256 can only be checked at the end, after the bytes went out.
  */
 export async function restoreToStream(repo: Repository, id: string, out: Writable, opts: RestoreOptions = {}): Promise<RestoreResult> {
-  return restore(repo, id, {
-    write: (pieces) =>
-      new Promise<void>((resolve, reject) => {
-        if (pieces.length === 0) return resolve();
-        pieces.forEach((p, i) => out.write(p, i === pieces.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
-      }),
-  }, opts);
+  return restore(repo, id, { write: streamWriter(out) }, opts);
 }
 
 async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOptions): Promise<RestoreResult> {
@@ -322,14 +258,5 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
   } catch (err) {
     release();
     throw err;
-  }
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await fs.lstat(p);
-    return true;
-  } catch {
-    return false;
   }
 }

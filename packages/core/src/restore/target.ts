@@ -1,0 +1,83 @@
+/**
+ * Restore targets: a file that appears only when complete (temp file beside it, then
+ * rename or no-clobber link; removed on any failure), or a stream written in order.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Writable } from 'node:stream';
+import { StowageError } from '../errors.js';
+
+/** Writes pieces of the output, in order. */
+export type PieceWriter = (pieces: readonly Buffer[]) => Promise<void>;
+
+/**
+ * Runs `fill` with a writer into a temp file beside `target`; when `fill` resolves, the
+ * file is put in place (replacing an existing target only with `overwrite`). TARGET_EXISTS
+ * when the target exists (checked first, and again atomically at the end).
+ */
+export async function writeTargetFile<T>(target: string, overwrite: boolean, fill: (write: PieceWriter) => Promise<T>): Promise<T> {
+  const abs = path.resolve(target);
+  if (!overwrite && (await fs.lstat(abs).then(() => true, () => false))) throw new StowageError('TARGET_EXISTS', `target ${abs} exists (use --overwrite to replace it)`);
+  const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.stowage-${randomBytes(6).toString('hex')}`);
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(tmp, 'wx', 0o644);
+  } catch (err) {
+    throw new StowageError('INVALID_ARGUMENT', `cannot write restore target ${abs}: ${(err as Error).message}`, { cause: err });
+  }
+  let done = false;
+  try {
+    let pos = 0;
+    const result = await fill(async (pieces) => {
+      let want = 0;
+      for (const p of pieces) want += p.length;
+      const { bytesWritten } = await fh.writev(pieces as Buffer[], pos);
+      pos += bytesWritten;
+      if (bytesWritten === want) return;
+      // short write (rare): finish piece by piece
+      let skip = bytesWritten;
+      for (const p of pieces) {
+        if (skip >= p.length) {
+          skip -= p.length;
+          continue;
+        }
+        let off = skip;
+        skip = 0;
+        while (off < p.length) {
+          const r = await fh.write(p, off, p.length - off, pos);
+          off += r.bytesWritten;
+          pos += r.bytesWritten;
+        }
+      }
+    });
+    await fh.close();
+    if (overwrite) {
+      await fs.rename(tmp, abs);
+    } else {
+      try {
+        await fs.link(tmp, abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StowageError('TARGET_EXISTS', `target ${abs} appeared during the restore; not replaced`);
+        throw err;
+      }
+      await fs.unlink(tmp);
+    }
+    done = true;
+    return result;
+  } finally {
+    if (!done) {
+      await fh.close().catch(() => undefined);
+      await fs.unlink(tmp).catch(() => undefined);
+    }
+  }
+}
+
+/** A writer onto a stream (stdout into `docker load`): resolves when the last piece is flushed. */
+export function streamWriter(out: Writable): PieceWriter {
+  return (pieces) =>
+    new Promise<void>((resolve, reject) => {
+      if (pieces.length === 0) return resolve();
+      pieces.forEach((p, i) => out.write(p, i === pieces.length - 1 ? (err) => (err ? reject(err) : resolve()) : undefined));
+    });
+}
