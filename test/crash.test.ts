@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, listFiles, sandbox, seededBytes, type Sandbox } from './helpers/cli.js';
+import { prng } from '../packages/core/src/testing/prng.js';
 
 const SEED = Number(process.env.STOWAGE_CRASH_SEED ?? 20261121);
 const MIN_KILLS = 30;
@@ -20,17 +21,6 @@ const MAX_ROUNDS = 160;
 const MIN_EACH = 5;
 const SIZE = 6 << 20;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Version k: a shared base with two regions replaced, so versions share most chunks. */
 function version(k: number): Buffer {

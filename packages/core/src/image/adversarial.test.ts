@@ -20,21 +20,11 @@ import { BLOCK, checksum } from '../split/tar-header.js';
 import { Writable } from 'node:stream';
 import { imageFacts } from './facts.js';
 import { TarLister } from './tar-list.js';
+import { prng } from '../testing/prng.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
-/** A small PRNG (mulberry32): the fuzz cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function snapshotOf(repo: Repository, data: Buffer, format: 'auto' | 'docker' = 'auto', piece = 8192): Promise<Snapshot> {
   async function* source(): AsyncGenerator<Uint8Array> {
