@@ -64,6 +64,20 @@ describe('check', () => {
     await repo.close();
   });
 
+  it('read-data reads big packs in windows: blobs across window edges verify, and damage in them is found', async () => {
+    const { backend, repo } = await testRepo(cacheRoot, { packSize: 12 << 20, chunkAvg: 1 << 20, compressionLevel: 0 });
+    const mem = backend as MemoryBackend;
+    const s = await snapshotBytes(repo, seeded('big', 11 << 20), 'big');
+    expect((await check(repo, { readData: true })).findings).toEqual([]);
+    const key = packKeys(mem).sort((x, y) => mem.files.get(y)!.length - mem.files.get(x)!.length)[0]!;
+    expect(mem.files.get(key)!.length).toBeGreaterThan(8 << 20);
+    mem.files.get(key)![(4 << 20) + 3]! ^= 1; // inside whatever blob spans the first window edge
+    const r = await check(repo, { readData: true });
+    expect(r.errors).toBe(1);
+    expect(r.findings[0]).toMatchObject({ kind: 'blob-damaged', snapshots: [s.id] });
+    await repo.close();
+  });
+
   it('parses read-data subsets', () => {
     expect(parseReadDataSubset('1/5')).toEqual({ n: 1, m: 5 });
     expect(parseReadDataSubset('12.5%')).toEqual({ percent: 12.5 });

@@ -2,9 +2,9 @@
  * gc, part 2: executing a plan, in the order that keeps every crash harmless
  * (restic's prune order):
  *
- * 1. repack: read each repacked pack, verify every used blob against its id (a damaged blob
- *    stops gc before anything is deleted), copy the stored bytes into new packs, upload them
- *    and read their trailers back;
+ * 1. repack: read the used blobs of each repacked pack (ranged reads of at most 2 MiB), verify
+ *    each against its id (a damaged blob stops gc before anything is deleted), copy the stored
+ *    bytes into new packs, upload them and read their trailers back;
  * 2. write new index files covering the new packs and every kept pack (all entries, so the
  *    index agrees with the trailers); until the old ones go, both name the same packs, which
  *    readers accept;
@@ -17,11 +17,11 @@
  * deleted: a new pack or index file whose name equals one about to be deleted (a rerun of an
  * interrupted gc writes byte-identical packs) is kept.
  */
+import { saveParts } from '../backend/backend.js';
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
 import { IndexFileBuilder } from '../index/index-file.js';
 import { ENTRY_BYTES, writeEntry } from '../pack/format.js';
-import { readPackTrailer } from '../pack/pack-reader.js';
 import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
 import type { ProgressFn } from '../progress.js';
 import { removeLocks, type RepositoryLock } from '../repository/lock.js';
@@ -30,6 +30,9 @@ import type { GcPlan } from './plan.js';
 
 /** Entries per index file written by gc (about 9 MiB). */
 export const ENTRIES_PER_INDEX_FILE = 200_000;
+/** Largest ranged read when copying blobs, and the largest gap read through. */
+const READ_BYTES = 2 * 1024 * 1024;
+const READ_GAP = 64 * 1024;
 
 export interface ExecuteOptions {
   /** The exclusive lock held; verified before the first deletion. */
@@ -72,55 +75,95 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
   const uploadPack = async (pack: FinishedPack): Promise<void> => {
     const b = repo.backend;
     try {
-      await b.save({ type: 'pack', name: pack.id }, pack.bytes);
+      await saveParts(b, { type: 'pack', name: pack.id }, coalesce(pack.parts));
     } catch (err) {
       if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
       if (blake3Hex(await b.load({ type: 'pack', name: pack.id })) !== pack.id) {
         throw new StowageError('CORRUPT', `pack ${pack.id} exists in the repository but its content does not match its name`);
       }
     }
-    const tail = await readPackTrailer(b, pack.id, repo.cipher, pack.bytes.length);
-    if (tail.entries.length !== pack.entries.length || tail.entries.some((e, i) => !e.id.equals(pack.entries[i]!.id))) {
+    // read the trailer and footer back: byte for byte what was written (the writer re-parsed them already)
+    const tail = pack.parts[pack.parts.length - 1]!;
+    const back = await b.load({ type: 'pack', name: pack.id }, { offset: pack.size - tail.length, length: tail.length });
+    if (!Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(tail)) {
       throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${b.info.location} differs from what was written`);
     }
     const raw = Buffer.allocUnsafe(pack.entries.length * ENTRY_BYTES);
     pack.entries.forEach((e, i) => writeEntry(raw, i * ENTRY_BYTES, e));
     builder.addPack(pack.id, raw, pack.entries.length);
     newPacks.add(pack.id);
-    bytesWritten += pack.bytes.length;
+    bytesWritten += pack.size;
     await saveIndex(false);
   };
 
   // 1. repack
+  // Memory: one buffer for the new pack's blobs (reused once the pack is saved), ids sliced
+  // from unpooled 64 KiB blocks, one verification per ranged read. Small per-blob copies
+  // would share pool slabs with garbage and keep it alive until the pack is finished.
   let writer = new PackWriter(repo.cipher);
   const repack = plan.packs.filter((p) => p.action === 'repack');
+  const area = Buffer.allocUnsafeSlow(repack.length ? repo.config.packSize : 0);
+  let areaUsed = 0;
+  let ids = Buffer.allocUnsafeSlow(0);
+  let idsUsed = 0;
+  const nextId = (): Buffer => {
+    if (idsUsed + 32 > ids.length) {
+      ids = Buffer.allocUnsafeSlow(64 * 1024); // entries of earlier packs keep the old block
+      idsUsed = 0;
+    }
+    idsUsed += 32;
+    return ids.subarray(idsUsed - 32, idsUsed);
+  };
+  let scratch = Buffer.allocUnsafeSlow(0);
+  const finishPack = async (): Promise<void> => {
+    await uploadPack(writer.finalize());
+    writer = new PackWriter(repo.cipher);
+    areaUsed = 0;
+  };
+  // the plan's id lookup is not needed any more: give its memory back before copying
+  table.releaseLookup();
   let done = 0;
   for (const p of repack) {
     opts.signal?.throwIfAborted();
     const tp = table.packAt(table.packNo(p.id)!);
-    const data = await repo.readPackRange(p.id, 0, p.size);
-    for (let e = tp.first; e < tp.first + tp.count; e++) {
-      if (!table.marked(e)) continue;
-      const off = table.offset(e);
-      const len = table.length(e);
-      const id = table.id(e);
-      const stored = Buffer.from(data.subarray(off, off + len)); // a copy: the old pack's buffer is not kept alive
+    const used: number[] = [];
+    for (let e = tp.first; e < tp.first + tp.count; e++) if (table.marked(e)) used.push(e);
+    // ranged reads of the used blobs (at most READ_BYTES each), not whole packs
+    for (const g of table.readGroups(used, READ_BYTES, READ_GAP)) {
+      const data = await repo.readPackRange(p.id, g.offset, g.length);
+      // ids into the new pack's id blocks; every blob verified (decoded into a reused scratch buffer)
+      const items = g.entries.map((e) => {
+        const id = nextId();
+        table.writeId(e, id);
+        return { offset: table.offset(e) - g.offset, length: table.length(e), rawLength: table.rawLength(e), compressed: table.compressed(e), id };
+      });
+      let raw = 0;
+      for (const it of items) raw += it.rawLength;
+      if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 2 * scratch.length));
       try {
-        repo.codec.decode(stored, [{ offset: 0, length: len, rawLength: table.rawLength(e), compressed: table.compressed(e), id }], `pack ${p.id}`);
+        repo.codec.decodeInto(data, items, scratch, `pack ${p.id}`);
       } catch (err) {
         if (isStowageError(err, 'CORRUPT')) throw new StowageError('CORRUPT', `gc stopped before deleting anything: ${err.message}; run "stowage check --read-data"`, { cause: err });
         throw err;
       }
-      if (writer.count > 0 && writer.size + len + ENTRY_BYTES > repo.config.packSize) {
-        await uploadPack(writer.finalize());
-        writer = new PackWriter(repo.cipher);
+      for (let i = 0; i < items.length; i++) {
+        const e = g.entries[i]!;
+        const it = items[i]!;
+        const len = it.length;
+        if (writer.count > 0 && writer.size + len + ENTRY_BYTES > repo.config.packSize) await finishPack();
+        let stored: Buffer;
+        if (areaUsed + len <= area.length) {
+          stored = area.subarray(areaUsed, areaUsed + len);
+          areaUsed += len;
+        } else stored = Buffer.allocUnsafeSlow(len); // a blob larger than the pack size
+        stored.set(data.subarray(it.offset, it.offset + len));
+        writer.add(it.id, table.type(e), stored, it.rawLength, it.compressed);
+        blobsRepacked++;
       }
-      writer.add(id, table.type(e), stored, table.rawLength(e), table.compressed(e));
-      blobsRepacked++;
     }
     opts.progress?.({ op: 'gc', done: ++done, total: repack.length });
   }
-  if (writer.count > 0) await uploadPack(writer.finalize());
+  if (writer.count > 0) await finishPack();
 
   // 2. index files for the kept packs (and the new ones, added as they were uploaded)
   if (plan.rewriteIndex) {
@@ -186,4 +229,16 @@ async function removeCounting(repo: Repository, type: 'pack' | 'index', name: st
     if (isStowageError(err, 'NOT_FOUND')) return 0;
     throw err;
   }
+}
+
+/** Joins views that follow each other in one buffer (the repacked blobs all lie in one area): one write each. */
+function coalesce(parts: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of parts) {
+    const last = out[out.length - 1];
+    if (last && last.buffer === p.buffer && last.byteOffset + last.byteLength === p.byteOffset) {
+      out[out.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + p.byteLength);
+    } else out.push(p);
+  }
+  return out;
 }

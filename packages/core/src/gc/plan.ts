@@ -19,7 +19,7 @@ import { StowageError, corrupt } from '../errors.js';
 import { IndexTable } from '../index/index-table.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
-import { decodeChunkList, type ChunkRef } from '../snapshot/chunk-list.js';
+import { LIST_ENTRY_BYTES } from '../snapshot/chunk-list.js';
 import { listSnapshots } from '../snapshot/find.js';
 import { snapshotRoots } from './roots.js';
 
@@ -166,6 +166,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
 
   // mark
   const missing = new Map<string, string>(); // blob hex -> a snapshot id referencing it
+  let scratch = Buffer.allocUnsafeSlow(0); // plaintext of one chunk list at a time
   let done = 0;
   for (const s of snaps) {
     for (const hex of snapshotRoots(s)) {
@@ -177,24 +178,21 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
       }
       if (!table.mark(e)) continue; // this list (and so its chunks) was marked already
       const pack = table.packAt(table.pack(e));
-      let plain: Buffer;
+      const raw = table.rawLength(e);
+      if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 1 << 20));
       try {
         const stored = await repo.readPackRange(pack.id, table.offset(e), table.length(e));
-        plain = repo.codec.decode(stored, [{ offset: 0, length: table.length(e), rawLength: table.rawLength(e), compressed: table.compressed(e), id }], `pack ${pack.id}`).plain;
+        repo.codec.decodeInto(stored, [{ offset: 0, length: table.length(e), rawLength: raw, compressed: table.compressed(e), id }], scratch, `pack ${pack.id}`);
       } catch (err) {
         throw refuse(`chunk list ${hex} of snapshot ${s.id} cannot be read: ${(err as Error).message}`, err);
       }
-      let refs: ChunkRef[];
-      try {
-        refs = decodeChunkList(plain, `chunk list ${hex}`);
-      } catch (err) {
-        throw refuse(`chunk list ${hex} of snapshot ${s.id} is malformed: ${(err as Error).message}`, err);
-      }
-      for (const r of refs) {
-        const c = table.find(r.id);
+      // Entries start with the chunk's 32-byte id (chunk-list.ts); walked in place, no object per entry.
+      if (raw % LIST_ENTRY_BYTES !== 0) throw refuse(`chunk list ${hex} of snapshot ${s.id} is malformed (length ${raw})`);
+      for (let off = 0; off < raw; off += LIST_ENTRY_BYTES) {
+        const c = table.find(scratch, off);
         if (c >= 0) table.mark(c);
         else if (missing.size < 1000) {
-          const h = r.id.toString('hex');
+          const h = scratch.toString('hex', off, off + 32);
           if (!missing.has(h)) missing.set(h, s.id);
         }
       }

@@ -46,3 +46,12 @@ export function idHasher(key?: Uint8Array): IdHasher {
 function toBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
+
+/** An incremental BLAKE3-256 (for files read in pieces, e.g. check --read-data). */
+export function blake3Stream(): { update(data: Uint8Array): void; digestHex(): string } {
+  const h = new Blake3Hasher();
+  return {
+    update: (data) => void h.update(toBuffer(data)),
+    digestHex: () => h.digestBuffer().toString('hex'),
+  };
+}

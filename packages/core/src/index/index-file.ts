@@ -115,11 +115,14 @@ export class IndexFileBuilder {
 
   /** The plaintext of an index file of everything added since the last call; resets the builder. */
   take(): Buffer {
-    const head = Buffer.allocUnsafe(12);
-    MAGIC.copy(head, 0);
-    head.writeUInt32LE(this.packs, 8);
-    const body = Buffer.concat([head, ...this.parts]);
-    const out = Buffer.concat([body, blake3(body)]);
+    let size = 12;
+    for (const p of this.parts) size += p.length;
+    const out = Buffer.allocUnsafeSlow(size + ID_BYTES);
+    MAGIC.copy(out, 0);
+    out.writeUInt32LE(this.packs, 8);
+    let off = 12;
+    for (const p of this.parts) off += p.copy(out, off);
+    blake3(out.subarray(0, size)).copy(out, size);
     this.parts = [];
     this.packs = 0;
     this.entries = 0;

@@ -149,8 +149,16 @@ export class IndexTable {
     }
   }
 
+  /** Frees the hash table (about 16 bytes per entry); `find` is unusable afterwards (gc's execute phase). */
+  releaseLookup(): void {
+    this.slots = new Uint32Array(0);
+    this.released = true;
+  }
+  private released = false;
+
   /** Entry number of the blob `id` (32 bytes at `off` of `buf`), or -1. */
   find(buf: Uint8Array, off = 0): number {
+    if (this.released) throw new TypeError('IndexTable.find after releaseLookup');
     const w0 = word(buf, off);
     let i = w0 & this.slotMask;
     for (;;) {
@@ -196,6 +204,11 @@ export class IndexTable {
     const s = (e & MASK) * ID_BYTES;
     return Buffer.from(this.ids[e >>> BLOCK_BITS]!.subarray(s, s + ID_BYTES));
   }
+  /** Copies the id of entry `e` into `out` (32 bytes at `off`). */
+  writeId(e: number, out: Uint8Array, off = 0): void {
+    const s = (e & MASK) * ID_BYTES;
+    out.set(this.ids[e >>> BLOCK_BITS]!.subarray(s, s + ID_BYTES), off);
+  }
   idHex(e: number): string {
     const s = (e & MASK) * ID_BYTES;
     return this.ids[e >>> BLOCK_BITS]!.toString('hex', s, s + ID_BYTES);
@@ -238,6 +251,29 @@ export class IndexTable {
   }
   hasFlag(e: number, bit: number): boolean {
     return (this.marks[e >>> BLOCK_BITS]![e & MASK]! & bit) !== 0;
+  }
+
+  /**
+   * Groups entries of one pack into ranged reads: entries sorted by offset, a read spans at
+   * most `max` bytes (or one entry, if larger) and reads through gaps up to `gap` bytes.
+   */
+  readGroups(entries: readonly number[], max: number, gap: number): { offset: number; length: number; entries: number[] }[] {
+    const sorted = [...entries].sort((x, y) => this.offset(x) - this.offset(y));
+    const out: { offset: number; length: number; entries: number[] }[] = [];
+    let cur: { offset: number; end: number; entries: number[] } | undefined;
+    for (const e of sorted) {
+      const off = this.offset(e);
+      const end = off + this.length(e);
+      if (cur && off >= cur.end && off - cur.end <= gap && end - cur.offset <= max) {
+        cur.entries.push(e);
+        cur.end = end;
+        continue;
+      }
+      if (cur) out.push({ offset: cur.offset, length: cur.end - cur.offset, entries: cur.entries });
+      cur = { offset: off, end, entries: [e] };
+    }
+    if (cur) out.push({ offset: cur.offset, length: cur.end - cur.offset, entries: cur.entries });
+    return out;
   }
 
   /** The pack numbered `no`. */
