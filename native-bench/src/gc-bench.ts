@@ -16,7 +16,7 @@
  * 3. repack (--mode repack): the same size, but every pack half used after forget, so gc
  *    repacks nearly everything: peak RSS and seconds of gc and of check --read-data.
  *
- *   node native-bench/dist/gc-bench.js [--mode corpus,blobs] [--series docker,rootfs] [--runs 3] [--corpus /work/corpus-out]
+ *   node native-bench/dist/gc-bench.js [--mode corpus,blobs,repack] [--series docker,rootfs] [--max-unused 0] [--runs 3] [--corpus /work/corpus-out]
  *     [--blobs 2000000] [--tmp /work/bench-tmp] [--out native-bench/results/gc.json]
  * Each step is a separate process (peers/runner.ts: hrtime wall clock, /usr/bin/time RSS).
  */
@@ -36,6 +36,8 @@ const PKG_DIR = fileURLToPath(new URL('..', import.meta.url));
 const REPO_ROOT = resolve(PKG_DIR, '..');
 
 interface Options {
+  /** --max-unused for both tools ('' = their default, 5%). */
+  maxUnused: string;
   modes: string[];
   series: string[];
   runs: number;
@@ -50,6 +52,7 @@ function parseOptions(argv: string[]): Options {
     args: argv,
     options: {
       mode: { type: 'string', default: 'corpus,blobs' },
+      'max-unused': { type: 'string', default: '' },
       series: { type: 'string', default: 'docker,rootfs' },
       runs: { type: 'string', default: '3' },
       corpus: { type: 'string', default: '/work/corpus-out' },
@@ -59,6 +62,7 @@ function parseOptions(argv: string[]): Options {
     },
   });
   return {
+    maxUnused: values['max-unused'],
     modes: values.mode.split(',').map((s) => s.trim()),
     series: values.series.split(',').map((s) => s.trim()),
     runs: Number(values.runs),
@@ -112,11 +116,14 @@ interface CorpusRun {
   bytesBefore: number;
   bytesAfter: number;
   forgetGc: StepResult;
+  /** Unused bytes left in the repository after forget + gc (a dry run of each tool's prune), when known. */
+  unusedAfter: number | null;
   load: [number, number];
 }
 
 /** deb v1..v5 into a fresh repo, then forget all but the last two + gc, for one tool. */
-async function corpusRun(series: string, tool: 'stowage' | 'restic', inputs: string[], tmp: string, run: number): Promise<CorpusRun> {
+async function corpusRun(series: string, tool: 'stowage' | 'restic', inputs: string[], tmp: string, run: number, maxUnused: string): Promise<CorpusRun> {
+  const mu = maxUnused ? ['--max-unused', maxUnused] : [];
   const work = await mkdtemp(join(tmp, `gc-${tool}-`));
   const repo = join(work, 'repo');
   const l0 = load();
@@ -137,14 +144,24 @@ async function corpusRun(series: string, tool: 'stowage' | 'restic', inputs: str
     const bytesBefore = await dirBytes(repo);
     const forgetGc = await step(
       'forget + gc',
-      tool === 'stowage' ? { argv: [...st, 'forget', '--keep-last', '2', '--prune'] } : { argv: ['restic', '-r', repo, 'forget', '--keep-last', '2', '--prune', '--group-by', ''] },
+      tool === 'stowage' ? { argv: [...st, 'forget', '--keep-last', '2', '--prune', ...mu] } : { argv: ['restic', '-r', repo, 'forget', '--keep-last', '2', '--prune', '--group-by', '', ...mu] },
       env,
     );
     const bytesAfter = await dirBytes(repo);
+    // what is left unused (within --max-unused): each tool's own dry run
+    let unusedAfter: number | null = null;
+    if (tool === 'stowage') {
+      const d = await step('gc --dry-run', { argv: [...st, 'gc', '--dry-run', '--json', ...mu] }, env);
+      unusedAfter = (d.json as { plan: { stats: { unusedBytes: number } } }).plan.stats.unusedBytes;
+    } else {
+      const d = await step('prune --dry-run', { argv: ['restic', '-r', repo, 'prune', '--dry-run', ...mu] }, env);
+      const m = /unused size after prune:\s+([\d.]+)\s*(B|KiB|MiB|GiB)/.exec(d.stdout);
+      if (m) unusedAfter = Number(m[1]) * ({ B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 } as Record<string, number>)[m[2]!]!;
+    }
     // the result must still be sound
     await step('check', tool === 'stowage' ? { argv: [...st, 'check', '--read-data'] } : { argv: ['restic', '-r', repo, 'check', '--read-data'] }, env);
     process.stderr.write(`  ${series} ${tool} run ${run}: forget+gc ${forgetGc.seconds.toFixed(2)} s, freed ${mb(bytesBefore - bytesAfter)} MB\n`);
-    return { series, tool, run, snapshotsS, bytesBefore, bytesAfter, forgetGc, load: [l0, load()] };
+    return { series, tool, run, snapshotsS, bytesBefore, bytesAfter, forgetGc, unusedAfter, load: [l0, load()] };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -270,8 +287,8 @@ export async function main(argv: string[]): Promise<number> {
     const runs: CorpusRun[] = [];
     const tools = (['stowage', 'restic'] as const).filter((t) => t === 'stowage' || which('restic'));
     md.push(
-      '| series | tool, command | forget + gc, s | peak RSS, MB | repo before, MB | repo after, MB | freed, MB | load (start/end of each run) |',
-      '|---|---|---:|---:|---:|---:|---:|---|',
+      '| series | tool, command | forget + gc, s | peak RSS, MB | repo before, MB | repo after, MB | freed, MB | unused left, MB | load (start/end of each run) |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---|',
     );
     for (const series of opts.series) {
       const inputs = [1, 2, 3, 4, 5].map((v) => join(dir, `v${v}.${series}.tar`));
@@ -282,15 +299,17 @@ export async function main(argv: string[]): Promise<number> {
       for (let run = 1; run <= opts.runs; run++) {
         for (const tool of tools) {
           await waitForQuiet();
-          runs.push(await corpusRun(series, tool, inputs, opts.tmp, run));
+          runs.push(await corpusRun(series, tool, inputs, opts.tmp, run, opts.maxUnused));
         }
       }
       for (const tool of tools) {
         const rs = runs.filter((r) => r.tool === tool && r.series === series);
-        const cmd = tool === 'stowage' ? '`stowage forget --keep-last 2 --prune`' : "`restic forget --keep-last 2 --prune --group-by ''`";
+        const mu = opts.maxUnused ? ` --max-unused ${opts.maxUnused}` : '';
+        const cmd = tool === 'stowage' ? `\`stowage forget --keep-last 2 --prune${mu}\`` : `\`restic forget --keep-last 2 --prune --group-by ''${mu}\``;
+        const left = rs.every((r) => r.unusedAfter !== null) ? mb(median(rs.map((r) => r.unusedAfter!))) : 'n/a';
         const rss = rs.every((r) => r.forgetGc.rssKB !== null) ? mb(median(rs.map((r) => r.forgetGc.rssKB! * 1024))) : 'n/a';
         md.push(
-          `| ${series} | ${tool}: ${cmd} | ${median(rs.map((r) => r.forgetGc.seconds)).toFixed(2)} | ${rss} | ${mb(median(rs.map((r) => r.bytesBefore)))} | ${mb(median(rs.map((r) => r.bytesAfter)))} | ${mb(median(rs.map((r) => r.bytesBefore - r.bytesAfter)))} | ${rs.map((r) => r.load.map((x) => x.toFixed(2)).join('/')).join(', ')} |`,
+          `| ${series} | ${tool}: ${cmd} | ${median(rs.map((r) => r.forgetGc.seconds)).toFixed(2)} | ${rss} | ${mb(median(rs.map((r) => r.bytesBefore)))} | ${mb(median(rs.map((r) => r.bytesAfter)))} | ${mb(median(rs.map((r) => r.bytesBefore - r.bytesAfter)))} | ${left} | ${rs.map((r) => r.load.map((x) => x.toFixed(2)).join('/')).join(', ')} |`,
         );
       }
     }
