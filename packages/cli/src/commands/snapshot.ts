@@ -13,6 +13,8 @@ interface Opts {
   name?: string;
   host?: string;
   force?: boolean;
+  delta?: boolean;
+  basis?: string;
 }
 
 export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
@@ -25,6 +27,8 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     .option('--host <hostname>', 'override the host name recorded')
     .option('--force', 're-read the input even if it is unchanged since its last snapshot')
     .option('--format <format>', 'auto (detect tar, docker-archive, OCI archive), raw, tar, docker or oci', 'auto')
+    .option('--basis <snapshot>', 'store changed files as deltas against their version in this snapshot (default: the latest snapshot of the same name, else the latest)')
+    .option('--no-delta', 'store changed files whole, not as deltas against an earlier version')
     .action((input: string, o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
@@ -34,6 +38,8 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
             ...(o.host !== undefined && { hostname: o.host }),
             tags: o.tag ?? [],
             ...(o.format !== undefined && { format: o.format }),
+            ...(o.delta === false && { delta: false }),
+            ...(o.basis !== undefined && { basis: o.basis }),
             signal: ctx.signal,
             ...(progress.fn && { progress: progress.fn }),
           };
@@ -84,6 +90,7 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
       mbPerSec: Number(mbps.toFixed(1)),
       reused,
       ...(s.parent && { parent: s.parent }),
+      ...(s.basis && { basis: s.basis, deltaBlobs: sum.deltaBlobs ?? 0, deltaBytesStored: sum.deltaBytesStored ?? 0 }),
       ...(s.format && { format: s.format }),
       ...(s.image && { image: { kind: s.image.kind, names: imageNames(s.image), ...(s.image.configDigest && { configDigest: s.image.configDigest }), ...(s.image.manifestDigest && { manifestDigest: s.image.manifestDigest }), layers: s.image.layers.length, ...(s.image.warnings && { warnings: s.image.warnings }) } }),
     });
@@ -94,6 +101,7 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
   ctx.out(`  read    ${formatBytes(sum.bytesRead)} in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
   ctx.out(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} of ${sum.chunks} chunks)`);
   ctx.out(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
+  if (s.basis && sum.deltaBlobs) ctx.out(`  deltas  ${sum.deltaBlobs} changed chunks stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}`);
   if (s.image && !s.image.warnings) {
     const names = imageNames(s.image);
     ctx.out(`  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`);

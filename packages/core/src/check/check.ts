@@ -26,7 +26,8 @@
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Stream } from '../hash/blake3.js';
 import { IndexTable } from '../index/index-table.js';
-import { blobTypeCode } from '../pack/format.js';
+import { blobTypeCode, slotCount } from '../pack/format.js';
+import { decodeItem } from '../repository/blob-codec.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
 import type { ProgressFn } from '../progress.js';
 import { listLocks, lockRepository } from '../repository/lock.js';
@@ -34,7 +35,7 @@ import type { Repository } from '../repository/repository.js';
 import { decodeChunkList, type ChunkRef } from '../snapshot/chunk-list.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { snapshotRoots } from '../gc/roots.js';
+import { snapshotLeaves, snapshotRoots } from '../gc/roots.js';
 
 export type Severity = 'error' | 'info';
 
@@ -241,7 +242,13 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
           found.push(f);
           continue;
         }
-        table.mark(c);
+        if (table.mark(c) && table.isDelta(c)) {
+          const f = checkBase(table, c, add);
+          if (f) {
+            addSnapshots(f, [s.id]);
+            found.push(f);
+          }
+        }
         if (r.offset + r.length > table.rawLength(c)) {
           const f = add({ severity: 'error', kind: 'blob-size-mismatch', blob: table.idHex(c), pack: table.packAt(table.pack(c)).id, message: `blob ${table.idHex(c)}: the chunk list takes bytes ${r.offset}..${r.offset + r.length}, but the index says it has ${table.rawLength(c)}` });
           addSnapshots(f, [s.id]);
@@ -250,6 +257,16 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
       }
       if (found.length) listFindings.set(hex, [...new Set(found)]);
       opts.signal?.throwIfAborted();
+    }
+    for (const hex of snapshotLeaves(s)) {
+      const e = table.find(Buffer.from(hex, 'hex'));
+      if (e >= 0) {
+        table.mark(e);
+        continue;
+      }
+      let f = missing.get(hex);
+      if (!f) missing.set(hex, (f = add({ severity: 'error', kind: 'blob-missing', blob: hex, message: `file map blob ${hex} is not in the index` })));
+      addSnapshots(f, [s.id]);
     }
     opts.progress?.({ op: 'check', done: ++done, total: snaps.length });
   }
@@ -308,7 +325,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
       }
       packsRead++;
       bytesRead += p.size!;
-      blobsRead += p.count;
+      blobsRead += r.blobs;
       for (const [e, err] of r.bad) {
         table.setFlag(e, DAMAGED);
         const msg = err.startsWith('blob ') ? err : `blob ${table.idHex(e)} in pack ${p.id}: ${err}`;
@@ -348,6 +365,10 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
         for (const r of refs) {
           const c = table.find(r.id);
           if (c >= 0 && table.hasFlag(c, DAMAGED)) collect(table, c, packFindings, blobFindings, hit);
+          if (c >= 0 && table.isDelta(c)) {
+            const b = table.baseEntry(c);
+            if (b >= 0 && table.hasFlag(b, DAMAGED)) collect(table, b, packFindings, blobFindings, hit);
+          }
         }
       }
       for (const f of hit) addSnapshots(f, [s.id]);
@@ -360,7 +381,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
     snapshots: snapNames.length,
     indexFiles: table.indexFiles.length,
     packs: sizes.size,
-    blobs: table.count,
+    blobs: table.count - table.refs,
     packsRead,
     blobsRead,
     bytesRead,
@@ -376,20 +397,23 @@ const READ_WINDOW = 4 * 1024 * 1024;
  * name) and decoding every entry in it. Returns the content hash, the entries that failed
  * (with why), or the read error that stopped it.
  */
-async function readDataPack(repo: Repository, table: IndexTable, pack: string, first: number, count: number, size: number): Promise<{ hash?: string; bad: Map<number, string>; error?: string }> {
+async function readDataPack(repo: Repository, table: IndexTable, pack: string, first: number, count: number, size: number): Promise<{ hash?: string; bad: Map<number, string>; error?: string; blobs: number }> {
   const bad = new Map<number, string>();
-  const order = Array.from({ length: count }, (_, i) => first + i).sort((x, y) => table.offset(x) - table.offset(y));
+  const order = Array.from({ length: count }, (_, i) => first + i)
+    .filter((e) => !table.isRef(e))
+    .sort((x, y) => table.offset(x) - table.offset(y));
   const hasher = blake3Stream();
   let held = Buffer.alloc(0); // bytes from heldStart on, not yet consumed by entries
   let heldStart = 0;
   let pos = 0; // next byte to read
   let i = 0;
   let scratch = Buffer.allocUnsafeSlow(0);
-  const verify = (e: number, stored: Uint8Array): void => {
+  const verify = async (e: number, stored: Uint8Array): Promise<void> => {
     const raw = table.rawLength(e);
-    if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 1 << 20));
     try {
-      repo.codec.decodeInto(stored, [{ offset: 0, length: table.length(e), rawLength: raw, compressed: table.compressed(e), id: table.id(e) }], scratch, `pack ${pack}`);
+      const base = table.isDelta(e) ? await readBase(repo, table, e) : undefined;
+      if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 1 << 20));
+      repo.codec.decodeInto(stored, [decodeItem(table.location(e), table.id(e), 0, base)], scratch, `pack ${pack}`);
     } catch (err) {
       if (!isStowageError(err)) throw err;
       bad.set(e, err.message);
@@ -412,11 +436,11 @@ async function readDataPack(repo: Repository, table: IndexTable, pack: string, f
           continue;
         }
         if (off < heldStart) {
-          verify(e, await repo.readPackRange(pack, off, table.length(e))); // overlapping entries: read apart
+          await verify(e, await repo.readPackRange(pack, off, table.length(e))); // overlapping entries: read apart
           continue;
         }
         if (end > pos) break;
-        verify(e, held.subarray(off - heldStart, end - heldStart));
+        await verify(e, held.subarray(off - heldStart, end - heldStart));
       }
       // drop what no remaining entry needs
       const keepFrom = i < order.length ? Math.min(pos, Math.max(heldStart, table.offset(order[i]!))) : pos;
@@ -425,10 +449,39 @@ async function readDataPack(repo: Repository, table: IndexTable, pack: string, f
     }
   } catch (err) {
     if (!isStowageError(err, 'CORRUPT', 'NOT_FOUND')) throw err;
-    return { bad, error: err.message };
+    return { bad, error: err.message, blobs: order.length };
   }
   for (; i < order.length; i++) bad.set(order[i]!, 'stored bytes lie beyond the end of the pack');
-  return { hash: hasher.digestHex(), bad };
+  return { hash: hasher.digestHex(), bad, blobs: order.length };
+}
+
+/** The plaintext of delta blob `e`'s base, read and verified through the table; CORRUPT saying why not. */
+async function readBase(repo: Repository, table: IndexTable, e: number): Promise<Buffer> {
+  const b = table.baseEntry(e);
+  const what = `its base ${table.idHex(e + 1)}`;
+  if (b < 0) throw new StowageError('CORRUPT', `${what} is not in the index`);
+  if (table.isDelta(b)) throw new StowageError('CORRUPT', `${what} is itself a delta`);
+  const pack = table.packAt(table.pack(b)).id;
+  try {
+    const stored = await repo.readPackRange(pack, table.offset(b), table.length(b));
+    return repo.codec.decode(stored, [decodeItem(table.location(b), table.id(b), 0)], `pack ${pack}`).plain;
+  } catch (err) {
+    if (!isStowageError(err)) throw err;
+    throw new StowageError('CORRUPT', `${what} cannot be read: ${err.message}`, { cause: err });
+  }
+}
+
+/** A finding when delta blob `c`'s base is missing or itself a delta (marks the base otherwise). */
+function checkBase(table: IndexTable, c: number, add: (f: Finding) => Finding): Finding | undefined {
+  const b = table.baseEntry(c);
+  if (b >= 0 && !table.isDelta(b)) {
+    table.mark(b);
+    return undefined;
+  }
+  const pack = table.packAt(table.pack(c)).id;
+  if (b === -1) return add({ severity: 'error', kind: 'blob-missing', blob: table.idHex(c + 1), pack, message: `blob ${table.idHex(c + 1)}, the base of delta blob ${table.idHex(c)}, is not in the index` });
+  if (b === -2) return add({ severity: 'error', kind: 'pack-damaged', pack, message: `pack ${pack}: delta blob ${table.idHex(c)} has no base reference in the index` });
+  return add({ severity: 'error', kind: 'blob-damaged', blob: table.idHex(c), pack, message: `delta blob ${table.idHex(c)}: its base ${table.idHex(b)} is itself a delta (chains are one step long)` });
 }
 
 function collect(table: IndexTable, e: number, packFindings: Map<number, Finding[]>, blobFindings: Map<number, Finding>, hit: Set<Finding>): void {
@@ -440,14 +493,18 @@ function collect(table: IndexTable, e: number, packFindings: Map<number, Finding
 
 /** Why the trailer's entries differ from the index's entries of a pack, or undefined. */
 function compareTrailer(table: IndexTable, first: number, count: number, entries: readonly import('../pack/format.js').PackEntry[]): string | undefined {
-  if (entries.length !== count) return `the trailer lists ${entries.length} blobs, the index ${count}`;
-  for (let i = 0; i < count; i++) {
-    const e = first + i;
+  if (slotCount(entries) !== count) return `the trailer lists ${slotCount(entries)} slots, the index ${count}`;
+  let e = first;
+  for (let i = 0; i < entries.length; i++, e++) {
     const t = entries[i]!;
+    if (table.isRef(e)) return `entry ${i}: the index has a base reference where the trailer has blob ${t.id.toString('hex')}`;
+    if (Boolean(t.base) !== table.isDelta(e)) return `entry ${i} (blob ${table.idHex(e)}): delta in one, not in the other`;
+    if (t.base && (!table.isRef(e + 1) || t.base.toString('hex') !== table.idHex(e + 1))) return `entry ${i} (blob ${table.idHex(e)}): bases differ`;
     if (t.id.toString('hex') !== table.idHex(e)) return `entry ${i}: blob ${t.id.toString('hex')} vs ${table.idHex(e)}`;
     if (t.offset !== table.offset(e) || t.length !== table.length(e) || t.rawLength !== table.rawLength(e) || t.compressed !== table.compressed(e) || blobTypeCode(t.type) !== blobTypeCode(table.type(e))) {
       return `entry ${i} (blob ${table.idHex(e)}): location or length differs`;
     }
+    if (t.base) e++;
   }
   return undefined;
 }

@@ -11,9 +11,11 @@ import { corrupt } from '../errors.js';
 
 interface CCtx {
   compress(dst: Uint8Array, src: Uint8Array, level: number): number;
+  compressUsingDict(dst: Uint8Array, src: Uint8Array, dict: Uint8Array, level: number): number;
 }
 interface DCtx {
   decompress(dst: Uint8Array, src: Uint8Array): number;
+  decompressUsingDict(dst: Uint8Array, src: Uint8Array, dict: Uint8Array): number;
 }
 interface Binding {
   CCtx: new () => CCtx;
@@ -40,6 +42,32 @@ export function compressInto(dst: Uint8Array, src: Uint8Array, level: number): n
   cctx ??= new binding.CCtx();
   const n = cctx.compress(dst, src, level);
   return n < src.length ? n : -1;
+}
+
+/**
+ * Compresses `src` into `dst` with `dict` (another blob's plaintext) as the dictionary:
+ * a delta against it. Returns the frame length, or -1 when zstd refuses the dictionary.
+ * The frame decodes only with the same dictionary (decompressWithDictInto).
+ */
+export function compressWithDictInto(dst: Uint8Array, src: Uint8Array, dict: Uint8Array, level: number): number {
+  cctx ??= new binding.CCtx();
+  try {
+    return cctx.compressUsingDict(dst, src, dict, Math.max(1, level));
+  } catch {
+    return -1; // e.g. a base that starts like a formatted zstd dictionary but is not one
+  }
+}
+
+/** Decompresses a delta frame made by compressWithDictInto into exactly `dst`; CORRUPT otherwise. */
+export function decompressWithDictInto(dst: Uint8Array, src: Uint8Array, dict: Uint8Array): void {
+  dctx ??= new binding.DCtx();
+  let n: number;
+  try {
+    n = dctx.decompressUsingDict(dst, src, dict);
+  } catch (err) {
+    throw corrupt(`delta frame does not decompress to ${dst.length} bytes with its base: ${(err as Error).message}`, err);
+  }
+  if (n !== dst.length) throw corrupt(`delta blob decompresses to ${n} bytes, expected ${dst.length}`);
 }
 
 /** Decompresses frame `src` into exactly `dst` (its length is the expected size); CORRUPT otherwise. */

@@ -21,11 +21,12 @@ import { saveParts } from '../backend/backend.js';
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
 import { IndexFileBuilder } from '../index/index-file.js';
-import { ENTRY_BYTES, writeEntry } from '../pack/format.js';
+import { ENTRY_BYTES, slotCount, writeEntry } from '../pack/format.js';
 import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
 import type { ProgressFn } from '../progress.js';
 import { removeLocks, type RepositoryLock } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
+import { decodeItem } from '../repository/blob-codec.js';
 import type { GcPlan } from './plan.js';
 
 /** Entries per index file written by gc (about 9 MiB). */
@@ -88,9 +89,11 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
     if (!Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(tail)) {
       throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${b.info.location} differs from what was written`);
     }
-    const raw = Buffer.allocUnsafe(pack.entries.length * ENTRY_BYTES);
-    pack.entries.forEach((e, i) => writeEntry(raw, i * ENTRY_BYTES, e));
-    builder.addPack(pack.id, raw, pack.entries.length);
+    const slots = slotCount(pack.entries);
+    const raw = Buffer.allocUnsafe(slots * ENTRY_BYTES);
+    let at = 0;
+    for (const e of pack.entries) at += writeEntry(raw, at, e);
+    builder.addPack(pack.id, raw, slots);
     newPacks.add(pack.id);
     bytesWritten += pack.size;
     await saveIndex(false);
@@ -132,11 +135,15 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
     for (const g of table.readGroups(used, READ_BYTES, READ_GAP)) {
       const data = await repo.readPackRange(p.id, g.offset, g.length);
       // ids into the new pack's id blocks; every blob verified (decoded into a reused scratch buffer)
-      const items = g.entries.map((e) => {
-        const id = nextId();
-        table.writeId(e, id);
-        return { offset: table.offset(e) - g.offset, length: table.length(e), rawLength: table.rawLength(e), compressed: table.compressed(e), id };
-      });
+      // delta blobs are verified against their base (read through the index cache: the table's lookup is released)
+      const items = await Promise.all(
+        g.entries.map(async (e) => {
+          const id = nextId();
+          table.writeId(e, id);
+          const loc = table.location(e);
+          return decodeItem(loc, id, loc.offset - g.offset, loc.base && (await repo.loadBase(loc.base, id)));
+        }),
+      );
       let raw = 0;
       for (const it of items) raw += it.rawLength;
       if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 2 * scratch.length));
@@ -150,14 +157,14 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
         const e = g.entries[i]!;
         const it = items[i]!;
         const len = it.length;
-        if (writer.count > 0 && writer.size + len + ENTRY_BYTES > repo.config.packSize) await finishPack();
+        if (writer.count > 0 && writer.size + len + 2 * ENTRY_BYTES > repo.config.packSize) await finishPack();
         let stored: Buffer;
         if (areaUsed + len <= area.length) {
           stored = area.subarray(areaUsed, areaUsed + len);
           areaUsed += len;
         } else stored = Buffer.allocUnsafeSlow(len); // a blob larger than the pack size
         stored.set(data.subarray(it.offset, it.offset + len));
-        writer.add(it.id, table.type(e), stored, it.rawLength, it.compressed);
+        writer.add(it.id as Buffer, table.type(e), stored, it.rawLength, it.compressed, table.isDelta(e) ? table.id(e + 1) : undefined);
         blobsRepacked++;
       }
     }

@@ -21,7 +21,7 @@ import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { LIST_ENTRY_BYTES } from '../snapshot/chunk-list.js';
 import { listSnapshots } from '../snapshot/find.js';
-import { snapshotRoots } from './roots.js';
+import { snapshotLeaves, snapshotRoots } from './roots.js';
 
 /** How much unused data gc may leave in partly used packs. */
 export type MaxUnused = { readonly percent: number } | { readonly bytes: number } | 'unlimited';
@@ -190,13 +190,24 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
       if (raw % LIST_ENTRY_BYTES !== 0) throw refuse(`chunk list ${hex} of snapshot ${s.id} is malformed (length ${raw})`);
       for (let off = 0; off < raw; off += LIST_ENTRY_BYTES) {
         const c = table.find(scratch, off);
-        if (c >= 0) table.mark(c);
-        else if (missing.size < 1000) {
+        if (c >= 0) {
+          if (table.mark(c) && table.isDelta(c)) {
+            // a delta blob needs its base: keep it too
+            const b = table.baseEntry(c);
+            if (b >= 0) table.mark(b);
+            else if (missing.size < 1000) missing.set(b === -1 ? table.idHex(c + 1) : table.idHex(c), s.id);
+          }
+        } else if (missing.size < 1000) {
           const h = scratch.toString('hex', off, off + 32);
           if (!missing.has(h)) missing.set(h, s.id);
         }
       }
       opts.signal?.throwIfAborted();
+    }
+    for (const hex of snapshotLeaves(s)) {
+      const e = table.find(Buffer.from(hex, 'hex'));
+      if (e >= 0) table.mark(e);
+      else if (!missing.has(hex)) missing.set(hex, s.id);
     }
     opts.progress?.({ op: 'gc', done: ++done, total: snaps.length });
   }
@@ -213,7 +224,10 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
     let used = 0;
     let usedBytes = 0;
     let unusedBytes = 0;
+    let blobs = 0;
     for (let e = p.first; e < p.first + p.count; e++) {
+      if (table.isRef(e)) continue;
+      blobs++;
       if (table.marked(e)) {
         used++;
         usedBytes += table.length(e);
@@ -225,7 +239,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
       missingPacks.push(p.id);
       continue;
     }
-    stats.push({ id: p.id, size: p.size, blobs: p.count, usedBlobs: used, usedBytes, unusedBytes });
+    stats.push({ id: p.id, size: p.size, blobs, usedBlobs: used, usedBytes, unusedBytes });
   }
   const packs = classifyPacks(stats, maxUnused);
   const unindexedPacks = [...packSizes].filter(([id]) => table.packNo(id) === undefined).map(([id, size]) => ({ id, size }));
@@ -261,7 +275,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
     missingPacks,
     rewriteIndex,
     stats: {
-      blobs: table.count,
+      blobs: table.count - table.refs,
       usedBlobs,
       duplicateBlobs: table.duplicates,
       packs: packs.length + unindexedPacks.length,

@@ -10,8 +10,8 @@
 import type { SnapshotManifest } from '../snapshot/manifest.js';
 
 /** Manifest fields that hold no blob ids (inline JSON), or whose blob ids are walked below. */
-type KnownFields = 'version' | 'time' | 'hostname' | 'username' | 'program' | 'name' | 'tags' | 'source' | 'format' | 'image' | 'content' | 'summary' | 'parent';
-type KnownContentFields = 'chunks' | 'lists';
+type KnownFields = 'version' | 'time' | 'hostname' | 'username' | 'program' | 'name' | 'tags' | 'source' | 'format' | 'image' | 'content' | 'summary' | 'parent' | 'basis';
+type KnownContentFields = 'chunks' | 'lists' | 'files';
 
 // If one of these lines fails to compile, SnapshotManifest has a new field: if it can
 // reference blobs, walk them in snapshotRoots (and gc/plan.ts, check/check.ts); then add it above.
@@ -23,4 +23,12 @@ void newContentFields;
 /** Hex ids of the chunk-list blobs of a snapshot; each lists (id, offset, length) extents of data blobs. */
 export function snapshotRoots(m: SnapshotManifest): readonly string[] {
   return m.content.lists;
+}
+
+/**
+ * Hex ids of blobs a snapshot references that hold no blob ids (file maps: path keys and
+ * extent numbers): kept, never walked.
+ */
+export function snapshotLeaves(m: SnapshotManifest): readonly string[] {
+  return m.content.files ?? [];
 }

@@ -4,13 +4,13 @@
  *
  * ```
  * index file = seal( "STWIDX01" packCount:u32le pack* blake3(preceding bytes):32 )
- * pack       = packId:32 count:u32le entry*count          (entry as in pack/format.ts)
+ * pack       = packId:32 count:u32le slot*count           (slots as in pack/format.ts: entries, and a baseRef after each delta blob)
  * ```
  * The file's name is the BLAKE3 of its stored (sealed) bytes.
  */
 import { corrupt } from '../errors.js';
 import { ID_BYTES, blake3 } from '../hash/blake3.js';
-import { ENTRY_BYTES, readEntry, writeEntry } from '../pack/format.js';
+import { ENTRY_BYTES, readEntries, slotCount, writeEntry } from '../pack/format.js';
 import type { IndexedPack } from './types.js';
 
 const MAGIC = Buffer.from('STWIDX01', 'latin1');
@@ -18,19 +18,16 @@ const MAGIC = Buffer.from('STWIDX01', 'latin1');
 /** Encodes the plaintext of an index file. */
 export function encodeIndexFile(packs: readonly IndexedPack[]): Buffer {
   let size = MAGIC.length + 4 + ID_BYTES;
-  for (const p of packs) size += ID_BYTES + 4 + p.entries.length * ENTRY_BYTES;
+  for (const p of packs) size += ID_BYTES + 4 + slotCount(p.entries) * ENTRY_BYTES;
   const buf = Buffer.allocUnsafe(size);
   MAGIC.copy(buf, 0);
   buf.writeUInt32LE(packs.length, 8);
   let off = 12;
   for (const p of packs) {
     buf.write(p.id, off, 'hex');
-    buf.writeUInt32LE(p.entries.length, off + 32);
+    buf.writeUInt32LE(slotCount(p.entries), off + 32);
     off += 36;
-    for (const e of p.entries) {
-      writeEntry(buf, off, e);
-      off += ENTRY_BYTES;
-    }
+    for (const e of p.entries) off += writeEntry(buf, off, e);
   }
   blake3(buf.subarray(0, off)).copy(buf, off);
   return buf;
@@ -50,9 +47,8 @@ export function decodeIndexFile(buf: Buffer, what: string): IndexedPack[] {
     const n = buf.readUInt32LE(off + 32);
     off += 36;
     if (off + n * ENTRY_BYTES > end) throw corrupt(`${what}: index file truncated`);
-    const entries = [];
-    for (let j = 0; j < n; j++, off += ENTRY_BYTES) entries.push(readEntry(buf, off));
-    packs.push({ id, entries });
+    packs.push({ id, entries: readEntries(buf, off, n, what) });
+    off += n * ENTRY_BYTES;
   }
   if (off !== end) throw corrupt(`${what}: index file has trailing bytes`);
   return packs;
@@ -61,7 +57,8 @@ export function decodeIndexFile(buf: Buffer, what: string): IndexedPack[] {
 /**
  * Walks the plaintext of an index file without building an object per entry: calls
  * `onPack(packHex, entries, count)` for every pack, `entries` holding `count` raw
- * ENTRY_BYTES-byte entries (a view into `buf`). CORRUPT when damaged (checked first).
+ * ENTRY_BYTES-byte slots (a view into `buf`; baseRef slots included, after their delta
+ * blob's entry). CORRUPT when damaged (checked first).
  */
 export function scanIndexFile(buf: Buffer, what: string, onPack: (pack: string, entries: Buffer, count: number) => void): void {
   if (buf.length < 12 + ID_BYTES || !buf.subarray(0, 8).equals(MAGIC)) throw corrupt(`${what}: not an index file (bad magic)`);

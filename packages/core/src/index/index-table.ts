@@ -9,7 +9,9 @@
  * object per pack (a repository of 2 million blobs has tens to thousands of packs).
  *
  * Entries are stored pack by pack in the order the index files list them, so the entries
- * of pack p are the numbers [packs[p].first, packs[p].first + packs[p].count).
+ * of pack p are the numbers [packs[p].first, packs[p].first + packs[p].count). Those are
+ * slots: the entry of a delta blob is followed by its baseRef slot (pack/format.ts), which
+ * is stored (its id is the base's) but is not a blob: not findable, never marked.
  *
  * A pack listed by more than one index file (an interrupted gc, repair, or two identical
  * packs of two writers) is stored once. A blob stored in more than one pack has one entry
@@ -17,7 +19,7 @@
  */
 import { isStowageError } from '../errors.js';
 import { ID_BYTES } from '../hash/blake3.js';
-import { ENTRY_BYTES, FLAG_COMPRESSED, blobTypeOf, type BlobType } from '../pack/format.js';
+import { BASE_REF_CODE, ENTRY_BYTES, FLAG_COMPRESSED, FLAG_DELTA, blobTypeOf, writeBaseRef, type BlobType } from '../pack/format.js';
 import type { Repository } from '../repository/repository.js';
 import { scanIndexFile } from './index-file.js';
 
@@ -27,6 +29,10 @@ const MASK = BLOCK - 1;
 const MAX_LOAD = 0.7;
 /** The table's id words are in native byte order (Uint32Array views of the id blocks). */
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Flags byte: bit 0 compressed, bit 1 delta, bits 2-3 blob type; REF for a baseRef slot. */
+const F_COMPRESSED = 1;
+const F_DELTA = 2;
+const F_REF = 0x80;
 
 /** The 32-bit word at `off` of `b` in native byte order. */
 function word(b: Uint8Array, off: number): number {
@@ -74,6 +80,8 @@ export class IndexTable {
   count = 0;
   /** Entries whose id was already stored from another pack. */
   duplicates = 0;
+  /** baseRef slots stored (count - refs = blob entries). */
+  refs = 0;
   private readonly packNos = new Map<string, number>();
   private readonly ids: Buffer[] = [];
   private readonly words: Uint32Array[] = [];
@@ -141,11 +149,14 @@ export class IndexTable {
       const to = s * ID_BYTES;
       for (let k = 0; k < ID_BYTES; k++) ids[to + k] = raw[off + k]!;
       this.packOf[b]![s] = no;
-      this.flags[b]![s] = (raw[off + 33]! & FLAG_COMPRESSED) | (raw[off + 32]! << 1);
+      const code = raw[off + 32]!;
+      const f = raw[off + 33]!;
+      this.flags[b]![s] = code === BASE_REF_CODE ? F_REF : (f & FLAG_COMPRESSED ? F_COMPRESSED : 0) | (f & FLAG_DELTA ? F_DELTA : 0) | (code << 2);
       this.offsets[b]![s] = raw.readUInt32LE(off + 34);
       this.lengths[b]![s] = raw.readUInt32LE(off + 38);
       this.raws[b]![s] = raw.readUInt32LE(off + 42);
-      this.insert(e, present);
+      if (code === BASE_REF_CODE) this.refs++;
+      else this.insert(e, present);
     }
   }
 
@@ -194,10 +205,33 @@ export class IndexTable {
     return this.raws[e >>> BLOCK_BITS]![e & MASK]!;
   }
   compressed(e: number): boolean {
-    return (this.flags[e >>> BLOCK_BITS]![e & MASK]! & FLAG_COMPRESSED) !== 0;
+    return (this.flags[e >>> BLOCK_BITS]![e & MASK]! & F_COMPRESSED) !== 0;
   }
   type(e: number): BlobType {
-    return blobTypeOf(this.flags[e >>> BLOCK_BITS]![e & MASK]! >>> 1);
+    return blobTypeOf((this.flags[e >>> BLOCK_BITS]![e & MASK]! >>> 2) & 3);
+  }
+  /** True for a baseRef slot (not a blob). */
+  isRef(e: number): boolean {
+    return this.flags[e >>> BLOCK_BITS]![e & MASK]! === F_REF;
+  }
+  /** True for a delta blob: its base's id is the id of slot e + 1. */
+  isDelta(e: number): boolean {
+    const f = this.flags[e >>> BLOCK_BITS]![e & MASK]!;
+    return f !== F_REF && (f & F_DELTA) !== 0;
+  }
+  /**
+   * The entry of the base of delta blob `e`, -1 when the base is not in the table, or -2
+   * when the index lists no baseRef after it (a damaged index file). Needs the lookup.
+   */
+  baseEntry(e: number): number {
+    const r = e + 1;
+    if (r >= this.count || !this.isRef(r) || this.pack(r) !== this.pack(e)) return -2;
+    const b = r >>> BLOCK_BITS;
+    return this.find(this.ids[b]!, (r & MASK) * ID_BYTES);
+  }
+  /** A delta blob's location fields for decoding, with its base's id (slot e + 1). */
+  location(e: number): { offset: number; length: number; rawLength: number; compressed: boolean; base?: Buffer } {
+    return { offset: this.offset(e), length: this.length(e), rawLength: this.rawLength(e), compressed: this.compressed(e), ...(this.isDelta(e) && { base: this.id(e + 1) }) };
   }
   /** A copy of the id of entry `e`. */
   id(e: number): Buffer {
@@ -219,9 +253,13 @@ export class IndexTable {
     const b = e >>> BLOCK_BITS;
     const s = e & MASK;
     this.ids[b]!.copy(out, off, s * ID_BYTES, s * ID_BYTES + ID_BYTES);
-    const f = this.flags[b]!;
-    out[off + 32] = f[s]! >>> 1;
-    out[off + 33] = f[s]! & FLAG_COMPRESSED;
+    const f = this.flags[b]![s]!;
+    if (f === F_REF) {
+      writeBaseRef(out, off, this.ids[b]!.subarray(s * ID_BYTES, s * ID_BYTES + ID_BYTES), this.raws[b]![s]!);
+      return;
+    }
+    out[off + 32] = (f >>> 2) & 3;
+    out[off + 33] = (f & F_COMPRESSED ? FLAG_COMPRESSED : 0) | (f & F_DELTA ? FLAG_DELTA : 0);
     out.writeUInt32LE(this.offsets[b]![s]!, off + 34);
     out.writeUInt32LE(this.lengths[b]![s]!, off + 38);
     out.writeUInt32LE(this.raws[b]![s]!, off + 42);

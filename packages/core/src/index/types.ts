@@ -14,6 +14,8 @@ export interface BlobLocation {
   readonly length: number;
   /** Length of the plaintext. */
   readonly rawLength: number;
+  /** Delta blobs: the base blob whose plaintext is the zstd dictionary (pack/format.ts). */
+  readonly base?: Buffer | undefined;
 }
 
 /** The blobs of one pack, as an index file lists them. */

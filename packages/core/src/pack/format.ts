@@ -4,12 +4,21 @@
  * ```
  * pack    = blob* trailer footer
  * blob    = stored bytes (zstd frame or raw; sealed when the repository is encrypted)
- * trailer = seal( "STWT" version:u8 count:u32le entry*count blake3(preceding trailer bytes):32 )
+ * trailer = seal( "STWT" version:u8 count:u32le slot*count blake3(preceding trailer bytes):32 )
+ * slot    = entry | baseRef
  * entry   = id:32 type:u8 flags:u8 offset:u32le length:u32le rawLength:u32le      (46 bytes)
+ * baseRef = baseId:32 0xff:u8 0:u8 0:u32le 0:u32le baseRawLength:u32le            (46 bytes)
  * footer  = trailerLength:u32le "STOWPAK1"                                          (12 bytes)
  * ```
  * `seal` is the identity for plaintext repositories. The pack's name is the BLAKE3 of
  * all its bytes. The trailer alone rebuilds the index entries of the pack.
+ *
+ * Delta blobs (flag FLAG_DELTA, version 2): the stored bytes are a zstd frame compressed
+ * with the plaintext of another blob, its base, as a raw-content dictionary (the earlier
+ * version of the same file in the parent snapshot). The entry is followed by a baseRef
+ * slot naming the base. A base is never itself a delta (chains are one step long), so a
+ * delta decodes with exactly one extra blob. Slots keep a fixed size so index files and
+ * gc's tables handle them as raw arrays; `count` counts slots.
  */
 import { corrupt } from '../errors.js';
 import { ID_BYTES, blake3 } from '../hash/blake3.js';
@@ -21,9 +30,14 @@ const TYPE_CODES: Record<BlobType, number> = { data: 0, list: 1 };
 const TYPES_BY_CODE: readonly BlobType[] = ['data', 'list'];
 
 export const FLAG_COMPRESSED = 1;
+/** The stored bytes are a zstd frame against the base named by the next slot. */
+export const FLAG_DELTA = 2;
+/** Type code of a baseRef slot (follows the entry of a delta blob). */
+export const BASE_REF_CODE = 0xff;
 export const TRAILER_MAGIC = Buffer.from('STWT', 'latin1');
 export const FOOTER_MAGIC = Buffer.from('STOWPAK1', 'latin1');
-export const TRAILER_VERSION = 1;
+/** Version written; version 1 (no delta blobs) is still read. */
+export const TRAILER_VERSION = 2;
 export const ENTRY_BYTES = ID_BYTES + 2 + 12;
 export const FOOTER_BYTES = 4 + FOOTER_MAGIC.length;
 /** Largest pack a u32 offset can address. */
@@ -42,6 +56,20 @@ export interface PackEntry {
   readonly length: number;
   /** Length of the plaintext. */
   readonly rawLength: number;
+  /** Delta blobs: id of the base blob whose plaintext is the dictionary (see the file comment). */
+  readonly base?: Buffer | undefined;
+}
+
+/** Slots an entry takes in a trailer or index file (2 for a delta blob, with its baseRef). */
+export function slotsOf(e: PackEntry): number {
+  return e.base ? 2 : 1;
+}
+
+/** Slots of a list of entries. */
+export function slotCount(entries: readonly PackEntry[]): number {
+  let n = 0;
+  for (const e of entries) n += slotsOf(e);
+  return n;
 }
 
 export function blobTypeCode(t: BlobType): number {
@@ -54,39 +82,73 @@ export function blobTypeOf(code: number): BlobType {
   return t;
 }
 
-/** Writes one entry at `off` of `buf`. */
-export function writeEntry(buf: Buffer, off: number, e: PackEntry): void {
+/** Writes one entry (and its baseRef slot, for a delta) at `off` of `buf`; returns the bytes written. */
+export function writeEntry(buf: Buffer, off: number, e: PackEntry): number {
   e.id.copy(buf, off);
   buf[off + 32] = blobTypeCode(e.type);
-  buf[off + 33] = e.compressed ? FLAG_COMPRESSED : 0;
+  buf[off + 33] = (e.compressed ? FLAG_COMPRESSED : 0) | (e.base ? FLAG_DELTA : 0);
   buf.writeUInt32LE(e.offset, off + 34);
   buf.writeUInt32LE(e.length, off + 38);
   buf.writeUInt32LE(e.rawLength, off + 42);
+  if (!e.base) return ENTRY_BYTES;
+  writeBaseRef(buf, off + ENTRY_BYTES, e.base, 0);
+  return 2 * ENTRY_BYTES;
 }
 
-/** Reads one entry at `off` of `buf` (the id is copied, so it outlives buf). */
-export function readEntry(buf: Buffer, off: number): PackEntry {
-  return {
-    id: Buffer.from(buf.subarray(off, off + 32)),
-    type: blobTypeOf(buf[off + 32]!),
-    compressed: (buf[off + 33]! & FLAG_COMPRESSED) !== 0,
-    offset: buf.readUInt32LE(off + 34),
-    length: buf.readUInt32LE(off + 38),
-    rawLength: buf.readUInt32LE(off + 42),
-  };
+/** Writes a baseRef slot at `off`. */
+export function writeBaseRef(buf: Buffer, off: number, base: Uint8Array, baseRawLength: number): void {
+  buf.set(base.subarray(0, 32), off);
+  buf[off + 32] = BASE_REF_CODE;
+  buf[off + 33] = 0;
+  buf.writeUInt32LE(0, off + 34);
+  buf.writeUInt32LE(0, off + 38);
+  buf.writeUInt32LE(baseRawLength, off + 42);
+}
+
+/**
+ * Reads `n` slots at `off` of `buf` into entries (ids copied, so they outlive buf): a
+ * delta entry takes its base from the baseRef slot after it. CORRUPT when a baseRef is
+ * missing or stray, or a type code is unknown.
+ */
+export function readEntries(buf: Buffer, off: number, n: number, what: string): PackEntry[] {
+  const out: PackEntry[] = [];
+  for (let i = 0; i < n; i++, off += ENTRY_BYTES) {
+    const code = buf[off + 32]!;
+    if (code === BASE_REF_CODE) throw corrupt(`${what}: base reference without a delta blob before it`);
+    const flags = buf[off + 33]!;
+    const delta = (flags & FLAG_DELTA) !== 0;
+    let base: Buffer | undefined;
+    if (delta) {
+      if (i + 1 >= n || buf[off + ENTRY_BYTES + 32] !== BASE_REF_CODE) throw corrupt(`${what}: delta blob without its base reference`);
+      if ((flags & FLAG_COMPRESSED) === 0) throw corrupt(`${what}: delta blob not marked compressed`);
+      base = Buffer.from(buf.subarray(off + ENTRY_BYTES, off + ENTRY_BYTES + 32));
+    }
+    out.push({
+      id: Buffer.from(buf.subarray(off, off + 32)),
+      type: blobTypeOf(code),
+      compressed: (flags & FLAG_COMPRESSED) !== 0,
+      offset: buf.readUInt32LE(off + 34),
+      length: buf.readUInt32LE(off + 38),
+      rawLength: buf.readUInt32LE(off + 42),
+      ...(base && { base }),
+    });
+    if (delta) {
+      i++;
+      off += ENTRY_BYTES;
+    }
+  }
+  return out;
 }
 
 /** Encodes the plaintext trailer of a pack. */
 export function encodeTrailer(entries: readonly PackEntry[]): Buffer {
-  const body = Buffer.allocUnsafe(4 + 1 + 4 + entries.length * ENTRY_BYTES + ID_BYTES);
+  const slots = slotCount(entries);
+  const body = Buffer.allocUnsafe(4 + 1 + 4 + slots * ENTRY_BYTES + ID_BYTES);
   TRAILER_MAGIC.copy(body, 0);
   body[4] = TRAILER_VERSION;
-  body.writeUInt32LE(entries.length, 5);
+  body.writeUInt32LE(slots, 5);
   let off = 9;
-  for (const e of entries) {
-    writeEntry(body, off, e);
-    off += ENTRY_BYTES;
-  }
+  for (const e of entries) off += writeEntry(body, off, e);
   blake3(body.subarray(0, off)).copy(body, off);
   return body;
 }
@@ -94,14 +156,12 @@ export function encodeTrailer(entries: readonly PackEntry[]): Buffer {
 /** Decodes and checks a plaintext trailer; CORRUPT when anything is off. */
 export function decodeTrailer(body: Buffer, what: string): PackEntry[] {
   if (body.length < 9 + ID_BYTES || !body.subarray(0, 4).equals(TRAILER_MAGIC)) throw corrupt(`${what}: pack trailer has no valid header`);
-  if (body[4] !== TRAILER_VERSION) throw corrupt(`${what}: pack trailer version ${body[4]} is not supported`);
+  if (body[4] !== TRAILER_VERSION && body[4] !== 1) throw corrupt(`${what}: pack trailer version ${body[4]} is not supported`);
   const count = body.readUInt32LE(5);
   const end = 9 + count * ENTRY_BYTES;
   if (body.length !== end + ID_BYTES) throw corrupt(`${what}: pack trailer length ${body.length} does not fit ${count} entries`);
   if (!blake3(body.subarray(0, end)).equals(body.subarray(end))) throw corrupt(`${what}: pack trailer checksum mismatch`);
-  const entries: PackEntry[] = [];
-  for (let off = 9; off < end; off += ENTRY_BYTES) entries.push(readEntry(body, off));
-  return entries;
+  return readEntries(body, 9, count, what);
 }
 
 /** Encodes the footer naming the stored trailer's length. */

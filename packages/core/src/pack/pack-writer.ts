@@ -25,6 +25,7 @@ export class PackWriter {
   private readonly parts: Uint8Array[] = [];
   private readonly entries: PackEntry[] = [];
   private blobBytes = 0;
+  private slots = 0;
   private finished = false;
 
   constructor(private readonly cipher: Cipher) {}
@@ -36,14 +37,17 @@ export class PackWriter {
 
   /** Bytes of the pack if finalized now (blobs plus projected trailer and footer). */
   get size(): number {
-    return this.blobBytes + 9 + this.entries.length * ENTRY_BYTES + 32 + this.cipher.overhead + FOOTER_BYTES;
+    return this.blobBytes + 9 + this.slots * ENTRY_BYTES + 32 + this.cipher.overhead + FOOTER_BYTES;
   }
 
-  /** Appends a stored blob. `stored` must not be modified afterwards. */
-  add(id: Buffer, type: BlobType, stored: Uint8Array, rawLength: number, compressed: boolean): void {
+  /** Appends a stored blob (`base`: the base of a delta blob). `stored` must not be modified afterwards. */
+  add(id: Buffer, type: BlobType, stored: Uint8Array, rawLength: number, compressed: boolean, base?: Buffer): void {
     if (this.finished) throw new TypeError('PackWriter: add after finalize');
-    if (this.size + stored.length + ENTRY_BYTES > MAX_PACK_BYTES) throw new RangeError('PackWriter: pack would exceed 4 GiB');
-    this.entries.push({ id, type, compressed, offset: this.blobBytes, length: stored.length, rawLength });
+    if (base && !compressed) throw new TypeError('PackWriter: a delta blob is always a zstd frame');
+    const slots = base ? 2 : 1;
+    if (this.size + stored.length + slots * ENTRY_BYTES > MAX_PACK_BYTES) throw new RangeError('PackWriter: pack would exceed 4 GiB');
+    this.entries.push({ id, type, compressed, offset: this.blobBytes, length: stored.length, rawLength, ...(base && { base }) });
+    this.slots += slots;
     this.parts.push(stored);
     this.blobBytes += stored.length;
   }
@@ -61,7 +65,7 @@ export class PackWriter {
     const id = hasher.digestBuffer().toString('hex');
     // Verify what we built: the tail must decode to exactly our entries.
     const parsed = parsePackTail(tail, size, this.cipher, `pack ${id}`);
-    if (parsed.entries.length !== this.entries.length || parsed.entries.some((e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset)) {
+    if (parsed.entries.length !== this.entries.length || parsed.entries.some((e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset || !sameBase(e.base, this.entries[i]!.base))) {
       throw new Error(`internal error: pack ${id} trailer does not re-read as written`);
     }
     this.parts.length = 0;
@@ -77,4 +81,8 @@ export class PackWriter {
       entries: this.entries,
     };
   }
+}
+
+function sameBase(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === undefined ? b === undefined : b !== undefined && a.equals(b);
 }

@@ -68,3 +68,53 @@ describe('packs', () => {
     expect(() => decodeIndexFile(bad, 'test')).toThrow(/checksum/);
   });
 });
+
+describe('delta entries (baseRef slots)', () => {
+  const base = blake3(Buffer.from('the base'));
+  function deltaPack() {
+    const w = new PackWriter(NULL_CIPHER);
+    const a = Buffer.alloc(300, 1);
+    const b = Buffer.alloc(200, 2);
+    w.add(blake3(a), 'data', a, 1000, true, base); // a delta blob
+    w.add(blake3(b), 'data', b, b.length, false);
+    return w.finalize();
+  }
+
+  it('round-trip through trailers and index files; slots count the baseRefs', async () => {
+    const pack = deltaPack();
+    expect(pack.entries[0]!.base!.equals(base)).toBe(true);
+    const be = new MemoryBackend();
+    await be.save({ type: 'pack', name: pack.id }, pack.bytes);
+    const tail = await readPackTrailer(be, pack.id, NULL_CIPHER);
+    expect(tail.entries).toHaveLength(2);
+    expect(tail.entries[0]!.base!.equals(base)).toBe(true);
+    expect(tail.entries[1]!.base).toBeUndefined();
+    const file = encodeIndexFile([{ id: pack.id, entries: tail.entries }]);
+    expect(file.readUInt32LE(8 + 4 + 32)).toBe(3); // slots: delta entry, its baseRef, the other blob
+    const back = decodeIndexFile(file, 'test');
+    expect(back[0]!.entries[0]!.base!.equals(base)).toBe(true);
+    expect(back[0]!.entries[1]!.id.equals(pack.entries[1]!.id)).toBe(true);
+  });
+
+  it('a delta entry without its baseRef, or a stray baseRef, is CORRUPT', () => {
+    const pack = deltaPack();
+    const file = encodeIndexFile([{ id: pack.id, entries: pack.entries }]);
+    const slots = 8 + 4 + 36;
+    // swap the baseRef (slot 1) and the plain entry (slot 2): the delta's next slot is not a baseRef
+    const swapped = Buffer.from(file);
+    file.copy(swapped, slots + 46, slots + 92, slots + 138);
+    file.copy(swapped, slots + 92, slots + 46, slots + 92);
+    blake3(swapped.subarray(0, swapped.length - 32)).copy(swapped, swapped.length - 32);
+    expect(() => decodeIndexFile(swapped, 'test')).toThrow(/without its base reference/);
+    // clear the delta flag: the baseRef is stray
+    const stray = Buffer.from(file);
+    stray[slots + 33] = 1;
+    blake3(stray.subarray(0, stray.length - 32)).copy(stray, stray.length - 32);
+    expect(() => decodeIndexFile(stray, 'test')).toThrow(/base reference without a delta blob/);
+    try {
+      decodeIndexFile(stray, 'test');
+    } catch (err) {
+      expect(isStowageError(err, 'CORRUPT')).toBe(true);
+    }
+  });
+});

@@ -7,7 +7,7 @@
  * blob against its id.
  */
 import { StowageError, corrupt } from '../errors.js';
-import { compressBound, compressInto, decompressInto } from '../compress/zstd.js';
+import { compressBound, compressInto, compressWithDictInto, decompressInto, decompressWithDictInto } from '../compress/zstd.js';
 import { idHasher } from '../hash/blake3.js';
 import type { Cipher } from './cipher.js';
 import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
@@ -27,7 +27,16 @@ export interface EncodedBatch {
   readonly stored: Buffer;
   readonly storedLengths: number[];
   readonly compressed: boolean[];
+  /** True where the blob was stored as a delta against the base given for it. */
+  readonly delta: boolean[];
 }
+
+/**
+ * A delta is kept only when its frame is at most this fraction of the blob compressed
+ * alone: below that, depending on another blob (read at restore, kept alive by gc) is
+ * not worth it.
+ */
+export const DELTA_WORTH = 0.75;
 
 /** One blob to decode from a buffer of stored bytes. */
 export interface DecodeItem {
@@ -37,6 +46,8 @@ export interface DecodeItem {
   readonly compressed: boolean;
   /** Expected id (32 bytes). */
   readonly id: Uint8Array;
+  /** Delta blobs: the base's plaintext (required exactly when the location names a base). */
+  readonly base?: Uint8Array | undefined;
 }
 
 export interface DecodedBatch {
@@ -52,23 +63,37 @@ export class BlobCodec {
   private scratch: Buffer = Buffer.alloc(0);
   /** Compressed bytes of one blob before sealing (encrypted repositories). */
   private zbuf: Buffer = Buffer.alloc(0);
+  /** A delta frame being tried. */
+  private dbuf: Buffer = Buffer.alloc(0);
 
   constructor(readonly spec: CodecSpec) {
     this.cipher = cipherFromSpec(spec.cipher);
     this.hash = idHasher(spec.idKey);
   }
 
-  /** Encodes consecutive blobs of `data` (lengths given). */
-  encode(data: Uint8Array, lengths: readonly number[]): EncodedBatch {
-    if (this.cipher.overhead === 0) return this.encodePlain(data, lengths);
-    return this.encodeSealed(data, lengths);
+  /**
+   * Encodes consecutive blobs of `data` (lengths given). `bases[i]`, when given, is the
+   * plaintext of a candidate base for blob i: the blob is stored as a delta against it
+   * when that is at most DELTA_WORTH of its size compressed alone.
+   */
+  encode(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | null | undefined)[]): EncodedBatch {
+    if (this.cipher.overhead === 0) return this.encodePlain(data, lengths, bases);
+    return this.encodeSealed(data, lengths, bases);
+  }
+
+  /** Delta frame of `plain` against `base` in dbuf, when it beats `alone` (stored bytes without a base); else -1. */
+  private tryDelta(plain: Uint8Array, base: Uint8Array | null | undefined, alone: number): number {
+    if (!base || base.length === 0 || this.spec.level === 0) return -1;
+    if (this.dbuf.length < compressBound(plain.length)) this.dbuf = Buffer.allocUnsafeSlow(compressBound(plain.length));
+    const n = compressWithDictInto(this.dbuf, plain, base, this.spec.level);
+    return n >= 0 && n <= alone * DELTA_WORTH ? n : -1;
   }
 
   /**
    * Encrypted repositories: compress each blob into a reused buffer and seal it straight
    * into one output buffer; verification opens the sealed bytes (AEAD tag included).
    */
-  private encodeSealed(data: Uint8Array, lengths: readonly number[]): EncodedBatch {
+  private encodeSealed(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | null | undefined)[]): EncodedBatch {
     let bound = 0;
     let maxLen = 0;
     for (const len of lengths) {
@@ -79,55 +104,71 @@ export class BlobCodec {
     const out = Buffer.allocUnsafeSlow(bound);
     const storedLengths: number[] = [];
     const compressedFlags: boolean[] = [];
+    const deltaFlags: boolean[] = [];
     let off = 0;
     let pos = 0;
-    for (const len of lengths) {
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i]!;
       const plain = data.subarray(off, off + len);
       off += len;
       const n = compressInto(this.zbuf, plain, this.spec.level);
-      const compressed = n >= 0;
-      const m = this.cipher.sealInto(out, pos, compressed ? this.zbuf.subarray(0, n) : plain);
-      if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), compressed);
+      const base = bases?.[i];
+      const d = this.tryDelta(plain, base, n >= 0 ? n : len);
+      const compressed = n >= 0 || d >= 0;
+      const frame = d >= 0 ? this.dbuf.subarray(0, d) : n >= 0 ? this.zbuf.subarray(0, n) : plain;
+      const m = this.cipher.sealInto(out, pos, frame);
+      if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), compressed, d >= 0 ? base! : undefined);
       storedLengths.push(m);
       compressedFlags.push(compressed);
+      deltaFlags.push(d >= 0);
       pos += m;
     }
-    return { stored: out.subarray(0, pos), storedLengths, compressed: compressedFlags };
+    return { stored: out.subarray(0, pos), storedLengths, compressed: compressedFlags, delta: deltaFlags };
   }
 
   /** Plaintext repositories: compress every blob straight into one output buffer. */
-  private encodePlain(data: Uint8Array, lengths: readonly number[]): EncodedBatch {
+  private encodePlain(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | null | undefined)[]): EncodedBatch {
     let bound = 0;
     for (const len of lengths) bound += compressBound(len);
     const out = Buffer.allocUnsafeSlow(bound);
     const storedLengths: number[] = [];
     const compressedFlags: boolean[] = [];
+    const deltaFlags: boolean[] = [];
     let off = 0;
     let pos = 0;
-    for (const len of lengths) {
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i]!;
       const plain = data.subarray(off, off + len);
       off += len;
       let n = compressInto(out.subarray(pos), plain, this.spec.level);
-      const compressed = n >= 0;
-      if (!compressed) {
+      let compressed = n >= 0;
+      const base = bases?.[i];
+      const d = this.tryDelta(plain, base, compressed ? n : len);
+      if (d >= 0) {
+        out.set(this.dbuf.subarray(0, d), pos);
+        n = d;
+        compressed = true;
+      } else if (!compressed) {
         out.set(plain, pos);
         n = len;
       }
-      if (this.spec.verify !== false) this.verifyEncoded(plain, out.subarray(pos, pos + n), compressed);
+      if (this.spec.verify !== false) this.verifyEncoded(plain, out.subarray(pos, pos + n), compressed, d >= 0 ? base! : undefined);
       storedLengths.push(n);
       compressedFlags.push(compressed);
+      deltaFlags.push(d >= 0);
       pos += n;
     }
-    return { stored: out.subarray(0, pos), storedLengths, compressed: compressedFlags };
+    return { stored: out.subarray(0, pos), storedLengths, compressed: compressedFlags, delta: deltaFlags };
   }
 
   /** Re-decodes a freshly encoded blob and compares it with its plaintext (guards against codec bugs). */
-  private verifyEncoded(plain: Uint8Array, stored: Uint8Array, compressed: boolean): void {
+  private verifyEncoded(plain: Uint8Array, stored: Uint8Array, compressed: boolean, base?: Uint8Array): void {
     let back: Uint8Array = stored;
     if (compressed) {
       if (this.scratch.length < plain.length) this.scratch = Buffer.allocUnsafe(Math.max(plain.length, 1 << 20));
       back = this.scratch.subarray(0, plain.length);
-      decompressInto(back, stored);
+      if (base) decompressWithDictInto(back, stored, base);
+      else decompressInto(back, stored);
     }
     if (Buffer.compare(back, plain) !== 0) throw new Error('internal error: encoded blob does not decode to its plaintext');
   }
@@ -154,7 +195,8 @@ export class BlobCodec {
       const dst = out.subarray(pos, pos + it.rawLength);
       try {
         const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `blob ${idHex()} in ${what}`);
-        if (it.compressed) decompressInto(dst, opened);
+        if (it.base) decompressWithDictInto(dst, opened, it.base);
+        else if (it.compressed) decompressInto(dst, opened);
         else if (opened.length !== it.rawLength) throw corrupt(`raw blob has ${opened.length} bytes, expected ${it.rawLength}`);
         else dst.set(opened);
       } catch (err) {
@@ -175,4 +217,15 @@ export class BlobCodec {
   id(plain: Uint8Array): Buffer {
     return this.hash(plain);
   }
+}
+
+/** A location's fields as a decode item; `basePlain` is required when the location is a delta blob. */
+export function decodeItem(
+  loc: { readonly offset: number; readonly length: number; readonly rawLength: number; readonly compressed: boolean; readonly base?: Uint8Array | undefined },
+  id: Uint8Array,
+  offset: number,
+  basePlain?: Uint8Array,
+): DecodeItem {
+  if (loc.base && !basePlain) throw new Error(`internal error: delta blob ${Buffer.from(id).toString('hex')} decoded without its base`);
+  return { offset, length: loc.length, rawLength: loc.rawLength, compressed: loc.compressed, id, ...(loc.base && { base: basePlain }) };
 }

@@ -59,13 +59,16 @@ export class CodecPool {
     return this.slots.length;
   }
 
-  /** Encodes consecutive blobs of `data`; `data`'s memory is transferred to the worker. */
-  encode(data: Uint8Array, lengths: number[]): Promise<EncodedBatch> {
-    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.encode(data, lengths));
+  /**
+   * Encodes consecutive blobs of `data` (`bases`: candidate delta bases, see
+   * BlobCodec.encode; copied to the worker); `data`'s memory is transferred to the worker.
+   */
+  encode(data: Uint8Array, lengths: number[], bases?: (Uint8Array | null)[]): Promise<EncodedBatch> {
+    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.encode(data, lengths, bases));
     if (this.slots.length === 0 || (this.slots.length < this.maxWorkers && this.slots.every((s) => s.outstanding > 0))) this.spawn();
-    return this.post({ seq: 0, op: 'encode', data, lengths }, [data]).then((r) => {
-      const x = r as { stored: Uint8Array; storedLengths: number[]; compressed: boolean[] };
-      return { stored: Buffer.from(x.stored.buffer, x.stored.byteOffset, x.stored.byteLength), storedLengths: x.storedLengths, compressed: x.compressed };
+    return this.post({ seq: 0, op: 'encode', data, lengths, ...(bases && { bases }) }, [data]).then((r) => {
+      const x = r as { stored: Uint8Array; storedLengths: number[]; compressed: boolean[]; delta: boolean[] };
+      return { stored: Buffer.from(x.stored.buffer, x.stored.byteOffset, x.stored.byteLength), storedLengths: x.storedLengths, compressed: x.compressed, delta: x.delta };
     });
   }
 

@@ -18,7 +18,8 @@ import { blake3Hex } from '../hash/blake3.js';
 import { decodeIndexFile, encodeIndexFile } from '../index/index-file.js';
 import { LevelIndex } from '../index/level-index.js';
 import type { BlobLocation, IndexedPack } from '../index/types.js';
-import { BlobCodec, type CodecSpec } from './blob-codec.js';
+import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
+import { planReads } from '../restore/plan.js';
 import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
 import type { Cipher } from './cipher.js';
 import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
@@ -305,10 +306,46 @@ export class Repository {
     return out;
   }
 
-  /** Reads one blob at a known location and verifies it. */
+  /** Reads one blob at a known location and verifies it (a delta blob's base is read first). */
   async loadBlobAt(id: Buffer, loc: BlobLocation): Promise<Buffer> {
+    const base = loc.base ? await this.loadBase(loc.base, id) : undefined;
     const stored = await this.readPackRange(loc.pack, loc.offset, loc.length);
-    return this.codec.decode(stored, [{ offset: 0, length: loc.length, rawLength: loc.rawLength, compressed: loc.compressed, id }], `pack ${loc.pack}`).plain;
+    return this.codec.decode(stored, [decodeItem(loc, id, 0, base)], `pack ${loc.pack}`).plain;
+  }
+
+  /** The plaintext of the base of delta blob `of`; CORRUPT when it is missing or itself a delta. */
+  async loadBase(base: Buffer, of: Uint8Array): Promise<Buffer> {
+    const [loc] = await this.lookup([base]);
+    const what = `base ${base.toString('hex')} of delta blob ${Buffer.from(of).toString('hex')}`;
+    if (!loc) throw corrupt(`${what} is not in the index`);
+    if (loc.base) throw corrupt(`${what} is itself a delta (chains are one step long)`);
+    return this.loadBlobAt(base, loc);
+  }
+
+  /**
+   * Loads whole (non-delta) blobs at known locations, keyed by latin1 id: reads grouped
+   * by pack (restore/plan.ts), decoded and verified by `pool` (workers when it has them).
+   */
+  async loadWholeBlobs(locs: ReadonlyMap<string, BlobLocation>, pool: CodecPool): Promise<Map<string, Uint8Array>> {
+    const out = new Map<string, Uint8Array>();
+    if (locs.size === 0) return out;
+    const refs = [...locs].map(([k, loc]) => {
+      if (loc.base) throw new Error('internal error: loadWholeBlobs given a delta blob');
+      return { id: Buffer.from(k, 'latin1'), offset: 0, length: loc.rawLength };
+    });
+    await Promise.all(
+      planReads(refs, locs).map(async (rd) => {
+        const stored = await this.readPackRange(rd.pack, rd.offset, rd.length);
+        const dec = await pool.decode(stored, rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset)), `pack ${rd.pack}`);
+        let off = 0;
+        rd.blobs.forEach((b, i) => {
+          const len = dec.lengths[i]!;
+          out.set(b.key, dec.plain.subarray(off, off + len));
+          off += len;
+        });
+      }),
+    );
+    return out;
   }
 
   /** A ranged pack read into `target` (which may be shared memory); errors as readPackRange. */

@@ -17,7 +17,7 @@ import { blake3Hex } from '../hash/blake3.js';
 import type { PackEntry, BlobType } from '../pack/format.js';
 import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
-import type { IndexedPack } from '../index/types.js';
+import type { BlobLocation, IndexedPack } from '../index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
@@ -45,6 +45,10 @@ export interface WriteStats {
   storedBytes: number;
   packs: number;
   indexFiles: number;
+  /** New blobs stored as deltas against a base. */
+  deltaBlobs: number;
+  /** Stored bytes of those delta blobs. */
+  deltaStoredBytes: number;
 }
 
 /** Encoder input in flight: this many shared-memory slots of ENCODE_SLOT_BYTES. */
@@ -54,13 +58,15 @@ const ENCODE_SLOT_BYTES = 5 * 1024 * 1024;
 interface EncodeJob {
   readonly type: BlobType;
   readonly ids: Buffer[];
+  /** Per blob: the base offered to the encoder (used when the result says delta). */
+  readonly bases: (Buffer | undefined)[] | undefined;
   readonly rawLengths: number[];
   readonly bytes: number;
   readonly result: Promise<EncodedBatch>;
 }
 
 export class WriteSession {
-  readonly stats: WriteStats = { newBlobs: 0, newBytes: 0, storedBytes: 0, packs: 0, indexFiles: 0 };
+  readonly stats: WriteStats = { newBlobs: 0, newBytes: 0, storedBytes: 0, packs: 0, indexFiles: 0, deltaBlobs: 0, deltaStoredBytes: 0 };
   /** Ids (latin1 keys) stored by this session and not yet absorbed into the index cache. */
   private readonly unindexed = new Set<string>();
   private readonly encodeQueue: EncodeJob[] = [];
@@ -102,7 +108,12 @@ export class WriteSession {
    * copied into one buffer for the encoder. Returns the number and plaintext bytes of new
    * blobs. The chunks are not retained. Waits while the pipeline is full.
    */
-  async saveChunks(type: BlobType, chunks: readonly Uint8Array[], ids: readonly Buffer[]): Promise<{ newBlobs: number; newBytes: number }> {
+  async saveChunks(
+    type: BlobType,
+    chunks: readonly Uint8Array[],
+    ids: readonly Buffer[],
+    hints?: readonly (Buffer | undefined)[],
+  ): Promise<{ newBlobs: number; newBytes: number; deltaCandidates: number }> {
     this.check();
     // 1. ids this session already has, then one batched lookup for the rest
     const keys = ids.map((id) => id.toString('latin1'));
@@ -116,6 +127,7 @@ export class WriteSession {
     // 2. copy the new ones (deduplicated within the call) into one buffer for the encoder
     const newIdx: number[] = [];
     let newBytes = 0;
+    let deltaCandidates = 0;
     for (let i = 0; i < ids.length; i++) {
       if (isKnown[i] || this.unindexed.has(keys[i]!)) continue;
       this.unindexed.add(keys[i]!);
@@ -132,16 +144,59 @@ export class WriteSession {
         o += chunks[i]!.length;
       }
       const rawLengths = newIdx.map((i) => chunks[i]!.length);
-      const result = this.pool.encode(buf, rawLengths);
+      const bases = hints ? await this.loadBases(newIdx.map((i) => hints[i])) : undefined;
+      if (bases) deltaCandidates = bases.ids.filter((b) => b).length;
+      const result = this.pool.encode(buf, rawLengths, bases?.plain);
       if (slot) result.then(slot.release, slot.release);
       result.catch(() => undefined); // observed when drained
-      this.encodeQueue.push({ type, ids: newIdx.map((i) => ids[i]!), rawLengths, bytes: newBytes, result });
+      this.encodeQueue.push({ type, ids: newIdx.map((i) => ids[i]!), bases: bases?.ids, rawLengths, bytes: newBytes, result });
       this.queuedBytes += newBytes;
       this.stats.newBlobs += newIdx.length;
       this.stats.newBytes += newBytes;
     }
     while (this.queuedBytes > this.maxEncodeBytes) await this.drainOne();
-    return { newBlobs: newIdx.length, newBytes };
+    return { newBlobs: newIdx.length, newBytes, deltaCandidates };
+  }
+
+  /**
+   * Resolves delta hints (old chunks) to bases and loads their plaintext: a base must be
+   * a whole blob already in the index (a hint that is itself a delta gives its own base,
+   * so chains stay one step long); hints this session stored, or that are missing, give none.
+   */
+  private async loadBases(hints: readonly (Buffer | undefined)[]): Promise<{ ids: (Buffer | undefined)[]; plain: (Uint8Array | null)[] } | undefined> {
+    const asked = [...new Map(hints.filter((h): h is Buffer => h !== undefined).map((h) => [h.toString('latin1'), h])).values()];
+    if (asked.length === 0) return undefined;
+    const found = await this.repo.lookup(asked);
+    const baseOf = new Map<string, Buffer>();
+    const second: Buffer[] = [];
+    asked.forEach((h, i) => {
+      const loc = found[i];
+      if (!loc) return;
+      if (loc.base) second.push(loc.base);
+      baseOf.set(h.toString('latin1'), loc.base ?? h);
+    });
+    const locs = new Map<string, BlobLocation>();
+    asked.forEach((h, i) => {
+      const loc = found[i];
+      if (loc && !loc.base) locs.set(h.toString('latin1'), loc);
+    });
+    if (second.length) {
+      const more = await this.repo.lookup(second);
+      second.forEach((b, i) => {
+        const loc = more[i];
+        if (loc && !loc.base) locs.set(b.toString('latin1'), loc);
+      });
+    }
+    const plain = await this.repo.loadWholeBlobs(locs, this.pool);
+    const ids: (Buffer | undefined)[] = [];
+    const out: (Uint8Array | null)[] = [];
+    for (const h of hints) {
+      const b = h && baseOf.get(h.toString('latin1'));
+      const p = b && plain.get(b.toString('latin1'));
+      ids.push(p ? b : undefined);
+      out.push(p ?? null);
+    }
+    return { ids, plain: out };
   }
 
   /** Stores one blob (chunk lists and such); returns its id. */
@@ -192,8 +247,14 @@ export class WriteSession {
     for (let i = 0; i < job.ids.length; i++) {
       const len = r.storedLengths[i]!;
       if (this.writer.count > 0 && this.writer.size + len > this.repo.config.packSize) this.finishPack();
-      this.writer.add(job.ids[i]!, job.type, r.stored.subarray(off, off + len), job.rawLengths[i]!, r.compressed[i]!);
+      const base = r.delta[i] ? job.bases?.[i] : undefined;
+      if (r.delta[i] && !base) this.fail(new Error('internal error: delta blob without a base'));
+      this.writer.add(job.ids[i]!, job.type, r.stored.subarray(off, off + len), job.rawLengths[i]!, r.compressed[i]!, base);
       this.stats.storedBytes += len;
+      if (base) {
+        this.stats.deltaBlobs++;
+        this.stats.deltaStoredBytes += len;
+      }
       off += len;
     }
     if (this.writer.size >= this.repo.config.packSize) this.finishPack();

@@ -19,6 +19,7 @@ import { MAX_GAP, planReads } from './plan.js';
 import { streamWriter, writeTargetFile } from './target.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { describeMismatches, imageRangeHasher } from '../image/verify.js';
+import { decodeItem } from '../repository/blob-codec.js';
 
 export interface RestoreOptions {
   /** Replace an existing target file. */
@@ -180,6 +181,7 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
       if (l) locs.set(k, l);
     });
     const reads = planReads(refs, locs);
+    const bases = await loadBasesOf(repo, pool, locs);
     let readTotal = 0;
     let plainTotal = 0;
     for (const rd of reads) {
@@ -196,7 +198,7 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
     let outOff = 0;
     await Promise.all(
       reads.map(async (rd) => {
-        const items = rd.blobs.map((b) => ({ offset: b.loc.offset - rd.offset, length: b.loc.length, rawLength: b.loc.rawLength, compressed: b.loc.compressed, id: b.id }));
+        const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))));
         const what = `pack ${rd.pack}`;
         const fail = (err: unknown): never => {
           throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
@@ -259,4 +261,26 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
     release();
     throw err;
   }
+}
+
+/**
+ * The plaintext of the bases of the delta blobs among `locs` (keyed by latin1 base id):
+ * one batched lookup, reads grouped by pack, decoded by the pool. CORRUPT when a base is
+ * missing from the index or is itself a delta.
+ */
+async function loadBasesOf(repo: Repository, pool: ReturnType<Repository['codecs']>, locs: ReadonlyMap<string, BlobLocation>): Promise<Map<string, Uint8Array>> {
+  const want = new Map<string, { base: Buffer; of: string }>();
+  for (const [k, loc] of locs) if (loc.base) want.set(loc.base.toString('latin1'), { base: loc.base, of: k });
+  if (want.size === 0) return new Map();
+  const list = [...want.values()];
+  const found = await repo.lookup(list.map((w) => w.base));
+  const baseLocs = new Map<string, BlobLocation>();
+  list.forEach((w, i) => {
+    const loc = found[i];
+    const what = `base ${w.base.toString('hex')} of delta blob ${Buffer.from(w.of, 'latin1').toString('hex')}`;
+    if (!loc) throw corrupt(`${what} is not in the index`);
+    if (loc.base) throw corrupt(`${what} is itself a delta (chains are one step long)`);
+    baseLocs.set(w.base.toString('latin1'), loc);
+  });
+  return repo.loadWholeBlobs(baseLocs, pool);
 }

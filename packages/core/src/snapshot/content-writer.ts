@@ -18,6 +18,7 @@ import type { Cutter } from '../chunker/index.js';
 import type { WriteSession } from '../repository/write-session.js';
 import type { ArchiveMember, SplitEvent } from '../split/events.js';
 import type { ChunkListWriter } from './chunk-list.js';
+import { pickBase, pathKey, type Basis, type BasisFile, type FileMapWriter } from './file-map.js';
 import { SliceStream } from './slice-stream.js';
 
 /** Glue blobs are closed at this size. */
@@ -31,17 +32,44 @@ export const GLUE_BYTES = 256 * 1024;
  */
 export const SMALL_FILE = 4096;
 
-type Item = { id: Buffer; offset: number; length: number } | { stream: SliceStream; start: number; length: number };
+/** A file whose chunks get a file map record: where its extents start, how many. */
+interface FileRecord {
+  readonly key: Buffer;
+  first: number;
+  count: number;
+  done: boolean;
+}
+
+type Item = { id: Buffer; offset: number; length: number; record?: FileRecord } | { stream: SliceStream; start: number; length: number };
+
+/** The file being chunked: its name's key, size, old version, and position. */
+interface CurrentFile {
+  readonly key: Buffer;
+  readonly size: number;
+  readonly old: BasisFile | undefined;
+  pos: number;
+  record: FileRecord | undefined;
+}
+
+/** Delta bases and the file map of a snapshot. */
+export interface FileTracking {
+  /** Where new files' old versions come from (the parent snapshot's files). */
+  readonly basis?: Basis | undefined;
+  /** Receives this snapshot's file map. */
+  readonly map: FileMapWriter;
+}
 
 export interface ContentStats {
   /** Entries written (chunks and slices). */
   entries: number;
   newChunks: number;
   bytesNew: number;
+  /** New chunks of files that had an old version (candidates for a delta). */
+  deltaCandidates: number;
 }
 
 export class ContentWriter {
-  readonly stats: ContentStats = { entries: 0, newChunks: 0, bytesNew: 0 };
+  readonly stats: ContentStats = { entries: 0, newChunks: 0, bytesNew: 0, deltaCandidates: 0 };
   readonly members: ArchiveMember[] = [];
   private carry: Uint8Array = new Uint8Array(0);
   /** True while `carry` is a view into the current input piece (copied before the piece is released). */
@@ -51,6 +79,11 @@ export class ContentWriter {
   private items: Item[] = [];
   private chunks: Uint8Array[] = [];
   private ids: Buffer[] = [];
+  /** Per chunk: the old chunk to try as a delta base. */
+  private hints: (Buffer | undefined)[] = [];
+  private file: CurrentFile | undefined;
+  /** File records in chunk-list order, until their extents are written. */
+  private records: FileRecord[] = [];
   private readonly max: number;
   /** Units smaller than this go to the small-file stream. */
   private readonly small: number;
@@ -64,12 +97,15 @@ export class ContentWriter {
     private readonly idOf: (data: Uint8Array) => Buffer,
     /** A second cutter (same parameters) for the small-file stream. */
     smallCutter: Cutter,
+    /** File maps and delta bases (tar input); without it, no file map and no deltas. */
+    private readonly files?: FileTracking,
   ) {
     this.max = cutter.params.maxSize;
     this.small = Math.min(SMALL_FILE, cutter.params.minSize);
     const onBlob = (b: { bytes: Uint8Array; id: Buffer }) => {
       this.chunks.push(b.bytes);
       this.ids.push(b.id);
+      this.hints.push(undefined);
     };
     this.glue = new SliceStream(undefined, GLUE_BYTES, idOf, onBlob);
     this.smallFiles = new SliceStream(smallCutter, 0, idOf, onBlob);
@@ -88,6 +124,14 @@ export class ContentWriter {
           break;
         case 'end-content':
           this.endContent();
+          this.endFile();
+          break;
+        case 'file':
+          this.endFile();
+          if (this.files) {
+            const key = pathKey(e.name);
+            this.file = { key, size: e.size, old: this.files.basis?.file(key), pos: 0, record: undefined };
+          }
           break;
         case 'glue':
           this.slice(this.glue, e.bytes);
@@ -113,11 +157,17 @@ export class ContentWriter {
   /** Stores what is left; call once after the last piece (and the splitter's end events). */
   async finish(): Promise<void> {
     if (this.carry.length) this.endContent();
+    this.endFile();
     this.glue.flush();
     this.smallFiles.flush();
     await this.saveChunks();
     await this.writeItems();
     if (this.items.length) throw new Error('internal error: chunk-list entries left unresolved');
+  }
+
+  private endFile(): void {
+    if (this.file?.record) this.file.record.done = true;
+    this.file = undefined;
   }
 
   private content(bytes: Uint8Array): void {
@@ -195,7 +245,21 @@ export class ContentWriter {
     const id = this.idOf(view);
     this.chunks.push(view);
     this.ids.push(id);
-    this.items.push({ id, offset: 0, length: view.length });
+    const f = this.file;
+    if (!f) {
+      this.hints.push(undefined);
+      this.items.push({ id, offset: 0, length: view.length });
+      return;
+    }
+    this.hints.push(f.old ? pickBase(f.old, f.size, f.pos, view.length) : undefined);
+    f.pos += view.length;
+    let record: FileRecord | undefined;
+    if (!f.record) {
+      record = f.record = { key: f.key, first: -1, count: 0, done: false };
+      this.records.push(record);
+    }
+    f.record.count++;
+    this.items.push({ id, offset: 0, length: view.length, ...(record && { record }) });
   }
 
   /** Appends bytes to a slice stream and queues the entry that will point into its blobs. */
@@ -210,11 +274,13 @@ export class ContentWriter {
 
   private async saveChunks(): Promise<void> {
     if (this.chunks.length === 0) return;
-    const r = await this.session.saveChunks('data', this.chunks, this.ids);
+    const r = await this.session.saveChunks('data', this.chunks, this.ids, this.hints);
     this.stats.newChunks += r.newBlobs;
     this.stats.bytesNew += r.newBytes;
+    this.stats.deltaCandidates += r.deltaCandidates;
     this.chunks = [];
     this.ids = [];
+    this.hints = [];
   }
 
   /** Writes queued entries, in order, up to the first slice whose blob is not cut yet. */
@@ -223,6 +289,7 @@ export class ContentWriter {
     for (; i < this.items.length; i++) {
       const it = this.items[i]!;
       if ('id' in it) {
+        if (it.record) it.record.first = this.lists.count;
         await this.lists.add(it.id, it.length, it.offset);
         this.stats.entries++;
         continue;
@@ -235,6 +302,14 @@ export class ContentWriter {
       }
     }
     this.items = this.items.slice(i);
+    // file map records whose extents are all numbered, in order
+    let r = 0;
+    for (; r < this.records.length; r++) {
+      const rec = this.records[r]!;
+      if (!rec.done || rec.first < 0) break;
+      await this.files!.map.add(rec.key, rec.first, rec.count);
+    }
+    if (r > 0) this.records = this.records.slice(r);
   }
 }
 

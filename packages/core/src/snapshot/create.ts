@@ -20,7 +20,8 @@ import { ContentWriter } from './content-writer.js';
 import { splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
 import { imageFacts } from '../image/facts.js';
 import type { SplitEvent, Splitter } from '../split/events.js';
-import { listSnapshots } from './find.js';
+import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
+import { FileMapWriter, loadBasis, type Basis } from './file-map.js';
 import { encodeManifest, type Snapshot, type SnapshotManifest, type SnapshotSource, type SourceStat } from './manifest.js';
 
 export const PROGRAM = 'stowage 0.1.0';
@@ -39,6 +40,14 @@ export interface SnapshotOptions {
   readonly signal?: AbortSignal;
   /** How to split the input: auto (default) detects tar archives; raw stores a byte stream. */
   readonly format?: InputFormat;
+  /**
+   * Store changed files as deltas against their previous version (default true): the
+   * basis is the snapshot `basis` names, else the latest snapshot of the same name with a
+   * file map, else the latest snapshot with one.
+   */
+  readonly delta?: boolean;
+  /** Snapshot id (or unique prefix) whose files serve as delta bases. */
+  readonly basis?: string;
 }
 
 export interface SnapshotResult {
@@ -100,7 +109,10 @@ export async function snapshotStream(
     const pool = repo.codecs(opts.workers);
     await pool.shaDigest(); // start from a fresh running hash: an earlier operation that failed in this process may have left bytes in it
     const lists = new ChunkListWriter(session);
-    const writer = new ContentWriter(session, cutter, lists, (d) => repo.codec.id(d), repo.cutter());
+    const name = opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path));
+    const fileMap = new FileMapWriter(session);
+    const basis = opts.format === 'raw' || opts.delta === false ? undefined : await chooseBasis(repo, name, opts.basis);
+    const writer = new ContentWriter(session, cutter, lists, (d) => repo.codec.id(d), repo.cutter(), { basis, map: fileMap });
     let bytesRead = 0;
     let split: { splitter: Splitter; tar: boolean } | undefined;
     let head: Uint8Array[] = [];
@@ -153,6 +165,7 @@ export async function snapshotStream(
     const bytesNew = writer.stats.bytesNew;
     const newChunks = writer.stats.newChunks;
     const listIds = await lists.finish();
+    const fileMapIds = await fileMap.finish();
     await session.flush();
     const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: await pool.shaDigest(), ...(src.stat ? { stat: src.stat } : {}) };
     const manifest: SnapshotManifest = {
@@ -161,12 +174,12 @@ export async function snapshotStream(
       hostname: opts.hostname ?? osHostname(),
       username: safeUsername(),
       program: PROGRAM,
-      name: opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path)),
+      name,
       tags: [...(opts.tags ?? [])],
       source: sourceInfo,
       format,
       ...(image && { image }),
-      content: { chunks: lists.count, lists: listIds },
+      content: { chunks: lists.count, lists: listIds, ...(fileMapIds.length && { files: fileMapIds }) },
       summary: {
         bytesRead,
         bytesNew,
@@ -174,7 +187,9 @@ export async function snapshotStream(
         chunks: lists.count,
         newChunks,
         seconds: (performance.now() - t0) / 1000,
+        ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
       },
+      ...(basis && session.stats.deltaBlobs && { basis: basis.snapshot }),
     };
     const id = await repo.saveFile('snapshot', encodeManifest(manifest));
     return { id, ...manifest };
@@ -182,6 +197,17 @@ export async function snapshotStream(
     await session.abort(err);
     throw err;
   }
+}
+
+/**
+ * The snapshot whose files serve as delta bases: `wanted` (an id or prefix) when given,
+ * else the latest snapshot named `name` that has a file map, else the latest one that has.
+ */
+async function chooseBasis(repo: Repository, name: string, wanted: string | undefined): Promise<Basis | undefined> {
+  if (wanted) return loadBasis(repo, await loadSnapshot(repo, await resolveSnapshot(repo, wanted)));
+  const all = (await listSnapshots(repo)).filter((s) => s.content.files?.length);
+  const pick = all.findLast((s) => s.name === name) ?? all[all.length - 1];
+  return pick ? loadBasis(repo, pick) : undefined;
 }
 
 /** The latest snapshot of `abs` on this host whose recorded stat equals `stat`. */

@@ -38,6 +38,10 @@ export interface SnapshotSummary {
   readonly chunks: number;
   readonly newChunks: number;
   readonly seconds: number;
+  /** New chunks stored as deltas against an earlier version of their file. */
+  readonly deltaBlobs?: number;
+  /** Stored bytes of those deltas. */
+  readonly deltaBytesStored?: number;
 }
 
 export interface SnapshotManifest {
@@ -60,10 +64,14 @@ export interface SnapshotManifest {
     readonly chunks: number;
     /** Hex ids of the chunk-list blobs, in order. */
     readonly lists: readonly string[];
+    /** Hex ids of the file map blobs (tar input: which extents hold which file; file-map.ts). */
+    readonly files?: readonly string[];
   };
   readonly summary: SnapshotSummary;
   /** The snapshot whose content was reused without reading the input. */
   readonly parent?: string;
+  /** The snapshot whose files served as delta bases for changed files (file-map.ts). */
+  readonly basis?: string;
 }
 
 /** A snapshot with its id. */
@@ -93,7 +101,8 @@ export function decodeManifest(bytes: Uint8Array, what: string): SnapshotManifes
     typeof m.source.size === 'number' &&
     typeof m.content?.chunks === 'number' &&
     Array.isArray(m.content.lists) &&
-    m.content.lists.every((l) => typeof l === 'string' && /^[0-9a-f]{64}$/.test(l));
+    m.content.lists.every((l) => typeof l === 'string' && /^[0-9a-f]{64}$/.test(l)) &&
+    (m.content.files === undefined || (Array.isArray(m.content.files) && m.content.files.every((l) => typeof l === 'string' && /^[0-9a-f]{64}$/.test(l))));
   if (!ok) throw corrupt(`${what}: snapshot fields missing or malformed`);
   return m;
 }

@@ -12,6 +12,8 @@ export type SplitEvent =
   | { readonly kind: 'glue'; readonly bytes: Uint8Array }
   /** A good place to close the current group of glue (a nested archive starts or ends). */
   | { readonly kind: 'flush-glue' }
+  /** The next content unit is the data of this regular file (name as in its archive, which may be a layer). */
+  | { readonly kind: 'file'; readonly name: string; readonly size: number }
   /** A top-level archive member (for image facts); `data` only for small metadata files. */
   | { readonly kind: 'member'; readonly member: ArchiveMember };
 

@@ -31,7 +31,7 @@ export class TarSplitter implements Splitter {
   private paxSize: number | undefined;
   private paxBuf: Uint8Array[] | undefined;
   private child: TarSplitter | undefined;
-  private member: { name: string; type: string; offset: number; size: number; nested: boolean; capture?: Uint8Array[]; linkname?: string; magic?: Uint8Array } | undefined;
+  private member: { name: string; type: string; offset: number; size: number; nested: boolean; capture?: Uint8Array[]; linkname?: string; magic?: Uint8Array; announced?: boolean } | undefined;
   /** Position in this level's stream. */
   private pos = 0;
   private rawStarted = false;
@@ -260,6 +260,11 @@ export class TarSplitter implements Splitter {
 
   private emitContent(bytes: Uint8Array, out: SplitEvent[]): void {
     if (bytes.length === 0) return;
+    const f = this.member;
+    if (f && !f.announced) {
+      f.announced = true;
+      if (f.type === '0' || f.type === '\0' || f.type === '7') out.push({ kind: 'file', name: f.name, size: f.size });
+    }
     out.push({ kind: 'content', bytes });
     const c = this.member?.capture;
     // every file captured is JSON (manifests, configs, indexes): a blob that does not start like JSON

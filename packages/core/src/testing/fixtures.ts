@@ -12,7 +12,7 @@ import { MemoryBackend } from '../backend/memory.js';
 import type { InitOptions } from '../repository/config.js';
 import { Repository } from '../repository/repository.js';
 import { restoreToStream } from '../restore/restore.js';
-import { snapshotStream } from '../snapshot/create.js';
+import { snapshotStream, type SnapshotOptions } from '../snapshot/create.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 
 /** A fresh cache root in the temp directory (remove it with fs.rmSync when done). */
@@ -33,8 +33,8 @@ export function seeded(seed: string, n: number): Buffer {
   return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
 }
 
-/** Snapshots `data` (inline codecs, raw format) as a stream named `name`. */
-export async function snapshotBytes(repo: Repository, data: Buffer, name: string, opts: { time?: Date; tags?: string[] } = {}): Promise<Snapshot> {
+/** Snapshots `data` (inline codecs, raw format unless `opts.format` says otherwise) as a stream named `name`. */
+export async function snapshotBytes(repo: Repository, data: Buffer, name: string, opts: Pick<SnapshotOptions, 'time' | 'tags' | 'format' | 'delta' | 'basis'> = {}): Promise<Snapshot> {
   async function* source(): AsyncGenerator<Uint8Array> {
     for (let off = 0; off < data.length; off += 1 << 20) yield Buffer.from(data.subarray(off, off + (1 << 20)));
   }
