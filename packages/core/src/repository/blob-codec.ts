@@ -37,6 +37,8 @@ export interface EncodedBatch {
  * not worth it.
  */
 export const DELTA_WORTH = 0.75;
+/** A delta frame this small (a fraction of the plaintext) is kept without compressing the blob alone to compare. */
+export const DELTA_SURE = 0.1;
 
 /** One blob to decode from a buffer of stored bytes. */
 export interface DecodeItem {
@@ -72,28 +74,29 @@ export class BlobCodec {
   }
 
   /**
-   * Encodes consecutive blobs of `data` (lengths given). `bases[i]`, when given, is the
-   * plaintext of a candidate base for blob i: the blob is stored as a delta against it
-   * when that is at most DELTA_WORTH of its size compressed alone.
+   * Encodes consecutive blobs of `data` (lengths given, from its start). `baseSpans`, when
+   * given, holds an (offset, length) pair per blob: where in `data` (after the blobs) the
+   * plaintext of a candidate base lies, length 0 for none. A blob is stored as a delta
+   * against its base when that is at most DELTA_WORTH of its size compressed alone.
    */
-  encode(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | null | undefined)[]): EncodedBatch {
+  encode(data: Uint8Array, lengths: readonly number[], baseSpans?: readonly number[]): EncodedBatch {
+    const bases = baseSpans && lengths.map((_, i) => (baseSpans[2 * i + 1]! > 0 ? data.subarray(baseSpans[2 * i]!, baseSpans[2 * i]! + baseSpans[2 * i + 1]!) : undefined));
     if (this.cipher.overhead === 0) return this.encodePlain(data, lengths, bases);
     return this.encodeSealed(data, lengths, bases);
   }
 
-  /** Delta frame of `plain` against `base` in dbuf, when it beats `alone` (stored bytes without a base); else -1. */
-  private tryDelta(plain: Uint8Array, base: Uint8Array | null | undefined, alone: number): number {
+  /** Delta frame of `plain` against `base` in dbuf; its length, or -1 when there is none. */
+  private deltaFrame(plain: Uint8Array, base: Uint8Array | undefined): number {
     if (!base || base.length === 0 || this.spec.level === 0) return -1;
     if (this.dbuf.length < compressBound(plain.length)) this.dbuf = Buffer.allocUnsafeSlow(compressBound(plain.length));
-    const n = compressWithDictInto(this.dbuf, plain, base, this.spec.level);
-    return n >= 0 && n <= alone * DELTA_WORTH ? n : -1;
+    return compressWithDictInto(this.dbuf, plain, base, this.spec.level);
   }
 
   /**
    * Encrypted repositories: compress each blob into a reused buffer and seal it straight
    * into one output buffer; verification opens the sealed bytes (AEAD tag included).
    */
-  private encodeSealed(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | null | undefined)[]): EncodedBatch {
+  private encodeSealed(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | undefined)[]): EncodedBatch {
     let bound = 0;
     let maxLen = 0;
     for (const len of lengths) {
@@ -111,9 +114,11 @@ export class BlobCodec {
       const len = lengths[i]!;
       const plain = data.subarray(off, off + len);
       off += len;
-      const n = compressInto(this.zbuf, plain, this.spec.level);
       const base = bases?.[i];
-      const d = this.tryDelta(plain, base, n >= 0 ? n : len);
+      let d = this.deltaFrame(plain, base);
+      const sure = d >= 0 && d <= len * DELTA_SURE;
+      const n = sure ? -1 : compressInto(this.zbuf, plain, this.spec.level);
+      if (!sure && d >= 0 && d > (n >= 0 ? n : len) * DELTA_WORTH) d = -1;
       const compressed = n >= 0 || d >= 0;
       const frame = d >= 0 ? this.dbuf.subarray(0, d) : n >= 0 ? this.zbuf.subarray(0, n) : plain;
       const m = this.cipher.sealInto(out, pos, frame);
@@ -127,7 +132,7 @@ export class BlobCodec {
   }
 
   /** Plaintext repositories: compress every blob straight into one output buffer. */
-  private encodePlain(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | null | undefined)[]): EncodedBatch {
+  private encodePlain(data: Uint8Array, lengths: readonly number[], bases?: readonly (Uint8Array | undefined)[]): EncodedBatch {
     let bound = 0;
     for (const len of lengths) bound += compressBound(len);
     const out = Buffer.allocUnsafeSlow(bound);
@@ -140,10 +145,12 @@ export class BlobCodec {
       const len = lengths[i]!;
       const plain = data.subarray(off, off + len);
       off += len;
-      let n = compressInto(out.subarray(pos), plain, this.spec.level);
-      let compressed = n >= 0;
       const base = bases?.[i];
-      const d = this.tryDelta(plain, base, compressed ? n : len);
+      let d = this.deltaFrame(plain, base);
+      const sure = d >= 0 && d <= len * DELTA_SURE;
+      let n = sure ? -1 : compressInto(out.subarray(pos), plain, this.spec.level);
+      let compressed = n >= 0;
+      if (!sure && d >= 0 && d > (compressed ? n : len) * DELTA_WORTH) d = -1;
       if (d >= 0) {
         out.set(this.dbuf.subarray(0, d), pos);
         n = d;
