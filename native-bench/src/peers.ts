@@ -9,7 +9,7 @@
  * go to stdout as a markdown table; every raw run goes to the JSON file (--out).
  *
  *   node native-bench/dist/peers.js [--corpus DIR] [--series docker|rootfs] [--runs 3]
- *     [--tools stowage,stowage-raw,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
+ *     [--tools stowage,stowage-nodelta,stowage-raw,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
  *     [--out native-bench/results/peers-<series>.json] [--tmp /work/bench-tmp]
  *     [--max-load 1.5] [--wait-load 600]
  * Each run first waits (up to --wait-load s) for the 1-minute load average to drop below
@@ -88,8 +88,9 @@ function selectTools(opts: Options): ToolDef[] {
   return opts.tools.flatMap((name) => {
     if (name === 'stowage') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT));
     if (name === 'stowage-raw') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT, 'raw'));
+    if (name === 'stowage-nodelta') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT, 'nodelta'));
     const peer = PEERS.find((t) => t.name === name);
-    if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, ${PEERS.map((t) => t.name).join(', ')})`);
+    if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, stowage-nodelta, ${PEERS.map((t) => t.name).join(', ')})`);
     return [peer];
   });
 }

@@ -93,21 +93,29 @@ export function stowageArgv(repoRoot: string): string[] {
 
 /**
  * A Stowage row. `format` "auto" splits tar input at file boundaries (nested layer tars
- * included); "raw" is plain FastCDC over the byte stream at the same average size.
+ * included) and stores changed files as deltas against their previous version; "nodelta"
+ * is the same without deltas; "raw" is plain FastCDC over the byte stream at the same
+ * average size.
  */
-export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'raw' = 'auto'): ToolDef {
+export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'raw' | 'nodelta' = 'auto'): ToolDef {
   const bin = stowageArgv(repoRoot);
   const kib = Math.round(avgBytes / 1024);
+  const what = {
+    auto: 'file-boundary splitting and deltas (--format auto)',
+    nodelta: 'file-boundary splitting, no deltas (--no-delta)',
+    raw: '--format raw (plain FastCDC, no file boundaries)',
+  }[format];
+  const flags = { auto: [], nodelta: ['--no-delta'], raw: ['--format', 'raw'] }[format];
   return {
-    name: format === 'raw' ? `stowage-raw-${kib}k` : `stowage-${kib}k`,
-    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption, ${format === 'raw' ? '--format raw (plain FastCDC, no file boundaries)' : 'file-boundary splitting (--format auto)'}`,
+    name: format === 'auto' ? `stowage-${kib}k` : `stowage-${format}-${kib}k`,
+    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption, ${what}`,
     available: () => bin.every((p) => p === process.execPath || existsSync(p)),
     version: () => firstLine([...bin, '--version']),
     env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x' }),
     init: (repo) => ({
       argv: [...bin, '-r', repo, 'init', '--insecure-no-encryption', '--chunk-avg', String(avgBytes)],
     }),
-    snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file), ...(format === 'raw' ? ['--format', 'raw'] : [])] }),
+    snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file), ...flags] }),
     // The snapshot restored is always the last one taken (the harness restores right after v5).
     restore: (repo, _tag, out) => ({ argv: [...bin, '-r', repo, 'restore', 'latest', out] }),
     repeat: true,

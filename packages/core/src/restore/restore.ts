@@ -143,6 +143,8 @@ export interface BuiltWindow {
 interface WindowRings {
   readonly read: SlotRing;
   readonly out: SlotRing;
+  /** Delta bases of a window (plaintext, then their stored bytes), held while it decodes. */
+  readonly base: SlotRing;
 }
 
 /**
@@ -153,7 +155,8 @@ interface WindowRings {
  */
 function windowRings(windowBytes: number, maxChunk: number): WindowRings {
   const out = windowBytes + 2 * Math.max(maxChunk, 1 << 20);
-  return { read: new SlotRing(3, out + MAX_GAP * 4), out: new SlotRing(3, out) };
+  // base slots: touched only by snapshots with deltas (untouched shared memory costs no RSS)
+  return { read: new SlotRing(3, out + MAX_GAP * 4), out: new SlotRing(3, out), base: new SlotRing(2, 2 * out) };
 }
 
 /**
@@ -181,7 +184,7 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
       if (l) locs.set(k, l);
     });
     const reads = planReads(refs, locs);
-    const bases = await loadBasesOf(repo, pool, locs);
+    const bases = await loadBasesOf(repo, pool, locs, rings?.base);
     let readTotal = 0;
     let plainTotal = 0;
     for (const rd of reads) {
@@ -196,38 +199,42 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
     const plain = new Map<string, Uint8Array>();
     let readOff = 0;
     let outOff = 0;
-    await Promise.all(
-      reads.map(async (rd) => {
-        const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))));
-        const what = `pack ${rd.pack}`;
-        const fail = (err: unknown): never => {
-          throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
-        };
-        let out: Uint8Array;
-        let lengths: number[];
-        if (shared) {
-          const src = readSlot!.bytes.subarray(readOff, readOff + rd.length);
-          readOff += rd.length;
-          let n = 0;
-          for (const it of items) n += it.rawLength;
-          out = outSlot!.bytes.subarray(outOff, outOff + n);
-          outOff += n;
-          await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
-          lengths = await pool.decodeInto(src, items, out, what).catch(fail);
-        } else {
-          const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
-          const dec = await pool.decode(stored, items, what).catch(fail);
-          out = dec.plain;
-          lengths = dec.lengths;
-        }
-        let off = 0;
-        rd.blobs.forEach((b, i) => {
-          const len = lengths[i]!;
-          plain.set(b.key, out.subarray(off, off + len));
-          off += len;
-        });
-      }),
-    );
+    try {
+      await Promise.all(
+        reads.map(async (rd) => {
+          const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.plain.get(b.loc.base.toString('latin1'))));
+          const what = `pack ${rd.pack}`;
+          const fail = (err: unknown): never => {
+            throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
+          };
+          let out: Uint8Array;
+          let lengths: number[];
+          if (shared) {
+            const src = readSlot!.bytes.subarray(readOff, readOff + rd.length);
+            readOff += rd.length;
+            let n = 0;
+            for (const it of items) n += it.rawLength;
+            out = outSlot!.bytes.subarray(outOff, outOff + n);
+            outOff += n;
+            await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
+            lengths = await pool.decodeInto(src, items, out, what).catch(fail);
+          } else {
+            const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
+            const dec = await pool.decode(stored, items, what).catch(fail);
+            out = dec.plain;
+            lengths = dec.lengths;
+          }
+          let off = 0;
+          rd.blobs.forEach((b, i) => {
+            const len = lengths[i]!;
+            plain.set(b.key, out.subarray(off, off + len));
+            off += len;
+          });
+        }),
+      );
+    } finally {
+      bases.release(); // decoded: the bases are no longer needed
+    }
     const pieces: Buffer[] = [];
     for (const r of refs) {
       const blob = plain.get(r.id.toString('latin1'))!;
@@ -265,13 +272,19 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
 
 /**
  * The plaintext of the bases of the delta blobs among `locs` (keyed by latin1 base id):
- * one batched lookup, reads grouped by pack, decoded by the pool. CORRUPT when a base is
- * missing from the index or is itself a delta.
+ * one batched lookup, reads grouped by pack, decoded by the pool; into a slot of `ring`
+ * when they fit (release it once the window is decoded), else into fresh memory. CORRUPT
+ * when a base is missing from the index or is itself a delta.
  */
-async function loadBasesOf(repo: Repository, pool: ReturnType<Repository['codecs']>, locs: ReadonlyMap<string, BlobLocation>): Promise<Map<string, Uint8Array>> {
+async function loadBasesOf(
+  repo: Repository,
+  pool: ReturnType<Repository['codecs']>,
+  locs: ReadonlyMap<string, BlobLocation>,
+  ring: SlotRing | undefined,
+): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
   const want = new Map<string, { base: Buffer; of: string }>();
   for (const [k, loc] of locs) if (loc.base) want.set(loc.base.toString('latin1'), { base: loc.base, of: k });
-  if (want.size === 0) return new Map();
+  if (want.size === 0) return { plain: new Map(), release: () => undefined };
   const list = [...want.values()];
   const found = await repo.lookup(list.map((w) => w.base));
   const baseLocs = new Map<string, BlobLocation>();
@@ -282,5 +295,42 @@ async function loadBasesOf(repo: Repository, pool: ReturnType<Repository['codecs
     if (loc.base) throw corrupt(`${what} is itself a delta (chains are one step long)`);
     baseLocs.set(w.base.toString('latin1'), loc);
   });
-  return repo.loadWholeBlobs(baseLocs, pool);
+  const reads = planReads(
+    [...baseLocs].map(([k, loc]) => ({ id: Buffer.from(k, 'latin1'), offset: 0, length: loc.rawLength })),
+    baseLocs,
+  );
+  let plainBytes = 0;
+  let storedBytes = 0;
+  for (const rd of reads) {
+    storedBytes += rd.length;
+    for (const b of rd.blobs) plainBytes += b.loc.rawLength;
+  }
+  if (!ring || plainBytes + storedBytes > ring.size) return { plain: await repo.loadWholeBlobs(baseLocs, pool), release: () => undefined };
+  const slot = await ring.acquire();
+  try {
+    const plain = new Map<string, Uint8Array>();
+    let at = 0;
+    let storedAt = plainBytes;
+    await Promise.all(
+      reads.map(async (rd) => {
+        const start = at;
+        let n = 0;
+        for (const b of rd.blobs) n += b.loc.rawLength;
+        at += n;
+        const stored = slot.bytes.subarray(storedAt, storedAt + rd.length);
+        storedAt += rd.length;
+        await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, stored);
+        const lengths = await pool.decodeInto(stored, rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset)), slot.bytes.subarray(start, start + n), `pack ${rd.pack}`);
+        let off = start;
+        rd.blobs.forEach((b, i) => {
+          plain.set(b.key, slot.bytes.subarray(off, off + lengths[i]!));
+          off += lengths[i]!;
+        });
+      }),
+    );
+    return { plain, release: slot.release };
+  } catch (err) {
+    slot.release();
+    throw err;
+  }
 }

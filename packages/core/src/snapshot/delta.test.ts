@@ -7,6 +7,7 @@ import { forget } from '../forget/forget.js';
 import { gc } from '../gc/gc.js';
 import { IndexTable } from '../index/index-table.js';
 import { Repository } from '../repository/repository.js';
+import { repairIndex } from '../repository/repair-index.js';
 import { restoreBytes, seeded, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
 
@@ -127,6 +128,23 @@ describe('delta blobs (changed files stored against their previous version)', ()
     expect((await restoreBytes(r2, s2.id)).equals(v2)).toBe(true);
     await r2.close();
     await repo.close();
+  });
+
+  it('repair index rebuilds delta entries and their base references from the pack trailers', async () => {
+    const { backend, repo } = await testRepo(cacheRoot);
+    const { v1, v2 } = versions();
+    await snapshotBytes(repo, v1, 'img', { format: 'tar' });
+    const s2 = await snapshotBytes(repo, v2, 'img', { format: 'tar' });
+    await repo.close();
+    const mem = backend as MemoryBackend;
+    for (const k of files(mem, 'index')) mem.files.delete(k);
+    const r2 = await Repository.open(backend, { cacheRoot: tempCacheRoot() });
+    await repairIndex(r2);
+    const t = await IndexTable.load(r2);
+    expect(t.refs).toBe(s2.summary.deltaBlobs);
+    expect((await restoreBytes(r2, s2.id)).equals(v2)).toBe(true);
+    expect((await check(r2, { readData: true })).findings).toEqual([]);
+    await r2.close();
   });
 
   it('a damaged base is reported with the snapshot that needs it; restore fails CORRUPT', async () => {
