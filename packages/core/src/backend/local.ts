@@ -14,10 +14,13 @@ import { StowageError } from '../errors.js';
 import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
 import { FILE_TYPES } from './backend.js';
 import { checkName, dirOf, pathOf } from './layout.js';
+import { HandleCache } from './handle-cache.js';
 
 export class LocalBackend implements Backend {
   readonly info: BackendInfo;
   readonly root: string;
+  /** Read handles of packs, reused by ranged reads. */
+  private readonly handles = new HandleCache();
 
   constructor(root: string) {
     this.root = path.resolve(root);
@@ -85,18 +88,22 @@ export class LocalBackend implements Backend {
   async loadInto(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     const file = this.abs(h);
+    const read = async (fh: fs.FileHandle): Promise<void> => {
+      let got = 0;
+      while (got < range.length) {
+        const { bytesRead } = await fh.read(target, got, range.length - got, range.offset + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      if (got !== range.length) {
+        throw new StowageError('CORRUPT', `${pathOf(h)}: short read, wanted ${range.length} bytes at offset ${range.offset}, file ends after ${got}`);
+      }
+    };
     try {
+      if (h.type === 'pack') return await this.handles.with(file, read); // packs never change: reuse handles
       const fh = await fs.open(file, 'r');
       try {
-        let got = 0;
-        while (got < range.length) {
-          const { bytesRead } = await fh.read(target, got, range.length - got, range.offset + got);
-          if (bytesRead === 0) break;
-          got += bytesRead;
-        }
-        if (got !== range.length) {
-          throw new StowageError('CORRUPT', `${pathOf(h)}: short read, wanted ${range.length} bytes at offset ${range.offset}, file ends after ${got}`);
-        }
+        await read(fh);
       } finally {
         await fh.close();
       }
@@ -151,6 +158,7 @@ export class LocalBackend implements Backend {
   async remove(h: Handle, opts?: OpOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     const file = this.abs(h);
+    this.handles.evict(file);
     try {
       await fs.unlink(file);
       await fsyncDir(path.dirname(file));
@@ -204,7 +212,7 @@ export class LocalBackend implements Backend {
   }
 
   async close(): Promise<void> {
-    // nothing held open
+    await this.handles.close();
   }
 }
 

@@ -28,7 +28,11 @@ export interface RestoreOptions {
   readonly workers?: number;
   /** Plaintext bytes per window (default 16 MiB). */
   readonly windowBytes?: number;
-  /** Windows prepared ahead of the one being written (default 2). */
+  /**
+   * Windows prepared ahead of the one being written (default 3: on docker.tar v5, 8 MiB
+   * windows, in-process restore 1.08-1.12 s with 3 against 1.26-1.67 s with 2, 1.12-1.34 s
+   * with 4, at the same RSS; the workers were half idle with 2).
+   */
   readonly ahead?: number;
   readonly progress?: ProgressFn;
   readonly signal?: AbortSignal;
@@ -71,7 +75,7 @@ export async function restoreToStream(repo: Repository, id: string, out: Writabl
 async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOptions): Promise<RestoreResult> {
   const snap = await loadSnapshot(repo, id);
   const windowBytes = opts.windowBytes ?? 8 * 1024 * 1024;
-  const ahead = opts.ahead ?? 2;
+  const ahead = opts.ahead ?? 3;
   const workers = snap.source.size < 4 * 1024 * 1024 ? 0 : opts.workers;
   const pool = repo.codecs(workers);
   await pool.shaDigest(); // start from a fresh running hash: an earlier operation that failed in this process may have left bytes in it
