@@ -8,6 +8,7 @@
 import { corrupt } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { WriteSession } from '../repository/write-session.js';
+import { RecordBlobWriter } from './record-blobs.js';
 
 export const LIST_ENTRY_BYTES = 40;
 /** Most entries per list blob (640 KiB). */
@@ -25,37 +26,30 @@ export interface ChunkRef {
 
 /** Appends chunk refs and stores full lists as blobs. */
 export class ChunkListWriter {
-  private buf = Buffer.allocUnsafe(LIST_ENTRIES * LIST_ENTRY_BYTES);
-  private n = 0;
-  readonly lists: string[] = [];
-  count = 0;
+  private readonly out: RecordBlobWriter;
 
-  constructor(private readonly session: WriteSession) {}
+  constructor(session: WriteSession) {
+    this.out = new RecordBlobWriter(session, LIST_ENTRY_BYTES, LIST_ENTRIES);
+  }
+
+  /** Entries added so far (the next entry's number). */
+  get count(): number {
+    return this.out.count;
+  }
 
   async add(id: Buffer, length: number, offset = 0): Promise<void> {
-    const off = this.n * LIST_ENTRY_BYTES;
-    id.copy(this.buf, off);
-    this.buf.writeUInt32LE(offset, off + 32);
-    this.buf.writeUInt32LE(length, off + 36);
-    this.n++;
-    this.count++;
+    const { buf, off } = this.out.next();
+    id.copy(buf, off);
+    buf.writeUInt32LE(offset, off + 32);
+    buf.writeUInt32LE(length, off + 36);
     // Content-defined list boundaries: a run of entries that recurs (an unchanged layer in
     // the next version) yields the same list blobs, so chunk lists dedupe too.
-    if (this.n === LIST_ENTRIES || (this.n >= LIST_MIN_ENTRIES && ((id.readUInt16LE(30) ^ offset) & LIST_BOUNDARY_MASK) === 0)) await this.flush();
+    await this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((id.readUInt16LE(30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
   }
 
   /** Stores the partial list (if any). Call once at the end. */
   async finish(): Promise<string[]> {
-    if (this.n > 0) await this.flush();
-    return this.lists;
-  }
-
-  private async flush(): Promise<void> {
-    const list = this.buf.subarray(0, this.n * LIST_ENTRY_BYTES);
-    const id = await this.session.saveBlob('list', list);
-    this.lists.push(id.toString('hex'));
-    this.buf = Buffer.allocUnsafe(LIST_ENTRIES * LIST_ENTRY_BYTES);
-    this.n = 0;
+    return this.out.finish();
   }
 }
 

@@ -21,6 +21,7 @@ import type { Repository } from '../repository/repository.js';
 import type { WriteSession } from '../repository/write-session.js';
 import { corrupt } from '../errors.js';
 import { LIST_ENTRY_BYTES } from './chunk-list.js';
+import { RecordBlobWriter } from './record-blobs.js';
 import type { Snapshot } from './manifest.js';
 
 export const FILE_MAP_RECORD_BYTES = 24;
@@ -34,34 +35,22 @@ export function pathKey(name: string): Buffer {
 
 /** Appends records and stores them as blobs. */
 export class FileMapWriter {
-  private buf = Buffer.allocUnsafe(FILE_MAP_RECORDS * FILE_MAP_RECORD_BYTES);
-  private n = 0;
-  readonly blobs: string[] = [];
-  /** Records written. */
-  count = 0;
+  private readonly out: RecordBlobWriter;
 
-  constructor(private readonly session: WriteSession) {}
+  constructor(session: WriteSession) {
+    this.out = new RecordBlobWriter(session, FILE_MAP_RECORD_BYTES, FILE_MAP_RECORDS);
+  }
 
   async add(key: Buffer, firstExtent: number, extentCount: number): Promise<void> {
-    const off = this.n * FILE_MAP_RECORD_BYTES;
-    key.copy(this.buf, off, 0, 16);
-    this.buf.writeUInt32LE(firstExtent, off + 16);
-    this.buf.writeUInt32LE(extentCount, off + 20);
-    this.n++;
-    this.count++;
-    if (this.n === FILE_MAP_RECORDS) await this.flush();
+    const { buf, off } = this.out.next();
+    key.copy(buf, off, 0, 16);
+    buf.writeUInt32LE(firstExtent, off + 16);
+    buf.writeUInt32LE(extentCount, off + 20);
+    await this.out.commit();
   }
 
   async finish(): Promise<string[]> {
-    if (this.n > 0) await this.flush();
-    return this.blobs;
-  }
-
-  private async flush(): Promise<void> {
-    const id = await this.session.saveBlob('list', this.buf.subarray(0, this.n * FILE_MAP_RECORD_BYTES));
-    this.blobs.push(id.toString('hex'));
-    this.buf = Buffer.allocUnsafe(FILE_MAP_RECORDS * FILE_MAP_RECORD_BYTES);
-    this.n = 0;
+    return this.out.finish();
   }
 }
 
