@@ -11,7 +11,7 @@ import { sandbox, seededBytes, type Sandbox } from './helpers/cli.js';
 /** `data` with a byte changed every `every` bytes (a rebuilt binary). */
 function patched(data: Buffer, every: number): Buffer {
   const out = Buffer.from(data);
-  for (let i = 1234; i < out.length; i += every) out[i] ^= 0x5a;
+  for (let i = 1234; i < out.length; i += every) out[i]! ^= 0x5a;
   return out;
 }
 

@@ -17,7 +17,7 @@ afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
 /** `data` with a few bytes changed (a rebuilt binary: same layout, a build id and some addresses differ). */
 function patched(data: Buffer, seed: number, edits = 12): Buffer {
   const out = Buffer.from(data);
-  for (let i = 0; i < edits; i++) out[(seed * 7919 + i * 104_729) % out.length] ^= 0x5a;
+  for (let i = 0; i < edits; i++) out[(seed * 7919 + i * 104_729) % out.length]! ^= 0x5a;
   return out;
 }
 
@@ -42,6 +42,15 @@ function versions() {
   ]);
   const unrelated = tarOf([{ name: 'other', data: seeded('other', 200_000) }]);
   return { v1, v2, unrelated };
+}
+
+/** A repository holding v1 and v2 (v2 stored as deltas against v1). */
+async function twoVersions() {
+  const { backend, repo } = await testRepo(cacheRoot);
+  const { v1, v2 } = versions();
+  const s1 = await snapshotBytes(repo, v1, 'img', { format: 'tar' });
+  const s2 = await snapshotBytes(repo, v2, 'img', { format: 'tar' });
+  return { backend: backend as MemoryBackend, repo, v1, v2, s1, s2 };
 }
 
 const files = (b: MemoryBackend, dir: string) => [...b.files.keys()].filter((k) => k.startsWith(dir + '/'));
@@ -84,6 +93,7 @@ describe('delta blobs (changed files stored against their previous version)', ()
 
   it('works in encrypted repositories', async () => {
     const { repo } = await testRepo(cacheRoot, { password: 'pw' });
+    expect(repo.config.encryption).not.toBe('none');
     const { v1, v2 } = versions();
     await snapshotBytes(repo, v1, 'img', { format: 'tar' });
     const s2 = await snapshotBytes(repo, v2, 'img', { format: 'tar' });
@@ -107,10 +117,7 @@ describe('delta blobs (changed files stored against their previous version)', ()
   });
 
   it('gc keeps the bases of live deltas after their own snapshot is forgotten, and repacks them correctly', async () => {
-    const { backend, repo } = await testRepo(cacheRoot);
-    const { v1, v2 } = versions();
-    const s1 = await snapshotBytes(repo, v1, 'img', { format: 'tar' });
-    const s2 = await snapshotBytes(repo, v2, 'img', { format: 'tar' });
+    const { backend, repo, v2, s1, s2 } = await twoVersions();
     await forget(repo, { ids: [s1.id] });
     const out = await gc(repo, { maxUnused: { percent: 0 } });
     // v1's chunk lists and file map go; its data chunks are v2's bases and stay
@@ -131,13 +138,9 @@ describe('delta blobs (changed files stored against their previous version)', ()
   });
 
   it('repair index rebuilds delta entries and their base references from the pack trailers', async () => {
-    const { backend, repo } = await testRepo(cacheRoot);
-    const { v1, v2 } = versions();
-    await snapshotBytes(repo, v1, 'img', { format: 'tar' });
-    const s2 = await snapshotBytes(repo, v2, 'img', { format: 'tar' });
+    const { backend, repo, v2, s2 } = await twoVersions();
     await repo.close();
-    const mem = backend as MemoryBackend;
-    for (const k of files(mem, 'index')) mem.files.delete(k);
+    for (const k of files(backend, 'index')) backend.files.delete(k);
     const r2 = await Repository.open(backend, { cacheRoot: tempCacheRoot() });
     await repairIndex(r2);
     const t = await IndexTable.load(r2);
@@ -148,20 +151,17 @@ describe('delta blobs (changed files stored against their previous version)', ()
   });
 
   it('a damaged base is reported with the snapshot that needs it; restore fails CORRUPT', async () => {
-    const { backend, repo } = await testRepo(cacheRoot);
-    const { v1, v2 } = versions();
-    const s1 = await snapshotBytes(repo, v1, 'img', { format: 'tar' });
-    const s2 = await snapshotBytes(repo, v2, 'img', { format: 'tar' });
+    const { backend, repo, s1, s2 } = await twoVersions();
     await forget(repo, { ids: [s1.id] });
     // damage one base: find a delta entry, then flip a byte of its base's stored bytes
     const t = await IndexTable.load(repo);
     let base = -1;
     for (let e = 0; e < t.count && base < 0; e++) if (t.isDelta(e)) base = t.baseEntry(e);
     expect(base).toBeGreaterThanOrEqual(0);
-    const mem = backend as MemoryBackend;
+    const mem = backend;
     const key = files(mem, 'data').find((k) => k.endsWith(t.packAt(t.pack(base)).id))!;
     const bytes = Buffer.from(mem.files.get(key)!);
-    bytes[t.offset(base) + 3] ^= 0xff;
+    bytes[t.offset(base) + 3]! ^= 0xff;
     mem.files.set(key, bytes);
     const c = await check(repo, { readData: true });
     const damaged = c.findings.filter((f) => f.severity === 'error');

@@ -9,8 +9,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import type { Backend } from '../backend/backend.js';
 import { MemoryBackend } from '../backend/memory.js';
-import type { InitOptions } from '../repository/config.js';
-import { Repository } from '../repository/repository.js';
+import { Repository, type RepositoryInitOptions } from '../repository/repository.js';
 import { restoreToStream } from '../restore/restore.js';
 import { snapshotStream, type SnapshotOptions } from '../snapshot/create.js';
 import type { Snapshot } from '../snapshot/manifest.js';
@@ -21,7 +20,7 @@ export function tempCacheRoot(): string {
 }
 
 /** A plaintext repository on `backend` (a new MemoryBackend by default) with small packs. */
-export async function testRepo(cacheRoot: string, opts: InitOptions & { backend?: Backend } = {}): Promise<{ backend: Backend; repo: Repository }> {
+export async function testRepo(cacheRoot: string, opts: RepositoryInitOptions & { backend?: Backend } = {}): Promise<{ backend: Backend; repo: Repository }> {
   const backend = opts.backend ?? new MemoryBackend();
   const repo = await Repository.init(backend, { packSize: 64 * 1024, chunkAvg: 4096, compressionLevel: 1, cacheRoot, ...opts });
   return { backend, repo };
