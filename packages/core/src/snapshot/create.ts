@@ -9,7 +9,7 @@ import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { StowageError } from '../errors.js';
+import { StowageError, isStowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
@@ -200,14 +200,22 @@ export async function snapshotStream(
 }
 
 /**
- * The snapshot whose files serve as delta bases: `wanted` (an id or prefix) when given,
- * else the latest snapshot named `name` that has a file map, else the latest one that has.
+ * The snapshot whose files serve as delta bases: `wanted` (an id or prefix) when given
+ * (errors if it cannot be read), else the latest snapshot named `name` that has a file
+ * map, else the latest one that has (none when it cannot be read).
  */
 async function chooseBasis(repo: Repository, name: string, wanted: string | undefined): Promise<Basis | undefined> {
   if (wanted) return loadBasis(repo, await loadSnapshot(repo, await resolveSnapshot(repo, wanted)));
   const all = (await listSnapshots(repo)).filter((s) => s.content.files?.length);
   const pick = all.findLast((s) => s.name === name) ?? all[all.length - 1];
-  return pick ? loadBasis(repo, pick) : undefined;
+  if (!pick) return undefined;
+  try {
+    return await loadBasis(repo, pick);
+  } catch (err) {
+    // a basis that cannot be read (a damaged repository: check reports it) only costs the deltas
+    if (isStowageError(err, 'CORRUPT', 'NOT_FOUND')) return undefined;
+    throw err;
+  }
 }
 
 /** The latest snapshot of `abs` on this host whose recorded stat equals `stat`. */

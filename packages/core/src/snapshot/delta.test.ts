@@ -150,6 +150,29 @@ describe('delta blobs (changed files stored against their previous version)', ()
     await r2.close();
   });
 
+  it('a basis whose file map cannot be read only costs the deltas', async () => {
+    const { backend, repo } = await testRepo(cacheRoot);
+    const { v1, v2 } = versions();
+    const s1 = await snapshotBytes(repo, v1, 'img', { format: 'tar' });
+    const t = await IndexTable.load(repo);
+    const e = t.find(Buffer.from(s1.content.files![0]!, 'hex'));
+    const mem = backend as MemoryBackend;
+    const key = files(mem, 'data').find((k) => k.endsWith(t.packAt(t.pack(e)).id))!;
+    const bytes = Buffer.from(mem.files.get(key)!);
+    bytes[t.offset(e) + 1]! ^= 0xff;
+    mem.files.set(key, bytes);
+    const s2 = await snapshotBytes(repo, v2, 'img', { format: 'tar' });
+    expect(s2.basis).toBeUndefined();
+    expect((await restoreBytes(repo, s2.id)).equals(v2)).toBe(true);
+    // naming it explicitly is an error
+    const err = await snapshotBytes(repo, v2, 'img2', { format: 'tar', basis: s1.id }).then(
+      () => undefined,
+      (x: unknown) => x,
+    );
+    expect(isStowageError(err, 'CORRUPT')).toBe(true);
+    await repo.close();
+  });
+
   it('a damaged base is reported with the snapshot that needs it; restore fails CORRUPT', async () => {
     const { backend, repo, s1, s2 } = await twoVersions();
     await forget(repo, { ids: [s1.id] });
