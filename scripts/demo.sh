@@ -18,7 +18,7 @@ ls -l "$demo"/app-v*.tar
 echo "== stowage init (encrypted: AES-256-GCM, master keys wrapped under the password with scrypt)"
 $stowage init
 $stowage key list
-echo "== stowage snapshot v1, then v2 (v2 shares v1's layer: only its new layer is stored)"
+echo "== stowage snapshot v1, then v2 (v2 shares v1's layer: only its new layer is stored, and its upgraded lib1.so as a delta)"
 $stowage snapshot "$demo/app-v1.tar" --tag v1
 $stowage snapshot "$demo/app-v2.tar" --tag v2
 echo "== stowage snapshots"
