@@ -220,7 +220,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
       let refs: ChunkRef[];
       try {
         const stored = await repo.readPackRange(pack, table.offset(e), table.length(e));
-        const plain = repo.codec.decode(stored, [{ offset: 0, length: table.length(e), rawLength: table.rawLength(e), compressed: table.compressed(e), id }], `pack ${pack}`).plain;
+        const plain = repo.codec.decode(stored, [decodeItem(table.location(e), id, 0)], `pack ${pack}`).plain;
         refs = decodeChunkList(plain, `chunk list ${hex}`);
       } catch (err) {
         if (!isStowageError(err)) throw err;
@@ -357,7 +357,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
         try {
           const pack = table.packAt(table.pack(e)).id;
           const stored = await repo.readPackRange(pack, table.offset(e), table.length(e));
-          const plain = repo.codec.decode(stored, [{ offset: 0, length: table.length(e), rawLength: table.rawLength(e), compressed: table.compressed(e), id: Buffer.from(hex, 'hex') }], `pack ${pack}`).plain;
+          const plain = repo.codec.decode(stored, [decodeItem(table.location(e), Buffer.from(hex, 'hex'), 0)], `pack ${pack}`).plain;
           refs = decodeChunkList(plain, `chunk list ${hex}`);
         } catch {
           continue;
@@ -408,7 +408,7 @@ async function readDataPack(repo: Repository, table: IndexTable, pack: string, f
   let pos = 0; // next byte to read
   let i = 0;
   let scratch = Buffer.allocUnsafeSlow(0);
-  const verify = async (e: number, stored: Uint8Array): Promise<void> => {
+  const verifyOne = async (e: number, stored: Uint8Array): Promise<void> => {
     const raw = table.rawLength(e);
     try {
       const base = table.isDelta(e) ? await readBase(repo, table, e) : undefined;
@@ -419,6 +419,27 @@ async function readDataPack(repo: Repository, table: IndexTable, pack: string, f
       bad.set(e, err.message);
     }
   };
+  /** Verifies entry order[i] (and the other members of its frame, decoded once); returns the next index. */
+  const verify = async (i: number, stored: Uint8Array): Promise<number> => {
+    const e = order[i]!;
+    let j = i + 1;
+    if (table.isFramed(e)) while (j < order.length && table.isFramed(order[j]!) && table.offset(order[j]!) === table.offset(e) && table.length(order[j]!) === table.length(e)) j++;
+    if (j === i + 1) {
+      await verifyOne(e, stored);
+      return j;
+    }
+    const members = order.slice(i, j);
+    let raw = 0;
+    for (const m of members) raw += table.rawLength(m);
+    if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 1 << 20));
+    try {
+      repo.codec.decodeInto(stored, members.map((m) => decodeItem(table.location(m), table.id(m), 0)), scratch, `pack ${pack}`);
+    } catch (err) {
+      if (!isStowageError(err)) throw err;
+      for (const m of members) await verifyOne(m, stored); // one by one, to name the damaged ones
+    }
+    return j;
+  };
   try {
     while (pos < size) {
       const n = Math.min(READ_WINDOW, size - pos);
@@ -427,20 +448,21 @@ async function readDataPack(repo: Repository, table: IndexTable, pack: string, f
       held = held.length ? Buffer.concat([held, piece]) : piece;
       pos += n;
       // decode every entry that now lies wholly inside what is held
-      for (; i < order.length; i++) {
+      while (i < order.length) {
         const e = order[i]!;
         const off = table.offset(e);
         const end = off + table.length(e);
         if (end > size) {
           bad.set(e, 'stored bytes lie beyond the end of the pack');
+          i++;
           continue;
         }
         if (off < heldStart) {
-          await verify(e, await repo.readPackRange(pack, off, table.length(e))); // overlapping entries: read apart
+          i = await verify(i, await repo.readPackRange(pack, off, table.length(e))); // overlapping entries: read apart
           continue;
         }
         if (end > pos) break;
-        await verify(e, held.subarray(off - heldStart, end - heldStart));
+        i = await verify(i, held.subarray(off - heldStart, end - heldStart));
       }
       // drop what no remaining entry needs
       const keepFrom = i < order.length ? Math.min(pos, Math.max(heldStart, table.offset(order[i]!))) : pos;
@@ -500,11 +522,13 @@ function compareTrailer(table: IndexTable, first: number, count: number, entries
     if (table.isRef(e)) return `entry ${i}: the index has a base reference where the trailer has blob ${t.id.toString('hex')}`;
     if (Boolean(t.base) !== table.isDelta(e)) return `entry ${i} (blob ${table.idHex(e)}): delta in one, not in the other`;
     if (t.base && (!table.isRef(e + 1) || t.base.toString('hex') !== table.idHex(e + 1))) return `entry ${i} (blob ${table.idHex(e)}): bases differ`;
+    const f = table.frame(e);
+    if (Boolean(t.frame) !== table.isFramed(e) || (t.frame && (!f || f.offset !== t.frame.offset || f.rawLength !== t.frame.rawLength))) return `entry ${i} (blob ${table.idHex(e)}): frames differ`;
     if (t.id.toString('hex') !== table.idHex(e)) return `entry ${i}: blob ${t.id.toString('hex')} vs ${table.idHex(e)}`;
     if (t.offset !== table.offset(e) || t.length !== table.length(e) || t.rawLength !== table.rawLength(e) || t.compressed !== table.compressed(e) || blobTypeCode(t.type) !== blobTypeCode(table.type(e))) {
       return `entry ${i} (blob ${table.idHex(e)}): location or length differs`;
     }
-    if (t.base) e++;
+    if (t.base || t.frame) e++;
   }
   return undefined;
 }

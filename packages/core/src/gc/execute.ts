@@ -22,11 +22,11 @@ import { StowageError, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
 import { IndexFileBuilder } from '../index/index-file.js';
 import { ENTRY_BYTES, slotCount, writeEntry } from '../pack/format.js';
-import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
+import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
 import type { ProgressFn } from '../progress.js';
 import { removeLocks, type RepositoryLock } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
-import { decodeItem } from '../repository/blob-codec.js';
+import { FRAME_TARGET, decodeItem } from '../repository/blob-codec.js';
 import type { GcPlan } from './plan.js';
 
 /** Entries per index file written by gc (about 9 MiB). */
@@ -130,7 +130,11 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
     opts.signal?.throwIfAborted();
     const tp = table.packAt(table.packNo(p.id)!);
     const used: number[] = [];
-    for (let e = tp.first; e < tp.first + tp.count; e++) if (table.marked(e)) used.push(e);
+    const membersOf = new Map<number, number>(); // frame offset -> members in the pack
+    for (let e = tp.first; e < tp.first + tp.count; e++) {
+      if (table.marked(e)) used.push(e);
+      if (table.isFramed(e)) membersOf.set(table.offset(e), (membersOf.get(table.offset(e)) ?? 0) + 1);
+    }
     // ranged reads of the used blobs (at most READ_BYTES each), not whole packs
     for (const g of table.readGroups(used, READ_BYTES, READ_GAP)) {
       const data = await repo.readPackRange(p.id, g.offset, g.length);
@@ -145,7 +149,11 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
         }),
       );
       let raw = 0;
-      for (const it of items) raw += it.rawLength;
+      const plainAt: number[] = []; // where each item's plaintext lands in scratch
+      for (const it of items) {
+        plainAt.push(raw);
+        raw += it.rawLength;
+      }
       if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 2 * scratch.length));
       try {
         repo.codec.decodeInto(data, items, scratch, `pack ${p.id}`);
@@ -157,13 +165,36 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
         const e = g.entries[i]!;
         const it = items[i]!;
         const len = it.length;
-        if (writer.count > 0 && writer.size + len + 2 * ENTRY_BYTES > repo.config.packSize) await finishPack();
+        // the live members of a frame (consecutive: same offset) go with one copy of its bytes
+        let j = i + 1;
+        if (it.frame) while (j < items.length && items[j]!.frame && items[j]!.offset === it.offset) j++;
+        if (writer.count > 0 && writer.size + len + 2 * (j - i) * ENTRY_BYTES > repo.config.packSize) await finishPack();
+        if (it.frame && j - i < (membersOf.get(table.offset(e)) ?? 0)) {
+          // a partly used frame: its used members are compressed again, without the others
+          const lens = items.slice(i, j).map((m) => m.rawLength);
+          const enc = repo.codec.encode(scratch.subarray(plainAt[i]!, plainAt[i]! + lens.reduce((a, b) => a + b, 0)), lens, undefined, Math.min(FRAME_TARGET, Math.floor(repo.config.packSize / 4)));
+          addEncoded(
+            () => writer,
+            enc,
+            items.slice(i, j).map((m, k) => ({ id: m.id as Buffer, type: table.type(g.entries[i + k]!), rawLength: m.rawLength })),
+          );
+          blobsRepacked += j - i;
+          i = j - 1;
+          continue;
+        }
         let stored: Buffer;
         if (areaUsed + len <= area.length) {
           stored = area.subarray(areaUsed, areaUsed + len);
           areaUsed += len;
         } else stored = Buffer.allocUnsafeSlow(len); // a blob larger than the pack size
         stored.set(data.subarray(it.offset, it.offset + len));
+        if (it.frame) {
+          const members = items.slice(i, j).map((m, k) => ({ id: m.id as Buffer, type: table.type(g.entries[i + k]!), offset: m.frame!.offset, rawLength: m.rawLength }));
+          writer.addFrame(stored, it.frame.rawLength, it.compressed, members);
+          blobsRepacked += j - i;
+          i = j - 1;
+          continue;
+        }
         writer.add(it.id as Buffer, table.type(e), stored, it.rawLength, it.compressed, table.isDelta(e) ? table.id(e + 1) : undefined);
         blobsRepacked++;
       }

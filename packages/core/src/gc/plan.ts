@@ -22,6 +22,7 @@ import type { Repository } from '../repository/repository.js';
 import { LIST_ENTRY_BYTES } from '../snapshot/chunk-list.js';
 import { listSnapshots } from '../snapshot/find.js';
 import { snapshotLeaves, snapshotRoots } from './roots.js';
+import { decodeItem } from '../repository/blob-codec.js';
 
 /** How much unused data gc may leave in partly used packs. */
 export type MaxUnused = { readonly percent: number } | { readonly bytes: number } | 'unlimited';
@@ -182,7 +183,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
       if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 1 << 20));
       try {
         const stored = await repo.readPackRange(pack.id, table.offset(e), table.length(e));
-        repo.codec.decodeInto(stored, [{ offset: 0, length: table.length(e), rawLength: raw, compressed: table.compressed(e), id }], scratch, `pack ${pack.id}`);
+        repo.codec.decodeInto(stored, [decodeItem(table.location(e), id, 0)], scratch, `pack ${pack.id}`);
       } catch (err) {
         throw refuse(`chunk list ${hex} of snapshot ${s.id} cannot be read: ${(err as Error).message}`, err);
       }
@@ -225,13 +226,27 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
     let usedBytes = 0;
     let unusedBytes = 0;
     let blobs = 0;
+    // a frame's bytes count once, split between used and unused by its members' plaintext
+    // (repack copies a fully used frame, and re-compresses the used members of a partly used one)
+    const frames = new Map<number, { length: number; raw: number; usedRaw: number }>();
     for (let e = p.first; e < p.first + p.count; e++) {
       if (table.isRef(e)) continue;
       blobs++;
-      if (table.marked(e)) {
-        used++;
-        usedBytes += table.length(e);
-      } else unusedBytes += table.length(e);
+      if (table.marked(e)) used++;
+      if (table.isFramed(e)) {
+        let f = frames.get(table.offset(e));
+        if (!f) frames.set(table.offset(e), (f = { length: table.length(e), raw: 0, usedRaw: 0 }));
+        f.raw += table.rawLength(e);
+        if (table.marked(e)) f.usedRaw += table.rawLength(e);
+        continue;
+      }
+      if (table.marked(e)) usedBytes += table.length(e);
+      else unusedBytes += table.length(e);
+    }
+    for (const f of frames.values()) {
+      const u = f.raw > 0 ? Math.round((f.length * f.usedRaw) / f.raw) : 0;
+      usedBytes += u;
+      unusedBytes += f.length - u;
     }
     usedBlobs += used;
     if (p.size === undefined) {

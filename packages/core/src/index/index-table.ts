@@ -10,8 +10,9 @@
  *
  * Entries are stored pack by pack in the order the index files list them, so the entries
  * of pack p are the numbers [packs[p].first, packs[p].first + packs[p].count). Those are
- * slots: the entry of a delta blob is followed by its baseRef slot (pack/format.ts), which
- * is stored (its id is the base's) but is not a blob: not findable, never marked.
+ * slots: the entry of a delta blob is followed by its baseRef slot, a framed blob's by its
+ * frameRef slot (pack/format.ts); those are stored but are not blobs: not findable, never
+ * marked. Members of one frame share its offset and length.
  *
  * A pack listed by more than one index file (an interrupted gc, repair, or two identical
  * packs of two writers) is stored once. A blob stored in more than one pack has one entry
@@ -19,7 +20,7 @@
  */
 import { isStowageError } from '../errors.js';
 import { ID_BYTES } from '../hash/blake3.js';
-import { BASE_REF_CODE, ENTRY_BYTES, FLAG_COMPRESSED, FLAG_DELTA, blobTypeOf, writeBaseRef, type BlobType } from '../pack/format.js';
+import { BASE_REF_CODE, ENTRY_BYTES, FLAG_COMPRESSED, FLAG_DELTA, FLAG_FRAMED, FRAME_REF_CODE, blobTypeOf, writeBaseRef, writeFrameRef, type BlobType, type FrameRef } from '../pack/format.js';
 import type { Repository } from '../repository/repository.js';
 import { scanIndexFile } from './index-file.js';
 
@@ -29,10 +30,12 @@ const MASK = BLOCK - 1;
 const MAX_LOAD = 0.7;
 /** The table's id words are in native byte order (Uint32Array views of the id blocks). */
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
-/** Flags byte: bit 0 compressed, bit 1 delta, bits 2-3 blob type; REF for a baseRef slot. */
+/** Flags byte: bit 0 compressed, bit 1 delta, bits 2-3 blob type, bit 4 framed; REF / FRAME_REF for ref slots. */
 const F_COMPRESSED = 1;
 const F_DELTA = 2;
+const F_FRAMED = 16;
 const F_REF = 0x80;
+const F_FRAME_REF = 0x81;
 
 /** The 32-bit word at `off` of `b` in native byte order. */
 function word(b: Uint8Array, off: number): number {
@@ -151,11 +154,12 @@ export class IndexTable {
       this.packOf[b]![s] = no;
       const code = raw[off + 32]!;
       const f = raw[off + 33]!;
-      this.flags[b]![s] = code === BASE_REF_CODE ? F_REF : (f & FLAG_COMPRESSED ? F_COMPRESSED : 0) | (f & FLAG_DELTA ? F_DELTA : 0) | (code << 2);
+      const ref = code === BASE_REF_CODE ? F_REF : code === FRAME_REF_CODE ? F_FRAME_REF : 0;
+      this.flags[b]![s] = ref || (f & FLAG_COMPRESSED ? F_COMPRESSED : 0) | (f & FLAG_DELTA ? F_DELTA : 0) | (f & FLAG_FRAMED ? F_FRAMED : 0) | (code << 2);
       this.offsets[b]![s] = raw.readUInt32LE(off + 34);
       this.lengths[b]![s] = raw.readUInt32LE(off + 38);
       this.raws[b]![s] = raw.readUInt32LE(off + 42);
-      if (code === BASE_REF_CODE) this.refs++;
+      if (ref) this.refs++;
       else this.insert(e, present);
     }
   }
@@ -210,14 +214,24 @@ export class IndexTable {
   type(e: number): BlobType {
     return blobTypeOf((this.flags[e >>> BLOCK_BITS]![e & MASK]! >>> 2) & 3);
   }
-  /** True for a baseRef slot (not a blob). */
+  /** True for a baseRef or frameRef slot (not a blob). */
   isRef(e: number): boolean {
-    return this.flags[e >>> BLOCK_BITS]![e & MASK]! === F_REF;
+    return this.flags[e >>> BLOCK_BITS]![e & MASK]! >= F_REF;
   }
   /** True for a delta blob: its base's id is the id of slot e + 1. */
   isDelta(e: number): boolean {
     const f = this.flags[e >>> BLOCK_BITS]![e & MASK]!;
-    return f !== F_REF && (f & F_DELTA) !== 0;
+    return f < F_REF && (f & F_DELTA) !== 0;
+  }
+  /** True for a framed blob: slot e + 1 says where it lies in the frame at offset(e)/length(e). */
+  isFramed(e: number): boolean {
+    const f = this.flags[e >>> BLOCK_BITS]![e & MASK]!;
+    return f < F_REF && (f & F_FRAMED) !== 0;
+  }
+  /** Where framed blob `e` lies in its frame (from slot e + 1), or undefined when `e` is not framed. */
+  frame(e: number): FrameRef | undefined {
+    if (!this.isFramed(e) || e + 1 >= this.count || this.flags[(e + 1) >>> BLOCK_BITS]![(e + 1) & MASK] !== F_FRAME_REF) return undefined;
+    return { offset: this.offset(e + 1), rawLength: this.rawLength(e + 1) };
   }
   /**
    * The entry of the base of delta blob `e`, -1 when the base is not in the table, or -2
@@ -225,13 +239,14 @@ export class IndexTable {
    */
   baseEntry(e: number): number {
     const r = e + 1;
-    if (r >= this.count || !this.isRef(r) || this.pack(r) !== this.pack(e)) return -2;
+    if (r >= this.count || this.flags[r >>> BLOCK_BITS]![r & MASK] !== F_REF || this.pack(r) !== this.pack(e)) return -2;
     const b = r >>> BLOCK_BITS;
     return this.find(this.ids[b]!, (r & MASK) * ID_BYTES);
   }
   /** A delta blob's location fields for decoding, with its base's id (slot e + 1). */
-  location(e: number): { offset: number; length: number; rawLength: number; compressed: boolean; base?: Buffer } {
-    return { offset: this.offset(e), length: this.length(e), rawLength: this.rawLength(e), compressed: this.compressed(e), ...(this.isDelta(e) && { base: this.id(e + 1) }) };
+  location(e: number): { offset: number; length: number; rawLength: number; compressed: boolean; base?: Buffer; frame?: FrameRef } {
+    const frame = this.frame(e);
+    return { offset: this.offset(e), length: this.length(e), rawLength: this.rawLength(e), compressed: this.compressed(e), ...(this.isDelta(e) && { base: this.id(e + 1) }), ...(frame && { frame }) };
   }
   /** A copy of the id of entry `e`. */
   id(e: number): Buffer {
@@ -258,8 +273,12 @@ export class IndexTable {
       writeBaseRef(out, off, this.ids[b]!.subarray(s * ID_BYTES, s * ID_BYTES + ID_BYTES), this.raws[b]![s]!);
       return;
     }
+    if (f === F_FRAME_REF) {
+      writeFrameRef(out, off, { offset: this.offsets[b]![s]!, rawLength: this.raws[b]![s]! });
+      return;
+    }
     out[off + 32] = (f >>> 2) & 3;
-    out[off + 33] = (f & F_COMPRESSED ? FLAG_COMPRESSED : 0) | (f & F_DELTA ? FLAG_DELTA : 0);
+    out[off + 33] = (f & F_COMPRESSED ? FLAG_COMPRESSED : 0) | (f & F_DELTA ? FLAG_DELTA : 0) | (f & F_FRAMED ? FLAG_FRAMED : 0);
     out.writeUInt32LE(this.offsets[b]![s]!, off + 34);
     out.writeUInt32LE(this.lengths[b]![s]!, off + 38);
     out.writeUInt32LE(this.raws[b]![s]!, off + 42);
@@ -302,6 +321,10 @@ export class IndexTable {
     for (const e of sorted) {
       const off = this.offset(e);
       const end = off + this.length(e);
+      if (cur && off >= cur.offset && end <= cur.end) {
+        cur.entries.push(e); // inside the read already (members of one frame share its bytes)
+        continue;
+      }
       if (cur && off >= cur.end && off - cur.end <= gap && end - cur.offset <= max) {
         cur.entries.push(e);
         cur.end = end;

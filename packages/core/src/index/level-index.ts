@@ -21,7 +21,7 @@ import { Level } from 'level';
 import { StowageError } from '../errors.js';
 import { ID_BYTES } from '../hash/blake3.js';
 import type { PackEntry } from '../pack/format.js';
-import { FLAG_COMPRESSED, FLAG_DELTA, blobTypeCode, blobTypeOf } from '../pack/format.js';
+import { FLAG_COMPRESSED, FLAG_DELTA, FLAG_FRAMED, blobTypeCode, blobTypeOf } from '../pack/format.js';
 import type { BlobLocation, IndexedPack } from './types.js';
 
 /** Where the index files come from (the repository supplies it). */
@@ -138,11 +138,15 @@ function metaKey(name: string): Buffer {
 }
 
 function encodeValue(packId: Buffer, e: PackEntry): Buffer {
-  const v = Buffer.allocUnsafe(VALUE_BYTES + (e.base ? 32 : 0));
+  const v = Buffer.allocUnsafe(VALUE_BYTES + (e.base ? 32 : 0) + (e.frame ? 8 : 0));
   packId.copy(v, 0);
   v[32] = blobTypeCode(e.type);
-  v[33] = (e.compressed ? FLAG_COMPRESSED : 0) | (e.base ? FLAG_DELTA : 0);
+  v[33] = (e.compressed ? FLAG_COMPRESSED : 0) | (e.base ? FLAG_DELTA : 0) | (e.frame ? FLAG_FRAMED : 0);
   e.base?.copy(v, VALUE_BYTES);
+  if (e.frame) {
+    v.writeUInt32LE(e.frame.offset, VALUE_BYTES);
+    v.writeUInt32LE(e.frame.rawLength, VALUE_BYTES + 4);
+  }
   v.writeUInt32LE(e.offset, 34);
   v.writeUInt32LE(e.length, 38);
   v.writeUInt32LE(e.rawLength, 42);
@@ -158,5 +162,6 @@ function decodeValue(v: Buffer): BlobLocation {
     length: v.readUInt32LE(38),
     rawLength: v.readUInt32LE(42),
     ...((v[33]! & FLAG_DELTA) !== 0 && { base: Buffer.from(v.subarray(VALUE_BYTES, VALUE_BYTES + 32)) }),
+    ...((v[33]! & FLAG_FRAMED) !== 0 && { frame: { offset: v.readUInt32LE(VALUE_BYTES), rawLength: v.readUInt32LE(VALUE_BYTES + 4) } }),
   };
 }

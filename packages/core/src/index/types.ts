@@ -16,6 +16,8 @@ export interface BlobLocation {
   readonly rawLength: number;
   /** Delta blobs: the base blob whose plaintext is the zstd dictionary (pack/format.ts). */
   readonly base?: Buffer | undefined;
+  /** Framed blobs: where the blob lies in the plaintext of the frame at offset/length (pack/format.ts). */
+  readonly frame?: import('../pack/format.js').FrameRef | undefined;
 }
 
 /** The blobs of one pack, as an index file lists them. */

@@ -5,9 +5,10 @@
  * pack    = blob* trailer footer
  * blob    = stored bytes (zstd frame or raw; sealed when the repository is encrypted)
  * trailer = seal( "STWT" version:u8 count:u32le slot*count blake3(preceding trailer bytes):32 )
- * slot    = entry | baseRef
+ * slot    = entry | baseRef | frameRef
  * entry   = id:32 type:u8 flags:u8 offset:u32le length:u32le rawLength:u32le      (46 bytes)
  * baseRef = baseId:32 0xff:u8 0:u8 0:u32le 0:u32le baseRawLength:u32le            (46 bytes)
+ * frameRef = 0:32 0xfe:u8 0:u8 offsetInFrame:u32le 0:u32le frameRawLength:u32le   (46 bytes)
  * footer  = trailerLength:u32le "STOWPAK1"                                          (12 bytes)
  * ```
  * `seal` is the identity for plaintext repositories. The pack's name is the BLAKE3 of
@@ -19,6 +20,13 @@
  * slot naming the base. A base is never itself a delta (chains are one step long), so a
  * delta decodes with exactly one extra blob. Slots keep a fixed size so index files and
  * gc's tables handle them as raw arrays; `count` counts slots.
+ *
+ * Framed blobs (flag FLAG_FRAMED): small blobs written together are compressed (and
+ * sealed) as one frame of their concatenated plaintexts; each member's entry names the
+ * frame's stored bytes (offset, length: the same for every member) and is followed by a
+ * frameRef slot giving where the member lies in the frame's plaintext. A member is never
+ * a delta. A frame's stored bytes may be raw (not compressed) when compression does not
+ * shrink them.
  */
 import { corrupt } from '../errors.js';
 import { ID_BYTES, blake3 } from '../hash/blake3.js';
@@ -34,6 +42,10 @@ export const FLAG_COMPRESSED = 1;
 export const FLAG_DELTA = 2;
 /** Type code of a baseRef slot (follows the entry of a delta blob). */
 export const BASE_REF_CODE = 0xff;
+/** The stored bytes are a frame shared with other blobs; the next slot says where in it. */
+export const FLAG_FRAMED = 4;
+/** Type code of a frameRef slot (follows the entry of a framed blob). */
+export const FRAME_REF_CODE = 0xfe;
 export const TRAILER_MAGIC = Buffer.from('STWT', 'latin1');
 export const FOOTER_MAGIC = Buffer.from('STOWPAK1', 'latin1');
 /** Version written; version 1 (no delta blobs) is still read. */
@@ -58,11 +70,21 @@ export interface PackEntry {
   readonly rawLength: number;
   /** Delta blobs: id of the base blob whose plaintext is the dictionary (see the file comment). */
   readonly base?: Buffer | undefined;
+  /** Framed blobs: where the blob lies in the plaintext of the frame at offset/length. */
+  readonly frame?: FrameRef | undefined;
 }
 
-/** Slots an entry takes in a trailer or index file (2 for a delta blob, with its baseRef). */
+/** Where a framed blob lies in its frame's plaintext. */
+export interface FrameRef {
+  /** Offset of the blob in the frame's plaintext. */
+  readonly offset: number;
+  /** Length of the frame's plaintext. */
+  readonly rawLength: number;
+}
+
+/** Slots an entry takes in a trailer or index file (2 for a delta or framed blob, with its ref slot). */
 export function slotsOf(e: PackEntry): number {
-  return e.base ? 2 : 1;
+  return e.base || e.frame ? 2 : 1;
 }
 
 /** Slots of a list of entries. */
@@ -86,13 +108,27 @@ export function blobTypeOf(code: number): BlobType {
 export function writeEntry(buf: Buffer, off: number, e: PackEntry): number {
   e.id.copy(buf, off);
   buf[off + 32] = blobTypeCode(e.type);
-  buf[off + 33] = (e.compressed ? FLAG_COMPRESSED : 0) | (e.base ? FLAG_DELTA : 0);
+  buf[off + 33] = (e.compressed ? FLAG_COMPRESSED : 0) | (e.base ? FLAG_DELTA : 0) | (e.frame ? FLAG_FRAMED : 0);
   buf.writeUInt32LE(e.offset, off + 34);
   buf.writeUInt32LE(e.length, off + 38);
   buf.writeUInt32LE(e.rawLength, off + 42);
+  if (e.frame) {
+    writeFrameRef(buf, off + ENTRY_BYTES, e.frame);
+    return 2 * ENTRY_BYTES;
+  }
   if (!e.base) return ENTRY_BYTES;
   writeBaseRef(buf, off + ENTRY_BYTES, e.base, 0);
   return 2 * ENTRY_BYTES;
+}
+
+/** Writes a frameRef slot at `off`. */
+export function writeFrameRef(buf: Buffer, off: number, frame: FrameRef): void {
+  buf.fill(0, off, off + 32);
+  buf[off + 32] = FRAME_REF_CODE;
+  buf[off + 33] = 0;
+  buf.writeUInt32LE(frame.offset, off + 34);
+  buf.writeUInt32LE(0, off + 38);
+  buf.writeUInt32LE(frame.rawLength, off + 42);
 }
 
 /** Writes a baseRef slot at `off`. */
@@ -115,13 +151,22 @@ export function readEntries(buf: Buffer, off: number, n: number, what: string): 
   for (let i = 0; i < n; i++, off += ENTRY_BYTES) {
     const code = buf[off + 32]!;
     if (code === BASE_REF_CODE) throw corrupt(`${what}: base reference without a delta blob before it`);
+    if (code === FRAME_REF_CODE) throw corrupt(`${what}: frame reference without a framed blob before it`);
     const flags = buf[off + 33]!;
     const delta = (flags & FLAG_DELTA) !== 0;
+    const framed = (flags & FLAG_FRAMED) !== 0;
     let base: Buffer | undefined;
+    let frame: FrameRef | undefined;
+    if (delta && framed) throw corrupt(`${what}: a blob marked both delta and framed`);
     if (delta) {
       if (i + 1 >= n || buf[off + ENTRY_BYTES + 32] !== BASE_REF_CODE) throw corrupt(`${what}: delta blob without its base reference`);
       if ((flags & FLAG_COMPRESSED) === 0) throw corrupt(`${what}: delta blob not marked compressed`);
       base = Buffer.from(buf.subarray(off + ENTRY_BYTES, off + ENTRY_BYTES + 32));
+    }
+    if (framed) {
+      if (i + 1 >= n || buf[off + ENTRY_BYTES + 32] !== FRAME_REF_CODE) throw corrupt(`${what}: framed blob without its frame reference`);
+      frame = { offset: buf.readUInt32LE(off + ENTRY_BYTES + 34), rawLength: buf.readUInt32LE(off + ENTRY_BYTES + 42) };
+      if (frame.offset + buf.readUInt32LE(off + 42) > frame.rawLength) throw corrupt(`${what}: framed blob lies outside its frame`);
     }
     out.push({
       id: Buffer.from(buf.subarray(off, off + 32)),
@@ -131,8 +176,9 @@ export function readEntries(buf: Buffer, off: number, n: number, what: string): 
       length: buf.readUInt32LE(off + 38),
       rawLength: buf.readUInt32LE(off + 42),
       ...(base && { base }),
+      ...(frame && { frame }),
     });
-    if (delta) {
+    if (delta || framed) {
       i++;
       off += ENTRY_BYTES;
     }

@@ -118,3 +118,36 @@ describe('delta entries (baseRef slots)', () => {
     }
   });
 });
+
+describe('framed entries (frameRef slots)', () => {
+  it('round-trip through trailers and index files; a framed entry without its frameRef is CORRUPT', async () => {
+    const w = new PackWriter(NULL_CIPHER);
+    const a = Buffer.alloc(100, 1);
+    const b = Buffer.alloc(50, 2);
+    const frame = Buffer.concat([a, b]);
+    w.addFrame(frame, frame.length, false, [
+      { id: blake3(a), type: 'data', offset: 0, rawLength: 100 },
+      { id: blake3(b), type: 'list', offset: 100, rawLength: 50 },
+    ]);
+    const pack = w.finalize();
+    const be = new MemoryBackend();
+    await be.save({ type: 'pack', name: pack.id }, pack.bytes);
+    const tail = await readPackTrailer(be, pack.id, NULL_CIPHER);
+    expect(tail.entries.map((e) => [e.offset, e.length, e.rawLength, e.frame?.offset, e.frame?.rawLength, e.type])).toEqual([
+      [0, 150, 100, 0, 150, 'data'],
+      [0, 150, 50, 100, 150, 'list'],
+    ]);
+    const file = encodeIndexFile([{ id: pack.id, entries: tail.entries }]);
+    expect(decodeIndexFile(file, 'test')[0]!.entries[1]!.frame).toEqual({ offset: 100, rawLength: 150 });
+    // drop the frame flag of the first entry: its frameRef is stray
+    const stray = Buffer.from(file);
+    stray[8 + 4 + 36 + 33] = 0;
+    blake3(stray.subarray(0, stray.length - 32)).copy(stray, stray.length - 32);
+    expect(() => decodeIndexFile(stray, 'test')).toThrow(/frame reference without a framed blob/);
+    // a member claimed past the end of its frame
+    const past = Buffer.from(file);
+    past.writeUInt32LE(120, 8 + 4 + 36 + 46 * 3 + 34);
+    blake3(past.subarray(0, past.length - 32)).copy(past, past.length - 32);
+    expect(() => decodeIndexFile(past, 'test')).toThrow(/outside its frame/);
+  });
+});

@@ -61,14 +61,15 @@ export class CodecPool {
 
   /**
    * Encodes consecutive blobs of `data` (`baseSpans`: where candidate delta bases lie in
-   * `data`, see BlobCodec.encode); `data`'s memory is transferred to the worker.
+   * `data`; `frameTarget`: small blobs may share frames up to this size; see BlobCodec.encode); `data`'s memory
+   * is transferred to the worker.
    */
-  encode(data: Uint8Array, lengths: number[], baseSpans?: number[]): Promise<EncodedBatch> {
-    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.encode(data, lengths, baseSpans));
+  encode(data: Uint8Array, lengths: number[], baseSpans?: number[], frameTarget = 0): Promise<EncodedBatch> {
+    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.encode(data, lengths, baseSpans, frameTarget));
     if (this.slots.length === 0 || (this.slots.length < this.maxWorkers && this.slots.every((s) => s.outstanding > 0))) this.spawn();
-    return this.post({ seq: 0, op: 'encode', data, lengths, ...(baseSpans && { baseSpans }) }, [data]).then((r) => {
-      const x = r as { stored: Uint8Array; storedLengths: number[]; compressed: boolean[]; delta: boolean[] };
-      return { stored: Buffer.from(x.stored.buffer, x.stored.byteOffset, x.stored.byteLength), storedLengths: x.storedLengths, compressed: x.compressed, delta: x.delta };
+    return this.post({ seq: 0, op: 'encode', data, lengths, ...(baseSpans && { baseSpans }), frameTarget }, [data]).then((r) => {
+      const x = r as EncodedBatch;
+      return { ...x, stored: Buffer.from(x.stored.buffer, x.stored.byteOffset, x.stored.byteLength) };
     });
   }
 

@@ -11,7 +11,7 @@ import type { DigestedRange } from '../image/facts.js';
 import { RangeHasher } from '../image/verify.js';
 
 export type WorkerRequest =
-  | { readonly seq: number; readonly op: 'encode'; readonly data: Uint8Array; readonly lengths: number[]; readonly baseSpans?: number[] }
+  | { readonly seq: number; readonly op: 'encode'; readonly data: Uint8Array; readonly lengths: number[]; readonly baseSpans?: number[]; readonly frameTarget?: number }
   | { readonly seq: number; readonly op: 'decode'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly what: string }
   /** Decodes from and into shared memory (nothing transferred); replies with the lengths. */
   | { readonly seq: number; readonly op: 'decode-into'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly out: Uint8Array; readonly what: string }
@@ -39,7 +39,7 @@ port.on('message', (req: WorkerRequest) => {
   try {
     switch (req.op) {
       case 'encode': {
-        const r = codec.encode(req.data, req.lengths, req.baseSpans);
+        const r = codec.encode(req.data, req.lengths, req.baseSpans, req.frameTarget);
         const stored = new Uint8Array(r.stored.buffer, r.stored.byteOffset, r.stored.byteLength);
         port.postMessage({ seq: req.seq, ok: true, result: { ...r, stored } } satisfies WorkerResponse, transferable(r.stored));
         return;

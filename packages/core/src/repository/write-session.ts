@@ -15,7 +15,7 @@
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
 import type { PackEntry, BlobType } from '../pack/format.js';
-import { PackWriter, type FinishedPack } from '../pack/pack-writer.js';
+import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
 import type { BlobLocation, IndexedPack } from '../index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
@@ -24,7 +24,7 @@ import type { Repository } from './repository.js';
 import { saveParts } from '../backend/backend.js';
 import { SlotRing } from '../util/slot-ring.js';
 import { planReads, type PlannedRead } from '../restore/plan.js';
-import { decodeItem } from './blob-codec.js';
+import { FRAME_TARGET, decodeItem } from './blob-codec.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
@@ -35,6 +35,8 @@ export interface WriteSessionOptions {
   readonly maxUploads?: number;
   /** Write an intermediate index file after this many packs (default 32). */
   readonly indexEveryPacks?: number;
+  /** Compress runs of small new blobs of one batch together, in shared frames (default true). */
+  readonly frames?: boolean;
 }
 
 /** Totals of what a session stored. */
@@ -51,6 +53,8 @@ export interface WriteStats {
   deltaBlobs: number;
   /** Stored bytes of those delta blobs. */
   deltaStoredBytes: number;
+  /** New blobs stored in frames shared with other small blobs. */
+  framedBlobs: number;
 }
 
 /**
@@ -87,7 +91,7 @@ interface EncodeJob {
 }
 
 export class WriteSession {
-  readonly stats: WriteStats = { newBlobs: 0, newBytes: 0, storedBytes: 0, packs: 0, indexFiles: 0, deltaBlobs: 0, deltaStoredBytes: 0 };
+  readonly stats: WriteStats = { newBlobs: 0, newBytes: 0, storedBytes: 0, packs: 0, indexFiles: 0, deltaBlobs: 0, deltaStoredBytes: 0, framedBlobs: 0 };
   /** Ids (latin1 keys) stored by this session and not yet absorbed into the index cache. */
   private readonly unindexed = new Set<string>();
   private readonly encodeQueue: EncodeJob[] = [];
@@ -100,6 +104,8 @@ export class WriteSession {
   private readonly maxEncodeBytes: number;
   private readonly maxUploads: number;
   private readonly indexEveryPacks: number;
+  /** Largest frame of small blobs (0: none): FRAME_TARGET, at most a quarter pack. */
+  private readonly frameTarget: number;
   private readonly encodeSlots = new SlotRing(ENCODE_SLOTS, ENCODE_SLOT_BYTES);
 
   constructor(
@@ -111,6 +117,7 @@ export class WriteSession {
     this.maxEncodeBytes = opts.maxEncodeBytes ?? 12 * 1024 * 1024;
     this.maxUploads = opts.maxUploads ?? 1;
     this.indexEveryPacks = opts.indexEveryPacks ?? 32;
+    this.frameTarget = opts.frames === false ? 0 : Math.min(FRAME_TARGET, Math.floor(repo.config.packSize / 4));
   }
 
   /**
@@ -171,7 +178,7 @@ export class WriteSession {
       }
       const rawLengths = newIdx.map((i) => chunks[i]!.length);
       if (bases) deltaCandidates = bases.spans.filter((x, k) => k % 2 === 1 && x > 0).length;
-      const result = bases ? this.encodeWithBases(buf, newBytes, rawLengths, bases, slot?.bytes.subarray(total)) : this.pool.encode(buf, rawLengths);
+      const result = bases ? this.encodeWithBases(buf, newBytes, rawLengths, bases, slot?.bytes.subarray(total)) : this.pool.encode(buf, rawLengths, undefined, this.frameTarget);
       if (slot) result.then(slot.release, slot.release);
       result.catch(() => undefined); // observed when drained
       this.encodeQueue.push({ type, ids: newIdx.map((i) => ids[i]!), bases: bases?.ids, rawLengths, bytes: total, result });
@@ -276,7 +283,7 @@ export class WriteSession {
       spans = undefined;
       plan.ids.fill(undefined);
     }
-    return this.pool.encode(buf, rawLengths, spans);
+    return this.pool.encode(buf, rawLengths, spans, this.frameTarget);
   }
 
   /** Stores one blob (chunk lists and such); returns its id. */
@@ -323,19 +330,25 @@ export class WriteSession {
       this.fail(err);
     }
     this.queuedBytes -= job.bytes;
-    let off = 0;
-    for (let i = 0; i < job.ids.length; i++) {
-      const len = r.storedLengths[i]!;
-      if (this.writer.count > 0 && this.writer.size + len > this.repo.config.packSize) this.finishPack();
-      const base = r.delta[i] ? job.bases?.[i] : undefined;
-      if (r.delta[i] && !base) this.fail(new Error('internal error: delta blob without a base'));
-      this.writer.add(job.ids[i]!, job.type, r.stored.subarray(off, off + len), job.rawLengths[i]!, r.compressed[i]!, base);
-      this.stats.storedBytes += len;
-      if (base) {
+    const blobs = job.ids.map((id, i) => ({ id, type: job.type, rawLength: job.rawLengths[i]!, base: job.bases?.[i] }));
+    try {
+      this.stats.storedBytes += addEncoded(
+        (len) => {
+          if (this.writer.count > 0 && this.writer.size + len > this.repo.config.packSize) this.finishPack();
+          return this.writer;
+        },
+        r,
+        blobs,
+      );
+    } catch (err) {
+      this.fail(err);
+    }
+    for (let i = 0; i < blobs.length; i++) {
+      if (r.delta[i]) {
         this.stats.deltaBlobs++;
-        this.stats.deltaStoredBytes += len;
+        this.stats.deltaStoredBytes += r.storedLengths[i]!;
       }
-      off += len;
+      if (r.frameStart[i] !== -1) this.stats.framedBlobs++;
     }
     if (this.writer.size >= this.repo.config.packSize) this.finishPack();
     await this.awaitUploads(this.maxUploads);

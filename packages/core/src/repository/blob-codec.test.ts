@@ -1,0 +1,94 @@
+/**
+ * Blob encoding: frames of small blobs, deltas and singles decode back to their plaintext
+ * through a real pack (writer, trailer, entries), plain and sealed; damage is CORRUPT.
+ */
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { isStowageError } from '../errors.js';
+import { blake3 } from '../hash/blake3.js';
+import { parsePackTail } from '../pack/pack-reader.js';
+import { PackWriter, addEncoded } from '../pack/pack-writer.js';
+import { seeded } from '../testing/fixtures.js';
+import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
+
+const specs: [string, CodecSpec][] = [
+  ['plain', { level: 3, cipher: { algorithm: 'none' } as CodecSpec['cipher'] }],
+  ['sealed', { level: 3, cipher: { algorithm: 'aes-256-gcm', key: randomBytes(32) } }],
+];
+
+/** Encodes `blobs` (with frames up to `target`), packs them, and decodes every entry of the pack. */
+function roundTrip(codec: BlobCodec, blobs: Buffer[], target: number, bases?: (Buffer | undefined)[]) {
+  const spans: number[] = [];
+  const parts: Buffer[] = [...blobs];
+  let at = blobs.reduce((a, b) => a + b.length, 0);
+  for (const b of bases ?? []) {
+    spans.push(b ? at : 0, b ? b.length : 0);
+    if (b) {
+      parts.push(b);
+      at += b.length;
+    }
+  }
+  const enc = codec.encode(Buffer.concat(parts), blobs.map((b) => b.length), bases && spans, target);
+  const writer = new PackWriter(codec.cipher);
+  const ids = blobs.map((b) => blake3(b));
+  addEncoded(() => writer, enc, blobs.map((b, i) => ({ id: ids[i]!, type: 'data' as const, rawLength: b.length, base: bases?.[i] && blake3(bases[i]!) })));
+  const pack = writer.finalize();
+  const bytes = pack.bytes;
+  const { entries } = parsePackTail(bytes, bytes.length, codec.cipher, 'test pack');
+  const items = entries.map((e) => decodeItem(e, e.id, e.offset, e.base && bases![ids.findIndex((id) => id.equals(e.id))]));
+  const out = codec.decode(bytes, items, 'test pack');
+  return { enc, entries, bytes, items, out };
+}
+
+describe('blob codec', () => {
+  for (const [name, spec] of specs) {
+    describe(name, () => {
+      const codec = new BlobCodec(spec);
+      const text = (i: number) => Buffer.from(`file ${i}: ${'some compressible text '.repeat(50 + i)}`);
+
+      it('frames runs of small blobs, keeps large ones alone, and decodes every member', () => {
+        const blobs = [...Array.from({ length: 12 }, (_, i) => text(i)), seeded('big', 300_000), ...Array.from({ length: 5 }, (_, i) => text(100 + i))];
+        const { enc, entries, out } = roundTrip(codec, blobs, 8192);
+        expect(enc.frameStart.filter((f) => f !== -1).length).toBeGreaterThanOrEqual(12);
+        expect(enc.frameStart[12]).toBe(-1); // the large one stays alone
+        expect(entries.filter((e) => e.frame).length).toBe(enc.frameStart.filter((f) => f !== -1).length);
+        expect(out.plain.equals(Buffer.concat(entries.map((e) => blobs.find((b) => blake3(b).equals(e.id))!)))).toBe(true);
+        // members of one frame share its stored bytes; frames stay within the target
+        for (const e of entries.filter((x) => x.frame)) expect(e.frame!.rawLength).toBeLessThanOrEqual(8192);
+      });
+
+      it('a frame that does not compress is stored raw and still decodes', () => {
+        const blobs = Array.from({ length: 6 }, (_, i) => seeded(`rnd${i}`, 3000));
+        const { entries, out } = roundTrip(codec, blobs, 65536);
+        expect(entries.every((e) => e.frame && !e.compressed)).toBe(true);
+        expect(out.plain.equals(Buffer.concat(blobs))).toBe(true);
+      });
+
+      it('deltas are never framed; a delta against its base decodes', () => {
+        const base = seeded('base', 20_000);
+        const changed = Buffer.from(base);
+        changed[100]! ^= 1;
+        const blobs = [text(1), changed, text(2)];
+        const { enc, entries, out } = roundTrip(codec, blobs, 65536, [undefined, base, undefined]);
+        expect(enc.delta).toEqual([false, true, false]);
+        expect(entries.find((e) => e.base)!.frame).toBeUndefined();
+        expect(out.lengths).toEqual(blobs.map((b) => b.length));
+      });
+
+      it('a damaged frame is CORRUPT, naming a member', () => {
+        const blobs = Array.from({ length: 8 }, (_, i) => text(i));
+        const { bytes, items } = roundTrip(codec, blobs, 65536);
+        const bad = Buffer.from(bytes);
+        bad[items[0]!.offset + 20]! ^= 0xff;
+        let err: unknown;
+        try {
+          codec.decode(bad, items, 'test pack');
+        } catch (e) {
+          err = e;
+        }
+        expect(isStowageError(err, 'CORRUPT')).toBe(true);
+        expect((err as Error).message).toMatch(/blob [0-9a-f]{64} in test pack/);
+      });
+    });
+  }
+});
