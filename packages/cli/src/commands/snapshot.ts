@@ -91,6 +91,7 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
       reused,
       ...(s.parent && { parent: s.parent }),
       ...(s.basis && { basis: s.basis, deltaBlobs: sum.deltaBlobs ?? 0, deltaBytesStored: sum.deltaBytesStored ?? 0 }),
+      ...(sum.deltaCandidates && { deltaCandidates: sum.deltaCandidates }),
       ...(s.format && { format: s.format }),
       ...(s.image && { image: { kind: s.image.kind, names: imageNames(s.image), ...(s.image.configDigest && { configDigest: s.image.configDigest }), ...(s.image.manifestDigest && { manifestDigest: s.image.manifestDigest }), layers: s.image.layers.length, ...(s.image.warnings && { warnings: s.image.warnings }) } }),
     });

@@ -144,14 +144,18 @@ export class BlobCodec {
       if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), compressed);
       return [m, compressed];
     };
+    /** Records one blob's outcome. */
+    const record = (stored: number, compressed: boolean, delta: boolean, frameStart = -1, frameOffset = 0, frameRaw = 0): void => {
+      r.storedLengths.push(stored);
+      r.compressed.push(compressed);
+      r.delta.push(delta);
+      r.frameStart.push(frameStart);
+      r.frameOffset.push(frameOffset);
+      r.frameRaw.push(frameRaw);
+    };
     const single = (plain: Uint8Array): void => {
       const [n, compressed] = store(plain);
-      r.storedLengths.push(n);
-      r.compressed.push(compressed);
-      r.delta.push(false);
-      r.frameStart.push(-1);
-      r.frameOffset.push(0);
-      r.frameRaw.push(0);
+      record(n, compressed, false);
       pos += n;
     };
     // the run of small blobs waiting to be framed: blobs [first, first + count), plaintext [from, to) of data
@@ -161,12 +165,7 @@ export class BlobCodec {
       else if (run.count > 1) {
         const [n, compressed] = store(data.subarray(run.from, run.to));
         for (let k = 0, at = run.from; k < run.count; k++) {
-          r.storedLengths.push(k === 0 ? n : 0);
-          r.compressed.push(compressed);
-          r.delta.push(false);
-          r.frameStart.push(run.first);
-          r.frameOffset.push(at - run.from);
-          r.frameRaw.push(run.to - run.from);
+          record(k === 0 ? n : 0, compressed, false, run.first, at - run.from, run.to - run.from);
           at += lengths[run.first + k]!;
         }
         pos += n;
@@ -190,12 +189,7 @@ export class BlobCodec {
         flushRun();
         const m = this.cipher.sealInto(out, pos, this.dbuf.subarray(0, d));
         if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), true, base!);
-        r.storedLengths.push(m);
-        r.compressed.push(true);
-        r.delta.push(true);
-        r.frameStart.push(-1);
-        r.frameOffset.push(0);
-        r.frameRaw.push(0);
+        record(m, true, true);
         pos += m;
         continue;
       }

@@ -187,6 +187,7 @@ export async function snapshotStream(
         chunks: lists.count,
         newChunks,
         seconds: (performance.now() - t0) / 1000,
+        ...(writer.stats.deltaCandidates && { deltaCandidates: writer.stats.deltaCandidates }),
         ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
       },
       ...(basis && session.stats.deltaBlobs && { basis: basis.snapshot }),

@@ -38,6 +38,8 @@ export interface SnapshotSummary {
   readonly chunks: number;
   readonly newChunks: number;
   readonly seconds: number;
+  /** New chunks of files the basis had (each offered its old version as a delta base). */
+  readonly deltaCandidates?: number;
   /** New chunks stored as deltas against an earlier version of their file. */
   readonly deltaBlobs?: number;
   /** Stored bytes of those deltas. */
