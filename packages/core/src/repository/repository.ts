@@ -19,7 +19,7 @@ import { decodeIndexFile, encodeIndexFile } from '../index/index-file.js';
 import { LevelIndex } from '../index/level-index.js';
 import type { BlobLocation, IndexedPack } from '../index/types.js';
 import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
-import { planReads } from '../restore/plan.js';
+import { planWholeBlobReads, readWholeBlobsInto } from './blob-reads.js';
 import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
 import type { Cipher } from './cipher.js';
 import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
@@ -324,28 +324,11 @@ export class Repository {
 
   /**
    * Loads whole (non-delta) blobs at known locations, keyed by latin1 id: reads grouped
-   * by pack (restore/plan.ts), decoded and verified by `pool` (workers when it has them).
+   * by pack, decoded and verified by `pool` (workers when it has them), into fresh memory.
    */
   async loadWholeBlobs(locs: ReadonlyMap<string, BlobLocation>, pool: CodecPool): Promise<Map<string, Uint8Array>> {
-    const out = new Map<string, Uint8Array>();
-    if (locs.size === 0) return out;
-    const refs = [...locs].map(([k, loc]) => {
-      if (loc.base) throw new Error('internal error: loadWholeBlobs given a delta blob');
-      return { id: Buffer.from(k, 'latin1'), offset: 0, length: loc.rawLength };
-    });
-    await Promise.all(
-      planReads(refs, locs).map(async (rd) => {
-        const stored = await this.readPackRange(rd.pack, rd.offset, rd.length);
-        const dec = await pool.decode(stored, rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset)), `pack ${rd.pack}`);
-        let off = 0;
-        rd.blobs.forEach((b, i) => {
-          const len = dec.lengths[i]!;
-          out.set(b.key, dec.plain.subarray(off, off + len));
-          off += len;
-        });
-      }),
-    );
-    return out;
+    const plan = planWholeBlobReads(locs);
+    return readWholeBlobsInto(this, pool, plan, Buffer.allocUnsafe(plan.plainBytes));
   }
 
   /** A ranged pack read into `target` (which may be shared memory); errors as readPackRange. */

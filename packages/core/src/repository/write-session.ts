@@ -23,8 +23,8 @@ import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
 import { saveParts } from '../backend/backend.js';
 import { SlotRing } from '../util/slot-ring.js';
-import { planReads, type PlannedRead } from '../restore/plan.js';
-import { FRAME_TARGET, decodeItem } from './blob-codec.js';
+import { FRAME_TARGET } from './blob-codec.js';
+import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
@@ -73,11 +73,8 @@ interface BasePlan {
   readonly ids: (Buffer | undefined)[];
   /** Per blob: (offset, length) of its base in the base area; length 0 for none. */
   readonly spans: number[];
-  readonly reads: PlannedRead[];
-  /** Bytes of the base area. */
-  readonly bytes: number;
-  /** Bytes the reads fetch (stored, before decoding). */
-  readonly storedBytes: number;
+  /** The reads, and the base area's layout and size. */
+  readonly reads: WholeBlobReads;
 }
 
 interface EncodeJob {
@@ -166,10 +163,10 @@ export class WriteSession {
       // candidate delta bases go into the same buffer, after the blobs (each once), read and
       // decoded there while the next batch is cut
       const bases = hints ? await this.planBases(newIdx.map((i) => hints[i])) : undefined;
-      const total = newBytes + (bases?.bytes ?? 0);
+      const total = newBytes + (bases?.reads.plainBytes ?? 0);
       // a shared-memory slot when the batch (and the stored bytes of its bases, read into the
       // slot's end) fits: the workers read and write it in place; else fresh memory
-      const slot = this.pool.maxWorkers > 0 && total + (bases?.storedBytes ?? 0) <= ENCODE_SLOT_BYTES ? await this.encodeSlots.acquire() : undefined;
+      const slot = this.pool.maxWorkers > 0 && total + (bases?.reads.storedBytes ?? 0) <= ENCODE_SLOT_BYTES ? await this.encodeSlots.acquire() : undefined;
       const buf = slot ? slot.bytes.subarray(0, total) : new Uint8Array(total);
       let o = 0;
       for (const i of newIdx) {
@@ -218,30 +215,17 @@ export class WriteSession {
       });
     }
     if (locs.size === 0) return undefined;
-    const reads = planReads(
-      [...locs].map(([k, loc]) => ({ id: Buffer.from(k, 'latin1'), offset: 0, length: loc.rawLength })),
-      locs,
-    );
-    const at = new Map<string, number>();
-    let bytes = 0;
-    for (const rd of reads) {
-      for (const b of rd.blobs) {
-        at.set(b.key, bytes);
-        bytes += b.loc.rawLength;
-      }
-    }
+    const reads = planWholeBlobReads(locs);
     const ids: (Buffer | undefined)[] = [];
     const spans: number[] = [];
     for (const h of hints) {
       const b = h && baseOf.get(h.toString('latin1'));
       const k = b?.toString('latin1');
-      const off = k === undefined ? undefined : at.get(k);
+      const off = k === undefined ? undefined : reads.at.get(k);
       ids.push(off === undefined ? undefined : b);
       spans.push(off ?? 0, off === undefined ? 0 : locs.get(k!)!.rawLength);
     }
-    let storedBytes = 0;
-    for (const rd of reads) storedBytes += rd.length;
-    return { ids, spans, reads, bytes, storedBytes };
+    return { ids, spans, reads };
   }
 
   /**
@@ -250,34 +234,9 @@ export class WriteSession {
    * its deltas: the batch is encoded without bases, and check will report the damage.
    */
   private async encodeWithBases(buf: Uint8Array, area: number, rawLengths: number[], plan: BasePlan, scratch: Uint8Array | undefined): Promise<EncodedBatch> {
-    let at = area;
-    let storedAt = 0;
-    const jobs = plan.reads.map((rd) => {
-      const start = at;
-      let n = 0;
-      for (const b of rd.blobs) n += b.loc.rawLength;
-      at += n;
-      const from = storedAt;
-      storedAt += rd.length;
-      return async () => {
-        const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset));
-        const what = `pack ${rd.pack}`;
-        if (scratch) {
-          // the stored bytes go to the slot's end: the worker reads them and writes the plaintext in place
-          const stored = scratch.subarray(from, from + rd.length);
-          await this.repo.readPackRangeInto(rd.pack, rd.offset, rd.length, stored);
-          await this.pool.decodeInto(stored, items, buf.subarray(start, start + n), what);
-        } else if (this.pool.maxWorkers === 0) {
-          await this.pool.decodeInto(await this.repo.readPackRange(rd.pack, rd.offset, rd.length), items, buf.subarray(start, start + n), what);
-        } else {
-          const stored = await this.repo.readPackRange(rd.pack, rd.offset, rd.length);
-          buf.set((await this.pool.decode(stored, items, what)).plain, start);
-        }
-      };
-    });
     let spans: number[] | undefined = plan.spans.map((x, k) => (k % 2 === 0 ? x + area : x));
     try {
-      await Promise.all(jobs.map((j) => j()));
+      await readWholeBlobsInto(this.repo, this.pool, plan.reads, buf.subarray(area, area + plan.reads.plainBytes), scratch);
     } catch (err) {
       if (!isStowageError(err, 'CORRUPT', 'NOT_FOUND')) throw err;
       spans = undefined;

@@ -20,6 +20,7 @@ import { streamWriter, writeTargetFile } from './target.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { describeMismatches, imageRangeHasher } from '../image/verify.js';
 import { decodeItem } from '../repository/blob-codec.js';
+import { planWholeBlobReads, readWholeBlobsInto } from '../repository/blob-reads.js';
 
 export interface RestoreOptions {
   /** Replace an existing target file. */
@@ -302,39 +303,11 @@ async function loadBasesOf(
     if (loc.base) throw corrupt(`${what} is itself a delta (chains are one step long)`);
     baseLocs.set(w.base.toString('latin1'), loc);
   });
-  const reads = planReads(
-    [...baseLocs].map(([k, loc]) => ({ id: Buffer.from(k, 'latin1'), offset: 0, length: loc.rawLength })),
-    baseLocs,
-  );
-  let plainBytes = 0;
-  let storedBytes = 0;
-  for (const rd of reads) {
-    storedBytes += rd.length;
-    for (const b of rd.blobs) plainBytes += b.loc.rawLength;
-  }
-  if (!ring || plainBytes + storedBytes > ring.size) return { plain: await repo.loadWholeBlobs(baseLocs, pool), release: () => undefined };
+  const plan = planWholeBlobReads(baseLocs);
+  if (!ring || plan.plainBytes + plan.storedBytes > ring.size) return { plain: await repo.loadWholeBlobs(baseLocs, pool), release: () => undefined };
   const slot = await ring.acquire();
   try {
-    const plain = new Map<string, Uint8Array>();
-    let at = 0;
-    let storedAt = plainBytes;
-    await Promise.all(
-      reads.map(async (rd) => {
-        const start = at;
-        let n = 0;
-        for (const b of rd.blobs) n += b.loc.rawLength;
-        at += n;
-        const stored = slot.bytes.subarray(storedAt, storedAt + rd.length);
-        storedAt += rd.length;
-        await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, stored);
-        const lengths = await pool.decodeInto(stored, rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset)), slot.bytes.subarray(start, start + n), `pack ${rd.pack}`);
-        let off = start;
-        rd.blobs.forEach((b, i) => {
-          plain.set(b.key, slot.bytes.subarray(off, off + lengths[i]!));
-          off += lengths[i]!;
-        });
-      }),
-    );
+    const plain = await readWholeBlobsInto(repo, pool, plan, slot.bytes.subarray(0, plan.plainBytes), slot.bytes.subarray(plan.plainBytes));
     return { plain, release: slot.release };
   } catch (err) {
     slot.release();
