@@ -53,8 +53,8 @@ interface CurrentFile {
 
 /** Delta bases and the file map of a snapshot. */
 export interface FileTracking {
-  /** Where new files' old versions come from (the parent snapshot's files). */
-  readonly basis?: Basis | undefined;
+  /** Where new files' old versions come from (the parent snapshot's files), loaded at the first file. */
+  readonly basis?: (() => Promise<Basis | undefined>) | undefined;
   /** Receives this snapshot's file map. */
   readonly map: FileMapWriter;
 }
@@ -82,6 +82,8 @@ export class ContentWriter {
   /** Per chunk: the old chunk to try as a delta base. */
   private hints: (Buffer | undefined)[] = [];
   private file: CurrentFile | undefined;
+  /** The basis once loaded (null: not asked for yet; raw input never asks). */
+  basis: Basis | undefined | null = null;
   /** File records in chunk-list order, until their extents are written. */
   private records: FileRecord[] = [];
   private readonly max: number;
@@ -129,8 +131,9 @@ export class ContentWriter {
         case 'file':
           this.endFile();
           if (this.files) {
+            if (this.basis === null) this.basis = (await this.files.basis?.()) ?? undefined;
             const key = pathKey(e.name);
-            this.file = { key, size: e.size, old: this.files.basis?.file(key), pos: 0, record: undefined };
+            this.file = { key, size: e.size, old: this.basis?.file(key), pos: 0, record: undefined };
           }
           break;
         case 'glue':

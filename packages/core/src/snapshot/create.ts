@@ -75,8 +75,9 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   const stat: SourceStat = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
   const host = opts.hostname ?? osHostname();
   await using _lock = await lockRepository(repo, 'shared'); // held until the snapshot file is written (gc takes it exclusively)
+  const known = await listSnapshots(repo); // for the unchanged-input check and the delta basis
   if (!opts.force) {
-    const parent = await findUnchanged(repo, abs, stat, host);
+    const parent = findUnchanged(known, abs, stat, host);
     if (parent) return { snapshot: await reuse(repo, parent, opts, host), reused: true };
   }
   let fh: fs.FileHandle;
@@ -87,7 +88,7 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   }
   try {
     const workers = stat.size < INLINE_BELOW ? 0 : opts.workers;
-    const snapshot = await snapshotStream(repo, readFileHandle(fh, abs), { kind: 'file', path: abs, stat }, { ...opts, hostname: host, ...(workers === undefined ? {} : { workers }) });
+    const snapshot = await snapshotSource(repo, readFileHandle(fh, abs), { kind: 'file', path: abs, stat }, { ...opts, hostname: host, ...(workers === undefined ? {} : { workers }) }, known);
     return { snapshot, reused: false };
   } finally {
     await fh.close();
@@ -101,6 +102,17 @@ export async function snapshotStream(
   src: { readonly kind: 'file' | 'stdin'; readonly path: string; readonly stat?: SourceStat },
   opts: SnapshotOptions = {},
 ): Promise<Snapshot> {
+  return snapshotSource(repo, source, src, opts, undefined);
+}
+
+/** snapshotStream, given the repository's snapshots when the caller listed them already. */
+async function snapshotSource(
+  repo: Repository,
+  source: AsyncIterable<Uint8Array>,
+  src: { readonly kind: 'file' | 'stdin'; readonly path: string; readonly stat?: SourceStat },
+  opts: SnapshotOptions,
+  known: readonly Snapshot[] | undefined,
+): Promise<Snapshot> {
   const t0 = performance.now();
   await using _lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
@@ -111,7 +123,8 @@ export async function snapshotStream(
     const lists = new ChunkListWriter(session);
     const name = opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path));
     const fileMap = new FileMapWriter(session);
-    const basis = opts.format === 'raw' || opts.delta === false ? undefined : await chooseBasis(repo, name, opts.basis);
+    const deltas = opts.format !== 'raw' && opts.delta !== false;
+    const basis = deltas ? () => chooseBasis(repo, name, opts.basis, known) : undefined;
     const writer = new ContentWriter(session, cutter, lists, (d) => repo.codec.id(d), repo.cutter(), { basis, map: fileMap });
     let bytesRead = 0;
     let split: { splitter: Splitter; tar: boolean } | undefined;
@@ -190,7 +203,7 @@ export async function snapshotStream(
         ...(writer.stats.deltaCandidates && { deltaCandidates: writer.stats.deltaCandidates }),
         ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
       },
-      ...(basis && session.stats.deltaBlobs && { basis: basis.snapshot }),
+      ...(writer.basis && session.stats.deltaBlobs && { basis: writer.basis.snapshot }),
     };
     const id = await repo.saveFile('snapshot', encodeManifest(manifest));
     return { id, ...manifest };
@@ -205,9 +218,9 @@ export async function snapshotStream(
  * (errors if it cannot be read), else the latest snapshot named `name` that has a file
  * map, else the latest one that has (none when it cannot be read).
  */
-async function chooseBasis(repo: Repository, name: string, wanted: string | undefined): Promise<Basis | undefined> {
+async function chooseBasis(repo: Repository, name: string, wanted: string | undefined, known?: readonly Snapshot[]): Promise<Basis | undefined> {
   if (wanted) return loadBasis(repo, await loadSnapshot(repo, await resolveSnapshot(repo, wanted)));
-  const all = (await listSnapshots(repo)).filter((s) => s.content.files?.length);
+  const all = (known ?? (await listSnapshots(repo))).filter((s) => s.content.files?.length);
   const pick = all.findLast((s) => s.name === name) ?? all[all.length - 1];
   if (!pick) return undefined;
   try {
@@ -220,8 +233,7 @@ async function chooseBasis(repo: Repository, name: string, wanted: string | unde
 }
 
 /** The latest snapshot of `abs` on this host whose recorded stat equals `stat`. */
-async function findUnchanged(repo: Repository, abs: string, stat: SourceStat, host: string): Promise<Snapshot | undefined> {
-  const all = await listSnapshots(repo);
+function findUnchanged(all: readonly Snapshot[], abs: string, stat: SourceStat, host: string): Snapshot | undefined {
   for (let i = all.length - 1; i >= 0; i--) {
     const s = all[i]!;
     if (s.source.path !== abs || s.hostname !== host) continue;
