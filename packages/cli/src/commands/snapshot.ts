@@ -102,7 +102,7 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
   ctx.out(`  read    ${formatBytes(sum.bytesRead)} in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
   ctx.out(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} of ${sum.chunks} chunks)`);
   ctx.out(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
-  if (s.basis && sum.deltaBlobs) ctx.out(`  deltas  ${sum.deltaBlobs} changed chunks stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}`);
+  if (s.basis && sum.deltaBlobs) ctx.out(`  deltas  ${sum.deltaBlobs} changed chunk${sum.deltaBlobs === 1 ? '' : 's'} stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}`);
   if (s.image && !s.image.warnings) {
     const names = imageNames(s.image);
     ctx.out(`  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`);
