@@ -26,7 +26,7 @@ import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.j
 import type { ProgressFn } from '../progress.js';
 import { removeLocks, type RepositoryLock } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
-import { FRAME_TARGET, decodeItem } from '../repository/blob-codec.js';
+import { decodeItem, frameTargetFor } from '../repository/blob-codec.js';
 import type { GcPlan } from './plan.js';
 
 /** Entries per index file written by gc (about 9 MiB). */
@@ -172,7 +172,7 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
         if (it.frame && j - i < (membersOf.get(table.offset(e)) ?? 0)) {
           // a partly used frame: its used members are compressed again, without the others
           const lens = items.slice(i, j).map((m) => m.rawLength);
-          const enc = repo.codec.encode(scratch.subarray(plainAt[i]!, plainAt[i]! + lens.reduce((a, b) => a + b, 0)), lens, undefined, Math.min(FRAME_TARGET, Math.floor(repo.config.packSize / 4)));
+          const enc = repo.codec.encode(scratch.subarray(plainAt[i]!, plainAt[i]! + lens.reduce((a, b) => a + b, 0)), lens, undefined, frameTargetFor(repo.config.packSize));
           addEncoded(
             () => writer,
             enc,

@@ -60,6 +60,11 @@ export const FRAME_MEMBER_MIN = 1024;
 /** A frame is closed before its plaintext would exceed this (writers: at most a quarter pack). */
 export const FRAME_TARGET = 1024 * 1024;
 
+/** The frame target writers use in a repository of `packSize` packs: FRAME_TARGET, at most a quarter pack. */
+export function frameTargetFor(packSize: number): number {
+  return Math.min(FRAME_TARGET, Math.floor(packSize / 4));
+}
+
 /**
  * A delta is kept only when its frame is at most this fraction of the blob compressed
  * alone: below that, depending on another blob (read at restore, kept alive by gc) is

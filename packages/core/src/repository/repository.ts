@@ -315,11 +315,23 @@ export class Repository {
 
   /** The plaintext of the base of delta blob `of`; CORRUPT when it is missing or itself a delta. */
   async loadBase(base: Buffer, of: Uint8Array): Promise<Buffer> {
-    const [loc] = await this.lookup([base]);
-    const what = `base ${base.toString('hex')} of delta blob ${Buffer.from(of).toString('hex')}`;
-    if (!loc) throw corrupt(`${what} is not in the index`);
-    if (loc.base) throw corrupt(`${what} is itself a delta (chains are one step long)`);
-    return this.loadBlobAt(base, loc);
+    const [loc] = await this.lookupBases([{ base, of }]);
+    return this.loadBlobAt(base, loc!);
+  }
+
+  /**
+   * Locations of the bases of delta blobs (one batched lookup); CORRUPT naming the base and
+   * its delta when a base is missing from the index or is itself a delta.
+   */
+  async lookupBases(bases: readonly { readonly base: Buffer; readonly of: Uint8Array }[]): Promise<BlobLocation[]> {
+    const found = await this.lookup(bases.map((b) => b.base));
+    return bases.map(({ base, of }, i) => {
+      const loc = found[i];
+      const what = `base ${base.toString('hex')} of delta blob ${Buffer.from(of).toString('hex')}`;
+      if (!loc) throw corrupt(`${what} is not in the index`);
+      if (loc.base) throw corrupt(`${what} is itself a delta (chains are one step long)`);
+      return loc;
+    });
   }
 
   /**

@@ -23,7 +23,7 @@ import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
 import { saveParts } from '../backend/backend.js';
 import { SlotRing } from '../util/slot-ring.js';
-import { FRAME_TARGET } from './blob-codec.js';
+import { frameTargetFor } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
 
 export interface WriteSessionOptions {
@@ -114,7 +114,7 @@ export class WriteSession {
     this.maxEncodeBytes = opts.maxEncodeBytes ?? 12 * 1024 * 1024;
     this.maxUploads = opts.maxUploads ?? 1;
     this.indexEveryPacks = opts.indexEveryPacks ?? 32;
-    this.frameTarget = opts.frames === false ? 0 : Math.min(FRAME_TARGET, Math.floor(repo.config.packSize / 4));
+    this.frameTarget = opts.frames === false ? 0 : frameTargetFor(repo.config.packSize);
   }
 
   /**

@@ -15,7 +15,7 @@ import type { Repository } from '../repository/repository.js';
 import { readChunkLists, type ChunkRef } from '../snapshot/chunk-list.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { MAX_GAP, planReads } from './plan.js';
+import { planReads } from './plan.js';
 import { streamWriter, writeTargetFile } from './target.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { describeMismatches, imageRangeHasher } from '../image/verify.js';
@@ -290,19 +290,13 @@ async function loadBasesOf(
   locs: ReadonlyMap<string, BlobLocation>,
   ring: SlotRing | undefined,
 ): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
-  const want = new Map<string, { base: Buffer; of: string }>();
-  for (const [k, loc] of locs) if (loc.base) want.set(loc.base.toString('latin1'), { base: loc.base, of: k });
+  const want = new Map<string, { base: Buffer; of: Uint8Array }>();
+  for (const [k, loc] of locs) if (loc.base) want.set(loc.base.toString('latin1'), { base: loc.base, of: Buffer.from(k, 'latin1') });
   if (want.size === 0) return { plain: new Map(), release: () => undefined };
   const list = [...want.values()];
-  const found = await repo.lookup(list.map((w) => w.base));
+  const found = await repo.lookupBases(list);
   const baseLocs = new Map<string, BlobLocation>();
-  list.forEach((w, i) => {
-    const loc = found[i];
-    const what = `base ${w.base.toString('hex')} of delta blob ${Buffer.from(w.of, 'latin1').toString('hex')}`;
-    if (!loc) throw corrupt(`${what} is not in the index`);
-    if (loc.base) throw corrupt(`${what} is itself a delta (chains are one step long)`);
-    baseLocs.set(w.base.toString('latin1'), loc);
-  });
+  list.forEach((w, i) => baseLocs.set(w.base.toString('latin1'), found[i]!));
   const plan = planWholeBlobReads(baseLocs);
   if (!ring || plan.plainBytes + plan.storedBytes > ring.size) return { plain: await repo.loadWholeBlobs(baseLocs, pool), release: () => undefined };
   const slot = await ring.acquire();
