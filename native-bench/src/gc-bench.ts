@@ -22,7 +22,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -190,38 +190,60 @@ async function writeRandom(file: string, seed: string, n: number): Promise<void>
   await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }
 
-async function blobsRun(opts: Options): Promise<BlobsResult> {
-  const work = await mkdtemp(join(opts.tmp, 'gc-blobs-'));
+/**
+ * A repository of tiny chunks (init --chunk-avg 256 --chunk-min 64 --chunk-max 1024) in a
+ * temp dir: `fill` snapshots into it and returns the ids to forget and the input bytes; then
+ * forget, and gc --dry-run, gc and `check` (with `checkArgs`) are measured. The dir is removed.
+ */
+async function tinyChunkRun(
+  opts: Options,
+  prefix: string,
+  checkArgs: readonly string[],
+  fill: (ctx: { work: string; snapshot: (file: string, what: string) => Promise<{ id: string; chunks: number; seconds: number; rssKB: number | null }> }) => Promise<{ forget: string[]; inputBytes: number }>,
+): Promise<BlobsResult> {
+  const work = await mkdtemp(join(opts.tmp, prefix));
   const repo = join(work, 'repo');
   const st = stowageArgv(REPO_ROOT);
   const env = { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_REPOSITORY: repo };
   try {
     await step('init', { argv: [...st, 'init', '--insecure-no-encryption', '--chunk-avg', '256', '--chunk-min', '64', '--chunk-max', '1024'] }, env);
-    // measured average chunk: about 310 bytes; four files, so forgetting two frees half
-    const perFile = Math.ceil((opts.blobs * 330) / 4);
     let snapshotsS = 0;
-    const ids: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const f = join(work, `in-${i}`);
-      await writeRandom(f, `gc-blobs-${i}`, perFile);
-      const s = await step(`snapshot ${i}`, { argv: [...st, 'snapshot', f, '--json', '--format', 'raw'] }, env);
-      ids.push((s.json as { id: string }).id);
+    const snapshot = async (file: string, what: string) => {
+      const s = await step(what, { argv: [...st, 'snapshot', file, '--json', '--format', 'raw'] }, env);
       snapshotsS += s.seconds;
-      process.stderr.write(`  blobs: snapshot ${i} of ${mb(perFile)} MB: ${s.seconds.toFixed(1)} s, ${(s.json as { chunks: number }).chunks} chunks, RSS ${((s.rssKB ?? 0) / 1024).toFixed(0)} MiB\n`);
-      await rm(f);
-    }
+      const j = s.json as { id: string; chunks: number };
+      return { id: j.id, chunks: j.chunks, seconds: s.seconds, rssKB: s.rssKB };
+    };
+    const { forget, inputBytes } = await fill({ work, snapshot });
     const repoBytes = await dirBytes(repo);
-    await step('forget', { argv: [...st, 'forget', ids[0]!, ids[2]!] }, env);
+    await step('forget', { argv: [...st, 'forget', ...forget] }, env);
     await waitForQuiet();
     const l0 = load();
     const gcDry = await step('gc --dry-run', { argv: [...st, 'gc', '--dry-run', '--json'] }, env);
     const gc = await step('gc', { argv: [...st, 'gc', '--json'] }, env);
-    const check = await step('check', { argv: [...st, 'check', '--json'] }, env);
+    const check = await step('check', { argv: [...st, 'check', ...checkArgs, '--json'] }, env);
     const doc = gc.json as { plan: { stats: { blobs: number } }; result: unknown };
-    return { inputBytes: perFile * 4, blobs: doc.plan.stats.blobs, snapshotsS, repoBytes, gcDry, gc, check, plan: doc.plan, result: doc.result, load: [l0, load()] };
+    return { inputBytes, blobs: doc.plan.stats.blobs, snapshotsS, repoBytes, gcDry, gc, check, plan: doc.plan, result: doc.result, load: [l0, load()] };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+async function blobsRun(opts: Options): Promise<BlobsResult> {
+  // measured average chunk: about 310 bytes; four files, so forgetting two frees half
+  const perFile = Math.ceil((opts.blobs * 330) / 4);
+  return tinyChunkRun(opts, 'gc-blobs-', [], async ({ work, snapshot }) => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const f = join(work, `in-${i}`);
+      await writeRandom(f, `gc-blobs-${i}`, perFile);
+      const s = await snapshot(f, `snapshot ${i}`);
+      ids.push(s.id);
+      process.stderr.write(`  blobs: snapshot ${i} of ${mb(perFile)} MB: ${s.seconds.toFixed(1)} s, ${s.chunks} chunks, RSS ${((s.rssKB ?? 0) / 1024).toFixed(0)} MiB\n`);
+      await rm(f);
+    }
+    return { forget: [ids[0]!, ids[2]!], inputBytes: perFile * 4 };
+  });
 }
 
 /**
@@ -230,45 +252,27 @@ async function blobsRun(opts: Options): Promise<BlobsResult> {
  * pack about half used, and gc (default --max-unused 5%) repacks nearly all of them.
  */
 async function repackRun(opts: Options): Promise<BlobsResult> {
-  const work = await mkdtemp(join(opts.tmp, 'gc-repack-'));
-  const repo = join(work, 'repo');
-  const st = stowageArgv(REPO_ROOT);
-  const env = { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_REPOSITORY: repo };
-  try {
-    await step('init', { argv: [...st, 'init', '--insecure-no-encryption', '--chunk-avg', '256', '--chunk-min', '64', '--chunk-max', '1024'] }, env);
-    const perFile = Math.ceil((opts.blobs * 330) / 4);
-    let snapshotsS = 0;
-    const forgetIds: string[] = [];
+  const perFile = Math.ceil((opts.blobs * 330) / 4);
+  return tinyChunkRun(opts, 'gc-repack-', ['--read-data'], async ({ work, snapshot }) => {
+    const forget: string[] = [];
     for (let i = 0; i < 4; i++) {
       const f = join(work, `f-${i}`);
       const g = join(work, `g-${i}`);
       await writeRandom(f, `gc-repack-${i}`, perFile);
-      const { readFile } = await import('node:fs/promises');
       const data = await readFile(f);
       const half: Buffer[] = [];
       for (let off = 0; off < data.length; off += 128 << 10) half.push(data.subarray(off, Math.min(data.length, off + (64 << 10))));
       await writeFile(g, Buffer.concat(half));
       for (const [file, keep] of [[f, false], [g, true]] as const) {
-        const s = await step(`snapshot ${file}`, { argv: [...st, 'snapshot', file, '--json', '--format', 'raw'] }, env);
-        if (!keep) forgetIds.push((s.json as { id: string }).id);
-        snapshotsS += s.seconds;
-        process.stderr.write(`  repack: snapshot ${file}: ${s.seconds.toFixed(1)} s, ${(s.json as { chunks: number }).chunks} chunks\n`);
+        const s = await snapshot(file, `snapshot ${file}`);
+        if (!keep) forget.push(s.id);
+        process.stderr.write(`  repack: snapshot ${file}: ${s.seconds.toFixed(1)} s, ${s.chunks} chunks\n`);
       }
       await rm(f);
       await rm(g);
     }
-    const repoBytes = await dirBytes(repo);
-    await step('forget', { argv: [...st, 'forget', ...forgetIds] }, env);
-    await waitForQuiet();
-    const l0 = load();
-    const gcDry = await step('gc --dry-run', { argv: [...st, 'gc', '--dry-run', '--json'] }, env);
-    const gc = await step('gc', { argv: [...st, 'gc', '--json'] }, env);
-    const check = await step('check', { argv: [...st, 'check', '--read-data', '--json'] }, env);
-    const doc = gc.json as { plan: { stats: { blobs: number } }; result: unknown };
-    return { inputBytes: perFile * 6, blobs: doc.plan.stats.blobs, snapshotsS, repoBytes, gcDry, gc, check, plan: doc.plan, result: doc.result, load: [l0, load()] };
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+    return { forget, inputBytes: perFile * 6 };
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {
