@@ -5,16 +5,15 @@
  * base-256 claims, truncation, inserted bytes); the same inputs go through the tar
  * lister and image facts, which must not throw.
  */
-import * as fs from 'node:fs';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { restoreToStream } from '../restore/restore.js';
 import { snapshotStream } from '../snapshot/create.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { restoreBytes, seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { restoreBytes, seeded, sharedTestRepo } from '../testing/fixtures.js';
 import { splitAll, tarEntry, tarHeader, tarOf } from '../testing/tars.js';
 import { BLOCK, checksum } from '../split/tar-header.js';
 import { Writable } from 'node:stream';
@@ -140,23 +139,14 @@ function mutate(base: Buffer, headers: number[], rnd: () => number): { input: Bu
 }
 
 describe('adversarial tar input: round trip or clean error', () => {
-  let cacheRoot: string;
-  let repo: Repository;
-  beforeAll(async () => {
-    cacheRoot = tempCacheRoot();
-    ({ repo } = await testRepo(cacheRoot));
-  });
-  afterAll(async () => {
-    await repo.close();
-    fs.rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  const shared = sharedTestRepo();
 
   it('the base image snapshots as a docker-archive and restores byte for byte', async () => {
     const base = baseImage();
-    const snap = await snapshotOf(repo, base);
+    const snap = await snapshotOf(shared.repo, base);
     expect(snap.format).toBe('docker');
     expect(snap.image?.layers).toHaveLength(2);
-    expect((await restoreBytes(repo, snap.id)).equals(base)).toBe(true);
+    expect((await restoreBytes(shared.repo, snap.id)).equals(base)).toBe(true);
   });
 
   it('300 mutated headers: each round-trips exactly or fails cleanly', async () => {
@@ -177,7 +167,7 @@ describe('adversarial tar input: round trip or clean error', () => {
       lister.end();
       let snap: Snapshot;
       try {
-        snap = await snapshotOf(repo, input, 'auto', piece);
+        snap = await snapshotOf(shared.repo, input, 'auto', piece);
       } catch (err) {
         expect(isStowageError(err), `case ${i}: ${how}: ${String(err)}`).toBe(true);
         outcomes.errors++;
@@ -189,7 +179,7 @@ describe('adversarial tar input: round trip or clean error', () => {
       else outcomes.raw++;
       const parts: Buffer[] = [];
       const sink = new Writable({ write: (c: Buffer, _e, cb) => (parts.push(Buffer.from(c)), cb()) });
-      const r = await restoreToStream(repo, snap.id, sink, { workers: 0 });
+      const r = await restoreToStream(shared.repo, snap.id, sink, { workers: 0 });
       expect(Buffer.concat(parts).equals(input), `case ${i}: ${how}`).toBe(true);
       // a layer whose digest no longer matches is reported, never "fixed"
       if (r.warnings) expect(r.warnings.join()).toMatch(/does not match its digest/);
@@ -206,18 +196,18 @@ describe('adversarial tar input: round trip or clean error', () => {
     const lastEnd = Math.max(...splitAll(base, 65536).members.map((m) => m.offset + m.size));
     for (const cut of [100, BLOCK, BLOCK + 1, 5000, base.length >> 1, base.length - 1025, base.length - 1]) {
       const input = base.subarray(0, cut);
-      const snap = await snapshotOf(repo, input);
+      const snap = await snapshotOf(shared.repo, input);
       // cut after the last member's data (manifest.json): every member is whole, the image complete
       expect(cut >= lastEnd ? ['docker'] : ['raw', 'tar']).toContain(snap.format);
-      expect((await restoreBytes(repo, snap.id)).equals(input), `cut ${cut}`).toBe(true);
+      expect((await restoreBytes(shared.repo, snap.id)).equals(input), `cut ${cut}`).toBe(true);
     }
   });
 
   it('a header claiming a member over 8 GiB in a truncated archive round-trips', async () => {
     const input = Buffer.concat([tarHeader({ name: 'disk.img', size: 12n * 2n ** 30n, magic: 'gnu' }), seeded('disk', 300_000)]);
-    const snap = await snapshotOf(repo, input);
+    const snap = await snapshotOf(shared.repo, input);
     expect(snap.format).toBe('tar');
-    expect((await restoreBytes(repo, snap.id)).equals(input)).toBe(true);
+    expect((await restoreBytes(shared.repo, snap.id)).equals(input)).toBe(true);
   });
 
   it('an image whose manifest names a missing layer is stored as a plain tar, with a warning', async () => {
@@ -227,24 +217,24 @@ describe('adversarial tar input: round trip or clean error', () => {
     const doc = JSON.parse(Buffer.from(manifest.data!).toString()) as { Layers: string[] }[];
     doc[0]!.Layers.push(`${'f'.repeat(64)}.tar`);
     const rebuilt = tarOf(members.filter((m) => m.type === '0').map((m) => ({ name: m.name, data: m.name === 'manifest.json' ? json(doc) : base.subarray(m.offset, m.offset + m.size) })));
-    const snap = await snapshotOf(repo, rebuilt);
+    const snap = await snapshotOf(shared.repo, rebuilt);
     expect(snap.format).toBe('tar');
     expect(snap.image?.warnings?.join()).toMatch(/layer f{64}\.tar is not in the archive/);
     expect(snap.image?.layers).toHaveLength(2); // what exists is recorded
-    expect((await restoreBytes(repo, snap.id)).equals(rebuilt)).toBe(true);
+    expect((await restoreBytes(shared.repo, snap.id)).equals(rebuilt)).toBe(true);
     // with --format docker the same input is refused, and nothing is committed
-    const before = (await repo.listNames('snapshot')).length;
-    await expect(snapshotOf(repo, rebuilt, 'docker')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/not a complete docker-archive/) });
-    expect((await repo.listNames('snapshot')).length).toBe(before);
+    const before = (await shared.repo.listNames('snapshot')).length;
+    await expect(snapshotOf(shared.repo, rebuilt, 'docker')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/not a complete docker-archive/) });
+    expect((await shared.repo.listNames('snapshot')).length).toBe(before);
   });
 
   it('a snapshot that fails after reading its input does not poison the next one in the process', async () => {
     const notImage = tarOf([{ name: 'a.txt', data: seeded('np', 50_000) }]);
-    await expect(snapshotOf(repo, notImage, 'docker')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(snapshotOf(shared.repo, notImage, 'docker')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     const data = tarOf([{ name: 'b.txt', data: seeded('np2', 30_000) }]);
-    const snap = await snapshotOf(repo, data);
+    const snap = await snapshotOf(shared.repo, data);
     expect(snap.source.sha256).toBe(sha(data));
-    expect((await restoreBytes(repo, snap.id)).equals(data)).toBe(true);
+    expect((await restoreBytes(shared.repo, snap.id)).equals(data)).toBe(true);
   });
 
   it('a layer that does not match its stated digest restores as it was, with a warning naming it', async () => {
@@ -253,11 +243,11 @@ describe('adversarial tar input: round trip or clean error', () => {
     const l = f.layers[0]!;
     const changed = Buffer.from(base);
     changed[l.offset + l.length - 2000]! ^= 0x55; // inside file data of the layer: still a valid tar
-    const snap = await snapshotOf(repo, changed);
+    const snap = await snapshotOf(shared.repo, changed);
     expect(snap.format).toBe('docker');
     const parts: Buffer[] = [];
     const sink = new Writable({ write: (c: Buffer, _e, cb) => (parts.push(Buffer.from(c)), cb()) });
-    const r = await restoreToStream(repo, snap.id, sink, { workers: 0 });
+    const r = await restoreToStream(shared.repo, snap.id, sink, { workers: 0 });
     expect(Buffer.concat(parts).equals(changed)).toBe(true);
     expect(r.warnings).toHaveLength(1);
     expect(r.warnings![0]).toContain(`layer ${l.digest}`);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Repository } from '../repository/repository.js';
 import { snapshotStream } from '../snapshot/create.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { restoreBytes, seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { restoreBytes, seeded, sharedTestRepo, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { gnuTar, hasGnuTar, tarOf, tempDir } from '../testing/tars.js';
 import { allLayers } from './facts.js';
 import { listFiles } from './list-files.js';
@@ -37,16 +37,7 @@ function ociOf(layers: { data: Buffer; mediaType: string }[]): Buffer {
 }
 
 describe('listFiles on stored layers', () => {
-  let cacheRoot: string;
-  let repo: Repository;
-  beforeAll(async () => {
-    cacheRoot = tempCacheRoot();
-    ({ repo } = await testRepo(cacheRoot));
-  });
-  afterAll(async () => {
-    await repo.close();
-    fs.rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  const shared = sharedTestRepo();
 
   const layer = (tag: string) => tarOf([{ name: `${tag}/`, type: '5' }, { name: `${tag}/big`, data: seeded(tag, 300_000) }, { name: `${tag}/small`, data: Buffer.from(tag) }, { name: `${tag}/link`, type: '2', linkname: 'big' }]);
 
@@ -56,13 +47,13 @@ describe('listFiles on stored layers', () => {
       { data: gzipSync(layer('gz')), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
       { data: zstdCompress(layer('zst')), mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd' },
     ]);
-    const s = await snap(repo, archive);
+    const s = await snap(shared.repo, archive);
     expect(s.format).toBe('oci');
     const layers = allLayers(s.image!);
     expect(layers).toHaveLength(3);
     for (const [i, tag] of ['plain', 'gz', 'zst'].entries()) {
       const entries: TarEntry[] = [];
-      const r = await listFiles(repo, s, layers[i]!, (e) => entries.push(e));
+      const r = await listFiles(shared.repo, s, layers[i]!, (e) => entries.push(e));
       expect(r.problem, tag).toBeUndefined();
       expect(r.compression, tag).toBe([undefined, 'gzip', 'zstd'][i]);
       expect(entries.map((e) => [e.path, e.type, e.size]), tag).toEqual([
@@ -74,7 +65,7 @@ describe('listFiles on stored layers', () => {
     }
     // the whole archive lists too (a plain tar's view)
     const all: TarEntry[] = [];
-    expect((await listFiles(repo, s, { offset: 0, length: s.source.size }, (e) => all.push(e))).problem).toBeUndefined();
+    expect((await listFiles(shared.repo, s, { offset: 0, length: s.source.size }, (e) => all.push(e))).problem).toBeUndefined();
     expect(all.map((e) => e.path)).toContain('index.json');
   });
 
@@ -86,16 +77,16 @@ describe('listFiles on stored layers', () => {
       { data: bad, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
       { data: gz.subarray(0, gz.length - 100), mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' },
     ]);
-    const s = await snap(repo, archive);
+    const s = await snap(shared.repo, archive);
     for (const l of allLayers(s.image!)) {
-      const r = await listFiles(repo, s, l, () => undefined);
+      const r = await listFiles(shared.repo, s, l, () => undefined);
       expect(r.problem).toMatch(/gzip data is damaged|ends inside an entry|unexpected end/i);
     }
   });
 
   it('an empty range lists nothing, with a problem', async () => {
-    const s = await snap(repo, layer('e'));
-    const r = await listFiles(repo, s, { offset: 10, length: 0 }, () => undefined);
+    const s = await snap(shared.repo, layer('e'));
+    const r = await listFiles(shared.repo, s, { offset: 10, length: 0 }, () => undefined);
     expect(r.entries).toBe(0);
     expect(r.problem).toBe('empty input');
   });

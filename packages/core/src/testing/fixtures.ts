@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
+import { afterAll, beforeAll } from 'vitest';
 import type { Backend } from '../backend/backend.js';
 import { MemoryBackend } from '../backend/memory.js';
 import { Repository, type RepositoryInitOptions } from '../repository/repository.js';
@@ -24,6 +25,29 @@ export async function testRepo(cacheRoot: string, opts: RepositoryInitOptions & 
   const backend = opts.backend ?? new MemoryBackend();
   const repo = await Repository.init(backend, { packSize: 64 * 1024, chunkAvg: 4096, compressionLevel: 1, cacheRoot, ...opts });
   return { backend, repo };
+}
+
+/**
+ * One plaintext test repository for the tests of a describe block (call it in the block):
+ * made before them in a fresh cache root, closed and removed after. Read `.repo` in tests.
+ */
+export function sharedTestRepo(): { readonly repo: Repository } {
+  let cacheRoot: string | undefined;
+  let repo: Repository | undefined;
+  beforeAll(async () => {
+    cacheRoot = tempCacheRoot();
+    ({ repo } = await testRepo(cacheRoot));
+  });
+  afterAll(async () => {
+    await repo?.close();
+    if (cacheRoot) fs.rmSync(cacheRoot, { recursive: true, force: true });
+  });
+  return {
+    get repo(): Repository {
+      if (!repo) throw new Error('sharedTestRepo: used outside a test');
+      return repo;
+    },
+  };
 }
 
 /** Deterministic pseudo-random bytes. */
