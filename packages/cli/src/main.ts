@@ -17,6 +17,7 @@ import { registerRepair } from './commands/repair.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import { registerSnapshots } from './commands/snapshots.js';
+import { registerServe } from './commands/serve.js';
 
 export const VERSION = '0.1.0';
 
@@ -73,6 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerCheck(program, run);
   registerUnlock(program, run);
   registerKey(program, run);
+  registerServe(program, run);
 
   try {
     await program.parseAsync(argv);

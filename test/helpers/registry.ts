@@ -1,0 +1,213 @@
+/**
+ * Helpers for the registry tests: a runnable image built by hand (a static busybox and a
+ * message file, as a docker-archive), `stowage serve` and `docker-registry` started on free
+ * ports and stopped, podman with the flags that work on this machine (vfs, runc, cgroupfs,
+ * root and runroot in a temp dir), and the tool check (skip locally, fail under CI=true).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { BIN, type Sandbox } from './cli.js';
+
+export const have = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+
+/** True when all tools are present; otherwise one line, and under CI=true an error. */
+export function needTools(file: string, tools: readonly string[]): boolean {
+  const missing = tools.filter((t) => !have(t));
+  if (missing.length === 0) return true;
+  const msg = `${file}: ${missing.join(', ')} not installed: skipped (apt-get install ${missing.join(' ')}; .ci/run installs them)`;
+  if (process.env.CI === 'true') throw new Error(`${msg}: CI=true requires them`);
+  console.warn(msg);
+  return false;
+}
+
+export const BUSYBOX = ['/bin/busybox', '/usr/bin/busybox'].find((p) => fs.existsSync(p) && isStatic(p));
+
+/** needTools plus a static busybox (Debian busybox-static) for runnable test images. */
+export function needImageTools(file: string, tools: readonly string[]): boolean {
+  if (!needTools(file, tools)) return false;
+  if (BUSYBOX) return true;
+  const msg = `${file}: no static busybox: skipped (apt-get install busybox-static; .ci/run installs it)`;
+  if (process.env.CI === 'true') throw new Error(`${msg}: CI=true requires it`);
+  console.warn(msg);
+  return false;
+}
+
+function isStatic(p: string): boolean {
+  const r = spawnSync('sh', ['-c', `ldd ${p} 2>&1`], { encoding: 'utf8' });
+  return /not a dynamic executable|statically linked/.test(r.stdout);
+}
+
+export function sh(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): string {
+  const r = spawnSync(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, input: opts.input, encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
+
+const TAR = ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=2024-01-01 00:00Z'];
+
+export interface BuiltImage {
+  readonly file: string;
+  readonly name: string;
+  readonly configDigest: string;
+  /** Layer digests (= diff_ids: uncompressed tars). */
+  readonly layers: readonly string[];
+  readonly message: string;
+}
+
+/**
+ * A runnable docker-archive: layer 1 = static busybox as /bin/sh, layer 2 = /hello.txt
+ * holding `message` (plus `extraBytes` of seeded data in /data.bin); Cmd cats /hello.txt.
+ */
+export function makeRunnableImage(dir: string, name: string, message: string, extraBytes = 0): BuiltImage {
+  if (!BUSYBOX) throw new Error('no static busybox (apt-get install busybox-static)');
+  const work = fs.mkdtempSync(path.join(dir, 'img-'));
+  const img = path.join(work, 'img');
+  fs.mkdirSync(img);
+  const layers: string[] = [];
+  const addLayer = (fill: (root: string) => void) => {
+    const root = path.join(work, `root${layers.length}`);
+    fs.mkdirSync(root);
+    fill(root);
+    const tar = path.join(work, 'layer.tar');
+    sh('tar', [...TAR, '-C', root, '-cf', tar, '.']);
+    const d = sha256(fs.readFileSync(tar));
+    fs.renameSync(tar, path.join(img, `${d}.tar`));
+    layers.push(`sha256:${d}`);
+  };
+  addLayer((root) => {
+    fs.mkdirSync(path.join(root, 'bin'));
+    fs.copyFileSync(BUSYBOX, path.join(root, 'bin/busybox'));
+    fs.chmodSync(path.join(root, 'bin/busybox'), 0o755);
+    fs.symlinkSync('busybox', path.join(root, 'bin/sh'));
+  });
+  addLayer((root) => {
+    fs.writeFileSync(path.join(root, 'hello.txt'), `${message}\n`);
+    if (extraBytes) fs.writeFileSync(path.join(root, 'data.bin'), createHash('sha512').update(message).digest().toString('hex').repeat(Math.ceil(extraBytes / 128)).slice(0, extraBytes));
+  });
+  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh', '-c', 'cat /hello.txt'] }, rootfs: { type: 'layers', diff_ids: layers } });
+  const cd = sha256(config);
+  fs.writeFileSync(path.join(img, `${cd}.json`), config);
+  fs.writeFileSync(path.join(img, 'manifest.json'), JSON.stringify([{ Config: `${cd}.json`, RepoTags: [name], Layers: layers.map((l) => `${l.slice(7)}.tar`) }]));
+  const file = path.join(dir, `${name.replace(/[^a-z0-9]+/g, '-')}.docker.tar`);
+  sh('tar', [...TAR, '-C', img, '-cf', file, '.']);
+  fs.rmSync(work, { recursive: true, force: true });
+  return { file, name, configDigest: `sha256:${cd}`, layers, message };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Served {
+  /** host:port */
+  readonly addr: string;
+  readonly url: string;
+  readonly proc: ChildProcess;
+  stderr(): string;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `stowage serve` on a free port of 127.0.0.1 (extra args appended); resolves once it listens. */
+export async function startServe(sb: Sandbox, args: readonly string[] = []): Promise<Served> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`stowage serve did not start: ${err}`)), 30_000);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /(https?:\/\/[^\s]+:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(t);
+        resolve(m[1]!);
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`stowage serve exited ${code}: ${err}`));
+    });
+  });
+  return {
+    url,
+    addr: url.replace(/^https?:\/\//, ''),
+    proc,
+    stderr: () => err,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        proc.once('exit', (code) => resolve(code));
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export interface Registry {
+  readonly addr: string;
+  stop(): Promise<void>;
+}
+
+/** A real CNCF distribution registry (`docker-registry serve`) on a free loopback port. */
+export async function startDockerRegistry(dir: string, extraYaml = ''): Promise<Registry> {
+  const port = await freePort();
+  const root = fs.mkdtempSync(path.join(dir, 'registry-'));
+  const cfg = path.join(root, 'config.yml');
+  fs.writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${root}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${extraYaml}`);
+  const proc = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const addr = `127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`http://${addr}/v2/`);
+      if (r.status === 200 || r.status === 401) break;
+    } catch {
+      /* not up yet */
+    }
+    if (i > 100 || proc.exitCode !== null) {
+      proc.kill();
+      throw new Error(`docker-registry did not start: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    addr,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** podman with the flags that run containers on this machine, its storage under `dir`. */
+export function podman(dir: string): (args: readonly string[]) => string {
+  const base = ['--root', path.join(dir, 'podman-root'), '--runroot', path.join(dir, 'podman-run'), '--runtime', 'runc', '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  return (args) => sh('podman', [...base, ...args]);
+}
+
+/** Removes podman's storage (vfs layers are plain directories, some read-only). */
+export function cleanupPodman(dir: string): void {
+  spawnSync('podman', ['--root', path.join(dir, 'podman-root'), '--runroot', path.join(dir, 'podman-run'), '--storage-driver', 'vfs', 'system', 'reset', '--force'], { stdio: 'ignore' });
+}
+
+/** The OCI layout's (one) manifest: digest and parsed document. */
+export function layoutManifest(dir: string): { digest: string; manifest: { config: { digest: string }; layers: { digest: string; mediaType: string }[] } } {
+  const index = JSON.parse(fs.readFileSync(path.join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+  const digest = index.manifests[0]!.digest;
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'blobs/sha256', digest.slice(7)), 'utf8')) as { config: { digest: string }; layers: { digest: string; mediaType: string }[] };
+  return { digest, manifest };
+}
