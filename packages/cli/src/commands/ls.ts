@@ -22,7 +22,7 @@ export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise
   program
     .command('ls')
     .description('list the layers of an image snapshot (digest, media type, size); --files lists the files of each layer')
-    .argument('<snapshot>', 'snapshot id, unique prefix, or "latest"')
+    .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...)')
     .option('--files', 'also list the files of each layer (path, size, mode), read from the stored data')
     .option('--layer <digest>', 'only this layer (digest, unique digest prefix, or path in the archive)')
     .action((ref: string, o: Opts) =>

@@ -18,7 +18,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
   program
     .command('restore')
     .description('restore a snapshot to a file, or to stdout with "-" ("latest" and unique id prefixes work)')
-    .argument('<snapshot>', 'snapshot id, unique prefix, or "latest"')
+    .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...: the newest snapshot holding it)')
     .argument('<target>', 'file to create, or - for stdout')
     .option('--overwrite', 'replace the target if it exists')
     .option('--layer <digest>', 'image snapshots: restore only this layer blob (digest, unique digest prefix, or path in the archive), verified against its digest')

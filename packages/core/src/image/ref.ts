@@ -104,3 +104,9 @@ export function imageNamesOf(names: readonly string[], fallback: string): ImageR
   }
   return out;
 }
+
+/** imageNamesOf, or for an image without names the repository named after the snapshot (no tag). */
+export function imageRefsOf(names: readonly string[], fallback: string): ImageRef[] {
+  const refs = imageNamesOf(names, fallback);
+  return refs.length ? refs : [{ repository: repositoryFromName(fallback) }];
+}

@@ -19,7 +19,7 @@
 import type { Repository } from '../repository/repository.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { imageNamesOf, repositoryFromName } from '../image/ref.js';
+import { imageRefsOf } from '../image/ref.js';
 import { servedImages, type BlobPlace, type ServedImage } from '../image/served.js';
 
 export const ID_TAG_LENGTH = 12;
@@ -88,9 +88,7 @@ export class RegistryCatalog {
       const tagged = new Map<string, CatalogImage>(); // "repo\0tag" -> image, within this snapshot
       for (const image of servedImages(snap.image)) {
         const ci: CatalogImage = { snapshot: snap, image };
-        let refs = imageNamesOf(image.names, snap.name);
-        if (refs.length === 0) refs = [{ repository: repositoryFromName(snap.name) }];
-        for (const ref of refs) {
+        for (const ref of imageRefsOf(image.names, snap.name)) {
           const e = entry(ref.repository);
           if (ref.tag !== undefined) {
             const k = `${ref.repository}\0${ref.tag}`;

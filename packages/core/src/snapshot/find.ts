@@ -4,6 +4,7 @@
 import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { decodeManifest, type Snapshot } from './manifest.js';
+import { asImageRef, newestHolding } from './find-image.js';
 
 /** Loads one snapshot by full id. */
 export async function loadSnapshot(repo: Repository, id: string): Promise<Snapshot> {
@@ -19,8 +20,8 @@ export async function listSnapshots(repo: Repository): Promise<Snapshot[]> {
 }
 
 /**
- * Resolves "latest", a full id, or a unique id prefix (at least 4 hex characters)
- * to a snapshot id. NOT_FOUND, AMBIGUOUS_ID or INVALID_ARGUMENT otherwise.
+ * Resolves "latest", a full id, a unique id prefix (at least 4 hex characters), or an
+ * image reference (`name:tag`, `name@sha256:...`: the newest snapshot holding it) to a snapshot id. NOT_FOUND, AMBIGUOUS_ID or INVALID_ARGUMENT otherwise.
  */
 export async function resolveSnapshot(repo: Repository, ref: string): Promise<string> {
   if (ref === 'latest') {
@@ -29,8 +30,14 @@ export async function resolveSnapshot(repo: Repository, ref: string): Promise<st
     if (!last) throw new StowageError('NOT_FOUND', 'no snapshots in the repository');
     return last.id;
   }
+  const image = asImageRef(ref); // "app:v5", "app@sha256:...": the newest snapshot holding that image (find-image.ts)
+  if (image) {
+    const snap = newestHolding(await listSnapshots(repo), image);
+    if (!snap) throw new StowageError('NOT_FOUND', `no snapshot holds image ${ref}`);
+    return snap.id;
+  }
   if (!/^[0-9a-f]{4,64}$/.test(ref)) {
-    throw new StowageError('INVALID_ARGUMENT', `invalid snapshot id "${ref}": expected "latest" or 4 to 64 lowercase hex characters`);
+    throw new StowageError('INVALID_ARGUMENT', `invalid snapshot id "${ref}": expected "latest", 4 to 64 lowercase hex characters, or an image reference (name:tag, name@sha256:...)`);
   }
   const matches = (await repo.listNames('snapshot')).filter((n) => n.startsWith(ref));
   if (matches.length === 0) throw new StowageError('NOT_FOUND', `no snapshot matches "${ref}"`);
