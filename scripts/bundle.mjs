@@ -2,7 +2,10 @@
 // next to the CLI's dist: packages/cli/dist/stowage.bundle.mjs and codec-worker.js.
 // Native addons stay external (resolved from packages/cli's own dependencies).
 // Start-up measured on this machine: `stowage --version` 0.25 s unbundled, 0.13 s bundled.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+rmSync('packages/cli/dist/chunks', { recursive: true, force: true });
 
 const common = {
   bundle: true,
@@ -19,5 +22,13 @@ const common = {
 // A tiny bundle of the password prefetch (node built-ins only), loaded before the main one so
 // the key derivation of an encrypted repository overlaps loading it (src/prefetch.ts).
 await build({ ...common, banner: {}, entryPoints: ['packages/cli/dist/prefetch.js'], outfile: 'packages/cli/dist/prefetch.bundle.mjs' });
-await build({ ...common, entryPoints: ['packages/cli/dist/bundle-entry.js'], outfile: 'packages/cli/dist/stowage.bundle.mjs' });
+// code splitting: the S3 backend (AWS SDK, ~1.5 MB) is a chunk loaded only for s3: locations
+await build({
+  ...common,
+  entryPoints: { 'stowage.bundle': 'packages/cli/dist/bundle-entry.js' },
+  outdir: 'packages/cli/dist',
+  outExtension: { '.js': '.mjs' },
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});
 await build({ ...common, entryPoints: ['packages/core/dist/repository/codec-worker.js'], outfile: 'packages/cli/dist/codec-worker.js' });

@@ -1,7 +1,7 @@
 /**
  * What every command gets: global options, output helpers, and the repository opener.
  */
-import { LocalBackend, Repository, StowageError, defaultCacheRoot, type Backend } from '@stowage/core';
+import { Repository, StowageError, defaultCacheRoot, openBackend, type Backend } from '@stowage/core';
 import { passwordSource } from './password.js';
 import { applyLockOptions } from './locking.js';
 
@@ -37,12 +37,12 @@ export function repoLocation(ctx: Context): string {
   return loc;
 }
 
-/** A backend for a location (a local directory; URLs come with the S3 backend). */
-export function backendFor(location: string): Backend {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
-    throw new StowageError('INVALID_ARGUMENT', `unsupported repository location ${location}: only local directories are supported in this build`);
-  }
-  return new LocalBackend(location);
+/**
+ * The backend of a location (local directory or s3:..., see the core's parseLocation); S3
+ * settings from STOWAGE_S3_* and the AWS_* environment, notices (a created bucket) on stderr.
+ */
+export function backendFor(ctx: Context, location: string): Promise<Backend> {
+  return openBackend(location, { s3: { cacheDir: cacheRoot(ctx), onNotice: (m) => ctx.info(m) } });
 }
 
 export function cacheRoot(ctx: Context): string {
@@ -52,7 +52,7 @@ export function cacheRoot(ctx: Context): string {
 /** Opens the repository, runs `fn`, and always closes it. */
 export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>): Promise<T> {
   const keyHint = ctx.opts.keyHint ?? (process.env.STOWAGE_KEY_HINT || undefined);
-  const repo = await Repository.open(backendFor(repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), ...(keyHint && { keyHint }) });
+  const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), ...(keyHint && { keyHint }) });
   applyLockOptions(ctx, repo);
   try {
     return await fn(repo);

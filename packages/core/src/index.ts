@@ -9,6 +9,13 @@ export { FILE_TYPES, CONFIG_HANDLE } from './backend/backend.js';
 export { pathOf } from './backend/layout.js';
 export { LocalBackend } from './backend/local.js';
 export { MemoryBackend } from './backend/memory.js';
+export { parseLocation, formatLocation, LOCATION_FORMS, type Location, type LocalLocation, type S3Location } from './backend/location.js';
+export { openBackend, type OpenBackendOptions } from './backend/open.js';
+export { retrying, isTransient, type RetryOptions, type RetryEvent, type RetryingBackend } from './backend/retry.js';
+export { limited, Semaphore, type LimitedBackend } from './backend/limit.js';
+// the S3 backend itself loads the AWS SDK: import it from '@stowage/core/s3' (openBackend does so on demand)
+export type { S3Backend, S3BackendOptions, RequestKind } from './backend/s3.js';
+export type { S3Settings } from './backend/s3-client.js';
 export * from './chunker/index.js';
 export { blake3, blake3Hex, idHasher } from './hash/blake3.js';
 export { shortId } from './hash/id.js';

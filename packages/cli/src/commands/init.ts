@@ -19,7 +19,7 @@ export function registerInit(program: Command, run: (fn: (ctx: Context) => Promi
       run(async (ctx) => {
         const location = repoLocation(ctx);
         const encrypted = !o.insecureNoEncryption;
-        const repo = await Repository.init(backendFor(location), {
+        const repo = await Repository.init(await backendFor(ctx, location), {
           cacheRoot: cacheRoot(ctx),
           ...(encrypted ? { encryption: 'aes-256-gcm' as const, password: newRepositoryPassword(ctx), kdf: kdfForNewKeys() } : { encryption: 'none' as const }),
           ...(o.chunkAvg !== undefined && { chunkAvg: o.chunkAvg }),

@@ -1,0 +1,153 @@
+/**
+ * The S3 backend against a real S3 (Ceph RGW from scripts/ceph-rgw-start.sh; STOWAGE_TEST_S3):
+ * the conformance suite every backend passes, then what is S3's own: pagination, multipart,
+ * create-only with and without If-None-Match, bucket creation, prefixes, errors.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isStowageError } from '../errors.js';
+import { backendSuite } from '../testing/backend-suite.js';
+import { removeAll, requireTestS3, testLocation } from '../testing/s3-env.js';
+import { makeS3Client } from './s3-client.js';
+import { S3Backend, type S3BackendOptions } from './s3.js';
+import type { S3Location } from './location.js';
+
+const s3 = requireTestS3('S3 backend tests');
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return isStowageError(err) ? err.code : String(err);
+  }
+}
+
+describe.skipIf(!s3)('S3 backend on a real S3', () => {
+  let cacheDir: string;
+  const made: S3Location[] = [];
+  const open = (opts: S3BackendOptions & { newBucket?: boolean } = {}) => {
+    const loc = testLocation(s3!, { newBucket: opts.newBucket });
+    made.push(loc);
+    return new S3Backend(loc, { credentials: s3!, cacheDir, ...opts });
+  };
+  beforeAll(() => {
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-s3-'));
+  });
+  afterAll(async () => {
+    for (const loc of made) await removeAll(s3!, loc);
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  if (s3) {
+    backendSuite('s3', async () => ({ backend: open(), cleanup: async () => undefined }));
+    backendSuite('s3 without If-None-Match (HEAD before PUT)', async () => {
+      const b = open();
+      (b as unknown as { conditional: Promise<boolean> }).conditional = Promise.resolve(false);
+      return { backend: b, cleanup: async () => undefined };
+    });
+  }
+
+  it('lists more than 1,000 files of a type (pagination), and only files of the layout', async () => {
+    const b = open();
+    await b.create();
+    const names = Array.from({ length: 1100 }, (_, i) => `i${i.toString().padStart(5, '0')}`);
+    for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => b.save({ type: 'index', name: n }, Buffer.from(n))));
+    // debris that is not a file of the layout: a nested key and a dot name
+    const client = makeS3Client(b.location, { credentials: s3! });
+    await client.send(new PutObjectCommand({ Bucket: b.location.bucket, Key: `${b.location.prefix}/index/sub/x`, Body: 'x' }));
+    await client.send(new PutObjectCommand({ Bucket: b.location.bucket, Key: `${b.location.prefix}/index/.tmp`, Body: 'x' }));
+    client.destroy();
+    const listed: string[] = [];
+    const before = b.requests.LIST;
+    for await (const f of b.list('index')) listed.push(f.name);
+    expect(listed.sort()).toEqual(names);
+    expect(b.requests.LIST - before).toBeGreaterThanOrEqual(2);
+    await b.close();
+  });
+
+  it('reads ranges straight into the caller buffer, at an offset of a shared buffer', async () => {
+    const b = open();
+    const data = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+    await b.save({ type: 'pack', name: 'ab01' }, data);
+    const target = new Uint8Array(new SharedArrayBuffer(50_000), 10_000, 30_000);
+    await b.loadInto({ type: 'pack', name: 'ab01' }, { offset: 12_345, length: 30_000 }, target);
+    expect(Buffer.from(target).equals(data.subarray(12_345, 42_345))).toBe(true);
+    expect(await code(b.loadInto({ type: 'pack', name: 'ab01' }, { offset: 200_000, length: 10 }, new Uint8Array(10)))).toBe('CORRUPT');
+    await b.close();
+  });
+
+  it('uploads large files as multipart (one object, same bytes) and aborts stale uploads on removeTemporary', async () => {
+    const b = open({ multipartThreshold: 6 << 20, partSize: 5 << 20 });
+    const data = Buffer.alloc(11 << 20);
+    for (let i = 0; i < data.length; i += 4096) data[i] = (i >> 12) & 0xff;
+    await b.save({ type: 'pack', name: 'cd02' }, data);
+    expect(b.requests.POST).toBe(2); // create + complete
+    expect(Buffer.from(await b.load({ type: 'pack', name: 'cd02' })).equals(data)).toBe(true);
+    // create-only also for multipart (If-None-Match is ignored on complete): HEAD before
+    expect(await code(b.save({ type: 'pack', name: 'cd02' }, data))).toBe('ALREADY_EXISTS');
+    // an upload a killed process left behind
+    const client = makeS3Client(b.location, { credentials: s3! });
+    await client.send(new CreateMultipartUploadCommand({ Bucket: b.location.bucket, Key: `${b.location.prefix}/data/ef/ef03` }));
+    client.destroy();
+    expect(await b.removeTemporary(['pack', 'index'])).toBe(1);
+    expect(await b.removeTemporary(['pack', 'index'])).toBe(0);
+    await b.close();
+  });
+
+  it('probes If-None-Match once per repository and remembers the answer in the cache dir', async () => {
+    const b = open();
+    await b.save({ type: 'snapshot', name: 's1' }, Buffer.from('a'));
+    const afterFirst = { ...b.requests };
+    expect(afterFirst.PUT).toBe(3); // probe put, conditional probe put, the file
+    expect(afterFirst.HEAD).toBe(0);
+    const probes = fs.readdirSync(path.join(cacheDir, 's3-probe'));
+    expect(probes.length).toBeGreaterThan(0);
+    const again = new S3Backend(b.location, { credentials: s3!, cacheDir });
+    await again.save({ type: 'snapshot', name: 's2' }, Buffer.from('b'));
+    expect(again.requests).toMatchObject({ PUT: 1, HEAD: 0, DELETE: 0 });
+    expect(await code(again.save({ type: 'snapshot', name: 's2' }, Buffer.from('b')))).toBe('ALREADY_EXISTS');
+    await b.close();
+    await again.close();
+  });
+
+  it('isEmpty and create work on a missing bucket, a bucket and a prefix; create says it made the bucket', async () => {
+    const notices: string[] = [];
+    const b = open({ newBucket: true, onNotice: (m) => notices.push(m) });
+    expect(await b.isEmpty()).toBe(true);
+    expect(await code(b.load({ type: 'config', name: 'config' }))).toBe('NO_REPOSITORY');
+    await b.create();
+    expect(notices).toEqual([`created bucket ${b.location.bucket} at ${s3!.endpoint}`]);
+    await b.create(); // exists: nothing to say
+    expect(notices.length).toBe(1);
+    expect(await b.isEmpty()).toBe(true);
+    await b.save({ type: 'config', name: 'config' }, Buffer.from('{}'));
+    expect(await b.isEmpty()).toBe(false);
+    // a prefix beside a repository is empty
+    const sibling = new S3Backend({ ...b.location, prefix: 'other' }, { credentials: s3! });
+    expect(await sibling.isEmpty()).toBe(true);
+    await sibling.close();
+    await b.close();
+  });
+
+  it('bad credentials are a BACKEND error that names the cause, not retryable', async () => {
+    const b = new S3Backend(testLocation(s3!), { credentials: { accessKeyId: s3!.accessKeyId, secretAccessKey: 'wrong' } });
+    const err = await b.load({ type: 'config', name: 'config' }).catch((e: unknown) => e);
+    expect(isStowageError(err, 'BACKEND')).toBe(true);
+    expect((err as Error).message).toMatch(/credentials were refused/);
+    expect((err as { retryable: boolean }).retryable).toBe(false);
+    await b.close();
+  });
+
+  it('connection refused is a retryable BACKEND error', async () => {
+    const b = new S3Backend({ kind: 's3', endpoint: 'http://127.0.0.1:9', bucket: 'nothere', prefix: '', pathStyle: true }, { credentials: s3! });
+    const err = await b.stat({ type: 'config', name: 'config' }).catch((e: unknown) => e);
+    expect(isStowageError(err, 'BACKEND')).toBe(true);
+    expect((err as Error).message).toMatch(/connection refused/);
+    expect((err as { retryable: boolean }).retryable).toBe(true);
+    await b.close();
+  });
+});

@@ -1,0 +1,388 @@
+/**
+ * S3 backend: the repository layout (layout.ts) as object keys under `bucket/prefix/`.
+ *
+ * - A file goes up as one PutObject; above `multipartThreshold` (200 MiB) as a multipart
+ *   upload, aborted when it fails (a lifecycle rule cleans up after a killed process, and gc
+ *   aborts the ones it finds).
+ * - New files are create-only: `If-None-Match: *` when the store honours it (probed once per
+ *   repository, the answer kept under the cache dir), else a HEAD before the PUT; names are
+ *   content hashes, so a lost race writes identical bytes. Lock refresh is the one overwrite.
+ * - Ranged GETs read straight into the caller's buffer; a body shorter than announced is a
+ *   retryable error, a range past the end of the object CORRUPT.
+ * - Listing follows pagination; keys that are not files of the layout are skipped.
+ * - `remove` HEADs first, so a missing file is NOT_FOUND as on every backend.
+ * - No retries here (the SDK's are off too): wrap with `retrying` (retry.ts).
+ *
+ * `requests` counts requests by kind, for tests and benchmarks.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  UploadPartCommand,
+  type S3Client,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { StowageError } from '../errors.js';
+import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import { checkName, dirOf, pathOf } from './layout.js';
+import { formatLocation, type S3Location } from './location.js';
+import { DEFAULT_S3_CONNECTIONS, makeS3Client, type S3Settings } from './s3-client.js';
+import { mapS3Error, shortBody } from './s3-errors.js';
+
+export type RequestKind = 'PUT' | 'GET' | 'HEAD' | 'LIST' | 'DELETE' | 'POST';
+
+export interface S3BackendOptions extends S3Settings {
+  /** Where to remember what the store supports (the probe), e.g. the cache root. */
+  readonly cacheDir?: string;
+  /** Told about things a user should know (e.g. "created bucket b"). */
+  readonly onNotice?: (message: string) => void;
+  /** A client to use instead of one made from the settings. */
+  readonly client?: S3Client;
+}
+
+const MiB = 1 << 20;
+
+export class S3Backend implements Backend {
+  readonly info: BackendInfo;
+  readonly location: S3Location;
+  /** Requests sent, by kind. */
+  readonly requests: Record<RequestKind, number> = { PUT: 0, GET: 0, HEAD: 0, LIST: 0, DELETE: 0, POST: 0 };
+  private readonly client: S3Client;
+  private readonly base: string;
+  private readonly opts: S3BackendOptions;
+  private readonly multipartThreshold: number;
+  private readonly partSize: number;
+  private conditional: Promise<boolean> | undefined;
+
+  constructor(location: S3Location, opts: S3BackendOptions = {}) {
+    this.location = location;
+    this.opts = opts;
+    this.client = opts.client ?? makeS3Client(location, opts);
+    this.base = location.prefix ? `${location.prefix}/` : '';
+    this.multipartThreshold = opts.multipartThreshold ?? 200 * MiB;
+    this.partSize = Math.max(5 * MiB, opts.partSize ?? 64 * MiB);
+    this.info = { location: formatLocation(location), connections: opts.connections ?? DEFAULT_S3_CONNECTIONS };
+  }
+
+  private key(h: Handle): string {
+    checkName(h);
+    return this.base + pathOf(h);
+  }
+
+  private async send<T>(kind: RequestKind, cmd: object, op: string, what: string, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    this.requests[kind]++;
+    try {
+      return (await this.client.send(cmd as never, signal ? { abortSignal: signal } : undefined)) as T;
+    } catch (err) {
+      throw mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, op, what, this.location.bucket);
+    }
+  }
+
+  async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+    return this.saveParts(h, [data], opts);
+  }
+
+  async saveParts(h: Handle, parts: readonly Uint8Array[], opts?: SaveOptions): Promise<void> {
+    const key = this.key(h);
+    const what = pathOf(h);
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const signal = opts?.signal;
+    const createOnly = !opts?.overwrite;
+    const multipart = size > this.multipartThreshold;
+    // If-None-Match is ignored on CompleteMultipartUpload (RGW 16): HEAD for those
+    const conditional = createOnly && !multipart && (await this.conditionalWrites(signal));
+    if (createOnly && !conditional && (await this.headObject(key, what, signal)) !== undefined) {
+      throw new StowageError('ALREADY_EXISTS', `${what}: already exists`);
+    }
+    if (multipart) return this.multipartUpload(key, what, parts, size, signal);
+    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    await this.send(
+      'PUT',
+      new PutObjectCommand({
+        Bucket: this.location.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: size,
+        ...(conditional && { IfNoneMatch: '*' }),
+        ...(this.opts.storageClass && h.type === 'pack' && { StorageClass: this.opts.storageClass as StorageClass }),
+      }),
+      'save',
+      what,
+      signal,
+    );
+  }
+
+  private async multipartUpload(key: string, what: string, parts: readonly Uint8Array[], size: number, signal?: AbortSignal): Promise<void> {
+    const bucket = this.location.bucket;
+    const created = await this.send<{ UploadId?: string }>(
+      'POST',
+      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...(this.opts.storageClass && { StorageClass: this.opts.storageClass as StorageClass }) }),
+      'save',
+      what,
+      signal,
+    );
+    const uploadId = created.UploadId!;
+    try {
+      const whole = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+      const done: { PartNumber: number; ETag: string }[] = [];
+      for (let off = 0, n = 1; off < size; off += this.partSize, n++) {
+        const body = whole.subarray(off, Math.min(size, off + this.partSize));
+        const r = await this.send<{ ETag?: string }>('PUT', new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }), 'save', what, signal);
+        done.push({ PartNumber: n, ETag: r.ETag! });
+      }
+      await this.send('POST', new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }), 'save', what, signal);
+    } catch (err) {
+      await this.send('DELETE', new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), 'abort upload of', what).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Whether the store refuses a PUT with If-None-Match: * on an existing key (probed once, remembered). */
+  private conditionalWrites(signal?: AbortSignal): Promise<boolean> {
+    if (!this.conditional) {
+      this.conditional = this.probeConditional(signal);
+      this.conditional.catch(() => (this.conditional = undefined));
+    }
+    return this.conditional;
+  }
+
+  private probeFile(): string | undefined {
+    if (!this.opts.cacheDir) return undefined;
+    const id = createHash('sha256').update(`${this.location.endpoint ?? 'aws'}\0${this.location.bucket}\0${this.location.prefix}`).digest('hex').slice(0, 32);
+    return path.join(this.opts.cacheDir, 's3-probe', `${id}.json`);
+  }
+
+  private async probeConditional(signal?: AbortSignal): Promise<boolean> {
+    const file = this.probeFile();
+    if (file) {
+      try {
+        const v = JSON.parse(fs.readFileSync(file, 'utf8')) as { ifNoneMatch?: unknown };
+        if (typeof v.ifNoneMatch === 'boolean') return v.ifNoneMatch;
+      } catch {
+        /* not probed yet */
+      }
+    }
+    // a key outside the layout (a dot name is never a file of the repository)
+    const key = `${this.base}.stowage-probe-${randomBytes(8).toString('hex')}`;
+    const put = (conditional: boolean) =>
+      this.send('PUT', new PutObjectCommand({ Bucket: this.location.bucket, Key: key, Body: Buffer.from('probe'), ContentLength: 5, ...(conditional && { IfNoneMatch: '*' }) }), 'probe', key, signal);
+    await put(false);
+    let honoured: boolean;
+    try {
+      await put(true);
+      honoured = false;
+    } catch (err) {
+      if ((err as StowageError).code === 'ALREADY_EXISTS') honoured = true;
+      else if ((err as StowageError).retryable) throw err;
+      else honoured = false; // 400/501 NotImplemented: not supported
+    } finally {
+      await this.send('DELETE', new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }), 'probe', key).catch(() => undefined);
+    }
+    if (file) {
+      try {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, JSON.stringify({ location: this.info.location, ifNoneMatch: honoured, probed: new Date().toISOString() }) + '\n');
+      } catch {
+        /* a cache we cannot write only costs a probe next time */
+      }
+    }
+    return honoured;
+  }
+
+  /** The object's size, or undefined when it does not exist. */
+  private async headObject(key: string, what: string, signal?: AbortSignal): Promise<number | undefined> {
+    try {
+      const r = await this.send<{ ContentLength?: number }>('HEAD', new HeadObjectCommand({ Bucket: this.location.bucket, Key: key }), 'stat', what, signal);
+      return r.ContentLength ?? 0;
+    } catch (err) {
+      if ((err as StowageError).code === 'NOT_FOUND') return undefined;
+      throw err;
+    }
+  }
+
+  async load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array> {
+    if (range) {
+      const buf = Buffer.allocUnsafe(range.length);
+      await this.loadInto(h, range, buf, opts);
+      return buf;
+    }
+    return this.get(h, undefined, undefined, opts?.signal);
+  }
+
+  async loadInto(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
+    if (target.length < range.length) throw new RangeError(`target of ${target.length} bytes for a range of ${range.length}`);
+    if (range.length === 0) {
+      await this.stat(h, opts);
+      return;
+    }
+    await this.get(h, range, target, opts?.signal);
+  }
+
+  /** GETs a file or a range; into `target` when given, else into a new buffer of the announced size. */
+  private async get(h: Handle, range: Range | undefined, target: Uint8Array | undefined, signal?: AbortSignal): Promise<Uint8Array> {
+    const key = this.key(h);
+    const what = pathOf(h);
+    const r = await this.send<{ Body?: Readable; ContentLength?: number; ContentRange?: string }>(
+      'GET',
+      new GetObjectCommand({ Bucket: this.location.bucket, Key: key, ...(range && { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` }) }),
+      'load',
+      what,
+      signal,
+    );
+    const announced = r.ContentLength;
+    if (range && announced !== undefined && announced < range.length) {
+      r.Body?.destroy();
+      const total = /\/(\d+)$/.exec(r.ContentRange ?? '')?.[1];
+      throw new StowageError('CORRUPT', `${what}: short read, wanted ${range.length} bytes at offset ${range.offset}, the object has ${total ?? '?'}`);
+    }
+    const want = range ? range.length : announced;
+    const out = target ?? (want !== undefined ? Buffer.allocUnsafe(want) : undefined);
+    let got = 0;
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of r.Body as AsyncIterable<Buffer>) {
+        if (out) {
+          if (got + chunk.length > (want ?? out.length)) throw new StowageError('BACKEND', `load ${what}: body longer than announced`, { retryable: true });
+          out.set(chunk, got);
+        } else chunks.push(chunk);
+        got += chunk.length;
+      }
+    } catch (err) {
+      r.Body?.destroy();
+      if (err instanceof StowageError) throw err;
+      const mapped = mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, 'load', what, this.location.bucket);
+      // a body cut off mid-transfer is transient whatever the socket said
+      throw mapped.code === 'BACKEND' ? new StowageError('BACKEND', mapped.message, { cause: err, retryable: true }) : mapped;
+    }
+    if (!out) return Buffer.concat(chunks, got);
+    if (got !== want) throw shortBody(what, got, want!);
+    return out;
+  }
+
+  async stat(h: Handle, opts?: OpOptions): Promise<{ size: number }> {
+    const size = await this.headObject(this.key(h), pathOf(h), opts?.signal);
+    if (size === undefined) throw new StowageError('NOT_FOUND', `${pathOf(h)}: not found`);
+    return { size };
+  }
+
+  async exists(h: Handle, opts?: OpOptions): Promise<boolean> {
+    return (await this.headObject(this.key(h), pathOf(h), opts?.signal)) !== undefined;
+  }
+
+  async *list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo> {
+    if (type === 'config') {
+      const size = await this.headObject(this.key({ type, name: 'config' }), 'config', opts?.signal);
+      if (size !== undefined) yield { name: 'config', size };
+      return;
+    }
+    const dir = `${this.base}${dirOf(type)}/`;
+    let token: string | undefined;
+    do {
+      const r = await this.send<{ Contents?: { Key?: string; Size?: number }[]; IsTruncated?: boolean; NextContinuationToken?: string }>(
+        'LIST',
+        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: dir, ...(token && { ContinuationToken: token }) }),
+        'list',
+        `${dirOf(type)}/`,
+        opts?.signal,
+      );
+      for (const o of r.Contents ?? []) {
+        const rel = o.Key!.slice(this.base.length);
+        const name = rel.slice(rel.lastIndexOf('/') + 1);
+        if (name.startsWith('.') || pathOf({ type, name }) !== rel) continue;
+        yield { name, size: o.Size ?? 0 };
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async remove(h: Handle, opts?: OpOptions): Promise<void> {
+    const key = this.key(h);
+    if ((await this.headObject(key, pathOf(h), opts?.signal)) === undefined) throw new StowageError('NOT_FOUND', `${pathOf(h)}: not found`);
+    await this.send('DELETE', new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }), 'remove', pathOf(h), opts?.signal);
+  }
+
+  async isEmpty(opts?: OpOptions): Promise<boolean> {
+    try {
+      const r = await this.send<{ KeyCount?: number; Contents?: unknown[] }>(
+        'LIST',
+        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.base, MaxKeys: 1 }),
+        'list',
+        this.info.location,
+        opts?.signal,
+      );
+      return (r.KeyCount ?? r.Contents?.length ?? 0) === 0;
+    } catch (err) {
+      if ((err as StowageError).code === 'NO_REPOSITORY') return true;
+      throw err;
+    }
+  }
+
+  /** Creates the bucket when it is missing (and says so through onNotice); prefixes need nothing. */
+  async create(opts?: OpOptions): Promise<void> {
+    const bucket = this.location.bucket;
+    try {
+      await this.send('HEAD', new HeadBucketCommand({ Bucket: bucket }), 'check', `bucket ${bucket}`, opts?.signal);
+      return;
+    } catch (err) {
+      if ((err as StowageError).code !== 'NOT_FOUND' && (err as StowageError).code !== 'NO_REPOSITORY') throw err;
+    }
+    const region = await this.client.config.region();
+    const constraint = this.location.endpoint === undefined && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {};
+    try {
+      await this.send('PUT', new CreateBucketCommand({ Bucket: bucket, ...constraint }), 'create', `bucket ${bucket}`, opts?.signal);
+    } catch (err) {
+      // another process created it first
+      const name = ((err as StowageError).cause as { name?: string } | undefined)?.name;
+      if (name === 'BucketAlreadyOwnedByYou') return;
+      throw err;
+    }
+    this.opts.onNotice?.(`created bucket ${bucket}${this.location.endpoint ? ` at ${this.location.endpoint}` : ` in ${region}`}`);
+  }
+
+  /**
+   * Aborts unfinished multipart uploads under the repository's prefix (the debris of killed
+   * processes); gc calls this under the exclusive lock. Returns how many.
+   */
+  async removeTemporary(types: readonly FileType[], opts?: OpOptions): Promise<number> {
+    const dirs = types.filter((t) => t !== 'config').map((t) => `${this.base}${dirOf(t)}/`);
+    let n = 0;
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    do {
+      const r = await this.send<{ Uploads?: { Key?: string; UploadId?: string }[]; IsTruncated?: boolean; NextKeyMarker?: string; NextUploadIdMarker?: string }>(
+        'LIST',
+        new ListMultipartUploadsCommand({ Bucket: this.location.bucket, Prefix: this.base, ...(keyMarker && { KeyMarker: keyMarker }), ...(idMarker && { UploadIdMarker: idMarker }) }),
+        'list uploads',
+        this.info.location,
+        opts?.signal,
+      );
+      for (const u of r.Uploads ?? []) {
+        if (!dirs.some((d) => u.Key!.startsWith(d))) continue;
+        await this.send('DELETE', new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: u.Key!, UploadId: u.UploadId! }), 'abort upload of', u.Key!, opts?.signal);
+        n++;
+      }
+      keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+      idMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return n;
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+}
+
