@@ -9,22 +9,13 @@ import * as path from 'node:path';
 import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
-import { backendSuite } from '../testing/backend-suite.js';
+import { backendSuite, code } from '../testing/backend-suite.js';
 import { removeAll, requireTestS3, testLocation } from '../testing/s3-env.js';
 import { makeS3Client } from './s3-client.js';
 import { S3Backend, type S3BackendOptions } from './s3.js';
 import type { S3Location } from './location.js';
 
 const s3 = requireTestS3('S3 backend tests');
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return isStowageError(err) ? err.code : String(err);
-  }
-}
 
 describe.skipIf(!s3)('S3 backend on a real S3', () => {
   let cacheDir: string;

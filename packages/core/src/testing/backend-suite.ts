@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { Backend, FileType } from '../backend/backend.js';
 import { isStowageError } from '../errors.js';
 
-async function code(p: Promise<unknown>): Promise<string> {
+/** The StowageError code a promise rejects with ('ok' when it resolves). */
+export async function code(p: Promise<unknown>): Promise<string> {
   try {
     await p;
     return 'ok';
