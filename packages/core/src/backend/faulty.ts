@@ -13,13 +13,23 @@
  *
  * `torn` (save only) first stores the first half of the bytes under the file's name, as a
  * backend without atomic writes could leave behind, then fails.
+ *
+ * HTTP-like faults, as an object store gives them (the S3 backend maps its failures to the
+ * same errors): 'SLOWDOWN' (503 throttling; a burst is `times: n`), 'HTTP500', 'RESET'
+ * (connection reset), 'TIMEOUT' (waits `delayMs`, default 20, then fails as a socket
+ * timeout), 'TRUNCATED' (load only: half the bytes arrive, then a short-body error; into the
+ * caller's buffer with loadInto), all retryable; 'FORBIDDEN' (403) is permanent. `landed`
+ * (save only) stores the file and then fails, as when the answer of a successful PUT is lost.
  */
 import { StowageError } from '../errors.js';
 import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import { loadRangeInto } from './backend.js';
 import { pathOf } from './layout.js';
 
 export type FaultOp = 'save' | 'load' | 'stat' | 'exists' | 'list' | 'remove';
-export type FaultErrno = 'EIO' | 'ENOSPC' | 'EACCES' | 'EAGAIN' | 'ENOENT';
+export type FaultErrno = 'EIO' | 'ENOSPC' | 'EACCES' | 'EAGAIN' | 'ENOENT' | HttpFault;
+/** Faults of an object store over HTTP. */
+export type HttpFault = 'SLOWDOWN' | 'HTTP500' | 'RESET' | 'TIMEOUT' | 'TRUNCATED' | 'FORBIDDEN';
 
 export interface FaultRule {
   readonly op: FaultOp;
@@ -33,6 +43,10 @@ export interface FaultRule {
   readonly error: FaultErrno;
   /** save: leave the first half of the bytes under the name before failing. */
   readonly torn?: boolean;
+  /** save: store the file, then fail (the answer was lost). */
+  readonly landed?: boolean;
+  /** TIMEOUT: how long the call hangs before failing (ms, default 20). */
+  readonly delayMs?: number;
 }
 
 /** A Backend with fault rules, plus counters for assertions. */
@@ -49,7 +63,14 @@ const MESSAGES: Record<FaultErrno, string> = {
   EACCES: 'permission denied',
   EAGAIN: 'resource temporarily unavailable',
   ENOENT: 'not found',
+  SLOWDOWN: 'SlowDown: please reduce your request rate (HTTP 503)',
+  HTTP500: 'InternalError (HTTP 500)',
+  RESET: 'ECONNRESET: connection reset by peer',
+  TIMEOUT: 'TimeoutError: socket timed out',
+  TRUNCATED: 'short body',
+  FORBIDDEN: 'AccessDenied (HTTP 403)',
 };
+const RETRYABLE = new Set<FaultErrno>(['EIO', 'EAGAIN', 'SLOWDOWN', 'HTTP500', 'RESET', 'TIMEOUT', 'TRUNCATED']);
 
 export function faulty(next: Backend, rules: readonly FaultRule[]): FaultyBackend {
   const seen = rules.map(() => 0);
@@ -76,7 +97,13 @@ export function faulty(next: Backend, rules: readonly FaultRule[]): FaultyBacken
     const what = op === 'list' ? `${h.type} files` : pathOf(h);
     const cause = Object.assign(new Error(`${r.error}: ${MESSAGES[r.error]} (injected)`), { code: r.error });
     if (r.error === 'ENOENT') return new StowageError('NOT_FOUND', `${what}: not found (injected)`, { cause });
-    return new StowageError('BACKEND', `${op} ${what}: ${MESSAGES[r.error]} (injected)`, { cause, retryable: r.error === 'EIO' || r.error === 'EAGAIN' });
+    return new StowageError('BACKEND', `${op} ${what}: ${MESSAGES[r.error]} (injected)`, { cause, retryable: RETRYABLE.has(r.error) });
+  };
+
+  /** Throws the rule's error, after the TIMEOUT's wait. */
+  const fail = async (r: FaultRule, op: FaultOp, h: Handle): Promise<never> => {
+    if (r.error === 'TIMEOUT') await new Promise((res) => setTimeout(res, r.delayMs ?? 20));
+    throw errorFor(r, op, h);
   };
 
   const b: FaultyBackend = {
@@ -91,23 +118,36 @@ export function faulty(next: Backend, rules: readonly FaultRule[]): FaultyBacken
       const r = fault('save', h);
       if (r) {
         if (r.torn) await next.save(h, data.subarray(0, data.length >> 1), opts).catch(() => undefined);
-        throw errorFor(r, 'save', h);
+        if (r.landed) await next.save(h, data, opts);
+        return fail(r, 'save', h);
       }
       return next.save(h, data, opts);
     },
     async load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array> {
       const r = fault('load', h);
-      if (r) throw errorFor(r, 'load', h);
+      if (r) return fail(r, 'load', h);
       return next.load(h, range, opts);
+    },
+    async loadInto(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
+      const r = fault('load', h);
+      if (r) {
+        if (r.error === 'TRUNCATED') {
+          // half the bytes arrive before the connection drops
+          const half = range.length >> 1;
+          if (half > 0) await loadRangeInto(next, h, { offset: range.offset, length: half }, target.subarray(0, half), opts);
+        }
+        return fail(r, 'load', h);
+      }
+      return loadRangeInto(next, h, range, target, opts);
     },
     async stat(h: Handle, opts?: OpOptions) {
       const r = fault('stat', h);
-      if (r) throw errorFor(r, 'stat', h);
+      if (r) return fail(r, 'stat', h);
       return next.stat(h, opts);
     },
     async exists(h: Handle, opts?: OpOptions) {
       const r = fault('exists', h);
-      if (r) throw errorFor(r, 'exists', h);
+      if (r) return fail(r, 'exists', h);
       return next.exists(h, opts);
     },
     list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo> {
@@ -115,14 +155,14 @@ export function faulty(next: Backend, rules: readonly FaultRule[]): FaultyBacken
       return {
         async *[Symbol.asyncIterator]() {
           const r = fault('list', h);
-          if (r) throw errorFor(r, 'list', h);
+          if (r) await fail(r, 'list', h);
           yield* next.list(type, opts);
         },
       };
     },
     async remove(h: Handle, opts?: OpOptions) {
       const r = fault('remove', h);
-      if (r) throw errorFor(r, 'remove', h);
+      if (r) return fail(r, 'remove', h);
       return next.remove(h, opts);
     },
     ...(next.removeTemporary && { removeTemporary: (types: readonly FileType[], opts?: OpOptions) => next.removeTemporary!(types, opts) }),
