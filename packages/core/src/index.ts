@@ -65,3 +65,9 @@ export { registryHandler, parseRange, type HandlerOptions, type RequestEvent, ty
 export { Authenticator, type AuthConfig } from './registry/auth.js';
 export { startRegistryServer, isLoopback, type ServeOptions, type RunningServer } from './registry/server.js';
 export { asImageRef, holdsImage, newestHolding } from './snapshot/find-image.js';
+export { snapshotTree, type TreeSnapshotOptions, type TreeSnapshotResult, type TreeWarning, type TreeWarningCode } from './snapshot/tree-snapshot.js';
+export { restoreTree, type TreeRestoreOptions, type TreeRestoreResult } from './restore/tree-restore.js';
+export type { TreeFacts } from './snapshot/manifest.js';
+export { decodeExtents, modeString, nodeName, symlinkTarget, type TreeNode, type NodeType, type Extent } from './tree/node.js';
+export { isTreeSnapshot, loadEntries, lookupPath, treeTop, walkEntries, pathComponents, type WalkedEntry } from './tree/stored.js';
+export { restoreTreeToTar, type TreeTarResult } from './restore/tree-tar.js';

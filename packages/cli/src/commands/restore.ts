@@ -1,13 +1,15 @@
 /** `stowage restore <snapshot> <target|->`: restore byte for byte, verified. */
-import { StowageError, findLayer, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
+import { StowageError, findLayer, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
 import type { Command } from 'commander';
+import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';
 import { readLock } from '../locking.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
+import { runTreeRestore, splitSnapshotPath, type TreeRestoreOpts } from './restore-tree.js';
 
-interface Opts {
+interface Opts extends TreeRestoreOpts {
   overwrite?: boolean;
   layer?: string;
   /** false with --no-image-check. */
@@ -22,12 +24,19 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .argument('<target>', 'file to create, or - for stdout')
     .option('--overwrite', 'replace the target if it exists')
     .option('--layer <digest>', 'image snapshots: restore only this layer blob (digest, unique digest prefix, or path in the archive), verified against its digest')
+    .option('--include <pattern>', 'snapshots of directories: restore only paths matching this gitignore-style pattern (repeatable)', collect)
+    .option('--exclude <pattern>', 'snapshots of directories: do not restore paths matching this pattern (repeatable)', collect)
+    .option('--format <format>', 'snapshots of directories: dir (default) or tar (a tar stream on stdout, with -)')
     .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
     .action((ref: string, target: string, o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being read
-          const id = await resolveSnapshot(repo, ref);
+          const [snapRef, subpath] = splitSnapshotPath(ref);
+          const id = await resolveSnapshot(repo, snapRef);
+          const snap = await loadSnapshot(repo, id);
+          if (isTreeSnapshot(snap)) return await runTreeRestore(ctx, repo, snap, subpath, target, o);
+          if (subpath !== undefined || o.format !== undefined || o.include || o.exclude) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(id)} is a single ${snap.format === 'raw' || !snap.format ? 'file' : `${snap.format} archive`}, not a snapshot of directories: <snapshot>:<path>, --format, --include and --exclude do not apply`);
           if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
           const progress = target === '-' ? { fn: undefined, done: () => undefined } : progressFor(ctx);
           const t0 = performance.now();

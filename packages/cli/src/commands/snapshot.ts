@@ -1,4 +1,5 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
+import { statSync } from 'node:fs';
 import { imageNames, shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
@@ -6,8 +7,9 @@ import { withRepo, type Context } from '../context.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
+import { runTreeSnapshot, type TreeOpts } from './snapshot-tree.js';
 
-interface Opts {
+interface Opts extends TreeOpts {
   format?: InputFormat;
   tag?: string[];
   name?: string;
@@ -20,8 +22,8 @@ interface Opts {
 export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   program
     .command('snapshot')
-    .description('store a snapshot of a file, or of stdin with "-"')
-    .argument('<input>', 'file to snapshot, or - for stdin')
+    .description('store a snapshot of a file, of stdin with "-", or of directories (with every file\'s metadata)')
+    .argument('<input...>', 'file to snapshot, - for stdin, or one or more directories')
     .option('--tag <tag>', 'add a tag (repeatable)', collect)
     .option('--name <name>', 'snapshot name (default: the input file name; "stdin" for -)')
     .option('--host <hostname>', 'override the host name recorded')
@@ -29,7 +31,12 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     .option('--format <format>', 'auto (detect tar, docker-archive, OCI archive), raw, tar, docker or oci', 'auto')
     .option('--basis <snapshot>', 'store changed files as deltas against their version in this snapshot (default: the latest snapshot of the same name, else the latest)')
     .option('--no-delta', 'store changed files whole, not as deltas against an earlier version')
-    .action((input: string, o: Opts) =>
+    .option('--exclude <pattern>', 'directories: leave out paths matching this gitignore-style pattern (repeatable)', collect)
+    .option('--exclude-file <file>', 'directories: read exclude patterns from a file, one per line (repeatable)', collect)
+    .option('--exclude-if-present <name>', 'directories: leave out directories holding an entry of this name, e.g. CACHEDIR.TAG (repeatable)', collect)
+    .option('--one-file-system', 'directories: do not descend into other file systems (mount points are stored empty)')
+    .option('--parent <snapshot>', 'directories: reuse unchanged files from this snapshot (default: the latest of the same paths on this host)')
+    .action((inputs: string[], o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           const progress = progressFor(ctx);
@@ -43,6 +50,21 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
             signal: ctx.signal,
             ...(progress.fn && { progress: progress.fn }),
           };
+          const isDir = (p: string): boolean => {
+            try {
+              return statSync(p).isDirectory();
+            } catch {
+              return false;
+            }
+          };
+          if (inputs.length > 1 || (inputs[0] !== '-' && isDir(inputs[0]!))) {
+            try {
+              return await runTreeSnapshot(ctx, repo, inputs, o, { ...common, force: o.force ?? false });
+            } finally {
+              progress.done();
+            }
+          }
+          const input = inputs[0]!;
           let snap: Snapshot;
           let reused = false;
           try {

@@ -55,8 +55,8 @@ interface CurrentFile {
 export interface FileTracking {
   /** Where new files' old versions come from (the parent snapshot's files), loaded at the first file. */
   readonly basis?: (() => Promise<Basis | undefined>) | undefined;
-  /** Receives this snapshot's file map. */
-  readonly map: FileMapWriter;
+  /** Receives this snapshot's file map (none: tree snapshots, whose nodes hold the extents). */
+  readonly map?: FileMapWriter;
 }
 
 export interface ContentStats {
@@ -95,7 +95,8 @@ export class ContentWriter {
   constructor(
     private readonly session: WriteSession,
     private readonly cutter: Cutter,
-    private readonly lists: ChunkListWriter,
+    /** Receives the entries in stream order (a chunk list, or a tree snapshot's extent sink). */
+    private readonly lists: Pick<ChunkListWriter, 'count' | 'add'>,
     private readonly idOf: (data: Uint8Array) => Buffer,
     /** A second cutter (same parameters) for the small-file stream. */
     smallCutter: Cutter,
@@ -310,7 +311,7 @@ export class ContentWriter {
     for (; r < this.records.length; r++) {
       const rec = this.records[r]!;
       if (!rec.done || rec.first < 0) break;
-      await this.files!.map.add(rec.key, rec.first, rec.count);
+      await this.files?.map?.add(rec.key, rec.first, rec.count);
     }
     if (r > 0) this.records = this.records.slice(r);
   }

@@ -18,12 +18,12 @@ export interface SourceStat {
 }
 
 export interface SnapshotSource {
-  readonly kind: 'file' | 'stdin';
-  /** Absolute path of the input, or "-" for stdin. */
+  readonly kind: 'file' | 'stdin' | 'dir';
+  /** Absolute path of the input (the first one of a tree snapshot), or "-" for stdin. */
   readonly path: string;
   /** Bytes of the input. */
   readonly size: number;
-  /** SHA-256 of the whole input (comparable with sha256sum and image digests). */
+  /** SHA-256 of the whole input (comparable with sha256sum and image digests); "" for a tree snapshot. */
   readonly sha256: string;
   readonly stat?: SourceStat;
 }
@@ -58,9 +58,11 @@ export interface SnapshotManifest {
   readonly tags: readonly string[];
   readonly source: SnapshotSource;
   /** How the input was split: raw bytes, a plain tar, a docker-archive or an OCI image archive. */
-  readonly format?: 'raw' | 'tar' | 'docker' | 'oci';
+  readonly format?: 'raw' | 'tar' | 'docker' | 'oci' | 'tree';
   /** What an image archive says about itself: names, digests, each layer's byte range (image/facts.ts). */
   readonly image?: ImageFacts;
+  /** A snapshot of directories (format 'tree'): where its tree starts (tree/node.ts). */
+  readonly tree?: TreeFacts;
   readonly content: {
     /** Number of chunks of the input. */
     readonly chunks: number;
@@ -74,6 +76,20 @@ export interface SnapshotManifest {
   readonly parent?: string;
   /** The snapshot whose files served as delta bases for changed files (file-map.ts). */
   readonly basis?: string;
+}
+
+/** What a tree snapshot holds. Its tree blobs are also in content.lists (so gc keeps them). */
+export interface TreeFacts {
+  /** Absolute paths stored, in the order given. */
+  readonly paths: readonly string[];
+  /** Hex ids of the tree blobs listing one entry per path (named by its base name). */
+  readonly root: readonly string[];
+  readonly files: number;
+  readonly dirs: number;
+  /** Symlinks, FIFOs, devices. */
+  readonly others: number;
+  /** Bytes of file content (holes excluded). */
+  readonly bytes: number;
 }
 
 /** A snapshot with its id. */
@@ -104,6 +120,7 @@ export function decodeManifest(bytes: Uint8Array, what: string): SnapshotManifes
     typeof m.content?.chunks === 'number' &&
     Array.isArray(m.content.lists) &&
     m.content.lists.every((l) => typeof l === 'string' && /^[0-9a-f]{64}$/.test(l)) &&
+    (m.tree === undefined || (Array.isArray(m.tree.paths) && Array.isArray(m.tree.root) && m.tree.root.every((l) => typeof l === 'string' && /^[0-9a-f]{64}$/.test(l)))) &&
     (m.content.files === undefined || (Array.isArray(m.content.files) && m.content.files.every((l) => typeof l === 'string' && /^[0-9a-f]{64}$/.test(l))));
   if (!ok) throw corrupt(`${what}: snapshot fields missing or malformed`);
   return m;

@@ -1,0 +1,83 @@
+/** `stowage snapshot <dir>...`: the tree snapshot half of the snapshot command. */
+import { readFileSync } from 'node:fs';
+import { shortId, snapshotTree, StowageError, type ProgressFn, type Repository, type TreeSnapshotResult } from '@stowage/core';
+import type { Context } from '../context.js';
+import { formatBytes, formatRate } from '../format.js';
+import { EXIT_WARNINGS } from '../exit-codes.js';
+
+export interface TreeOpts {
+  exclude?: string[];
+  excludeFile?: string[];
+  excludeIfPresent?: string[];
+  oneFileSystem?: boolean;
+  parent?: string;
+}
+
+/** Patterns from --exclude and the lines of each --exclude-file (blank lines and # comments skipped, as gitignore). */
+export function excludePatterns(o: TreeOpts): string[] {
+  const out = [...(o.exclude ?? [])];
+  for (const f of o.excludeFile ?? []) {
+    let text: string;
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (err) {
+      throw new StowageError('INVALID_ARGUMENT', `--exclude-file ${f}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, { cause: err });
+    }
+    for (const line of text.split('\n')) if (line.trim() && !line.startsWith('#')) out.push(line.replace(/\r$/, ''));
+  }
+  return out;
+}
+
+export async function runTreeSnapshot(ctx: Context, repo: Repository, inputs: string[], o: TreeOpts, common: { name?: string; hostname?: string; tags: string[]; delta?: boolean; signal: AbortSignal; force: boolean; progress?: ProgressFn }): Promise<number | undefined> {
+  const r = await snapshotTree(repo, inputs, {
+    ...common,
+    excludes: excludePatterns(o),
+    ...(o.excludeIfPresent && { excludeIfPresent: o.excludeIfPresent }),
+    ...(o.oneFileSystem && { oneFileSystem: true }),
+    ...(o.parent !== undefined && { parent: o.parent }),
+    onWarning: (w) => process.stderr.write(`stowage: ${w.note ? 'note' : 'warning'}: ${w.message} [${w.code}]\n`),
+  });
+  report(ctx, r);
+  return r.warnings.some((w) => !w.note) ? EXIT_WARNINGS : undefined;
+}
+
+function report(ctx: Context, r: TreeSnapshotResult): void {
+  const s = r.snapshot;
+  const sum = s.summary;
+  const t = s.tree!;
+  const warnings = r.warnings.filter((w) => !w.note).length;
+  if (ctx.opts.json) {
+    ctx.json({
+      id: s.id,
+      name: s.name,
+      tags: s.tags,
+      time: s.time,
+      hostname: s.hostname,
+      format: 'tree',
+      paths: t.paths,
+      files: t.files,
+      dirs: t.dirs,
+      others: t.others,
+      size: t.bytes,
+      filesRead: r.filesRead,
+      filesReused: r.filesReused,
+      bytesRead: sum.bytesRead,
+      bytesNew: sum.bytesNew,
+      bytesStored: sum.bytesStored,
+      chunks: sum.chunks,
+      newChunks: sum.newChunks,
+      seconds: sum.seconds,
+      ...(s.parent && { parent: s.parent }),
+      warnings,
+    });
+    return;
+  }
+  ctx.out(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
+  ctx.out(`  tree    ${t.files} files, ${t.dirs} directories, ${t.others} other entries, ${formatBytes(t.bytes)}`);
+  if (s.parent) ctx.out(`  parent  ${shortId(s.parent)}: ${r.filesReused} unchanged files not read again (use --force to re-read)`);
+  ctx.out(`  read    ${formatBytes(sum.bytesRead)} of ${r.filesRead} files in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
+  ctx.out(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} new chunks)`);
+  ctx.out(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
+  if (warnings) ctx.out(`  warnings ${warnings} (see above)`);
+  ctx.out(`  id      ${s.id}`);
+}

@@ -1,0 +1,643 @@
+/**
+ * Snapshot of directories (`stowage snapshot <dir>...`): a depth-first walk that stores
+ * each directory as tree blobs (tree/node.ts) and each file's content through the same
+ * content writer as tar members (chunker, small-file stream, dedup, frames, deltas).
+ *
+ * - Streaming: the walk holds the entries of the directories on the current path and the
+ *   files whose extents are not cut yet (at most a small-file stream chunk's worth), never
+ *   the whole tree. A directory's blob is written once its files' extents are known.
+ * - Several reads in flight: the small files of a directory are read ahead (READ_AHEAD
+ *   files, READ_AHEAD_BYTES at most) while earlier ones are chunked, in order.
+ * - Parent: a file whose size, mtime, ctime, inode and device equal its entry in the
+ *   parent snapshot reuses that entry's extents without being read (restic's rule); an
+ *   unchanged directory so gives the same tree blob, stored once.
+ * - Never aborts on one bad entry: an unreadable file or directory, a file that changes or
+ *   vanishes while read, a bind-mount loop become warnings (with a code and the path);
+ *   the caller exits 3. Sockets are skipped with a note.
+ */
+import type { BigIntStats } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import { constants as C } from 'node:fs';
+import { hostname as osHostname, userInfo } from 'node:os';
+import * as nodePath from 'node:path';
+import { getAttribute, listAttributes } from '@napi-rs/xattr';
+import ignore, { type Ignore } from 'ignore';
+import { StowageError } from '../errors.js';
+import type { ProgressFn } from '../progress.js';
+import type { Repository } from '../repository/repository.js';
+import { WriteSession } from '../repository/write-session.js';
+import { lockRepository } from '../repository/lock.js';
+import type { SplitEvent } from '../split/events.js';
+import { ChunkListWriter } from './chunk-list.js';
+import { ContentWriter } from './content-writer.js';
+import { Basis, pathKey, type BasisFile } from './file-map.js';
+import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
+import { encodeManifest, type Snapshot, type SnapshotManifest } from './manifest.js';
+import { PROGRAM } from './create.js';
+import { ExtentSink } from './extent-sink.js';
+import { FsHelper } from '../tree/fs-helper.js';
+import { mapLimit } from '../tree/limit.js';
+import { OwnerNames } from '../tree/owners.js';
+import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
+import { isTreeSnapshot, loadEntries } from '../tree/stored.js';
+
+export type TreeWarningCode =
+  /** A file or directory could not be read (permission denied, I/O error): skipped. */
+  | 'UNREADABLE'
+  /** A file changed while it was read: stored as read. */
+  | 'CHANGED_WHILE_READ'
+  /** An entry disappeared between listing and reading: skipped. */
+  | 'VANISHED'
+  /** A directory is its own ancestor (a loop of bind mounts): not entered again. */
+  | 'LOOP'
+  /** Extended attributes could not be read: stored without them. */
+  | 'XATTRS_UNREADABLE'
+  /** A socket: not stored (a note, not a warning). */
+  | 'SOCKET_SKIPPED';
+
+export interface TreeWarning {
+  readonly code: TreeWarningCode;
+  /** Absolute path of the entry (bytes as text; not valid UTF-8 is replaced). */
+  readonly path: string;
+  readonly message: string;
+  /** Notes (sockets) do not make the snapshot end with warnings. */
+  readonly note?: boolean;
+}
+
+export interface TreeSnapshotOptions {
+  /** Default: the first path's base name. */
+  readonly name?: string;
+  readonly tags?: readonly string[];
+  readonly hostname?: string;
+  readonly time?: Date;
+  /** Snapshot (id, prefix, "latest") whose unchanged files are reused; default: the latest snapshot of the same paths on this host. */
+  readonly parent?: string;
+  /** Read every file again (no parent). */
+  readonly force?: boolean;
+  /** gitignore-style patterns, matched against paths relative to each input path. */
+  readonly excludes?: readonly string[];
+  /** Directories holding an entry with one of these names are not stored (e.g. CACHEDIR.TAG). */
+  readonly excludeIfPresent?: readonly string[];
+  /** Do not descend into directories on another file system than their input path. */
+  readonly oneFileSystem?: boolean;
+  /** Store changed files as deltas against their parent version (default true). */
+  readonly delta?: boolean;
+  readonly workers?: number;
+  readonly progress?: ProgressFn;
+  readonly signal?: AbortSignal;
+  /** Warnings and notes as they happen (they are also returned). */
+  readonly onWarning?: (w: TreeWarning) => void;
+}
+
+export interface TreeSnapshotResult {
+  readonly snapshot: Snapshot;
+  readonly warnings: readonly TreeWarning[];
+  /** Files whose content was reused from the parent without reading them. */
+  readonly filesReused: number;
+  readonly filesRead: number;
+}
+
+/** Small files are read whole, several at a time; larger ones are streamed in pieces. */
+const SMALL_READ = 1 << 20;
+const PIECE = 4 << 20;
+const READ_AHEAD = 16;
+const STAT_CONCURRENCY = 32;
+/** Fed small files are handed to the content writer in batches of this many bytes. */
+const BATCH_BYTES = 4 << 20;
+
+interface Stats {
+  files: number;
+  dirs: number;
+  others: number;
+  bytes: number;
+  bytesRead: number;
+  filesRead: number;
+  filesReused: number;
+}
+
+/** Snapshots directories (and files beside them). INPUT_UNREADABLE when an input path does not exist. */
+export async function snapshotTree(repo: Repository, inputs: readonly string[], opts: TreeSnapshotOptions = {}): Promise<TreeSnapshotResult> {
+  if (inputs.length === 0) throw new StowageError('INVALID_ARGUMENT', 'no path to snapshot');
+  const abs = inputs.map((p) => nodePath.resolve(p));
+  const tops: { path: string; st: BigIntStats; name: Buffer }[] = [];
+  for (const p of abs) {
+    let st: BigIntStats;
+    try {
+      st = await fs.lstat(p, { bigint: true });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new StowageError('INPUT_UNREADABLE', `cannot read ${p}: ${e.code === 'ENOENT' ? 'no such file or directory' : e.code === 'EACCES' ? 'permission denied' : e.message}`, { cause: err });
+    }
+    if (st.isSymbolicLink()) {
+      // a symlink given as input is followed (as restic and tar do for named arguments)
+      try {
+        st = await fs.stat(p, { bigint: true });
+      } catch (err) {
+        throw new StowageError('INPUT_UNREADABLE', `cannot read ${p}: dangling symlink`, { cause: err });
+      }
+    }
+    const name = Buffer.from(p === '/' ? 'root' : nodePath.basename(p));
+    if (tops.some((t) => t.name.equals(name))) throw new StowageError('INVALID_ARGUMENT', `two paths have the base name "${name.toString()}": snapshot them separately (restore puts each path under its base name)`);
+    tops.push({ path: p, st, name });
+  }
+  if (!tops.some((t) => t.st.isDirectory())) throw new StowageError('INVALID_ARGUMENT', `${abs.join(', ')}: not a directory (snapshot a file with one path, a tree with directories)`);
+  const host = opts.hostname ?? osHostname();
+  await using _lock = await lockRepository(repo, 'shared');
+  const parent = opts.force ? undefined : await findParent(repo, abs, host, opts.parent);
+  const t0 = performance.now();
+  const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
+  const helper = FsHelper.start();
+  try {
+    const walker = new TreeWalker(repo, session, helper, opts, parent?.id);
+    const parentTop = parent ? await loadEntries(repo, parent.tree!.root) : [];
+    const rootNodes: Promise<TreeNode | undefined>[] = [];
+    for (const t of tops) {
+      const old = parentTop.find((n) => nodeName(n).equals(t.name));
+      rootNodes.push((await walker.entry(Buffer.from(t.path), t.name, '', t.st, old, t.st.dev, new Set())).later);
+    }
+    await walker.finish();
+    const root = await walker.saveTree(rootNodes);
+    await walker.sink.settled();
+    const listIds = await walker.lists.finish();
+    await session.flush();
+    const s = walker.stats;
+    const manifest: SnapshotManifest = {
+      version: 1,
+      time: (opts.time ?? new Date()).toISOString(),
+      hostname: host,
+      username: safeUsername(),
+      program: PROGRAM,
+      name: opts.name ?? tops[0]!.name.toString(),
+      tags: [...(opts.tags ?? [])],
+      source: { kind: 'dir', path: abs[0]!, size: s.bytes, sha256: '' },
+      format: 'tree',
+      tree: { paths: abs, root, files: s.files, dirs: s.dirs, others: s.others, bytes: s.bytes },
+      content: { chunks: walker.lists.count, lists: listIds },
+      summary: {
+        bytesRead: s.bytesRead,
+        bytesNew: walker.writer.stats.bytesNew,
+        bytesStored: session.stats.storedBytes,
+        chunks: walker.lists.count,
+        newChunks: walker.writer.stats.newChunks,
+        seconds: (performance.now() - t0) / 1000,
+        ...(walker.writer.stats.deltaCandidates && { deltaCandidates: walker.writer.stats.deltaCandidates }),
+        ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
+      },
+      ...(parent && { parent: parent.id }),
+      ...(parent && session.stats.deltaBlobs && { basis: parent.id }),
+    };
+    const id = await repo.saveFile('snapshot', encodeManifest(manifest));
+    return { snapshot: { id, ...manifest }, warnings: walker.warnings, filesReused: s.filesReused, filesRead: s.filesRead };
+  } catch (err) {
+    await session.abort(err);
+    throw err;
+  } finally {
+    await helper.close();
+  }
+}
+
+/** The parent: `wanted` if given (must be a tree snapshot), else the latest tree snapshot of the same paths on `host`. */
+async function findParent(repo: Repository, paths: readonly string[], host: string, wanted: string | undefined): Promise<Snapshot | undefined> {
+  if (wanted !== undefined) {
+    const s = await loadSnapshot(repo, await resolveSnapshot(repo, wanted));
+    if (!isTreeSnapshot(s)) throw new StowageError('INVALID_ARGUMENT', `--parent ${wanted}: snapshot ${s.id.slice(0, 8)} is not a snapshot of directories (format ${s.format ?? 'raw'})`);
+    return s;
+  }
+  const all = await listSnapshots(repo);
+  const key = JSON.stringify(paths);
+  return all.findLast((s) => isTreeSnapshot(s) && s.hostname === host && JSON.stringify(s.tree!.paths) === key);
+}
+
+class TreeWalker {
+  readonly stats: Stats = { files: 0, dirs: 0, others: 0, bytes: 0, bytesRead: 0, filesRead: 0, filesReused: 0 };
+  readonly warnings: TreeWarning[] = [];
+  readonly lists: ChunkListWriter;
+  readonly sink: ExtentSink;
+  readonly writer: ContentWriter;
+  private readonly owners = new OwnerNames();
+  private readonly ignore: Ignore | undefined;
+  /** Old versions of the files in the batch being fed, by path key (delta bases). */
+  private readonly oldFiles = new Map<string, BasisFile>();
+  private readonly basis: Basis | undefined;
+  private events: SplitEvent[] = [];
+  private batchBytes = 0;
+  /** Hard-linked files seen (nlink > 1), by dev:ino: their content, stored once. */
+  private readonly linked = new Map<string, Promise<Pick<TreeNode, 'size' | 'content' | 'sparse'>>>();
+  /** Detached work (tree blobs being written): awaited by finish. */
+  private readonly pending: Promise<unknown>[] = [];
+  private fileNo = 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly session: WriteSession,
+    private readonly helper: FsHelper,
+    private readonly opts: TreeSnapshotOptions,
+    parentId: string | undefined,
+  ) {
+    this.lists = new ChunkListWriter(session);
+    this.sink = new ExtentSink(this.lists);
+    this.basis = parentId && opts.delta !== false ? new Basis(parentId, this.oldFiles) : undefined;
+    const basis = this.basis;
+    this.writer = new ContentWriter(session, repo.cutter(), this.sink, (d) => repo.codec.id(d), repo.cutter(), basis ? { basis: () => Promise.resolve(basis) } : undefined);
+    if (opts.excludes?.length) this.ignore = ignore().add([...opts.excludes]);
+  }
+
+  private warn(code: TreeWarningCode, path: Buffer, message: string, note = false): void {
+    const w: TreeWarning = { code, path: path.toString(), message: `${path.toString()}: ${message}`, ...(note && { note }) };
+    this.warnings.push(w);
+    this.opts.onWarning?.(w);
+  }
+
+  /**
+   * Stores one entry (and, for a directory, everything under it). Resolves once the entry
+   * is walked (its content fed); `later` resolves to its node once its content is cut
+   * and its tree blobs are written (undefined: not stored).
+   */
+  async entry(abs: Buffer, name: Buffer, rel: string, st: BigIntStats, old: TreeNode | undefined, rootDev: bigint, ancestors: Set<string>): Promise<Later<TreeNode | undefined>> {
+    this.opts.signal?.throwIfAborted();
+    if (st.isSocket()) {
+      this.warn('SOCKET_SKIPPED', abs, 'socket not stored', true);
+      return now(undefined);
+    }
+    const base = await this.baseNode(abs, name, st);
+    if (st.isSymbolicLink()) {
+      let target: Buffer;
+      try {
+        target = await fs.readlink(abs, { encoding: 'buffer' });
+      } catch (err) {
+        this.unreadable(abs, err);
+        return now(undefined);
+      }
+      const t = utf8OrUndefined(target);
+      this.stats.others++;
+      return now({ ...base, type: 'symlink', ...(t !== undefined ? { target: t } : { targetb: target.toString('base64') }) });
+    }
+    if (st.isFIFO()) {
+      this.stats.others++;
+      return now({ ...base, type: 'fifo' });
+    }
+    if (st.isCharacterDevice() || st.isBlockDevice()) {
+      this.stats.others++;
+      return now({ ...base, type: st.isCharacterDevice() ? 'char' : 'block', rdev: Number(st.rdev) });
+    }
+    if (st.isDirectory()) return this.dir(abs, rel, st, base, old, rootDev, ancestors);
+    if (st.isFile()) return this.file(abs, rel, st, base, old);
+    this.warn('UNREADABLE', abs, 'unknown file type: not stored');
+    return now(undefined);
+  }
+
+  private async baseNode(abs: Buffer, name: Buffer, st: BigIntStats): Promise<TreeNode> {
+    const uid = Number(st.uid);
+    const gid = Number(st.gid);
+    const user = this.owners.user(uid);
+    const group = this.owners.group(gid);
+    const node: TreeNode = {
+      ...nameFields(name),
+      type: 'file',
+      mode: Number(st.mode & 0o7777n),
+      uid,
+      gid,
+      ...(user !== undefined && { user }),
+      ...(group !== undefined && { group }),
+      mtime: st.mtimeNs.toString(),
+      ctime: st.ctimeNs.toString(),
+      ino: Number(st.ino),
+      dev: Number(st.dev),
+      ...(st.nlink > 1n && !st.isDirectory() && { links: Number(st.nlink) }),
+    };
+    const xattrs = await this.xattrs(abs);
+    if (xattrs.length) node.xattrs = xattrs;
+    return node;
+  }
+
+  private async xattrs(abs: Buffer): Promise<[string, string][]> {
+    const text = utf8OrUndefined(abs);
+    try {
+      const names = text !== undefined ? await listAttributes(text) : await this.helper.listXattrs(abs);
+      if (names.length === 0) return [];
+      const out: [string, string][] = [];
+      for (const n of [...names].sort()) {
+        const v = text !== undefined ? await getAttribute(text, n) : await this.helper.getXattr(abs, n);
+        if (v) out.push([n, v.toString('base64')]);
+      }
+      return out;
+    } catch (err) {
+      const msg = (err as Error).message;
+      if (/not supported|ENOTSUP|EOPNOTSUPP|95/.test(msg)) return [];
+      this.warn('XATTRS_UNREADABLE', abs, `extended attributes not read: ${msg}`);
+      return [];
+    }
+  }
+
+  private unreadable(abs: Buffer, err: unknown): void {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT') this.warn('VANISHED', abs, 'vanished while the snapshot was taken: not stored');
+    else this.warn('UNREADABLE', abs, `${e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.message}: not stored`);
+  }
+
+  private excluded(rel: string, dir: boolean): boolean {
+    return this.ignore !== undefined && rel !== '' && this.ignore.ignores(dir ? `${rel}/` : rel);
+  }
+
+  private async dir(abs: Buffer, rel: string, st: BigIntStats, base: TreeNode, old: TreeNode | undefined, rootDev: bigint, ancestors: Set<string>): Promise<Later<TreeNode | undefined>> {
+    const key = `${st.dev}:${st.ino}`;
+    if (ancestors.has(key)) {
+      this.warn('LOOP', abs, 'directory loop (a bind mount of one of its ancestors): not entered again');
+      return now(undefined);
+    }
+    this.stats.dirs++;
+    const node: TreeNode = { ...base, type: 'dir' };
+    if (this.opts.oneFileSystem && st.dev !== rootDev) return now(node); // a mount point: the directory, not its contents
+    let names: Buffer[];
+    try {
+      names = await fs.readdir(abs, { encoding: 'buffer' });
+    } catch (err) {
+      this.unreadable(abs, err);
+      return now(undefined);
+    }
+    if (this.opts.excludeIfPresent?.length && names.some((n) => this.opts.excludeIfPresent!.includes(n.toString()))) {
+      this.stats.dirs--;
+      return now(undefined);
+    }
+    names.sort(Buffer.compare);
+    const oldEntries = old?.type === 'dir' ? await loadEntries(this.repo, old.tree).catch(() => []) : [];
+    const oldByName = new Map(oldEntries.map((e) => [nodeName(e).toString('latin1'), e]));
+    const childPaths = names.map((n) => Buffer.concat([abs, Buffer.from('/'), n]));
+    const childRel = names.map((n) => (rel ? `${rel}/${n.toString()}` : n.toString()));
+    const stats = await mapLimit(childPaths, STAT_CONCURRENCY, async (p) => {
+      try {
+        return await fs.lstat(p, { bigint: true });
+      } catch (err) {
+        this.unreadable(p, err);
+        return undefined;
+      }
+    });
+    const inner = new Set(ancestors).add(key);
+    // read ahead: small files not reusable from the parent, read while earlier entries are fed
+    const reads = new Map<number, Promise<ReadResult>>();
+    let nextRead = 0;
+    let inFlightBytes = 0;
+    const refill = (from: number): void => {
+      if (nextRead < from) nextRead = from;
+      while (nextRead < names.length && reads.size < READ_AHEAD && inFlightBytes < 4 * BATCH_BYTES) {
+        const i = nextRead++;
+        const s = stats[i];
+        if (!s || !s.isFile() || s.size > BigInt(SMALL_READ) || this.excluded(childRel[i]!, false)) continue;
+        if (this.unchanged(oldByName.get(names[i]!.toString('latin1')), s)) continue;
+        if (s.nlink > 1n && this.linked.has(`${s.dev}:${s.ino}`)) continue;
+        inFlightBytes += Number(s.size);
+        reads.set(i, readSmall(childPaths[i]!, s));
+      }
+    };
+    const children: Promise<TreeNode | undefined>[] = [];
+    for (let i = 0; i < names.length; i++) {
+      refill(i + 1);
+      const s = stats[i];
+      if (!s) continue;
+      if (this.excluded(childRel[i]!, s.isDirectory())) continue;
+      const ahead = reads.get(i);
+      if (ahead) {
+        reads.delete(i);
+        inFlightBytes -= Number(s.size);
+        this.prefetched = ahead;
+      }
+      children.push((await this.entry(childPaths[i]!, names[i]!, childRel[i]!, s, oldByName.get(names[i]!.toString('latin1')), rootDev, inner)).later);
+      this.prefetched = undefined;
+    }
+    return {
+      later: this.detach(
+        (async () => {
+          node.tree = await this.saveTree(children);
+          return node;
+        })(),
+      ),
+    };
+  }
+
+  private prefetched: Promise<ReadResult> | undefined;
+
+  private unchanged(old: TreeNode | undefined, st: BigIntStats): boolean {
+    return old !== undefined && old.type === 'file' && old.size === Number(st.size) && old.mtime === st.mtimeNs.toString() && old.ctime === st.ctimeNs.toString() && old.ino === Number(st.ino) && old.dev === Number(st.dev);
+  }
+
+  private async file(abs: Buffer, rel: string, st: BigIntStats, base: TreeNode, old: TreeNode | undefined): Promise<Later<TreeNode | undefined>> {
+    this.stats.files++;
+    const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+    const seen = linkKey ? this.linked.get(linkKey) : undefined;
+    if (seen) {
+      this.prefetched = undefined;
+      return { later: this.detach(seen.then((c) => ({ ...base, ...c }))) };
+    }
+    if (this.unchanged(old, st)) {
+      // restic's rule: same size, mtime, ctime, inode: the stored content is this file's
+      this.prefetched = undefined;
+      this.stats.filesReused++;
+      this.stats.bytes += Number(st.size);
+      for (const e of decodeExtents(old!)) this.detach(this.sink.other(e.id, e.length, e.offset));
+      const c = { size: old!.size!, ...(old!.content && { content: old!.content }), ...(old!.sparse && { sparse: old!.sparse }) };
+      if (linkKey) this.linked.set(linkKey, Promise.resolve(c));
+      return now({ ...base, ...c });
+    }
+    const content = (await this.readAndFeed(abs, rel, st, old)).later;
+    if (linkKey) this.linked.set(linkKey, content.then((c) => c ?? { size: 0 }));
+    return { later: this.detach(content.then((c) => (c ? { ...base, ...c } : undefined))) };
+  }
+
+  /** Reads a file and feeds it; resolves (once fed) to its content fields, or undefined if unreadable. */
+  private async readAndFeed(abs: Buffer, rel: string, st: BigIntStats, old: TreeNode | undefined): Promise<Later<Pick<TreeNode, 'size' | 'content' | 'sparse'> | undefined>> {
+    const pre = this.prefetched;
+    this.prefetched = undefined;
+    const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
+    const holes = sparse !== undefined && sparse.reduce((a, [, l]) => a + l, 0) < Number(st.size);
+    if (!holes && st.size <= BigInt(SMALL_READ)) {
+      const r = await (pre ?? readSmall(abs, st));
+      if (r.error) {
+        this.stats.files--;
+        this.unreadable(abs, r.error);
+        return now(undefined);
+      }
+      if (r.changed) this.warn('CHANGED_WHILE_READ', abs, 'changed while it was read: stored as read');
+      this.stats.filesRead++;
+      this.stats.bytesRead += r.data.length;
+      this.stats.bytes += r.data.length;
+      const size = r.data.length;
+      return { later: this.feedWhole(rel, r.data, old).then((ext) => ({ size, content: encodeExtents(ext) })) };
+    }
+    // large or sparse: streamed in pieces
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(abs, C.O_RDONLY | C.O_NOFOLLOW);
+    } catch (err) {
+      this.stats.files--;
+      this.unreadable(abs, err);
+      return now(undefined);
+    }
+    try {
+      const regions: [number, number][] = holes ? sparse! : [[0, Number(st.size)]];
+      const dataBytes = regions.reduce((a, [, l]) => a + l, 0);
+      await this.flushBatch();
+      await this.startFile(rel, dataBytes, old);
+      const extentsP = this.sink.expect(dataBytes);
+      let got = 0;
+      let short = false;
+      for (const [off, len] of regions) {
+        let pos = off;
+        while (pos < off + len) {
+          this.opts.signal?.throwIfAborted();
+          const want = Math.min(PIECE, off + len - pos);
+          const buf = Buffer.allocUnsafe(want);
+          const n = (await fh.read(buf, 0, want, pos)).bytesRead;
+          if (n === 0) {
+            short = true;
+            break;
+          }
+          await this.writer.process([{ kind: 'content', bytes: buf.subarray(0, n) }]);
+          got += n;
+          pos += n;
+          this.stats.bytesRead += n;
+          this.opts.progress?.({ op: 'snapshot', done: this.stats.bytesRead });
+        }
+        if (short) break;
+      }
+      if (got < dataBytes) {
+        // truncated while read: what was read is the content, the size says so
+        this.warn('CHANGED_WHILE_READ', abs, `truncated while it was read (${got} of ${dataBytes} bytes): stored as read`);
+        this.sink.shrinkLast(dataBytes - got);
+      } else {
+        const after = await fh.stat({ bigint: true });
+        if (after.mtimeNs !== st.mtimeNs || after.size !== st.size) this.warn('CHANGED_WHILE_READ', abs, 'changed while it was read: stored as read');
+      }
+      await this.writer.process([{ kind: 'end-content' }]);
+      this.stats.filesRead++;
+      this.stats.bytes += got;
+      const size = got < dataBytes ? (holes ? Number(st.size) : got) : Number(st.size);
+      return { later: extentsP.then((ext) => ({ size, content: encodeExtents(ext), ...(holes && { sparse: regions }) })) };
+    } catch (err) {
+      if (err instanceof StowageError) throw err;
+      const e = err as NodeJS.ErrnoException;
+      if (!e.code) throw err;
+      throw new StowageError('INPUT_UNREADABLE', `cannot read ${abs.toString()}: ${e.message}`, { cause: err });
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async startFile(rel: string, size: number, old: TreeNode | undefined): Promise<void> {
+    const name = `${++this.fileNo}:${rel}`;
+    if (this.basis && old?.type === 'file' && old.content) {
+      const ext = decodeExtents(old);
+      this.oldFiles.set(pathKey(name).toString('latin1'), { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
+    }
+    await this.writer.process([{ kind: 'file', name, size }]);
+  }
+
+  /** Queues a small file's bytes; the batch is fed when large enough. */
+  private feedWhole(rel: string, data: Buffer, old: TreeNode | undefined): Promise<Extent[]> {
+    const name = `${++this.fileNo}:${rel}`;
+    if (this.basis && old?.type === 'file' && old.content) {
+      const ext = decodeExtents(old);
+      this.oldFiles.set(pathKey(name).toString('latin1'), { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
+    }
+    const extents = this.sink.expect(data.length);
+    this.events.push({ kind: 'file', name, size: data.length });
+    if (data.length) this.events.push({ kind: 'content', bytes: data });
+    this.events.push({ kind: 'end-content' });
+    this.batchBytes += data.length;
+    if (this.batchBytes >= BATCH_BYTES || this.events.length >= 3000) this.pending.push(this.flushBatch());
+    return extents;
+  }
+
+  private batching: Promise<void> = Promise.resolve();
+
+  /** Feeds the queued small files to the content writer (in order, one batch at a time). */
+  flushBatch(): Promise<void> {
+    const events = this.events;
+    this.events = [];
+    this.batchBytes = 0;
+    const p = this.batching.then(async () => {
+      if (events.length) await this.writer.process(events);
+      this.oldFiles.clear();
+    });
+    this.batching = p;
+    return p;
+  }
+
+  private detach<T>(p: Promise<T>): Promise<T> {
+    p.catch(() => undefined);
+    this.pending.push(p);
+    return p;
+  }
+
+  /** Feeds what is queued and cuts the last chunks: every fed file's extents resolve. */
+  async finish(): Promise<void> {
+    await this.flushBatch();
+    await this.writer.finish();
+    this.sink.close();
+    // tree blobs written in the meantime: wait for all (rethrows the first failure)
+    for (let i = 0; i < this.pending.length; i++) await this.pending[i];
+  }
+
+  /** Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids. */
+  async saveTree(nodes: readonly Promise<TreeNode | undefined>[]): Promise<string[]> {
+    const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== undefined);
+    const ids: string[] = [];
+    for (let i = 0; i < done.length || i === 0; i += TREE_BLOB_ENTRIES) {
+      const blob = encodeTreeBlob(done.slice(i, i + TREE_BLOB_ENTRIES));
+      const id = await this.session.saveBlob('list', blob);
+      await this.sink.other(id, blob.length, 0);
+      ids.push(id.toString('hex'));
+    }
+    return ids;
+  }
+}
+
+/** A value available later, wrapped so that awaiting the wrapper does not wait for it. */
+interface Later<T> {
+  readonly later: Promise<T>;
+}
+
+function now<T>(v: T): Later<T> {
+  return { later: Promise.resolve(v) };
+}
+
+interface ReadResult {
+  data: Buffer;
+  changed: boolean;
+  error?: unknown;
+}
+
+/** Reads a small file whole; notes when it changed (size, mtime) while read. */
+async function readSmall(p: Buffer, st: BigIntStats): Promise<ReadResult> {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(p, C.O_RDONLY | C.O_NOFOLLOW);
+  } catch (error) {
+    return { data: Buffer.alloc(0), changed: false, error };
+  }
+  try {
+    const size = Number(st.size);
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (;;) {
+      const n = (await fh.read(buf, got, buf.length - got, got)).bytesRead;
+      if (n === 0) break;
+      got += n;
+      if (got === buf.length) break;
+    }
+    const after = await fh.stat({ bigint: true });
+    const changed = got !== size || after.mtimeNs !== st.mtimeNs || after.size !== st.size;
+    return { data: buf.subarray(0, Math.min(got, size)), changed };
+  } catch (error) {
+    return { data: Buffer.alloc(0), changed: false, error };
+  } finally {
+    await fh.close();
+  }
+}
+
+function safeUsername(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Reading stored trees: the entries of a directory, a path looked up, a depth-first walk.
+ * Memory: the entries of the directories on the current path (one directory at a time
+ * per level), never the whole tree.
+ */
+import { StowageError } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import type { Snapshot } from '../snapshot/manifest.js';
+import { decodeTreeBlob, nodeName, type TreeNode } from './node.js';
+
+/** The entries listed by tree blobs `ids` (a directory's `tree`), in order. */
+export async function loadEntries(repo: Repository, ids: readonly string[] | undefined): Promise<TreeNode[]> {
+  if (!ids || ids.length === 0) return [];
+  const blobs = await repo.loadBlobs(ids.map((h) => Buffer.from(h, 'hex')));
+  const out: TreeNode[] = [];
+  blobs.forEach((b, i) => out.push(...decodeTreeBlob(b, `tree blob ${ids[i]!}`)));
+  return out;
+}
+
+/** True when the snapshot is of directories (stowage snapshot <dir>...). */
+export function isTreeSnapshot(s: Snapshot): boolean {
+  return s.format === 'tree' && s.tree !== undefined;
+}
+
+/**
+ * The top of a tree snapshot as users see it: a snapshot of one directory shows that
+ * directory's contents (`node` is the directory itself); a snapshot of several paths
+ * shows one entry per path, named by its base name (`node` undefined).
+ */
+export async function treeTop(repo: Repository, s: Snapshot): Promise<{ node: TreeNode | undefined; entries: TreeNode[] }> {
+  if (!s.tree) throw new StowageError('INVALID_ARGUMENT', `snapshot ${s.id.slice(0, 8)} is not a snapshot of directories (format ${s.format ?? 'raw'})`);
+  const roots = await loadEntries(repo, s.tree.root);
+  if (s.tree.paths.length === 1 && roots.length === 1 && roots[0]!.type === 'dir') return { node: roots[0], entries: await loadEntries(repo, roots[0]!.tree) };
+  return { node: undefined, entries: roots };
+}
+
+/** Splits a user path ("etc/nginx/", "/etc/x") into byte components; "" and "/" are the top. */
+export function pathComponents(p: string | Buffer): Buffer[] {
+  const b = typeof p === 'string' ? Buffer.from(p, 'utf8') : p;
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let i = 0; i <= b.length; i++) {
+    if (i === b.length || b[i] === 0x2f) {
+      if (i > start) {
+        const c = b.subarray(start, i);
+        if (!(c.length === 1 && c[0] === 0x2e)) out.push(c);
+      }
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/**
+ * The node at `path` of a tree snapshot (undefined for the top itself, which is not a
+ * node when several paths were stored). NOT_FOUND when there is none.
+ */
+export async function lookupPath(repo: Repository, s: Snapshot, path: string | Buffer): Promise<{ node: TreeNode | undefined; entries: TreeNode[] | undefined }> {
+  const top = await treeTop(repo, s);
+  let node = top.node;
+  let entries: TreeNode[] | undefined = top.entries;
+  const parts = pathComponents(path);
+  for (let i = 0; i < parts.length; i++) {
+    const want = parts[i]!;
+    if (!entries) throw new StowageError('NOT_FOUND', `${String(path)}: ${parts.slice(0, i).map(String).join('/')} is not a directory in snapshot ${s.id.slice(0, 8)}`);
+    const found: TreeNode | undefined = entries.find((e) => nodeName(e).equals(want));
+    if (!found) throw new StowageError('NOT_FOUND', `${String(path)}: no such file or directory in snapshot ${s.id.slice(0, 8)}`);
+    node = found;
+    entries = found.type === 'dir' ? await loadEntries(repo, found.tree) : undefined;
+  }
+  return { node, entries };
+}
+
+export interface WalkedEntry {
+  /** Path relative to the walk's start, components joined by "/" (bytes). */
+  readonly path: Buffer;
+  readonly node: TreeNode;
+}
+
+/** Depth-first, pre-order walk under `entries` (directories before their contents). */
+export async function* walkEntries(repo: Repository, entries: readonly TreeNode[], prefix: Buffer = Buffer.alloc(0)): AsyncGenerator<WalkedEntry> {
+  for (const node of entries) {
+    const name = nodeName(node);
+    const path = prefix.length ? Buffer.concat([prefix, Buffer.from('/'), name]) : name;
+    yield { path, node };
+    if (node.type === 'dir' && node.tree?.length) yield* walkEntries(repo, await loadEntries(repo, node.tree), path);
+  }
+}
