@@ -302,7 +302,8 @@ function inputError(what: string, err: unknown): StowageError {
   return new StowageError('INPUT_UNREADABLE', `cannot read ${what}: ${why}`, { cause: err });
 }
 
-function safeUsername(): string {
+/** The user name recorded in snapshots ("" when the system has none for this uid). */
+export function safeUsername(): string {
   try {
     return userInfo().username;
   } catch {

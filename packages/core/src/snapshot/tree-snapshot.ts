@@ -18,7 +18,7 @@
 import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { constants as C } from 'node:fs';
-import { hostname as osHostname, userInfo } from 'node:os';
+import { hostname as osHostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { getAttribute, listAttributes } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
@@ -33,7 +33,7 @@ import { ContentWriter } from './content-writer.js';
 import { Basis, pathKey, type BasisFile } from './file-map.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
 import { encodeManifest, type Snapshot, type SnapshotManifest } from './manifest.js';
-import { PROGRAM } from './create.js';
+import { PROGRAM, safeUsername } from './create.js';
 import { ExtentSink } from './extent-sink.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { mapLimit } from '../tree/limit.js';
@@ -505,7 +505,8 @@ class TreeWalker {
         this.sink.shrinkLast(dataBytes - got);
       } else {
         const after = await fh.stat({ bigint: true });
-        if (after.mtimeNs !== st.mtimeNs || after.size !== st.size) this.warn('CHANGED_WHILE_READ', abs, 'changed while it was read: stored as read');
+        if (after.nlink === 0n) this.warn('CHANGED_WHILE_READ', abs, 'deleted while it was read: stored as read');
+        else if (after.mtimeNs !== st.mtimeNs || after.size !== st.size) this.warn('CHANGED_WHILE_READ', abs, 'changed while it was read: stored as read');
       }
       await this.writer.process([{ kind: 'end-content' }]);
       this.stats.filesRead++;
@@ -625,19 +626,11 @@ async function readSmall(p: Buffer, st: BigIntStats): Promise<ReadResult> {
       if (got === buf.length) break;
     }
     const after = await fh.stat({ bigint: true });
-    const changed = got !== size || after.mtimeNs !== st.mtimeNs || after.size !== st.size;
-    return { data: buf.subarray(0, Math.min(got, size)), changed };
+    const changed = got !== size || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
+    return { data: buf.subarray(0, got), changed };
   } catch (error) {
     return { data: Buffer.alloc(0), changed: false, error };
   } finally {
     await fh.close();
-  }
-}
-
-function safeUsername(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return '';
   }
 }
