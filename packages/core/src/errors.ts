@@ -35,7 +35,13 @@ export type ErrorCode =
   /** The storage backend failed (I/O error, no space, permission). */
   | 'BACKEND'
   /** The operation was cancelled. */
-  | 'ABORTED';
+  | 'ABORTED'
+  /** A container registry cannot be reached (connection refused, DNS, TLS, timeout). */
+  | 'REGISTRY_UNREACHABLE'
+  /** A container registry refused the credentials (or needs some and none were given). */
+  | 'REGISTRY_AUTH'
+  /** A container registry answered something unexpected (its error code is in the message). */
+  | 'REGISTRY';
 
 /** Base class of every error the core throws on purpose. */
 export class StowageError extends Error {

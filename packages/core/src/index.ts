@@ -71,3 +71,8 @@ export type { TreeFacts } from './snapshot/manifest.js';
 export { decodeExtents, modeString, nodeName, symlinkTarget, type TreeNode, type NodeType, type Extent } from './tree/node.js';
 export { isTreeSnapshot, loadEntries, lookupPath, treeTop, walkEntries, pathComponents, type WalkedEntry } from './tree/stored.js';
 export { restoreTreeToTar, type TreeTarResult } from './restore/tree-tar.js';
+export { imagesMatching } from './snapshot/find-image.js';
+export { RegistryClient, isLoopbackHost, type ClientOptions, type Credentials } from './registry/client.js';
+export { parseImageLocation, isImageLocation, credentialsFromDockerConfig, type ImageLocation } from './registry/transport.js';
+export { pushImage, type PushOptions, type PushResult, type PushTarget, type PushProgress } from './registry/push.js';
+export { writeOciLayout, type LayoutResult } from './registry/oci-layout.js';

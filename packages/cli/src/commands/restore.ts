@@ -1,15 +1,16 @@
 /** `stowage restore <snapshot> <target|->`: restore byte for byte, verified. */
-import { StowageError, findLayer, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
+import { StowageError, asImageRef, findLayer, isImageLocation, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
 import type { Command } from 'commander';
-import { collect } from '../args.js';
+import { collect, parseSize } from '../args.js';
 import { withRepo, type Context } from '../context.js';
 import { readLock } from '../locking.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
 import { runTreeRestore, splitSnapshotPath, type TreeRestoreOpts } from './restore-tree.js';
+import { restoreImage, type ImageRestoreOpts } from './restore-image.js';
 
-interface Opts extends TreeRestoreOpts {
+interface Opts extends TreeRestoreOpts, ImageRestoreOpts {
   overwrite?: boolean;
   layer?: string;
   /** false with --no-image-check. */
@@ -21,19 +22,25 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .command('restore')
     .description('restore a snapshot to a file, or to stdout with "-" ("latest" and unique id prefixes work)')
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...: the newest snapshot holding it)')
-    .argument('<target>', 'file to create, or - for stdout')
+    .argument('<target>', 'file to create, - for stdout, docker://<host>/<repo>[:<tag>] (push to a registry) or oci:<dir>[:<tag>] (an OCI image layout)')
     .option('--overwrite', 'replace the target if it exists')
     .option('--layer <digest>', 'image snapshots: restore only this layer blob (digest, unique digest prefix, or path in the archive), verified against its digest')
     .option('--include <pattern>', 'snapshots of directories: restore only paths matching this gitignore-style pattern (repeatable)', collect)
     .option('--exclude <pattern>', 'snapshots of directories: do not restore paths matching this pattern (repeatable)', collect)
     .option('--format <format>', 'snapshots of directories: dir (default) or tar (a tar stream on stdout, with -)')
+    .option('--registry-auth <file>', 'docker://: credentials from a docker config.json ("auths")')
+    .option('--registry-insecure', 'docker://: do not verify the registry\'s TLS certificate (loopback registries are spoken to over http)')
+    .option('--upload-chunk <size>', 'docker://: upload blobs larger than this in chunks of this size (default 64M)', parseSize)
     .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
     .action((ref: string, target: string, o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being read
-          const [snapRef, subpath] = splitSnapshotPath(ref);
+          // "app:v5" is an image reference; "<id or latest>:<path>" a path in a snapshot of directories
+          const image = asImageRef(ref) !== undefined && !/^(latest|[0-9a-f]{4,64})$/.test(ref.slice(0, ref.indexOf(':')));
+          const [snapRef, subpath] = image ? [ref, undefined] : splitSnapshotPath(ref);
           const id = await resolveSnapshot(repo, snapRef);
+          if (isImageLocation(target)) return await restoreImage(ctx, repo, ref, id, target, o); // a registry or an OCI layout (restore-image.ts)
           const snap = await loadSnapshot(repo, id);
           if (isTreeSnapshot(snap)) return await runTreeRestore(ctx, repo, snap, subpath, target, o);
           if (subpath !== undefined || o.format !== undefined || o.include || o.exclude) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(id)} is a single ${snap.format === 'raw' || !snap.format ? 'file' : `${snap.format} archive`}, not a snapshot of directories: <snapshot>:<path>, --format, --include and --exclude do not apply`);

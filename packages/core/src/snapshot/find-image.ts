@@ -16,7 +16,7 @@
  *   carry warnings (incomplete images) are not images.
  */
 import { imageRefsOf, parseImageRef, sameRepository, type ImageRef } from '../image/ref.js';
-import { servedImages } from '../image/served.js';
+import { servedImages, type ServedImage } from '../image/served.js';
 import type { Snapshot } from './manifest.js';
 
 /** The image reference `ref` is, when it names a tag or a digest; undefined otherwise. */
@@ -28,19 +28,26 @@ export function asImageRef(ref: string): ImageRef | undefined {
 
 /** True when one of `snap`'s images is `ref`. */
 export function holdsImage(snap: Snapshot, ref: ImageRef): boolean {
+  return imagesMatching(snap, ref).length > 0;
+}
+
+/** `snap`'s images that are `ref` (all its servable images when `ref` is undefined), first image first. */
+export function imagesMatching(snap: Snapshot, ref: ImageRef | undefined): ServedImage[] {
   const f = snap.image;
-  if (!f || f.warnings?.length) return false;
+  if (!f || f.warnings?.length) return [];
+  if (!ref) return servedImages(f);
+  const out: ServedImage[] = [];
   for (const img of servedImages(f)) {
     const names = imageRefsOf(img.names, snap.name); // as stowage serve names it
     const repoOk = names.some((n) => sameRepository(n.repository, ref.repository) && (ref.tag === undefined || n.tag === ref.tag));
     if (ref.digest !== undefined) {
       const digestOk = img.manifestDigest === ref.digest || img.config.digest === ref.digest;
-      if (digestOk && repoOk) return true;
+      if (digestOk && repoOk) out.push(img);
     } else if (repoOk) {
-      return true;
+      out.push(img);
     }
   }
-  return false;
+  return out;
 }
 
 /** The newest of `snaps` (oldest first, as listSnapshots gives them) holding image `ref`. */
