@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'INPUT_UNREADABLE'
   /** A restore target exists and --overwrite was not given. */
   | 'TARGET_EXISTS'
+  /** A restore target cannot be created or written (permission denied, no space, read-only). */
+  | 'TARGET_UNWRITABLE'
   /** An argument or option value is invalid. */
   | 'INVALID_ARGUMENT'
   /** The repository format or a feature of it is not supported by this version. */

@@ -62,9 +62,10 @@ export async function restoreTree(repo: Repository, snap: Snapshot, target: stri
       if (top) await r.meta(Buffer.from(dest), top);
     } else {
       // a single file asked for: restored under its name
-      await r.entry(Buffer.from(dest), top!, '');
+      await r.entry(Buffer.concat([Buffer.from(dest), Buffer.from('/'), nodeName(top!)]), top!, '');
     }
-    await r.finish();
+  } catch (err) {
+    throw unwritable(err);
   } finally {
     await r.close();
   }
@@ -78,11 +79,21 @@ async function prepareTarget(dest: string, overwrite: boolean): Promise<void> {
     if (!st.isDirectory()) throw new StowageError('TARGET_EXISTS', `${dest} exists and is not a directory`);
     names = await fs.readdir(dest);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    await fs.mkdir(dest, { recursive: true });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unwritable(err);
+    await fs.mkdir(dest, { recursive: true }).catch((e: unknown) => {
+      throw unwritable(e);
+    });
     return;
   }
   if (names.length > 0 && !overwrite) throw new StowageError('TARGET_EXISTS', `${dest} is not empty (use --overwrite to restore into it)`);
+}
+
+/** A file system error while writing the target: TARGET_UNWRITABLE naming the path. */
+function unwritable(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof StowageError || typeof e?.code !== 'string' || !e.code.startsWith('E')) return err;
+  const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EROFS' ? 'read-only file system' : e.message;
+  return new StowageError('TARGET_UNWRITABLE', `cannot restore to ${e.path ?? 'the target'}: ${why}`, { cause: err });
 }
 
 class TreeRestorer {
@@ -110,8 +121,6 @@ class TreeRestorer {
   result(): TreeRestoreResult {
     return { files: this.files, dirs: this.dirs, others: this.others, bytes: this.bytes, warnings: this.warnings };
   }
-
-  async finish(): Promise<void> {}
 
   async close(): Promise<void> {
     await this.helper.close();

@@ -48,7 +48,7 @@ export type TreeWarningCode =
   | 'CHANGED_WHILE_READ'
   /** An entry disappeared between listing and reading: skipped. */
   | 'VANISHED'
-  /** A directory is its own ancestor (a loop of bind mounts): not entered again. */
+  /** A directory is its own ancestor (a loop of bind mounts): stored empty, not entered again. */
   | 'LOOP'
   /** Extended attributes could not be read: stored without them. */
   | 'XATTRS_UNREADABLE'
@@ -341,12 +341,12 @@ class TreeWalker {
 
   private async dir(abs: Buffer, rel: string, st: BigIntStats, base: TreeNode, old: TreeNode | undefined, rootDev: bigint, ancestors: Set<string>): Promise<Later<TreeNode | undefined>> {
     const key = `${st.dev}:${st.ino}`;
-    if (ancestors.has(key)) {
-      this.warn('LOOP', abs, 'directory loop (a bind mount of one of its ancestors): not entered again');
-      return now(undefined);
-    }
     this.stats.dirs++;
     const node: TreeNode = { ...base, type: 'dir' };
+    if (ancestors.has(key)) {
+      this.warn('LOOP', abs, 'directory loop (a bind mount of one of its ancestors): stored empty, not entered again');
+      return now(node);
+    }
     if (this.opts.oneFileSystem && st.dev !== rootDev) return now(node); // a mount point: the directory, not its contents
     let names: Buffer[];
     try {

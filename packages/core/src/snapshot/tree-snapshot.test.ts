@@ -1,0 +1,151 @@
+/**
+ * Tree snapshots through the core API: the parent rule (unchanged files not read, an
+ * unchanged tree costs nothing new), files changing while read, excludes, bad input.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isStowageError } from '../errors.js';
+import { restoreTree } from '../restore/tree-restore.js';
+import { seeded, sharedTestRepo, snapshotBytes } from '../testing/fixtures.js';
+import { lookupPath, walkEntries, treeTop } from '../tree/stored.js';
+import { snapshotTree } from './tree-snapshot.js';
+
+function tree(root: string, files: Record<string, string | Buffer>): void {
+  for (const [p, c] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(root, p)), { recursive: true });
+    fs.writeFileSync(path.join(root, p), c);
+  }
+}
+
+async function paths(repo: Parameters<typeof treeTop>[0], snap: Parameters<typeof treeTop>[1]): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of walkEntries(repo, (await treeTop(repo, snap)).entries)) out.push(e.path.toString() + (e.node.type === 'dir' ? '/' : ''));
+  return out;
+}
+
+describe('tree snapshots', () => {
+  const shared = sharedTestRepo();
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-tree-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('the parent: unchanged files are not read, an unchanged tree adds nothing; a changed file is read; --force reads all', async () => {
+    const src = path.join(dir, 'parent');
+    const files: Record<string, string | Buffer> = { 'big.bin': seeded('big', 300_000) };
+    for (let i = 0; i < 50; i++) files[`d${i % 5}/f${i}`] = `file ${i}\n`.repeat(i + 1);
+    tree(src, files);
+    const repo = shared.repo;
+    const a = await snapshotTree(repo, [src], { workers: 0 });
+    expect(a.filesRead).toBe(51);
+    expect(a.snapshot.parent).toBeUndefined();
+    const b = await snapshotTree(repo, [src], { workers: 0 });
+    expect(b.snapshot.parent).toBe(a.snapshot.id);
+    expect(b.filesRead).toBe(0);
+    expect(b.filesReused).toBe(51);
+    expect(b.snapshot.summary.bytesRead).toBe(0);
+    expect(b.snapshot.summary.bytesNew).toBe(0); // same tree blobs, same chunk lists
+    expect(b.snapshot.tree!.root).toEqual(a.snapshot.tree!.root);
+    // one file changes: only it is read; the other directories keep their tree blobs
+    fs.writeFileSync(path.join(src, 'd3/f8'), 'changed\n');
+    const c = await snapshotTree(repo, [src], { workers: 0 });
+    expect(c.filesRead).toBe(1);
+    expect(c.filesReused).toBe(50);
+    const d0a = (await lookupPath(repo, a.snapshot, 'd0')).node!.tree;
+    const d0c = (await lookupPath(repo, c.snapshot, 'd0')).node!.tree;
+    expect(d0c).toEqual(d0a);
+    expect((await lookupPath(repo, c.snapshot, 'd3')).node!.tree).not.toEqual((await lookupPath(repo, a.snapshot, 'd3')).node!.tree);
+    const f = await snapshotTree(repo, [src], { workers: 0, force: true });
+    expect(f.filesRead).toBe(51);
+    expect(f.snapshot.parent).toBeUndefined();
+    // an explicit parent; a parent that is not a tree snapshot is refused
+    const e = await snapshotTree(repo, [src], { workers: 0, parent: a.snapshot.id });
+    expect(e.snapshot.parent).toBe(a.snapshot.id);
+    expect(e.filesRead).toBe(1);
+    const raw = await snapshotBytes(repo, Buffer.from('not a tree'), 'raw');
+    await expect(snapshotTree(repo, [src], { parent: raw.id })).rejects.toThrow(/is not a snapshot of directories/);
+    // restore of the last one is the tree as it is now
+    const out = path.join(dir, 'parent-out');
+    await restoreTree(repo, e.snapshot, out);
+    expect(fs.readFileSync(path.join(out, 'd3/f8'), 'utf8')).toBe('changed\n');
+    expect(fs.readFileSync(path.join(out, 'big.bin')).equals(files['big.bin'] as Buffer)).toBe(true);
+  });
+
+  it('a file truncated or deleted while it is read is stored as read, with a warning', async () => {
+    const src = path.join(dir, 'changing');
+    tree(src, { 'a-shrinks': seeded('s', 12 << 20), 'b-goes': seeded('g', 9 << 20), 'c-stays': 'ok' });
+    let events = 0;
+    const r = await snapshotTree(shared.repo, [src], {
+      workers: 0,
+      force: true,
+      progress: () => {
+        events++;
+        if (events === 1) fs.truncateSync(path.join(src, 'a-shrinks'), 5 << 20);
+        if (events === 4) fs.unlinkSync(path.join(src, 'b-goes'));
+      },
+    });
+    expect(r.warnings.map((w) => [w.code, path.basename(w.path)])).toEqual([
+      ['CHANGED_WHILE_READ', 'a-shrinks'],
+      ['CHANGED_WHILE_READ', 'b-goes'],
+    ]);
+    expect(r.warnings[0]!.message).toMatch(/truncated while it was read \(\d+ of 12582912 bytes\): stored as read/);
+    expect(r.warnings[1]!.message).toMatch(/deleted while it was read: stored as read/);
+    const out = path.join(dir, 'changing-out');
+    await restoreTree(shared.repo, r.snapshot, out);
+    expect(fs.readFileSync(path.join(out, 'a-shrinks')).equals((seeded('s', 12 << 20)).subarray(0, 5 << 20))).toBe(true);
+    expect(fs.readFileSync(path.join(out, 'b-goes')).equals(seeded('g', 9 << 20))).toBe(true);
+    expect(fs.readFileSync(path.join(out, 'c-stays'), 'utf8')).toBe('ok');
+  });
+
+  it('excludes: gitignore patterns, an exclude file, --exclude-if-present', async () => {
+    const src = path.join(dir, 'ex');
+    tree(src, {
+      'app/main.js': 'x',
+      'app/debug.log': 'x',
+      'app/keep.log': 'x',
+      'cache/blob': 'x',
+      'sub/cache/kept-because-anchored': 'x',
+      'build/CACHEDIR.TAG': 'Signature: 8a477f597d28d172789f06886806bc55',
+      'build/out.o': 'x',
+      'node_modules/x/index.js': 'x',
+    });
+    const r = await snapshotTree(shared.repo, [src], { workers: 0, excludes: ['*.log', '!keep.log', '/cache/', 'node_modules'], excludeIfPresent: ['CACHEDIR.TAG'] });
+    expect(await paths(shared.repo, r.snapshot)).toEqual(['app/', 'app/keep.log', 'app/main.js', 'sub/', 'sub/cache/', 'sub/cache/kept-because-anchored']);
+  });
+
+  it('several paths: each under its base name; files beside directories', async () => {
+    tree(path.join(dir, 'multi/one'), { a: '1' });
+    tree(path.join(dir, 'multi/two'), { b: '2' });
+    fs.writeFileSync(path.join(dir, 'multi/file.txt'), 'f');
+    const r = await snapshotTree(shared.repo, [path.join(dir, 'multi/one'), path.join(dir, 'multi/two'), path.join(dir, 'multi/file.txt')], { workers: 0 });
+    expect(r.snapshot.name).toBe('one');
+    expect(await paths(shared.repo, r.snapshot)).toEqual(['one/', 'one/a', 'two/', 'two/b', 'file.txt']);
+    const out = path.join(dir, 'multi-out');
+    await restoreTree(shared.repo, r.snapshot, out);
+    expect(fs.readFileSync(path.join(out, 'two/b'), 'utf8')).toBe('2');
+    expect(fs.readFileSync(path.join(out, 'file.txt'), 'utf8')).toBe('f');
+  });
+
+  it('bad input: a missing path, a file where a tree is expected, two paths with one base name', async () => {
+    const codeOf = async (p: Promise<unknown>): Promise<string> => {
+      try {
+        await p;
+        return 'resolved';
+      } catch (err) {
+        return isStowageError(err) ? `${err.code}: ${err.message}` : String(err);
+      }
+    };
+    expect(await codeOf(snapshotTree(shared.repo, [path.join(dir, 'nope')]))).toMatch(/^INPUT_UNREADABLE: cannot read .*nope: no such file or directory/);
+    fs.writeFileSync(path.join(dir, 'plain'), 'x');
+    expect(await codeOf(snapshotTree(shared.repo, [path.join(dir, 'plain')]))).toMatch(/^INVALID_ARGUMENT: .*plain: not a directory/);
+    tree(path.join(dir, 'x1/same'), { a: '1' });
+    tree(path.join(dir, 'x2/same'), { a: '1' });
+    expect(await codeOf(snapshotTree(shared.repo, [path.join(dir, 'x1/same'), path.join(dir, 'x2/same')]))).toMatch(/^INVALID_ARGUMENT: two paths have the base name "same"/);
+    const snap = (await snapshotTree(shared.repo, [path.join(dir, 'x1')], { workers: 0 })).snapshot;
+    expect(await codeOf(lookupPath(shared.repo, snap, 'same/zzz'))).toMatch(/^NOT_FOUND: same\/zzz: no such file or directory/);
+    expect(await codeOf(lookupPath(shared.repo, snap, 'same/a/deeper'))).toMatch(/^NOT_FOUND: .*is not a directory/);
+  });
+});
