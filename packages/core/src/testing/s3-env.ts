@@ -4,7 +4,7 @@
  * one line locally and fail under CI=true (a mock does not count).
  */
 import { randomBytes } from 'node:crypto';
-import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
 import { it } from 'vitest';
 import type { S3Location } from '../backend/location.js';
 import { makeS3Client } from '../backend/s3-client.js';
@@ -74,6 +74,42 @@ export async function removeAll(s3: TestS3, loc: S3Location): Promise<void> {
       if (keys.length === 0) break;
       await client.send(new DeleteObjectsCommand({ Bucket: loc.bucket, Delete: { Objects: keys, Quiet: true } }));
     }
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Every object under the location's prefix, with its bytes (for scans in tests). */
+export async function allObjects(s3: TestS3, loc: S3Location): Promise<{ key: string; body: Buffer }[]> {
+  const client = makeS3Client(loc, { credentials: s3 });
+  const out: { key: string; body: Buffer }[] = [];
+  try {
+    let token: string | undefined;
+    do {
+      const r = await client.send(new ListObjectsV2Command({ Bucket: loc.bucket, Prefix: loc.prefix ? `${loc.prefix}/` : '', ContinuationToken: token }));
+      for (const o of r.Contents ?? []) {
+        const g = await client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: o.Key! }));
+        out.push({ key: o.Key!, body: Buffer.from(await g.Body!.transformToByteArray()) });
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  } finally {
+    client.destroy();
+  }
+  return out;
+}
+
+/** "key:size" of every object under the location's prefix, sorted (to see that nothing changed). */
+export async function objectKeys(s3: TestS3, loc: S3Location): Promise<string[]> {
+  return (await allObjects(s3, loc)).map((o) => `${o.key}:${o.body.length}`).sort();
+}
+
+/** Denies (or allows again) writes and deletes of objects in the location's bucket, for everyone. */
+export async function denyWrites(s3: TestS3, loc: S3Location, deny: boolean): Promise<void> {
+  const client = makeS3Client(loc, { credentials: s3 });
+  try {
+    const statement = { Effect: deny ? 'Deny' : 'Allow', Principal: '*', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [`arn:aws:s3:::${loc.bucket}/*`] };
+    await client.send(new PutBucketPolicyCommand({ Bucket: loc.bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }) }));
   } finally {
     client.destroy();
   }
