@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as path from 'node:path/posix';
+import type { DigestedRange } from '../hash/range-hasher.js';
 import type { ArchiveMember } from '../split/events.js';
 
 /** A byte range of the archive holding one member's data. */
@@ -59,12 +60,8 @@ export interface ImageFacts extends ImageEntry {
   readonly warnings?: readonly string[];
 }
 
-/** A blob whose SHA-256 (or SHA-512) the archive states, with where it lies. */
-export interface DigestedRange extends ByteRange {
-  readonly digest: string;
-  /** What it is, for messages: "layer sha256:...", "config sha256:...". */
-  readonly what: string;
-}
+/** A blob whose SHA-256 (or SHA-512) the archive states, with where it lies (hash/range-hasher.ts). */
+export type { DigestedRange };
 
 const OCI_INDEX = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 const DOCKER_LAYER = 'application/vnd.docker.image.rootfs.diff.tar';

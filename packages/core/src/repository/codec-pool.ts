@@ -7,8 +7,10 @@
  * full pool at once. Jobs go to the worker with the fewest outstanding jobs; each
  * job's input memory is transferred (the caller must not touch it afterwards).
  *
- * The pool also offers one running SHA-256 (shaUpdate/shaDigest) computed on the
- * first worker, so the whole-stream digest does not load the main thread.
+ * The pool also runs hashes of whole streams on its workers (sha256, rangeHasher), so a
+ * snapshot's or restore's digests do not load the main thread. The pool holds no state of
+ * any one operation: each hash is a handle the operation owns (its state lives in that
+ * handle, or on a worker under the handle's id), so many operations can share one pool.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -17,8 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { StowageError, type ErrorCode } from '../errors.js';
 import { BlobCodec, type CodecSpec, type DecodeItem, type DecodedBatch, type EncodedBatch } from './blob-codec.js';
 import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
-import type { DigestedRange } from '../image/facts.js';
-import { RangeHasher, type DigestMismatch } from '../image/verify.js';
+import { RangeHasher, type DigestedRange, type DigestMismatch } from '../hash/range-hasher.js';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -29,6 +30,32 @@ interface Pending {
 interface WorkerSlot {
   readonly worker: Worker;
   outstanding: number;
+}
+
+/** A running SHA-256 of one stream, owned by the operation that feeds it (CodecPool.sha256). */
+export interface StreamSha {
+  /**
+   * Feeds `pieces`, in call order. Pieces in shared memory are read in place and the
+   * promise resolves once they are hashed (so their memory may be reused). Pieces in
+   * ordinary memory are copied, unless `take` says the caller is done with them and with
+   * every other view of their ArrayBuffers: then that memory may be transferred to a
+   * worker (detached from the caller).
+   */
+  update(pieces: readonly Uint8Array[], take?: boolean): Promise<void>;
+  /** The hex digest of everything fed; the hash ends. */
+  digest(): Promise<string>;
+  /** Drops the hash without a digest (the operation failed); idempotent, a no-op after digest. */
+  discard(): void;
+}
+
+/** Hashes of byte ranges of one stream, owned by the operation that feeds it (CodecPool.rangeHasher). */
+export interface StreamRanges {
+  /** Feeds pieces starting at stream `offset` (copied, or read in place from shared memory: then resolves once hashed). */
+  update(pieces: readonly Uint8Array[], offset: number): Promise<void>;
+  /** The ranges whose bytes did not match their digest; the hasher ends. */
+  result(): Promise<DigestMismatch[]>;
+  /** Drops the hashes (the operation failed); idempotent, a no-op after result. */
+  discard(): void;
 }
 
 /** Number of workers used by default: one per core. */
@@ -43,8 +70,8 @@ export class CodecPool {
   private seq = 0;
   private closed = false;
   private failure: unknown;
-  private inlineSha: Hash | undefined;
-  private inlineRanger: RangeHasher | undefined;
+  /** Ids of hash streams handed out (sha256, rangeHasher). */
+  private streams = 0;
 
   /** `maxWorkers` = 0 runs every job inline on the calling thread. */
   constructor(
@@ -96,80 +123,86 @@ export class CodecPool {
   }
 
   /**
-   * Feeds the running SHA-256 with `pieces`, in call order. With workers, pieces in
-   * ordinary memory are transferred (the caller must be done with them); pieces in
-   * shared memory are read in place, and the promise resolves once they are hashed
-   * (so their slot may be reused).
+   * A running SHA-256 of one operation's stream (a snapshot's input, a restore's output),
+   * on a worker thread when the pool has workers. Each call gives a new, independent hash:
+   * any number of operations may hash at once.
    */
-  shaUpdate(pieces: readonly Uint8Array[]): Promise<void> {
-    if (this.maxWorkers === 0) {
-      this.inlineSha ??= createHash('sha256');
-      for (const p of pieces) this.inlineSha.update(p);
-      return Promise.resolve();
-    }
+  sha256(): StreamSha {
+    const id = ++this.streams;
+    if (this.maxWorkers === 0) return inlineSha();
     if (this.slots.length === 0) this.spawn();
-    const buffers = new Set<ArrayBuffer>();
-    let shared = false;
-    for (const p of pieces) {
-      if (p.buffer instanceof ArrayBuffer) {
-        if (p.buffer.byteLength !== Buffer.poolSize) buffers.add(p.buffer);
-      } else {
-        shared = true;
-      }
-    }
-    if (shared) return this.postTo(this.slots[0]!, { seq: 0, op: 'sha-update', data: pieces, ack: true }, [...buffers]).then(() => undefined);
-    this.slots[0]!.worker.postMessage({ seq: 0, op: 'sha-update', data: pieces } satisfies WorkerRequest, [...buffers]);
-    return Promise.resolve();
+    const slot = this.slots[id % this.slots.length]!;
+    let open = true;
+    return {
+      update: (pieces, take = false) => {
+        if (!open) return Promise.reject(new Error('internal error: update after digest'));
+        const transfer: ArrayBuffer[] = [];
+        let shared = false;
+        const data = pieces.map((p) => {
+          if (!(p.buffer instanceof ArrayBuffer)) {
+            shared = true;
+            return p;
+          }
+          // ordinary memory goes to the worker: the caller's is copied unless it gave it away
+          // (never Node's shared Buffer pool, whose ArrayBuffers are exactly Buffer.poolSize bytes)
+          const q = take && p.buffer.byteLength !== Buffer.poolSize ? p : new Uint8Array(p);
+          if (!transfer.includes(q.buffer as ArrayBuffer)) transfer.push(q.buffer as ArrayBuffer);
+          return q;
+        });
+        if (shared) return this.postTo(slot, { seq: 0, op: 'sha-update', stream: id, data, ack: true }, transfer).then(() => undefined);
+        this.send(slot, { seq: 0, op: 'sha-update', stream: id, data }, transfer);
+        return Promise.resolve();
+      },
+      digest: async () => {
+        if (!open) throw new Error('internal error: digest twice');
+        open = false;
+        return (await this.postTo(slot, { seq: 0, op: 'sha-digest', stream: id }, [])) as string;
+      },
+      discard: () => {
+        if (!open) return;
+        open = false;
+        this.send(slot, { seq: 0, op: 'discard', stream: id }, []);
+      },
+    };
   }
 
   /**
-   * Hashes byte ranges of the stream (image layers) on another worker than the running
-   * SHA-256, so the two passes run side by side. rangeUpdate must see every piece, in
-   * order, before shaUpdate is given (and may take over) the same pieces.
+   * Hashes byte ranges of one operation's stream (image layers, configs, manifests) on
+   * another worker than `beside` (the same operation's SHA-256, when given), so the two
+   * passes run side by side. Each call gives a new, independent hasher. Its update must
+   * see every piece, in order, before the SHA-256 is given (and may take over) the same pieces.
    */
-  rangeStart(ranges: readonly DigestedRange[]): void {
-    if (this.maxWorkers === 0) {
-      this.inlineRanger = new RangeHasher(ranges);
-      return;
-    }
+  rangeHasher(ranges: readonly DigestedRange[]): StreamRanges {
+    const id = ++this.streams;
+    if (this.maxWorkers === 0) return inlineRanges(ranges);
     while (this.slots.length < Math.min(2, this.maxWorkers)) this.spawn();
-    this.rangeSlot().worker.postMessage({ seq: 0, op: 'range-start', ranges } satisfies WorkerRequest);
+    // the slot after the one the previous stream (this operation's SHA-256) went to
+    const slot = this.slots[id % this.slots.length]!;
+    this.send(slot, { seq: 0, op: 'range-start', stream: id, ranges }, []);
+    let open = true;
+    return {
+      update: (pieces, offset) => {
+        const shared = pieces.some((p) => !(p.buffer instanceof ArrayBuffer));
+        if (shared) return this.postTo(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ack: true }, []).then(() => undefined);
+        this.send(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset }, []); // copies
+        return Promise.resolve();
+      },
+      result: async () => {
+        open = false;
+        return (await this.postTo(slot, { seq: 0, op: 'range-result', stream: id }, [])) as DigestMismatch[];
+      },
+      discard: () => {
+        if (!open) return;
+        open = false;
+        this.send(slot, { seq: 0, op: 'discard', stream: id }, []);
+      },
+    };
   }
 
-  /** Feeds pieces (starting at stream `offset`); resolves once hashed (shared memory) or at once (copied). */
-  rangeUpdate(pieces: readonly Uint8Array[], offset: number): Promise<void> {
-    if (this.maxWorkers === 0) {
-      this.inlineRanger?.update(pieces, offset);
-      return Promise.resolve();
-    }
-    const shared = pieces.some((p) => !(p.buffer instanceof ArrayBuffer));
-    if (shared) return this.postTo(this.rangeSlot(), { seq: 0, op: 'range-update', data: pieces, offset, ack: true }, []).then(() => undefined);
-    this.rangeSlot().worker.postMessage({ seq: 0, op: 'range-update', data: pieces, offset } satisfies WorkerRequest); // copies
-    return Promise.resolve();
-  }
-
-  /** The ranges whose bytes did not match their digest. */
-  async rangeResult(): Promise<DigestMismatch[]> {
-    if (this.maxWorkers === 0) {
-      const bad = this.inlineRanger?.mismatches() ?? [];
-      this.inlineRanger = undefined;
-      return bad;
-    }
-    return (await this.postTo(this.rangeSlot(), { seq: 0, op: 'range-result' }, [])) as DigestMismatch[];
-  }
-
-  private rangeSlot(): WorkerSlot {
-    return this.slots[1] ?? this.slots[0]!;
-  }
-
-  /** The hex SHA-256 of everything passed to shaUpdate since the last digest. */
-  async shaDigest(): Promise<string> {
-    if (this.maxWorkers === 0 || this.slots.length === 0) {
-      const hex = (this.inlineSha ?? createHash('sha256')).digest('hex');
-      this.inlineSha = undefined;
-      return hex;
-    }
-    return (await this.postTo(this.slots[0]!, { seq: 0, op: 'sha-digest' }, [])) as string;
+  /** Posts a request that has no reply (nothing is sent once the pool failed or closed). */
+  private send(slot: WorkerSlot, req: WorkerRequest, transfer: ArrayBuffer[]): void {
+    if (this.failure || this.closed) return;
+    slot.worker.postMessage(req, transfer);
   }
 
   async close(): Promise<void> {
@@ -226,6 +259,38 @@ export class CodecPool {
       p.reject(err);
     }
   }
+}
+
+function inlineSha(): StreamSha {
+  let h: Hash | undefined = createHash('sha256');
+  return {
+    update(pieces) {
+      if (!h) return Promise.reject(new Error('internal error: update after digest'));
+      for (const p of pieces) h.update(p);
+      return Promise.resolve();
+    },
+    digest() {
+      if (!h) return Promise.reject(new Error('internal error: digest twice'));
+      const hex = h.digest('hex');
+      h = undefined;
+      return Promise.resolve(hex);
+    },
+    discard() {
+      h = undefined;
+    },
+  };
+}
+
+function inlineRanges(ranges: readonly DigestedRange[]): StreamRanges {
+  const r = new RangeHasher(ranges);
+  return {
+    update(pieces, offset) {
+      r.update(pieces, offset);
+      return Promise.resolve();
+    },
+    result: () => Promise.resolve(r.mismatches()),
+    discard: () => undefined,
+  };
 }
 
 /** The compiled worker script (tests run sources, so fall back to dist). */

@@ -1,30 +1,32 @@
 /**
  * Worker thread running BlobCodec batches (zstd, sealing, hashing are synchronous
  * native calls; running them here keeps every core busy), and the whole-stream
- * SHA-256 of a snapshot or restore (updates arrive in order on this worker's port).
+ * hashes of snapshots and restores, one per stream id (updates arrive in order on this
+ * worker's port).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { StowageError } from '../errors.js';
 import { BlobCodec, type CodecSpec, type DecodeItem } from './blob-codec.js';
-import type { DigestedRange } from '../image/facts.js';
-import { RangeHasher } from '../image/verify.js';
+import { RangeHasher, type DigestedRange } from '../hash/range-hasher.js';
 
 export type WorkerRequest =
   | { readonly seq: number; readonly op: 'encode'; readonly data: Uint8Array; readonly lengths: number[]; readonly baseSpans?: number[]; readonly frameTarget?: number }
   | { readonly seq: number; readonly op: 'decode'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly what: string }
   /** Decodes from and into shared memory (nothing transferred); replies with the lengths. */
   | { readonly seq: number; readonly op: 'decode-into'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly out: Uint8Array; readonly what: string }
-  /** Feeds the running SHA-256; replies (empty) only when `ack`, once the bytes are hashed. */
-  | { readonly seq: number; readonly op: 'sha-update'; readonly data: readonly Uint8Array[]; readonly ack?: boolean }
-  /** Starts hashing byte ranges of the stream (image layers); no reply. */
-  | { readonly seq: number; readonly op: 'range-start'; readonly ranges: readonly DigestedRange[] }
+  /** Feeds hash stream `stream`'s SHA-256 (started on first use); replies (empty) only when `ack`, once the bytes are hashed. */
+  | { readonly seq: number; readonly op: 'sha-update'; readonly stream: number; readonly data: readonly Uint8Array[]; readonly ack?: boolean }
+  /** Replies with stream `stream`'s hex SHA-256 and forgets the stream. */
+  | { readonly seq: number; readonly op: 'sha-digest'; readonly stream: number }
+  /** Starts hashing byte ranges of stream `stream` (image layers); no reply. */
+  | { readonly seq: number; readonly op: 'range-start'; readonly stream: number; readonly ranges: readonly DigestedRange[] }
   /** Feeds pieces starting at stream `offset` to the range hashes; replies (empty) when `ack`. */
-  | { readonly seq: number; readonly op: 'range-update'; readonly data: readonly Uint8Array[]; readonly offset: number; readonly ack?: boolean }
+  | { readonly seq: number; readonly op: 'range-update'; readonly stream: number; readonly data: readonly Uint8Array[]; readonly offset: number; readonly ack?: boolean }
   /** Replies with the ranges whose bytes do not match their digest, and forgets them. */
-  | { readonly seq: number; readonly op: 'range-result' }
-  /** Replies with the hex digest and starts a new hash. */
-  | { readonly seq: number; readonly op: 'sha-digest' };
+  | { readonly seq: number; readonly op: 'range-result'; readonly stream: number }
+  /** Forgets stream `stream`'s hashes (its operation failed); no reply. */
+  | { readonly seq: number; readonly op: 'discard'; readonly stream: number };
 
 export type WorkerResponse =
   | { readonly seq: number; readonly ok: true; readonly result: unknown }
@@ -32,8 +34,9 @@ export type WorkerResponse =
 
 const codec = new BlobCodec(workerData as CodecSpec);
 const port = parentPort!;
-let sha: Hash = createHash('sha256');
-let ranger: RangeHasher | undefined;
+/** The hashes of the streams in progress, by stream id (each belongs to one operation). */
+const shas = new Map<number, Hash>();
+const rangers = new Map<number, RangeHasher>();
 
 port.on('message', (req: WorkerRequest) => {
   try {
@@ -54,28 +57,35 @@ port.on('message', (req: WorkerRequest) => {
         port.postMessage({ seq: req.seq, ok: true, result: codec.decodeInto(req.data, req.items, req.out, req.what) } satisfies WorkerResponse);
         return;
       case 'range-start':
-        ranger = new RangeHasher(req.ranges);
+        rangers.set(req.stream, new RangeHasher(req.ranges));
         return;
       case 'range-update':
-        ranger?.update(req.data, req.offset);
+        rangers.get(req.stream)?.update(req.data, req.offset);
         if (req.ack) port.postMessage({ seq: req.seq, ok: true, result: null } satisfies WorkerResponse);
         return;
       case 'range-result': {
-        const bad = ranger?.mismatches() ?? [];
-        ranger = undefined;
+        const bad = rangers.get(req.stream)?.mismatches() ?? [];
+        rangers.delete(req.stream);
         port.postMessage({ seq: req.seq, ok: true, result: bad } satisfies WorkerResponse);
         return;
       }
-      case 'sha-update':
+      case 'sha-update': {
+        let sha = shas.get(req.stream);
+        if (!sha) shas.set(req.stream, (sha = createHash('sha256')));
         for (const d of req.data) sha.update(d);
         if (req.ack) port.postMessage({ seq: req.seq, ok: true, result: null } satisfies WorkerResponse);
         return;
+      }
       case 'sha-digest': {
-        const hex = sha.digest('hex');
-        sha = createHash('sha256');
+        const hex = (shas.get(req.stream) ?? createHash('sha256')).digest('hex');
+        shas.delete(req.stream);
         port.postMessage({ seq: req.seq, ok: true, result: hex } satisfies WorkerResponse);
         return;
       }
+      case 'discard':
+        shas.delete(req.stream);
+        rangers.delete(req.stream);
+        return;
     }
   } catch (err) {
     const e = err as Error;

@@ -77,7 +77,7 @@ export class Repository {
   readonly cacheDir: string;
   private indexCache: LevelIndex | undefined;
   private indexOpening: Promise<LevelIndex> | undefined;
-  private pool: CodecPool | undefined;
+  private readonly pools = new Map<number, CodecPool>();
   readonly #secrets: Secrets | undefined;
   readonly #chunkerSeed: bigint | undefined;
 
@@ -212,10 +212,16 @@ export class Repository {
     return this.#secrets;
   }
 
-  /** The shared codec pool (workers = 0: inline). Created on first use; later calls get the same pool. */
+  /**
+   * The codec pool of `workers` threads (0: inline on the calling thread), shared by every
+   * operation that asks for the same count: created on first use, closed with the
+   * repository. The pool keeps no state of any one operation.
+   */
   codecs(workers = defaultWorkerCount()): CodecPool {
-    this.pool ??= new CodecPool(this.codecSpec, workers);
-    return this.pool;
+    if (!Number.isSafeInteger(workers) || workers < 0) throw new TypeError(`workers must be a whole number >= 0, not ${workers}`);
+    let pool = this.pools.get(workers);
+    if (!pool) this.pools.set(workers, (pool = new CodecPool(this.codecSpec, workers)));
+    return pool;
   }
 
   /**
@@ -366,8 +372,9 @@ export class Repository {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
-    this.pool = undefined;
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.close()));
     if (this.indexCache) await this.indexCache.close();
     this.indexCache = undefined;
     this.indexOpening = undefined;

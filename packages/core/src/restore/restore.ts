@@ -79,11 +79,12 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
   const ahead = opts.ahead ?? 3;
   const workers = snap.source.size < 4 * 1024 * 1024 ? 0 : opts.workers;
   const pool = repo.codecs(workers);
-  await pool.shaDigest(); // start from a fresh running hash: an earlier operation that failed in this process may have left bytes in it
   const inFlight: Promise<BuiltWindow>[] = [];
   let bytes = 0;
   const image = opts.imageCheck === false ? undefined : imageRangeHasher(snap);
-  if (image) pool.rangeStart(image.ranges);
+  // this restore's own hashes (the pool is shared by every operation on the repository)
+  const sha = pool.sha256();
+  const ranges = image && pool.rangeHasher(image.ranges);
   const rings = workers === 0 ? undefined : windowRings(windowBytes, repo.config.chunker.maxSize);
 
   const emit = async (): Promise<void> => {
@@ -93,8 +94,8 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     await sink.write(pieces);
     // after the write: worker threads hash the pieces (layer ranges on one, the whole stream
     // on another); their slot returns once both are done
-    const ranged = image ? pool.rangeUpdate(pieces, at) : Promise.resolve();
-    Promise.all([ranged, pool.shaUpdate(pieces)]).then(release, release);
+    const ranged = ranges ? ranges.update(pieces, at) : Promise.resolve();
+    Promise.all([ranged, sha.update(pieces, true)]).then(release, release);
     opts.progress?.({ op: 'restore', done: bytes, total: snap.source.size });
   };
 
@@ -108,12 +109,17 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     }
     while (inFlight.length) await emit();
   } catch (err) {
+    sha.discard();
+    ranges?.discard();
     for (const r of await Promise.allSettled(inFlight)) if (r.status === 'fulfilled') r.value.release();
     throw err;
   }
-  const digest = await pool.shaDigest();
-  if (bytes !== snap.source.size) throw corrupt(`snapshot ${id}: restored ${bytes} bytes, but the snapshot recorded ${snap.source.size}`);
-  const bad = image ? await pool.rangeResult() : [];
+  const digest = await sha.digest();
+  if (bytes !== snap.source.size) {
+    ranges?.discard();
+    throw corrupt(`snapshot ${id}: restored ${bytes} bytes, but the snapshot recorded ${snap.source.size}`);
+  }
+  const bad = ranges ? await ranges.result() : [];
   if (digest !== snap.source.sha256) throw corrupt(`snapshot ${id}: restored data has sha256 ${digest}, but the snapshot recorded ${snap.source.sha256}${bad.length ? `; ${describeMismatches(bad)}` : ''}`);
   const warnings = bad.map((m) => `${m.what} (${m.path}) does not match its digest (the bytes have ${m.actual}), and did not when the archive was snapshotted: restored as it was stored`);
   return { snapshot: snap, bytes, sha256: digest, ...(image && { imageBlobsVerified: image.count - bad.length }), ...(warnings.length && { warnings }) };

@@ -13,6 +13,7 @@ import { StowageError, isStowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
+import type { StreamSha } from '../repository/codec-pool.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { lockRepository } from '../repository/lock.js';
 import { ChunkListWriter } from './chunk-list.js';
@@ -95,7 +96,11 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   }
 }
 
-/** Snapshots a stream (stdin or any source). */
+/**
+ * Snapshots a stream (stdin or any source). The pieces `source` yields are read, never
+ * changed, kept or detached: the caller's buffers stay usable (the whole-input SHA-256 is
+ * computed on a copy when it runs on a worker thread).
+ */
 export async function snapshotStream(
   repo: Repository,
   source: AsyncIterable<Uint8Array>,
@@ -116,10 +121,11 @@ async function snapshotSource(
   const t0 = performance.now();
   await using _lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
+  let sha: StreamSha | undefined;
   try {
     const cutter = repo.cutter();
     const pool = repo.codecs(opts.workers);
-    await pool.shaDigest(); // start from a fresh running hash: an earlier operation that failed in this process may have left bytes in it
+    sha = pool.sha256(); // this snapshot's own hash of its input (the pool is shared by every operation)
     const lists = new ChunkListWriter(session);
     const name = opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path));
     const fileMap = new FileMapWriter(session);
@@ -136,9 +142,10 @@ async function snapshotSource(
       await writer.process(events);
       events.length = 0;
       bytesRead += piece.length;
-      // last use of the piece: the hashing thread takes it over (a shared slot returns to its ring once hashed)
+      // last use of the piece: the hashing thread reads it in place (a shared slot returns to
+      // its ring once hashed) or gets a copy (the caller's buffers are left as they were)
       const slot = pieceSlots.get(piece);
-      const hashed = pool.shaUpdate([piece]);
+      const hashed = sha!.update([piece]);
       if (slot) hashed.then(slot.release, slot.release);
       opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
     };
@@ -180,7 +187,7 @@ async function snapshotSource(
     const listIds = await lists.finish();
     const fileMapIds = await fileMap.finish();
     await session.flush();
-    const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: await pool.shaDigest(), ...(src.stat ? { stat: src.stat } : {}) };
+    const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: await sha.digest(), ...(src.stat ? { stat: src.stat } : {}) };
     const manifest: SnapshotManifest = {
       version: 1,
       time: (opts.time ?? new Date()).toISOString(),
@@ -208,6 +215,7 @@ async function snapshotSource(
     const id = await repo.saveFile('snapshot', encodeManifest(manifest));
     return { id, ...manifest };
   } catch (err) {
+    sha?.discard();
     await session.abort(err);
     throw err;
   }

@@ -1,0 +1,92 @@
+/**
+ * Hashing byte ranges of a stream fed in order: the SHA-256 (or SHA-512) of every blob
+ * whose digest an archive states (image layers, configs, OCI manifests), computed while
+ * the stream goes past, compared with the stated digests at the end.
+ */
+import { createHash, type Hash } from 'node:crypto';
+
+/** A byte range of a stream with the digest its bytes must have. */
+export interface DigestedRange {
+  /** Path of the member in the archive (after following links). */
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+  /** `sha256:<hex>` or `sha512:<hex>`. */
+  readonly digest: string;
+  /** What it is, for messages: "layer sha256:...", "config sha256:...". */
+  readonly what: string;
+}
+
+export interface DigestMismatch {
+  /** "layer sha256:...", "config sha256:...", "manifest sha256:..." */
+  readonly what: string;
+  readonly path: string;
+  readonly expected: string;
+  readonly actual: string;
+}
+
+/** Hashes byte ranges of a stream fed in order (`update` with each run of pieces and its stream offset). */
+export class RangeHasher {
+  private readonly rangesSorted: DigestedRange[];
+  private readonly hashes: (Hash | undefined)[];
+  private readonly fed: number[];
+  /** Index of the first range not yet wholly behind the stream position. */
+  private first = 0;
+
+  constructor(ranges: readonly DigestedRange[]) {
+    this.rangesSorted = [...ranges].sort((a, b) => a.offset - b.offset);
+    this.hashes = this.rangesSorted.map(() => undefined);
+    this.fed = this.rangesSorted.map(() => 0);
+  }
+
+  /** The ranges, in offset order (to hash them elsewhere, e.g. on a worker thread). */
+  get ranges(): readonly DigestedRange[] {
+    return this.rangesSorted;
+  }
+
+  get count(): number {
+    return this.rangesSorted.length;
+  }
+
+  /** Bytes covered by the ranges (what the check costs to hash). */
+  get bytes(): number {
+    return this.rangesSorted.reduce((a, r) => a + r.length, 0);
+  }
+
+  /** Feeds `pieces`, which start at stream offset `offset`. */
+  update(pieces: readonly Uint8Array[], offset: number): void {
+    let pos = offset;
+    for (const p of pieces) {
+      this.piece(p, pos);
+      pos += p.length;
+    }
+  }
+
+  private piece(p: Uint8Array, pos: number): void {
+    const end = pos + p.length;
+    while (this.first < this.rangesSorted.length && this.rangesSorted[this.first]!.offset + this.rangesSorted[this.first]!.length <= pos) this.first++;
+    for (let i = this.first; i < this.rangesSorted.length; i++) {
+      const r = this.rangesSorted[i]!;
+      if (r.offset >= end) break;
+      const from = Math.max(r.offset, pos);
+      const to = Math.min(r.offset + r.length, end);
+      if (to <= from) continue;
+      let h = this.hashes[i];
+      if (!h) this.hashes[i] = h = createHash(r.digest.startsWith('sha512:') ? 'sha512' : 'sha256');
+      h.update(p.subarray(from - pos, to - pos));
+      this.fed[i]! += to - from;
+    }
+  }
+
+  /** The ranges whose bytes do not hash to their digest (or were not all seen). */
+  mismatches(): DigestMismatch[] {
+    const out: DigestMismatch[] = [];
+    this.rangesSorted.forEach((r, i) => {
+      const alg = r.digest.startsWith('sha512:') ? 'sha512' : 'sha256';
+      const h = this.hashes[i] ?? createHash(alg);
+      const actual = this.fed[i] === r.length ? `${alg}:${h.digest('hex')}` : `(only ${this.fed[i]} of ${r.length} bytes)`;
+      if (actual !== r.digest) out.push({ what: r.what, path: r.path, expected: r.digest, actual });
+    });
+    return out;
+  }
+}
