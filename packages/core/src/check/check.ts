@@ -25,7 +25,7 @@
  */
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Stream } from '../hash/blake3.js';
-import { IndexTable } from '../index/index-table.js';
+import { IndexTable } from '../blob-index/index-table.js';
 import { blobTypeCode, slotCount } from '../pack/format.js';
 import { decodeItem } from '../repository/blob-codec.js';
 import { readPackTrailer } from '../pack/pack-reader.js';

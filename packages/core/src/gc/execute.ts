@@ -20,7 +20,7 @@
 import { saveParts } from '../backend/backend.js';
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
-import { IndexFileBuilder } from '../index/index-file.js';
+import { IndexFileBuilder } from '../blob-index/index-file.js';
 import { ENTRY_BYTES, slotCount, writeEntry } from '../pack/format.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
 import type { ProgressFn } from '../progress.js';

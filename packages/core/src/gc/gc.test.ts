@@ -10,7 +10,7 @@ import { listSnapshots } from '../snapshot/find.js';
 import { restoreBytes, seeded, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { executeGc } from './execute.js';
 import { gc } from './gc.js';
-import { IndexTable } from '../index/index-table.js';
+import { IndexTable } from '../blob-index/index-table.js';
 import { classifyPacks, maxUnusedBytes, parseMaxUnused, planGc, type PackStats } from './plan.js';
 
 const cacheRoot = tempCacheRoot();

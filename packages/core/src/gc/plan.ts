@@ -16,7 +16,7 @@
  * on a damaged repository could destroy what `repair index` or a manual fix would recover.
  */
 import { StowageError, corrupt } from '../errors.js';
-import { IndexTable } from '../index/index-table.js';
+import { IndexTable } from '../blob-index/index-table.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { LIST_ENTRY_BYTES } from '../snapshot/chunk-list.js';

@@ -3,7 +3,7 @@
  * grouped by pack (restore/plan.ts), decoded and verified by a codec pool into one
  * plaintext area, laid out read by read, blob by blob.
  */
-import type { BlobLocation } from '../index/types.js';
+import type { BlobLocation } from '../blob-index/types.js';
 import { planReads, type PlannedRead } from '../restore/plan.js';
 import { decodeItem } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';

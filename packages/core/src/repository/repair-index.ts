@@ -8,7 +8,7 @@
  * Holds the exclusive lock (it removes index files).
  */
 import { isStowageError } from '../errors.js';
-import type { IndexedPack } from '../index/types.js';
+import type { IndexedPack } from '../blob-index/types.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
 import type { ProgressFn } from '../progress.js';
 import { lockRepository } from './lock.js';

@@ -17,7 +17,7 @@ import { blake3Hex } from '../hash/blake3.js';
 import type { PackEntry, BlobType } from '../pack/format.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
-import type { BlobLocation, IndexedPack } from '../index/types.js';
+import type { BlobLocation, IndexedPack } from '../blob-index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';

@@ -5,7 +5,7 @@
  * MAX_GAP are read and discarded), so a restore reads packs mostly sequentially.
  */
 import { corrupt } from '../errors.js';
-import type { BlobLocation } from '../index/types.js';
+import type { BlobLocation } from '../blob-index/types.js';
 import type { ChunkRef } from '../snapshot/chunk-list.js';
 
 /** Largest gap between two blobs of a pack that is read through rather than split. */

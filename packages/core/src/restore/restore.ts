@@ -9,7 +9,7 @@
  */
 import type { Writable } from 'node:stream';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
-import type { BlobLocation } from '../index/types.js';
+import type { BlobLocation } from '../blob-index/types.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { readChunkLists, type ChunkRef } from '../snapshot/chunk-list.js';

@@ -5,7 +5,7 @@ import { check } from '../check/check.js';
 import { isStowageError } from '../errors.js';
 import { forget } from '../forget/forget.js';
 import { gc } from '../gc/gc.js';
-import { IndexTable } from '../index/index-table.js';
+import { IndexTable } from '../blob-index/index-table.js';
 import { Repository } from '../repository/repository.js';
 import { repairIndex } from '../repository/repair-index.js';
 import { restoreBytes, seeded, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
