@@ -4,7 +4,7 @@
  * one line locally and fail under CI=true (a mock does not count).
  */
 import { randomBytes } from 'node:crypto';
-import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutBucketPolicyCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { it } from 'vitest';
 import type { S3Location } from '../backend/location.js';
 import { makeS3Client } from '../backend/s3-client.js';
@@ -110,6 +110,27 @@ export async function denyWrites(s3: TestS3, loc: S3Location, deny: boolean): Pr
   try {
     const statement = { Effect: deny ? 'Deny' : 'Allow', Principal: '*', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [`arn:aws:s3:::${loc.bucket}/*`] };
     await client.send(new PutBucketPolicyCommand({ Bucket: loc.bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [statement] }) }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Puts an object at `key` under the location's prefix (tests that forge files). */
+export async function putObject(s3: TestS3, loc: S3Location, key: string, body: Uint8Array | string): Promise<void> {
+  const client = makeS3Client(loc, { credentials: s3 });
+  try {
+    await client.send(new PutObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix ? `${loc.prefix}/` : ''}${key}`, Body: body }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** Unfinished multipart uploads under the location's prefix. */
+export async function pendingUploads(s3: TestS3, loc: S3Location): Promise<number> {
+  const client = makeS3Client(loc, { credentials: s3 });
+  try {
+    const r = await client.send(new ListMultipartUploadsCommand({ Bucket: loc.bucket, Prefix: loc.prefix ? `${loc.prefix}/` : '' }));
+    return r.Uploads?.length ?? 0;
   } finally {
     client.destroy();
   }
