@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, listFiles, sandbox, seededBytes, type Sandbox } from './helpers/cli.js';
+import { BIN, listFiles, sandbox, seededBytes, type Outcome, type Sandbox } from './helpers/cli.js';
 import { prng } from '../packages/core/src/testing/prng.js';
 
 const SEED = Number(process.env.STOWAGE_CRASH_SEED ?? 20261121);
@@ -32,14 +32,6 @@ function version(k: number): Buffer {
 }
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-
-interface Outcome {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
 
 /** Runs the CLI; kills it with SIGKILL after `killAfterMs` (if still running). */
 function runKill(sb: Sandbox, args: string[], killAfterMs: number | undefined): Promise<Outcome> {

@@ -17,20 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Location } from '../packages/core/src/backend/location.js';
 import { prng } from '../packages/core/src/testing/prng.js';
 import { locationString, objectKeys, putObject, removeAll, requireTestS3, testLocation } from '../packages/core/src/testing/s3-env.js';
-import { BIN, sandbox, seededBytes, type Sandbox } from './helpers/cli.js';
+import { BIN, sandbox, seededBytes, type Outcome, type Sandbox } from './helpers/cli.js';
 
 const s3 = requireTestS3('S3 multi-host tests');
 const canUnshare = s3 !== undefined && spawnSync('unshare', ['-u', 'hostname', 'probe-host']).status === 0;
 if (s3 && !canUnshare) console.log('s3-hosts: `unshare -u` is not available (needs root): the tests with several host names run with this host only');
 const SEED = Number(process.env.STOWAGE_CRASH_SEED ?? 20261129);
-
-interface Outcome {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

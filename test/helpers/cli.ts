@@ -18,6 +18,15 @@ export interface RunResult {
   readonly stdoutBytes: Buffer;
 }
 
+/** How a CLI process that may have been killed ended. */
+export interface Outcome {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly ms: number;
+}
+
 /** A temp directory with a repo path, a cache dir and an env for the CLI. */
 export interface Sandbox {
   readonly dir: string;
