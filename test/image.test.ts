@@ -99,8 +99,9 @@ describe.skipIf(!tools)('container images with real clients (skopeo, umoci)', ()
     expect(list.stdout).toMatch(/Image/);
     expect(list.stdout).toContain('sample/app:v2');
     expect(list.stdout).toContain('example.com/umoci/app:t');
-    const json = JSON.parse(sb.run(['snapshots', '--json']).stdout) as { image_names?: string[]; format?: string }[];
+    const json = JSON.parse(sb.run(['snapshots', '--json']).stdout) as { imageNames?: string[]; format?: string }[];
     expect(json.map((s) => s.format)).toEqual(['docker', 'docker', 'oci', 'oci', 'docker']);
+    expect(json.some((s) => s.imageNames?.includes('sample/app:v2'))).toBe(true);
   });
 
   it('ls lists each layer with digest, media type and size, as skopeo sees them', () => {
@@ -221,8 +222,10 @@ describe.skipIf(!tools)('container images with real clients (skopeo, umoci)', ()
     sh('tar', ['--delete', '-f', broken, `./${manifest[0]!.Layers[1]}`]);
     const r = sb.run(['snapshot', broken, '--json']);
     expect(r.code, r.stderr).toBe(3);
-    expect(r.stderr).toMatch(/warning: manifest.json entry 0: layer .*layer\.tar is not in the archive/);
-    expect(r.stderr).toMatch(/stored as a plain tar/);
+    // with --json, warnings are JSON lines on stderr
+    const warnings = r.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { warning: { message: string } }).warning.message);
+    expect(warnings[0]).toMatch(/manifest.json entry 0: layer .*layer\.tar is not in the archive/);
+    expect(warnings[1]).toMatch(/stored as a plain tar/);
     const j = JSON.parse(r.stdout);
     expect(j.format).toBe('tar');
     expect(j.image.warnings).toHaveLength(1);

@@ -1,17 +1,24 @@
 /**
- * Argument parsers for commander options. They throw INVALID_ARGUMENT, so bad
- * values get the same one-line error and exit code as everything else.
+ * Argument parsers for commander options. They throw INVALID_ARGUMENT, so bad values get
+ * the same one-line error (or JSON error object) and exit code as everything else. Sizes
+ * and durations use the core's one grammar (units/size.ts, units/duration.ts), so every
+ * option reads `256K`, `1.5GiB`, `200MB`, `30s`, `1h30m` alike.
  */
-import { StowageError } from '@stowage/core';
+import { StowageError, parseCalendarDuration, parseDuration, parseSize, type CalendarDuration } from '@stowage/core';
 
-const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3 };
+/** A size option's parser: `--pack-size 1T`, `--chunk-avg 256K` (see parseSize). */
+export function sizeArg(option: string): (v: string) => number {
+  return (v) => parseSize(v, option);
+}
 
-/** "256K", "1M", "65536" -> bytes. */
-export function parseSize(v: string): number {
-  const m = /^(\d+)\s*([a-z]*)$/i.exec(v.trim());
-  const mult = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || mult === undefined) throw new StowageError('INVALID_ARGUMENT', `invalid size "${v}" (examples: 65536, 256K, 1M)`);
-  return Number(m[1]) * mult;
+/** An elapsed-time option's parser, in milliseconds: `--retry-lock 5m` (see parseDuration). */
+export function durationArg(option: string): (v: string) => number {
+  return (v) => parseDuration(v, option);
+}
+
+/** A calendar-duration option's parser: `--keep-within 2y5mo` (refuses the ambiguous `5m`). */
+export function calendarDurationArg(option: string): (v: string) => CalendarDuration {
+  return (v) => parseCalendarDuration(v, option);
 }
 
 export function parseIntArg(v: string): number {

@@ -1,5 +1,6 @@
 /**
- * What every command gets: global options, output helpers, and the repository opener.
+ * What every command gets: global options, output helpers (output.ts says which stream
+ * carries what), and the repository opener.
  */
 import { Repository, StowageError, defaultCacheRoot, openBackend, type Backend } from '@stowage/core';
 import { passwordSource } from './password.js';
@@ -9,6 +10,8 @@ export interface GlobalOptions {
   readonly repo?: string;
   readonly json?: boolean;
   readonly quiet?: boolean;
+  /** -v: more detail (count: -vv). */
+  readonly verbose?: number;
   readonly debug?: boolean;
   readonly cacheDir?: string;
   /** File holding the repository password (or STOWAGE_PASSWORD_FILE / STOWAGE_PASSWORD). */
@@ -21,11 +24,17 @@ export interface Context {
   readonly opts: GlobalOptions;
   readonly signal: AbortSignal;
   readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
-  /** Writes a line to stdout. */
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Requested data: a line on stdout, also with -q. */
   out(line: string): void;
-  /** Writes a line to stderr unless --quiet. */
+  /** A summary line on stdout ("snapshot ... saved"), not with -q. */
+  say(line: string): void;
+  /** A note on stderr, not with -q. */
   info(line: string): void;
+  /** A detail line on stderr, only with -v. */
+  verbose(line: string): void;
+  /** "stowage: warning: ..." on stderr (a JSON line with --json), also with -q. */
+  warn(message: string): void;
   /** Prints one JSON document on stdout. */
   json(value: unknown): void;
 }

@@ -2,20 +2,8 @@
  * Human rendering helpers: sizes, durations, rates, tables.
  */
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
-}
-
-export function formatRate(bytes: number, seconds: number): string {
-  return seconds > 0 ? `${(bytes / 1e6 / seconds).toFixed(1)} MB/s` : '-';
-}
+/** Sizes in powers of two ("4.19 MiB"), rates in the same units ("38.2 MiB/s"): never MB/s beside MiB. */
+export { formatSize as formatBytes, formatRate } from '@stowage/core';
 
 /** A plain text table with a header row and a rule under it. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -6,6 +6,7 @@ import { StowageError, isStowageError } from '@stowage/core';
 import { Command, CommanderError } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';
+import { EXIT_CLOSED_PIPE, StdoutGuard, argvWantsJson, jsonWarning } from './output.js';
 import { registerInit } from './commands/init.js';
 import { registerCheck } from './commands/check.js';
 import { registerForget } from './commands/forget.js';
@@ -28,22 +29,32 @@ export async function main(argv: readonly string[]): Promise<number> {
   const onSigint = () => abort.abort(new StowageError('ABORTED', 'interrupted'));
   process.once('SIGINT', onSigint);
   process.once('SIGTERM', onSigint);
+  // a closed stdout (`stowage snapshots | head -2`): stop the operation, release its locks, exit 141
+  const stdout = new StdoutGuard(process.stdout, (err) => abort.abort(new StowageError('ABORTED', `output closed (${err.code ?? err.message})`)));
+  process.stderr.on('error', () => undefined); // a closed stderr: nothing left to tell
+  const wantsJson = argvWantsJson(argv);
 
   const program = new Command('stowage');
   program
     .description('content-addressed, deduplicating backup store for container images and data')
     .version(VERSION)
     .option('-r, --repo <path>', 'repository location (or STOWAGE_REPOSITORY)')
-    .option('--json', 'machine-readable output: one JSON document on stdout')
-    .option('-q, --quiet', 'print only errors and requested data')
+    .option('--json', 'machine-readable output: one JSON document on stdout (JSON lines where a command streams); errors as a JSON object on stderr')
+    .option('-q, --quiet', 'print only errors, warnings and requested data (no summaries, no progress)')
+    .option('-v, --verbose', 'print more detail (repeatable)', (_v: string, prev: number | undefined) => (prev ?? 0) + 1)
     .option('--cache-dir <dir>', 'local cache root (or STOWAGE_CACHE_DIR; default ~/.cache/stowage)')
     .option('--debug', 'print stack traces of errors')
-    .option('--retry-lock <duration>', 'wait up to this long for a locked repository (e.g. 30s, 5m) instead of failing with exit 11')
+    .option('--retry-lock <duration>', 'wait up to this long for a locked repository (e.g. 30s, 5m, 1h30m) instead of failing with exit 11')
     .option('--no-lock', 'restore and check: run without taking a shared lock')
     .option('--password-file <file>', 'read the repository password from a file (or STOWAGE_PASSWORD_FILE, STOWAGE_PASSWORD; else a prompt)')
     .option('--key-hint <id>', 'key id to try first (or STOWAGE_KEY_HINT)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => stdout.write(s),
+      // argument errors: one JSON object on stderr with --json, like every other error
+      outputError: (s, write) => write(wantsJson ? JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message: s.replace(/^error: /, '').trim() } }) + '\n' : s),
+    });
 
   const run = async (fn: (ctx: Context) => Promise<number | void>): Promise<void> => {
     const opts = program.opts<GlobalOptions>();
@@ -52,14 +63,17 @@ export async function main(argv: readonly string[]): Promise<number> {
       signal: abort.signal,
       stdout: process.stdout,
       stderr: process.stderr,
-      out: (line) => void process.stdout.write(line + '\n'),
+      out: (line) => stdout.write(line + '\n'),
+      say: (line) => (opts.quiet ? undefined : stdout.write(line + '\n')),
       info: (line) => (opts.quiet ? undefined : void process.stderr.write(line + '\n')),
-      json: (v) => void process.stdout.write(JSON.stringify(v, null, 2) + '\n'),
+      verbose: (line) => ((opts.verbose ?? 0) > 0 && !opts.quiet ? void process.stderr.write(line + '\n') : undefined),
+      warn: (message) => void process.stderr.write((opts.json ? jsonWarning(message) : `stowage: warning: ${message}`) + '\n'),
+      json: (v) => stdout.write(JSON.stringify(v, null, 2) + '\n'),
     };
     try {
       exitCode = (await fn(ctx)) ?? EXIT_OK;
     } catch (err) {
-      exitCode = reportError(err, opts);
+      exitCode = stdout.closed && !stdout.failure ? EXIT_CLOSED_PIPE : reportError(err, opts, wantsJson);
     }
   };
 
@@ -80,26 +94,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      // help and version exit 0; usage errors were already printed by commander
+      // help and version exit 0; usage errors were already printed (outputError above)
       exitCode = err.exitCode === 0 ? EXIT_OK : EXIT_ERROR;
     } else {
-      exitCode = reportError(err, program.opts<GlobalOptions>());
+      exitCode = reportError(err, program.opts<GlobalOptions>(), wantsJson);
     }
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
+    await stdout.flush();
+    stdout.dispose();
   }
+  if (stdout.closed && !stdout.failure) return EXIT_CLOSED_PIPE;
+  if (stdout.failure && exitCode === EXIT_OK) exitCode = reportError(new StowageError('BACKEND', `cannot write the output: ${stdout.failure.message}`), program.opts<GlobalOptions>(), wantsJson);
   return exitCode;
 }
 
 /** One line on stderr (or a JSON object with --json), a stack only with --debug. */
-function reportError(err: unknown, opts: GlobalOptions): number {
+function reportError(err: unknown, opts: GlobalOptions, wantsJson: boolean): number {
   const code = isStowageError(err) ? err.code : undefined;
   const message = err instanceof Error ? err.message : String(err);
-  if (opts.json) process.stderr.write(JSON.stringify({ error: { code: code ?? 'INTERNAL', message } }) + '\n');
+  const json = opts.json || wantsJson;
+  if (json) process.stderr.write(JSON.stringify({ error: { code: code ?? 'INTERNAL', message } }) + '\n');
   else process.stderr.write(`stowage: ${message}${code ? ` [${code}]` : ''}\n`);
   if (opts.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
-  if (!code && !opts.debug && !opts.json) process.stderr.write('stowage: this is a bug; run with --debug for details\n');
+  if (!code && !opts.debug && !json) process.stderr.write('stowage: this is a bug; run with --debug for details\n');
   const exit = exitCodeFor(code);
   return code === 'ABORTED' ? EXIT_INTERRUPTED : exit;
 }

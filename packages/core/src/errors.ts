@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'PASSWORD_REQUIRED'
   /** The input to snapshot is missing or cannot be read. */
   | 'INPUT_UNREADABLE'
+  /** The input to snapshot is empty (0 bytes) and an empty snapshot was not asked for. */
+  | 'EMPTY_INPUT'
   /** A restore target exists and --overwrite was not given. */
   | 'TARGET_EXISTS'
   /** A restore target cannot be created or written (permission denied, no space, read-only). */

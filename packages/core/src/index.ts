@@ -34,6 +34,7 @@ export { DEFAULT_CHUNK_AVG, DEFAULT_COMPRESSION_LEVEL, DEFAULT_PACK_SIZE } from 
 export { CodecPool, defaultWorkerCount } from './repository/codec-pool.js';
 export type { Snapshot, SnapshotManifest, SnapshotSource, SnapshotSummary, SourceStat } from './snapshot/manifest.js';
 export { listSnapshots, loadSnapshot, resolveSnapshot } from './snapshot/find.js';
+export { matchesFilter, filterSnapshots, filterIsEmpty, describeFilter, type SnapshotFilter, type FilterableSnapshot } from './snapshot/filter.js';
 export { snapshotFile, snapshotStream, PROGRAM, type SnapshotOptions, type SnapshotResult } from './snapshot/create.js';
 export { readChunkLists, type ChunkRef } from './snapshot/chunk-list.js';
 export { INPUT_FORMATS, type InputFormat } from './split/detect.js';
@@ -43,14 +44,16 @@ export { restoreToFile, restoreToStream, type RestoreOptions, type RestoreResult
 export { faulty, type FaultRule, type FaultOp, type FaultErrno, type FaultyBackend } from './backend/faulty.js';
 export { lockRepository, listLocks, removeLocks, setLockDefaults, heldLock, staleReason, describeLock, DEFAULT_STALE_MS, DEFAULT_REFRESH_MS, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
 export { IndexTable } from './blob-index/index-table.js';
-export { applyPolicy, bucketKey, policyIsEmpty, type RetentionPolicy, type PolicyOptions, type PolicySnapshot, type Decision, type GroupDecision, type GroupKey } from './forget/policy.js';
-export { parseCalendarDuration, formatCalendarDuration, subtractDuration, isoWeek, localTime, systemTimeZone, type CalendarDuration } from './forget/calendar.js';
+export { applyPolicy, DEFAULT_GROUP_BY, bucketKey, policyIsEmpty, type RetentionPolicy, type PolicyOptions, type PolicySnapshot, type Decision, type GroupDecision, type GroupKey } from './forget/policy.js';
+export { subtractDuration, isoWeek, localTime, systemTimeZone } from './forget/calendar.js';
+export { parseSize, isSize, formatSize, formatRate } from './units/size.js';
+export { parseDuration, parseCalendarDuration, formatCalendarDuration, formatDuration, type CalendarDuration } from './units/duration.js';
 export { forget, type ForgetOptions, type ForgetResult } from './forget/forget.js';
 export { planGc, classifyPacks, parseMaxUnused, formatMaxUnused, maxUnusedBytes, DEFAULT_MAX_UNUSED, type GcPlan, type GcStats, type MaxUnused, type PackAction, type PackDecision, type PackStats, type PlanOptions } from './gc/plan.js';
 export { executeGc, type ExecuteOptions, type GcResult } from './gc/execute.js';
 export { gc, type GcOptions, type GcOutcome } from './gc/gc.js';
 export { check, parseReadDataSubset, inSubset, type CheckOptions, type CheckResult, type Finding, type FindingKind, type ReadDataSubset, type Severity } from './check/check.js';
-export { imageFacts, imageNames, allLayers, digestedRanges, findLayer, type ImageFacts, type ImageEntry, type LayerFact, type ByteRange, type DigestedRange } from './image/facts.js';
+export { imageFacts, imageNames, imageRepository, startedAsImage, allLayers, digestedRanges, findLayer, type ImageFacts, type ImageEntry, type LayerFact, type ByteRange, type DigestedRange } from './image/facts.js';
 export { RangeHasher, imageRangeHasher, type DigestMismatch } from './image/verify.js';
 export { TarLister, type TarEntry, type TarEntryType } from './image/tar-list.js';
 export { listFiles, type ListFilesResult } from './image/list-files.js';

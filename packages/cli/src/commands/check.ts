@@ -2,25 +2,28 @@
 import { StowageError, check, parseReadDataSubset, shortId, type CheckResult, type Finding } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
+import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { formatBytes } from '../format.js';
 import { wantsLock } from '../locking.js';
 
-interface Opts {
+interface Opts extends FilterOpts {
   readData?: boolean;
   readDataSubset?: string;
 }
 
 export function registerCheck(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  program
-    .command('check')
-    .description('verify snapshots, chunk lists, index and pack trailers; --read-data also re-hashes every blob')
+  withFilterOptions(
+    program.command('check').description('verify snapshots, chunk lists, index and pack trailers; --read-data also re-hashes every blob; --name/--host/--tag/--path check the chunks of matching snapshots only'),
+    'check the chunks of only',
+  )
     .option('--read-data', 'read every pack and verify every blob against its id')
     .option('--read-data-subset <n/m|p%>', 'read only packs of group n of m (by pack id), or a random p percent of them')
     .action((o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           const subset = o.readDataSubset === undefined ? undefined : parseReadDataSubset(o.readDataSubset);
-          const r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: wantsLock(ctx), signal: ctx.signal });
+          const filter = filterFrom(o);
+          const r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: wantsLock(ctx), signal: ctx.signal, ...(filter && { filter }) });
           if (ctx.opts.json) ctx.json(r);
           else printCheck(ctx, r);
           if (r.errors > 0) throw new StowageError('CORRUPT', `check found ${r.errors} error${r.errors === 1 ? '' : 's'} (the findings above name what is damaged and the snapshots that depend on it)`);
@@ -32,9 +35,9 @@ export function registerCheck(program: Command, run: (fn: (ctx: Context) => Prom
 function printCheck(ctx: Context, r: CheckResult): void {
   for (const f of r.findings) ctx.out(line(f));
   const read = r.packsRead ? `; read ${r.packsRead} packs (${formatBytes(r.bytesRead)}), verified ${r.blobsRead} blobs` : '';
-  ctx.out(`checked ${r.snapshots} snapshots, ${r.indexFiles} index files, ${r.packs} packs, ${r.blobs} blobs${read} in ${r.seconds.toFixed(2)} s`);
+  ctx.say(`checked ${r.snapshots} snapshots, ${r.indexFiles} index files, ${r.packs} packs, ${r.blobs} blobs${read} in ${r.seconds.toFixed(2)} s`);
   const infos = r.findings.filter((f) => f.severity === 'info').length;
-  if (r.errors === 0) ctx.out(`no errors found${infos ? ` (${infos} notes)` : ''}`);
+  if (r.errors === 0) ctx.say(`no errors found${infos ? ` (${infos} notes)` : ''}`);
 }
 
 function line(f: Finding): string {

@@ -1,19 +1,20 @@
 /** `stowage forget`: remove snapshots by id or by a retention policy; --prune runs gc after. */
-import { StowageError, forget, gc, parseCalendarDuration, parseMaxUnused, shortId, type ForgetResult, type GroupKey, type RetentionPolicy } from '@stowage/core';
+import { StowageError, describeFilter, forget, gc, parseMaxUnused, shortId, type CalendarDuration, type ForgetResult, type GroupKey, type RetentionPolicy, type SnapshotFilter } from '@stowage/core';
 import type { Command } from 'commander';
-import { collect } from '../args.js';
+import { calendarDurationArg, collect } from '../args.js';
+import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { withRepo, type Context } from '../context.js';
 import { formatTime, table } from '../format.js';
 import { gcJson, runGc } from './gc.js';
 
-interface Opts {
+interface Opts extends FilterOpts {
   keepLast?: number;
   keepHourly?: number;
   keepDaily?: number;
   keepWeekly?: number;
   keepMonthly?: number;
   keepYearly?: number;
-  keepWithin?: string;
+  keepWithin?: CalendarDuration;
   keepTag?: string[];
   groupBy: string;
   dryRun?: boolean;
@@ -36,9 +37,10 @@ function parseGroupBy(v: string): GroupKey[] {
 }
 
 export function registerForget(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  program
-    .command('forget')
-    .description('remove snapshots, by id or by a retention policy (per snapshot name); data is freed by gc (or --prune)')
+  withFilterOptions(
+    program.command('forget').description('remove snapshots, by id or by a retention policy (per snapshot name; --group-by changes that); --name/--host/--tag/--path limit it to matching snapshots; data is freed by gc (or --prune)'),
+    'consider only',
+  )
     .argument('[snapshot...]', 'snapshot ids, unique prefixes or "latest" (instead of a policy)')
     .option('--keep-last <n>', 'keep the n newest snapshots', parseKeep)
     .option('--keep-hourly <n>', 'keep the newest snapshot of each of the last n hours that have one', parseKeep)
@@ -46,7 +48,7 @@ export function registerForget(program: Command, run: (fn: (ctx: Context) => Pro
     .option('--keep-weekly <n>', 'keep the newest snapshot of each of the last n ISO weeks that have one', parseKeep)
     .option('--keep-monthly <n>', 'keep the newest snapshot of each of the last n months that have one', parseKeep)
     .option('--keep-yearly <n>', 'keep the newest snapshot of each of the last n years that have one', parseKeep)
-    .option('--keep-within <duration>', 'keep snapshots newer than the newest minus this duration (e.g. 2y5m7d3h, 1w)')
+    .option('--keep-within <duration>', 'keep snapshots newer than the newest minus this calendar duration: y, mo, w, d, h, min (e.g. 2y5mo7d3h, 1w, 36h; "5m" is refused as ambiguous)', calendarDurationArg('--keep-within'))
     .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect)
     .option('--group-by <keys>', 'apply the policy per group: name, host, "name,host", or "" for one group', 'name')
     .option('--dry-run', 'print what would be kept and removed, and why; remove nothing')
@@ -55,11 +57,8 @@ export function registerForget(program: Command, run: (fn: (ctx: Context) => Pro
     .action((ids: string[], o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
-          let within;
-          if (o.keepWithin !== undefined) {
-            within = parseCalendarDuration(o.keepWithin);
-            if (!within) throw new StowageError('INVALID_ARGUMENT', `invalid --keep-within "${o.keepWithin}" (examples: 7d, 2y5m7d3h, 36h, 1w)`);
-          }
+          const within = o.keepWithin;
+          const filter = filterFrom(o);
           const policy: RetentionPolicy = {
             ...(o.keepLast !== undefined && { last: o.keepLast }),
             ...(o.keepHourly !== undefined && { hourly: o.keepHourly }),
@@ -71,23 +70,25 @@ export function registerForget(program: Command, run: (fn: (ctx: Context) => Pro
             ...(o.keepTag && { tags: o.keepTag }),
           };
           const maxUnused = parseMaxUnused(o.maxUnused);
-          const r = await forget(repo, { ids, policy, groupBy: parseGroupBy(o.groupBy), dryRun: o.dryRun ?? false });
+          const r = await forget(repo, { ids, policy, groupBy: parseGroupBy(o.groupBy), dryRun: o.dryRun ?? false, ...(filter && { filter }) });
           if (ctx.opts.json) {
-            const doc = forgetJson(r);
+            const doc = forgetJson(r, filter);
             if (o.prune && !r.dryRun) doc.gc = gcJson(await gc(repo, { maxUnused, signal: ctx.signal }));
             ctx.json(doc);
             return;
           }
-          printForget(ctx, r);
+          printForget(ctx, r, filter);
           if (o.prune && !r.dryRun) await runGc(ctx, repo, { maxUnused: o.maxUnused });
         }),
       ),
     );
 }
 
-function forgetJson(r: ForgetResult): Record<string, unknown> {
+function forgetJson(r: ForgetResult, filter: SnapshotFilter | undefined): Record<string, unknown> {
   return {
     dryRun: r.dryRun,
+    groupBy: r.groupBy,
+    ...(filter && { filter }),
     removed: r.removed,
     kept: r.kept,
     groups: r.groups.map((g) => ({
@@ -98,20 +99,30 @@ function forgetJson(r: ForgetResult): Record<string, unknown> {
   };
 }
 
-function printForget(ctx: Context, r: ForgetResult): void {
+function printForget(ctx: Context, r: ForgetResult, filter: SnapshotFilter | undefined): void {
+  // a dry run's decisions are what was asked for; a real run's are a summary (not with -q)
+  const put = r.dryRun ? ctx.out : ctx.say;
+  if (r.groups.length || !r.removed.length) put(groupingLine(r.groupBy, filter));
   for (const g of r.groups) {
     const key = Object.entries(g.key).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ') || 'all snapshots';
     const kept = g.decisions.filter((d) => d.keep).length;
-    ctx.out(`${key}: keep ${kept}, remove ${g.decisions.length - kept}`);
-    ctx.out(
+    put(`${key}: keep ${kept}, remove ${g.decisions.length - kept}`);
+    put(
       table(
         ['ID', 'Time', 'Tags', 'Action', 'Reasons'],
         g.decisions.map((d) => [shortId(d.snapshot.id), formatTime(d.snapshot.time), d.snapshot.tags.join(','), d.keep ? 'keep' : 'remove', d.reasons.join(', ')]),
       ),
     );
-    ctx.out('');
+    put('');
   }
   const verb = r.dryRun ? 'would remove' : 'removed';
-  ctx.out(`${verb} ${r.removed.length} snapshot${r.removed.length === 1 ? '' : 's'}${r.groups.length === 0 && r.removed.length ? `: ${r.removed.map(shortId).join(', ')}` : ''}, kept ${r.kept}`);
-  if (r.dryRun) ctx.out('dry run: nothing was changed');
+  put(`${verb} ${r.removed.length} snapshot${r.removed.length === 1 ? '' : 's'}${r.groups.length === 0 && r.removed.length ? `: ${r.removed.map(shortId).join(', ')}` : ''}, kept ${r.kept}`);
+  if (r.dryRun) put('dry run: nothing was changed');
+}
+
+/** Which grouping the policy used, and over which snapshots: "policy applied per name (--group-by name), to snapshots matching tag daily". */
+function groupingLine(groupBy: readonly GroupKey[], filter: SnapshotFilter | undefined): string {
+  const which = describeFilter(filter);
+  const per = groupBy.length ? `per ${groupBy.join(' and ')} (--group-by ${groupBy.join(',')})` : 'to all snapshots as one group (--group-by "")';
+  return `policy applied ${per}${which ? `, to snapshots matching ${which}` : ''}`;
 }

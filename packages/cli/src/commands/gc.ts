@@ -2,17 +2,19 @@
 import { formatMaxUnused, gc, parseMaxUnused, shortId, type GcOutcome, type GcPlan } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
+import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { formatBytes, table } from '../format.js';
 
-export interface GcCliOptions {
+export interface GcCliOptions extends FilterOpts {
   dryRun?: boolean;
   maxUnused?: string;
 }
 
 export function registerGc(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  program
-    .command('gc')
-    .description('delete packs no snapshot uses and repack partly used ones (holds the exclusive lock)')
+  withFilterOptions(
+    program.command('gc').description('delete packs no snapshot uses and repack partly used ones (holds the exclusive lock); with --dry-run, --name/--host/--tag/--path plan as if only matching snapshots existed'),
+    'with --dry-run, plan for only',
+  )
     .option('--dry-run', 'print the plan (packs kept, repacked, deleted; bytes to free) and change nothing')
     .option('--max-unused <limit>', 'unused data to tolerate in kept packs: a percentage of the used data, a size, or "unlimited"', '5%')
     .action((o: GcCliOptions) => run((ctx) => withRepo(ctx, (repo) => runGc(ctx, repo, o))));
@@ -20,7 +22,8 @@ export function registerGc(program: Command, run: (fn: (ctx: Context) => Promise
 
 /** Runs gc and prints the outcome (also used by `forget --prune`). */
 export async function runGc(ctx: Context, repo: Parameters<typeof gc>[0], o: GcCliOptions): Promise<void> {
-  const out = await gc(repo, { maxUnused: parseMaxUnused(o.maxUnused ?? '5%'), dryRun: o.dryRun ?? false, signal: ctx.signal });
+  const filter = filterFrom(o);
+  const out = await gc(repo, { maxUnused: parseMaxUnused(o.maxUnused ?? '5%'), dryRun: o.dryRun ?? false, signal: ctx.signal, ...(filter && { filter }) });
   if (ctx.opts.json) ctx.json(gcJson(out));
   else printGc(ctx, out);
 }
@@ -30,29 +33,31 @@ export function gcJson(out: GcOutcome): unknown {
   return {
     dryRun: out.result === undefined,
     seconds: out.seconds,
-    plan: { snapshots: p.snapshots, maxUnused: formatMaxUnused(p.maxUnused), indexFiles: p.indexFiles.length, rewriteIndex: p.rewriteIndex, stats: p.stats, packs: p.packs, unindexedPacks: p.unindexedPacks, missingPacks: p.missingPacks },
+    plan: { snapshots: p.snapshots, ...(p.filtered && { filtered: true }), maxUnused: formatMaxUnused(p.maxUnused), indexFiles: p.indexFiles.length, rewriteIndex: p.rewriteIndex, stats: p.stats, packs: p.packs, unindexedPacks: p.unindexedPacks, missingPacks: p.missingPacks },
     ...(out.result && { result: out.result }),
   };
 }
 
 function printGc(ctx: Context, out: GcOutcome): void {
+  // a dry run's plan is what was asked for; a real run's lines are a summary (not with -q)
+  const put = out.result === undefined ? ctx.out : ctx.say;
   const p = out.plan;
   const s = p.stats;
   const count = (a: string) => p.packs.filter((x) => x.action === a);
   const keep = count('keep');
   const repack = count('repack');
   const del = count('delete');
-  ctx.out(`${p.snapshots} snapshots, ${s.packs} packs (${formatBytes(s.packBytes)}), ${s.blobs} blobs of which ${s.usedBlobs} used`);
-  ctx.out(`used ${formatBytes(s.usedBytes)}, unused ${formatBytes(s.unusedBytes)}${s.duplicateBlobs ? `, ${s.duplicateBlobs} duplicate blob copies` : ''}`);
+  put(`${p.snapshots} snapshots, ${s.packs} packs (${formatBytes(s.packBytes)}), ${s.blobs} blobs of which ${s.usedBlobs} used`);
+  put(`used ${formatBytes(s.usedBytes)}, unused ${formatBytes(s.unusedBytes)}${s.duplicateBlobs ? `, ${s.duplicateBlobs} duplicate blob copies` : ''}`);
   if (out.result === undefined) printPlanTable(ctx, p);
-  ctx.out(`plan: keep ${keep.length} packs, repack ${repack.length} (${formatBytes(s.repackBytes)}, copying ${formatBytes(s.repackUsedBytes)}), delete ${del.length}${p.unindexedPacks.length ? ` + ${p.unindexedPacks.length} unindexed` : ''} (${formatBytes(s.deleteBytes)})`);
-  ctx.out(`${out.result ? 'expected to free' : 'would free'} ${formatBytes(s.freeBytes)}; unused left ${formatBytes(s.unusedAfter)} (max-unused ${formatMaxUnused(p.maxUnused)})`);
+  put(`plan: keep ${keep.length} packs, repack ${repack.length} (${formatBytes(s.repackBytes)}, copying ${formatBytes(s.repackUsedBytes)}), delete ${del.length}${p.unindexedPacks.length ? ` + ${p.unindexedPacks.length} unindexed` : ''} (${formatBytes(s.deleteBytes)})`);
+  put(`${out.result ? 'expected to free' : 'would free'} ${formatBytes(s.freeBytes)}; unused left ${formatBytes(s.unusedAfter)} (max-unused ${formatMaxUnused(p.maxUnused)})`);
   const r = out.result;
   if (!r) {
-    ctx.out('dry run: nothing was changed');
+    put('dry run: nothing was changed');
     return;
   }
-  ctx.out(
+  put(
     `deleted ${r.packsDeleted} packs, wrote ${r.packsWritten} (${r.blobsRepacked} blobs repacked), index files: wrote ${r.indexFilesWritten}, removed ${r.indexFilesRemoved}; freed ${formatBytes(Math.max(0, r.bytesFreed))} in ${out.seconds.toFixed(2)} s`,
   );
 }

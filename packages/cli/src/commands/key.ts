@@ -24,7 +24,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
           if (!repo.encrypted) throw new StowageError('INVALID_ARGUMENT', 'the repository is not encrypted: it has no keys');
           const keys = await repo.listKeys();
           if (ctx.opts.json) {
-            ctx.json(keys.map((k) => ({ id: k.name, short_id: shortId(k.name), current: k.name === repo.keyName, ...(k.error === undefined ? info(k) : { error: k.error }) })));
+            ctx.json(keys.map((k) => ({ id: k.name, shortId: shortId(k.name), current: k.name === repo.keyName, ...(k.error === undefined ? info(k) : { error: k.error }) })));
             return;
           }
           ctx.out(
@@ -51,7 +51,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
           const password = await newKeyPassword(o.newPasswordFile);
           const k = await repo.addKey(password, { kdf: kdfForNewKeys(), ...(o.host !== undefined && { hostname: o.host }), ...(o.user !== undefined && { username: o.user }) });
           if (ctx.opts.json) ctx.json({ id: k.name, ...info(k) });
-          else ctx.out(`added key ${shortId(k.name)}`);
+          else ctx.say(`added key ${shortId(k.name)}`);
         }),
       ),
     );
@@ -65,7 +65,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
         withRepo(ctx, async (repo) => {
           const name = await repo.removeKey(ref);
           if (ctx.opts.json) ctx.json({ removed: name });
-          else ctx.out(`removed key ${shortId(name)}`);
+          else ctx.say(`removed key ${shortId(name)}`);
         }),
       ),
     );
@@ -80,7 +80,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
           const password = await newKeyPassword(o.newPasswordFile);
           const k = await repo.changePassword(password, { kdf: kdfForNewKeys(), ...(o.host !== undefined && { hostname: o.host }), ...(o.user !== undefined && { username: o.user }) });
           if (ctx.opts.json) ctx.json({ id: k.name, removed: old, ...info(k) });
-          else ctx.out(`changed password: key ${shortId(k.name)} replaces key ${shortId(old)}`);
+          else ctx.say(`changed password: key ${shortId(k.name)} replaces key ${shortId(old)}`);
         }),
       ),
     );

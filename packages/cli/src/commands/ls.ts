@@ -7,11 +7,12 @@
 import { StowageError, allLayers, findLayer, imageNames, listFiles, loadSnapshot, resolveSnapshot, shortId, type LayerFact, type Repository, type Snapshot, type TarEntry } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
+import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { readLock } from '../locking.js';
 import { formatBytes, table } from '../format.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
 
-interface Opts {
+interface Opts extends FilterOpts {
   files?: boolean;
   layer?: string;
 }
@@ -19,9 +20,7 @@ interface Opts {
 const KIND: Record<string, string> = { docker: 'docker-archive', oci: 'OCI image archive', tar: 'tar archive', raw: 'byte stream' };
 
 export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  program
-    .command('ls')
-    .description('list the layers of an image snapshot (digest, media type, size); --files lists the files of each layer')
+  withFilterOptions(program.command('ls').description('list the layers of an image snapshot (digest, media type, size); --files lists the files of each layer (with --json: JSON lines, one object per file)'), '"latest" among')
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...)')
     .option('--files', 'also list the files of each layer (path, size, mode), read from the stored data')
     .option('--layer <digest>', 'only this layer (digest, unique digest prefix, or path in the archive)')
@@ -29,7 +28,7 @@ export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           await using _lock = await readLock(ctx, repo);
-          const snap = await loadSnapshot(repo, await resolveSnapshot(repo, ref));
+          const snap = await loadSnapshot(repo, await resolveSnapshot(repo, ref, filterFrom(o)));
           const format = snap.format ?? 'raw';
           let layers: LayerFact[] = snap.image ? allLayers(snap.image) : [];
           if (o.layer !== undefined) {
@@ -39,8 +38,6 @@ export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise
             layers = [l];
           }
           if (o.files) {
-            // `stowage ls --files ... | head`: a closed pipe ends the listing quietly
-            process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : undefined));
             if (format === 'raw') throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(snap.id)} is a byte stream, not an archive: it has no files to list`);
             // a plain tar (or an incomplete image) lists as a whole
             const units = layers.length ? layers : [undefined];
@@ -97,7 +94,7 @@ async function listLayerFiles(ctx: Context, repo: Repository, snap: Snapshot, un
     const r = await listFiles(repo, snap, range, onEntry, { signal: ctx.signal });
     if (r.problem) {
       problems++;
-      process.stderr.write(`stowage: warning: ${label}: ${r.problem} (listed ${r.entries} entries)\n`);
+      ctx.warn(`${label}: ${r.problem} (listed ${r.entries} entries)`);
     } else if (!ctx.opts.json) {
       ctx.out(`${r.entries} entries${r.compression ? ` (${r.compression}-compressed layer)` : ''}`);
     }

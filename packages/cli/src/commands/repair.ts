@@ -15,8 +15,8 @@ export function registerRepair(program: Command, run: (fn: (ctx: Context) => Pro
           const r = await repairIndex(repo);
           if (ctx.opts.json) ctx.json(r);
           else {
-            ctx.out(`read ${r.packs} packs (${r.blobs} blobs); wrote ${r.indexFilesWritten} index files, removed ${r.indexFilesRemoved} old ones`);
-            for (const d of r.damagedPacks) ctx.out(`damaged pack ${d.pack}: ${d.error}`);
+            ctx.say(`read ${r.packs} packs (${r.blobs} blobs); wrote ${r.indexFilesWritten} index files, removed ${r.indexFilesRemoved} old ones`);
+            for (const d of r.damagedPacks) ctx.warn(`damaged pack ${d.pack}: ${d.error}`);
           }
           return r.damagedPacks.length ? EXIT_WARNINGS : undefined;
         }),

@@ -1,8 +1,9 @@
 /** `stowage restore <snapshot> <target|->`: restore byte for byte, verified. */
 import { StowageError, asImageRef, findLayer, isImageLocation, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
 import type { Command } from 'commander';
-import { collect, parseSize } from '../args.js';
+import { collect, sizeArg } from '../args.js';
 import { withRepo, type Context } from '../context.js';
+import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { readLock } from '../locking.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
@@ -10,7 +11,7 @@ import { EXIT_WARNINGS } from '../exit-codes.js';
 import { runTreeRestore, splitSnapshotPath, type TreeRestoreOpts } from './restore-tree.js';
 import { restoreImage, type ImageRestoreOpts } from './restore-image.js';
 
-interface Opts extends TreeRestoreOpts, ImageRestoreOpts {
+interface Opts extends TreeRestoreOpts, ImageRestoreOpts, FilterOpts {
   overwrite?: boolean;
   layer?: string;
   /** false with --no-image-check. */
@@ -18,9 +19,10 @@ interface Opts extends TreeRestoreOpts, ImageRestoreOpts {
 }
 
 export function registerRestore(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  program
-    .command('restore')
-    .description('restore a snapshot to a file, or to stdout with "-" ("latest" and unique id prefixes work)')
+  withFilterOptions(
+    program.command('restore').description('restore a snapshot to a file, or to stdout with "-" ("latest" = the newest snapshot matching --name/--host/--tag/--path; unique id prefixes work)'),
+    '"latest" among',
+  )
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...: the newest snapshot holding it)')
     .argument('<target>', 'file to create, - for stdout, docker://<host>/<repo>[:<tag>] (push to a registry) or oci:<dir>[:<tag>] (an OCI image layout)')
     .option('--overwrite', 'replace the target if it exists')
@@ -30,7 +32,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .option('--format <format>', 'snapshots of directories: dir (default) or tar (a tar stream on stdout, with -)')
     .option('--registry-auth <file>', 'docker://: credentials from a docker config.json ("auths")')
     .option('--registry-insecure', 'docker://: do not verify the registry\'s TLS certificate (loopback registries are spoken to over http)')
-    .option('--upload-chunk <size>', 'docker://: upload blobs larger than this in chunks of this size (default 64M)', parseSize)
+    .option('--upload-chunk <size>', 'docker://: upload blobs larger than this in chunks of this size (default 64M)', sizeArg('--upload-chunk'))
     .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
     .action((ref: string, target: string, o: Opts) =>
       run((ctx) =>
@@ -39,7 +41,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
           // "app:v5" is an image reference; "<id or latest>:<path>" a path in a snapshot of directories
           const image = asImageRef(ref) !== undefined && !/^(latest|[0-9a-f]{4,64})$/.test(ref.slice(0, ref.indexOf(':')));
           const [snapRef, subpath] = image ? [ref, undefined] : splitSnapshotPath(ref);
-          const id = await resolveSnapshot(repo, snapRef);
+          const id = await resolveSnapshot(repo, snapRef, filterFrom(o));
           if (isImageLocation(target)) return await restoreImage(ctx, repo, ref, id, target, o); // a registry or an OCI layout (restore-image.ts)
           const snap = await loadSnapshot(repo, id);
           if (isTreeSnapshot(snap)) return await runTreeRestore(ctx, repo, snap, subpath, target, o);
@@ -57,14 +59,14 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
           const secs = (performance.now() - t0) / 1000;
           const images = r.imageBlobsVerified !== undefined ? `, ${r.imageBlobsVerified} image digest${r.imageBlobsVerified === 1 ? '' : 's'} (layers, config${r.snapshot.image?.manifestDigest ? ', manifest' : ''}) verified` : '';
           const summary = { id, target, bytes: r.bytes, sha256: r.sha256, verified: true, seconds: secs, ...(r.imageBlobsVerified !== undefined && { imageBlobsVerified: r.imageBlobsVerified }), ...(r.warnings && { warnings: r.warnings }) };
-          for (const w of r.warnings ?? []) process.stderr.write(`stowage: warning: ${w}\n`);
+          for (const w of r.warnings ?? []) ctx.warn(w);
           if (target === '-') {
             if (ctx.opts.json) process.stderr.write(JSON.stringify(summary) + '\n');
             else ctx.info(`restored snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, sha256 verified${images}`);
           } else if (ctx.opts.json) {
             ctx.json(summary);
           } else {
-            ctx.out(`restored snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified${images}`);
+            ctx.say(`restored snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified${images}`);
           }
           return r.warnings ? EXIT_WARNINGS : undefined;
         }),
@@ -98,6 +100,6 @@ async function restoreLayer(ctx: Context, repo: Repository, id: string, ref: str
   } else if (ctx.opts.json) {
     ctx.json(summary);
   } else {
-    ctx.out(`restored ${what} of snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s, ${check}`);
+    ctx.say(`restored ${what} of snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s, ${check}`);
   }
 }

@@ -10,6 +10,7 @@ import { EXIT_WARNINGS } from '../exit-codes.js';
 import { runTreeSnapshot, type TreeOpts } from './snapshot-tree.js';
 
 interface Opts extends TreeOpts {
+  allowEmpty?: boolean;
   format?: InputFormat;
   tag?: string[];
   name?: string;
@@ -25,7 +26,8 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     .description('store a snapshot of a file, of stdin with "-", or of directories (with every file\'s metadata)')
     .argument('<input...>', 'file to snapshot, - for stdin, or one or more directories')
     .option('--tag <tag>', 'add a tag (repeatable)', collect)
-    .option('--name <name>', 'snapshot name (default: the input file name; "stdin" for -)')
+    .option('--name <name>', 'snapshot name (default: an image archive\'s image, e.g. "app" for app:v5; else the input file name; "stdin" for -)')
+    .option('--allow-empty', 'store an empty input (0 bytes) as a snapshot; without it an empty input is refused (EMPTY_INPUT)')
     .option('--host <hostname>', 'override the host name recorded')
     .option('--force', 're-read the input even if it is unchanged since its last snapshot')
     .option('--format <format>', 'auto (detect tar, docker-archive, OCI archive), raw, tar, docker or oci', 'auto')
@@ -44,6 +46,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
             ...(o.name !== undefined && { name: o.name }),
             ...(o.host !== undefined && { hostname: o.host }),
             tags: o.tag ?? [],
+            ...(o.allowEmpty && { allowEmpty: true }),
             ...(o.format !== undefined && { format: o.format }),
             ...(o.delta === false && { delta: false }),
             ...(o.basis !== undefined && { basis: o.basis }),
@@ -80,9 +83,9 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
           }
           report(ctx, snap, reused);
           // an archive that looks like an image but is not a complete one: stored as a plain tar
-          for (const w of snap.image?.warnings ?? []) process.stderr.write(`stowage: warning: ${w}\n`);
+          for (const w of snap.image?.warnings ?? []) ctx.warn(w);
           if (snap.image?.warnings) {
-            process.stderr.write(`stowage: warning: stored as a plain tar (byte for byte), without image checks on restore\n`);
+            ctx.warn('stored as a plain tar (byte for byte), without image checks on restore; `stowage snapshots` marks it incomplete');
             return EXIT_WARNINGS;
           }
           return undefined;
@@ -119,15 +122,17 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
     });
     return;
   }
-  ctx.out(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
-  if (reused) ctx.out(`  unchanged since snapshot ${shortId(s.parent ?? '')}: content reused without reading (use --force to re-read)`);
-  ctx.out(`  read    ${formatBytes(sum.bytesRead)} in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
-  ctx.out(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} of ${sum.chunks} chunks)`);
-  ctx.out(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
-  if (s.basis && sum.deltaBlobs) ctx.out(`  deltas  ${sum.deltaBlobs} changed chunk${sum.deltaBlobs === 1 ? '' : 's'} stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}`);
+  ctx.say(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
+  if (reused) ctx.say(`  unchanged since snapshot ${shortId(s.parent ?? '')}: content reused without reading (use --force to re-read)`);
+  ctx.say(`  read    ${formatBytes(sum.bytesRead)} in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
+  // "new 4.19 MiB after dedup (20 of 27 chunks)" read as a contradiction on a first snapshot: say what the counts are
+  const known = sum.chunks - sum.newChunks;
+  ctx.say(`  new     ${formatBytes(sum.bytesNew)} to store: ${sum.newChunks} of ${sum.chunks} chunks are new${known ? ` (${known} already stored, or repeated within the input)` : ''}`);
+  ctx.say(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
+  if (s.basis && sum.deltaBlobs) ctx.say(`  deltas  ${sum.deltaBlobs} changed chunk${sum.deltaBlobs === 1 ? '' : 's'} stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}`);
   if (s.image && !s.image.warnings) {
     const names = imageNames(s.image);
-    ctx.out(`  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`);
+    ctx.say(`  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`);
   }
-  ctx.out(`  id      ${s.id}`);
+  ctx.say(`  id      ${s.id}`);
 }

@@ -1,49 +1,60 @@
-/** `stowage snapshots`: list snapshots (table, or a JSON array with --json). */
-import { imageNames, listSnapshots, shortId } from '@stowage/core';
+/** `stowage snapshots`: list snapshots (table, or a JSON array with --json), optionally filtered. */
+import { describeFilter, filterSnapshots, imageNames, listSnapshots, shortId, type Snapshot } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
+import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { formatBytes, formatTime, table } from '../format.js';
 
 export function registerSnapshots(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  program
-    .command('snapshots')
-    .description('list snapshots')
-    .action(() =>
+  withFilterOptions(program.command('snapshots').description('list snapshots (newest last); --name, --host, --tag, --path choose which'))
+    .action((o: FilterOpts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
-          const snaps = await listSnapshots(repo);
+          const filter = filterFrom(o);
+          const snaps = filterSnapshots(await listSnapshots(repo), filter);
           if (ctx.opts.json) {
-            ctx.json(
-              snaps.map((s) => ({
-                id: s.id,
-                short_id: shortId(s.id),
-                time: s.time,
-                hostname: s.hostname,
-                username: s.username,
-                name: s.name,
-                tags: s.tags,
-                size: s.source.size,
-                sha256: s.source.sha256,
-                path: s.source.path,
-                ...(s.parent && { parent: s.parent }),
-                ...(s.format && { format: s.format }),
-                ...(s.image && { image_names: imageNames(s.image) }),
-                summary: s.summary,
-              })),
-            );
+            ctx.json(snaps.map(snapshotJson));
             return;
           }
-          // image snapshots show their image names (RepoTags, OCI ref names)
+          // image snapshots show their image names (RepoTags, OCI ref names); an image archive cut short says so
           const images = snaps.some((s) => s.image);
-          const imageCell = (s: (typeof snaps)[number]) => (s.image && !s.image.warnings ? imageNames(s.image).join(',') || `(${s.format})` : '');
           ctx.out(
             table(
               ['ID', 'Time', 'Host', 'Name', ...(images ? ['Image'] : []), 'Tags', 'Size'],
               snaps.map((s) => [shortId(s.id), formatTime(s.time), s.hostname, s.name, ...(images ? [imageCell(s)] : []), s.tags.join(','), formatBytes(s.source.size)]),
             ),
           );
-          ctx.out(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}`);
+          const which = describeFilter(filter);
+          ctx.say(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}${which ? ` matching ${which}` : ''}`);
+          if (snaps.some((s) => s.image?.warnings)) ctx.say('"!" marks an incomplete image archive, stored as a plain tar (see stowage ls <id>)');
         }),
       ),
     );
+}
+
+function imageCell(s: Snapshot): string {
+  if (!s.image) return '';
+  if (s.image.warnings) return `! incomplete ${s.image.kind === 'docker' ? 'docker-archive' : 'OCI archive'}`;
+  return imageNames(s.image).join(',') || `(${s.format})`;
+}
+
+/** One snapshot as `snapshots --json` lists it (camelCase keys, as every --json output). */
+export function snapshotJson(s: Snapshot): Record<string, unknown> {
+  return {
+    id: s.id,
+    shortId: shortId(s.id),
+    time: s.time,
+    hostname: s.hostname,
+    username: s.username,
+    name: s.name,
+    tags: s.tags,
+    size: s.source.size,
+    sha256: s.source.sha256,
+    path: s.source.path,
+    ...(s.parent && { parent: s.parent }),
+    ...(s.format && { format: s.format }),
+    ...(s.image && { imageNames: imageNames(s.image) }),
+    ...(s.image?.warnings && { incomplete: true, warnings: s.image.warnings }),
+    summary: s.summary,
+  };
 }

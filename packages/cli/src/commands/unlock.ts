@@ -13,7 +13,7 @@ export function registerUnlock(program: Command, run: (fn: (ctx: Context) => Pro
         withRepo(ctx, async (repo) => {
           const removed = await removeLocks(repo, { all: o.removeAll ?? false });
           if (ctx.opts.json) ctx.json({ removed });
-          else ctx.out(removed.length ? `removed ${removed.length} lock${removed.length === 1 ? '' : 's'}: ${removed.map(shortId).join(', ')}` : 'no stale locks');
+          else ctx.say(removed.length ? `removed ${removed.length} lock${removed.length === 1 ? '' : 's'}: ${removed.map(shortId).join(', ')}` : 'no stale locks');
         }),
       ),
     );

@@ -34,6 +34,7 @@ import { listLocks, lockRepository } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
 import { decodeChunkList, type ChunkRef } from '../snapshot/chunk-list.js';
 import { loadSnapshot } from '../snapshot/find.js';
+import { filterIsEmpty, filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { snapshotLeaves, snapshotRoots } from '../gc/roots.js';
 
@@ -82,6 +83,11 @@ export interface CheckOptions {
   readonly readDataSubset?: ReadDataSubset;
   /** Take a shared lock (default true). */
   readonly lock?: boolean;
+  /**
+   * Check the chunk lists and chunks of the matching snapshots only (snapshot/filter.ts); the
+   * index, the packs and --read-data are checked whole. Default: every snapshot.
+   */
+  readonly filter?: SnapshotFilter;
   readonly progress?: ProgressFn;
   readonly signal?: AbortSignal;
 }
@@ -169,16 +175,19 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
   };
 
   // 1. snapshots (before the index: a snapshot listed now has its index files already)
-  const snaps: Snapshot[] = [];
+  const loaded: Snapshot[] = [];
   const snapNames = await repo.listNames('snapshot');
   for (const name of snapNames) {
     try {
-      snaps.push(await loadSnapshot(repo, name));
+      loaded.push(await loadSnapshot(repo, name));
     } catch (err) {
       if (!isStowageError(err)) throw err;
       add({ severity: 'error', kind: 'snapshot-unreadable', snapshot: name, message: `snapshot ${name}: ${err.message}`, snapshots: [name] });
     }
   }
+
+  const filtered = !filterIsEmpty(opts.filter);
+  const snaps = filterSnapshots(loaded, opts.filter);
 
   // 2. index files, then the pack listing
   const table = await IndexTable.load(repo, {
@@ -291,7 +300,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
         severity: used > 0 ? 'error' : 'info',
         kind: 'pack-missing',
         pack: p.id,
-        message: used > 0 ? `pack ${p.id} is missing (${used} of its ${p.count} blobs are used)` : `pack ${p.id} is missing, but no snapshot uses its ${p.count} blobs (gc drops it from the index)`,
+        message: used > 0 ? `pack ${p.id} is missing (${used} of its ${p.count} blobs are used)` : `pack ${p.id} is missing, but no ${filtered ? 'matching ' : ''}snapshot uses its ${p.count} blobs${filtered ? '' : ' (gc drops it from the index)'}`,
       });
       if (used > 0) damagePack(p.no, f);
       continue;
@@ -378,7 +387,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
   return {
     findings,
     errors,
-    snapshots: snapNames.length,
+    snapshots: filtered ? snaps.length : snapNames.length,
     indexFiles: table.indexFiles.length,
     packs: sizes.size,
     blobs: table.count - table.refs,

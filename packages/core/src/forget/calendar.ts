@@ -5,6 +5,7 @@
  * the hour repeated when clocks go back counts as two hours; a day is a local date (23 or
  * 25 hours long on DST days); weeks are ISO 8601 weeks (Monday first, week-numbering year).
  */
+import type { CalendarDuration } from '../units/duration.js';
 
 /** Local calendar fields of an instant. */
 export interface LocalTime {
@@ -20,14 +21,6 @@ export interface LocalTime {
   readonly ms: number;
   /** Minutes east of UTC. */
   readonly offset: number;
-}
-
-/** A calendar duration as `--keep-within` takes it: "2y5m7d3h", "1w", "36h". */
-export interface CalendarDuration {
-  readonly years: number;
-  readonly months: number;
-  readonly days: number;
-  readonly hours: number;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -100,7 +93,7 @@ export function isoWeek(year: number, month: number, day: number): { year: numbe
 /**
  * `t` minus a calendar duration: years, months and days on the local calendar (the day is
  * clamped to the end of a shorter month: Mar 31 - 1m = Feb 28/29; Feb 29 - 1y = Feb 28),
- * keeping the local wall time, then hours as elapsed time.
+ * keeping the local wall time, then hours and minutes as elapsed time.
  */
 export function subtractDuration(t: number, d: CalendarDuration, timeZone: string): number {
   const l = localTime(t, timeZone);
@@ -111,18 +104,5 @@ export function subtractDuration(t: number, d: CalendarDuration, timeZone: strin
   // days: step on the calendar (a UTC date has no DST), then back to local wall time
   const date = new Date(Date.UTC(year, month - 1, day - d.days));
   const back = fromLocal({ year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(), hour: l.hour, minute: l.minute, second: l.second, ms: l.ms }, timeZone);
-  return back - d.hours * 3600000;
-}
-
-/** Parses "2y5m7d3h" (y years, m months, w weeks, d days, h hours; at least one part). */
-export function parseCalendarDuration(s: string): CalendarDuration | undefined {
-  const m = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(s.trim());
-  if (!m || s.trim() === '') return undefined;
-  const n = (i: number) => Number(m[i] ?? 0);
-  return { years: n(1), months: n(2), days: n(3) * 7 + n(4), hours: n(5) };
-}
-
-export function formatCalendarDuration(d: CalendarDuration): string {
-  const s = `${d.years ? `${d.years}y` : ''}${d.months ? `${d.months}m` : ''}${d.days ? `${d.days}d` : ''}${d.hours ? `${d.hours}h` : ''}`;
-  return s || '0h';
+  return back - d.hours * 3_600_000 - (d.minutes ?? 0) * 60_000;
 }

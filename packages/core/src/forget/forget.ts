@@ -10,13 +10,16 @@ import { lockRepository } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
 import { listSnapshots, resolveSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { applyPolicy, policyIsEmpty, type GroupDecision, type GroupKey, type RetentionPolicy } from './policy.js';
+import { filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
+import { DEFAULT_GROUP_BY, applyPolicy, policyIsEmpty, type GroupDecision, type GroupKey, type RetentionPolicy } from './policy.js';
 
 export interface ForgetOptions {
   /** Snapshots to remove (full ids, unique prefixes, "latest"). Exclusive with `policy`. */
   readonly ids?: readonly string[];
   readonly policy?: RetentionPolicy;
   readonly groupBy?: readonly GroupKey[];
+  /** Only snapshots that match are considered (a policy never removes others); "latest" is the newest match. */
+  readonly filter?: SnapshotFilter;
   readonly timeZone?: string;
   /** Decide and report, remove nothing. */
   readonly dryRun?: boolean;
@@ -29,6 +32,8 @@ export interface ForgetResult {
   readonly removed: string[];
   readonly kept: number;
   readonly dryRun: boolean;
+  /** The grouping the policy used (empty: one group; also when forgetting by id). */
+  readonly groupBy: readonly GroupKey[];
 }
 
 export async function forget(repo: Repository, opts: ForgetOptions): Promise<ForgetResult> {
@@ -43,16 +48,16 @@ export async function forget(repo: Repository, opts: ForgetOptions): Promise<For
     let kept = 0;
     if (byId) {
       const ids = new Set<string>();
-      for (const ref of opts.ids!) ids.add(await resolveSnapshot(repo, ref));
+      for (const ref of opts.ids!) ids.add(await resolveSnapshot(repo, ref, opts.filter));
       remove = [...ids];
       kept = (await repo.listNames('snapshot')).length - remove.length;
     } else {
-      groups = applyPolicy(await listSnapshots(repo), opts.policy!, {
+      groups = applyPolicy(filterSnapshots(await listSnapshots(repo), opts.filter), opts.policy!, {
         ...(opts.groupBy && { groupBy: opts.groupBy }),
         ...(opts.timeZone && { timeZone: opts.timeZone }),
       });
       remove = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
-      kept = groups.reduce((n, g) => n + g.decisions.filter((d) => d.keep).length, 0);
+      kept = (await repo.listNames('snapshot')).length - remove.length;
     }
     if (!opts.dryRun) {
       for (const id of remove) {
@@ -63,7 +68,7 @@ export async function forget(repo: Repository, opts: ForgetOptions): Promise<For
         }
       }
     }
-    return { groups, removed: remove, kept, dryRun: opts.dryRun ?? false };
+    return { groups, removed: remove, kept, dryRun: opts.dryRun ?? false, groupBy: byId ? [] : [...(opts.groupBy ?? DEFAULT_GROUP_BY)] };
   } finally {
     await lock?.release();
   }

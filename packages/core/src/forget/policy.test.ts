@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isoWeek, localTime, parseCalendarDuration, subtractDuration } from './calendar.js';
+import { isoWeek, localTime, subtractDuration } from './calendar.js';
+import { parseCalendarDuration } from '../units/duration.js';
 import { applyPolicy, bucketKey, policyIsEmpty, type PolicySnapshot, type RetentionPolicy } from './policy.js';
 
 let seq = 0;
@@ -22,15 +23,6 @@ function reasonsOf(snaps: PolicySnapshot[], policy: RetentionPolicy, timeZone = 
 }
 
 describe('calendar', () => {
-  it('parses durations', () => {
-    expect(parseCalendarDuration('2y5m7d3h')).toEqual({ years: 2, months: 5, days: 7, hours: 3 });
-    expect(parseCalendarDuration('1w')).toEqual({ years: 0, months: 0, days: 7, hours: 0 });
-    expect(parseCalendarDuration('36h')).toEqual({ years: 0, months: 0, days: 0, hours: 36 });
-    expect(parseCalendarDuration('')).toBeUndefined();
-    expect(parseCalendarDuration('3x')).toBeUndefined();
-    expect(parseCalendarDuration('h')).toBeUndefined();
-  });
-
   it('ISO weeks: year boundaries', () => {
     expect(isoWeek(2021, 1, 3)).toEqual({ year: 2020, week: 53 }); // Sunday
     expect(isoWeek(2021, 1, 4)).toEqual({ year: 2021, week: 1 }); // Monday
@@ -136,9 +128,9 @@ describe('applyPolicy', () => {
   it('within is relative to the newest snapshot of the group, strictly newer than the cutoff', () => {
     const s = ['2026-03-31T12:00:00Z', '2026-03-01T12:00:00Z', '2026-02-28T12:00:00Z', '2026-02-28T11:59:59Z'].map((t) => snap(t));
     // 2026-03-31 - 1 month = 2026-02-28 12:00 (clamped); equal to the cutoff is not within
-    expect(kept(s, { within: parseCalendarDuration('1m')! })).toEqual(['2026-03-31T12:00:00Z', '2026-03-01T12:00:00Z']);
-    expect(reasonsOf(s, { within: parseCalendarDuration('30d')! })['2026-03-01T12:00:00Z']).toEqual([]); // exactly 30 days older
-    expect(reasonsOf(s, { within: parseCalendarDuration('31d')! })['2026-03-01T12:00:00Z']).toEqual(['within 31d']);
+    expect(kept(s, { within: parseCalendarDuration('1mo') })).toEqual(['2026-03-31T12:00:00Z', '2026-03-01T12:00:00Z']);
+    expect(reasonsOf(s, { within: parseCalendarDuration('30d') })['2026-03-01T12:00:00Z']).toEqual([]); // exactly 30 days older
+    expect(reasonsOf(s, { within: parseCalendarDuration('31d') })['2026-03-01T12:00:00Z']).toEqual(['within 31d']);
   });
 
   it('tags, combined rules, reasons listed', () => {

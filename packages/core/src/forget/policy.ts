@@ -16,8 +16,8 @@
  * always kept (nothing is removed on a guess). An empty policy keeps everything; callers
  * refuse it (forget without a policy is a mistake, not a request to delete all).
  */
-import type { CalendarDuration } from './calendar.js';
-import { formatCalendarDuration, isoWeek, localTime, subtractDuration, systemTimeZone } from './calendar.js';
+import { formatCalendarDuration, type CalendarDuration } from '../units/duration.js';
+import { isoWeek, localTime, subtractDuration, systemTimeZone } from './calendar.js';
 
 export interface RetentionPolicy {
   readonly last?: number;
@@ -31,6 +31,9 @@ export interface RetentionPolicy {
 }
 
 export type GroupKey = 'name' | 'host';
+
+/** The grouping when none is given: by snapshot name. */
+export const DEFAULT_GROUP_BY: readonly GroupKey[] = ['name'];
 
 export interface PolicyOptions {
   /** IANA time zone of the calendar buckets (default: the system's). */
@@ -75,7 +78,7 @@ export function policyIsEmpty(p: RetentionPolicy): boolean {
 /** Groups `snapshots` and decides, per group, what to keep. Groups are sorted by key. */
 export function applyPolicy<T extends PolicySnapshot>(snapshots: readonly T[], policy: RetentionPolicy, opts: PolicyOptions = {}): GroupDecision<T>[] {
   const tz = opts.timeZone ?? systemTimeZone();
-  const groupBy = opts.groupBy ?? ['name'];
+  const groupBy = opts.groupBy ?? DEFAULT_GROUP_BY;
   const groups = new Map<string, { key: Partial<Record<GroupKey, string>>; snaps: T[] }>();
   for (const s of snapshots) {
     const key: Partial<Record<GroupKey, string>> = {};

@@ -58,6 +58,7 @@ export interface GcResult {
 }
 
 export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOptions = {}): Promise<GcResult> {
+  if (plan.filtered) throw new TypeError('executeGc: a plan made for some snapshots only (a filter) must not be executed');
   const { table } = plan;
   const builder = new IndexFileBuilder();
   const newIndexFiles = new Set<string>();

@@ -4,6 +4,8 @@
  * A dry run plans under a shared lock and changes nothing.
  */
 import type { ProgressFn } from '../progress.js';
+import { StowageError } from '../errors.js';
+import { filterIsEmpty, type SnapshotFilter } from '../snapshot/filter.js';
 import { lockRepository } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
 import { executeGc, type GcResult } from './execute.js';
@@ -12,6 +14,8 @@ import { planGc, type GcPlan, type MaxUnused } from './plan.js';
 export interface GcOptions {
   readonly maxUnused?: MaxUnused;
   readonly dryRun?: boolean;
+  /** Dry run only: plan as if only the matching snapshots existed (PlanOptions.filter). */
+  readonly filter?: SnapshotFilter;
   readonly progress?: ProgressFn;
   readonly signal?: AbortSignal;
 }
@@ -25,10 +29,11 @@ export interface GcOutcome {
 
 export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcOutcome> {
   const t0 = performance.now();
+  if (!opts.dryRun && !filterIsEmpty(opts.filter)) throw new StowageError('INVALID_ARGUMENT', 'snapshot filters work with a dry run only: gc deletes only what no snapshot at all uses (forget the snapshots first)');
   const lock = await lockRepository(repo, opts.dryRun ? 'shared' : 'exclusive', opts.signal ? { signal: opts.signal } : {});
   try {
     const common = { ...(opts.progress && { progress: opts.progress }), ...(opts.signal && { signal: opts.signal }) };
-    const plan = await planGc(repo, { ...common, ...(opts.maxUnused && { maxUnused: opts.maxUnused }) });
+    const plan = await planGc(repo, { ...common, ...(opts.maxUnused && { maxUnused: opts.maxUnused }), ...(opts.filter && { filter: opts.filter }) });
     if (opts.dryRun) return { plan, seconds: (performance.now() - t0) / 1000 };
     const result = await executeGc(repo, plan, { ...common, lock });
     return { plan, result, seconds: (performance.now() - t0) / 1000 };

@@ -21,8 +21,10 @@ import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { LIST_ENTRY_BYTES } from '../snapshot/chunk-list.js';
 import { listSnapshots } from '../snapshot/find.js';
+import { filterIsEmpty, filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
 import { snapshotLeaves, snapshotRoots } from './roots.js';
 import { decodeItem } from '../repository/blob-codec.js';
+import { isSize, parseSize } from '../units/size.js';
 
 /** How much unused data gc may leave in partly used packs. */
 export type MaxUnused = { readonly percent: number } | { readonly bytes: number } | 'unlimited';
@@ -78,6 +80,8 @@ export interface GcPlan {
   readonly missingPacks: readonly string[];
   /** True when new index files are written (packs deleted or repacked, or missing packs dropped). */
   readonly rewriteIndex: boolean;
+  /** True when planned for some snapshots only (PlanOptions.filter): such a plan is never executed. */
+  readonly filtered?: boolean;
   readonly stats: GcStats;
   /** The index table with its marks, for executeGc (not enumerable: plans print as JSON). */
   readonly table: IndexTable;
@@ -85,6 +89,11 @@ export interface GcPlan {
 
 export interface PlanOptions {
   readonly maxUnused?: MaxUnused;
+  /**
+   * Plan as if only the matching snapshots existed (snapshot/filter.ts): what gc would free
+   * once the others were forgotten. Only for a plan that is not executed (gc refuses it otherwise).
+   */
+  readonly filter?: SnapshotFilter;
   readonly progress?: ProgressFn;
   readonly signal?: AbortSignal;
 }
@@ -93,18 +102,14 @@ export interface PlanOptions {
 export function parseMaxUnused(s: string): MaxUnused {
   const v = s.trim().toLowerCase();
   if (v === 'unlimited') return 'unlimited';
-  let m = /^(\d+(?:\.\d+)?)%$/.exec(v);
+  const m = /^(\d+(?:\.\d+)?)%$/.exec(v);
   if (m) {
     const p = Number(m[1]);
     if (p > 100) throw new StowageError('INVALID_ARGUMENT', `--max-unused ${s}: a percentage must be 0..100`);
     return p === 100 ? 'unlimited' : { percent: p };
   }
-  m = /^(\d+)\s*(b|k|kib|m|mib|g|gib|t|tib)?$/.exec(v);
-  if (m) {
-    const mult: Record<string, number> = { b: 1, k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4 };
-    return { bytes: Number(m[1]) * (m[2] ? mult[m[2]]! : 1) };
-  }
-  throw new StowageError('INVALID_ARGUMENT', `invalid --max-unused "${s}" (examples: 5%, 0, 200M, unlimited)`);
+  if (isSize(v)) return { bytes: parseSize(v, '--max-unused') };
+  throw new StowageError('INVALID_ARGUMENT', `invalid --max-unused "${s}" (examples: 5%, 0, 200M, 2T, unlimited; sizes as in --pack-size)`);
 }
 
 export function formatMaxUnused(m: MaxUnused): string {
@@ -159,9 +164,12 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
   const maxUnused = opts.maxUnused ?? DEFAULT_MAX_UNUSED;
   const packSizes = new Map<string, number>();
   for await (const f of repo.backend.list('pack')) packSizes.set(f.name, f.size);
-  const snaps = await listSnapshots(repo).catch((err: unknown) => {
-    throw refuse(`a snapshot file cannot be read: ${(err as Error).message}`, err);
-  });
+  const snaps = filterSnapshots(
+    await listSnapshots(repo).catch((err: unknown) => {
+      throw refuse(`a snapshot file cannot be read: ${(err as Error).message}`, err);
+    }),
+    opts.filter,
+  );
   const table = await IndexTable.load(repo, { packSizes });
   opts.signal?.throwIfAborted();
 
@@ -289,6 +297,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
     unindexedPacks,
     missingPacks,
     rewriteIndex,
+    ...(!filterIsEmpty(opts.filter) && { filtered: true }),
     stats: {
       blobs: table.count - table.refs,
       usedBlobs,

@@ -58,6 +58,8 @@ export interface ImageFacts extends ImageEntry {
   readonly others?: readonly ImageEntry[];
   /** Why the archive is not a complete, consistent image (then it is stored as a plain tar). */
   readonly warnings?: readonly string[];
+  /** True when the archive starts as an image archive but ends before its manifest (cut short). */
+  readonly incomplete?: boolean;
 }
 
 /** A blob whose SHA-256 (or SHA-512) the archive states, with where it lies (hash/range-hasher.ts). */
@@ -81,12 +83,56 @@ export function imageFacts(members: readonly ArchiveMember[]): ImageFacts | unde
     // a manifest.json that is not a docker one is just a file in a plain tar
     if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((e) => isObject(e) && 'Config' in e && 'Layers' in e)) return dockerFacts(archive, parsed as DockerEntry[]);
   }
+  const started = startedAsImage(members);
+  if (started) {
+    const what = started === 'docker' ? 'a docker-archive' : 'an OCI image layout (docker save 25+, oci-archive)';
+    const needs = started === 'docker' ? 'manifest.json' : 'index.json and oci-layout';
+    return { kind: started, names: [], layers: [], incomplete: true, warnings: [`the archive starts as ${what} but has no ${needs}: an incomplete image archive (did the program writing it, e.g. docker save, stop early?)`] };
+  }
+  return undefined;
+}
+
+/** Names of the first members of `docker save` (legacy layout) and of OCI image layouts. */
+const DOCKER_FIRST = /^[0-9a-f]{64}(\.json|\.tar|\/(VERSION|json|layer\.tar)?)?$/;
+const OCI_FIRST = /^(blobs(\/sha(256|512)(\/[0-9a-f]{64,128})?)?\/?|oci-layout|index\.json)$/;
+
+/**
+ * The kind of image archive the first members announce (up to 4 of them, all matching),
+ * or undefined: how an archive cut short (a `docker save` that died) is still recognised.
+ */
+export function startedAsImage(members: readonly ArchiveMember[]): 'docker' | 'oci' | undefined {
+  const first = members
+    .map((m) => normalize(m.name).replace(/\/$/, ''))
+    .filter((n) => n !== '' && n !== '.')
+    .slice(0, 4);
+  if (first.length === 0) return undefined;
+  if (first.every((n) => DOCKER_FIRST.test(n))) return 'docker';
+  if (first.every((n) => OCI_FIRST.test(n)) && first.some((n) => n.startsWith('blobs'))) return 'oci';
   return undefined;
 }
 
 /** Every image name in the facts (all images of the archive). */
 export function imageNames(f: ImageFacts): string[] {
   return [...new Set([...f.names, ...(f.others ?? []).flatMap((o) => o.names)])];
+}
+
+/**
+ * The repository of the archive's first image name, without tag or digest, in docker's
+ * familiar form ("docker.io/library/app:v5" -> "app", "corpus/deb:v1" -> "corpus/deb"):
+ * the default snapshot name of an image archive, so that a series of `docker save` files
+ * groups by image. Undefined when the archive names no image, or only a bare tag (an OCI
+ * ref.name like "v5").
+ */
+export function imageRepository(f: ImageFacts): string | undefined {
+  for (const n of imageNames(f)) {
+    let r = n.replace(/@[a-z0-9]+:[0-9a-f]+$/i, '');
+    const colon = r.lastIndexOf(':');
+    if (colon > r.lastIndexOf('/')) r = r.slice(0, colon);
+    if (!r.includes('/') && n === r) continue; // a bare tag or name with neither tag nor repository path
+    r = r.replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, '').replace(/^library\//, '');
+    if (r) return r;
+  }
+  return undefined;
 }
 
 /** Every layer of every image, each once (by byte range), in archive-manifest order. */

@@ -19,7 +19,7 @@ import { lockRepository } from '../repository/lock.js';
 import { ChunkListWriter } from './chunk-list.js';
 import { ContentWriter } from './content-writer.js';
 import { splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
-import { imageFacts } from '../image/facts.js';
+import { imageFacts, imageRepository } from '../image/facts.js';
 import type { SplitEvent, Splitter } from '../split/events.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
 import { FileMapWriter, loadBasis, type Basis } from './file-map.js';
@@ -28,8 +28,14 @@ import { encodeManifest, type Snapshot, type SnapshotManifest, type SnapshotSour
 export const PROGRAM = 'stowage 0.1.0';
 
 export interface SnapshotOptions {
-  /** Default: the input's base name ("stdin" for stdin). */
+  /**
+   * Default: for an image archive, its image's repository (imageRepository: "app" for
+   * RepoTags "app:v5"), so a series of `docker save` files groups by image; else the
+   * input's base name ("stdin" for stdin).
+   */
   readonly name?: string;
+  /** Store an empty input (0 bytes) as a snapshot; by default it is refused with EMPTY_INPUT. */
+  readonly allowEmpty?: boolean;
   readonly tags?: readonly string[];
   readonly hostname?: string;
   readonly time?: Date;
@@ -127,10 +133,10 @@ async function snapshotSource(
     const pool = repo.codecs(opts.workers);
     sha = pool.sha256(); // this snapshot's own hash of its input (the pool is shared by every operation)
     const lists = new ChunkListWriter(session);
-    const name = opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path));
+    const inputName = opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path));
     const fileMap = new FileMapWriter(session);
     const deltas = opts.format !== 'raw' && opts.delta !== false;
-    const basis = deltas ? () => chooseBasis(repo, name, opts.basis, known) : undefined;
+    const basis = deltas ? () => chooseBasis(repo, inputName, opts.basis, known) : undefined;
     const writer = new ContentWriter(session, cutter, lists, (d) => repo.codec.id(d), repo.cutter(), { basis, map: fileMap });
     let bytesRead = 0;
     let split: { splitter: Splitter; tar: boolean } | undefined;
@@ -165,6 +171,9 @@ async function snapshotSource(
       }
       await feed(piece);
     }
+    if (bytesRead === 0 && headBytes === 0 && !opts.allowEmpty) {
+      throw new StowageError('EMPTY_INPUT', `the input ${src.kind === 'stdin' ? '(stdin)' : src.path} is empty: nothing to back up (did the program writing it fail?); nothing was stored (--allow-empty stores an empty snapshot on purpose)`);
+    }
     if (!split) {
       const first = Buffer.concat(head);
       split = splitterFor(opts.format ?? 'auto', first);
@@ -182,6 +191,8 @@ async function snapshotSource(
       const why = image?.warnings ? `not a complete ${image.kind === 'docker' ? 'docker-archive' : 'OCI image archive'}: ${image.warnings.join('; ')}` : `not ${what}`;
       throw new StowageError('INVALID_ARGUMENT', `input is ${why}; nothing was stored under a snapshot (without --format ${opts.format} it is stored as a plain tar)`);
     }
+    const repository = image && !image.warnings ? imageRepository(image) : undefined;
+    const name = opts.name ?? repository ?? inputName;
     const bytesNew = writer.stats.bytesNew;
     const newChunks = writer.stats.newChunks;
     const listIds = await lists.finish();

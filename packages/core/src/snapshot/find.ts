@@ -3,6 +3,7 @@
  */
 import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
+import { describeFilter, filterSnapshots, type SnapshotFilter } from './filter.js';
 import { decodeManifest, type Snapshot } from './manifest.js';
 import { asImageRef, newestHolding } from './find-image.js';
 
@@ -21,18 +22,22 @@ export async function listSnapshots(repo: Repository): Promise<Snapshot[]> {
 
 /**
  * Resolves "latest", a full id, a unique id prefix (at least 4 hex characters), or an
- * image reference (`name:tag`, `name@sha256:...`: the newest snapshot holding it) to a snapshot id. NOT_FOUND, AMBIGUOUS_ID or INVALID_ARGUMENT otherwise.
+ * image reference (`name:tag`, `name@sha256:...`: the newest snapshot holding it) to a snapshot id.
+ * "latest" and image references pick the newest snapshot that matches `filter` (filter.ts);
+ * an id names one snapshot whatever the filter (as restic does).
+ * NOT_FOUND, AMBIGUOUS_ID or INVALID_ARGUMENT otherwise.
  */
-export async function resolveSnapshot(repo: Repository, ref: string): Promise<string> {
+export async function resolveSnapshot(repo: Repository, ref: string, filter?: SnapshotFilter): Promise<string> {
   if (ref === 'latest') {
-    const all = await listSnapshots(repo);
+    const all = filterSnapshots(await listSnapshots(repo), filter);
     const last = all[all.length - 1];
-    if (!last) throw new StowageError('NOT_FOUND', 'no snapshots in the repository');
+    const which = describeFilter(filter);
+    if (!last) throw new StowageError('NOT_FOUND', which ? `no snapshot matches ${which}` : 'no snapshots in the repository');
     return last.id;
   }
   const image = asImageRef(ref); // "app:v5", "app@sha256:...": the newest snapshot holding that image (find-image.ts)
   if (image) {
-    const snap = newestHolding(await listSnapshots(repo), image);
+    const snap = newestHolding(filterSnapshots(await listSnapshots(repo), filter), image);
     if (!snap) throw new StowageError('NOT_FOUND', `no snapshot holds image ${ref}`);
     return snap.id;
   }
