@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import * as path from 'node:path/posix';
 import type { DigestedRange } from '../hash/range-hasher.js';
 import type { ArchiveMember } from '../split/events.js';
+import { isTag, parseImageRef, shortRepository } from './ref.js';
 
 /** A byte range of the archive holding one member's data. */
 export interface ByteRange {
@@ -125,12 +126,9 @@ export function imageNames(f: ImageFacts): string[] {
  */
 export function imageRepository(f: ImageFacts): string | undefined {
   for (const n of imageNames(f)) {
-    let r = n.replace(/@[a-z0-9]+:[0-9a-f]+$/i, '');
-    const colon = r.lastIndexOf(':');
-    if (colon > r.lastIndexOf('/')) r = r.slice(0, colon);
-    if (!r.includes('/') && n === r) continue; // a bare tag or name with neither tag nor repository path
-    r = r.replace(/^(docker\.io|index\.docker\.io|registry-1\.docker\.io)\//, '').replace(/^library\//, '');
-    if (r) return r;
+    if (isTag(n) && !n.includes('/') && !n.includes(':')) continue; // a bare tag (OCI ref.name "v5")
+    const r = parseImageRef(n);
+    if (r && (r.tag !== undefined || r.digest !== undefined)) return shortRepository(r.repository);
   }
   return undefined;
 }
