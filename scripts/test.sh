@@ -7,8 +7,18 @@ bash scripts/setup.sh
 results=.vitest-results.json
 rm -f "$results"
 rc=0
-pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || rc=$?
+# Tests leave nothing behind: they run with a temp directory of their own (TMPDIR: os.tmpdir()
+# of vitest and of every CLI process it starts), which must be empty when they end.
+test_tmp=$(mktemp -d "${TMPDIR:-/tmp}/stowage-test-run-XXXXXX")
+TMPDIR="$test_tmp" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || rc=$?
 if [ -f "$results" ]; then
   node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""))' "$results"
 fi
+left=$(find "$test_tmp" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)
+if [ -n "$left" ]; then
+  echo "test.sh: FAILED: the tests left $(echo "$left" | wc -l) entries ($(du -sh "$test_tmp" | cut -f1)) in the temp directory; every test must remove its temporary files:"
+  echo "$left" | head -20 | sed 's/^/  /'
+  rc=1
+fi
+rm -rf "$test_tmp"
 exit "$rc"

@@ -2,7 +2,7 @@
  * The `stowage` command line: commander wiring, global options, and the one
  * place where errors become a line on stderr and an exit code.
  */
-import { StowageError, isStowageError } from '@stowage/core';
+import { StowageError, isStowageError, runtimeVersions } from '@stowage/core';
 import { Command, CommanderError } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';
@@ -18,6 +18,8 @@ import { registerRepair } from './commands/repair.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshot } from './commands/snapshot.js';
 import { registerSnapshots } from './commands/snapshots.js';
+import { registerVersion, versionText } from './commands/version.js';
+import { registerCompletion } from './commands/completion.js';
 import { registerServe } from './commands/serve.js';
 
 export const VERSION = '0.1.0';
@@ -37,7 +39,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('stowage');
   program
     .description('content-addressed, deduplicating backup store for container images and data')
-    .version(VERSION)
+    .option('-V, --version', 'print the versions (as "stowage version")')
     .option('-r, --repo <path>', 'repository location (or STOWAGE_REPOSITORY)')
     .option('--json', 'machine-readable output: one JSON document on stdout (JSON lines where a command streams); errors as a JSON object on stderr')
     .option('-q, --quiet', 'print only errors, warnings and requested data (no summaries, no progress)')
@@ -55,6 +57,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       // argument errors: one JSON object on stderr with --json, like every other error
       outputError: (s, write) => write(wantsJson ? JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message: s.replace(/^error: /, '').trim() } }) + '\n' : s),
     });
+
+  // --version: the same text as `stowage version` (repository format, native modules)
+  program.on('option:version', () => {
+    stdout.write(versionText(VERSION, runtimeVersions(import.meta.url)) + '\n');
+    throw new CommanderError(0, 'stowage.version', '');
+  });
 
   const run = async (fn: (ctx: Context) => Promise<number | void>): Promise<void> => {
     const opts = program.opts<GlobalOptions>();
@@ -88,6 +96,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerCheck(program, run);
   registerUnlock(program, run);
   registerKey(program, run);
+  registerVersion(program, run, VERSION);
+  registerCompletion(program, run); // describes every command, read when it runs
   registerServe(program, run);
 
   try {

@@ -30,7 +30,7 @@ export type ErrorCode =
   | 'EMPTY_INPUT'
   /** A restore target exists and --overwrite was not given. */
   | 'TARGET_EXISTS'
-  /** A restore target cannot be created or written (permission denied, no space, read-only). */
+  /** A restore target cannot be created or written: permission denied, no space, read-only; a folder, device or FIFO where a file is wanted; a missing parent folder. */
   | 'TARGET_UNWRITABLE'
   /** An argument or option value is invalid. */
   | 'INVALID_ARGUMENT'

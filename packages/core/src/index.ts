@@ -4,6 +4,7 @@
  */
 export * from './errors.js';
 export * from './progress.js';
+export { runtimeVersions, type RuntimeVersions } from './runtime-versions.js';
 export type { Backend, BackendInfo, BackendWrapper, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend/backend.js';
 export { FILE_TYPES, CONFIG_HANDLE } from './backend/backend.js';
 export { pathOf } from './backend/layout.js';
@@ -30,7 +31,7 @@ export { WriteSession, type WriteSessionOptions, type WriteStats } from './repos
 export { repairIndex, type RepairIndexResult } from './repository/repair-index.js';
 export { defaultCacheRoot } from './repository/cache-dir.js';
 export type { InitOptions, RepoConfig } from './repository/config.js';
-export { DEFAULT_CHUNK_AVG, DEFAULT_COMPRESSION_LEVEL, DEFAULT_PACK_SIZE } from './repository/config.js';
+export { DEFAULT_CHUNK_AVG, DEFAULT_COMPRESSION_LEVEL, DEFAULT_PACK_SIZE, FORMAT_VERSION } from './repository/config.js';
 export { CodecPool, defaultWorkerCount } from './repository/codec-pool.js';
 export type { Snapshot, SnapshotManifest, SnapshotSource, SnapshotSummary, SourceStat } from './snapshot/manifest.js';
 export { listSnapshots, loadSnapshot, resolveSnapshot } from './snapshot/find.js';
@@ -40,6 +41,7 @@ export { readChunkLists, type ChunkRef } from './snapshot/chunk-list.js';
 export { INPUT_FORMATS, type InputFormat } from './split/detect.js';
 export type { ArchiveMember, SplitEvent, Splitter } from './split/events.js';
 export { TarSplitter } from './split/tar-splitter.js';
+export { checkRestoreTarget, type TargetCheck, type TargetCheckOptions } from './restore/target-check.js';
 export { restoreToFile, restoreToStream, type RestoreOptions, type RestoreResult } from './restore/restore.js';
 export { faulty, type FaultRule, type FaultOp, type FaultErrno, type FaultyBackend } from './backend/faulty.js';
 export { lockRepository, listLocks, removeLocks, setLockDefaults, heldLock, staleReason, describeLock, DEFAULT_STALE_MS, DEFAULT_REFRESH_MS, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
@@ -54,6 +56,7 @@ export { executeGc, type ExecuteOptions, type GcResult } from './gc/execute.js';
 export { gc, type GcOptions, type GcOutcome } from './gc/gc.js';
 export { check, parseReadDataSubset, inSubset, type CheckOptions, type CheckResult, type Finding, type FindingKind, type ReadDataSubset, type Severity } from './check/check.js';
 export { imageFacts, imageNames, imageRepository, startedAsImage, allLayers, digestedRanges, findLayer, type ImageFacts, type ImageEntry, type LayerFact, type ByteRange, type DigestedRange } from './image/facts.js';
+export { compressedLayers, UNCOMPRESSED_LAYERS_HINT, type CompressedLayers } from './image/compressed-layers.js';
 export { RangeHasher, imageRangeHasher, type DigestMismatch } from './image/verify.js';
 export { TarLister, type TarEntry, type TarEntryType } from './image/tar-list.js';
 export { listFiles, type ListFilesResult } from './image/list-files.js';

@@ -1,5 +1,5 @@
 /** `stowage restore <snapshot> <target|->`: restore byte for byte, verified. */
-import { StowageError, asImageRef, findLayer, isImageLocation, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
+import { StowageError, asImageRef, checkRestoreTarget, findLayer, isImageLocation, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
 import type { Command } from 'commander';
 import { collect, sizeArg } from '../args.js';
 import { withRepo, type Context } from '../context.js';
@@ -13,6 +13,7 @@ import { restoreImage, type ImageRestoreOpts } from './restore-image.js';
 
 interface Opts extends TreeRestoreOpts, ImageRestoreOpts, FilterOpts {
   overwrite?: boolean;
+  mkdir?: boolean;
   layer?: string;
   /** false with --no-image-check. */
   imageCheck?: boolean;
@@ -25,7 +26,8 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
   )
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...: the newest snapshot holding it)')
     .argument('<target>', 'file to create, - for stdout, docker://<host>/<repo>[:<tag>] (push to a registry) or oci:<dir>[:<tag>] (an OCI image layout)')
-    .option('--overwrite', 'replace the target if it exists')
+    .option('--overwrite', 'replace the target if it exists (a regular file only)')
+    .option('--mkdir', 'create the target\'s folder (and its parents) when missing; without it a missing folder is refused')
     .option('--layer <digest>', 'image snapshots: restore only this layer blob (digest, unique digest prefix, or path in the archive), verified against its digest')
     .option('--include <pattern>', 'snapshots of directories: restore only paths matching this gitignore-style pattern (repeatable)', collect)
     .option('--exclude <pattern>', 'snapshots of directories: do not restore paths matching this pattern (repeatable)', collect)
@@ -46,6 +48,11 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
           const snap = await loadSnapshot(repo, id);
           if (isTreeSnapshot(snap)) return await runTreeRestore(ctx, repo, snap, subpath, target, o);
           if (subpath !== undefined || o.format !== undefined || o.include || o.exclude) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(id)} is a single ${snap.format === 'raw' || !snap.format ? 'file' : `${snap.format} archive`}, not a snapshot of directories: <snapshot>:<path>, --format, --include and --exclude do not apply`);
+          // a file target: kind, parent folder, writability, before anything is read (--mkdir makes the folder)
+          if (target !== '-') {
+            const t = await checkRestoreTarget(target, { overwrite: o.overwrite ?? false, mkdir: o.mkdir ?? false });
+            if (t.created) ctx.info(`created folder ${t.created} (--mkdir)`);
+          }
           if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
           const progress = target === '-' ? { fn: undefined, done: () => undefined } : progressFor(ctx);
           const t0 = performance.now();

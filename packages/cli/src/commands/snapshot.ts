@@ -1,6 +1,6 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
 import { statSync } from 'node:fs';
-import { imageNames, shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
+import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, imageNames, shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';
@@ -96,6 +96,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
 
 function report(ctx: Context, s: Snapshot, reused: boolean): void {
   const sum = s.summary;
+  const packed = s.image && !s.image.warnings ? compressedLayers(s.image) : undefined;
   const mbps = sum.seconds > 0 ? sum.bytesRead / 1e6 / sum.seconds : 0;
   if (ctx.opts.json) {
     ctx.json({
@@ -118,6 +119,7 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
       ...(s.basis && { basis: s.basis, deltaBlobs: sum.deltaBlobs ?? 0, deltaBytesStored: sum.deltaBytesStored ?? 0 }),
       ...(sum.deltaCandidates && { deltaCandidates: sum.deltaCandidates }),
       ...(s.format && { format: s.format }),
+      ...(packed && { compressedLayers: { ...packed, hint: UNCOMPRESSED_LAYERS_HINT } }),
       ...(s.image && { image: { kind: s.image.kind, names: imageNames(s.image), ...(s.image.configDigest && { configDigest: s.image.configDigest }), ...(s.image.manifestDigest && { manifestDigest: s.image.manifestDigest }), layers: s.image.layers.length, ...(s.image.warnings && { warnings: s.image.warnings }) } }),
     });
     return;
@@ -133,6 +135,11 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
   if (s.image && !s.image.warnings) {
     const names = imageNames(s.image);
     ctx.say(`  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`);
+  }
+  if (packed) {
+    // compressed layers are opaque: say what that cost and how to avoid it
+    ctx.say(`  layers  ${packed.layers} of ${packed.ofLayers} layer${packed.ofLayers === 1 ? ' is' : 's are'} ${packed.compressions.join('/')}-compressed: ${formatBytes(packed.bytes)} stored as opaque blobs, not deduplicated by file`);
+    ctx.say(`          to avoid it, ${UNCOMPRESSED_LAYERS_HINT}`);
   }
   ctx.say(`  id      ${s.id}`);
 }

@@ -38,6 +38,8 @@ export interface LayerFact extends ByteRange {
   readonly mediaType: string;
   /** Size as the manifest states it (docker-archive: the member's size). */
   readonly size: number;
+  /** The compression the layer blob's first bytes announce: such a layer is stored as an opaque blob, not file by file. */
+  readonly compression?: 'gzip' | 'zstd' | 'bzip2' | 'xz';
 }
 
 export interface ImageEntry {
@@ -243,6 +245,7 @@ function dockerImage(archive: Archive, e: DockerEntry, where: string, warnings: 
       ...(diffId && { diffId }),
       mediaType: compression ? `${DOCKER_LAYER}.${compression}` : DOCKER_LAYER,
       size: m.member.size,
+      ...(compression && { compression }),
     });
   });
   if (diffIds.length && diffIds.length !== layerPaths.length) warnings.push(`${where}: ${layerPaths.length} layers, but the config lists ${diffIds.length} diff_ids`);
@@ -356,7 +359,7 @@ function ociImage(archive: Archive, digest: string, manifest: ByteRange, doc: Re
     }
     const size = typeof l.size === 'number' ? l.size : b.member.size;
     if (size !== b.member.size) warnings.push(`layer ${l.digest}: the manifest says ${size} bytes, the archive holds ${b.member.size}`);
-    layers.push({ path: b.path, offset: b.member.offset, length: b.member.size, digest: l.digest, mediaType, size });
+    layers.push({ path: b.path, offset: b.member.offset, length: b.member.size, digest: l.digest, mediaType, size, ...(b.member.compression && { compression: b.member.compression }) });
   }
   return { names: [...new Set(names)], manifestDigest: digest, manifest, ...(configDigest && { configDigest }), ...(config && { config }), ...(platform && { platform }), layers };
 }

@@ -1,12 +1,14 @@
 /**
  * Restore targets: a file that appears only when complete (temp file beside it, then
- * rename or no-clobber link; removed on any failure), or a stream written in order.
+ * rename or no-clobber link; removed on any failure), or a stream written in order. The
+ * target is checked before any work (target-check.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { StowageError } from '../errors.js';
+import { checkRestoreTarget } from './target-check.js';
 
 /** Writes pieces of the output, in order. */
 export type PieceWriter = (pieces: readonly Buffer[]) => Promise<void>;
@@ -17,8 +19,7 @@ export type PieceWriter = (pieces: readonly Buffer[]) => Promise<void>;
  * when the target exists (checked first, and again atomically at the end).
  */
 export async function writeTargetFile<T>(target: string, overwrite: boolean, fill: (write: PieceWriter) => Promise<T>): Promise<T> {
-  const abs = path.resolve(target);
-  if (!overwrite && (await fs.lstat(abs).then(() => true, () => false))) throw new StowageError('TARGET_EXISTS', `target ${abs} exists (use --overwrite to replace it)`);
+  const { target: abs } = await checkRestoreTarget(target, { overwrite }); // kind, parent folder, writability: before any work
   const tmp = path.join(path.dirname(abs), `.${path.basename(abs)}.stowage-${randomBytes(6).toString('hex')}`);
   let fh: fs.FileHandle;
   try {

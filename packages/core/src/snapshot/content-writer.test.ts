@@ -7,7 +7,7 @@ import { createCipheriv, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createCutter } from '../chunker/index.js';
 import { blake3 } from '../hash/blake3.js';
 import type { WriteSession } from '../repository/write-session.js';
@@ -69,6 +69,7 @@ describe('ContentWriter + splitters', () => {
   for (let i = 0; i < 60; i++) files[`dir${i % 5}/file-${i}.bin`] = bytes(`f${i}`, [0, 10, 300, 4000, 5000, 70000, 200000][i % 7]!);
   const layer = makeTar(tmp, files, 'pax');
   const image = makeTar(tmp, { 'layer1.tar': layer, 'layer2.tar': makeTar(tmp, { 'etc/a': bytes('a', 9000) }), 'manifest.json': Buffer.from('[]') });
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true })); // nothing left in the temp directory (issue 15 item 10)
 
   for (const [name, pieceSize] of [['1 MiB pieces', () => 1 << 20], ['odd pieces', (i: number) => 1 + ((i * 7919) % 70001)], ['single bytes then large', (i: number) => (i < 2000 ? 1 : 1 << 16)]] as const) {
     it(`tar image round-trips exactly (${name})`, async () => {
