@@ -20,6 +20,9 @@ import { registerSnapshot } from './commands/snapshot.js';
 import { registerSnapshots } from './commands/snapshots.js';
 import { registerVersion, versionText } from './commands/version.js';
 import { registerCompletion } from './commands/completion.js';
+import { registerFind } from './commands/find.js';
+import { registerDiff } from './commands/diff.js';
+import { registerDump } from './commands/dump.js';
 import { registerServe } from './commands/serve.js';
 
 export const VERSION = '0.1.0';
@@ -90,6 +93,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerSnapshots(program, run);
   registerRestore(program, run);
   registerLs(program, run);
+  registerFind(program, run);
+  registerDiff(program, run);
+  registerDump(program, run);
   registerRepair(program, run);
   registerForget(program, run);
   registerGc(program, run);

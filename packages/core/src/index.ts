@@ -75,10 +75,14 @@ export { snapshotTree, type TreeSnapshotOptions, type TreeSnapshotResult, type T
 export { restoreTree, type TreeRestoreOptions, type TreeRestoreResult } from './restore/tree-restore.js';
 export type { TreeFacts } from './snapshot/manifest.js';
 export { decodeExtents, modeString, nodeName, symlinkTarget, type TreeNode, type NodeType, type Extent } from './tree/node.js';
-export { isTreeSnapshot, loadEntries, lookupPath, treeTop, walkEntries, pathComponents, type WalkedEntry } from './tree/stored.js';
+export { isTreeSnapshot, loadEntries, lookupPath, lookupFollow, resolveLink, treeTop, walkEntries, pathComponents, type WalkedEntry } from './tree/stored.js';
 export { restoreTreeToTar, type TreeTarResult } from './restore/tree-tar.js';
 export { imagesMatching } from './snapshot/find-image.js';
 export { RegistryClient, isLoopbackHost, type ClientOptions, type Credentials } from './registry/client.js';
 export { parseImageLocation, isImageLocation, credentialsFromDockerConfig, type ImageLocation } from './registry/transport.js';
 export { pushImage, type PushOptions, type PushResult, type PushTarget, type PushProgress } from './registry/push.js';
 export { writeOciLayout, type LayoutResult } from './registry/oci-layout.js';
+export { diffTrees, type DiffEntry, type DiffKind } from './tree/diff.js';
+export { fileContent } from './tree/dump.js';
+export { findImageFile, imageFileContent, tarUnits, normalizePath, type ImageFileHit, type TarUnit } from './image/find-file.js';
+export { pathMatcher } from './tree/match.js';

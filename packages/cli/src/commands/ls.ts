@@ -4,13 +4,14 @@
  * --files the files of each layer (mode, size, path), read from the stored data.
  * A plain tar snapshot lists as one "layer" (the whole archive).
  */
-import { StowageError, allLayers, findLayer, imageNames, listFiles, loadSnapshot, resolveSnapshot, shortId, type LayerFact, type Repository, type Snapshot, type TarEntry } from '@stowage/core';
+import { StowageError, isTreeSnapshot, allLayers, findLayer, imageNames, listFiles, loadSnapshot, resolveSnapshot, shortId, type LayerFact, type Repository, type Snapshot, type TarEntry } from '@stowage/core';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { readLock } from '../locking.js';
 import { formatBytes, table } from '../format.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
+import { runTreeLs } from './ls-tree.js';
 
 interface Opts extends FilterOpts {
   files?: boolean;
@@ -20,15 +21,18 @@ interface Opts extends FilterOpts {
 const KIND: Record<string, string> = { docker: 'docker-archive', oci: 'OCI image archive', tar: 'tar archive', raw: 'byte stream' };
 
 export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  withFilterOptions(program.command('ls').description('list the layers of an image snapshot (digest, media type, size); --files lists the files of each layer (with --json: JSON lines, one object per file)'), '"latest" among')
+  withFilterOptions(program.command('ls').description('list the layers of an image snapshot (digest, media type, size); --files lists the files of each layer (with --json: JSON lines, one object per file); a snapshot of directories lists its entries (under [path])'), '"latest" among')
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...)')
+    .argument('[path]', 'snapshots of directories: list only under this path')
     .option('--files', 'also list the files of each layer (path, size, mode), read from the stored data')
     .option('--layer <digest>', 'only this layer (digest, unique digest prefix, or path in the archive)')
-    .action((ref: string, o: Opts) =>
+    .action((ref: string, sub: string | undefined, o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           await using _lock = await readLock(ctx, repo);
           const snap = await loadSnapshot(repo, await resolveSnapshot(repo, ref, filterFrom(o)));
+          if (isTreeSnapshot(snap)) return await runTreeLs(ctx, repo, snap, sub);
+          if (sub !== undefined) throw new StowageError('INVALID_ARGUMENT', `a path applies to snapshots of directories; snapshot ${shortId(snap.id)} is ${snap.format ?? 'raw'} (use --files)`);
           const format = snap.format ?? 'raw';
           let layers: LayerFact[] = snap.image ? allLayers(snap.image) : [];
           if (o.layer !== undefined) {

@@ -6,7 +6,7 @@
 import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { decodeTreeBlob, nodeName, type TreeNode } from './node.js';
+import { decodeTreeBlob, nodeName, symlinkTarget, type TreeNode } from './node.js';
 
 /** The entries listed by tree blobs `ids` (a directory's `tree`), in order. */
 export async function loadEntries(repo: Repository, ids: readonly string[] | undefined): Promise<TreeNode[]> {
@@ -85,4 +85,26 @@ export async function* walkEntries(repo: Repository, entries: readonly TreeNode[
     yield { path, node };
     if (node.type === 'dir' && node.tree?.length) yield* walkEntries(repo, await loadEntries(repo, node.tree), path);
   }
+}
+
+/** A symlink target resolved against the link's directory ("..", "." and absolute paths, "/" being the top). */
+export function resolveLink(dir: string, target: string): string {
+  const parts = target.startsWith('/') ? [] : dir.split('/').filter(Boolean);
+  for (const c of target.split('/')) {
+    if (c === '' || c === '.') continue;
+    if (c === '..') parts.pop();
+    else parts.push(c);
+  }
+  return parts.join('/');
+}
+
+/** lookupPath, following a symlink at the end (relative to its directory; at most 40). */
+export async function lookupFollow(repo: Repository, s: Snapshot, path: string): Promise<{ node: TreeNode | undefined; entries: TreeNode[] | undefined }> {
+  let want = pathComponents(path).map(String).join('/');
+  for (let hops = 0; hops <= 40; hops++) {
+    const r = await lookupPath(repo, s, want);
+    if (r.node?.type !== 'symlink') return r;
+    want = resolveLink(want.includes('/') ? want.slice(0, want.lastIndexOf('/')) : '', symlinkTarget(r.node).toString());
+  }
+  throw new StowageError('INVALID_ARGUMENT', `${path}: too many levels of symbolic links`);
 }

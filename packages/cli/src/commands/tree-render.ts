@@ -1,0 +1,69 @@
+/**
+ * Rendering tree entries for people: names escaped so that a newline, a control
+ * character or bytes that are not UTF-8 cannot break a line or the terminal (\n, \t,
+ * \x1b, \xff, and \\ for a backslash), `ls -l` style lines, and the JSON lines of
+ * `ls --json` (the same keys as `ls --files --json` of images: path, type, size, mode).
+ */
+import { modeString, symlinkTarget, type TreeNode } from '@stowage/core';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** A name as one printable line: control characters and invalid bytes escaped. */
+export function printable(name: Buffer | string): string {
+  const b = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
+  let text: string;
+  try {
+    text = utf8.decode(b);
+  } catch {
+    // not UTF-8: escape byte by byte where a byte is not part of a valid sequence
+    let out = '';
+    for (let i = 0; i < b.length; i++) {
+      const c = b[i]!;
+      out += c >= 0x20 && c < 0x7f ? (c === 0x5c ? '\\\\' : String.fromCharCode(c)) : c < 0x80 ? esc(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+    }
+    return out;
+  }
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (ch) => (ch === '\\' ? '\\\\' : esc(ch.charCodeAt(0))));
+}
+
+function esc(c: number): string {
+  return c === 0x0a ? '\\n' : c === 0x09 ? '\\t' : c === 0x0d ? '\\r' : `\\x${c.toString(16).padStart(2, '0')}`;
+}
+
+/** "2021-03-04 05:06:07.123456789" (UTC) from ns since the epoch. */
+export function formatMtime(ns: string): string {
+  const n = BigInt(ns);
+  const ms = Number(n / 1_000_000n);
+  const frac = (((n % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n).toString().padStart(9, '0');
+  return `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')}.${frac}`;
+}
+
+/** One `ls -l` style line. */
+export function lsLine(path: Buffer, n: TreeNode): string {
+  const owner = `${n.user ?? n.uid}/${n.group ?? n.gid}`;
+  const size = n.type === 'char' || n.type === 'block' ? `${(n.rdev ?? 0) >>> 8 & 0xfff},${(n.rdev ?? 0) & 0xff}` : String(n.size ?? 0);
+  const link = n.type === 'symlink' ? ` -> ${printable(symlinkTarget(n))}` : '';
+  return `${modeString(n)} ${owner.padEnd(17)} ${size.padStart(10)} ${formatMtime(n.mtime)} ${printable(path)}${link}`;
+}
+
+/** The JSON line of an entry. Names that are not UTF-8 come as `path_bytes` (base64) too. */
+export function lsJson(path: Buffer, n: TreeNode, extra: Record<string, unknown> = {}): string {
+  const text = path.toString('utf8');
+  const exact = Buffer.from(text, 'utf8').equals(path);
+  return JSON.stringify({
+    ...extra,
+    path: text,
+    ...(!exact && { path_bytes: path.toString('base64') }),
+    type: n.type,
+    size: n.size ?? 0,
+    mode: n.mode,
+    uid: n.uid,
+    gid: n.gid,
+    ...(n.user !== undefined && { user: n.user }),
+    ...(n.group !== undefined && { group: n.group }),
+    mtime: formatMtime(n.mtime).replace(' ', 'T') + 'Z',
+    ...(n.type === 'symlink' && { linkname: symlinkTarget(n).toString('utf8') }),
+    ...(n.links && n.links > 1 && { links: n.links }),
+    ...(n.xattrs?.length && { xattrs: n.xattrs.map(([k]) => k) }),
+  });
+}
