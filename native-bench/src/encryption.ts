@@ -13,7 +13,10 @@
  *
  *   node native-bench/dist/encryption.js [--corpus /work/corpus-out] [--series docker] [--runs 3]
  *     [--tmp /work/bench-tmp] [--out native-bench/results/encryption-<series>.json]
- *     [--max-load 1.5] [--wait-load 600]
+ *     [--max-load 1.5] [--wait-load 600] [--tools plaintext,encrypted,agent,restic]
+ *
+ * `agent` is the encrypted row with the opt-in key agent (`stowage agent start` before init,
+ * untimed, its socket in STOWAGE_AGENT_SOCK): every command after init skips scrypt.
  *
  * Before starting it waits (up to --wait-load seconds) for the 1-minute load average to drop
  * below --max-load, and records the load at the start and end of every run.
@@ -45,6 +48,10 @@ interface Tool {
   restore(repo: string, out: string, file: string): Cmd;
   /** Plaintext bytes read and in-process seconds of a snapshot step, when the tool reports them. */
   inProcess?(step: StepResult): { bytes: number; seconds: number } | undefined;
+  /** Untimed set-up before init (e.g. starting the key agent): extra environment for the run's steps. */
+  before?(work: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>>;
+  /** Untimed clean-up after the run. */
+  after?(env: NodeJS.ProcessEnv): Promise<void>;
 }
 
 interface Input {
@@ -63,13 +70,24 @@ interface Run {
   error?: string;
 }
 
-function stowageTool(encrypted: boolean): Tool {
+function stowageTool(encrypted: boolean, agent = false): Tool {
   const bin = stowageArgv(REPO_ROOT);
   return {
-    name: encrypted ? 'stowage, encrypted' : 'stowage, plaintext',
-    settings: encrypted
+    name: agent ? 'stowage, encrypted, key agent' : encrypted ? 'stowage, encrypted' : 'stowage, plaintext',
+    settings: agent
+      ? 'as encrypted, with the opt-in key agent (`stowage agent start`, started before init, untimed): init hands it the key file\'s KEK, so the five snapshots, the open and the restore skip scrypt'
+      : encrypted
       ? 'stowage init (default: AES-256-GCM, keyed BLAKE3 ids, seeded FastCDC, scrypt N=2^16 r=8 p=1), 256 KiB avg chunks, zstd 3'
       : 'stowage init --insecure-no-encryption, 256 KiB avg chunks, zstd 3',
+    ...(agent && {
+      before: async (work: string, env: NodeJS.ProcessEnv) => {
+        const socket = join(work, 'agent.sock');
+        const s = await runStep({ argv: [...bin, 'agent', 'start', '--ttl', '30m', '--socket', socket] }, env);
+        if (s.code !== 0) throw new Error(`agent start: ${s.stderrTail.trim()}`);
+        return { STOWAGE_AGENT_SOCK: socket };
+      },
+      after: async (env: NodeJS.ProcessEnv) => void (await runStep({ argv: [...bin, 'agent', 'stop'] }, env)),
+    }),
     // no STOWAGE_TEST_KDF: the real key derivation cost
     env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: PASSWORD, STOWAGE_TEST_KDF: '' }),
     init: (repo) => ({ argv: [...bin, '-r', repo, 'init', ...(encrypted ? [] : ['--insecure-no-encryption'])] }),
@@ -108,6 +126,7 @@ function options(argv: string[]) {
       out: { type: 'string' },
       'max-load': { type: 'string', default: '1.5' },
       'wait-load': { type: 'string', default: '600' },
+      tools: { type: 'string', default: 'plaintext,encrypted,agent,restic' },
     },
   });
   return {
@@ -118,6 +137,7 @@ function options(argv: string[]) {
     out: resolve(values.out ?? join(PKG_DIR, 'results', `encryption-${values.series}.json`)),
     maxLoad: Number(values['max-load']),
     waitLoad: Number(values['wait-load']),
+    tools: values.tools.split(','),
   };
 }
 
@@ -151,6 +171,7 @@ async function runOnce(tool: Tool, inputs: readonly Input[], tmp: string, run: n
   const work = await mkdtemp(join(tmp, `enc-${tool.name.replace(/\W+/g, '-')}-`));
   const repo = join(work, 'repo');
   const env: NodeJS.ProcessEnv = { ...process.env, ...tool.env(work) };
+  delete env.STOWAGE_AGENT_SOCK;
   const step = async (what: string, cmd: Cmd): Promise<StepResult> => {
     const s = await runStep(cmd, env);
     if (s.code !== 0) throw new Error(`${what}: exit ${s.code ?? s.signal}: ${s.stderrTail.trim().split('\n').slice(-2).join(' | ')}`);
@@ -158,6 +179,7 @@ async function runOnce(tool: Tool, inputs: readonly Input[], tmp: string, run: n
   };
   try {
     spawnSync('sync');
+    if (tool.before) Object.assign(env, await tool.before(work, env));
     await step('init', tool.init(repo));
     for (const [i, input] of inputs.entries()) {
       const s = await step(`snapshot v${i + 1}`, tool.snapshot(repo, input.path));
@@ -176,6 +198,7 @@ async function runOnce(tool: Tool, inputs: readonly Input[], tmp: string, run: n
     process.stderr.write(`!!! ${tool.name} run ${run} FAILED: ${result.error}\n`);
   } finally {
     result.load[1] = loadavg()[0] ?? 0;
+    await tool.after?.(env).catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
   return result;
@@ -234,12 +257,12 @@ function table(rows: readonly Summary[]): string {
     );
   }
   const plain = rows.find((r) => r.tool === 'stowage, plaintext');
-  const enc = rows.find((r) => r.tool === 'stowage, encrypted');
-  if (plain && enc) {
+  for (const enc of rows.filter((r) => r.tool.startsWith('stowage, encrypted'))) {
+    if (!plain) break;
     const pct = (a: number, b: number): string => `${(((b - a) / a) * 100).toFixed(1)}%`;
     out.push(
       '',
-      `Encryption cost (encrypted vs plaintext): snapshot throughput ${pct(plain.wallMBs, enc.wallMBs)} wall over the five processes` +
+      `Encryption cost (${enc.tool} vs plaintext): five snapshots' wall time ${pct(plain.totalS, enc.totalS)}, snapshot throughput ${pct(plain.wallMBs, enc.wallMBs)} wall over the five processes` +
         (plain.inProcessMBs !== null && enc.inProcessMBs !== null ? `, ${pct(plain.inProcessMBs, enc.inProcessMBs)} in-process` : '') +
         (plain.cpuS !== null && enc.cpuS !== null ? `; snapshot CPU ${pct(plain.cpuS, enc.cpuS)}` : '') +
         `; opening the repository +${((enc.openS - plain.openS) * 1000).toFixed(0)} ms per command; restore time ${pct(plain.restoreS, enc.restoreS)}.`,
@@ -250,8 +273,16 @@ function table(rows: readonly Summary[]): string {
 
 export async function main(argv: string[]): Promise<number> {
   const opts = options(argv);
-  const tools = [stowageTool(false), stowageTool(true), resticTool()].filter((t): t is Tool => t !== undefined);
-  if (!tools.some((t) => t.name === 'restic')) process.stderr.write('skipped restic: not installed\n');
+  const all: Record<string, () => Tool | undefined> = {
+    plaintext: () => stowageTool(false),
+    encrypted: () => stowageTool(true),
+    agent: () => stowageTool(true, true),
+    restic: resticTool,
+  };
+  const unknown = opts.tools.filter((t) => !(t in all));
+  if (unknown.length) throw new Error(`unknown --tools ${unknown.join(',')} (known: ${Object.keys(all).join(',')})`);
+  const tools = opts.tools.map((t) => all[t]!()).filter((t): t is Tool => t !== undefined);
+  if (opts.tools.includes('restic') && !tools.some((t) => t.name === 'restic')) process.stderr.write('skipped restic: not installed\n');
   const inputs = await loadInputs(opts.corpus, opts.series);
   await mkdir(opts.tmp, { recursive: true });
   const startLoad = await waitForQuiet(opts.maxLoad, opts.waitLoad);

@@ -47,7 +47,7 @@ export function sandbox(): Sandbox {
   // Encrypted by default: a test password, and cheap scrypt parameters for new keys (tests only).
   // Tests of plaintext behaviour pass `init --insecure-no-encryption`.
   const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_CACHE_DIR: path.join(dir, 'cache'), STOWAGE_REPOSITORY: repo, STOWAGE_PASSWORD: TEST_PASSWORD, STOWAGE_TEST_KDF: 'fast' };
-  for (const v of ['STOWAGE_PASSWORD_FILE', 'STOWAGE_NEW_PASSWORD', 'STOWAGE_NEW_PASSWORD_FILE', 'STOWAGE_KEY_HINT']) delete env[v];
+  for (const v of ['STOWAGE_PASSWORD_FILE', 'STOWAGE_NEW_PASSWORD', 'STOWAGE_NEW_PASSWORD_FILE', 'STOWAGE_KEY_HINT', 'STOWAGE_AGENT_SOCK']) delete env[v];
   return {
     dir,
     repo,

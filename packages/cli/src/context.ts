@@ -2,7 +2,7 @@
  * What every command gets: global options, output helpers (output.ts says which stream
  * carries what), and the repository opener.
  */
-import { Repository, StowageError, defaultCacheRoot, openBackend, type Backend } from '@stowage/core';
+import { AGENT_SOCKET_ENV, Repository, StowageError, defaultCacheRoot, keyAgentCache, openBackend, type Backend, type KekCache } from '@stowage/core';
 import { passwordSource } from './password.js';
 import { applyLockOptions } from './locking.js';
 
@@ -58,10 +58,17 @@ export function cacheRoot(ctx: Context): string {
   return ctx.opts.cacheDir ?? defaultCacheRoot();
 }
 
+/** The key agent's cache when STOWAGE_AGENT_SOCK names one (the opt-in; `stowage agent`); an unreachable agent is noted with --debug and skipped. */
+export function kekCacheFor(ctx: Context): { kekCache?: KekCache } {
+  const socket = process.env[AGENT_SOCKET_ENV];
+  if (!socket) return {};
+  return { kekCache: keyAgentCache(socket, (err) => (ctx.opts.debug ? ctx.info(`stowage: key agent skipped: ${err.message}`) : undefined)) };
+}
+
 /** Opens the repository, runs `fn`, and always closes it. */
 export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>): Promise<T> {
   const keyHint = ctx.opts.keyHint ?? (process.env.STOWAGE_KEY_HINT || undefined);
-  const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), ...(keyHint && { keyHint }) });
+  const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), ...(keyHint && { keyHint }), ...kekCacheFor(ctx) });
   applyLockOptions(ctx, repo);
   try {
     return await fn(repo);

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';
 import { EXIT_CLOSED_PIPE, StdoutGuard, argvWantsJson, jsonWarning } from './output.js';
+import { registerAgent } from './commands/agent.js';
 import { registerInit } from './commands/init.js';
 import { registerCheck } from './commands/check.js';
 import { registerForget } from './commands/forget.js';
@@ -105,6 +106,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerVersion(program, run, VERSION);
   registerCompletion(program, run); // describes every command, read when it runs
   registerServe(program, run);
+  registerAgent(program, run);
 
   try {
     await program.parseAsync(argv);

@@ -22,6 +22,7 @@ function optionValue(argv: readonly string[], names: readonly string[]): string 
 
 export function prefetchFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv): void {
   try {
+    if (env.STOWAGE_AGENT_SOCK) return; // the key agent (opt-in) usually has the key: deriving it would only cost CPU
     const location = optionValue(argv, ['-r', '--repo']) ?? (env.STOWAGE_REPOSITORY || undefined);
     if (location === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(location)) return;
     const file = optionValue(argv, ['--password-file']) ?? (env.STOWAGE_PASSWORD_FILE || undefined);

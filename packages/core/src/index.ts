@@ -27,6 +27,8 @@ export type { BlobLocation, IndexedPack } from './blob-index/types.js';
 export { Repository, type OpenOptions } from './repository/repository.js';
 export type { PasswordSource, RepositoryInitOptions } from './repository/repository.js';
 export { DEFAULT_KDF, TEST_KDF, type KdfParams, type KeyInfo, type KeyListing } from './repository/keys.js';
+export { AGENT_SOCKET_ENV, agentRequest, keyAgentCache, type AgentEntry, type AgentRequest, type KekCache } from './repository/key-agent.js';
+export { socketDir, startKeyAgent, type KeyAgent, type KeyAgentOptions } from './repository/key-agent-server.js';
 export { WriteSession, type WriteSessionOptions, type WriteStats } from './repository/write-session.js';
 export { repairIndex, type RepairIndexResult } from './repository/repair-index.js';
 export { defaultCacheRoot } from './repository/cache-dir.js';

@@ -1,7 +1,7 @@
 /** `stowage init`: create a repository at an empty location. */
 import { Repository } from '@stowage/core';
 import type { Command } from 'commander';
-import { backendFor, cacheRoot, repoLocation, type Context } from '../context.js';
+import { backendFor, cacheRoot, kekCacheFor, repoLocation, type Context } from '../context.js';
 import { sizeArg, parseIntArg } from '../args.js';
 import { kdfForNewKeys, newRepositoryPassword } from '../password.js';
 
@@ -21,7 +21,7 @@ export function registerInit(program: Command, run: (fn: (ctx: Context) => Promi
         const encrypted = !o.insecureNoEncryption;
         const repo = await Repository.init(await backendFor(ctx, location), {
           cacheRoot: cacheRoot(ctx),
-          ...(encrypted ? { encryption: 'aes-256-gcm' as const, password: newRepositoryPassword(ctx), kdf: kdfForNewKeys() } : { encryption: 'none' as const }),
+          ...(encrypted ? { encryption: 'aes-256-gcm' as const, password: newRepositoryPassword(ctx), kdf: kdfForNewKeys(), ...kekCacheFor(ctx) } : { encryption: 'none' as const }),
           ...(o.chunkAvg !== undefined && { chunkAvg: o.chunkAvg }),
           ...(o.chunkMin !== undefined && { chunkMin: o.chunkMin }),
           ...(o.chunkMax !== undefined && { chunkMax: o.chunkMax }),

@@ -37,7 +37,7 @@ import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
 import { AES_GCM, AES_GCM_NONCE_BYTES, AES_GCM_TAG_BYTES } from './aead.js';
 import type { CipherSpec } from './cipher-spec.js';
-import { deriveKek, kdfSupported, type KdfParams } from './kek.js';
+import { KEK_BYTES, deriveKek, kdfSupported, type KdfParams } from './kek.js';
 
 export type { KdfParams } from './kek.js';
 
@@ -109,17 +109,28 @@ export function validateKdf(k: KdfParams, asCorrupt = false): void {
   }
 }
 
+/** Choices for a new key file. */
+export interface KeyFileOptions {
+  readonly kdf?: KdfParams;
+  readonly hostname?: string;
+  readonly username?: string;
+  readonly time?: Date;
+  /** Receives a copy of the new key file's key-encryption key (for a KEK cache); the caller owns it. */
+  readonly onKek?: (kek: Buffer) => void;
+}
+
 /** Builds the bytes of a new key file holding `master` under `password`. */
 export async function buildKeyFile(
   master: MasterKeys,
   password: string,
   configHash: string,
-  opts: { kdf?: KdfParams; hostname?: string; username?: string; time?: Date } = {},
+  opts: KeyFileOptions = {},
 ): Promise<Buffer> {
   const kdf = opts.kdf ?? DEFAULT_KDF;
   validateKdf(kdf);
   const salt = randomBytes(SALT_BYTES);
   const kek = await deriveKek(password, salt, kdf);
+  opts.onKek?.(Buffer.from(kek));
   const payload = Buffer.from(JSON.stringify({ version: KEY_FILE_VERSION, config: configHash, encrypt: master.encrypt.toString('base64'), id: master.id.toString('base64') }));
   const nonce = randomBytes(AES_GCM_NONCE_BYTES);
   const c = createCipheriv(AES_GCM, kek, nonce, { authTagLength: AES_GCM_TAG_BYTES });
@@ -144,7 +155,7 @@ export async function saveKey(
   master: MasterKeys,
   password: string,
   configHash: string,
-  opts: { kdf?: KdfParams; hostname?: string; username?: string; time?: Date } = {},
+  opts: KeyFileOptions = {},
 ): Promise<KeyInfo> {
   if (password.length === 0) throw new StowageError('INVALID_ARGUMENT', 'an empty password is not allowed');
   const bytes = await buildKeyFile(master, password, configHash, opts);
@@ -226,7 +237,7 @@ export async function unlock(
   password: string,
   configHash: string,
   opts: { hint?: string } = {},
-): Promise<{ key: KeyInfo; master: MasterKeys }> {
+): Promise<{ key: KeyInfo; master: MasterKeys; kek: Buffer }> {
   const names = await keyNames(backend);
   if (names.length === 0) throw corrupt(`the repository at ${backend.info.location} is encrypted but has no key files (keys/ is empty)`);
   const loaded = await Promise.all(
@@ -251,13 +262,12 @@ export async function unlock(
   for (const batch of batches) {
     const opened = await Promise.all(batch.map((k) => tryKey(k, password)));
     const i = opened.findIndex((m) => m !== undefined);
+    for (const [j, o] of opened.entries()) if (j !== i) o?.kek.fill(0);
     if (i < 0) continue;
-    const { master, config } = opened[i]!;
+    const { master, config, kek } = opened[i]!;
     const { salt: _s, data: _d, ...key } = batch[i]!;
-    if (config !== configHash) {
-      throw corrupt(`the repository config does not match key file ${key.name} (config changed after init: its content is authenticated by the keys)`);
-    }
-    return { key, master };
+    checkConfig(key.name, config, configHash);
+    return { key, master, kek };
   }
   if (damaged.length > 0) {
     const others = keys.length === 0 ? '' : `, and the password opens none of the other ${keys.length} key${keys.length === 1 ? '' : 's'}`;
@@ -266,14 +276,42 @@ export async function unlock(
   throw new StowageError('WRONG_PASSWORD', `wrong password: it opens none of the ${keys.length} key${keys.length === 1 ? '' : 's'} of the repository`);
 }
 
-/** The master keys in `k` if `password` opens it, else undefined. */
-async function tryKey(k: KeyFile, password: string): Promise<{ master: MasterKeys; config: string } | undefined> {
+/**
+ * Opens key file `name` with a key-encryption key remembered from an earlier unlock (a KEK
+ * cache such as the key agent): the master keys, or undefined when that KEK does not open it
+ * (then the caller derives from the password as usual). The file is checked against its name
+ * and the config against the key, exactly as in `unlock`.
+ */
+export async function unlockWithKek(backend: Backend, name: string, kek: Buffer, configHash: string): Promise<{ key: KeyInfo; master: MasterKeys } | undefined> {
+  const k = await loadKeyFile(backend, name);
+  if (kek.length !== KEK_BYTES) return undefined;
+  const opened = openKeyFile(k, kek);
+  if (opened === undefined) return undefined;
+  const { salt: _s, data: _d, ...key } = k;
+  checkConfig(key.name, opened.config, configHash);
+  return { key, master: opened.master };
+}
+
+function checkConfig(name: string, config: string, configHash: string): void {
+  if (config !== configHash) {
+    throw corrupt(`the repository config does not match key file ${name} (config changed after init: its content is authenticated by the keys)`);
+  }
+}
+
+/** The master keys in `k` and its KEK if `password` opens it, else undefined. */
+async function tryKey(k: KeyFile, password: string): Promise<{ master: MasterKeys; config: string; kek: Buffer } | undefined> {
   const kek = await deriveKek(password, k.salt, k.kdf);
+  const opened = openKeyFile(k, kek);
+  if (opened === undefined) kek.fill(0);
+  return opened && { ...opened, kek };
+}
+
+/** The master keys in `k` if `kek` opens it, else undefined (does not keep or clear `kek`). */
+function openKeyFile(k: KeyFile, kek: Buffer): { master: MasterKeys; config: string } | undefined {
   const tagAt = k.data.length - AES_GCM_TAG_BYTES;
   const d = createDecipheriv(AES_GCM, kek, k.data.subarray(0, AES_GCM_NONCE_BYTES), { authTagLength: AES_GCM_TAG_BYTES });
   d.setAuthTag(k.data.subarray(tagAt));
   const body = d.update(k.data.subarray(AES_GCM_NONCE_BYTES, tagAt));
-  kek.fill(0);
   try {
     d.final();
   } catch {

@@ -24,6 +24,7 @@ import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
 import type { Cipher } from './cipher.js';
 import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
 import { CodecPool, defaultWorkerCount } from './codec-pool.js';
+import type { KekCache } from './key-agent.js';
 import type { InitOptions, RepoConfig } from './config.js';
 import { chunkerParams, newConfig, parseConfig } from './config.js';
 import {
@@ -35,6 +36,7 @@ import {
   resolveKey,
   saveKey,
   unlock,
+  unlockWithKek,
   type KdfParams,
   type KeyInfo,
   type KeyListing,
@@ -51,6 +53,11 @@ export interface OpenOptions {
   readonly password?: PasswordSource;
   /** Key file name (or prefix) to try first, before the others. */
   readonly keyHint?: string;
+  /**
+   * Opt-in cache of key-encryption keys (the key agent, key-agent.ts): asked before the
+   * password, told the KEK after an unlock from the password (and at init).
+   */
+  readonly kekCache?: KekCache;
 }
 
 /** What Repository.init takes besides the config choices. */
@@ -120,7 +127,12 @@ export class Repository {
     if (password !== undefined) {
       const master = newMasterKeys();
       const configHash = blake3Hex(configBytes);
-      const key = await saveKey(backend, master, password, configHash, opts.kdf ? { kdf: opts.kdf } : {});
+      let kek: Buffer | undefined;
+      const key = await saveKey(backend, master, password, configHash, { ...(opts.kdf && { kdf: opts.kdf }), ...(opts.kekCache && { onKek: (k: Buffer) => (kek = k) }) });
+      if (kek !== undefined) {
+        await opts.kekCache!.put(key.name, kek);
+        kek.fill(0);
+      }
       secrets = { master, key: key.name, configHash };
     }
     await backend.save(CONFIG_HANDLE, configBytes);
@@ -148,10 +160,14 @@ export class Repository {
     if (enc.algorithm !== 'aes-256-gcm' || !('kdf' in enc) || enc.kdf !== 'scrypt' || config.hash !== 'blake3-keyed') {
       throw new StowageError('UNSUPPORTED_FORMAT', `repository is encrypted with ${enc.algorithm} (${'kdf' in enc ? enc.kdf : 'no kdf'}, hash ${config.hash}), which this build cannot open`);
     }
+    const configHash = blake3Hex(raw);
+    const cached = opts.kekCache && (await unlockFromCache(backend, opts.kekCache, configHash, opts.keyHint));
+    if (cached) return new Repository(backend, config, { master: cached.master, key: cached.key.name, configHash }, opts);
     const password = await askPassword(opts.password);
     if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `the repository at ${backend.info.location} is encrypted and no password was given`);
-    const configHash = blake3Hex(raw);
-    const { key, master } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
+    const { key, master, kek } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
+    if (opts.kekCache) await opts.kekCache.put(key.name, kek);
+    kek.fill(0);
     return new Repository(backend, config, { master, key: key.name, configHash }, opts);
   }
 
@@ -383,6 +399,27 @@ export class Repository {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/**
+ * The master keys from a KEK the cache remembers for one of the key files (the hinted ones
+ * first), or undefined: then the password path runs as without a cache and reports any
+ * damage, so nothing here throws.
+ */
+async function unlockFromCache(backend: Backend, cache: KekCache, configHash: string, hint: string | undefined): Promise<{ key: KeyInfo; master: MasterKeys } | undefined> {
+  try {
+    const names = await keyNames(backend);
+    const ordered = hint ? [...names.filter((n) => n.startsWith(hint)), ...names.filter((n) => !n.startsWith(hint))] : names;
+    const hit = await cache.get(ordered);
+    if (hit === undefined) return undefined;
+    try {
+      return await unlockWithKek(backend, hit.name, hit.kek, configHash);
+    } finally {
+      hit.kek.fill(0);
+    }
+  } catch {
+    return undefined;
   }
 }
 
