@@ -102,41 +102,21 @@ export function registerAgent(program: Command, run: Run): void {
       }),
     );
 
-  agent
-    .command('list')
-    .description('list the key files whose keys the agent holds, and when it forgets them')
-    .option('--socket <path>', `agent socket (default: ${AGENT_SOCKET_ENV})`)
-    .action((o: { socket?: string }) =>
-      run(async (ctx) => {
-        const r = await ask(agentSocket(o), 'list');
-        const entries = (Array.isArray(r.entries) ? r.entries : []) as AgentEntry[];
-        if (ctx.opts.json) ctx.json({ entries: entries.map((e) => ({ key: e.name, expires: new Date(e.expires).toISOString() })) });
-        else if (entries.length === 0) ctx.out('the agent holds no keys');
-        else for (const e of entries) ctx.out(`${e.name.slice(0, 8)}  until ${new Date(e.expires).toISOString()}`);
-      }),
-    );
-
-  agent
-    .command('clear')
-    .description('make the agent forget every key (it keeps running)')
-    .option('--socket <path>', `agent socket (default: ${AGENT_SOCKET_ENV})`)
-    .action((o: { socket?: string }) =>
-      run(async (ctx) => {
-        const r = await ask(agentSocket(o), 'clear');
-        if (ctx.opts.json) ctx.json({ removed: r.removed });
-        else ctx.out(`forgot ${String(r.removed)} key${r.removed === 1 ? '' : 's'}`);
-      }),
-    );
-
-  agent
-    .command('stop')
-    .description('make the agent forget every key and exit')
-    .option('--socket <path>', `agent socket (default: ${AGENT_SOCKET_ENV})`)
-    .action((o: { socket?: string }) =>
-      run(async (ctx) => {
-        await ask(agentSocket(o), 'stop');
-        if (ctx.opts.json) ctx.json({ stopped: true });
-        else ctx.out('key agent stopped');
-      }),
-    );
+  const talk = (op: 'list' | 'clear' | 'stop', description: string, show: (ctx: Context, r: Record<string, unknown>) => void): void => {
+    agent
+      .command(op)
+      .description(description)
+      .option('--socket <path>', `agent socket (default: ${AGENT_SOCKET_ENV})`)
+      .action((o: { socket?: string }) => run(async (ctx) => show(ctx, await ask(agentSocket(o), op))));
+  };
+  talk('list', 'list the key files whose keys the agent holds, and when it forgets them', (ctx, r) => {
+    const entries = (Array.isArray(r.entries) ? r.entries : []) as AgentEntry[];
+    if (ctx.opts.json) ctx.json({ entries: entries.map((e) => ({ key: e.name, expires: new Date(e.expires).toISOString() })) });
+    else if (entries.length === 0) ctx.out('the agent holds no keys');
+    else for (const e of entries) ctx.out(`${e.name.slice(0, 8)}  until ${new Date(e.expires).toISOString()}`);
+  });
+  talk('clear', 'make the agent forget every key (it keeps running)', (ctx, r) =>
+    ctx.opts.json ? ctx.json({ removed: r.removed }) : ctx.out(`forgot ${String(r.removed)} key${r.removed === 1 ? '' : 's'}`),
+  );
+  talk('stop', 'make the agent forget every key and exit', (ctx) => (ctx.opts.json ? ctx.json({ stopped: true }) : ctx.out('key agent stopped')));
 }
