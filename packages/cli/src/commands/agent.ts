@@ -9,19 +9,18 @@ import { join } from 'node:path';
 import { AGENT_SOCKET_ENV, StowageError, agentRequest, socketDir, startKeyAgent, type AgentEntry } from '@stowage/core';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
-import { parseDuration } from '../locking.js';
+import { durationArg } from '../args.js';
 
 type Run = (fn: (ctx: Context) => Promise<number | void>) => Promise<void>;
 
-const DEFAULT_TTL = '15m';
+const DEFAULT_TTL_MS = 15 * 60_000;
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-function ttlMs(v: string): number {
-  const ms = parseDuration(v);
-  if (!(ms >= 1000)) throw new StowageError('INVALID_ARGUMENT', `--ttl must be at least 1s, got "${v}"`);
+function ttlMs(ms: number): number {
+  if (!(ms >= 1000)) throw new StowageError('INVALID_ARGUMENT', `--ttl must be at least 1s, got ${ms} ms`);
   return ms;
 }
 
@@ -62,9 +61,9 @@ export function registerAgent(program: Command, run: Run): void {
   agent
     .command('start')
     .description(`start an agent in the background and print the line that opts in: eval "$(stowage agent start)"`)
-    .option('--ttl <duration>', `how long a key is kept after it was added (e.g. 30m, 2h); the agent exits when it has held nothing for as long`, DEFAULT_TTL)
+    .option('--ttl <duration>', `how long a key is kept after it was added (e.g. 30m, 2h; default 15m); the agent exits when it has held nothing for as long`, durationArg('--ttl'), DEFAULT_TTL_MS)
     .option('--socket <path>', 'socket path (default: a new 0700 directory under $XDG_RUNTIME_DIR or the temp dir)')
-    .action((o: { ttl: string; socket?: string }) =>
+    .action((o: { ttl: number; socket?: string }) =>
       run(async (ctx) => {
         const ttl = ttlMs(o.ttl);
         const socket = o.socket ?? join(socketDir(), 'agent.sock');
@@ -76,7 +75,7 @@ export function registerAgent(program: Command, run: Run): void {
         if (ctx.opts.json) ctx.json({ socket, pid: child.pid, ttlMs: ttl });
         else {
           ctx.out(`${AGENT_SOCKET_ENV}=${shellQuote(socket)}; export ${AGENT_SOCKET_ENV};`);
-          ctx.info(`stowage: key agent pid ${child.pid} at ${socket}, keys kept for ${o.ttl}`);
+          ctx.info(`stowage: key agent pid ${child.pid} at ${socket}, keys kept for ${ttl / 1000} s`);
         }
       }),
     );
@@ -84,9 +83,9 @@ export function registerAgent(program: Command, run: Run): void {
   agent
     .command('serve')
     .description('run an agent in the foreground until stopped, interrupted, or idle (empty) for the TTL')
-    .option('--ttl <duration>', 'how long a key is kept after it was added', DEFAULT_TTL)
+    .option('--ttl <duration>', 'how long a key is kept after it was added (default 15m)', durationArg('--ttl'), DEFAULT_TTL_MS)
     .option('--socket <path>', 'socket path (default: a new 0700 directory under $XDG_RUNTIME_DIR or the temp dir)')
-    .action((o: { ttl: string; socket?: string }) =>
+    .action((o: { ttl: number; socket?: string }) =>
       run(async (ctx) => {
         const ttl = ttlMs(o.ttl);
         const socket = o.socket ?? join(socketDir(), 'agent.sock');
