@@ -5,6 +5,7 @@ import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { formatBytes } from '../format.js';
 import { wantsLock } from '../locking.js';
+import { progressFor } from '../progress-bar.js';
 
 interface Opts extends FilterOpts {
   readData?: boolean;
@@ -23,7 +24,13 @@ export function registerCheck(program: Command, run: (fn: (ctx: Context) => Prom
         withRepo(ctx, async (repo) => {
           const subset = o.readDataSubset === undefined ? undefined : parseReadDataSubset(o.readDataSubset);
           const filter = filterFrom(o);
-          const r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: wantsLock(ctx), signal: ctx.signal, ...(filter && { filter }) });
+          const progress = progressFor(ctx);
+          let r;
+          try {
+            r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: wantsLock(ctx), signal: ctx.signal, ...(filter && { filter }), ...(progress.fn && { progress: progress.fn }) });
+          } finally {
+            progress.done();
+          }
           if (ctx.opts.json) ctx.json(r);
           else printCheck(ctx, r);
           if (r.errors > 0) throw new StowageError('CORRUPT', `check found ${r.errors} error${r.errors === 1 ? '' : 's'} (the findings above name what is damaged and the snapshots that depend on it)`);

@@ -3,6 +3,7 @@ import { formatMaxUnused, gc, parseMaxUnused, shortId, type GcOutcome, type GcPl
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
+import { progressFor } from '../progress-bar.js';
 import { formatBytes, table } from '../format.js';
 
 export interface GcCliOptions extends FilterOpts {
@@ -23,7 +24,13 @@ export function registerGc(program: Command, run: (fn: (ctx: Context) => Promise
 /** Runs gc and prints the outcome (also used by `forget --prune`). */
 export async function runGc(ctx: Context, repo: Parameters<typeof gc>[0], o: GcCliOptions): Promise<void> {
   const filter = filterFrom(o);
-  const out = await gc(repo, { maxUnused: parseMaxUnused(o.maxUnused ?? '5%'), dryRun: o.dryRun ?? false, signal: ctx.signal, ...(filter && { filter }) });
+  const progress = progressFor(ctx);
+  let out;
+  try {
+    out = await gc(repo, { maxUnused: parseMaxUnused(o.maxUnused ?? '5%'), dryRun: o.dryRun ?? false, signal: ctx.signal, ...(filter && { filter }), ...(progress.fn && { progress: progress.fn }) });
+  } finally {
+    progress.done();
+  }
   if (ctx.opts.json) ctx.json(gcJson(out));
   else printGc(ctx, out);
 }

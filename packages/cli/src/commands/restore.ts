@@ -54,7 +54,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
             if (t.created) ctx.info(`created folder ${t.created} (--mkdir)`);
           }
           if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
-          const progress = target === '-' ? { fn: undefined, done: () => undefined } : progressFor(ctx);
+          const progress = progressFor(ctx); // on stderr, also while stdout carries the data
           const t0 = performance.now();
           const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(o.imageCheck === false && { imageCheck: false }), ...(progress.fn && { progress: progress.fn }) };
           let r;
@@ -89,7 +89,7 @@ async function restoreLayer(ctx: Context, repo: Repository, id: string, ref: str
   if (Array.isArray(layer)) throw new StowageError('AMBIGUOUS_ID', `layer "${ref}" is ambiguous: it matches ${layer.length} layers (${layer.map((l) => l.digest ?? l.path).join(', ')})`);
   const what = `layer ${layer.digest ?? layer.path}`;
   const t = { offset: layer.offset, length: layer.length, what, ...(layer.digest && { digest: layer.digest }) };
-  const progress = target === '-' ? { fn: undefined, done: () => undefined } : progressFor(ctx);
+  const progress = progressFor(ctx); // on stderr, also while stdout carries the data
   const t0 = performance.now();
   let r;
   try {

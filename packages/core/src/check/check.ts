@@ -277,7 +277,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
       if (!f) missing.set(hex, (f = add({ severity: 'error', kind: 'blob-missing', blob: hex, message: `file map blob ${hex} is not in the index` })));
       addSnapshots(f, [s.id]);
     }
-    opts.progress?.({ op: 'check', done: ++done, total: snaps.length });
+    opts.progress?.({ op: 'check', done: ++done, total: snaps.length, unit: 'snapshots', phase: 'snapshots' });
   }
 
   // 4. packs: existence and trailers
@@ -325,6 +325,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
   let bytesRead = 0;
   if (opts.readData || opts.readDataSubset) {
     const selected = table.packs.filter((p) => p.size !== undefined && inSubset(p.id, opts.readDataSubset));
+    const selectedBytes = selected.reduce((n, p) => n + p.size!, 0);
     for (const p of selected) {
       opts.signal?.throwIfAborted();
       const r = await readDataPack(repo, table, p.id, p.first, p.count, p.size!);
@@ -343,7 +344,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
       if (r.bad.size === 0 && trailerOk.has(p.no) && r.hash !== p.id) {
         damagePack(p.no, add({ severity: 'error', kind: 'pack-damaged', pack: p.id, message: `pack ${p.id}: content does not match its name (damage outside the blobs)` }));
       }
-      opts.progress?.({ op: 'check', done: packsRead, total: selected.length });
+      opts.progress?.({ op: 'check', done: bytesRead, total: selectedBytes, unit: 'bytes', phase: 'read-data' });
     }
   }
 

@@ -127,6 +127,7 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
   // the plan's id lookup is not needed any more: give its memory back before copying
   table.releaseLookup();
   let done = 0;
+  const repackBytes = repack.reduce((n, p) => n + p.size, 0);
   for (const p of repack) {
     opts.signal?.throwIfAborted();
     const tp = table.packAt(table.packNo(p.id)!);
@@ -200,7 +201,8 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
         blobsRepacked++;
       }
     }
-    opts.progress?.({ op: 'gc', done: ++done, total: repack.length });
+    done += p.size;
+    opts.progress?.({ op: 'gc', done, total: repackBytes, unit: 'bytes', phase: 'repack' });
   }
   if (writer.count > 0) await finishPack();
 

@@ -218,7 +218,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
       if (e >= 0) table.mark(e);
       else if (!missing.has(hex)) missing.set(hex, s.id);
     }
-    opts.progress?.({ op: 'gc', done: ++done, total: snaps.length });
+    opts.progress?.({ op: 'gc', done: ++done, total: snaps.length, unit: 'snapshots', phase: 'mark' });
   }
   if (missing.size > 0) {
     const ex = [...missing].slice(0, 3).map(([b, s]) => `${b.slice(0, 16)}… (snapshot ${s.slice(0, 8)})`).join(', ');

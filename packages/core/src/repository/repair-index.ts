@@ -47,7 +47,7 @@ export async function repairIndex(repo: Repository, opts: { progress?: ProgressF
       batchEntries += tail.entries.length;
       packs++;
       blobs += tail.entries.length;
-      opts.progress?.({ op: 'repair', done: packs });
+      opts.progress?.({ op: 'repair', done: packs, unit: 'packs' });
       if (batchEntries >= ENTRIES_PER_INDEX_FILE) await flush();
     } catch (err) {
       if (!isStowageError(err, 'CORRUPT')) throw err;
