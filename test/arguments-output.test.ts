@@ -103,3 +103,28 @@ describe('output people can rely on', () => {
     expect(JSON.parse(docs[0]!)[0].shortId).toMatch(/^[0-9a-f]{8}$/);
   });
 });
+
+describe('-v adds detail on stderr; without it there is none', () => {
+  let sb: Sandbox;
+  beforeAll(() => {
+    sb = sandbox();
+    expect(sb.run(['init', '--insecure-no-encryption']).code).toBe(0);
+  });
+  afterAll(() => sb.cleanup());
+
+  it('snapshot, restore and gc', () => {
+    const input = seededBytes('verbose', 500_000);
+    const quiet = sb.run(['snapshot', '-', '--name', 'v'], { input });
+    expect(quiet.stderr).toBe('');
+    const v = sb.run(['-v', 'snapshot', '-', '--name', 'v', '--tag', 'again'], { input });
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stderr).toMatch(/^input: {3}stdin, 488 KiB, sha256 [0-9a-f]{64}$/m);
+    expect(v.stderr).toMatch(/^chunks: {2}\d+ \(0 new\), 1 chunk-list blob/m);
+    const r = sb.run(['-v', 'restore', 'latest', sb.file('v.out')]);
+    expect(r.stderr).toMatch(/^restoring snapshot [0-9a-f]{8} \(v, .*, raw, 488 KiB\) to .*v\.out$/m);
+    expect(sb.run(['forget', '--keep-last', '1']).code).toBe(0);
+    const g = sb.run(['-v', 'gc']);
+    expect(g.stdout).toMatch(/Action +Pack +Size/); // the per-pack table, only with -v on a real run
+    expect(sb.run(['gc']).stdout).not.toMatch(/Action +Pack/);
+  });
+});

@@ -73,7 +73,8 @@ complete -o filenames -F _stowage stowage
 }
 
 function zsh(specs: Spec[]): string {
-  const esc = (s: string) => s.replace(/[[\]:'\\]/g, (c) => `\\${c}`);
+  // _arguments wants [ ] : escaped; the shell's single quotes want ' as '\''
+  const esc = (s: string) => s.replace(/[[\]:\\]/g, (c) => `\\${c}`).replace(/'/g, `'\\''`);
   const fn = (s: Spec) => `_stowage_${s.path.replace(/[^a-z0-9]+/gi, '_') || 'main'}`;
   const bodies = specs.map((s) => {
     const opts = s.options.map((o) => {

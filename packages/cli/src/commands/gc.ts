@@ -57,6 +57,7 @@ function printGc(ctx: Context, out: GcOutcome): void {
   put(`${p.snapshots} snapshots, ${s.packs} packs (${formatBytes(s.packBytes)}), ${s.blobs} blobs of which ${s.usedBlobs} used`);
   put(`used ${formatBytes(s.usedBytes)}, unused ${formatBytes(s.unusedBytes)}${s.duplicateBlobs ? `, ${s.duplicateBlobs} duplicate blob copies` : ''}`);
   if (out.result === undefined) printPlanTable(ctx, p);
+  else if ((ctx.opts.verbose ?? 0) > 0 && !ctx.opts.quiet) printPlanTable(ctx, p); // -v: the per-pack table of a real run too
   put(`plan: keep ${keep.length} packs, repack ${repack.length} (${formatBytes(s.repackBytes)}, copying ${formatBytes(s.repackUsedBytes)}), delete ${del.length}${p.unindexedPacks.length ? ` + ${p.unindexedPacks.length} unindexed` : ''} (${formatBytes(s.deleteBytes)})`);
   put(`${out.result ? 'expected to free' : 'would free'} ${formatBytes(s.freeBytes)}; unused left ${formatBytes(s.unusedAfter)} (max-unused ${formatMaxUnused(p.maxUnused)})`);
   const r = out.result;

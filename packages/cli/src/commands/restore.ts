@@ -54,6 +54,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
             if (t.created) ctx.info(`created folder ${t.created} (--mkdir)`);
           }
           if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
+          ctx.verbose(`restoring snapshot ${shortId(id)} (${snap.name}, ${snap.time}, host ${snap.hostname}, ${snap.format ?? 'raw'}, ${formatBytes(snap.source.size)}) to ${target === '-' ? 'stdout' : target}`);
           const progress = progressFor(ctx); // on stderr, also while stdout carries the data
           const t0 = performance.now();
           const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(o.imageCheck === false && { imageCheck: false }), ...(progress.fn && { progress: progress.fn }) };

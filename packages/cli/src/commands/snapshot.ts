@@ -142,4 +142,9 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
     ctx.say(`          to avoid it, ${UNCOMPRESSED_LAYERS_HINT}`);
   }
   ctx.say(`  id      ${s.id}`);
+  // -v: how the input was read and stored
+  ctx.verbose(`input:   ${s.source.kind === 'stdin' ? 'stdin' : s.source.path}, ${formatBytes(s.source.size)}, sha256 ${s.source.sha256}`);
+  ctx.verbose(`format:  ${s.format ?? 'raw'}${s.image ? ` (${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${s.image.platform ? `, ${s.image.platform}` : ''}, ${s.image.layers.length} layers)` : ''}; name ${JSON.stringify(s.name)}, host ${s.hostname}`);
+  ctx.verbose(`chunks:  ${sum.chunks} (${sum.newChunks} new), ${s.content.lists.length} chunk-list blob${s.content.lists.length === 1 ? '' : 's'}${s.content.files?.length ? `, file map in ${s.content.files.length} blob${s.content.files.length === 1 ? '' : 's'}` : ''}`);
+  ctx.verbose(`deltas:  ${s.basis ? `basis ${shortId(s.basis)}, ${sum.deltaBlobs ?? 0} delta blobs` : 'no basis'}${sum.deltaCandidates ? `, ${sum.deltaCandidates} candidates` : ''}`);
 }
