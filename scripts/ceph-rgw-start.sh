@@ -11,6 +11,7 @@ set -euo pipefail
 D=${1:?state dir}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)); }
 PORT=${RGW_PORT:-$(free_port)}; MON_PORT=${MON_PORT:-$(free_port)}
+while [ "$MON_PORT" = "$PORT" ]; do MON_PORT=$(free_port); done
 ts() { echo "[$(date +%s.%N | cut -c1-14)] $*"; }
 if [ -d "$D" ] && [ -n "$(ls -A "$D")" ] && [ ! -f "$D/ceph.conf" ]; then echo "refusing to wipe non-empty $D" >&2; exit 1; fi
 rm -rf "$D"; mkdir -p "$D"/{mon,osd,run,log,rgw}
@@ -67,7 +68,10 @@ ceph-mon --mkfs -i a --monmap "$D/monmap" --keyring "$D/mon.keyring"
 ceph-mon -i a
 ts "osd mkfs+start"
 UUID=$(cat /proc/sys/kernel/random/uuid)
-OSD=$(ceph osd new "$UUID")
+# the mon may still be electing itself on a loaded machine: retry
+OSD=""
+for i in 1 2 3 4 5; do OSD=$(ceph --connect-timeout 15 osd new "$UUID" 2>>"$D/log/osd-new.log") && break; sleep 1; done
+[ -n "$OSD" ] || { echo "ceph osd new failed; see $D/log" >&2; exit 1; }
 mkdir -p "$D/osd/osd.$OSD"
 ceph-osd -i "$OSD" --mkfs --osd-uuid "$UUID" 2>>"$D/log/osd-mkfs.log"
 ceph-osd -i "$OSD" 2>>"$D/log/osd-start.log"

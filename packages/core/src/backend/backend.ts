@@ -41,6 +41,11 @@ export interface BackendInfo {
   readonly location: string;
   /** Useful number of concurrent operations. */
   readonly connections: number;
+  /**
+   * Packs worth uploading at once by one writer (default 1: one more is built meanwhile). A
+   * store with per-request latency (S3) wants several; each costs a pack of memory.
+   */
+  readonly uploads?: number;
 }
 
 export interface SaveOptions extends OpOptions {

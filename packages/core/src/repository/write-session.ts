@@ -31,7 +31,7 @@ export interface WriteSessionOptions {
   readonly workers?: number;
   /** Plaintext bytes queued for encoding before saveBatch waits (default 12 MiB). */
   readonly maxEncodeBytes?: number;
-  /** Packs uploading at once (default 1: one more is being built meanwhile). */
+  /** Packs uploading at once (default: the backend's `info.uploads`, else 1; one more is being built meanwhile). */
   readonly maxUploads?: number;
   /** Write an intermediate index file after this many packs (default 32). */
   readonly indexEveryPacks?: number;
@@ -112,7 +112,7 @@ export class WriteSession {
     this.pool = repo.codecs(opts.workers);
     this.writer = new PackWriter(repo.cipher);
     this.maxEncodeBytes = opts.maxEncodeBytes ?? 12 * 1024 * 1024;
-    this.maxUploads = opts.maxUploads ?? 1;
+    this.maxUploads = opts.maxUploads ?? repo.backend.info.uploads ?? 1;
     this.indexEveryPacks = opts.indexEveryPacks ?? 32;
     this.frameTarget = opts.frames === false ? 0 : frameTargetFor(repo.config.packSize);
   }

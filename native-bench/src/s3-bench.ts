@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+/**
+ * s3-bench.ts — Stowage and restic 0.14 side by side on one Ceph RGW (issue 10 item 4).
+ *
+ * Starts a throwaway single-node Ceph RGW (scripts/ceph-rgw-start.sh, memstore capped at 4 GiB:
+ * both repositories fit), then for both tools, step by step interleaved (stowage v1, restic v1,
+ * stowage v2, ...) so both see the same machine load: init, snapshot v1..v5 of the corpus's
+ * docker.tar series, restore v5 (stowage restore / restic dump) and check its sha256. Each step
+ * is a separate process timed with hrtime, peak RSS from GNU time. Requests are counted the
+ * same way for both tools, from radosgw's access log (one line per request; each tool has its
+ * own bucket), by kind: PUT, GET, HEAD, LIST, POST, DELETE. The cluster is stopped at the end.
+ *
+ *   node native-bench/dist/s3-bench.js [--corpus /work/corpus/deb] [--out native-bench/results/s3-bench.json]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runStep, sha256File, type Cmd, type StepResult } from './peers/runner.js';
+import { stowageArgv } from './peers/tools.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const KINDS = ['PUT', 'GET', 'HEAD', 'LIST', 'POST', 'DELETE'] as const;
+type Kind = (typeof KINDS)[number];
+type Counts = Record<Kind, number>;
+
+const { values } = parseArgs({ options: { corpus: { type: 'string', default: '/work/corpus/deb' }, out: { type: 'string', default: join(ROOT, 'native-bench/results/s3-bench.json') } } });
+
+/** Requests per bucket and kind in the radosgw log from byte `from` on. */
+function countRequests(log: string, from: number, bucket: string): Counts {
+  const text = readFileSync(log).subarray(from).toString('utf8');
+  const c: Counts = { PUT: 0, GET: 0, HEAD: 0, LIST: 0, POST: 0, DELETE: 0 };
+  for (const m of text.matchAll(/ beast: \S+ \S+ - \S* \[[^\]]*\] "(\w+) \/([^/ ?]+)(\/[^ ]*)? HTTP\/1\.1"/g)) {
+    if (m[2] !== bucket) continue;
+    const [, method, , rest = ''] = m;
+    const key = rest.replace(/\?.*$/, '').slice(1);
+    const query = rest.includes('?') ? rest.slice(rest.indexOf('?') + 1) : '';
+    let kind: Kind;
+    if (method === 'GET' && (key === '' || /(^|&)(list-type|uploads)/.test(query))) kind = 'LIST';
+    else kind = (KINDS as readonly string[]).includes(method!) ? (method as Kind) : 'GET';
+    c[kind]++;
+  }
+  return c;
+}
+
+const sum = (c: Counts) => KINDS.reduce((n, k) => n + c[k], 0);
+const add = (a: Counts, b: Counts): Counts => Object.fromEntries(KINDS.map((k) => [k, a[k] + b[k]])) as Counts;
+
+interface Tool {
+  name: string;
+  bucket: string;
+  env: Record<string, string>;
+  init(): Cmd;
+  snapshot(file: string): Cmd;
+  restore(out: string, file: string): Cmd;
+}
+
+async function main(): Promise<void> {
+  const corpus = values.corpus!;
+  const files = [1, 2, 3, 4, 5].map((v) => join(corpus, `v${v}.docker.tar`));
+  for (const f of files) if (!existsSync(f)) throw new Error(`missing ${f} (is ${corpus}/READY there?)`);
+  const work = mkdtempSync(join(tmpdir(), 'stowage-s3-bench-'));
+  const state = join(work, 'ceph');
+  const start = spawnSync('bash', [join(ROOT, 'scripts/ceph-rgw-start.sh'), state], { env: { ...process.env, MEMSTORE_BYTES: String(4 * 2 ** 30) }, encoding: 'utf8' });
+  if (start.status !== 0) throw new Error(`ceph-rgw-start failed: ${start.stdout}${start.stderr}`);
+  const url = new URL(readFileSync(join(state, 'env'), 'utf8').trim().replace(/^STOWAGE_TEST_S3=/, ''));
+  const endpoint = url.origin;
+  const log = join(state, 'log', 'client.rgw.a.log');
+  const creds = { AWS_ACCESS_KEY_ID: decodeURIComponent(url.username), AWS_SECRET_ACCESS_KEY: decodeURIComponent(url.password), AWS_REGION: 'us-east-1' };
+  const stowage = stowageArgv(ROOT);
+  const tools: Tool[] = [
+    {
+      name: 'stowage',
+      bucket: 'bench-stowage',
+      env: { ...creds, STOWAGE_PASSWORD: 'x', STOWAGE_CACHE_DIR: join(work, 'stowage-cache'), STOWAGE_REPOSITORY: `s3:${endpoint}/bench-stowage` },
+      init: () => ({ argv: [...stowage, 'init'] }),
+      snapshot: (file) => ({ argv: [...stowage, 'snapshot', file, '--name', 'image'] }),
+      restore: (out) => ({ argv: [...stowage, 'restore', 'latest', out] }),
+    },
+    {
+      name: 'restic',
+      bucket: 'bench-restic',
+      env: { ...creds, RESTIC_PASSWORD: 'x', RESTIC_CACHE_DIR: join(work, 'restic-cache'), RESTIC_REPOSITORY: `s3:${endpoint}/bench-restic` },
+      init: () => ({ argv: ['restic', '-o', 's3.bucket-lookup=path', 'init'] }),
+      snapshot: (file) => ({ argv: ['restic', '-o', 's3.bucket-lookup=path', 'backup', file] }),
+      restore: (out, file) => ({ argv: ['restic', '-o', 's3.bucket-lookup=path', 'dump', 'latest', file], stdoutFile: out }),
+    },
+  ];
+  const env = (t: Tool) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, ...t.env });
+  const results: Record<string, { steps: (StepResult & { what: string; requests: Counts; load: number })[] }> = { stowage: { steps: [] }, restic: { steps: [] } };
+  const step = async (t: Tool, what: string, cmd: Cmd) => {
+    const from = statSync(log).size;
+    const load = loadavg()[0]!;
+    const r = await runStep(cmd, env(t));
+    if (r.code !== 0) throw new Error(`${t.name} ${what} failed (${r.code}): ${r.stderrTail}`);
+    await new Promise((res) => setTimeout(res, 300)); // the log line follows the response
+    const requests = countRequests(log, from, t.bucket);
+    results[t.name]!.steps.push({ ...r, what, requests, load });
+    console.log(`${t.name.padEnd(8)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`);
+  };
+  try {
+    for (const t of tools) await step(t, 'init', t.init());
+    for (const [i, f] of files.entries()) for (const t of tools) await step(t, `snapshot v${i + 1}`, t.snapshot(f));
+    const want = await sha256File(files[4]!);
+    for (const t of tools) {
+      const out = join(work, `${t.name}-v5.tar`);
+      await step(t, 'restore v5', t.restore(out, files[4]!));
+      const got = await sha256File(out);
+      if (got !== want) throw new Error(`${t.name}: restored v5 differs (${got} != ${want})`);
+      rmSync(out);
+    }
+  } finally {
+    spawnSync('bash', [join(ROOT, 'scripts/ceph-rgw-stop.sh'), state]);
+  }
+  const summary = Object.fromEntries(
+    tools.map((t) => {
+      const steps = results[t.name]!.steps;
+      const snaps = steps.filter((s) => s.what.startsWith('snapshot'));
+      const restore = steps.find((s) => s.what === 'restore v5')!;
+      const snapReq = snaps.reduce((c, s) => add(c, s.requests), { PUT: 0, GET: 0, HEAD: 0, LIST: 0, POST: 0, DELETE: 0 } as Counts);
+      return [
+        t.name,
+        {
+          snapshotsSeconds: snaps.reduce((n, s) => n + s.seconds, 0),
+          restoreSeconds: restore.seconds,
+          peakRssMiB: Math.max(...steps.map((s) => (s.rssKB ?? 0) / 1024)),
+          snapshotRequests: snapReq,
+          restoreRequests: restore.requests,
+          totalRequests: sum(snapReq) + sum(restore.requests),
+        },
+      ];
+    }),
+  );
+  const s = summary.stowage!;
+  const r = summary.restic!;
+  const ratio = { snapshots: s.snapshotsSeconds / r.snapshotsSeconds, restore: s.restoreSeconds / r.restoreSeconds, requests: s.totalRequests / r.totalRequests };
+  const machine = { cpus: availableParallelism(), loadAtEnd: loadavg()[0], restic: spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim() };
+  mkdirSync(dirname(values.out!), { recursive: true });
+  writeFileSync(values.out!, JSON.stringify({ date: new Date().toISOString(), corpus, machine, summary, ratio, results }, null, 2) + '\n');
+  console.log('\n| | stowage | restic 0.14 | ratio |\n|---|---|---|---|');
+  console.log(`| five snapshots (s) | ${s.snapshotsSeconds.toFixed(1)} | ${r.snapshotsSeconds.toFixed(1)} | ${ratio.snapshots.toFixed(2)} |`);
+  console.log(`| restore v5 (s) | ${s.restoreSeconds.toFixed(1)} | ${r.restoreSeconds.toFixed(1)} | ${ratio.restore.toFixed(2)} |`);
+  console.log(`| peak RSS (MiB) | ${s.peakRssMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | |`);
+  for (const k of KINDS) console.log(`| ${k} requests (snapshots + restore) | ${s.snapshotRequests[k] + s.restoreRequests[k]} | ${r.snapshotRequests[k] + r.restoreRequests[k]} | |`);
+  console.log(`| all requests | ${s.totalRequests} | ${r.totalRequests} | ${ratio.requests.toFixed(2)} |`);
+  console.log(`\nraw figures: ${values.out}; load average at the end ${machine.loadAtEnd?.toFixed(1)} on ${machine.cpus} CPUs`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
