@@ -88,3 +88,5 @@ export { diffTrees, type DiffEntry, type DiffKind } from './tree/diff.js';
 export { fileContent } from './tree/dump.js';
 export { findImageFile, imageFileContent, tarUnits, normalizePath, type ImageFileHit, type TarUnit } from './image/find-file.js';
 export { pathMatcher } from './tree/match.js';
+export { snapshotFromLocation, snapshotFromRegistry, snapshotFromLayout, hostPlatform, type PullOptions, type PullResult, type Descriptor } from './registry/pull.js';
+export { tarStream, tarHeaderFor, type TarEntry as TarWriterEntry } from './registry/tar-writer.js';

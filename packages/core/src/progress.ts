@@ -7,7 +7,7 @@
  * "mark", then "repack"), and `done` restarts from 0 when the phase or unit changes.
  */
 export interface ProgressEvent {
-  readonly op: 'snapshot' | 'restore' | 'repair' | 'gc' | 'check' | 'copy' | 'push';
+  readonly op: 'snapshot' | 'restore' | 'repair' | 'gc' | 'check' | 'copy' | 'push' | 'download';
   /** Units processed so far. */
   readonly done: number;
   /** Total units when known. */

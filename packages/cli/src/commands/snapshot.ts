@@ -1,6 +1,6 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
 import { statSync } from 'node:fs';
-import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, imageNames, shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
+import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, imageNames, isImageLocation, shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';
@@ -8,8 +8,9 @@ import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
 import { runTreeSnapshot, type TreeOpts } from './snapshot-tree.js';
+import { snapshotImageLocation, type ImageSnapshotOpts } from './snapshot-image.js';
 
-interface Opts extends TreeOpts {
+interface Opts extends TreeOpts, ImageSnapshotOpts {
   allowEmpty?: boolean;
   format?: InputFormat;
   tag?: string[];
@@ -24,7 +25,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
   program
     .command('snapshot')
     .description('store a snapshot of a file, of stdin with "-", or of directories (with every file\'s metadata)')
-    .argument('<input...>', 'file to snapshot, - for stdin, or one or more directories')
+    .argument('<input...>', 'file to snapshot, - for stdin, one or more directories, or an image: docker://<host>/<repo>:<tag>, oci:<dir>[:<tag>], docker-archive:<file>, oci-archive:<file>')
     .option('--tag <tag>', 'add a tag (repeatable)', collect)
     .option('--name <name>', 'snapshot name (default: an image archive\'s image, e.g. "app" for app:v5; else the input file name; "stdin" for -)')
     .option('--allow-empty', 'store an empty input (0 bytes) as a snapshot; without it an empty input is refused (EMPTY_INPUT)')
@@ -33,6 +34,9 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     .option('--format <format>', 'auto (detect tar, docker-archive, OCI archive), raw, tar, docker or oci', 'auto')
     .option('--basis <snapshot>', 'store changed files as deltas against their version in this snapshot (default: the latest snapshot of the same name, else the latest)')
     .option('--no-delta', 'store changed files whole, not as deltas against an earlier version')
+    .option('--registry-auth <file>', 'docker://: credentials from a docker config.json ("auths")')
+    .option('--registry-insecure', 'docker://: do not verify the registry\'s TLS certificate (loopback registries are spoken to over http)')
+    .option('--platform <os/arch>', 'docker://, oci: multi-platform images: the platform to store (default the host\'s)')
     .option('--exclude <pattern>', 'directories: leave out paths matching this gitignore-style pattern (repeatable)', collect)
     .option('--exclude-file <file>', 'directories: read exclude patterns from a file, one per line (repeatable)', collect)
     .option('--exclude-if-present <name>', 'directories: leave out directories holding an entry of this name, e.g. CACHEDIR.TAG (repeatable)', collect)
@@ -53,6 +57,16 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
             signal: ctx.signal,
             ...(progress.fn && { progress: progress.fn }),
           };
+          if (inputs.length === 1 && isImageLocation(inputs[0]!)) {
+            let r;
+            try {
+              r = await snapshotImageLocation(repo, inputs[0]!, o, { ...common, force: o.force ?? false });
+            } finally {
+              progress.done();
+            }
+            report(ctx, r.snap, r.reused, r.extra, r.line);
+            return undefined;
+          }
           const isDir = (p: string): boolean => {
             try {
               return statSync(p).isDirectory();
@@ -94,7 +108,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     );
 }
 
-function report(ctx: Context, s: Snapshot, reused: boolean): void {
+function report(ctx: Context, s: Snapshot, reused: boolean, extra: Record<string, unknown> = {}, line?: string): void {
   const sum = s.summary;
   const packed = s.image && !s.image.warnings ? compressedLayers(s.image) : undefined;
   const mbps = sum.seconds > 0 ? sum.bytesRead / 1e6 / sum.seconds : 0;
@@ -121,6 +135,7 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
       ...(s.format && { format: s.format }),
       ...(packed && { compressedLayers: { ...packed, hint: UNCOMPRESSED_LAYERS_HINT } }),
       ...(s.image && { image: { kind: s.image.kind, names: imageNames(s.image), ...(s.image.configDigest && { configDigest: s.image.configDigest }), ...(s.image.manifestDigest && { manifestDigest: s.image.manifestDigest }), layers: s.image.layers.length, ...(s.image.warnings && { warnings: s.image.warnings }) } }),
+      ...(Object.keys(extra).length && { pull: extra }),
     });
     return;
   }
@@ -141,6 +156,7 @@ function report(ctx: Context, s: Snapshot, reused: boolean): void {
     ctx.say(`  layers  ${packed.layers} of ${packed.ofLayers} layer${packed.ofLayers === 1 ? ' is' : 's are'} ${packed.compressions.join('/')}-compressed: ${formatBytes(packed.bytes)} stored as opaque blobs, not deduplicated by file`);
     ctx.say(`          to avoid it, ${UNCOMPRESSED_LAYERS_HINT}`);
   }
+  if (line) ctx.say(line);
   ctx.say(`  id      ${s.id}`);
   // -v: how the input was read and stored
   ctx.verbose(`input:   ${s.source.kind === 'stdin' ? 'stdin' : s.source.path}, ${formatBytes(s.source.size)}, sha256 ${s.source.sha256}`);

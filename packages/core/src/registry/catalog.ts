@@ -144,6 +144,11 @@ export class RegistryCatalog {
     return hits.length === 1 ? hits[0]![1] : undefined;
   }
 
+  /** Where blob `digest` is in any image snapshot (pulls reuse stored layers by digest). */
+  anyBlob(digest: string): BlobSource | undefined {
+    return this.#blobs.get(digest);
+  }
+
   /** Where blob `digest` of repository `name` is, if its images name it. */
   blob(name: string, digest: string): BlobSource | undefined {
     return this.#repos.get(name)?.blobs.has(digest) ? this.#blobs.get(digest) : undefined;
