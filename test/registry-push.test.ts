@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, sandbox, type Sandbox } from './helpers/cli.js';
+import { ROOT, listFiles, sandbox, type Sandbox } from './helpers/cli.js';
 import { cleanupPodman, freePort, layoutManifest, makeRunnableImage, needImageTools, podman, sh, startDockerRegistry, type BuiltImage, type Registry } from './helpers/registry.js';
 
 const tools = needImageTools('registry-push.test.ts', ['docker-registry', 'skopeo', 'podman', 'runc', 'tar']);
@@ -138,6 +138,28 @@ describe.skipIf(!tools)('restore into a registry (docker-registry) and an OCI la
       expect(inspect(`docker://${secured.addr}/team/hello:v1`, ['--tls-verify=false', creds]).Digest).toBe(ok.manifestDigest);
     } finally {
       await secured.stop();
+    }
+  });
+
+  it('a push that fails midway (a damaged pack) leaves nothing tagged', () => {
+    const dmg = sandbox();
+    try {
+      expect(dmg.run(['init', '--insecure-no-encryption']).code).toBe(0);
+      expect(dmg.run(['snapshot', hello.file]).code).toBe(0);
+      const packs = listFiles(path.join(dmg.repo, 'data')).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size);
+      const f = fs.openSync(packs[0]!, 'r+');
+      const b = Buffer.alloc(1);
+      const at = Math.floor(fs.statSync(packs[0]!).size / 3);
+      fs.readSync(f, b, 0, 1, at);
+      b[0] ^= 0xff;
+      fs.writeSync(f, b, 0, 1, at);
+      fs.closeSync(f);
+      const r = dmg.run(['restore', 'test/hello:v1', `docker://${reg.addr}/damaged/hello:v1`]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/\[CORRUPT\]/);
+      expect(() => sh('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.addr}/damaged/hello:v1`])).toThrow(/manifest unknown|not found|name unknown/i);
+    } finally {
+      dmg.cleanup();
     }
   });
 

@@ -148,6 +148,7 @@ export class RegistryClient {
       const req = lib.request(url, { method: init.method ?? 'GET', headers, ...(url.protocol === 'https:' && this.#opts.insecureTls && { rejectUnauthorized: false }), ...(this.#opts.signal && { signal: this.#opts.signal }) }, (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
       req.setTimeout(this.#opts.timeoutMs ?? 60_000, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
+        if (err instanceof StowageError) return reject(err); // the body's source failed (a damaged repository blob)
         if (err.name === 'AbortError') return reject(new StowageError('ABORTED', 'interrupted', { cause: err }));
         reject(new StowageError('REGISTRY_UNREACHABLE', `cannot reach registry ${this.host} (${url.protocol.slice(0, -1)}): ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ').trim(), { cause: err, retryable: true }));
       });
