@@ -11,10 +11,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, listFiles, sandbox, type Sandbox } from './helpers/cli.js';
-import { freePort, layoutManifest, makeRunnableImage, needImageTools, sh, startDockerRegistry, type BuiltImage, type Registry } from './helpers/registry.js';
+import { listFiles, sandbox, type Sandbox } from './helpers/cli.js';
+import { freePort, layoutManifest, makeRunnableImage, needImageTools, sh, startDockerRegistry, startHtpasswdRegistry, writeHtpasswd, type BuiltImage, type Registry } from './helpers/registry.js';
 
 const tools = needImageTools('registry-pull.test.ts', ['docker-registry', 'skopeo', 'tar']);
 
@@ -126,10 +125,7 @@ describe.skipIf(!tools)('snapshot from a registry (docker-registry), an OCI layo
   });
 
   it('an htpasswd registry: anonymous is REGISTRY_AUTH; --registry-auth <config.json> pulls', async () => {
-    const bcrypt = createRequire(path.join(ROOT, 'packages/core/package.json'))('bcryptjs') as { hashSync(p: string, r: number): string };
-    const htpasswd = sb.file('htpasswd');
-    fs.writeFileSync(htpasswd, `puller:${bcrypt.hashSync('pull-pass', 5)}\n`);
-    const secured = await startDockerRegistry(sb.dir, `auth:\n  htpasswd:\n    realm: test\n    path: ${htpasswd}\n`);
+    const secured = await startHtpasswdRegistry(sb.dir, writeHtpasswd(sb.file('htpasswd'), 'puller', 'pull-pass'));
     try {
       sh('skopeo', ['copy', '-q', '--dest-tls-verify=false', '--dest-creds', 'puller:pull-pass', `docker-archive:${v1.file}`, `docker://${secured.addr}/private/hello:v1`]);
       const before = snapshotCount();

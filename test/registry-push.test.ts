@@ -10,10 +10,9 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, listFiles, sandbox, type Sandbox } from './helpers/cli.js';
-import { cleanupPodman, freePort, layoutManifest, makeRunnableImage, needImageTools, podman, sh, startDockerRegistry, type BuiltImage, type Registry } from './helpers/registry.js';
+import { listFiles, sandbox, type Sandbox } from './helpers/cli.js';
+import { cleanupPodman, freePort, layoutManifest, makeRunnableImage, needImageTools, podman, sh, startDockerRegistry, startHtpasswdRegistry, writeHtpasswd, type BuiltImage, type Registry } from './helpers/registry.js';
 
 const tools = needImageTools('registry-push.test.ts', ['docker-registry', 'skopeo', 'podman', 'runc', 'tar']);
 
@@ -115,10 +114,7 @@ describe.skipIf(!tools)('restore into a registry (docker-registry) and an OCI la
   });
 
   it('credentials from a docker config.json; wrong ones: REGISTRY_AUTH, exit 1, nothing tagged', async () => {
-    const bcrypt = createRequire(path.join(ROOT, 'packages/core/package.json'))('bcryptjs') as { hashSync(p: string, r: number): string };
-    const htpasswd = sb.file('htpasswd');
-    fs.writeFileSync(htpasswd, `pusher:${bcrypt.hashSync('right-pass', 5)}\n`);
-    const secured = await startDockerRegistry(sb.dir, `auth:\n  htpasswd:\n    realm: test\n    path: ${htpasswd}\n`);
+    const secured = await startHtpasswdRegistry(sb.dir, writeHtpasswd(sb.file('htpasswd'), 'pusher', 'right-pass'));
     try {
       const cfg = (pass: string) => {
         const f = sb.file(`auth-${pass}.json`);

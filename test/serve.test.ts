@@ -10,10 +10,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, sandbox, type Sandbox } from './helpers/cli.js';
-import { cleanupPodman, layoutManifest, makeRunnableImage, needImageTools, podman, sh, sha256, startServe, type BuiltImage, type Served } from './helpers/registry.js';
+import { sandbox, type Sandbox } from './helpers/cli.js';
+import { cleanupPodman, layoutManifest, makeRunnableImage, needImageTools, podman, writeHtpasswd, sh, sha256, startServe, type BuiltImage, type Served } from './helpers/registry.js';
 
 const tools = needImageTools('serve.test.ts', ['skopeo', 'podman', 'runc', 'openssl', 'curl']);
 
@@ -193,9 +192,7 @@ describe.skipIf(!tools)('stowage serve: a read-only registry over the image snap
     const noCreds = sb.run(['serve', '--listen', '0.0.0.0:0', '--tls-cert', cert, '--tls-key', key]);
     expect(noCreds.code).not.toBe(0);
     expect(noCreds.stderr).toMatch(/needs credentials/);
-    const bcrypt = createRequire(path.join(ROOT, 'packages/core/package.json'))('bcryptjs') as { hashSync(p: string, r: number): string };
-    const htpasswd = sb.file('htpasswd');
-    fs.writeFileSync(htpasswd, `puller:${bcrypt.hashSync('s3cret-pass', 4)}\n`);
+    const htpasswd = writeHtpasswd(sb.file('htpasswd'), 'puller', 's3cret-pass');
     const tls = await startServe(sb, ['--listen', '0.0.0.0:0', '--tls-cert', cert, '--tls-key', key, '--htpasswd', htpasswd]);
     try {
       const port = tls.url.split(':').pop()!;

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { BIN, type Sandbox } from './cli.js';
+import { createRequire } from 'node:module';
+import { BIN, ROOT, type Sandbox } from './cli.js';
 
 export const have = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
@@ -210,4 +211,16 @@ export function layoutManifest(dir: string): { digest: string; manifest: { confi
   const digest = index.manifests[0]!.digest;
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'blobs/sha256', digest.slice(7)), 'utf8')) as { config: { digest: string }; layers: { digest: string; mediaType: string }[] };
   return { digest, manifest };
+}
+
+/** Writes an htpasswd file with one bcrypt user (bcryptjs, the library serve checks them with). */
+export function writeHtpasswd(file: string, user: string, password: string): string {
+  const bcrypt = createRequire(path.join(ROOT, 'packages/core/package.json'))('bcryptjs') as { hashSync(p: string, r: number): string };
+  fs.writeFileSync(file, `${user}:${bcrypt.hashSync(password, 5)}\n`);
+  return file;
+}
+
+/** A docker-registry requiring the users of an htpasswd file (Basic auth). */
+export function startHtpasswdRegistry(dir: string, htpasswd: string): Promise<Registry> {
+  return startDockerRegistry(dir, `auth:\n  htpasswd:\n    realm: test\n    path: ${htpasswd}\n`);
 }

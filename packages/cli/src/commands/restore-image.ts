@@ -4,10 +4,10 @@
  * registry/oci-layout.ts). The tag defaults to the one the snapshot reference named, else
  * the image's own, else "latest".
  */
-import { readFileSync } from 'node:fs';
-import { StowageError, asImageRef, credentialsFromDockerConfig, imageNamesOf, imagesMatching, loadSnapshot, parseImageLocation, pushImage, shortId, writeOciLayout, type Repository } from '@stowage/core';
+import { StowageError, asImageRef, imageNamesOf, imagesMatching, loadSnapshot, parseImageLocation, pushImage, shortId, writeOciLayout, type Repository } from '@stowage/core';
 import type { Context } from '../context.js';
 import { formatBytes } from '../format.js';
+import { registryCredentials } from '../registry-auth.js';
 
 export interface ImageRestoreOpts {
   registryAuth?: string;
@@ -28,17 +28,7 @@ export async function restoreImage(ctx: Context, repo: Repository, ref: string, 
   if (loc.kind === 'docker') {
     if (loc.digest) throw new StowageError('INVALID_ARGUMENT', `push to a tag, not a digest: the digest is the image's own (${image.manifestDigest})`);
     const tag = loc.tag ?? wanted?.tag ?? ownTag ?? 'latest';
-    let credentials;
-    if (o.registryAuth !== undefined) {
-      let text: string;
-      try {
-        text = readFileSync(o.registryAuth, 'utf8');
-      } catch (err) {
-        throw new StowageError('INVALID_ARGUMENT', `--registry-auth ${o.registryAuth}: ${(err as Error).message}`);
-      }
-      credentials = credentialsFromDockerConfig(text, loc.host, o.registryAuth);
-      if (!credentials) throw new StowageError('INVALID_ARGUMENT', `--registry-auth ${o.registryAuth} has no credentials for ${loc.host}`);
-    }
+    const credentials = registryCredentials(o.registryAuth, loc.host);
     const r = await pushImage(repo, snap, image, { host: loc.host, repository: loc.repository, tag }, { signal: ctx.signal, ...(credentials && { credentials }), ...(o.registryInsecure && { insecureTls: true }), ...(o.uploadChunk && { chunkBytes: o.uploadChunk }) });
     const secs = (performance.now() - t0) / 1000;
     if (ctx.opts.json) ctx.json({ id, target: `docker://${loc.host}/${loc.repository}:${tag}`, manifestDigest: r.manifestDigest, mediaType: r.mediaType, blobsPushed: r.blobsPushed, blobsSkipped: r.blobsSkipped, bytesPushed: r.bytesPushed, chunkedUploads: r.chunkedUploads, seconds: secs });

@@ -2,9 +2,9 @@
  * `stowage snapshot docker://<host>/<repo>:<tag>` and `oci:<dir>[:<tag>]` (core:
  * registry/pull.ts), plus `docker-archive:<file>` / `oci-archive:<file>` (the file itself).
  */
-import { readFileSync } from 'node:fs';
-import { StowageError, credentialsFromDockerConfig, parseImageLocation, snapshotFile, snapshotFromLocation, type Repository, type Snapshot, type SnapshotOptions } from '@stowage/core';
+import { parseImageLocation, snapshotFile, snapshotFromLocation, type Repository, type Snapshot, type SnapshotOptions } from '@stowage/core';
 import { formatBytes } from '../format.js';
+import { registryCredentials } from '../registry-auth.js';
 
 export interface ImageSnapshotOpts {
   registryAuth?: string;
@@ -27,17 +27,7 @@ export async function snapshotImageLocation(repo: Repository, input: string, o: 
     const r = await snapshotFile(repo, loc.file, { ...common, format: loc.kind === 'docker-archive' ? 'docker' : 'oci' });
     return { snap: r.snapshot, reused: r.reused, extra: {} };
   }
-  let credentials;
-  if (loc.kind === 'docker' && o.registryAuth !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(o.registryAuth, 'utf8');
-    } catch (err) {
-      throw new StowageError('INVALID_ARGUMENT', `--registry-auth ${o.registryAuth}: ${(err as Error).message}`);
-    }
-    credentials = credentialsFromDockerConfig(text, loc.host, o.registryAuth);
-    if (!credentials) throw new StowageError('INVALID_ARGUMENT', `--registry-auth ${o.registryAuth} has no credentials for ${loc.host}`);
-  }
+  const credentials = loc.kind === 'docker' ? registryCredentials(o.registryAuth, loc.host) : undefined;
   const { format: _format, force: _force, ...rest } = common;
   const r = await snapshotFromLocation(repo, loc, { ...rest, ...(credentials && { credentials }), ...(o.registryInsecure && { insecureTls: true }), ...(o.platform && { platform: o.platform }) });
   return {
