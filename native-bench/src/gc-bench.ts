@@ -171,6 +171,8 @@ interface BlobsResult {
   inputBytes: number;
   blobs: number;
   snapshotsS: number;
+  /** Every snapshot step: what, chunks, seconds, CPU-seconds, peak RSS (the memory bound of a tiny-chunk snapshot, issue 13 item 5). */
+  snapshots: { what: string; chunks: number; seconds: number; cpuSeconds: number | null; rssKB: number | null }[];
   repoBytes: number;
   gcDry: StepResult;
   gc: StepResult;
@@ -208,10 +210,12 @@ async function tinyChunkRun(
   try {
     await step('init', { argv: [...st, 'init', '--insecure-no-encryption', '--chunk-avg', '256', '--chunk-min', '64', '--chunk-max', '1024'] }, env);
     let snapshotsS = 0;
+    const snapshots: BlobsResult['snapshots'] = [];
     const snapshot = async (file: string, what: string) => {
       const s = await step(what, { argv: [...st, 'snapshot', file, '--json', '--format', 'raw'] }, env);
       snapshotsS += s.seconds;
       const j = s.json as { id: string; chunks: number };
+      snapshots.push({ what, chunks: j.chunks, seconds: s.seconds, cpuSeconds: s.cpuSeconds, rssKB: s.rssKB });
       return { id: j.id, chunks: j.chunks, seconds: s.seconds, rssKB: s.rssKB };
     };
     const { forget, inputBytes } = await fill({ work, snapshot });
@@ -223,7 +227,7 @@ async function tinyChunkRun(
     const gc = await step('gc', { argv: [...st, 'gc', '--json'] }, env);
     const check = await step('check', { argv: [...st, 'check', ...checkArgs, '--json'] }, env);
     const doc = gc.json as { plan: { stats: { blobs: number } }; result: unknown };
-    return { inputBytes, blobs: doc.plan.stats.blobs, snapshotsS, repoBytes, gcDry, gc, check, plan: doc.plan, result: doc.result, load: [l0, load()] };
+    return { inputBytes, blobs: doc.plan.stats.blobs, snapshotsS, snapshots, repoBytes, gcDry, gc, check, plan: doc.plan, result: doc.result, load: [l0, load()] };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -331,6 +335,9 @@ export async function main(argv: string[]): Promise<number> {
       '',
       '| command | seconds | peak RSS, MB |',
       '|---|---:|---:|',
+      ...b.snapshots.map(
+        (s) => `| \`stowage snapshot --format raw\` (${s.what}: ${s.chunks.toLocaleString('en')} chunks, ${s.cpuSeconds === null ? 'n/a' : s.cpuSeconds.toFixed(1)} CPU-s) | ${s.seconds.toFixed(2)} | ${s.rssKB === null ? 'n/a' : mb(s.rssKB * 1024)} |`,
+      ),
       `| \`stowage gc --dry-run\` | ${b.gcDry.seconds.toFixed(2)} | ${rss(b.gcDry)} |`,
       `| \`stowage gc\` | ${b.gc.seconds.toFixed(2)} | ${rss(b.gc)} |`,
       `| \`stowage check\` (after gc) | ${b.check.seconds.toFixed(2)} | ${rss(b.check)} |`,
@@ -350,6 +357,9 @@ export async function main(argv: string[]): Promise<number> {
       '',
       '| command | seconds | peak RSS, MB |',
       '|---|---:|---:|',
+      ...b.snapshots.map(
+        (s) => `| \`stowage snapshot --format raw\` (${s.what}: ${s.chunks.toLocaleString('en')} chunks, ${s.cpuSeconds === null ? 'n/a' : s.cpuSeconds.toFixed(1)} CPU-s) | ${s.seconds.toFixed(2)} | ${s.rssKB === null ? 'n/a' : mb(s.rssKB * 1024)} |`,
+      ),
       `| \`stowage gc --dry-run\` | ${b.gcDry.seconds.toFixed(2)} | ${rss(b.gcDry)} |`,
       `| \`stowage gc\` | ${b.gc.seconds.toFixed(2)} | ${rss(b.gc)} |`,
       `| \`stowage check --read-data\` (after gc) | ${b.check.seconds.toFixed(2)} | ${rss(b.check)} |`,

@@ -49,6 +49,7 @@ export const STAGES = [
   'LevelDB writes, open, close',
   'compression (zstd)',
   'delta compression (zstd with a base)',
+  'delta bases (read, decode)',
   'verification of new blobs (decompress)',
   'decompression',
   'encryption, decryption (AES-GCM)',
@@ -56,6 +57,7 @@ export const STAGES = [
   'worker messaging (postMessage)',
   'garbage collector',
   'restore planning, windows',
+  'native, unattributed ((program))',
   'other JavaScript',
 ] as const;
 export type Stage = (typeof STAGES)[number];
@@ -63,11 +65,17 @@ export type Stage = (typeof STAGES)[number];
 interface CallFrame {
   functionName: string;
   url: string;
+  lineNumber: number;
 }
 
-/** The stage of a sampled function (self time), by its name and script. `restore` tells verification from decompression. */
-export function stageOf(f: CallFrame, restore: boolean): Stage | 'idle' {
+/**
+ * The stage of a sampled function (self time), by its name and script. `restore` tells
+ * verification from decompression; `source` is the text at an anonymous function's line
+ * (the keyed BLAKE3 hasher is a closure).
+ */
+export function stageOf(f: CallFrame, restore: boolean, source = ''): Stage | 'idle' {
   const n = f.functionName;
+  if (n === '' && /hasher|blake3/i.test(source)) return 'BLAKE3 ids and verification';
   const u = f.url;
   if (n === '(idle)') return 'idle';
   if (n === '(garbage collector)') return 'garbage collector';
@@ -77,7 +85,7 @@ export function stageOf(f: CallFrame, restore: boolean): Stage | 'idle' {
   if (n === 'decompressInto' || n === 'decompressWithDictInto') return restore ? 'decompression' : 'verification of new blobs (decompress)';
   if (/blake3|idHasher|digestBuffer/i.test(n)) return 'BLAKE3 ids and verification';
   if (/crypto\/hash/.test(u) || n === 'digest') return 'SHA-256 (input digest, layer digests)';
-  if (/crypto\/cipher|aead/.test(u) || /^(seal|open|setAuthTag|getAuthTag|createCipheriv|createDecipheriv)$/.test(n)) return 'encryption, decryption (AES-GCM)';
+  if (/crypto\/cipher|aead/.test(u) || /^(seal|sealInto|open|setAuthTag|getAuthTag|createCipheriv|createDecipheriv|prepareSecretKey|_copyActual)$/.test(n)) return 'encryption, decryption (AES-GCM)';
   if (/^wasm-function/.test(n) || /^(cuts|cut|cutter|gear|nextCut)$/i.test(n)) return 'chunking (FastCDC)';
   if (/_getMany|getMany|lookup/.test(n)) return 'index lookups (LevelDB getMany)';
   if (/classic-level|abstract-level|level-transcoder|leveldown/.test(u)) return 'LevelDB writes, open, close';
@@ -89,7 +97,10 @@ export function stageOf(f: CallFrame, restore: boolean): Stage | 'idle' {
   }
   if (/^(parseHeader|onHeader|step|feed|checksum|endContent|content|file|pathKey|process|slice|concat|writeItems|append|add|loadBasis|toBuffer)$/.test(n)) return 'tar splitting, file maps';
   if (/^(finalize|addEncoded|encodeIndexFile|saveParts|commit|store|flushRun|encode|verifyEncoded|saveChunks|finishPack|writeIndex)$/.test(n)) return 'pack and index writing';
-  if (/^(buildWindow|emit|restore|decodeChunkList|planRestore|windows?)$/.test(n)) return 'restore planning, windows';
+  if (/^(buildWindow|emit|restore|decodeChunkList|planRestore|windows?|readWholeBlobsInto)$/.test(n)) return 'restore planning, windows';
+  if (n === 'decodeInto') return restore ? 'decompression' : 'delta bases (read, decode)';
+  if (n === 'single' || n === 'record' || n === 'idHex') return 'pack and index writing';
+  if (n === '(program)') return 'native, unattributed ((program))';
   return 'other JavaScript';
 }
 
@@ -103,13 +114,27 @@ interface Profile {
 export function sampledStages(dir: string, restore: boolean): { stages: Map<Stage, number>; other: Map<string, number> } {
   const stages = new Map<Stage, number>();
   const other = new Map<string, number>();
+  const sources = new Map<string, string[]>();
+  const lineOf = (cf: CallFrame): string => {
+    if (cf.functionName !== '' || !cf.url.startsWith('file://')) return '';
+    let lines = sources.get(cf.url);
+    if (lines === undefined) {
+      try {
+        lines = readFileSync(fileURLToPath(cf.url), 'utf8').split('\n');
+      } catch {
+        lines = [];
+      }
+      sources.set(cf.url, lines);
+    }
+    return lines.slice(Math.max(0, cf.lineNumber - 2), cf.lineNumber + 3).join('\n');
+  };
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile;
     const byId = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
     for (let i = 0; i < p.samples.length; i++) {
       const cf = byId.get(p.samples[i]!)!;
       const us = p.timeDeltas[i] ?? 0;
-      const s = stageOf(cf, restore);
+      const s = stageOf(cf, restore, lineOf(cf));
       if (s === 'idle') continue;
       stages.set(s, (stages.get(s) ?? 0) + us);
       if (s === 'other JavaScript') {

@@ -22,6 +22,7 @@ import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
 import { saveParts } from '../backend/backend.js';
+import { IdSet } from '../util/id-set.js';
 import { SlotRing } from '../util/slot-ring.js';
 import { frameTargetFor } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
@@ -35,6 +36,12 @@ export interface WriteSessionOptions {
   readonly maxUploads?: number;
   /** Write an intermediate index file after this many packs (default 32). */
   readonly indexEveryPacks?: number;
+  /**
+   * ... or once the packs uploaded since the last index file hold this many blobs (default
+   * INDEX_EVERY_BLOBS), so the per-blob bookkeeping kept until an index file stays bounded
+   * however small the chunks are.
+   */
+  readonly indexEveryBlobs?: number;
   /** Compress runs of small new blobs of one batch together, in shared frames (default true). */
   readonly frames?: boolean;
 }
@@ -65,6 +72,13 @@ export interface WriteStats {
  * 1.04 s / 195-211 MB; without deltas 0.94-1.06 s / 190-203 MB.
  */
 const ENCODE_SLOTS = 2;
+/**
+ * Default blob count after which an intermediate index file is written. With tiny chunks a
+ * 16 MiB pack holds tens of thousands of blobs, and 32 packs' entries (objects with an id
+ * Buffer each, about 0.5-1 KB per blob with the id set) made a 531,000-chunk snapshot peak
+ * at 1.08 GB; gc writes index files of at most 200,000 entries too.
+ */
+export const INDEX_EVERY_BLOBS = 100_000;
 const ENCODE_SLOT_BYTES = 12 * 1024 * 1024;
 
 /** Delta bases of one batch: which blob gets which base, and the reads that fetch them. */
@@ -89,18 +103,21 @@ interface EncodeJob {
 
 export class WriteSession {
   readonly stats: WriteStats = { newBlobs: 0, newBytes: 0, storedBytes: 0, packs: 0, indexFiles: 0, deltaBlobs: 0, deltaStoredBytes: 0, framedBlobs: 0 };
-  /** Ids (latin1 keys) stored by this session and not yet absorbed into the index cache. */
-  private readonly unindexed = new Set<string>();
+  /** Ids stored by this session and not yet absorbed into the index cache. */
+  private readonly unindexed = new IdSet();
   private readonly encodeQueue: EncodeJob[] = [];
   private queuedBytes = 0;
   private writer: PackWriter;
   private readonly uploads: Promise<void>[] = [];
   private readonly uploaded: { id: string; entries: readonly PackEntry[] }[] = [];
+  /** Blobs in `uploaded`. */
+  private uploadedBlobs = 0;
   private broken: unknown;
   private readonly pool: CodecPool;
   private readonly maxEncodeBytes: number;
   private readonly maxUploads: number;
   private readonly indexEveryPacks: number;
+  private readonly indexEveryBlobs: number;
   /** Largest frame of small blobs (0: none): FRAME_TARGET, at most a quarter pack. */
   private readonly frameTarget: number;
   private readonly encodeSlots = new SlotRing(ENCODE_SLOTS, ENCODE_SLOT_BYTES);
@@ -114,6 +131,7 @@ export class WriteSession {
     this.maxEncodeBytes = opts.maxEncodeBytes ?? 12 * 1024 * 1024;
     this.maxUploads = opts.maxUploads ?? repo.backend.info.uploads ?? 1;
     this.indexEveryPacks = opts.indexEveryPacks ?? 32;
+    this.indexEveryBlobs = opts.indexEveryBlobs ?? INDEX_EVERY_BLOBS;
     this.frameTarget = opts.frames === false ? 0 : frameTargetFor(repo.config.packSize);
   }
 
@@ -141,9 +159,8 @@ export class WriteSession {
   ): Promise<{ newBlobs: number; newBytes: number; deltaCandidates: number }> {
     this.check();
     // 1. ids this session already has, then one batched lookup for the rest
-    const keys = ids.map((id) => id.toString('latin1'));
     const ask: number[] = [];
-    for (let i = 0; i < ids.length; i++) if (!this.unindexed.has(keys[i]!)) ask.push(i);
+    for (let i = 0; i < ids.length; i++) if (!this.unindexed.has(ids[i]!)) ask.push(i);
     const found = ask.length ? await this.repo.lookup(ask.map((i) => ids[i]!)) : [];
     const isKnown = new Uint8Array(ids.length).fill(1);
     ask.forEach((i, j) => {
@@ -154,8 +171,7 @@ export class WriteSession {
     let newBytes = 0;
     let deltaCandidates = 0;
     for (let i = 0; i < ids.length; i++) {
-      if (isKnown[i] || this.unindexed.has(keys[i]!)) continue;
-      this.unindexed.add(keys[i]!);
+      if (isKnown[i] || !this.unindexed.add(ids[i]!)) continue;
       newIdx.push(i);
       newBytes += chunks[i]!.length;
     }
@@ -339,6 +355,7 @@ export class WriteSession {
     }
     this.stats.packs++;
     this.uploaded.push({ id: pack.id, entries: pack.entries });
+    this.uploadedBlobs += pack.entries.length;
   }
 
   private async awaitUploads(max: number): Promise<void> {
@@ -349,13 +366,14 @@ export class WriteSession {
         this.fail(err);
       }
     }
-    if (this.uploaded.length >= this.indexEveryPacks) await this.writeIndex();
+    if (this.uploaded.length >= this.indexEveryPacks || this.uploadedBlobs >= this.indexEveryBlobs) await this.writeIndex();
   }
 
   /** Writes an index file for the packs uploaded since the last one, then absorbs it. */
   private async writeIndex(): Promise<void> {
     if (this.uploaded.length === 0) return;
     const packs: IndexedPack[] = this.uploaded.splice(0).map((p) => ({ id: p.id, entries: p.entries }));
+    this.uploadedBlobs = 0;
     try {
       const name = await this.repo.saveIndexFile(packs);
       this.stats.indexFiles++;
@@ -363,6 +381,6 @@ export class WriteSession {
     } catch (err) {
       this.fail(err);
     }
-    for (const p of packs) for (const e of p.entries) this.unindexed.delete(e.id.toString('latin1'));
+    for (const p of packs) for (const e of p.entries) this.unindexed.delete(e.id);
   }
 }

@@ -1,0 +1,32 @@
+import * as fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { WriteSession } from './write-session.js';
+
+const cacheRoot = tempCacheRoot();
+afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
+
+describe('WriteSession', () => {
+  it('writes an index file whenever the uploaded packs hold indexEveryBlobs blobs, and dedups across them', async () => {
+    const { repo } = await testRepo(cacheRoot);
+    const session = new WriteSession(repo, { workers: 0, indexEveryBlobs: 50, frames: false });
+    const data = seeded('ws-index-every', 400 * 2048);
+    const lengths = Array<number>(400).fill(2048);
+    const ids = lengths.map((_, i) => repo.codec.id(data.subarray(i * 2048, (i + 1) * 2048)));
+    let stored = 0;
+    for (let i = 0; i < 400; i += 40) stored += (await session.saveBatch('data', data.subarray(i * 2048, (i + 40) * 2048), lengths.slice(i, i + 40), ids.slice(i, i + 40))).newBlobs;
+    // the same blobs again, some already in index files and some not yet: none is new
+    for (let i = 0; i < 400; i += 100) stored += (await session.saveBatch('data', data.subarray(i * 2048, (i + 100) * 2048), lengths.slice(i, i + 100), ids.slice(i, i + 100))).newBlobs;
+    await session.flush();
+    expect(stored).toBe(400);
+    // 64 KiB packs of 2 KiB blobs hold about 31 blobs: an index file about every second pack
+    expect(session.stats.packs).toBeGreaterThanOrEqual(12);
+    expect(session.stats.indexFiles).toBeGreaterThan(session.stats.packs / 3);
+    expect(session.stats.indexFiles).toBeLessThan(session.stats.packs);
+    const found = await repo.lookup(ids);
+    expect(found.every((l) => l !== undefined)).toBe(true);
+    const [first] = await repo.loadBlobs([ids[123]!]);
+    expect(first!.equals(data.subarray(123 * 2048, 124 * 2048))).toBe(true);
+    await repo.close();
+  });
+});
