@@ -2,9 +2,11 @@
 // Start the password's key derivation (scrypt, encrypted repositories) before the rest of
 // the CLI runs, so the two overlap (src/prefetch.ts); then run the CLI. The single-file
 // bundle (scripts/bundle.mjs) starts faster; the plain compiled modules work as well.
+// The exit code is main's result; a main still unsettled when the process is about to end
+// is an error exit (src/run.ts), never exit 0.
 import { existsSync } from 'node:fs';
 
 const bundle = new URL('../dist/stowage.bundle.mjs', import.meta.url);
-const cli = existsSync(bundle) ? await import(bundle.href) : { ...(await import('../dist/prefetch.js')), ...(await import('../dist/main.js')) };
+const cli = existsSync(bundle) ? await import(bundle.href) : { ...(await import('../dist/prefetch.js')), ...(await import('../dist/main.js')), ...(await import('../dist/run.js')) };
 cli.prefetchFromArgs(process.argv, process.env);
-cli.main(process.argv).then((code) => { process.exitCode = code; });
+cli.runToExit(() => cli.main(process.argv), { json: process.argv.includes('--json') });

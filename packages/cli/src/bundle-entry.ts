@@ -4,3 +4,4 @@
  */
 export { main } from './main.js';
 export { prefetchFromArgs } from './prefetch.js';
+export { runToExit } from './run.js';

@@ -80,6 +80,7 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
   const workers = snap.source.size < 4 * 1024 * 1024 ? 0 : opts.workers;
   const pool = repo.codecs(workers);
   const inFlight: Promise<BuiltWindow>[] = [];
+  const stop = new AbortController();
   let bytes = 0;
   const image = opts.imageCheck === false ? undefined : imageRangeHasher(snap);
   // this restore's own hashes (the pool is shared by every operation on the repository)
@@ -91,7 +92,12 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     const { pieces, release } = await inFlight.shift()!;
     const at = bytes;
     for (const p of pieces) bytes += p.length;
-    await sink.write(pieces);
+    try {
+      await sink.write(pieces);
+    } catch (err) {
+      release(); // nothing will hash these pieces: give their slots back
+      throw err;
+    }
     // after the write: worker threads hash the pieces (layer ranges on one, the whole stream
     // on another); their slot returns once both are done
     const ranged = ranges ? ranges.update(pieces, at) : Promise.resolve();
@@ -102,7 +108,7 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
   try {
     for await (const window of windows(readChunkLists(repo, snap.content.lists), windowBytes)) {
       opts.signal?.throwIfAborted();
-      const p = buildWindow(repo, pool, window, rings);
+      const p = buildWindow(repo, pool, window, rings, stop.signal);
       p.catch(() => undefined);
       inFlight.push(p);
       while (inFlight.length > ahead) await emit();
@@ -111,7 +117,11 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
   } catch (err) {
     sha.discard();
     ranges?.discard();
-    for (const r of await Promise.allSettled(inFlight)) if (r.status === 'fulfilled') r.value.release();
+    stop.abort(err); // windows still reading decode nothing more
+    // Give each window's slots back as soon as it settles: a window still waiting for a slot
+    // may be waiting for one held by a built window beside it. Then wait for all of them, so
+    // no read or decode of this restore is still running when the caller closes the pool.
+    await Promise.allSettled(inFlight.map((p) => p.then((w) => w.release())));
     throw err;
   }
   const digest = await sha.digest();
@@ -179,7 +189,7 @@ function windowRings(windowBytes: number, maxChunk: number): WindowRings {
  * pack ranges are read into a shared read slot and decoded by the workers straight into
  * a shared output slot; a window too large for the slots uses fresh memory instead.
  */
-export async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs']>, refs: ChunkRef[], rings?: WindowRings): Promise<BuiltWindow> {
+export async function buildWindow(repo: Repository, pool: ReturnType<Repository['codecs']>, refs: ChunkRef[], rings?: WindowRings, stop?: AbortSignal): Promise<BuiltWindow> {
   // take both slots first, in window order (a later window never holds slots an earlier one waits for)
   const outSlot = rings ? await rings.out.acquire() : undefined;
   let readSlot: Slot | undefined = rings ? await rings.read.acquire() : undefined;
@@ -213,42 +223,54 @@ export async function buildWindow(repo: Repository, pool: ReturnType<Repository[
     const plain = new Map<string, Uint8Array>();
     let readOff = 0;
     let outOff = 0;
+    // Every read runs to its end (none may still write into the slots once they are released,
+    // or have a job on a worker when the pool closes); after the first failure, here or of
+    // the restore (`stop`), reads that complete decode nothing more.
+    let failure: { err: unknown } | undefined;
     try {
       await Promise.all(
         reads.map(async (rd) => {
-          const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.plain.get(b.loc.base.toString('latin1'))));
-          const what = `pack ${rd.pack}`;
-          const fail = (err: unknown): never => {
-            throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
-          };
-          let out: Uint8Array;
-          let lengths: number[];
-          if (shared) {
-            const src = readSlot!.bytes.subarray(readOff, readOff + rd.length);
-            readOff += rd.length;
-            let n = 0;
-            for (const it of items) n += it.rawLength;
-            out = outSlot!.bytes.subarray(outOff, outOff + n);
-            outOff += n;
-            await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
-            lengths = await pool.decodeInto(src, items, out, what).catch(fail);
-          } else {
-            const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
-            const dec = await pool.decode(stored, items, what).catch(fail);
-            out = dec.plain;
-            lengths = dec.lengths;
+          try {
+            const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.plain.get(b.loc.base.toString('latin1'))));
+            const what = `pack ${rd.pack}`;
+            const fail = (err: unknown): never => {
+              throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
+            };
+            let out: Uint8Array;
+            let lengths: number[];
+            if (shared) {
+              const src = readSlot!.bytes.subarray(readOff, readOff + rd.length);
+              readOff += rd.length;
+              let n = 0;
+              for (const it of items) n += it.rawLength;
+              out = outSlot!.bytes.subarray(outOff, outOff + n);
+              outOff += n;
+              await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
+              if (failure || stop?.aborted) return;
+              lengths = await pool.decodeInto(src, items, out, what).catch(fail);
+            } else {
+              const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
+              if (failure || stop?.aborted) return;
+              const dec = await pool.decode(stored, items, what).catch(fail);
+              out = dec.plain;
+              lengths = dec.lengths;
+            }
+            let off = 0;
+            rd.blobs.forEach((b, i) => {
+              const len = lengths[i]!;
+              plain.set(b.key, out.subarray(off, off + len));
+              off += len;
+            });
+          } catch (err) {
+            failure ??= { err };
           }
-          let off = 0;
-          rd.blobs.forEach((b, i) => {
-            const len = lengths[i]!;
-            plain.set(b.key, out.subarray(off, off + len));
-            off += len;
-          });
         }),
       );
     } finally {
       bases.release(); // decoded: the bases are no longer needed
     }
+    if (failure) throw failure.err;
+    stop?.throwIfAborted();
     const pieces: Buffer[] = [];
     for (const r of refs) {
       const blob = plain.get(r.id.toString('latin1'))!;

@@ -1,0 +1,42 @@
+/**
+ * The process around the CLI: the exit code comes from `main` once it settles, and no
+ * other way. A `main` that never settles (the event loop emptied while it still waited:
+ * a lost wake-up, a worker that never answered) would otherwise end the process with
+ * exit 0 as if the command had completed; here it is an error exit with a message.
+ */
+import { writeSync } from 'node:fs';
+import { EXIT_ERROR } from './exit-codes.js';
+
+/** The message printed when the process is about to end while the command is unfinished. */
+export const UNFINISHED_MESSAGE = 'the command stopped before it finished (it was left waiting for work that never completed); its result is unknown';
+
+/**
+ * Runs `command` as the process's one job: process.exitCode is its result; a rejection
+ * (which main never does on purpose) and a promise still pending when the process is
+ * about to exit both become exit 1 with a line on stderr (a JSON object with `json`).
+ */
+export function runToExit(command: () => Promise<number>, opts: { json?: boolean } = {}): void {
+  let settled = false;
+  const fail = (message: string): void => {
+    const line = opts.json ? JSON.stringify({ error: { code: 'INTERNAL', message } }) : `stowage: ${message} [INTERNAL]\nstowage: this is a bug; run with --debug for details`;
+    try {
+      writeSync(2, line + '\n'); // synchronous: this may run in the 'exit' event
+    } catch {
+      // stderr closed: the exit code still says it
+    }
+    process.exitCode = EXIT_ERROR;
+  };
+  process.once('exit', () => {
+    if (!settled) fail(UNFINISHED_MESSAGE);
+  });
+  command().then(
+    (code) => {
+      settled = true;
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      settled = true;
+      fail(`unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    },
+  );
+}
