@@ -25,6 +25,40 @@ export class BlobCache {
     }
     const p = this.repo.loadBlobs([Buffer.from(id)]).then((b) => b[0]!);
     this.blobs.set(key, p);
+    this.account(key, p);
+    return p;
+  }
+
+  /**
+   * Loads the blobs among `ids` not cached yet in one batch: whole blobs grouped by pack and
+   * frame (each frame decoded once, by the codec workers), delta blobs one by one.
+   */
+  async prefetch(ids: readonly Buffer[]): Promise<void> {
+    const want = new Map<string, Buffer>();
+    for (const id of ids) {
+      const k = id.toString('latin1');
+      if (!this.blobs.has(k) && !want.has(k)) want.set(k, id);
+    }
+    if (want.size === 0) return;
+    const keys = [...want.keys()];
+    const locs = await this.repo.lookup(keys.map((k) => want.get(k)!));
+    const whole = new Map<string, NonNullable<(typeof locs)[number]>>();
+    keys.forEach((k, i) => {
+      const loc = locs[i];
+      if (loc && !loc.base) whole.set(k, loc);
+    });
+    if (whole.size > 1) {
+      const loaded = this.repo.loadWholeBlobs(whole, this.repo.codecs());
+      for (const k of whole.keys()) {
+        const p = loaded.then((m) => Buffer.from(m.get(k)!.buffer, m.get(k)!.byteOffset, m.get(k)!.byteLength));
+        this.blobs.set(k, p);
+        this.account(k, p);
+      }
+      await loaded;
+    }
+  }
+
+  private account(key: string, p: Promise<Buffer>): void {
     p.then(
       (b) => {
         if (!this.blobs.has(key)) return;
@@ -37,7 +71,6 @@ export class BlobCache {
       },
       () => this.blobs.delete(key),
     );
-    return p;
   }
 
   private drop(k: string): void {

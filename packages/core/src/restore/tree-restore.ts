@@ -46,6 +46,8 @@ export interface TreeRestoreResult {
 }
 
 const CONCURRENCY = 8;
+/** Blob bytes loaded ahead per batch of small files. */
+const PREFETCH_BYTES = 32 << 20;
 const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -134,6 +136,26 @@ class TreeRestorer {
 
   /** Restores `entries` into the existing directory `dir`; `rel` is its path relative to the top. */
   async dirContents(dir: Buffer, entries: readonly TreeNode[], rel: string, included = false): Promise<void> {
+    // the files' blobs in batches of PREFETCH_BYTES: frames decoded once, several reads at a time
+    for (let i = 0; i < entries.length; ) {
+      const ids: Buffer[] = [];
+      let bytes = 0;
+      let j = i;
+      for (; j < entries.length && (j === i || bytes < PREFETCH_BYTES); j++) {
+        const n = entries[j]!;
+        if (n.type !== 'file' || (n.size ?? 0) > PREFETCH_BYTES) continue;
+        for (const e of decodeExtents(n)) {
+          ids.push(e.id);
+          bytes += e.length;
+        }
+      }
+      await this.cache.prefetch(ids);
+      await this.entriesOf(dir, entries.slice(i, j), rel, included);
+      i = j;
+    }
+  }
+
+  private async entriesOf(dir: Buffer, entries: readonly TreeNode[], rel: string, included: boolean): Promise<void> {
     await mapLimit(entries, CONCURRENCY, async (n) => {
       const name = nodeName(n);
       const childRel = rel ? `${rel}/${name.toString()}` : name.toString();
@@ -241,7 +263,9 @@ class TreeRestorer {
       let pos = regions[0]?.[0] ?? 0;
       let regionLeft = regions[0]?.[1] ?? 0;
       let written = 0;
-      for (const e of extents) {
+      for (let x = 0; x < extents.length; x++) {
+        const e = extents[x]!;
+        if (x % 64 === 0) await this.cache.prefetch(extents.slice(x, x + 64).map((y) => y.id));
         const blob = await this.cache.get(e.id);
         if (e.offset + e.length > blob.length) throw new StowageError('CORRUPT', `${path.toString()}: extent ${e.offset}+${e.length} past the end of blob ${e.id.toString('hex')}`);
         let data = blob.subarray(e.offset, e.offset + e.length);

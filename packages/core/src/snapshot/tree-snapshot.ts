@@ -221,8 +221,10 @@ class TreeWalker {
   private batchBytes = 0;
   /** Hard-linked files seen (nlink > 1), by dev:ino: their content, stored once. */
   private readonly linked = new Map<string, Promise<Pick<TreeNode, 'size' | 'content' | 'sparse'>>>();
-  /** Detached work (tree blobs being written): awaited by finish. */
-  private readonly pending: Promise<unknown>[] = [];
+  /** Detached work in flight (files waiting for their extents, tree blobs being written): a count, not a list (memory). */
+  private outstanding = 0;
+  private failure: { err: unknown } | undefined;
+  private idle: (() => void) | undefined;
   private fileNo = 0;
 
   constructor(
@@ -567,7 +569,7 @@ class TreeWalker {
     if (data.length) this.events.push({ kind: 'content', bytes: data });
     this.events.push({ kind: 'end-content' });
     this.batchBytes += data.length;
-    if (this.batchBytes >= BATCH_BYTES || this.events.length >= 3000) this.pending.push(this.flushBatch());
+    if (this.batchBytes >= BATCH_BYTES || this.events.length >= 3000) this.detach(this.flushBatch());
     return extents;
   }
 
@@ -587,9 +589,19 @@ class TreeWalker {
   }
 
   private detach<T>(p: Promise<T>): Promise<T> {
-    p.catch(() => undefined);
-    this.pending.push(p);
+    this.outstanding++;
+    p.then(
+      () => this.settled(),
+      (err: unknown) => {
+        this.failure ??= { err };
+        this.settled();
+      },
+    );
     return p;
+  }
+
+  private settled(): void {
+    if (--this.outstanding === 0) this.idle?.();
   }
 
   /** Feeds what is queued and cuts the last chunks: every fed file's extents resolve. */
@@ -598,7 +610,8 @@ class TreeWalker {
     await this.writer.finish();
     this.sink.close();
     // tree blobs written in the meantime: wait for all (rethrows the first failure)
-    for (let i = 0; i < this.pending.length; i++) await this.pending[i];
+    while (this.outstanding > 0) await new Promise<void>((r) => (this.idle = r));
+    if (this.failure) throw this.failure.err;
   }
 
   /** Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids. */

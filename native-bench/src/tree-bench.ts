@@ -1,0 +1,225 @@
+#!/usr/bin/env node
+/**
+ * tree-bench.ts — snapshots of directories, side by side in one run: Stowage (`snapshot <dir>`),
+ * restic 0.14 (`backup <dir>`) and borg 1.2 (`create --compression zstd,3`), issue 11 item 8.
+ *
+ * Part 1, the corpus's five root filesystems (deb v1..v5.rootfs.tar) unpacked by the benchmark:
+ * one volume directory that goes through v1..v5 in place (rsync -aHAX --delete from the unpacked
+ * version, untimed, so unchanged files keep their inode and times as on a real volume); per tool
+ * a fresh repository, then timed: the snapshot of each version, a repeat with nothing changed,
+ * the restore of the last version (checked with rsync -naHAXc --numeric-ids against the volume),
+ * repository size, peak RSS.
+ * Part 2, generated trees of small files (default 10,000 and 1,000,000; 1,000 files a directory,
+ * 50..2,000 bytes each): first snapshot and repeat, peak RSS (the memory bound of item 2).
+ *
+ * Each step is its own process, timed around the spawn; peak RSS and CPU from GNU time. The
+ * machine's load average is recorded at every step: other engineers share the machine.
+ *
+ *   node native-bench/dist/tree-bench.js [--corpus /work/corpus/deb] [--tools stowage,restic,borg]
+ *     [--files 10000,1000000] [--files-tools stowage,restic,borg] [--parts rootfs,files]
+ *     [--tmp /work/bench-tmp/tree] [--out native-bench/results/tree.json]
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { dirBytes, hasGnuTime, runStep, type StepResult } from './peers/runner.js';
+import { stowageArgv } from './peers/tools.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const { values } = parseArgs({
+  options: {
+    corpus: { type: 'string', default: '/work/corpus/deb' },
+    tools: { type: 'string', default: 'stowage,restic,borg' },
+    files: { type: 'string', default: '10000,1000000' },
+    'files-tools': { type: 'string', default: 'stowage,restic,borg' },
+    parts: { type: 'string', default: 'rootfs,files' },
+    tmp: { type: 'string', default: '/work/bench-tmp/tree' },
+    out: { type: 'string', default: join(ROOT, 'native-bench/results/tree.json') },
+  },
+});
+const list = (s: string) => s.split(',').filter(Boolean);
+const TMP = resolve(values.tmp!);
+const OUT = resolve(values.out!);
+
+interface Tool {
+  name: string;
+  init(repo: string): string[];
+  snapshot(repo: string, dir: string, label: string): string[];
+  /** Restores the latest snapshot into `out`; the tree lands at `out` + `landing(dir)`. */
+  restore(repo: string, out: string, label: string): string[];
+  landing(dir: string): string;
+}
+
+const TOOLS: Record<string, Tool> = {
+  stowage: {
+    name: 'stowage',
+    init: (r) => [...stowageArgv(ROOT), '-r', r, 'init'],
+    snapshot: (r, d) => [...stowageArgv(ROOT), '-r', r, 'snapshot', d, '--json'],
+    restore: (r, o) => [...stowageArgv(ROOT), '-r', r, 'restore', 'latest', o],
+    landing: () => '',
+  },
+  restic: {
+    name: 'restic',
+    init: (r) => ['restic', 'init', '-q', '-r', r],
+    snapshot: (r, d) => ['restic', '-r', r, 'backup', '-q', d],
+    restore: (r, o) => ['restic', '-r', r, 'restore', 'latest', '--target', o, '-q'],
+    landing: (d) => d,
+  },
+  borg: {
+    name: 'borg',
+    init: (r) => ['borg', 'init', '-e', 'none', r],
+    snapshot: (r, d, label) => ['borg', 'create', '--compression', 'zstd,3', `${r}::${label}`, d],
+    restore: (r, o, label) => ['sh', '-c', `mkdir -p "$2" && cd "$2" && exec borg extract "$1::$3"`, 'sh', r, o, label],
+    landing: (d) => d,
+  },
+};
+
+const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_PASSWORD: 'bench', RESTIC_PASSWORD: 'bench', BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes', BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes' };
+
+interface Step {
+  tool: string;
+  what: string;
+  seconds: number;
+  rssMB: number | null;
+  cpuSeconds: number | null;
+  load1: number;
+  code: number | null;
+  note?: string;
+}
+
+const steps: Step[] = [];
+const summary: Record<string, Record<string, number | string | null>> = {};
+
+function sh(cmd: string): void {
+  const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr.toString()}`);
+}
+
+async function step(tool: string, what: string, argv: string[]): Promise<StepResult> {
+  const load1 = loadavg()[0]!;
+  const r = await runStep({ argv }, env);
+  const s: Step = { tool, what, seconds: r.seconds, rssMB: r.rssKB === null ? null : r.rssKB / 1024, cpuSeconds: r.cpuSeconds, load1, code: r.code };
+  if (r.code !== 0) s.note = r.stderrTail.slice(-500);
+  steps.push(s);
+  console.log(`${tool.padEnd(8)} ${what.padEnd(22)} ${r.seconds.toFixed(2).padStart(8)} s  ${s.rssMB === null ? '-' : s.rssMB.toFixed(0).padStart(5)} MB  cpu ${r.cpuSeconds?.toFixed(2) ?? '-'} s  load ${load1.toFixed(1)}${r.code !== 0 ? `  FAILED ${r.code}: ${s.note}` : ''}`);
+  save();
+  return r;
+}
+
+function save(): void {
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, JSON.stringify({ machine: { nproc: spawnSync('nproc').stdout.toString().trim(), restic: version('restic', ['version']), borg: version('borg', ['--version']) }, steps, summary }, null, 2));
+}
+
+function version(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args);
+  return r.status === 0 ? r.stdout.toString().trim().split('\n')[0]! : 'absent';
+}
+
+function installed(t: string): boolean {
+  return t === 'stowage' || spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
+}
+
+async function rootfsPart(tools: string[]): Promise<void> {
+  const stage = join(TMP, 'stage');
+  for (let v = 1; v <= 5; v++) {
+    const dir = join(stage, `v${v}`);
+    if (existsSync(join(dir, '.unpacked'))) continue;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    sh(`tar -xpf ${values.corpus}/v${v}.rootfs.tar -C ${dir} --numeric-owner --xattrs --xattrs-include='*' && touch ${dir}/.unpacked`);
+  }
+  for (const t of tools) {
+    const tool = TOOLS[t]!;
+    const work = join(TMP, `rootfs-${t}`);
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    const repo = join(work, 'repo');
+    const vol = join(work, 'volume');
+    mkdirSync(vol);
+    env.STOWAGE_CACHE_DIR = join(work, 'cache');
+    env.RESTIC_CACHE_DIR = join(work, 'cache');
+    env.BORG_BASE_DIR = join(work, 'borg-base');
+    await step(t, 'init', tool.init(repo));
+    let total = 0;
+    const rss: number[] = [];
+    for (let v = 1; v <= 5; v++) {
+      sh(`rsync -aHAX --delete --exclude=/.unpacked ${stage}/v${v}/ ${vol}/`);
+      const r = await step(t, `snapshot v${v}`, tool.snapshot(repo, vol, `v${v}`));
+      total += r.seconds;
+      rss.push((r.rssKB ?? 0) / 1024);
+    }
+    const repeat = await step(t, 'repeat v5 (unchanged)', tool.snapshot(repo, vol, 'v5-again'));
+    const out = join(work, 'out');
+    const restore = await step(t, 'restore v5', tool.restore(repo, out, 'v5-again'));
+    const landed = join(out, tool.landing(vol));
+    const diff = spawnSync('bash', ['-c', `rsync -naHAXci --numeric-ids "${vol}/" "${landed}/" | wc -l`]).stdout.toString().trim();
+    const size = await dirBytes(repo);
+    const maxRss = Math.max(...rss, (repeat.rssKB ?? 0) / 1024, (restore.rssKB ?? 0) / 1024);
+    summary[`rootfs ${t}`] = { fiveVersionsSeconds: total, repeatSeconds: repeat.seconds, restoreSeconds: restore.seconds, repoBytes: size, peakRssMB: maxRss, rsyncDifferences: Number(diff) };
+    console.log(`${t}: five versions ${total.toFixed(1)} s, repeat ${repeat.seconds.toFixed(2)} s, restore ${restore.seconds.toFixed(2)} s, repository ${(size / 1e6).toFixed(1)} MB, peak RSS ${maxRss.toFixed(0)} MB, rsync -naHAXc differences after restore: ${diff}`);
+    save();
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+/** n small files, 1,000 a directory, 50..2,000 bytes of mixed text/random each (deterministic). */
+function generate(dir: string, n: number): void {
+  if (existsSync(join(dir, '.done'))) return;
+  rmSync(dir, { recursive: true, force: true });
+  let seed = 12345;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const buf = Buffer.alloc(2000);
+  for (let i = 0; i < n; i++) {
+    const d = join(dir, `d${Math.floor(i / 1000) % 1000}`, `e${Math.floor(i / 1_000_000)}`);
+    if (i % 1000 === 0) mkdirSync(d, { recursive: true });
+    const len = 50 + (rnd() % 1950);
+    for (let k = 0; k < len; k += 4) buf.writeUInt32LE(rnd() % 7 === 0 ? rnd() : 0x61626364 + (k % 3), k);
+    const fd = openSync(join(d, `f${i}.txt`), 'w');
+    writeSync(fd, buf, 0, len);
+    closeSync(fd);
+  }
+  writeFileSync(join(dir, '.done'), '');
+}
+
+async function filesPart(counts: number[], tools: string[]): Promise<void> {
+  for (const n of counts) {
+    const tree = join(TMP, `files-${n}`);
+    const t0 = performance.now();
+    generate(tree, n);
+    console.log(`tree of ${n} files ready (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    for (const t of tools) {
+      const tool = TOOLS[t]!;
+      const work = join(TMP, `files-${n}-${t}`);
+      rmSync(work, { recursive: true, force: true });
+      mkdirSync(work, { recursive: true });
+      const repo = join(work, 'repo');
+      env.STOWAGE_CACHE_DIR = join(work, 'cache');
+      env.RESTIC_CACHE_DIR = join(work, 'cache');
+      env.BORG_BASE_DIR = join(work, 'borg-base');
+      await step(t, 'init', tool.init(repo));
+      const first = await step(t, `${n} files: snapshot`, tool.snapshot(repo, tree, 'a'));
+      const repeat = await step(t, `${n} files: repeat`, tool.snapshot(repo, tree, 'b'));
+      summary[`files ${n} ${t}`] = { snapshotSeconds: first.seconds, snapshotRssMB: first.rssKB === null ? null : first.rssKB / 1024, repeatSeconds: repeat.seconds, repeatRssMB: repeat.rssKB === null ? null : repeat.rssKB / 1024, repoBytes: await dirBytes(repo) };
+      save();
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  if (!hasGnuTime()) throw new Error('GNU time (/usr/bin/time) is needed: apt-get install time');
+  mkdirSync(TMP, { recursive: true });
+  const parts = list(values.parts!);
+  const tools = list(values.tools!).filter((t) => installed(t) || (console.log(`skipped ${t}: not installed`), false));
+  if (parts.includes('rootfs')) await rootfsPart(tools);
+  if (parts.includes('files')) await filesPart(list(values.files!).map(Number), list(values['files-tools']!).filter(installed));
+  save();
+  console.log(`results: ${OUT}`);
+}
+
+await main();
