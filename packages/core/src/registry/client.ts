@@ -50,7 +50,8 @@ export interface RequestInit {
 }
 
 export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  // "[::1]:5000", "127.0.0.1:5000", "::1", "localhost"
+  const h = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.split(':').length === 2 ? host.split(':')[0]! : host;
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 

@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { Authenticator, type AuthConfig } from './auth.js';
+import { isLoopbackHost } from './client.js';
 import { RegistryCatalog } from './catalog.js';
 import { registryHandler, type RequestEvent } from './handler.js';
 
@@ -42,15 +43,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 export async function startRegistryServer(repo: Repository, opts: ServeOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const hasAuth = opts.auth !== undefined && (opts.auth.htpasswd !== undefined || opts.auth.token !== undefined);
-  if (!isLoopback(host) && (!opts.tls || !hasAuth)) {
+  if (!isLoopbackHost(host) && (!opts.tls || !hasAuth)) {
     const missing = [...(!opts.tls ? ['TLS (--tls-cert and --tls-key)'] : []), ...(!hasAuth ? ['credentials (--htpasswd or --token-file)'] : [])];
     throw new StowageError('INVALID_ARGUMENT', `refusing to serve on ${host}: a non-loopback address needs ${missing.join(' and ')}`);
   }
