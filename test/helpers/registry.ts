@@ -224,3 +224,60 @@ export function writeHtpasswd(file: string, user: string, password: string): str
 export function startHtpasswdRegistry(dir: string, htpasswd: string): Promise<Registry> {
   return startDockerRegistry(dir, `auth:\n  htpasswd:\n    realm: test\n    path: ${htpasswd}\n`);
 }
+
+/**
+ * A docker-registry with token authentication (distribution's `auth.token`) and a token
+ * service beside it, in its own process: RS256 JWTs signed with a key whose self-signed
+ * certificate is the registry's root bundle (x5c header). Anonymous requests get pull
+ * access only; `user:password` (Basic) gets what it asks for.
+ */
+export async function startTokenRegistry(dir: string, user: string, password: string): Promise<Registry & { tokenRequests(): number }> {
+  const root = fs.mkdtempSync(path.join(dir, 'token-'));
+  const key = path.join(root, 'key.pem');
+  const cert = path.join(root, 'cert.pem');
+  sh('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=token-issuer']);
+  const tport = await freePort();
+  const script = path.join(root, 'token-server.mjs');
+  fs.writeFileSync(
+    script,
+    `import { createServer } from 'node:http';
+import { createSign, X509Certificate, randomBytes } from 'node:crypto';
+import { readFileSync, appendFileSync } from 'node:fs';
+const key = readFileSync(${JSON.stringify(key)}, 'utf8');
+const der = new X509Certificate(readFileSync(${JSON.stringify(cert)})).raw.toString('base64');
+const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  const auth = req.headers.authorization ?? '';
+  const authed = auth === 'Basic ' + Buffer.from(${JSON.stringify(`${user}:${password}`)}).toString('base64');
+  if (auth && !authed) { res.writeHead(401); return res.end('{"details":"wrong credentials"}'); }
+  appendFileSync(${JSON.stringify(path.join(root, 'requests.log'))}, (authed ? 'user ' : 'anonymous ') + u.searchParams.getAll('scope').join(' ') + '\\n');
+  const access = u.searchParams.getAll('scope').flatMap((s) => {
+    const [type, name, actions] = s.split(':');
+    const granted = actions.split(',').filter((a) => authed || a === 'pull');
+    return [{ type, name, actions: granted }];
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const head = b64({ typ: 'JWT', alg: 'RS256', x5c: [der] });
+  const body = b64({ iss: 'stowage-test-issuer', sub: authed ? ${JSON.stringify(user)} : '', aud: u.searchParams.get('service'), exp: now + 600, nbf: now - 60, iat: now, jti: randomBytes(8).toString('hex'), access });
+  const sig = createSign('RSA-SHA256').update(head + '.' + body).sign(key).toString('base64url');
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end(JSON.stringify({ token: head + '.' + body + '.' + sig, expires_in: 600 }));
+}).listen(${tport}, '127.0.0.1');
+`,
+  );
+  const tokenProc = spawn(process.execPath, [script], { stdio: 'ignore' });
+  const reg = await startDockerRegistry(dir, `auth:\n  token:\n    realm: http://127.0.0.1:${tport}/token\n    service: stowage-test-registry\n    issuer: stowage-test-issuer\n    rootcertbundle: ${cert}\n`);
+  return {
+    addr: reg.addr,
+    tokenRequests: () => (fs.existsSync(path.join(root, 'requests.log')) ? fs.readFileSync(path.join(root, 'requests.log'), 'utf8').trim().split('\n').length : 0),
+    stop: async () => {
+      await reg.stop();
+      await new Promise<void>((resolve) => {
+        if (tokenProc.exitCode !== null) return resolve();
+        tokenProc.once('exit', () => resolve());
+        tokenProc.kill('SIGTERM');
+      });
+    },
+  };
+}
