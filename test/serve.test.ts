@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandbox, type Sandbox } from './helpers/cli.js';
+import { listFiles, sandbox, type Sandbox } from './helpers/cli.js';
 import { cleanupPodman, layoutManifest, makeRunnableImage, needImageTools, podman, writeHtpasswd, sh, sha256, startServe, type BuiltImage, type Served } from './helpers/registry.js';
 
 const tools = needImageTools('serve.test.ts', ['skopeo', 'podman', 'runc', 'openssl', 'curl']);
@@ -206,6 +206,57 @@ describe.skipIf(!tools)('stowage serve: a read-only registry over the image snap
       expect(layoutManifest(dir).manifest.config.digest).toBe(v2.configDigest);
     } finally {
       expect(await tls.stop()).toBe(0);
+    }
+  });
+
+  it('a bearer token (--token-file): 401 without it, skopeo --src-registry-token pulls', async () => {
+    const tokenFile = sb.file('token');
+    fs.writeFileSync(tokenFile, 'a-long-random-token-0123456789\n');
+    const s = await startServe(sb, ['--token-file', tokenFile]);
+    try {
+      const no = await fetch(`${s.url}/v2/`);
+      expect(no.status).toBe(401);
+      expect(no.headers.get('www-authenticate')).toMatch(/^Bearer /);
+      expect((await fetch(`${s.url}/v2/`, { headers: { Authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
+      expect((await fetch(`${s.url}/v2/`, { headers: { Authorization: 'Bearer a-long-random-token-0123456789' } })).status).toBe(200);
+      const dir = sb.file('pulled-token');
+      sh('skopeo', ['copy', '-q', '--src-tls-verify=false', '--src-registry-token', 'a-long-random-token-0123456789', `docker://${s.addr}/test/hello:v2`, `oci:${dir}:t`]);
+      expect(layoutManifest(dir).manifest.config.digest).toBe(v2.configDigest);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  it('a damaged repository: a blob is never served complete with wrong bytes', async () => {
+    const dmg = sandbox();
+    try {
+      expect(dmg.run(['init', '--insecure-no-encryption']).code).toBe(0);
+      expect(dmg.run(['snapshot', v2.file]).code).toBe(0);
+      const packs = listFiles(path.join(dmg.repo, 'data')).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size);
+      const f = fs.openSync(packs[0]!, 'r+');
+      const b = Buffer.alloc(1);
+      const at = Math.floor(fs.statSync(packs[0]!).size / 3);
+      fs.readSync(f, b, 0, 1, at);
+      b[0] ^= 0xff;
+      fs.writeSync(f, b, 0, 1, at);
+      fs.closeSync(f);
+      const s = await startServe(dmg, ['--log']);
+      try {
+        let complete = 0;
+        for (const layer of v2.layers) {
+          const got = await fetch(`${s.url}/v2/test/hello/blobs/${layer}`)
+            .then(async (r) => (r.status === 200 ? Buffer.from(await r.arrayBuffer()) : undefined))
+            .catch(() => undefined);
+          if (got && `sha256:${sha256(got)}` === layer) complete++;
+          else if (got) throw new Error(`a complete blob with wrong bytes was served for ${layer}`);
+        }
+        expect(complete).toBeLessThan(v2.layers.length); // the damaged one failed
+        expect(s.stderr()).toMatch(/CORRUPT/);
+      } finally {
+        await s.stop();
+      }
+    } finally {
+      dmg.cleanup();
     }
   });
 
