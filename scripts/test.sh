@@ -9,7 +9,11 @@ rm -f "$results"
 rc=0
 # Tests leave nothing behind: they run with a temp directory of their own (TMPDIR: os.tmpdir()
 # of vitest and of every CLI process it starts), which must be empty when they end.
-test_tmp=$(mktemp -d "${TMPDIR:-/tmp}/stowage-test-run-XXXXXX")
+# A short, lowercase name: podman refuses a --runroot longer than 50 characters and reads an
+# oci:<dir> path as an image name (lowercase only); mode 1777 as /tmp, for tests that run the
+# CLI as another user (nobody).
+test_tmp="${TMPDIR:-/tmp}/st.$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
+mkdir -m 1777 "$test_tmp"
 TMPDIR="$test_tmp" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || rc=$?
 if [ -f "$results" ]; then
   node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""))' "$results"

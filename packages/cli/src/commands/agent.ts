@@ -115,7 +115,7 @@ export function registerAgent(program: Command, run: Run): void {
     else for (const e of entries) ctx.out(`${e.name.slice(0, 8)}  until ${new Date(e.expires).toISOString()}`);
   });
   talk('clear', 'make the agent forget every key (it keeps running)', (ctx, r) =>
-    ctx.opts.json ? ctx.json({ removed: r.removed }) : ctx.out(`forgot ${String(r.removed)} key${r.removed === 1 ? '' : 's'}`),
+    ctx.opts.json ? ctx.json({ removed: r.removed }) : ctx.say(`forgot ${String(r.removed)} key${r.removed === 1 ? '' : 's'}`),
   );
-  talk('stop', 'make the agent forget every key and exit', (ctx) => (ctx.opts.json ? ctx.json({ stopped: true }) : ctx.out('key agent stopped')));
+  talk('stop', 'make the agent forget every key and exit', (ctx) => (ctx.opts.json ? ctx.json({ stopped: true }) : ctx.say('key agent stopped')));
 }

@@ -59,7 +59,7 @@ export function registerFind(program: Command, run: (fn: (ctx: Context) => Promi
               );
               if (r.problem) {
                 problems++;
-                process.stderr.write(`stowage: warning: snapshot ${shortId(s.id)} layer ${unit.layer?.digest ?? 'archive'}: ${r.problem}\n`);
+                ctx.warn(`snapshot ${shortId(s.id)} layer ${unit.layer?.digest ?? 'archive'}: ${r.problem}`);
               }
             }
           }

@@ -35,7 +35,7 @@ export async function runTreeSnapshot(ctx: Context, repo: Repository, inputs: st
     ...(o.excludeIfPresent && { excludeIfPresent: o.excludeIfPresent }),
     ...(o.oneFileSystem && { oneFileSystem: true }),
     ...(o.parent !== undefined && { parent: o.parent }),
-    onWarning: (w) => process.stderr.write(`stowage: ${w.note ? 'note' : 'warning'}: ${w.message} [${w.code}]\n`),
+    onWarning: (w) => (w.note ? ctx.info(`stowage: note: ${w.message} [${w.code}]`) : ctx.warn(`${w.message} [${w.code}]`)),
   });
   report(ctx, r);
   return r.warnings.some((w) => !w.note) ? EXIT_WARNINGS : undefined;
@@ -72,12 +72,12 @@ function report(ctx: Context, r: TreeSnapshotResult): void {
     });
     return;
   }
-  ctx.out(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
-  ctx.out(`  tree    ${t.files} files, ${t.dirs} directories, ${t.others} other entries, ${formatBytes(t.bytes)}`);
-  if (s.parent) ctx.out(`  parent  ${shortId(s.parent)}: ${r.filesReused} unchanged files not read again (use --force to re-read)`);
-  ctx.out(`  read    ${formatBytes(sum.bytesRead)} of ${r.filesRead} files in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
-  ctx.out(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} new chunks)`);
-  ctx.out(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
-  if (warnings) ctx.out(`  warnings ${warnings} (see above)`);
-  ctx.out(`  id      ${s.id}`);
+  ctx.say(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
+  ctx.say(`  tree    ${t.files} files, ${t.dirs} directories, ${t.others} other entries, ${formatBytes(t.bytes)}`);
+  if (s.parent) ctx.say(`  parent  ${shortId(s.parent)}: ${r.filesReused} unchanged files not read again (use --force to re-read)`);
+  ctx.say(`  read    ${formatBytes(sum.bytesRead)} of ${r.filesRead} files in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
+  ctx.say(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} new chunks)`);
+  ctx.say(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
+  if (warnings) ctx.say(`  warnings ${warnings} (see above)`);
+  ctx.say(`  id      ${s.id}`);
 }

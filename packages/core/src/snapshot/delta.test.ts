@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { MemoryBackend } from '../backend/memory.js';
 import { check } from '../check/check.js';
 import { isStowageError } from '../errors.js';
@@ -141,7 +141,9 @@ describe('delta blobs (changed files stored against their previous version)', ()
     const { backend, repo, v2, s2 } = await twoVersions();
     await repo.close();
     for (const k of files(backend, 'index')) backend.files.delete(k);
-    const r2 = await Repository.open(backend, { cacheRoot: tempCacheRoot() });
+    const fresh = tempCacheRoot(); // a cache without the old index
+    onTestFinished(() => fs.rmSync(fresh, { recursive: true, force: true })); // nothing left in the temp dir (issue 15 item 10)
+    const r2 = await Repository.open(backend, { cacheRoot: fresh });
     await repairIndex(r2);
     const t = await IndexTable.load(r2);
     let deltas = 0;
