@@ -61,8 +61,9 @@ describe('errors', () => {
     expect(listFiles(sb.repo)).toEqual(before);
   });
 
-  it('unreadable input (a directory, or no permission): INPUT_UNREADABLE', () => {
-    const d = sb.run(['snapshot', sb.dir]);
+  it('unreadable input (a device, or no permission): INPUT_UNREADABLE', () => {
+    // a directory is an input since tree snapshots (test/tree-input.test.ts); a device is not
+    const d = sb.run(['snapshot', '/dev/null']);
     expect(d.code).toBe(1);
     expect(oneLine(d.stderr)).toMatch(/not a regular file.*\[INPUT_UNREADABLE\]/);
     if (process.getuid?.() !== 0) {
