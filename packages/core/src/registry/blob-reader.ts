@@ -12,13 +12,38 @@
 import { createHash } from 'node:crypto';
 import { corrupt } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
-import { readRange } from '../restore/range.js';
+import { rangeWindows, readRange } from '../restore/range.js';
+import { buildWindow } from '../restore/restore.js';
+import { SlotRing } from '../util/slot-ring.js';
 import type { BlobSource } from './catalog.js';
+
+/**
+ * Shared-memory slots every blob reader of a server takes its windows from (the stored
+ * bytes read, the plaintext decoded, delta bases), so the memory of all requests together is
+ * bounded by the slots (reused: no garbage per window), whatever the number of clients. A
+ * reader holds one window's slots at a time (acquired in the same order by every reader, so
+ * readers wait for each other but never deadlock); a window too large for a slot falls back
+ * to fresh memory.
+ */
+export interface ReadRings {
+  readonly windowBytes: number;
+  readonly read: SlotRing;
+  readonly out: SlotRing;
+  readonly base: SlotRing;
+}
+
+/** Rings for `slots` windows at once of `windowBytes` plaintext (with room for a chunk past each end). */
+export function readRings(repo: Repository, slots = 4, windowBytes = 4 * 1024 * 1024): ReadRings {
+  const out = windowBytes + 2 * Math.max(repo.config.chunker.maxSize, 1 << 20);
+  return { windowBytes, read: new SlotRing(slots, 2 * out), out: new SlotRing(slots, out), base: new SlotRing(2, 2 * out) };
+}
 
 export interface BlobReadOptions {
   /** Plaintext bytes per window (default 4 MiB: memory per reader is about 3 windows). */
   readonly windowBytes?: number;
   readonly signal?: AbortSignal;
+  /** Windows from these shared slots, one at a time (serve); default fresh memory, one window ahead. */
+  readonly rings?: ReadRings;
 }
 
 /** The size of a blob source. */
@@ -41,6 +66,7 @@ export async function* blobPieces(repo: Repository, src: BlobSource, opts: BlobR
   const whole = from === 0 && to === size;
   const alg = src.place.digest.startsWith('sha512:') ? 'sha512' : 'sha256';
   const hash = whole ? createHash(alg) : undefined;
+  if (opts.rings) return yield* ringPieces(repo, src, from, to, hash, opts.rings, opts.signal);
   let held: Buffer[] | undefined;
   const windowBytes = opts.windowBytes ?? 4 * 1024 * 1024;
   for await (const pieces of readRange(repo, src.snapshot, src.place.range.offset + from, to - from, { windowBytes, ahead: 1, ...(opts.signal && { signal: opts.signal }) })) {
@@ -53,6 +79,42 @@ export async function* blobPieces(repo: Repository, src: BlobSource, opts: BlobR
     if (digest !== src.place.digest) throw corrupt(`snapshot ${src.snapshot.id}: blob ${src.place.digest} (${src.place.range.path}): the stored bytes have ${digest}`);
   }
   if (held) yield held;
+}
+
+/**
+ * blobPieces over shared slots: one window at a time, released when the consumer asks for the
+ * next; the digest is checked before the last piece of the blob leaves (that piece is
+ * copied out of its slot and held back until then).
+ */
+async function* ringPieces(repo: Repository, src: Extract<BlobSource, { snapshot: unknown }>, from: number, to: number, hash: ReturnType<typeof createHash> | undefined, rings: ReadRings, signal: AbortSignal | undefined): AsyncGenerator<Buffer[]> {
+  const pool = repo.codecs();
+  const length = to - from;
+  let done = 0;
+  for await (const refs of rangeWindows(repo, src.snapshot, src.place.range.offset + from, length, rings.windowBytes)) {
+    signal?.throwIfAborted();
+    const w = await buildWindow(repo, pool, refs, rings);
+    try {
+      let pieces = w.pieces;
+      for (const p of pieces) {
+        done += p.length;
+        hash?.update(p);
+      }
+      if (hash && done === length) {
+        // the last window: its last piece goes out only once the whole blob matched its digest
+        const last = Buffer.from(pieces[pieces.length - 1]!);
+        pieces = pieces.slice(0, -1);
+        if (pieces.length) yield pieces;
+        const digest = `${src.place.digest.split(':')[0]}:${hash.digest('hex')}`;
+        if (digest !== src.place.digest) throw corrupt(`snapshot ${src.snapshot.id}: blob ${src.place.digest} (${src.place.range.path}): the stored bytes have ${digest}`);
+        yield [last];
+      } else {
+        yield pieces;
+      }
+    } finally {
+      w.release();
+    }
+  }
+  if (done !== length) throw corrupt(`snapshot ${src.snapshot.id}: the chunk lists hold ${done} of the ${length} bytes of blob ${src.place.digest}`);
 }
 
 /** A whole small blob (a manifest, a config) in memory, verified. */

@@ -20,7 +20,7 @@ import type { Repository } from '../repository/repository.js';
 import { isDigest, isRepositoryName, isTag } from '../image/ref.js';
 import { manifestMediaTypeOf } from '../image/served.js';
 import type { Authenticator } from './auth.js';
-import { blobPieces, blobSize, readBlob } from './blob-reader.js';
+import { blobPieces, blobSize, readBlob, type ReadRings } from './blob-reader.js';
 import type { RegistryCatalog, CatalogImage } from './catalog.js';
 
 export type RegistryErrorCode = 'NAME_UNKNOWN' | 'NAME_INVALID' | 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'UNSUPPORTED' | 'UNAUTHORIZED' | 'TAG_INVALID' | 'PAGINATION_NUMBER_INVALID' | 'RANGE_INVALID';
@@ -41,6 +41,8 @@ export interface HandlerOptions {
   readonly refreshMs?: number;
   /** Plaintext window of a blob read (bounds memory per request; default 4 MiB). */
   readonly windowBytes?: number;
+  /** Shared slots every blob read takes its windows from (bounds the memory of all requests together). */
+  readonly rings?: ReadRings;
   readonly onEvent?: (e: RequestEvent) => void;
 }
 
@@ -134,7 +136,7 @@ export function registryHandler(repo: Repository, catalog: RegistryCatalog, opts
       const headers = { ...base, 'Content-Length': to - from, ...(range && { 'Content-Range': `bytes ${from}-${to - 1}/${size}` }) };
       if (req.method === 'HEAD') return send(status, headers);
       // bytes go out as they are read: headers first, then the pieces with backpressure
-      const it = blobPieces(repo, src, { from, to, signal: ac.signal, ...(opts.windowBytes && { windowBytes: opts.windowBytes }) });
+      const it = blobPieces(repo, src, { from, to, signal: ac.signal, ...(opts.windowBytes && { windowBytes: opts.windowBytes }), ...(opts.rings && { rings: opts.rings }) });
       let first = await it.next(); // an error before any byte still gets an error answer
       res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
       try {

@@ -22,6 +22,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { StowageError, corrupt } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
@@ -66,6 +68,8 @@ const ACCEPT = [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST].
 const MANIFESTS = [OCI_MANIFEST, DOCKER_MANIFEST];
 const INDEXES = [OCI_INDEX, DOCKER_MANIFEST_LIST];
 const MAX_MANIFEST = 4 * 1024 * 1024;
+/** Blobs downloading at once (skopeo's default is 6; the machine here has 2 cores). */
+const PARALLEL_DOWNLOADS = 3;
 
 /** The host's platform as OCI names it: linux/amd64, linux/arm64, linux/arm/v7... */
 export function hostPlatform(): string {
@@ -217,21 +221,32 @@ async function composeAndSnapshot(repo: Repository, img: Composed, source: strin
     const unique = img.blobs.filter((d) => !seen.has(d.digest) && seen.add(d.digest));
     const total = unique.reduce((a, d) => a + d.size, 0);
     let done = 0;
+    // blobs already stored are read from the repository; the others download, a few at once
+    const missing: Descriptor[] = [];
     for (const d of unique) {
-      opts.signal?.throwIfAborted();
       const have = catalog.anyBlob(d.digest);
-      if (have && ('bytes' in have ? have.bytes.length : have.place.size) === d.size) {
-        local.set(d.digest, have);
-      } else {
+      if (have && ('bytes' in have ? have.bytes.length : have.place.size) === d.size) local.set(d.digest, have);
+      else missing.push(d);
+    }
+    for (const d of unique) if (local.has(d.digest)) done += d.size;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < missing.length) {
+        const d = missing[next++]!;
+        opts.signal?.throwIfAborted();
         const file = path.join(tmp, d.digest.replace(':', '-'));
         await fetchTo(d, file);
         files.set(d.digest, file);
         downloaded++;
         bytesDownloaded += d.size;
+        done += d.size;
+        opts.progress?.({ op: 'download', done, total });
       }
-      done += d.size;
-      opts.progress?.({ op: 'download', done, total });
-    }
+    };
+    const workers = Array.from({ length: Math.min(PARALLEL_DOWNLOADS, missing.length) }, worker);
+    const settled = await Promise.allSettled(workers);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const refAnn = { 'org.opencontainers.image.ref.name': img.refNames.ref, ...(img.refNames.full !== img.refNames.ref && { 'io.containerd.image.name': img.refNames.full }) };
     const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length, annotations: refAnn }] }));
     const layout = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
@@ -277,21 +292,22 @@ async function composeAndSnapshot(repo: Repository, img: Composed, source: strin
   }
 }
 
-async function downloadVerified(src: AsyncIterable<unknown>, d: Descriptor, file: string, shown: string): Promise<void> {
+async function downloadVerified(src: Readable, d: Descriptor, file: string, shown: string): Promise<void> {
   const hash = createHash(d.digest.startsWith('sha512:') ? 'sha512' : 'sha256');
-  const fh = await fs.promises.open(file, 'wx');
   let n = 0;
-  try {
-    for await (const c of src) {
-      const b = c as Buffer;
-      n += b.length;
-      if (n > d.size) throw corrupt(`${shown}: blob ${d.digest} is longer than the ${d.size} bytes the manifest states`);
-      hash.update(b);
-      await fh.write(b);
-    }
-  } finally {
-    await fh.close();
-  }
+  await pipeline(
+    src,
+    async function* (chunks: AsyncIterable<Buffer | string>) {
+      for await (const c of chunks) {
+        const b = typeof c === 'string' ? Buffer.from(c) : c;
+        n += b.length;
+        if (n > d.size) throw corrupt(`${shown}: blob ${d.digest} is longer than the ${d.size} bytes the manifest states`);
+        hash.update(b);
+        yield b;
+      }
+    },
+    fs.createWriteStream(file, { flags: 'wx' }),
+  );
   const got = `${d.digest.split(':')[0]}:${hash.digest('hex')}`;
   if (n !== d.size) throw corrupt(`${shown}: blob ${d.digest}: got ${n} bytes, the manifest states ${d.size}`);
   if (got !== d.digest) throw corrupt(`${shown}: the bytes of blob ${d.digest} have ${got}: nothing was stored`);

@@ -7,6 +7,8 @@
  *   INVALID_ARGUMENT and nothing listens.
  * - `close()` stops accepting, ends idle keep-alive connections and aborts blob streams in
  *   progress, then resolves.
+ * - Blob reads of all requests share `readSlots` windows of shared memory (blob-reader.ts
+ *   ReadRings): the server's memory is bounded by them, not by the number of clients.
  * - The caller keeps the repository open (and holds a shared lock, so gc cannot delete what
  *   is being served) for as long as the server runs.
  */
@@ -17,6 +19,7 @@ import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { Authenticator, type AuthConfig } from './auth.js';
 import { isLoopbackHost } from './client.js';
+import { readRings } from './blob-reader.js';
 import { RegistryCatalog } from './catalog.js';
 import { registryHandler, type RequestEvent } from './handler.js';
 
@@ -31,6 +34,8 @@ export interface ServeOptions {
   readonly platform?: string;
   /** Plaintext window of a blob read (default 4 MiB). */
   readonly windowBytes?: number;
+  /** Blob windows read at once across all requests (default 4): bounds the server's memory. */
+  readonly readSlots?: number;
   readonly onEvent?: (e: RequestEvent) => void;
 }
 
@@ -55,8 +60,11 @@ export async function startRegistryServer(repo: Repository, opts: ServeOptions =
   const auth = hasAuth ? new Authenticator(opts.auth!) : undefined;
   const catalog = new RegistryCatalog(repo, opts.platform ? { platform: opts.platform } : {});
   await catalog.refresh();
-  repo.codecs(); // one shared codec pool for every request, created before the first
-  const handler = registryHandler(repo, catalog, { ...(auth && { auth }), ...(opts.windowBytes && { windowBytes: opts.windowBytes }), ...(opts.onEvent && { onEvent: opts.onEvent }) });
+  // one codec pool and one set of shared window slots for every request: memory stays bounded
+  // by the slots whatever the number of pulls (a request waits for a free slot)
+  const pool = repo.codecs();
+  const rings = pool.maxWorkers > 0 ? readRings(repo, opts.readSlots ?? 4, opts.windowBytes ?? 4 * 1024 * 1024) : undefined;
+  const handler = registryHandler(repo, catalog, { ...(auth && { auth }), ...(opts.windowBytes && { windowBytes: opts.windowBytes }), ...(rings && { rings }), ...(opts.onEvent && { onEvent: opts.onEvent }) });
   let server: http.Server | https.Server;
   try {
     server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);

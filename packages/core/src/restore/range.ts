@@ -68,7 +68,7 @@ export async function* readRange(repo: Repository, snap: Snapshot, offset: numbe
 }
 
 /** Chunk refs trimmed to the range, regrouped into windows of about `windowBytes`. */
-async function* rangeWindows(repo: Repository, snap: Snapshot, offset: number, length: number, windowBytes: number): AsyncGenerator<ChunkRef[]> {
+export async function* rangeWindows(repo: Repository, snap: Snapshot, offset: number, length: number, windowBytes: number): AsyncGenerator<ChunkRef[]> {
   const end = offset + length;
   let pos = 0;
   let cur: ChunkRef[] = [];
