@@ -32,6 +32,9 @@ export const GLUE_BYTES = 256 * 1024;
  */
 export const SMALL_FILE = 4096;
 
+/** Most bytes one merged slice entry covers. */
+const MERGE_MAX = 1 << 20;
+
 /** A file whose chunks get a file map record: where its extents start, how many. */
 interface FileRecord {
   readonly key: Buffer;
@@ -272,7 +275,10 @@ export class ContentWriter {
     const last = this.items[this.items.length - 1];
     const start = stream.pos;
     stream.append(bytes);
-    if (last && 'stream' in last && last.stream === stream && last.start + last.length === start) last.length += bytes.length;
+    // contiguous slices merge into one entry, up to MERGE_MAX: an entry resolves once its whole
+    // range is cut, and a run that kept growing (a tree's small files, with no glue between)
+    // would never resolve until the end, holding every file's extents in memory
+    if (last && 'stream' in last && last.stream === stream && last.start + last.length === start && last.length + bytes.length <= MERGE_MAX) last.length += bytes.length;
     else this.items.push({ stream, start, length: bytes.length });
   }
 

@@ -102,6 +102,8 @@ const PIECE = 4 << 20;
 const READ_AHEAD = 16;
 /** Fed small files are handed to the content writer in batches of this many bytes. */
 const BATCH_BYTES = 4 << 20;
+/** Batches queued for the content writer before the walk waits. */
+const MAX_BATCHES = 2;
 
 interface Stats {
   files: number;
@@ -486,7 +488,10 @@ class TreeWalker {
       this.stats.bytesRead += r.data.length;
       this.stats.bytes += r.data.length;
       const size = r.data.length;
-      return { later: this.feedWhole(rel, r.data, old).then((ext) => ({ size, content: encodeExtents(ext) })) };
+      const later = this.feedWhole(rel, r.data, old).then((ext) => ({ size, content: encodeExtents(ext) }));
+      // backpressure: the walk waits while the content writer is MAX_BATCHES batches behind (memory)
+      while (this.batchesQueued >= MAX_BATCHES) await this.batching;
+      return { later };
     }
     // large or sparse: streamed in pieces
     let fh: fs.FileHandle;
@@ -574,16 +579,20 @@ class TreeWalker {
   }
 
   private batching: Promise<void> = Promise.resolve();
+  private batchesQueued = 0;
 
   /** Feeds the queued small files to the content writer (in order, one batch at a time). */
   flushBatch(): Promise<void> {
     const events = this.events;
     this.events = [];
     this.batchBytes = 0;
-    const p = this.batching.then(async () => {
-      if (events.length) await this.writer.process(events);
-      this.oldFiles.clear();
-    });
+    this.batchesQueued++;
+    const p = this.batching
+      .then(async () => {
+        if (events.length) await this.writer.process(events);
+        this.oldFiles.clear();
+      })
+      .finally(() => this.batchesQueued--);
     this.batching = p;
     return p;
   }
