@@ -5,13 +5,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, sandbox, seededBytes, type Sandbox } from './helpers/cli.js';
+import { writeLock as writeLockFile } from './helpers/locks.js';
 
-function writeLock(sb: Sandbox, name: string, pid: number, exclusive = true): void {
-  const t = new Date().toISOString();
-  fs.writeFileSync(`${sb.repo}/locks/${name}`, JSON.stringify({ exclusive, hostname: hostname(), pid, username: 'test', time: t, refreshed: t }));
+function writeLock(sb: Sandbox, pid: number, exclusive = true): string {
+  return writeLockFile(sb.repo, { pid, exclusive });
 }
 
 function deadPid(): number {
@@ -107,10 +106,10 @@ describe('forget, gc, check, unlock', () => {
   });
 
   it('a live lock: exit 11 naming the holder; --retry-lock waits, then fails; restore --no-lock still reads', () => {
-    writeLock(sb, 'a'.repeat(64), process.pid);
+    const a = writeLock(sb, process.pid);
     const r = sb.run(['snapshot', sb.file('c'), '--force']);
     expect(r.code).toBe(11);
-    expect(r.stderr.trim()).toMatch(new RegExp(`^stowage: repository .* is locked: an exclusive lock aaaaaaaa held by PID ${process.pid} on .*\\[LOCKED\\]$`));
+    expect(r.stderr.trim()).toMatch(new RegExp(`^stowage: repository .* is locked: an exclusive lock ${a.slice(0, 8)} held by PID ${process.pid} on .*\\[LOCKED\\]$`));
     const t0 = Date.now();
     const w = sb.run(['--retry-lock', '1s', 'gc']);
     expect(w.code).toBe(11);
@@ -122,25 +121,25 @@ describe('forget, gc, check, unlock', () => {
     expect(sb.run(['restore', ids.c!, sb.file('locked2.out')]).code).toBe(11);
     // unlock leaves a live lock alone
     expect(sb.run(['unlock']).stdout).toMatch(/no stale locks/);
-    expect(fs.readdirSync(`${sb.repo}/locks`)).toEqual(['a'.repeat(64)]);
-    expect(sb.run(['unlock', '--remove-all']).stdout).toMatch(/removed 1 lock: aaaaaaaa/);
+    expect(fs.readdirSync(`${sb.repo}/locks`)).toEqual([a]);
+    expect(sb.run(['unlock', '--remove-all']).stdout).toMatch(new RegExp(`removed 1 lock: ${a.slice(0, 8)}`));
     expect(sb.run(['snapshot', sb.file('c'), '--force', '-q']).code).toBe(0);
     // a waiting command proceeds once the lock goes away
-    writeLock(sb, 'b'.repeat(64), process.pid);
-    setTimeout(() => fs.rmSync(`${sb.repo}/locks/${'b'.repeat(64)}`), 600);
+    const b = writeLock(sb, process.pid);
+    setTimeout(() => fs.rmSync(`${sb.repo}/locks/${b}`), 600);
     return sb.runAsync(['--retry-lock', '30s', 'gc']).then((g) => expect(g.code, g.stderr).toBe(0));
   });
 
   it('stale locks (a process on this host that is gone) are ignored; unlock and gc remove them', () => {
-    writeLock(sb, 'c'.repeat(64), deadPid());
-    writeLock(sb, 'd'.repeat(64), deadPid(), false);
+    const c0 = writeLock(sb, deadPid());
+    writeLock(sb, deadPid(), false);
     expect(sb.run(['snapshot', sb.file('a'), '--force', '-q']).code).toBe(0);
     const c = sb.run(['check']);
     expect(c.code).toBe(0);
-    expect(c.stdout).toMatch(/note: \[lock-stale\] stale lock cccccccc: process \d+ on this host is gone/);
-    expect(sb.run(['unlock', '--json']).stdout).toMatch(/cccc/);
+    expect(c.stdout).toMatch(new RegExp(`note: \\[lock-stale\\] stale lock ${c0.slice(0, 8)}: process \\d+ on this host is gone`));
+    expect(sb.run(['unlock', '--json']).stdout).toContain(c0);
     expect(fs.readdirSync(`${sb.repo}/locks`)).toEqual([]);
-    writeLock(sb, 'e'.repeat(64), deadPid());
+    writeLock(sb, deadPid());
     expect(sb.run(['gc']).code).toBe(0);
     expect(fs.readdirSync(`${sb.repo}/locks`)).toEqual([]);
   });

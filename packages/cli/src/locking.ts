@@ -18,7 +18,7 @@ function globals(ctx: Context): LockGlobals {
 /** Applies --retry-lock (and the interrupt signal) to every lock the commands take on `repo`. */
 export function applyLockOptions(ctx: Context, repo: Repository): void {
   const g = globals(ctx);
-  setLockDefaults(repo, { retryMs: g.retryLock === undefined ? 0 : parseDuration(g.retryLock, '--retry-lock'), signal: ctx.signal });
+  setLockDefaults(repo, { retryMs: g.retryLock === undefined ? 0 : parseDuration(g.retryLock, '--retry-lock'), signal: ctx.signal, onNote: (m) => ctx.info(`stowage: note: ${m}`) });
 }
 
 /** True unless --no-lock. */

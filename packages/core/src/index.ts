@@ -46,7 +46,7 @@ export { TarSplitter } from './split/tar-splitter.js';
 export { checkRestoreTarget, type TargetCheck, type TargetCheckOptions } from './restore/target-check.js';
 export { restoreToFile, restoreToStream, type RestoreOptions, type RestoreResult } from './restore/restore.js';
 export { faulty, type FaultRule, type FaultOp, type FaultErrno, type FaultyBackend } from './backend/faulty.js';
-export { lockRepository, listLocks, removeLocks, setLockDefaults, heldLock, staleReason, describeLock, DEFAULT_STALE_MS, DEFAULT_REFRESH_MS, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
+export { lockRepository, listLocks, removeLocks, setLockDefaults, heldLock, staleReason, describeLock, MAX_CLOCK_SKEW_MS, DEFAULT_STALE_MS, DEFAULT_REFRESH_MS, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
 export { IndexTable } from './blob-index/index-table.js';
 export { applyPolicy, DEFAULT_GROUP_BY, bucketKey, policyIsEmpty, type RetentionPolicy, type PolicyOptions, type PolicySnapshot, type Decision, type GroupDecision, type GroupKey } from './forget/policy.js';
 export { subtractDuration, isoWeek, localTime, systemTimeZone } from './forget/calendar.js';

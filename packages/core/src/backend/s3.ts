@@ -6,7 +6,7 @@
  *   aborts the ones it finds).
  * - New files are create-only: `If-None-Match: *` when the store honours it (probed once per
  *   repository, the answer kept under the cache dir), else a HEAD before the PUT; names are
- *   content hashes, so a lost race writes identical bytes. Lock refresh is the one overwrite.
+ *   content hashes, so a lost race writes identical bytes. Nothing overwrites (locks too are refreshed as new files).
  * - Ranged GETs read straight into the caller's buffer; a body shorter than announced is a
  *   retryable error, a range past the end of the object CORRUPT.
  * - Listing follows pagination; keys that are not files of the layout are skipped.

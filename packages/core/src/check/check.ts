@@ -351,7 +351,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
   // 6. locks
   for (const l of await listLocks(repo)) {
     if (l.stale) add({ severity: 'info', kind: 'lock-stale', message: `stale lock ${l.name.slice(0, 8)}: ${l.staleReason ?? ''} (remove with "stowage unlock")` });
-    else if (!l.info) add({ severity: 'info', kind: 'lock-stale', message: `unreadable lock ${l.name.slice(0, 8)}: ${l.error ?? ''}` });
+    else if (!l.info) add({ severity: 'info', kind: 'lock-stale', message: `unreadable lock ${l.name.slice(0, 8)}, ignored: ${l.error ?? ''} (remove with "stowage unlock")` });
   }
 
   // 7. which snapshots depend on damaged packs and blobs

@@ -6,6 +6,8 @@ import * as path from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../backend/memory.js';
 import { isStowageError } from '../errors.js';
+import { blake3Hex } from '../hash/blake3.js';
+import { selfIdentity, type ProcessProbe } from './lock-rules.js';
 import { listLocks, lockRepository, removeLocks, staleReason, type LockInfo } from './lock.js';
 import { Repository } from './repository.js';
 
@@ -23,10 +25,14 @@ beforeEach(async () => {
 
 const lockFiles = () => [...backend.files.keys()].filter((k) => k.startsWith('locks/'));
 
-async function fakeLock(info: Partial<LockInfo>, name = 'f'.repeat(64)): Promise<void> {
+/** Writes a lock file as another process would (named by its BLAKE3); returns its name. */
+async function fakeLock(info: Partial<LockInfo>): Promise<string> {
   const t = new Date().toISOString();
-  const full: LockInfo = { exclusive: true, hostname: hostname(), pid: process.pid, username: 'x', time: t, refreshed: t, ...info };
-  await backend.save({ type: 'lock', name }, Buffer.from(JSON.stringify(full)));
+  const full: LockInfo = { exclusive: true, hostname: hostname(), pid: process.pid, username: 'x', time: t, refreshed: t, ...selfIdentity(), ...info };
+  const bytes = Buffer.from(JSON.stringify(full));
+  const name = blake3Hex(bytes);
+  await backend.save({ type: 'lock', name }, bytes);
+  return name;
 }
 
 async function expectLocked(p: Promise<unknown>, re?: RegExp): Promise<void> {
@@ -81,22 +87,52 @@ describe('repository locks', () => {
 
   it('stale locks are ignored: not refreshed for 30 minutes, or a dead process on this host', async () => {
     const old = new Date(Date.now() - 31 * 60_000).toISOString();
-    await fakeLock({ refreshed: old, time: old }, '1'.repeat(64));
-    await fakeLock({ pid: deadPid() }, '2'.repeat(64));
-    await fakeLock({ hostname: 'elsewhere', pid: deadPid() }, '3'.repeat(64)); // another host: PID says nothing
+    const n1 = await fakeLock({ refreshed: old, time: old });
+    const n2 = await fakeLock({ pid: deadPid() });
+    const n3 = await fakeLock({ hostname: 'elsewhere', pid: deadPid() }); // another host: PID says nothing
     const listed = await listLocks(a);
-    expect(listed.map((l) => [l.name[0], l.stale])).toEqual(expect.arrayContaining([['1', true], ['2', true], ['3', false]]));
-    expect(listed.find((l) => l.name[0] === '2')!.staleReason).toMatch(/process \d+ on this host is gone/);
+    expect(listed.map((l) => [l.name, l.stale])).toEqual(expect.arrayContaining([[n1, true], [n2, true], [n3, false]]));
+    expect(listed.find((l) => l.name === n2)!.staleReason).toMatch(/process \d+ on this host is gone/);
     await expectLocked(lockRepository(a, 'shared'), /elsewhere/);
-    await backend.remove({ type: 'lock', name: '3'.repeat(64) });
+    await backend.remove({ type: 'lock', name: n3 });
     const x = await lockRepository(a, 'exclusive');
     await x.release();
     expect(await removeLocks(a)).toHaveLength(2);
     expect(lockFiles()).toHaveLength(0);
     // a live lock is removed only with all
-    await fakeLock({});
+    const live = await fakeLock({});
     expect(await removeLocks(a)).toEqual([]);
-    expect(await removeLocks(a, { all: true })).toEqual(['f'.repeat(64)]);
+    expect(await removeLocks(a, { all: true })).toEqual([live]);
+  });
+
+  it('a lock refreshed in the future beyond the allowed clock skew is stale (a forged lock of the year 2100 blocks nothing)', async () => {
+    const forged = await fakeLock({ hostname: 'elsewhere', pid: 4242, time: '2100-01-01T00:00:00Z', refreshed: '2100-01-01T00:00:00Z' });
+    const [l] = await listLocks(a);
+    expect(l).toMatchObject({ name: forged, stale: true });
+    expect(l!.staleReason).toMatch(/in the future \(more than the 10 min clock skew allowed/);
+    await (await lockRepository(a, 'exclusive')).release();
+    // within the skew: live
+    const soon = new Date(Date.now() + 5 * 60_000).toISOString();
+    const skewed = await fakeLock({ hostname: 'elsewhere', pid: 4242, time: soon, refreshed: soon });
+    await expectLocked(lockRepository(b, 'exclusive'), /elsewhere/);
+    expect(await removeLocks(a)).toEqual([forged]);
+    await backend.remove({ type: 'lock', name: skewed });
+  });
+
+  it("a lock of this host whose PID is not the process that took it, or not a stowage process, is stale", async () => {
+    // PID 1 is alive, and is no stowage process (a forged or very old lock, no start time recorded)
+    const init = await fakeLock({ pid: 1, start: undefined, boot: undefined });
+    const [l] = await listLocks(a);
+    expect(l!.stale, l!.staleReason).toBe(true);
+    expect(l!.staleReason).toMatch(/process 1 on this host is (not a stowage process|another process now)/);
+    await (await lockRepository(a, 'exclusive')).release();
+    expect(await removeLocks(a)).toEqual([init]);
+    // our own PID with our own start time: live; with another start time: PID reused
+    const mine = await fakeLock({});
+    await expectLocked(lockRepository(a, 'shared'), new RegExp(`held by PID ${process.pid}`));
+    await backend.remove({ type: 'lock', name: mine });
+    await fakeLock({ start: '1' });
+    expect((await listLocks(a))[0]!.staleReason).toMatch(/another process now \(its PID was reused\)/);
   });
 
   it('staleReason', () => {
@@ -105,13 +141,108 @@ describe('repository locks', () => {
     expect(staleReason(info, now, 30 * 60_000, 'other')).toBeUndefined();
     expect(staleReason({ ...info, refreshed: '2026-01-01T00:29:00Z' }, now, 30 * 60_000, 'other')).toMatch(/not refreshed for 31 min/);
     expect(staleReason({ ...info, refreshed: 'garbage' }, now, 30 * 60_000, 'other')).toMatch(/no valid refresh time/);
+    expect(staleReason({ ...info, refreshed: '2026-01-01T01:09:00Z' }, now, 30 * 60_000, 'other')).toBeUndefined();
+    expect(staleReason({ ...info, refreshed: '2026-01-01T01:11:00Z' }, now, 30 * 60_000, 'other')).toMatch(/11 min in the future/);
+    // this host, through a probe
+    const probe = (p: Partial<ProcessProbe>): ProcessProbe => ({ alive: () => true, start: () => '500', cmdline: () => 'node\0/usr/bin/stowage\0snapshot', bootId: () => 'boot-1', ...p });
+    const here = { ...info, hostname: 'h', pid: 77 };
+    expect(staleReason({ ...here, start: '500', boot: 'boot-1' }, now, 30 * 60_000, 'h', probe({}))).toBeUndefined();
+    expect(staleReason({ ...here, start: '500', boot: 'boot-1' }, now, 30 * 60_000, 'h', probe({ alive: () => false }))).toMatch(/process 77 on this host is gone/);
+    expect(staleReason({ ...here, start: '500', boot: 'boot-0' }, now, 30 * 60_000, 'h', probe({}))).toMatch(/before this host restarted/);
+    expect(staleReason({ ...here, start: '499', boot: 'boot-1' }, now, 30 * 60_000, 'h', probe({}))).toMatch(/PID was reused/);
+    expect(staleReason(here, now, 30 * 60_000, 'h', probe({}))).toBeUndefined(); // no start recorded, a stowage command line
+    expect(staleReason(here, now, 30 * 60_000, 'h', probe({ cmdline: () => '/sbin/init\0' }))).toMatch(/not a stowage process \(\/sbin\/init\)/);
+    expect(staleReason(here, now, 30 * 60_000, 'h', probe({ start: () => undefined, cmdline: () => undefined, bootId: () => undefined }))).toBeUndefined(); // no /proc: alive is all we know
   });
 
-  it('an unreadable lock file conflicts (and only unlock --remove-all removes it)', async () => {
+  it('an unreadable lock file (garbage, or a name that is not the BLAKE3 of its bytes) is ignored with a note, and unlock removes it', async () => {
     await backend.save({ type: 'lock', name: 'e'.repeat(64) }, Buffer.from('not json'));
-    await expectLocked(lockRepository(a, 'shared'), /unreadable lock eeeeeeee.*unlock --remove-all/);
-    expect(await removeLocks(a)).toEqual([]);
-    expect(await removeLocks(a, { all: true })).toEqual(['e'.repeat(64)]);
+    const t = new Date().toISOString();
+    const valid = Buffer.from(JSON.stringify({ exclusive: true, hostname: 'elsewhere', pid: 9, username: '', time: t, refreshed: t }));
+    await backend.save({ type: 'lock', name: 'd'.repeat(64) }, valid); // a live exclusive lock, misnamed
+    const notes: string[] = [];
+    const s = await lockRepository(a, 'exclusive', { onNote: (m) => notes.push(m) });
+    await s.release();
+    expect(notes).toHaveLength(2);
+    expect(notes.join('\n')).toMatch(/ignoring lock file eeeeeeee, which cannot be read .*; "stowage unlock" removes it/);
+    expect(notes.join('\n')).toMatch(/ignoring lock file dddddddd, which cannot be read \(lock dddddddd: its name is not the BLAKE3 of its content/);
+    const listed = await listLocks(a);
+    expect(listed.every((l) => l.error && !l.stale)).toBe(true);
+    expect((await removeLocks(a)).sort()).toEqual(['d'.repeat(64), 'e'.repeat(64)]);
+    expect(lockFiles()).toHaveLength(0);
+  });
+
+  it('lock files are named by the BLAKE3 of their bytes, also after a refresh', async () => {
+    let now = Date.now();
+    const l = await lockRepository(a, 'shared', { refreshMs: 20, now: () => now });
+    const first = l.name;
+    expect(blake3Hex(backend.files.get(`locks/${first}`)!)).toBe(first);
+    now += 60_000;
+    await new Promise((r) => setTimeout(r, 80));
+    expect(l.name).not.toBe(first);
+    expect(lockFiles()).toEqual([`locks/${l.name}`]);
+    expect(blake3Hex(backend.files.get(`locks/${l.name}`)!)).toBe(l.name);
+    await l.release();
+    expect(lockFiles()).toHaveLength(0);
+  });
+
+  it('a waiting exclusive locker queues a request: new shared locks wait, so writers that never pause cannot starve gc', async () => {
+    // three writers, each taking a shared lock again as soon as it let go of the last; their
+    // locks overlap, so without the request there is never a moment with no shared lock
+    const writers = await Promise.all([0, 1, 2].map(() => Repository.open(backend, { cacheRoot })));
+    let stop = false;
+    let holding = 0;
+    let exclusiveHeld = false;
+    let overlap = 0;
+    const rounds = [0, 0, 0];
+    const loops = writers.map(async (w, i) => {
+      await new Promise((r) => setTimeout(r, i * 10));
+      while (!stop) {
+        const l = await lockRepository(w, 'shared', { retryMs: 60_000 });
+        holding++;
+        if (exclusiveHeld) overlap++;
+        await new Promise((r) => setTimeout(r, 30));
+        holding--;
+        await l.release();
+        rounds[i]!++;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const gc = await Repository.open(backend, { cacheRoot });
+    await expectLocked(lockRepository(gc, 'exclusive')); // no waiting: refused, and no request left behind
+    expect((await listLocks(gc)).some((l) => l.info?.request)).toBe(false);
+    const t0 = Date.now();
+    const x = await lockRepository(gc, 'exclusive', { retryMs: 20_000 });
+    exclusiveHeld = true;
+    const waited = Date.now() - t0;
+    expect(holding).toBe(0);
+    // while gc waits and holds, a shared locker that does not wait is refused, naming the holder
+    const other = await Repository.open(backend, { cacheRoot });
+    await expectLocked(lockRepository(other, 'shared'), /an exclusive lock/);
+    expect((await listLocks(gc)).filter((l) => l.info?.request)).toEqual([]); // the request is gone once the lock is held
+    await new Promise((r) => setTimeout(r, 100));
+    exclusiveHeld = false;
+    await x.release();
+    const before = rounds.reduce((p, c) => p + c, 0);
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await Promise.all(loops);
+    expect(overlap).toBe(0);
+    expect(rounds.reduce((p, c) => p + c, 0)).toBeGreaterThan(before); // the writers went on afterwards
+    expect(waited).toBeLessThan(10_000);
+    expect(lockFiles()).toHaveLength(0);
+  });
+
+  it('a shared locker that does not wait is refused while an exclusive request is queued', async () => {
+    const s = await lockRepository(a, 'shared');
+    const gc = lockRepository(b, 'exclusive', { retryMs: 5_000 });
+    await new Promise((r) => setTimeout(r, 150));
+    const c = await Repository.open(backend, { cacheRoot });
+    await expectLocked(lockRepository(c, 'shared'), /a request for the exclusive lock [0-9a-f]{8} by PID/);
+    await s.release();
+    await (await gc).release();
+    await (await lockRepository(c, 'shared')).release();
+    expect(lockFiles()).toHaveLength(0);
   });
 
   it('waits with retryMs until the holder lets go', async () => {

@@ -17,13 +17,22 @@
  * two racing lockers cannot both miss each other: whichever re-lists last sees the other.
  * Conflicts: exclusive vs anything; shared vs exclusive.
  *
- * A held lock is refreshed every `refreshMs` (5 min) by rewriting it (save with overwrite).
- * A lock is stale, and ignored by everyone, when its `refreshed` time is more than `staleMs`
- * (30 min) old, or when it was taken on this host by a process that no longer exists. A
- * holder checks its own lock before the step that must not happen without it (`verify()`:
- * a snapshot before writing its snapshot file, gc before its first deletion): LOCKED when the
- * file was removed (`unlock --remove-all`) or the last refresh is so old that others may
- * have judged it stale. `stowage unlock` removes stale locks.
+ * A held lock is refreshed every `refreshMs` (5 min) by writing it anew (its name is the
+ * BLAKE3 of its bytes, so the refreshed file has a new name) and removing the old file.
+ * Stale locks (lock-rules.ts: not refreshed for `staleMs`, refreshed in the future beyond
+ * the allowed clock skew, or taken on this host by a process that is gone or is not the one
+ * that took it) and unreadable lock files (misnamed, damaged: with a note through `onNote`)
+ * are ignored by everyone; `stowage unlock` removes both. A holder checks its own lock
+ * before the step that must not happen without it (`verify()`: a snapshot before writing
+ * its snapshot file, gc before its first deletion): LOCKED when the file was removed
+ * (`unlock --remove-all`) or the last refresh is so old that others may have judged it stale.
+ *
+ * Queued exclusive requests: an exclusive locker that waits (`retryMs` > 0) writes a
+ * request file (a lock file with `request: true`, refreshed like a lock) after its first
+ * refusal. While a live request exists, new shared locks are refused (LOCKED, or they wait
+ * with their own `retryMs`); locks already held run to their end. So gc with --retry-lock
+ * gets its turn even beside writers that snapshot in a loop without pause. Two waiting
+ * exclusive lockers queue in the order of their requests (time, then name).
  *
  * Locks are re-entrant per Repository object: taking a lock while one of the same or a
  * stronger kind is held only counts up, so an operation that calls another (snapshotFile ->
@@ -33,21 +42,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname as osHostname, userInfo } from 'node:os';
 import { StowageError, isStowageError } from '../errors.js';
+import { describeLock, lockName, readLockFile, selfIdentity, staleReason, type LockInfo } from './lock-rules.js';
 import type { Repository } from './repository.js';
 
-export type LockKind = 'shared' | 'exclusive';
+export { describeLock, staleReason, MAX_CLOCK_SKEW_MS, type LockInfo } from './lock-rules.js';
 
-/** The content of a lock file. */
-export interface LockInfo {
-  readonly exclusive: boolean;
-  readonly hostname: string;
-  readonly pid: number;
-  readonly username: string;
-  /** ISO time the lock was taken. */
-  readonly time: string;
-  /** ISO time of the last refresh. */
-  readonly refreshed: string;
-}
+export type LockKind = 'shared' | 'exclusive';
 
 export interface LockOptions {
   /** Keep trying this long when the repository is locked (default 0: fail with LOCKED at once). */
@@ -59,6 +59,8 @@ export interface LockOptions {
   readonly signal?: AbortSignal;
   /** Clock (tests). */
   readonly now?: () => number;
+  /** Told once per lock file that is ignored because it cannot be read (the core never prints). */
+  readonly onNote?: (message: string) => void;
 }
 
 /** A lock file as listed. */
@@ -85,17 +87,22 @@ export interface RepositoryLock extends AsyncDisposable {
   release(): Promise<void>;
 }
 
-interface Held {
-  readonly kind: LockKind;
-  readonly name: string;
-  count: number;
+/** A lock file this process keeps alive (a lock, or a queued request). */
+interface LiveFile {
+  /** Changes at every refresh (the name is the hash of the bytes). */
+  name: string;
   info: LockInfo;
   lastRefresh: number;
   lost: string | undefined;
   timer: NodeJS.Timeout;
-  readonly staleMs: number;
   readonly now: () => number;
   refreshing: Promise<void> | undefined;
+}
+
+interface Held extends LiveFile {
+  readonly kind: LockKind;
+  count: number;
+  readonly staleMs: number;
 }
 
 const held = new WeakMap<Repository, Held>();
@@ -142,22 +149,36 @@ async function acquire(repo: Repository, kind: LockKind, options: LockOptions): 
   }
   const now = opts.now ?? Date.now;
   const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const refreshMs = opts.refreshMs ?? DEFAULT_REFRESH_MS;
   const deadline = now() + (opts.retryMs ?? 0);
+  const noted = new Set<string>();
+  const note = (name: string, error: string): void => {
+    if (noted.has(name)) return;
+    noted.add(name);
+    opts.onNote?.(`ignoring lock file ${name.slice(0, 8)}, which cannot be read (${error}); "stowage unlock" removes it`);
+  };
   let attempt = 0;
+  let request: LiveFile | undefined;
   let h: Held;
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    try {
-      h = await tryLock(repo, kind, staleMs, now, opts.refreshMs ?? DEFAULT_REFRESH_MS);
-      break;
-    } catch (err) {
-      if (!isStowageError(err, 'LOCKED')) throw err;
-      const left = deadline - now();
-      if (left <= 0) throw err;
-      // Back off with jitter (so two lockers that keep colliding drift apart): 0.1 s doubling to 5 s.
-      const wait = Math.min(left, Math.min(5000, 100 * 2 ** Math.min(attempt++, 6)) * (0.5 + Math.random()));
-      await sleep(wait, opts.signal);
+  try {
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      try {
+        h = await tryLock(repo, kind, { staleMs, now, refreshMs, note, request });
+        break;
+      } catch (err) {
+        if (!isStowageError(err, 'LOCKED')) throw err;
+        const left = deadline - now();
+        if (left <= 0) throw err;
+        // queue for the exclusive lock: new shared locks wait from now on
+        if (kind === 'exclusive' && !request) request = await writeLive(repo, lockInfo(true, now, true), now, refreshMs);
+        // Back off with jitter (so two lockers that keep colliding drift apart): 0.1 s doubling to 5 s.
+        const wait = Math.min(left, Math.min(5000, 100 * 2 ** Math.min(attempt++, 6)) * (0.5 + Math.random()));
+        await sleep(wait, opts.signal);
+      }
     }
+  } finally {
+    if (request) await dropLive(repo, request);
   }
   held.set(repo, h);
   repo.commitGuard = () => verifyHeld(repo, h);
@@ -171,17 +192,18 @@ async function acquire(repo: Repository, kind: LockKind, options: LockOptions): 
   return lock;
 }
 
-/** Every lock file with its staleness. */
+/** Every lock file (and queued request) with its staleness; unreadable ones with `error`. */
 export async function listLocks(repo: Repository, opts: { staleMs?: number; now?: () => number } = {}): Promise<LockListing[]> {
   const out: LockListing[] = [];
   const now = (opts.now ?? Date.now)();
   for await (const f of repo.backend.list('lock')) {
     let info: LockInfo;
     try {
-      info = parseLock(repo.cipher.open(await repo.backend.load({ type: 'lock', name: f.name }), `lock ${f.name}`), f.name);
+      info = readLockFile(f.name, await repo.backend.load({ type: 'lock', name: f.name }), (b) => repo.cipher.open(b, `lock ${f.name}`));
     } catch (err) {
       if (isStowageError(err, 'NOT_FOUND')) continue; // released meanwhile
-      out.push({ name: f.name, error: (err as Error).message, stale: false });
+      if (!isStowageError(err, 'CORRUPT')) throw err;
+      out.push({ name: f.name, error: err.message, stale: false });
       continue;
     }
     const why = staleReason(info, now, opts.staleMs ?? DEFAULT_STALE_MS);
@@ -190,13 +212,13 @@ export async function listLocks(repo: Repository, opts: { staleMs?: number; now?
   return out;
 }
 
-/** Removes stale locks (every lock with `all`, including live and unreadable ones). Returns the names removed. */
+/** Removes stale and unreadable locks (every lock with `all`, live ones too). Returns the names removed. */
 export async function removeLocks(repo: Repository, opts: { all?: boolean; staleMs?: number; now?: () => number } = {}): Promise<string[]> {
   const mine = held.get(repo)?.name;
   const removed: string[] = [];
   for (const l of await listLocks(repo, opts)) {
     if (l.name === mine) continue;
-    if (!opts.all && !l.stale) continue;
+    if (!opts.all && !l.stale && !l.error) continue;
     try {
       await repo.backend.remove({ type: 'lock', name: l.name });
       removed.push(l.name);
@@ -207,74 +229,109 @@ export async function removeLocks(repo: Repository, opts: { all?: boolean; stale
   return removed;
 }
 
-/** Why a lock is stale, or undefined when it is live. */
-export function staleReason(info: LockInfo, now: number, staleMs: number, host = osHostname()): string | undefined {
-  const refreshed = Date.parse(info.refreshed);
-  if (!Number.isFinite(refreshed)) return 'no valid refresh time';
-  if (now - refreshed > staleMs) return `not refreshed for ${Math.round((now - refreshed) / 60000)} min`;
-  if (info.hostname === host && !processAlive(info.pid)) return `process ${info.pid} on this host is gone`;
-  return undefined;
+interface TryOptions {
+  readonly staleMs: number;
+  readonly now: () => number;
+  readonly refreshMs: number;
+  readonly note: (name: string, error: string) => void;
+  /** This locker's queued request for the exclusive lock, if it wrote one. */
+  readonly request: LiveFile | undefined;
 }
 
-/** A one-line description of a lock's holder, for LOCKED messages. */
-export function describeLock(name: string, info: LockInfo | undefined): string {
-  if (!info) return `an unreadable lock ${name.slice(0, 8)}`;
-  return `${info.exclusive ? 'an exclusive' : 'a shared'} lock ${name.slice(0, 8)} held by PID ${info.pid} on ${info.hostname}${info.username ? ` (${info.username})` : ''} since ${info.time}`;
-}
-
-async function tryLock(repo: Repository, kind: LockKind, staleMs: number, now: () => number, refreshMs: number): Promise<Held> {
+async function tryLock(repo: Repository, kind: LockKind, o: TryOptions): Promise<Held> {
   const exclusive = kind === 'exclusive';
-  await assertNoConflict(repo, exclusive, undefined, staleMs, now);
-  const t = new Date(now()).toISOString();
-  const info: LockInfo = { exclusive, hostname: osHostname(), pid: process.pid, username: safeUsername(), time: t, refreshed: t };
-  const name = randomBytes(32).toString('hex');
-  await repo.backend.save({ type: 'lock', name }, encodeLock(repo, info));
+  const mine = new Set(o.request ? [o.request.name] : []);
+  await assertNoConflict(repo, exclusive, mine, o);
+  const live = await writeLive(repo, lockInfo(exclusive, o.now), o.now, o.refreshMs);
   try {
-    await assertNoConflict(repo, exclusive, name, staleMs, now);
+    mine.add(live.name);
+    await assertNoConflict(repo, exclusive, mine, o);
   } catch (err) {
-    await repo.backend.remove({ type: 'lock', name }).catch(() => undefined);
+    await dropLive(repo, live);
     throw err;
   }
-  const h: Held = {
-    kind,
-    name,
-    count: 1,
-    info,
-    lastRefresh: now(),
-    lost: undefined,
-    staleMs,
-    now,
-    refreshing: undefined,
-    timer: setInterval(() => {
-      h.refreshing ??= refresh(repo, h).finally(() => (h.refreshing = undefined));
-    }, refreshMs),
-  };
-  h.timer.unref();
+  const h = live as Held;
+  Object.assign(h, { kind, count: 1, staleMs: o.staleMs });
   return h;
 }
 
-async function assertNoConflict(repo: Repository, exclusive: boolean, mine: string | undefined, staleMs: number, now: () => number): Promise<void> {
-  for (const l of await listLocks(repo, { staleMs, now })) {
-    if (l.name === mine || l.stale) continue;
-    if (l.info && !exclusive && !l.info.exclusive) continue;
-    const hint = l.info ? '' : ' (remove it with "stowage unlock --remove-all" if no other stowage process is running)';
-    throw new StowageError('LOCKED', `repository ${repo.backend.info.location} is locked: ${describeLock(l.name, l.info)}${hint}`);
+function lockInfo(exclusive: boolean, now: () => number, request = false): LockInfo {
+  const t = new Date(now()).toISOString();
+  return { exclusive, hostname: osHostname(), pid: process.pid, username: safeUsername(), time: t, refreshed: t, ...(request && { request }), ...selfIdentity(), nonce: randomBytes(8).toString('hex') };
+}
+
+/** Writes a lock file and keeps it refreshed every `refreshMs` until dropLive. */
+async function writeLive(repo: Repository, info: LockInfo, now: () => number, refreshMs: number): Promise<LiveFile> {
+  const bytes = encodeLock(repo, info);
+  const name = lockName(bytes);
+  await repo.backend.save({ type: 'lock', name }, bytes);
+  const f: LiveFile = {
+    name,
+    info,
+    lastRefresh: now(),
+    lost: undefined,
+    now,
+    refreshing: undefined,
+    timer: setInterval(() => {
+      f.refreshing ??= refresh(repo, f).finally(() => (f.refreshing = undefined));
+    }, refreshMs),
+  };
+  f.timer.unref();
+  return f;
+}
+
+/** Stops refreshing `f` and removes its file. */
+async function dropLive(repo: Repository, f: LiveFile): Promise<void> {
+  clearInterval(f.timer);
+  await f.refreshing;
+  await repo.backend.remove({ type: 'lock', name: f.name }).catch(() => undefined);
+}
+
+/**
+ * LOCKED when a live lock conflicts. Requests for the exclusive lock conflict with new shared
+ * locks, and with an exclusive locker whose own request is younger (or who has none).
+ */
+async function assertNoConflict(repo: Repository, exclusive: boolean, mine: ReadonlySet<string>, o: TryOptions): Promise<void> {
+  for (const l of await listLocks(repo, { staleMs: o.staleMs, now: o.now })) {
+    if (mine.has(l.name) || l.stale) continue;
+    if (!l.info) {
+      o.note(l.name, l.error ?? 'unreadable');
+      continue;
+    }
+    if (l.info.request) {
+      if (exclusive && o.request && !queuedBefore(l.name, l.info, o.request.name, o.request.info)) continue;
+    } else if (!exclusive && !l.info.exclusive) {
+      continue;
+    }
+    throw new StowageError('LOCKED', `repository ${repo.backend.info.location} is locked: ${describeLock(l.name, l.info)}`);
   }
 }
 
-/** Rewrites the lock file with a new refresh time; never recreates a lock that was removed. */
-async function refresh(repo: Repository, h: Held): Promise<void> {
+/** True when request a was queued before request b. */
+function queuedBefore(aName: string, a: LockInfo, bName: string, b: LockInfo): boolean {
+  return a.time < b.time || (a.time === b.time && aName < bName);
+}
+
+/**
+ * Writes the lock file anew with a new refresh time (a new name), then removes the old one;
+ * never recreates a lock that was removed.
+ */
+async function refresh(repo: Repository, h: LiveFile): Promise<void> {
   if (h.lost) return;
-  const h0 = { type: 'lock' as const, name: h.name };
   try {
-    if (!(await repo.backend.exists(h0))) {
+    if (!(await repo.backend.exists({ type: 'lock', name: h.name }))) {
       h.lost = `lock file ${h.name.slice(0, 8)} was removed by another process`;
       return;
     }
     const info = { ...h.info, refreshed: new Date(h.now()).toISOString() };
-    await repo.backend.save(h0, encodeLock(repo, info), { overwrite: true });
+    const bytes = encodeLock(repo, info);
+    const name = lockName(bytes);
+    await repo.backend.save({ type: 'lock', name }, bytes);
+    const old = h.name;
+    h.name = name;
     h.info = info;
     h.lastRefresh = h.now();
+    await repo.backend.remove({ type: 'lock', name: old }).catch(() => undefined);
   } catch {
     // transient backend trouble: the next interval tries again; verify() notices when it is too late
   }
@@ -286,15 +343,15 @@ function handle(repo: Repository, h: Held): RepositoryLock {
     if (released) return;
     released = true;
     if (--h.count > 0) return;
-    clearInterval(h.timer);
     held.delete(repo);
     repo.commitGuard = undefined;
-    await h.refreshing;
-    await repo.backend.remove({ type: 'lock', name: h.name }).catch(() => undefined);
+    await dropLive(repo, h);
   };
   return {
     kind: h.kind,
-    name: h.name,
+    get name() {
+      return h.name;
+    },
     async verify() {
       if (released) throw new TypeError('lock already released');
       await verifyHeld(repo, h);
@@ -319,29 +376,6 @@ async function verifyHeld(repo: Repository, h: Held): Promise<void> {
 
 function encodeLock(repo: Repository, info: LockInfo): Buffer {
   return repo.cipher.seal(Buffer.from(JSON.stringify(info)));
-}
-
-function parseLock(plain: Buffer, name: string): LockInfo {
-  let v: LockInfo;
-  try {
-    v = JSON.parse(plain.toString('utf8')) as LockInfo;
-  } catch (err) {
-    throw new StowageError('CORRUPT', `lock ${name}: not valid JSON`, { cause: err });
-  }
-  if (typeof v !== 'object' || v === null || typeof v.exclusive !== 'boolean' || typeof v.pid !== 'number' || typeof v.hostname !== 'string' || typeof v.refreshed !== 'string') {
-    throw new StowageError('CORRUPT', `lock ${name}: fields missing`);
-  }
-  return v;
-}
-
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function safeUsername(): string {
