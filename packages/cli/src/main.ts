@@ -25,6 +25,7 @@ import { registerFind } from './commands/find.js';
 import { registerDiff } from './commands/diff.js';
 import { registerDump } from './commands/dump.js';
 import { registerServe } from './commands/serve.js';
+import { registerCopy } from './commands/copy.js';
 
 export const VERSION = '0.1.0';
 
@@ -106,6 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerVersion(program, run, VERSION);
   registerCompletion(program, run); // describes every command, read when it runs
   registerServe(program, run);
+  registerCopy(program, run);
   registerAgent(program, run);
 
   try {

@@ -30,6 +30,20 @@ export function passwordSource(ctx: Context): () => Promise<string> {
   })());
 }
 
+/**
+ * The password of the source repository of `copy` (restic's --from-password-file): the
+ * file given, else STOWAGE_FROM_PASSWORD_FILE, else STOWAGE_FROM_PASSWORD, else a prompt.
+ */
+export function fromPasswordSource(file: string | undefined): () => Promise<string> {
+  let cached: Promise<string> | undefined;
+  return () => (cached ??= (async () => {
+    const given = await givenPassword(file, 'STOWAGE_FROM_PASSWORD_FILE', 'STOWAGE_FROM_PASSWORD');
+    if (given !== undefined) return given;
+    if (process.stdin.isTTY) return promptHidden('enter password for source repository: ');
+    throw new StowageError('PASSWORD_REQUIRED', 'the source repository is encrypted and no password was given: give it in STOWAGE_FROM_PASSWORD, or in a file named by --from-password-file or STOWAGE_FROM_PASSWORD_FILE, or run in a terminal to be asked');
+  })());
+}
+
 /** The password of a new repository (init): asked twice at the terminal. */
 export function newRepositoryPassword(ctx: Context): () => Promise<string> {
   return async () => {

@@ -76,3 +76,4 @@ export { fileContent } from './tree/dump.js';
 export { findImageFile, imageFileContent, tarUnits, normalizePath, type ImageFileHit, type TarUnit } from './image/find-file.js';
 export { pathMatcher } from './tree/match.js';
 export * from './registry/exports.js';
+export { copySnapshots, copyModeFor, type CopyMode, type CopyOptions, type CopyEvent, type CopyResult, type CopiedStats } from './copy/copy.js';

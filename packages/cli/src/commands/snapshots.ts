@@ -52,6 +52,7 @@ export function snapshotJson(s: Snapshot): Record<string, unknown> {
     sha256: s.source.sha256,
     path: s.source.path,
     ...(s.parent && { parent: s.parent }),
+    ...(s.original && { original: s.original }),
     ...(s.format && { format: s.format }),
     ...(s.image && { imageNames: imageNames(s.image) }),
     ...(s.image?.warnings && { incomplete: true, warnings: s.image.warnings }),

@@ -55,6 +55,12 @@ export interface SnapshotOptions {
   readonly delta?: boolean;
   /** Snapshot id (or unique prefix) whose files serve as delta bases. */
   readonly basis?: string;
+  /**
+   * Called with the finished manifest just before the snapshot file (the commit point) is
+   * saved; what it returns is saved instead, and a throw stores no snapshot (copy/ keeps
+   * the original's facts and checks the digest this way).
+   */
+  readonly finalize?: (m: SnapshotManifest) => SnapshotManifest;
 }
 
 export interface SnapshotResult {
@@ -223,8 +229,9 @@ async function snapshotSource(
       },
       ...(writer.basis && session.stats.deltaBlobs && { basis: writer.basis.snapshot }),
     };
-    const id = await repo.saveFile('snapshot', encodeManifest(manifest));
-    return { id, ...manifest };
+    const saved = opts.finalize ? opts.finalize(manifest) : manifest;
+    const id = await repo.saveFile('snapshot', encodeManifest(saved));
+    return { id, ...saved };
   } catch (err) {
     sha?.discard();
     await session.abort(err);

@@ -76,6 +76,12 @@ export interface SnapshotManifest {
   readonly parent?: string;
   /** The snapshot whose files served as delta bases for changed files (file-map.ts). */
   readonly basis?: string;
+  /**
+   * A copy (copy/copy.ts): the id of the snapshot it was copied from in another repository
+   * (that snapshot's own `original` when it was a copy too), as restic's `original`. Copies
+   * match on it, so a snapshot is copied once.
+   */
+  readonly original?: string;
 }
 
 /** What a tree snapshot holds. Its tree blobs are also in content.lists (so gc keeps them). */
