@@ -42,7 +42,7 @@ export function registerCopy(program: Command, run: (fn: (ctx: Context) => Promi
         try {
           return await withRepo(ctx, async (dst) => {
             const filter = filterFrom(o);
-            const bar = progressFor(ctx);
+            const bar = progressFor(ctx, 'copy');
             let result: CopyResult;
             try {
               result = await copySnapshots(src, dst, {

@@ -43,7 +43,7 @@ export interface CopyOptions {
   /** Codec worker threads (default: one per core; 0 = inline). */
   readonly workers?: number;
   readonly signal?: AbortSignal;
-  /** Bytes copied (op 'copy'): plaintext of blobs copied ('blobs'), bytes read ('rechunk'), per snapshot. */
+  /** Bytes copied (op 'copy', over the whole run): read of a known total ('rechunk'), or plaintext of the blobs copied ('blobs', no total). */
   readonly progress?: ProgressFn;
   /** Each snapshot as it is skipped, started or copied. */
   readonly onEvent?: (e: CopyEvent) => void;
@@ -122,10 +122,17 @@ export async function copySnapshots(src: Repository, dst: Repository, opts: Copy
 
   const copied: { source: Snapshot; copy: Snapshot; stats: CopiedStats }[] = [];
   const total = { newBlobs: 0, newBytes: 0, storedBytes: 0, presentBlobs: 0 };
+  // progress over the whole run: bytes read ('rechunk', of a known total), bytes of blobs copied ('blobs')
+  let base = 0;
+  const bytesTotal = mode === 'rechunk' ? todo.reduce((n, s) => n + s.source.size, 0) : undefined;
+  const outer = opts.progress;
+  const progress: ProgressFn | undefined = outer && ((e) => outer({ op: 'copy', done: base + e.done, total: bytesTotal, unit: 'bytes' }));
   for (const [i, s] of todo.entries()) {
     opts.signal?.throwIfAborted();
     opts.onEvent?.({ kind: 'start', source: s, index: i, count: todo.length });
-    const r = mode === 'blobs' ? await copyAsIs(src, dst, s, opts) : await copyRechunked(src, dst, s, opts);
+    const each = { ...opts, progress };
+    const r = mode === 'blobs' ? await copyAsIs(src, dst, s, each) : await copyRechunked(src, dst, s, each);
+    base += mode === 'blobs' ? r.stats.newBytes : s.source.size;
     copied.push({ source: s, ...r });
     total.newBlobs += r.stats.newBlobs;
     total.newBytes += r.stats.newBytes;
