@@ -10,7 +10,7 @@ import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { backendSuite, code } from '../testing/backend-suite.js';
-import { removeAll, requireTestS3, testLocation } from '../testing/s3-env.js';
+import { pendingUploads, removeAll, requireTestS3, testLocation } from '../testing/s3-env.js';
 import { makeS3Client } from './s3-client.js';
 import { S3Backend, type S3BackendOptions } from './s3.js';
 import type { S3Location } from './location.js';
@@ -89,6 +89,22 @@ describe.skipIf(!s3)('S3 backend on a real S3', () => {
     await b.close();
   });
 
+  it('a multipart upload that fails midway is aborted: no parts left behind, no object', async () => {
+    const b = open({ multipartThreshold: 6 << 20, partSize: 5 << 20 });
+    const ac = new AbortController();
+    const watch = setInterval(() => {
+      if (b.requests.PUT >= 1) ac.abort(); // CreateMultipartUpload done, the first part on its way
+    }, 1);
+    const err = await b.save({ type: 'pack', name: 'ab99' }, Buffer.alloc(16 << 20, 1), { signal: ac.signal }).catch((e: unknown) => e);
+    clearInterval(watch);
+    expect(isStowageError(err, 'ABORTED')).toBe(true);
+    expect(b.requests.POST).toBe(1); // created, never completed
+    expect(b.requests.DELETE).toBeGreaterThanOrEqual(1); // AbortMultipartUpload
+    expect(await pendingUploads(s3!, b.location)).toBe(0);
+    expect(await b.exists({ type: 'pack', name: 'ab99' })).toBe(false);
+    await b.close();
+  });
+
   it('probes If-None-Match once per repository and remembers the answer in the cache dir', async () => {
     const b = open();
     await b.save({ type: 'snapshot', name: 's1' }, Buffer.from('a'));
@@ -121,6 +137,14 @@ describe.skipIf(!s3)('S3 backend on a real S3', () => {
     const sibling = new S3Backend({ ...b.location, prefix: 'other' }, { credentials: s3! });
     expect(await sibling.isEmpty()).toBe(true);
     await sibling.close();
+    await b.close();
+  });
+
+  it('with checksums turned on (AWS) writes and reads still work on this store', async () => {
+    const b = open({ checksums: 'when_supported' });
+    const data = Buffer.alloc(300_000, 7);
+    await b.save({ type: 'pack', name: 'aa77' }, data);
+    expect(Buffer.from(await b.load({ type: 'pack', name: 'aa77' })).equals(data)).toBe(true);
     await b.close();
   });
 
