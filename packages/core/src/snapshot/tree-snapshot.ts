@@ -17,7 +17,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { constants as C, lstatSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { getAttribute, getAttributeSync, listAttributes, listAttributesSync } from '@napi-rs/xattr';
@@ -98,6 +98,12 @@ export interface TreeSnapshotResult {
 
 /** Small files are read whole, several at a time; larger ones are streamed in pieces. */
 const SMALL_READ = 1 << 20;
+/**
+ * Files below this are read with synchronous calls on the walking thread, larger small files
+ * ahead on the thread pool: for a tree of tiny files the thread-pool round trips (five per
+ * file) cost more CPU than the reads (10,000 files of 50..2,000 bytes: see native-bench tree-bench).
+ */
+const SYNC_READ = 64 << 10;
 const PIECE = 4 << 20;
 const READ_AHEAD = 16;
 /** Fed small files are handed to the content writer in batches of this many bytes. */
@@ -409,7 +415,7 @@ class TreeWalker {
       while (nextRead < names.length && reads.size < READ_AHEAD && inFlightBytes < 4 * BATCH_BYTES) {
         const i = nextRead++;
         const s = stats[i];
-        if (!s || !s.isFile() || s.size > BigInt(SMALL_READ) || this.excluded(childRel[i]!, false)) continue;
+        if (!s || !s.isFile() || s.size > BigInt(SMALL_READ) || s.size < BigInt(SYNC_READ) || this.excluded(childRel[i]!, false)) continue;
         if (this.unchanged(oldByName.get(names[i]!.toString('latin1')), s)) continue;
         if (s.nlink > 1n && this.linked.has(`${s.dev}:${s.ino}`)) continue;
         inFlightBytes += Number(s.size);
@@ -477,7 +483,7 @@ class TreeWalker {
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
     const holes = sparse !== undefined && sparse.reduce((a, [, l]) => a + l, 0) < Number(st.size);
     if (!holes && st.size <= BigInt(SMALL_READ)) {
-      const r = await (pre ?? readSmall(abs, st));
+      const r = pre ? await pre : st.size < BigInt(SYNC_READ) ? readTiny(abs, st) : await readSmall(abs, st);
       if (r.error) {
         this.stats.files--;
         this.unreadable(abs, r.error);
@@ -650,6 +656,34 @@ interface ReadResult {
   data: Buffer;
   changed: boolean;
   error?: unknown;
+}
+
+/** readSmall with synchronous calls (tiny files, see SYNC_READ). */
+function readTiny(p: Buffer, st: BigIntStats): ReadResult {
+  let fd: number;
+  try {
+    fd = openSync(p, C.O_RDONLY | C.O_NOFOLLOW);
+  } catch (error) {
+    return { data: Buffer.alloc(0), changed: false, error };
+  }
+  try {
+    const size = Number(st.size);
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+      if (got >= size) break; // whole (a read past the size would say it grew: fstat tells)
+    }
+    const after = fstatSync(fd, { bigint: true });
+    const changed = got !== size || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
+    return { data: buf.subarray(0, got), changed };
+  } catch (error) {
+    return { data: Buffer.alloc(0), changed: false, error };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Reads a small file whole; notes when it changed (size, mtime) while read. */
