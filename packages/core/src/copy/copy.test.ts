@@ -192,32 +192,56 @@ describe('copySnapshots', () => {
     await dst.repo.close();
   });
 
-  it('snapshots of directories: copied as they are between alike repositories, refused (UNSUPPORTED_FORMAT, nothing copied) when re-chunking', async () => {
+  it('snapshots of directories: copied as they are between alike repositories, re-keyed into an encrypted one; restores identical, a second copy stores nothing', async () => {
     const dir = fs.mkdtempSync(path.join(cacheRoot, 'tree-'));
-    fs.mkdirSync(path.join(dir, 'in/sub'), { recursive: true });
+    fs.mkdirSync(path.join(dir, 'in/sub/deeper'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'in/a.txt'), 'hello\n');
     fs.writeFileSync(path.join(dir, 'in/sub/big.bin'), seeded('tree', 100_000));
+    fs.writeFileSync(path.join(dir, 'in/sub/deeper/small.txt'), 'small file\n');
     fs.symlinkSync('a.txt', path.join(dir, 'in/link'));
     const src = await repoOn();
     const tree = (await snapshotTree(src.repo, [path.join(dir, 'in')], { workers: 0 })).snapshot;
+    fs.appendFileSync(path.join(dir, 'in/sub/big.bin'), 'more');
+    const tree2 = (await snapshotTree(src.repo, [path.join(dir, 'in')], { workers: 0 })).snapshot;
     await snapshotBytes(src.repo, raw, 'db');
+    const restoredLike = (repo: Repository, s: Snapshot, out: string, big: Buffer) =>
+      restoreTree(repo, s, path.join(dir, out)).then(() => {
+        expect(fs.readFileSync(path.join(dir, out, 'a.txt'), 'utf8')).toBe('hello\n');
+        expectBytes(fs.readFileSync(path.join(dir, out, 'sub/big.bin')), big);
+        expect(fs.readFileSync(path.join(dir, out, 'sub/deeper/small.txt'), 'utf8')).toBe('small file\n');
+        expect(fs.readlinkSync(path.join(dir, out, 'link'))).toBe('a.txt');
+      });
+    const big1 = seeded('tree', 100_000);
+    const big2 = Buffer.concat([big1, Buffer.from('more')]);
+
     const same = await repoOn();
-    const r = await copySnapshots(src.repo, same.repo, { workers: 0 });
-    expect(r.mode).toBe('blobs');
+    expect((await copySnapshots(src.repo, same.repo, { workers: 0 })).mode).toBe('blobs');
     const c = (await listSnapshots(same.repo)).find((s) => s.original === tree.id)!;
     expect(c.tree).toEqual(tree.tree);
-    await restoreTree(same.repo, c, path.join(dir, 'out'));
-    expect(fs.readFileSync(path.join(dir, 'out/a.txt'), 'utf8')).toBe('hello\n');
-    expectBytes(fs.readFileSync(path.join(dir, 'out/sub/big.bin')), seeded('tree', 100_000));
-    expect(fs.readlinkSync(path.join(dir, 'out/link'))).toBe('a.txt');
+    await restoredLike(same.repo, c, 'out-same', big1);
     expect((await check(same.repo, { readData: true })).errors).toBe(0);
 
     const enc = await repoOn({ password: 'p' });
-    await expect(copySnapshots(src.repo, enc.repo, { workers: 0 })).rejects.toMatchObject({ code: 'UNSUPPORTED_FORMAT' });
-    expect(await listSnapshots(enc.repo)).toHaveLength(0);
-    expect(dataFiles(enc.backend)).toEqual([]);
-    // leaving the tree out with a filter copies the rest
-    expect((await copySnapshots(src.repo, enc.repo, { workers: 0, filter: { names: ['db'] } })).copied).toHaveLength(1);
-    for (const x of [src, same, enc]) await x.repo.close();
+    const r = await copySnapshots(src.repo, enc.repo, { workers: 0 });
+    expect(r.mode).toBe('rechunk');
+    expect(r.copied).toHaveLength(3);
+    const copies = await listSnapshots(enc.repo);
+    const e1 = copies.find((s) => s.original === tree.id)!;
+    const e2 = copies.find((s) => s.original === tree2.id)!;
+    expect(e1.tree!.root).not.toEqual(tree.tree!.root); // renamed under the target's key
+    expect({ ...e1.tree, root: [] }).toEqual({ ...tree.tree, root: [] });
+    expectSameFacts(e1, tree);
+    await restoredLike(enc.repo, e1, 'out-enc-1', big1);
+    await restoredLike(enc.repo, e2, 'out-enc-2', big2);
+    expect((await check(enc.repo, { readData: true })).errors).toBe(0);
+    const before = dataFiles(enc.backend);
+    expect((await copySnapshots(src.repo, enc.repo, { workers: 0 })).skipped).toHaveLength(3);
+    expect(dataFiles(enc.backend)).toEqual(before);
+    // and back from the encrypted copy into a fresh plaintext repository
+    const back = await repoOn();
+    await copySnapshots(enc.repo, back.repo, { workers: 0, filter: { names: [tree.name] } });
+    const b2 = (await listSnapshots(back.repo)).find((s) => s.original === tree2.id)!;
+    await restoredLike(back.repo, b2, 'out-back', big2);
+    for (const x of [src, same, enc, back]) await x.repo.close();
   });
 });

@@ -12,8 +12,8 @@
  *   the blobs the target lacks are copied as they are, looked up by id (blobs.ts);
  *   'rechunk' otherwise (another password or encryption means another id key and seed):
  *   the content is restored from the source and snapshotted into the target (rechunk.ts),
- *   so it dedupes with what the target holds. Tree snapshots need 'blobs'
- *   (UNSUPPORTED_FORMAT otherwise, before anything is copied).
+ *   so it dedupes with what the target holds. A tree snapshot is re-keyed instead: its
+ *   blobs keep their bytes and boundaries and get the target's ids (rekey-tree.ts).
  * - Verified: every blob read is checked against its id; re-chunked content against the
  *   recorded SHA-256 before its snapshot file is written.
  * - Locks: shared on both (a concurrent gc on either waits, or we get LOCKED).
@@ -31,6 +31,7 @@ import { encodeManifest, type Snapshot } from '../snapshot/manifest.js';
 import { copySnapshotBlobs } from './blobs.js';
 import { copiedFacts, originalId } from './facts.js';
 import { rechunkSnapshot } from './rechunk.js';
+import { rekeyTreeSnapshot } from './rekey-tree.js';
 
 export type CopyMode = 'blobs' | 'rechunk';
 
@@ -113,26 +114,20 @@ export async function copySnapshots(src: Repository, dst: Repository, opts: Copy
       have.set(originalId(s), ''); // named twice: copied once
     }
   }
-  if (mode === 'rechunk') {
-    const trees = todo.filter((s) => s.tree || s.format === 'tree');
-    if (trees.length) {
-      throw new StowageError('UNSUPPORTED_FORMAT', `${trees.length === 1 ? 'snapshot' : 'snapshots'} ${trees.map((s) => s.id.slice(0, 8)).join(', ')} ${trees.length === 1 ? 'is a snapshot' : 'are snapshots'} of directories, which can only be copied between repositories that cut and name chunks alike (${auto.reason.split(':')[0]}); nothing was copied (leave them out with --name/--tag/--host/--path)`);
-    }
-  }
 
   const copied: { source: Snapshot; copy: Snapshot; stats: CopiedStats }[] = [];
   const total = { newBlobs: 0, newBytes: 0, storedBytes: 0, presentBlobs: 0 };
   // progress over the whole run: bytes read ('rechunk', of a known total), bytes of blobs copied ('blobs')
   let base = 0;
-  const bytesTotal = mode === 'rechunk' ? todo.reduce((n, s) => n + s.source.size, 0) : undefined;
+  const bytesTotal = mode === 'rechunk' && !todo.some(isTree) ? todo.reduce((n, s) => n + s.source.size, 0) : undefined;
   const outer = opts.progress;
   const progress: ProgressFn | undefined = outer && ((e) => outer({ op: 'copy', done: base + e.done, total: bytesTotal, unit: 'bytes' }));
   for (const [i, s] of todo.entries()) {
     opts.signal?.throwIfAborted();
     opts.onEvent?.({ kind: 'start', source: s, index: i, count: todo.length });
     const each = { ...opts, progress };
-    const r = mode === 'blobs' ? await copyAsIs(src, dst, s, each) : await copyRechunked(src, dst, s, each);
-    base += mode === 'blobs' ? r.stats.newBytes : s.source.size;
+    const r = mode === 'blobs' ? await copyAsIs(src, dst, s, each) : isTree(s) ? await copyRekeyed(src, dst, s, each) : await copyRechunked(src, dst, s, each);
+    base += mode === 'blobs' || isTree(s) ? r.stats.newBytes : s.source.size;
     copied.push({ source: s, ...r });
     total.newBlobs += r.stats.newBlobs;
     total.newBytes += r.stats.newBytes;
@@ -171,6 +166,15 @@ async function copyAsIs(src: Repository, dst: Repository, s: Snapshot, opts: Cop
     await session.abort(err);
     throw err;
   }
+}
+
+function isTree(s: Snapshot): boolean {
+  return s.tree !== undefined || s.format === 'tree';
+}
+
+async function copyRekeyed(src: Repository, dst: Repository, s: Snapshot, opts: CopyOptions): Promise<{ copy: Snapshot; stats: CopiedStats }> {
+  const r = await rekeyTreeSnapshot(src, dst, s, originalId(s), { workers: opts.workers, signal: opts.signal, progress: opts.progress });
+  return { copy: r.copy, stats: { newBlobs: r.newBlobs, newBytes: r.newBytes, storedBytes: r.storedBytes } };
 }
 
 async function copyRechunked(src: Repository, dst: Repository, s: Snapshot, opts: CopyOptions): Promise<{ copy: Snapshot; stats: CopiedStats }> {

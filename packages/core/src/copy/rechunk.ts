@@ -31,7 +31,7 @@ export interface RechunkOptions {
  */
 export async function rechunkSnapshot(src: Repository, dst: Repository, snap: Snapshot, original: string, opts: RechunkOptions = {}): Promise<{ copy: Snapshot; run: SnapshotSummary }> {
   if (snap.tree || snap.format === 'tree' || snap.source.kind === 'dir') {
-    throw new StowageError('UNSUPPORTED_FORMAT', `snapshot ${snap.id.slice(0, 8)} is a snapshot of directories: copying it needs both repositories to cut and name chunks alike (same chunker parameters and id key, e.g. two plaintext repositories with the same chunker); select other snapshots with --name/--tag/--host/--path`);
+    throw new StowageError('UNSUPPORTED_FORMAT', `snapshot ${snap.id.slice(0, 8)} is a snapshot of directories: it has no single stream to re-chunk (copy.ts re-keys it instead)`);
   }
   const h = handoff();
   const restoring = restoreToStream(src, snap.id, h.writable, {
