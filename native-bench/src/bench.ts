@@ -93,7 +93,7 @@ function micro(): Row[] {
 
 async function pipeline(inputs: string[]): Promise<{ rows: Row[]; detail: unknown[] }> {
   const tmp = mkdtempSync(join(tmpdir(), 'stowage-bench-'));
-  const env = { ...process.env, STOWAGE_CACHE_DIR: join(tmp, 'cache'), STOWAGE_PASSWORD: process.env.STOWAGE_PASSWORD ?? 'bench' };
+  const env = { ...process.env, STOWAGE_CACHE_DIR: join(tmp, 'cache'), STOWAGE_PASSWORD: process.env.STOWAGE_PASSWORD ?? 'bench', STOWAGE_INSECURE_PLAINTEXT: '1' };
   const repo = join(tmp, 'repo');
   const bin = stowageArgv(ROOT);
   const detail: unknown[] = [];

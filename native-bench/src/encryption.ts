@@ -89,7 +89,7 @@ function stowageTool(encrypted: boolean, agent = false): Tool {
       after: async (env: NodeJS.ProcessEnv) => void (await runStep({ argv: [...bin, 'agent', 'stop'] }, env)),
     }),
     // no STOWAGE_TEST_KDF: the real key derivation cost
-    env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: PASSWORD, STOWAGE_TEST_KDF: '' }),
+    env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: PASSWORD, STOWAGE_TEST_KDF: '', STOWAGE_INSECURE_PLAINTEXT: '1' }),
     init: (repo) => ({ argv: [...bin, '-r', repo, 'init', ...(encrypted ? [] : ['--insecure-no-encryption'])] }),
     snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file)] }),
     open: (repo) => ({ argv: [...bin, '-r', repo, 'snapshots', '--json'] }),

@@ -136,7 +136,7 @@ async function corpusRun(series: string, tool: 'stowage' | 'restic', inputs: str
   const st = stowageArgv(REPO_ROOT);
   const env =
     tool === 'stowage'
-      ? { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x', STOWAGE_REPOSITORY: repo }
+      ? { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x', STOWAGE_INSECURE_PLAINTEXT: '1', STOWAGE_REPOSITORY: repo }
       : { ...process.env, RESTIC_PASSWORD: 'x', RESTIC_CACHE_DIR: join(work, 'restic-cache') };
   try {
     spawnSync('sync');

@@ -202,7 +202,7 @@ async function profileStep(what: string, argv: string[], env: NodeJS.ProcessEnv,
 async function profileMode(mode: string, inputs: string[], tmp: string, fixed: { start: number; kdf: number }): Promise<StepProfile[]> {
   const work = await mkdtemp(join(tmp, `profile-${mode}-`));
   const repo = join(work, 'repo');
-  const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'benchmark password', STOWAGE_TEST_KDF: '' };
+  const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'benchmark password', STOWAGE_TEST_KDF: '', STOWAGE_INSECURE_PLAINTEXT: '1' };
   delete env.STOWAGE_AGENT_SOCK;
   try {
     if (mode === 'agent') {

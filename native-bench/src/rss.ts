@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const sizes = (arg('--sizes') ?? '100,4000').split(',').map((s) => Number(s) * 1e6);
   const out = arg('--out') ?? join(ROOT, 'native-bench/results/rss.json');
   const tmp = mkdtempSync(join(tmpdir(), 'stowage-rss-'));
-  const env = { ...process.env, STOWAGE_CACHE_DIR: join(tmp, 'cache'), STOWAGE_PASSWORD: process.env.STOWAGE_PASSWORD ?? 'bench' };
+  const env = { ...process.env, STOWAGE_CACHE_DIR: join(tmp, 'cache'), STOWAGE_PASSWORD: process.env.STOWAGE_PASSWORD ?? 'bench', STOWAGE_INSECURE_PLAINTEXT: '1' };
   const results: { bytes: number; snapshot: { seconds: number; rssKB: number }; restore: { seconds: number; rssKB: number | null } }[] = [];
   try {
     for (const bytes of sizes) {

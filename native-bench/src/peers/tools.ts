@@ -111,7 +111,7 @@ export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'ra
     settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption, ${what}`,
     available: () => bin.every((p) => p === process.execPath || existsSync(p)),
     version: () => firstLine([...bin, '--version']),
-    env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x' }),
+    env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x', STOWAGE_INSECURE_PLAINTEXT: '1' }),
     init: (repo) => ({
       argv: [...bin, '-r', repo, 'init', '--insecure-no-encryption', '--chunk-avg', String(avgBytes)],
     }),

@@ -3,7 +3,7 @@
  * carries what), and the repository opener.
  */
 import { AGENT_SOCKET_ENV, Repository, StowageError, defaultCacheRoot, keyAgentCache, openBackend, type Backend, type KekCache } from '@stowage/core';
-import { passwordSource } from './password.js';
+import { expectsEncryption, passwordSource } from './password.js';
 import { applyLockOptions } from './locking.js';
 
 export interface GlobalOptions {
@@ -73,7 +73,7 @@ export function kekCacheFor(ctx: Context): { kekCache?: KekCache } {
 /** Opens the repository, runs `fn`, and always closes it. */
 export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>): Promise<T> {
   const keyHint = ctx.opts.keyHint ?? (process.env.STOWAGE_KEY_HINT || undefined);
-  const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), ...(keyHint && { keyHint }), ...kekCacheFor(ctx) });
+  const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), expectEncrypted: expectsEncryption(ctx), ...(keyHint && { keyHint }), ...kekCacheFor(ctx) });
   applyLockOptions(ctx, repo);
   try {
     return await fn(repo);

@@ -55,6 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--no-lock', 'restore and check: run without taking a shared lock')
     .option('--password-file <file>', 'read the repository password from a file (or STOWAGE_PASSWORD_FILE, STOWAGE_PASSWORD; else a prompt)')
     .option('--key-hint <id>', 'key id to try first (or STOWAGE_KEY_HINT)')
+    .option('--insecure-plaintext', 'use a repository that says it is not encrypted although a password is given (or STOWAGE_INSECURE_PLAINTEXT=1); without it that is refused as a possible downgrade')
     .exitOverride()
     .configureOutput({
       writeErr: (s) => process.stderr.write(s),

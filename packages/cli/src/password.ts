@@ -44,6 +44,18 @@ export function fromPasswordSource(file: string | undefined): () => Promise<stri
   })());
 }
 
+/**
+ * True when the repository must be encrypted: a password was given by flag or environment
+ * (not merely askable at a prompt), and neither --insecure-plaintext nor
+ * STOWAGE_INSECURE_PLAINTEXT=1 says a plaintext repository is fine. A plaintext config is
+ * then refused (Repository.open's expectEncrypted: a possible downgrade attack).
+ */
+export function expectsEncryption(ctx: Context): boolean {
+  const given = ctx.opts.passwordFile !== undefined || env('STOWAGE_PASSWORD_FILE') !== undefined || env('STOWAGE_PASSWORD') !== undefined;
+  const plaintextOk = (ctx.opts as { insecurePlaintext?: boolean }).insecurePlaintext === true || env('STOWAGE_INSECURE_PLAINTEXT') === '1';
+  return given && !plaintextOk;
+}
+
 /** The password of a new repository (init): asked twice at the terminal. */
 export function newRepositoryPassword(ctx: Context): () => Promise<string> {
   return async () => {

@@ -5,8 +5,11 @@ import { StowageError } from '../errors.js';
 import type { Backend, BackendInfo, FileInfo, FileType, Handle, Range, SaveOptions } from './backend.js';
 import { checkName, pathOf } from './layout.js';
 
+let instances = 0;
+
 export class MemoryBackend implements Backend {
-  readonly info: BackendInfo = { location: 'memory:', connections: 4 };
+  /** `memory:<n>`: each instance is a place of its own (records keyed by location tell them apart). */
+  readonly info: BackendInfo = { location: `memory:${++instances}`, connections: 4 };
   readonly files = new Map<string, Uint8Array>();
 
   async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {

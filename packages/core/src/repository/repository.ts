@@ -21,6 +21,7 @@ import type { BlobLocation, IndexedPack } from '../blob-index/types.js';
 import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from './blob-reads.js';
 import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
+import { refuseRecordedDowngrade, rememberEncrypted } from './encryption-record.js';
 import type { Cipher } from './cipher.js';
 import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
 import { CodecPool, defaultWorkerCount } from './codec-pool.js';
@@ -58,6 +59,14 @@ export interface OpenOptions {
    * password, told the KEK after an unlock from the password (and at init).
    */
   readonly kekCache?: KekCache;
+  /**
+   * The caller has a password for this repository (the CLI: given by flag or environment),
+   * so it must be encrypted: a config saying "no encryption" is refused (CORRUPT, a possible
+   * downgrade). Pass false (the CLI's --insecure-plaintext) to use a plaintext repository
+   * anyway. Independently, a repository this machine recorded as encrypted is always refused
+   * when it claims to be plaintext (encryption-record.ts).
+   */
+  readonly expectEncrypted?: boolean;
 }
 
 /** What Repository.init takes besides the config choices. */
@@ -136,6 +145,7 @@ export class Repository {
       secrets = { master, key: key.name, configHash };
     }
     await backend.save(CONFIG_HANDLE, configBytes);
+    if (secrets) await rememberEncrypted(opts.cacheRoot ?? defaultCacheRoot(), config.id, backend.info.location);
     return new Repository(backend, config, secrets, opts);
   }
 
@@ -150,10 +160,18 @@ export class Repository {
     }
     const config = parseConfig(raw);
     const enc = config.encryption;
+    const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
     if (enc.algorithm === 'none') {
       // A plaintext config beside key files was changed (a downgrade): never read or write it as plaintext.
       if ((await keyNames(backend)).length > 0) {
         throw corrupt(`repository config at ${backend.info.location} says "no encryption", but the repository has key files: the config was changed`);
+      }
+      await refuseRecordedDowngrade(cacheRoot, config.id, backend.info.location);
+      if (opts.expectEncrypted) {
+        throw corrupt(
+          `a password was given, but the repository at ${backend.info.location} says "no encryption": if it was encrypted, its config was replaced ` +
+            `(a downgrade attack: plaintext writes would expose your data); refusing. For a plaintext repository, give no password, or pass --insecure-plaintext`,
+        );
       }
       return new Repository(backend, config, undefined, opts);
     }
@@ -162,12 +180,16 @@ export class Repository {
     }
     const configHash = blake3Hex(raw);
     const cached = opts.kekCache && (await unlockFromCache(backend, opts.kekCache, configHash, opts.keyHint));
-    if (cached) return new Repository(backend, config, { master: cached.master, key: cached.key.name, configHash }, opts);
+    if (cached) {
+      await rememberEncrypted(cacheRoot, config.id, backend.info.location);
+      return new Repository(backend, config, { master: cached.master, key: cached.key.name, configHash }, opts);
+    }
     const password = await askPassword(opts.password);
     if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `the repository at ${backend.info.location} is encrypted and no password was given`);
     const { key, master, kek } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
     if (opts.kekCache) await opts.kekCache.put(key.name, kek);
     kek.fill(0);
+    await rememberEncrypted(cacheRoot, config.id, backend.info.location); // only once a key opened: a forged encrypted config teaches nothing
     return new Repository(backend, config, { master, key: key.name, configHash }, opts);
   }
 
