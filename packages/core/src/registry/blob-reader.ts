@@ -42,8 +42,6 @@ export interface BlobReadOptions {
   /** Plaintext bytes per window (default 4 MiB: memory per reader is about 3 windows). */
   readonly windowBytes?: number;
   readonly signal?: AbortSignal;
-  /** Windows from these shared slots, one at a time (serve); default fresh memory, one window ahead. */
-  readonly rings?: ReadRings;
 }
 
 /** The size of a blob source. */
@@ -66,7 +64,6 @@ export async function* blobPieces(repo: Repository, src: BlobSource, opts: BlobR
   const whole = from === 0 && to === size;
   const alg = src.place.digest.startsWith('sha512:') ? 'sha512' : 'sha256';
   const hash = whole ? createHash(alg) : undefined;
-  if (opts.rings) return yield* ringPieces(repo, src, from, to, hash, opts.rings, opts.signal);
   let held: Buffer[] | undefined;
   const windowBytes = opts.windowBytes ?? 4 * 1024 * 1024;
   for await (const pieces of readRange(repo, src.snapshot, src.place.range.offset + from, to - from, { windowBytes, ahead: 1, ...(opts.signal && { signal: opts.signal }) })) {
@@ -81,18 +78,40 @@ export async function* blobPieces(repo: Repository, src: BlobSource, opts: BlobR
   if (held) yield held;
 }
 
+/** A window of a blob's bytes and how to give its memory back (once nothing reads the pieces any more). */
+export interface BlobWindow {
+  readonly pieces: Buffer[];
+  readonly release: () => void;
+}
+
 /**
- * blobPieces over shared slots: one window at a time, released when the consumer asks for the
- * next; the digest is checked before the last piece of the blob leaves (that piece is
- * copied out of its slot and held back until then).
+ * The windows of bytes [from, to) of a blob (default all of it) in shared slots, each to be
+ * released by the consumer once its pieces are no longer read (e.g. once a socket write of
+ * them completed: the slot is then reused). The next window may be asked for before the
+ * current one is released (reading ahead). A whole blob is checked against its digest
+ * before its last piece is yielded (that piece is copied out of its slot and held back).
  */
-async function* ringPieces(repo: Repository, src: Extract<BlobSource, { snapshot: unknown }>, from: number, to: number, hash: ReturnType<typeof createHash> | undefined, rings: ReadRings, signal: AbortSignal | undefined): AsyncGenerator<Buffer[]> {
+export function blobWindows(repo: Repository, src: BlobSource, rings: ReadRings, opts: { from?: number; to?: number; signal?: AbortSignal } = {}): AsyncGenerator<BlobWindow> {
+  const size = blobSize(src);
+  const from = opts.from ?? 0;
+  const to = opts.to ?? size;
+  if ('bytes' in src) {
+    return (async function* () {
+      if (to > from) yield { pieces: [src.bytes.subarray(from, to)], release: () => undefined };
+    })();
+  }
+  const hash = from === 0 && to === size ? createHash(src.place.digest.startsWith('sha512:') ? 'sha512' : 'sha256') : undefined;
+  return ringWindows(repo, src, from, to, hash, rings, opts.signal);
+}
+
+async function* ringWindows(repo: Repository, src: Extract<BlobSource, { snapshot: unknown }>, from: number, to: number, hash: ReturnType<typeof createHash> | undefined, rings: ReadRings, signal: AbortSignal | undefined): AsyncGenerator<BlobWindow> {
   const pool = repo.codecs();
   const length = to - from;
   let done = 0;
   for await (const refs of rangeWindows(repo, src.snapshot, src.place.range.offset + from, length, rings.windowBytes)) {
     signal?.throwIfAborted();
     const w = await buildWindow(repo, pool, refs, rings);
+    let handed = false;
     try {
       let pieces = w.pieces;
       for (const p of pieces) {
@@ -103,15 +122,21 @@ async function* ringPieces(repo: Repository, src: Extract<BlobSource, { snapshot
         // the last window: its last piece goes out only once the whole blob matched its digest
         const last = Buffer.from(pieces[pieces.length - 1]!);
         pieces = pieces.slice(0, -1);
-        if (pieces.length) yield pieces;
+        if (pieces.length) {
+          handed = true;
+          yield { pieces, release: w.release };
+        } else {
+          w.release();
+        }
         const digest = `${src.place.digest.split(':')[0]}:${hash.digest('hex')}`;
         if (digest !== src.place.digest) throw corrupt(`snapshot ${src.snapshot.id}: blob ${src.place.digest} (${src.place.range.path}): the stored bytes have ${digest}`);
-        yield [last];
+        yield { pieces: [last], release: () => undefined };
       } else {
-        yield pieces;
+        handed = true;
+        yield { pieces, release: w.release };
       }
     } finally {
-      w.release();
+      if (!handed) w.release();
     }
   }
   if (done !== length) throw corrupt(`snapshot ${src.snapshot.id}: the chunk lists hold ${done} of the ${length} bytes of blob ${src.place.digest}`);

@@ -2,7 +2,7 @@
 export { parseImageRef, formatImageRef, isRepositoryName, isTag, isDigest, sameRepository, shortRepository, repositoryFromName, imageNamesOf, imageRefsOf, type ImageRef } from '../image/ref.js';
 export { servedImages, servedImage, generatedManifest, manifestMediaTypeOf, OCI_MANIFEST, OCI_INDEX, OCI_CONFIG, OCI_LAYER, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_CONFIG, type ServedImage, type BlobPlace } from '../image/served.js';
 export { RegistryCatalog, ID_TAG_LENGTH, type CatalogImage, type BlobSource } from './catalog.js';
-export { blobPieces, readBlob, blobSize, readRings, type BlobReadOptions, type ReadRings } from './blob-reader.js';
+export { blobPieces, blobWindows, readBlob, blobSize, readRings, type BlobReadOptions, type BlobWindow, type ReadRings } from './blob-reader.js';
 export { registryHandler, parseRange, type HandlerOptions, type RequestEvent, type RegistryErrorCode } from './handler.js';
 export { Authenticator, type AuthConfig } from './auth.js';
 export { startRegistryServer, type ServeOptions, type RunningServer } from './server.js';

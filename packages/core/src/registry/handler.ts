@@ -15,12 +15,12 @@
  * The core never prints: `onEvent` reports each request's outcome.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isStowageError } from '../errors.js';
+import { StowageError, isStowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { isDigest, isRepositoryName, isTag } from '../image/ref.js';
 import { manifestMediaTypeOf } from '../image/served.js';
 import type { Authenticator } from './auth.js';
-import { blobPieces, blobSize, readBlob, type ReadRings } from './blob-reader.js';
+import { blobPieces, blobSize, blobWindows, readBlob, type BlobWindow, type ReadRings } from './blob-reader.js';
 import type { RegistryCatalog, CatalogImage } from './catalog.js';
 
 export type RegistryErrorCode = 'NAME_UNKNOWN' | 'NAME_INVALID' | 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'UNSUPPORTED' | 'UNAUTHORIZED' | 'TAG_INVALID' | 'PAGINATION_NUMBER_INVALID' | 'RANGE_INVALID';
@@ -135,22 +135,38 @@ export function registryHandler(repo: Repository, catalog: RegistryCatalog, opts
       const status = range ? 206 : 200;
       const headers = { ...base, 'Content-Length': to - from, ...(range && { 'Content-Range': `bytes ${from}-${to - 1}/${size}` }) };
       if (req.method === 'HEAD') return send(status, headers);
-      // bytes go out as they are read: headers first, then the pieces with backpressure
-      const it = blobPieces(repo, src, { from, to, signal: ac.signal, ...(opts.windowBytes && { windowBytes: opts.windowBytes }), ...(opts.rings && { rings: opts.rings }) });
-      let first = await it.next(); // an error before any byte still gets an error answer
+      // bytes go out as they are read: headers first, then each window once the previous one
+      // is written (its slot is reused only after the socket is done with it)
+      const it = opts.rings
+        ? blobWindows(repo, src, opts.rings, { from, to, signal: ac.signal })
+        : (async function* () {
+            for await (const pieces of blobPieces(repo, src, { from, to, signal: ac.signal, ...(opts.windowBytes && { windowBytes: opts.windowBytes }) })) yield { pieces, release: () => undefined }; // fresh memory
+          })();
+      let cur = await it.next(); // an error before any byte still gets an error answer
       res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
+      let next: Promise<IteratorResult<BlobWindow>> | undefined;
       try {
-        while (!first.done) {
-          for (const p of first.value) {
-            bytes += p.length;
-            if (!res.write(p)) await drained(res, ac.signal);
+        while (!cur.done) {
+          const w = cur.value;
+          for (const p of w.pieces) bytes += p.length;
+          const written = writeAll(res, w.pieces, ac.signal);
+          next = it.next(); // read ahead while the socket takes this window
+          next.catch(() => undefined);
+          try {
+            await written;
+          } finally {
+            w.release();
           }
-          first = await it.next();
+          cur = await next;
+          next = undefined;
         }
         res.end();
       } catch (err) {
         errorCode = errorText(err);
         res.destroy(err instanceof Error ? err : undefined); // the client sees a short body, never a complete wrong one
+        // the window read ahead, if any, goes back to its slot; then the reader stops
+        await next?.then((r) => (r.done ? undefined : r.value.release()), () => undefined);
+        await it.return(undefined).catch(() => undefined);
       }
     };
 
@@ -179,17 +195,19 @@ function errorText(err: unknown): string {
   return isStowageError(err) ? `${err.code}: ${err.message}` : err instanceof Error ? err.message : String(err);
 }
 
-function drained(res: ServerResponse, signal: AbortSignal): Promise<void> {
+/** Writes `pieces`; resolves once the socket has taken the last of them (their memory may then be reused). */
+function writeAll(res: ServerResponse, pieces: readonly Buffer[], signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const done = () => {
-      res.off('drain', done);
-      signal.removeEventListener('abort', done);
-      if (signal.aborted) reject(signal.reason as Error);
+    if (signal.aborted) return reject(new StowageError('ABORTED', 'the client went away'));
+    if (pieces.length === 0) return resolve();
+    const onAbort = () => reject(new StowageError('ABORTED', 'the client went away'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    for (let i = 0; i < pieces.length - 1; i++) res.write(pieces[i]!);
+    res.write(pieces[pieces.length - 1]!, (err) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
       else resolve();
-    };
-    res.on('drain', done);
-    signal.addEventListener('abort', done);
+    });
   });
 }
 
