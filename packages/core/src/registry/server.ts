@@ -32,9 +32,9 @@ export interface ServeOptions {
   readonly auth?: AuthConfig;
   /** Platform preferred when several images of a snapshot share a tag (default linux/amd64). */
   readonly platform?: string;
-  /** Plaintext window of a blob read (default 4 MiB). */
+  /** Plaintext window of a blob read (default 2 MiB). */
   readonly windowBytes?: number;
-  /** Blob windows read at once across all requests (default 4): bounds the server's memory. */
+  /** Blob windows read at once across all requests (default 3): bounds the server's memory. */
   readonly readSlots?: number;
   readonly onEvent?: (e: RequestEvent) => void;
 }
@@ -63,7 +63,7 @@ export async function startRegistryServer(repo: Repository, opts: ServeOptions =
   // one codec pool and one set of shared window slots for every request: memory stays bounded
   // by the slots whatever the number of pulls (a request waits for a free slot)
   const pool = repo.codecs();
-  const rings = pool.maxWorkers > 0 ? readRings(repo, opts.readSlots ?? 4, opts.windowBytes ?? 4 * 1024 * 1024) : undefined;
+  const rings = pool.maxWorkers > 0 ? readRings(repo, opts.readSlots ?? 3, opts.windowBytes ?? 2 * 1024 * 1024) : undefined;
   const handler = registryHandler(repo, catalog, { ...(auth && { auth }), ...(opts.windowBytes && { windowBytes: opts.windowBytes }), ...(rings && { rings }), ...(opts.onEvent && { onEvent: opts.onEvent }) });
   let server: http.Server | https.Server;
   try {
