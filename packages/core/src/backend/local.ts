@@ -4,7 +4,12 @@
  * Durable atomic writes: the bytes go to a temp file in the destination directory,
  * are fsynced, then linked (no-clobber) or renamed (overwrite) into place, and the
  * directory is fsynced. Temp files start with "." and are never listed.
- * Files are made read-only after writing (they are immutable).
+ *
+ * Modes (restic's rule): key files are 0600 in a 0700 `keys/` (an offline password-guessing
+ * target must not be readable by others, whatever the umask); every other file is made
+ * read-only after writing (it is immutable): 0444 minus the umask (0444 under umask 022, 0400
+ * under 077), and directories are 0755 minus the umask. Group and other never get write
+ * access; the umask can only take more away.
  */
 import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
@@ -15,6 +20,12 @@ import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range
 import { FILE_TYPES } from './backend.js';
 import { checkName, dirOf, pathOf } from './layout.js';
 import { HandleCache } from './handle-cache.js';
+
+/** Key files and their directory: owner only. */
+const KEY_MODE = 0o600;
+const KEY_DIR_MODE = 0o700;
+/** Other directories, before the umask. */
+const DIR_MODE = 0o755;
 
 export class LocalBackend implements Backend {
   readonly info: BackendInfo;
@@ -42,7 +53,8 @@ export class LocalBackend implements Backend {
     const dir = path.dirname(dest);
     const tmp = path.join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
-      const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      // created 0600 (a key keeps that); the others become read-only below
+      const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, h.type === 'key' ? KEY_MODE : 0o644);
       try {
         let off = 0;
         for (const data of parts) {
@@ -53,11 +65,13 @@ export class LocalBackend implements Backend {
             off += bytesWritten;
           }
         }
+        // 0644 minus the umask as created: drop the write bits (keys stay 0600)
+        if (h.type === 'key') await fh.chmod(KEY_MODE);
+        else await fh.chmod((await fh.stat()).mode & 0o444);
         await fh.sync();
       } finally {
         await fh.close();
       }
-      await fs.chmod(tmp, 0o444);
       if (opts?.overwrite) {
         await fs.rename(tmp, dest);
       } else {
@@ -178,12 +192,15 @@ export class LocalBackend implements Backend {
 
   async create(): Promise<void> {
     try {
-      await fs.mkdir(this.root, { recursive: true });
+      await fs.mkdir(this.root, { recursive: true, mode: DIR_MODE });
       for (const t of FILE_TYPES) {
-        if (t !== 'config') await fs.mkdir(path.join(this.root, dirOf(t)), { recursive: true });
+        if (t === 'config') continue;
+        const dir = path.join(this.root, dirOf(t));
+        await fs.mkdir(dir, { recursive: true, mode: t === 'key' ? KEY_DIR_MODE : DIR_MODE });
+        if (t === 'key') await fs.chmod(dir, KEY_DIR_MODE); // also when it existed
       }
       const data = path.join(this.root, dirOf('pack'));
-      for (let i = 0; i < 256; i++) await fs.mkdir(path.join(data, i.toString(16).padStart(2, '0')), { recursive: true });
+      for (let i = 0; i < 256; i++) await fs.mkdir(path.join(data, i.toString(16).padStart(2, '0')), { recursive: true, mode: DIR_MODE });
       await fsyncDir(data);
       await fsyncDir(this.root);
       await fsyncDir(path.dirname(this.root));
