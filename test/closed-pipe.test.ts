@@ -56,6 +56,16 @@ describe('closed pipes', () => {
     expect(c.stdout).not.toMatch(/lock/);
   });
 
+  it('dump of a large file with a closed stdout: exit 141, no hang, no lock left', async () => {
+    fs.mkdirSync(sb.file('tree'));
+    fs.copyFileSync(sb.file('big.bin'), sb.file('tree/big.bin'));
+    expect(sb.run(['snapshot', sb.file('tree'), '-q']).code).toBe(0);
+    const r = await runClosingStdout(sb, ['dump', 'latest', 'big.bin'], 100);
+    expect(r.stderr).not.toMatch(/Unhandled|this is a bug|at /);
+    expect(r.code).toBe(141);
+    noLocks();
+  });
+
   it('--json snapshots with a closed stdout: exit 141, nothing on stderr', async () => {
     const r = await runClosingStdout(sb, ['--json', 'snapshots'], 0);
     expect(r.code).toBe(141);

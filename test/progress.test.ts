@@ -1,7 +1,7 @@
 /**
  * Issue 15 item 7: progress people expect. On a terminal (a pseudo-terminal made by
  * util-linux `script`): a bar with percentage, rate and ETA for snapshot and restore, and
- * progress for check --read-data and gc's repacking. On a non-terminal: nothing at all.
+ * progress for check --read-data, gc's repacking and copy. On a non-terminal: nothing at all.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -55,6 +55,14 @@ describe.skipIf(!haveScript && process.env.CI !== 'true')('progress bars', () =>
     const g = onTerminal(sb, ['gc', '--max-unused', '0']);
     expect(g.code, g.screen).toBe(0);
     expect(g.screen).toMatch(/gc repack {2}\[[#-]{20}\]/);
+  });
+
+  it('copy shows progress too', () => {
+    const dst = sb.file('copy-dst');
+    expect(sb.run(['-r', dst, 'init', '--insecure-no-encryption']).code).toBe(0);
+    const r = onTerminal(sb, ['-r', dst, 'copy', '--from-repo', sb.repo]);
+    expect(r.code, r.screen).toBe(0);
+    expect(r.screen).toMatch(/copy {2}(\[[#-]{20}\] +\d+\.\d%|[\d.]+ [KM]iB)/);
   });
 
   it('on a non-terminal, nothing: no bar, no carriage return, no escape sequence', () => {

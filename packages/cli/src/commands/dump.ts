@@ -25,7 +25,8 @@ export function registerDump(program: Command, run: (fn: (ctx: Context) => Promi
             let n = 0;
             for await (const d of data) {
               n += d.length;
-              if (!process.stdout.write(d)) await once(process.stdout, 'drain');
+              // a closed stdout aborts ctx.signal (main.ts): never wait for a 'drain' that cannot come
+              if (!process.stdout.write(d)) await once(process.stdout, 'drain', { signal: ctx.signal });
             }
             return n;
           };
