@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   /** The storage backend failed (I/O error, no space, permission). */
   | 'BACKEND'
+  /** A file being written outside the repository (a restore target) ran out of space. */
+  | 'NO_SPACE'
   /** The operation was cancelled. */
   | 'ABORTED'
   /** A container registry cannot be reached (connection refused, DNS, TLS, timeout). */

@@ -7,6 +7,7 @@ import type { ChunkerParams } from '../chunker/params.js';
 import { validateChunkerParams } from '../chunker/params.js';
 import { StowageError } from '../errors.js';
 import { formatSize } from '../units/size.js';
+import { checkConfigShape } from './config-schema.js';
 
 export const FORMAT_VERSION = 1;
 
@@ -105,6 +106,7 @@ export function parseConfig(bytes: Uint8Array): RepoConfig {
   }
   if (typeof c !== 'object' || c === null || typeof c.version !== 'number') throw new StowageError('CORRUPT', 'repository config has no version');
   if (c.version !== FORMAT_VERSION) throw new StowageError('UNSUPPORTED_FORMAT', `repository format version ${c.version} is not supported by this stowage (supports ${FORMAT_VERSION})`);
+  checkConfigShape(c);
   try {
     validateConfig(c);
   } catch (err) {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { StowageError } from '../errors.js';
+import { targetWriteError } from '../util/fs-error.js';
 import { checkRestoreTarget } from './target-check.js';
 
 /** Writes pieces of the output, in order. */
@@ -28,12 +29,15 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, fil
     throw new StowageError('INVALID_ARGUMENT', `cannot write restore target ${abs}: ${(err as Error).message}`, { cause: err });
   }
   let done = false;
+  const what = `restore target ${abs}`;
   try {
     let pos = 0;
     const result = await fill(async (pieces) => {
       let want = 0;
       for (const p of pieces) want += p.length;
-      const { bytesWritten } = await fh.writev(pieces as Buffer[], pos);
+      const { bytesWritten } = await fh.writev(pieces as Buffer[], pos).catch((err: unknown) => {
+        throw targetWriteError(err, what);
+      });
       pos += bytesWritten;
       if (bytesWritten === want) return;
       // short write (rare): finish piece by piece
@@ -46,23 +50,29 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, fil
         let off = skip;
         skip = 0;
         while (off < p.length) {
-          const r = await fh.write(p, off, p.length - off, pos);
+          const r = await fh.write(p, off, p.length - off, pos).catch((err: unknown) => {
+            throw targetWriteError(err, what);
+          });
           off += r.bytesWritten;
           pos += r.bytesWritten;
         }
       }
     });
-    await fh.close();
-    if (overwrite) {
-      await fs.rename(tmp, abs);
-    } else {
-      try {
-        await fs.link(tmp, abs);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StowageError('TARGET_EXISTS', `target ${abs} appeared during the restore; not replaced`);
-        throw err;
+    try {
+      await fh.close(); // (a full disk may show only now)
+      if (overwrite) {
+        await fs.rename(tmp, abs);
+      } else {
+        try {
+          await fs.link(tmp, abs);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StowageError('TARGET_EXISTS', `target ${abs} appeared during the restore; not replaced`);
+          throw err;
+        }
+        await fs.unlink(tmp);
       }
-      await fs.unlink(tmp);
+    } catch (err) {
+      throw targetWriteError(err, what);
     }
     done = true;
     return result;
