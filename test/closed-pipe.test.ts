@@ -66,6 +66,15 @@ describe('closed pipes', () => {
     noLocks();
   });
 
+  it('ls, find and diff of trees with a closed stdout: exit 141 and the lock released (not exit 0 with a lock left)', async () => {
+    for (const args of [['ls', 'latest'], ['find', 'big*'], ['diff', 'latest', 'latest']]) {
+      const r = await runClosingStdout(sb, args, 0);
+      expect(r.stderr, args.join(' ')).not.toMatch(/Unhandled|this is a bug|at /);
+      expect(r.code, args.join(' ')).toBe(141);
+      noLocks();
+    }
+  });
+
   it('--json snapshots with a closed stdout: exit 141, nothing on stderr', async () => {
     const r = await runClosingStdout(sb, ['--json', 'snapshots'], 0);
     expect(r.code).toBe(141);

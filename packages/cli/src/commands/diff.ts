@@ -17,7 +17,6 @@ export function registerDiff(program: Command, run: (fn: (ctx: Context) => Promi
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           await using _lock = await readLock(ctx, repo);
-          process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : undefined));
           const a = await loadSnapshot(repo, await resolveSnapshot(repo, ra));
           const b = await loadSnapshot(repo, await resolveSnapshot(repo, rb));
           for (const s of [a, b]) if (!isTreeSnapshot(s)) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(s.id)} is ${s.format ?? 'raw'}, not a snapshot of directories: diff compares trees`);

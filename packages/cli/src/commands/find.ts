@@ -27,7 +27,6 @@ export function registerFind(program: Command, run: (fn: (ctx: Context) => Promi
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           await using _lock = await readLock(ctx, repo);
-          process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : undefined));
           const match = pathMatcher(patterns);
           const snaps: Snapshot[] = o.snapshot ? await Promise.all(o.snapshot.map(async (r) => loadSnapshot(repo, await resolveSnapshot(repo, r)))) : await listSnapshots(repo);
           let hits = 0;

@@ -4,7 +4,6 @@ import type { Context } from '../context.js';
 import { lsJson, lsLine } from './tree-render.js';
 
 export async function runTreeLs(ctx: Context, repo: Repository, snap: Snapshot, sub: string | undefined): Promise<void> {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : undefined));
   const { node, entries } = await lookupPath(repo, snap, sub ?? '');
   const prefix = Buffer.from((sub ?? '').replace(/^\/+|\/+$/g, ''));
   const print = (path: Buffer, n: NonNullable<typeof node>) => ctx.out(ctx.opts.json ? lsJson(path, n) : lsLine(path, n));
