@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# the layer rules (ARCHITECTURE.md): an upward import, an import cycle or a test helper in published code fails here
+pnpm run -s deps
 results=.vitest-results.json
 rm -f "$results"
 rc=0

@@ -39,13 +39,12 @@ export type { Snapshot, SnapshotManifest, SnapshotSource, SnapshotSummary, Sourc
 export { listSnapshots, loadSnapshot, resolveSnapshot } from './snapshot/find.js';
 export { matchesFilter, filterSnapshots, filterIsEmpty, describeFilter, type SnapshotFilter, type FilterableSnapshot } from './snapshot/filter.js';
 export { snapshotFile, snapshotStream, PROGRAM, type SnapshotOptions, type SnapshotResult } from './snapshot/create.js';
-export { readChunkLists, type ChunkRef } from './snapshot/chunk-list.js';
+export { readChunkLists, type ChunkRef } from './object/chunk-list.js';
 export { INPUT_FORMATS, type InputFormat } from './split/detect.js';
 export type { ArchiveMember, SplitEvent, Splitter } from './split/events.js';
 export { TarSplitter } from './split/tar-splitter.js';
 export { checkRestoreTarget, type TargetCheck, type TargetCheckOptions } from './restore/target-check.js';
 export { restoreToFile, restoreToStream, type RestoreOptions, type RestoreResult } from './restore/restore.js';
-export { faulty, type FaultRule, type FaultOp, type FaultErrno, type FaultyBackend } from './backend/faulty.js';
 export { lockRepository, listLocks, removeLocks, setLockDefaults, heldLock, staleReason, describeLock, MAX_CLOCK_SKEW_MS, DEFAULT_STALE_MS, DEFAULT_REFRESH_MS, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
 export { IndexTable } from './blob-index/index-table.js';
 export { applyPolicy, DEFAULT_GROUP_BY, bucketKey, policyIsEmpty, type RetentionPolicy, type PolicyOptions, type PolicySnapshot, type Decision, type GroupDecision, type GroupKey } from './forget/policy.js';
@@ -61,7 +60,7 @@ export { imageFacts, imageNames, imageRepository, startedAsImage, allLayers, dig
 export { compressedLayers, UNCOMPRESSED_LAYERS_HINT, type CompressedLayers } from './image/compressed-layers.js';
 export { RangeHasher, imageRangeHasher, type DigestMismatch } from './image/verify.js';
 export { TarLister, type TarEntry, type TarEntryType } from './image/tar-list.js';
-export { listFiles, type ListFilesResult } from './image/list-files.js';
+export { listFiles, type ListFilesResult } from './restore/list-files.js';
 export { readRange, restoreRangeToFile, restoreRangeToStream, type RangeOptions, type RangeTarget, type RangeResult } from './restore/range.js';
 export { parseHeader, parseNumber, parsePax, checksum, BLOCK, type TarHeader } from './split/tar-header.js';
 export { compressionOf } from './split/tar-splitter.js';

@@ -21,7 +21,6 @@
 import { isStowageError } from '../errors.js';
 import { ID_BYTES } from '../hash/blake3.js';
 import { BASE_REF_CODE, ENTRY_BYTES, FLAG_COMPRESSED, FLAG_DELTA, FLAG_FRAMED, FRAME_REF_CODE, blobTypeOf, writeBaseRef, writeFrameRef, type BlobType, type FrameRef } from '../pack/format.js';
-import type { Repository } from '../repository/repository.js';
 import { scanIndexFile } from './index-file.js';
 
 const BLOCK_BITS = 16;
@@ -68,6 +67,12 @@ interface StowageErrorLike {
   readonly message: string;
 }
 
+/** Where IndexTable.load reads index files from (a Repository is one): names, and opened bytes checked against their name. */
+export interface IndexFiles {
+  listNames(type: 'index'): Promise<string[]>;
+  loadFile(type: 'index', name: string): Promise<Buffer>;
+}
+
 export interface LoadTableOptions {
   /** Sizes of the packs that exist (from listing data/); lets `find` prefer copies in existing packs. */
   readonly packSizes?: ReadonlyMap<string, number>;
@@ -103,7 +108,7 @@ export class IndexTable {
   private used = 0;
 
   /** Reads every index file of `repo` into a table. */
-  static async load(repo: Repository, opts: LoadTableOptions = {}): Promise<IndexTable> {
+  static async load(repo: IndexFiles, opts: LoadTableOptions = {}): Promise<IndexTable> {
     const t = new IndexTable();
     if (opts.packSizes) t.sizes = opts.packSizes;
     for (const name of await repo.listNames('index')) {

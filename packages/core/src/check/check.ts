@@ -32,11 +32,11 @@ import { readPackTrailer } from '../pack/pack-reader.js';
 import type { ProgressFn } from '../progress.js';
 import { listLocks, lockRepository } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
-import { decodeChunkList, type ChunkRef } from '../snapshot/chunk-list.js';
+import { decodeChunkList, type ChunkRef } from '../object/chunk-list.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import { filterIsEmpty, filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
 import type { Snapshot } from '../snapshot/manifest.js';
-import { snapshotLeaves, snapshotRoots } from '../gc/roots.js';
+import { snapshotLeaves, snapshotRoots } from '../snapshot/roots.js';
 
 export type Severity = 'error' | 'info';
 

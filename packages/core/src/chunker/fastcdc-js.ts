@@ -11,7 +11,7 @@
  * The full 64-bit hash at a cut (only when asked for) is recomputed from the
  * last <= 64 bytes, since older bytes have been shifted out of it.
  */
-import type { CutResult, Cutter } from './cutter.js';
+import type { CutResult, Cutter } from './scanner.js';
 import { gearTables, masksFor } from './gear.js';
 import type { ChunkerParams } from './params.js';
 

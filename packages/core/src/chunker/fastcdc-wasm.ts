@@ -6,7 +6,7 @@
  * input into linear memory, growing it, and exposing the output regions as views.
  * One `cuts` call is one JS->wasm crossing however many chunks it finds.
  */
-import type { CutResult, Cutter } from './cutter.js';
+import type { CutResult, Cutter } from './scanner.js';
 import { FASTCDC_WASM_BASE64 } from './fastcdc-wasm-module.js';
 import { gearTables, masksFor } from './gear.js';
 import type { ChunkerParams } from './params.js';

@@ -19,10 +19,10 @@ import { StowageError, corrupt } from '../errors.js';
 import { IndexTable } from '../blob-index/index-table.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
-import { LIST_ENTRY_BYTES } from '../snapshot/chunk-list.js';
+import { LIST_ENTRY_BYTES } from '../object/chunk-list.js';
 import { listSnapshots } from '../snapshot/find.js';
 import { filterIsEmpty, filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
-import { snapshotLeaves, snapshotRoots } from './roots.js';
+import { snapshotLeaves, snapshotRoots } from '../snapshot/roots.js';
 import { decodeItem } from '../repository/blob-codec.js';
 import { isSize, parseSize } from '../units/size.js';
 

@@ -3,14 +3,13 @@
  * an image archive states (layers, configs, OCI manifests), computed over byte ranges
  * of the output while it streams past, and compared with the digests at the end.
  */
-import type { Snapshot } from '../snapshot/manifest.js';
 import { RangeHasher, type DigestMismatch } from '../hash/range-hasher.js';
-import { digestedRanges } from './facts.js';
+import { digestedRanges, type ImageFacts } from './facts.js';
 
 export { RangeHasher, type DigestMismatch };
 
 /** A hasher for the blobs an image snapshot's archive states digests of; undefined when there are none. */
-export function imageRangeHasher(snap: Snapshot): RangeHasher | undefined {
+export function imageRangeHasher(snap: { readonly image?: ImageFacts | undefined; readonly source: { readonly size: number } }): RangeHasher | undefined {
   if (!snap.image) return undefined;
   const ranges = digestedRanges(snap.image).filter((r) => r.offset + r.length <= snap.source.size);
   return ranges.length ? new RangeHasher(ranges) : undefined;

@@ -3,7 +3,7 @@
  */
 import type { Backend } from '../backend/backend.js';
 import { corrupt } from '../errors.js';
-import type { Cipher } from '../repository/cipher.js';
+import type { Cipher } from '../crypto/cipher.js';
 import type { PackEntry } from './format.js';
 import { FOOTER_BYTES, checkEntryBounds, decodeFooter, decodeTrailer } from './format.js';
 

@@ -3,7 +3,7 @@
  * Synchronous and single use. `finalize` re-parses what it built before returning.
  */
 import { Blake3Hasher } from '@napi-rs/blake-hash';
-import type { Cipher } from '../repository/cipher.js';
+import type { Cipher } from '../crypto/cipher.js';
 import type { BlobType, PackEntry } from './format.js';
 import { ENTRY_BYTES, FOOTER_BYTES, MAX_PACK_BYTES, encodeFooter, encodeTrailer } from './format.js';
 import { parsePackTail } from './pack-reader.js';

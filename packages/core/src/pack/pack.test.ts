@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../backend/memory.js';
 import { isStowageError } from '../errors.js';
 import { blake3, blake3Hex } from '../hash/blake3.js';
-import { NULL_CIPHER } from '../repository/cipher.js';
+import { NULL_CIPHER } from '../crypto/cipher.js';
 import { decodeIndexFile, encodeIndexFile } from '../blob-index/index-file.js';
 import { readPackTrailer } from './pack-reader.js';
 import { PackWriter } from './pack-writer.js';

@@ -12,8 +12,10 @@
 import { createHash } from 'node:crypto';
 import { corrupt } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
-import { rangeWindows, readRange } from '../restore/range.js';
-import { buildWindow } from '../restore/restore.js';
+import { readChunkLists } from '../object/chunk-list.js';
+import { extentWindows } from '../object/extents.js';
+import { readRange } from '../object/read-range.js';
+import { buildWindow } from '../object/read-window.js';
 import { SlotRing } from '../util/slot-ring.js';
 import type { BlobSource } from './catalog.js';
 
@@ -108,7 +110,7 @@ async function* ringWindows(repo: Repository, src: Extract<BlobSource, { snapsho
   const pool = repo.codecs();
   const length = to - from;
   let done = 0;
-  for await (const refs of rangeWindows(repo, src.snapshot, src.place.range.offset + from, length, rings.windowBytes)) {
+  for await (const refs of extentWindows(readChunkLists(repo, src.snapshot.content.lists), rings.windowBytes, { offset: src.place.range.offset + from, length })) {
     signal?.throwIfAborted();
     const w = await buildWindow(repo, pool, refs, rings);
     let handed = false;

@@ -9,8 +9,8 @@
 import { StowageError, corrupt } from '../errors.js';
 import { compressBound, compressInto, compressWithDictInto, decompressInto, decompressWithDictInto } from '../compress/zstd.js';
 import { idHasher } from '../hash/blake3.js';
-import type { Cipher } from './cipher.js';
-import { cipherFromSpec, type CipherSpec } from './cipher-spec.js';
+import type { Cipher } from '../crypto/cipher.js';
+import { cipherFromSpec, type CipherSpec } from '../crypto/cipher-spec.js';
 import type { FrameRef } from '../pack/format.js';
 
 /** Everything a codec needs, serialisable for worker threads. */

@@ -1,13 +1,19 @@
 /**
  * Reading whole blobs at known locations (delta bases, chunk lists) in few requests: reads
- * grouped by pack (restore/plan.ts), decoded and verified by a codec pool into one
+ * grouped by pack (read-plan.ts), decoded and verified by a codec pool into one
  * plaintext area, laid out read by read, blob by blob.
  */
 import type { BlobLocation } from '../blob-index/types.js';
-import { planReads, type PlannedRead } from '../restore/plan.js';
+import { planReads, type PlannedRead } from './read-plan.js';
 import { decodeItem } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
-import type { Repository } from './repository.js';
+
+/** Ranged pack reads (a Repository is one); a missing or short pack is CORRUPT naming it. */
+export interface PackRanges {
+  readPackRange(pack: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Reads into `target`, which may be shared memory. */
+  readPackRangeInto(pack: string, offset: number, length: number, target: Uint8Array): Promise<void>;
+}
 
 /** The reads that fetch some whole blobs, and where each blob's plaintext goes. */
 export interface WholeBlobReads {
@@ -46,7 +52,7 @@ export function planWholeBlobReads(locs: ReadonlyMap<string, BlobLocation>): Who
  * `scratch` (shared memory, storedBytes long) when given, else to fresh memory. Returns a
  * view of each blob's plaintext. CORRUPT naming the blob and pack when one does not verify.
  */
-export async function readWholeBlobsInto(repo: Repository, pool: CodecPool, plan: WholeBlobReads, plain: Uint8Array, scratch?: Uint8Array): Promise<Map<string, Uint8Array>> {
+export async function readWholeBlobsInto(repo: PackRanges, pool: CodecPool, plan: WholeBlobReads, plain: Uint8Array, scratch?: Uint8Array): Promise<Map<string, Uint8Array>> {
   const inPlace = pool.maxWorkers === 0 || plain.buffer instanceof SharedArrayBuffer;
   let storedAt = 0;
   await Promise.all(

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allLayers } from '../image/facts.js';
-import { listFiles } from '../image/list-files.js';
+import { listFiles } from '../restore/list-files.js';
 import { readRange } from '../restore/range.js';
 import { restoreToStream } from '../restore/restore.js';
 import { snapshotStream } from '../snapshot/create.js';

@@ -9,7 +9,7 @@ import { MemoryBackend } from '../backend/memory.js';
 import { isStowageError } from '../errors.js';
 import { blake3 } from '../hash/blake3.js';
 import { restoreToStream } from '../restore/restore.js';
-import { readChunkLists } from '../snapshot/chunk-list.js';
+import { readChunkLists } from '../object/chunk-list.js';
 import { snapshotStream } from '../snapshot/create.js';
 import { listSnapshots } from '../snapshot/find.js';
 import { prefetchUnlock } from '../prefetch.js';

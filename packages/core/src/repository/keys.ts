@@ -35,8 +35,8 @@ import { availableParallelism, hostname as osHostname, userInfo } from 'node:os'
 import type { Backend } from '../backend/backend.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
-import { AES_GCM, AES_GCM_NONCE_BYTES, AES_GCM_TAG_BYTES } from './aead.js';
-import type { CipherSpec } from './cipher-spec.js';
+import { AES_GCM, AES_GCM_NONCE_BYTES, AES_GCM_TAG_BYTES } from '../crypto/aead.js';
+import type { CipherSpec } from '../crypto/cipher-spec.js';
 import { KEK_BYTES, deriveKek, kdfSupported, type KdfParams } from './kek.js';
 
 export type { KdfParams } from './kek.js';

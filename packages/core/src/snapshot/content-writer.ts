@@ -17,7 +17,7 @@
 import type { Cutter } from '../chunker/index.js';
 import type { WriteSession } from '../repository/write-session.js';
 import type { ArchiveMember, SplitEvent } from '../split/events.js';
-import type { ChunkListWriter } from './chunk-list.js';
+import type { ChunkListWriter } from '../object/chunk-list.js';
 import { pickBase, pathKey, type Basis, type BasisFile, type FileMapWriter } from './file-map.js';
 import { SliceStream } from './slice-stream.js';
 

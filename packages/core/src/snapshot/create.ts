@@ -16,7 +16,7 @@ import { WriteSession } from '../repository/write-session.js';
 import type { StreamSha } from '../repository/codec-pool.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { lockRepository } from '../repository/lock.js';
-import { ChunkListWriter } from './chunk-list.js';
+import { ChunkListWriter } from '../object/chunk-list.js';
 import { ContentWriter } from './content-writer.js';
 import { splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
 import { imageFacts, imageRepository } from '../image/facts.js';

@@ -20,8 +20,8 @@ import { blake3 } from '../hash/blake3.js';
 import type { Repository } from '../repository/repository.js';
 import type { WriteSession } from '../repository/write-session.js';
 import { corrupt } from '../errors.js';
-import { LIST_ENTRY_BYTES } from './chunk-list.js';
-import { RecordBlobWriter } from './record-blobs.js';
+import { LIST_ENTRY_BYTES } from '../object/chunk-list.js';
+import { RecordBlobWriter } from '../object/record-blobs.js';
 import type { Snapshot } from './manifest.js';
 
 export const FILE_MAP_RECORD_BYTES = 24;

@@ -28,7 +28,7 @@ import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { lockRepository } from '../repository/lock.js';
 import type { SplitEvent } from '../split/events.js';
-import { ChunkListWriter } from './chunk-list.js';
+import { ChunkListWriter } from '../object/chunk-list.js';
 import { ContentWriter } from './content-writer.js';
 import { Basis, pathKey, type BasisFile } from './file-map.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';

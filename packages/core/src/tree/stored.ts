@@ -5,8 +5,14 @@
  */
 import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
-import type { Snapshot } from '../snapshot/manifest.js';
 import { decodeTreeBlob, nodeName, symlinkTarget, type TreeNode } from './node.js';
+
+/** What these functions read of a snapshot (a Snapshot is one; the tree layer sits below snapshot/). */
+interface Snapshot {
+  readonly id: string;
+  readonly format?: string | undefined;
+  readonly tree?: { readonly paths: readonly string[]; readonly root: readonly string[] } | undefined;
+}
 
 /** The entries listed by tree blobs `ids` (a directory's `tree`), in order. */
 export async function loadEntries(repo: Repository, ids: readonly string[] | undefined): Promise<TreeNode[]> {

@@ -10,10 +10,10 @@ import { createGunzip } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
 import { isStowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
-import { readRange, type RangeOptions } from '../restore/range.js';
+import { readRange, type RangeOptions } from './range.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { compressionOf } from '../split/tar-splitter.js';
-import { TarLister, type TarEntry } from './tar-list.js';
+import { TarLister, type TarEntry } from '../image/tar-list.js';
 
 export interface ListFilesResult {
   /** Entries listed. */

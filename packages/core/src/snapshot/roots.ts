@@ -7,7 +7,7 @@
  * SnapshotManifest (or its content) gains a field, so that nobody adds one without deciding
  * whether it references blobs.
  */
-import type { SnapshotManifest } from '../snapshot/manifest.js';
+import type { SnapshotManifest } from './manifest.js';
 
 /**
  * Manifest fields that hold no blob ids (inline JSON), or whose blob ids are walked below.

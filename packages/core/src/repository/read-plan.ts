@@ -1,12 +1,12 @@
 /**
- * Restore planning: turns a window of chunk refs into ranged pack reads.
+ * Read planning: turns blob references (a restore window's chunk refs, delta bases) into
+ * ranged pack reads.
  *
  * Blobs of one pack that lie close together are read with one request (gaps up to
  * MAX_GAP are read and discarded), so a restore reads packs mostly sequentially.
  */
 import { corrupt } from '../errors.js';
 import type { BlobLocation } from '../blob-index/types.js';
-import type { ChunkRef } from '../snapshot/chunk-list.js';
 
 /** Largest gap between two blobs of a pack that is read through rather than split. */
 export const MAX_GAP = 256 * 1024;
@@ -29,7 +29,7 @@ export interface PlannedRead {
 }
 
 /** Unique blobs of `refs` with locations (looked up by the caller), grouped into reads. */
-export function planReads(refs: readonly ChunkRef[], locs: ReadonlyMap<string, BlobLocation>): PlannedRead[] {
+export function planReads(refs: readonly { readonly id: Buffer }[], locs: ReadonlyMap<string, BlobLocation>): PlannedRead[] {
   const byPack = new Map<string, PlannedBlob[]>();
   const seen = new Set<string>();
   for (const r of refs) {

@@ -15,9 +15,9 @@ import { snapshotStream } from '../snapshot/create.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { restoreBytes, seeded, sharedTestRepo, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { gnuTar, hasGnuTar, tarOf, tempDir } from '../testing/tars.js';
-import { allLayers } from './facts.js';
+import { allLayers } from '../image/facts.js';
 import { listFiles } from './list-files.js';
-import type { TarEntry } from './tar-list.js';
+import type { TarEntry } from '../image/tar-list.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));

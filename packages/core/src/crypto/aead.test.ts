@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { AesGcmCipher } from './aead.js';
-import { BlobCodec } from './blob-codec.js';
+import { BlobCodec } from '../repository/blob-codec.js';
 import { cipherFromSpec } from './cipher-spec.js';
 
 describe('AES-256-GCM cipher', () => {

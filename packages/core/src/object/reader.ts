@@ -1,0 +1,134 @@
+/**
+ * The object reader (kopia's repo/object reader): an object's extent lists -> verified
+ * bytes in order, whole or any range, in bounded memory. Windows of extents are read and
+ * decoded ahead (read-window.ts), so reading and decoding overlap the caller's writing.
+ *
+ * Each read owns its state: its windows, its shared-memory rings and its hashes (a
+ * running SHA-256 of the bytes read and, when asked, the digests of byte ranges such as
+ * image layers, computed on the codec pool's workers under this read's own handles). The
+ * repository and its codec pools are shared by every read and write at once.
+ */
+import type { DigestedRange, DigestMismatch } from '../hash/range-hasher.js';
+import type { CodecPool, StreamRanges, StreamSha } from '../repository/codec-pool.js';
+import type { Repository } from '../repository/repository.js';
+import { readChunkLists } from './chunk-list.js';
+import { extentWindows, type ObjectRange } from './extents.js';
+import { buildWindow, windowRings, type BuiltWindow, type WindowRings } from './read-window.js';
+
+export interface ObjectReadOptions {
+  /** Only these bytes of the object (default: all of it). */
+  readonly range?: ObjectRange;
+  /** Codec worker threads (default: one per core; 0 = inline). */
+  readonly workers?: number;
+  /** Plaintext bytes per window. */
+  readonly windowBytes: number;
+  /** Windows prepared ahead of the one being consumed. */
+  readonly ahead: number;
+  /**
+   * Decode into reusable shared-memory slots (the workers write in place; each window's
+   * memory comes back when the caller is done with it). Only with workers.
+   */
+  readonly sharedMemory?: boolean;
+  /** Compute the SHA-256 of the bytes read (digests().sha256). */
+  readonly sha256?: boolean;
+  /** Byte ranges (of the bytes read) whose digests to check (digests().mismatches). */
+  readonly digestRanges?: readonly DigestedRange[];
+  readonly signal?: AbortSignal;
+}
+
+/** One window of bytes, in order. Call done() once the pieces are no longer used, or release() when giving up (one of them, once). */
+export interface ReadWindow {
+  readonly pieces: Buffer[];
+  /** Offset of the first piece in the bytes read. */
+  readonly at: number;
+  /** Gives the pieces to this read's hashes (which may take their memory over), then frees their slot. */
+  done(): void;
+  /** Frees the window's slot without hashing it (the pieces were not used: the read is failing). */
+  release(): void;
+}
+
+export interface ReadDigests {
+  /** Bytes read. */
+  readonly bytes: number;
+  /** Hex SHA-256 of the bytes read (when asked for). */
+  readonly sha256?: string;
+  /** The digest ranges whose bytes did not match. */
+  readonly mismatches: DigestMismatch[];
+}
+
+/** Reads an object from its extent lists (`lists`: hex ids of its chunk-list blobs). */
+export class ObjectReader implements AsyncIterable<ReadWindow> {
+  private readonly pool: CodecPool;
+  private readonly sha: StreamSha | undefined;
+  private readonly ranges: StreamRanges | undefined;
+  private readonly rings: WindowRings | undefined;
+  private bytes = 0;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly lists: readonly string[],
+    private readonly opts: ObjectReadOptions,
+  ) {
+    this.pool = repo.codecs(opts.workers);
+    this.sha = opts.sha256 ? this.pool.sha256() : undefined;
+    this.ranges = opts.digestRanges?.length ? this.pool.rangeHasher(opts.digestRanges) : undefined;
+    this.rings = opts.sharedMemory && this.pool.maxWorkers > 0 ? windowRings(opts.windowBytes, repo.config.chunker.maxSize) : undefined;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ReadWindow> {
+    const inFlight: Promise<BuiltWindow>[] = [];
+    const stop = new AbortController();
+    const next = async (): Promise<ReadWindow> => {
+      const w = await inFlight.shift()!;
+      const at = this.bytes;
+      for (const p of w.pieces) this.bytes += p.length;
+      return { pieces: w.pieces, at, done: () => this.hash(w, at), release: w.release };
+    };
+    let ended = false;
+    try {
+      for await (const window of extentWindows(readChunkLists(this.repo, this.lists), this.opts.windowBytes, this.opts.range)) {
+        this.opts.signal?.throwIfAborted();
+        const p = buildWindow(this.repo, this.pool, window, this.rings, stop.signal);
+        p.catch(() => undefined);
+        inFlight.push(p);
+        while (inFlight.length > this.opts.ahead) yield await next();
+      }
+      while (inFlight.length) yield await next();
+      ended = true;
+    } finally {
+      if (!ended) {
+        // failed, or the caller stopped early: drop the hashes; windows still reading decode
+        // nothing more. Give each window's slots back as soon as it settles (a window still
+        // waiting for a slot may be waiting for one held by a built window beside it), then
+        // wait for all of them, so no read or decode of this read is still running when the
+        // caller closes the pool.
+        this.discard();
+        stop.abort(new Error('object read stopped'));
+        await Promise.allSettled(inFlight.map((p) => p.then((w) => w.release())));
+      }
+    }
+  }
+
+  /** Hashes a window's pieces (the hashing threads may take their memory), then frees its slot. */
+  private hash(w: BuiltWindow, at: number): void {
+    if (!this.sha && !this.ranges) return w.release();
+    const ranged = this.ranges ? this.ranges.update(w.pieces, at) : Promise.resolve();
+    Promise.all([ranged, this.sha?.update(w.pieces, true)]).then(w.release, w.release);
+  }
+
+  /**
+   * The digests of everything read; call once, after the iteration ended and every
+   * window's done() (a hash's updates and its result travel in order on one port).
+   */
+  async digests(): Promise<ReadDigests> {
+    const sha256 = this.sha ? await this.sha.digest() : undefined;
+    const mismatches = this.ranges ? await this.ranges.result() : [];
+    return { bytes: this.bytes, ...(sha256 !== undefined && { sha256 }), mismatches };
+  }
+
+  /** Drops this read's hashes (it failed or was abandoned); idempotent. */
+  discard(): void {
+    this.sha?.discard();
+    this.ranges?.discard();
+  }
+}
