@@ -72,7 +72,7 @@ export { isTreeSnapshot, loadEntries, lookupPath, lookupFollow, resolveLink, tre
 export { restoreTreeToTar, type TreeTarResult } from './restore/tree-tar.js';
 export { diffTrees, type DiffEntry, type DiffKind } from './tree/diff.js';
 export { fileContent } from './tree/dump.js';
-export { findImageFile, imageFileContent, tarUnits, normalizePath, type ImageFileHit, type TarUnit } from './image/find-file.js';
+export { findImageFile, imageFileContent, tarUnits, normalizePath, type ImageFileHit, type TarUnit } from './restore/find-file.js';
 export { pathMatcher } from './tree/match.js';
 export * from './registry/exports.js';
 export { copySnapshots, copyModeFor, type CopyMode, type CopyOptions, type CopyEvent, type CopyResult, type CopiedStats } from './copy/copy.js';

@@ -21,7 +21,7 @@ import { FsHelper } from '../tree/fs-helper.js';
 import { mapLimit } from '../tree/limit.js';
 import { decodeExtents, nodeName, symlinkTarget, utf8OrUndefined, type TreeNode } from '../tree/node.js';
 import { loadEntries, lookupPath } from '../tree/stored.js';
-import { BlobCache } from './blob-cache.js';
+import { BlobCache } from '../object/blob-cache.js';
 
 export interface TreeRestoreOptions {
   /** Restore into a non-empty directory, replacing entries of the same names. */

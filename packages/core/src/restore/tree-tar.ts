@@ -13,7 +13,7 @@ import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { decodeExtents, nodeName, symlinkTarget, type TreeNode } from '../tree/node.js';
 import { lookupPath, walkEntries } from '../tree/stored.js';
-import { BlobCache } from './blob-cache.js';
+import { BlobCache } from '../object/blob-cache.js';
 
 const BLOCK = 512;
 

@@ -5,9 +5,8 @@
  * same subtree and is not opened (an unchanged tree costs one blob comparison).
  */
 import type { Repository } from '../repository/repository.js';
-import type { Snapshot } from '../snapshot/manifest.js';
 import { nodeName, type TreeNode } from './node.js';
-import { loadEntries, treeTop } from './stored.js';
+import { loadEntries, treeTop, type TreeSnapshot } from './stored.js';
 import { fileContent } from './dump.js';
 
 export type DiffKind = 'added' | 'removed' | 'changed' | 'metadata';
@@ -25,7 +24,7 @@ export interface DiffEntry {
 const META_FIELDS = ['mode', 'uid', 'gid', 'mtime', 'xattrs', 'target', 'targetb', 'rdev'] as const;
 
 /** Calls `on` for every difference, in path order. */
-export async function diffTrees(repo: Repository, a: Snapshot, b: Snapshot, on: (d: DiffEntry) => void): Promise<void> {
+export async function diffTrees(repo: Repository, a: TreeSnapshot, b: TreeSnapshot, on: (d: DiffEntry) => void): Promise<void> {
   const ta = await treeTop(repo, a);
   const tb = await treeTop(repo, b);
   await diffEntries(repo, ta.entries, tb.entries, Buffer.alloc(0), on);

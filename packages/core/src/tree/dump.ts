@@ -5,7 +5,7 @@
  */
 import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
-import { BlobCache } from '../restore/blob-cache.js';
+import { BlobCache } from '../object/blob-cache.js';
 import { decodeExtents, symlinkTarget, type TreeNode } from './node.js';
 
 /** The bytes of file node `n`, in order. INVALID_ARGUMENT for anything but a regular file. */

@@ -7,8 +7,8 @@ import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { decodeTreeBlob, nodeName, symlinkTarget, type TreeNode } from './node.js';
 
-/** What these functions read of a snapshot (a Snapshot is one; the tree layer sits below snapshot/). */
-interface Snapshot {
+/** What the tree functions read of a snapshot (a Snapshot is one; the tree layer sits below snapshot/). */
+export interface TreeSnapshot {
   readonly id: string;
   readonly format?: string | undefined;
   readonly tree?: { readonly paths: readonly string[]; readonly root: readonly string[] } | undefined;
@@ -24,7 +24,7 @@ export async function loadEntries(repo: Repository, ids: readonly string[] | und
 }
 
 /** True when the snapshot is of directories (stowage snapshot <dir>...). */
-export function isTreeSnapshot(s: Snapshot): boolean {
+export function isTreeSnapshot(s: TreeSnapshot): boolean {
   return s.format === 'tree' && s.tree !== undefined;
 }
 
@@ -33,7 +33,7 @@ export function isTreeSnapshot(s: Snapshot): boolean {
  * directory's contents (`node` is the directory itself); a snapshot of several paths
  * shows one entry per path, named by its base name (`node` undefined).
  */
-export async function treeTop(repo: Repository, s: Snapshot): Promise<{ node: TreeNode | undefined; entries: TreeNode[] }> {
+export async function treeTop(repo: Repository, s: TreeSnapshot): Promise<{ node: TreeNode | undefined; entries: TreeNode[] }> {
   if (!s.tree) throw new StowageError('INVALID_ARGUMENT', `snapshot ${s.id.slice(0, 8)} is not a snapshot of directories (format ${s.format ?? 'raw'})`);
   const roots = await loadEntries(repo, s.tree.root);
   if (s.tree.paths.length === 1 && roots.length === 1 && roots[0]!.type === 'dir') return { node: roots[0], entries: await loadEntries(repo, roots[0]!.tree) };
@@ -61,7 +61,7 @@ export function pathComponents(p: string | Buffer): Buffer[] {
  * The node at `path` of a tree snapshot (undefined for the top itself, which is not a
  * node when several paths were stored). NOT_FOUND when there is none.
  */
-export async function lookupPath(repo: Repository, s: Snapshot, path: string | Buffer): Promise<{ node: TreeNode | undefined; entries: TreeNode[] | undefined }> {
+export async function lookupPath(repo: Repository, s: TreeSnapshot, path: string | Buffer): Promise<{ node: TreeNode | undefined; entries: TreeNode[] | undefined }> {
   const top = await treeTop(repo, s);
   let node = top.node;
   let entries: TreeNode[] | undefined = top.entries;
@@ -105,7 +105,7 @@ export function resolveLink(dir: string, target: string): string {
 }
 
 /** lookupPath, following a symlink at the end (relative to its directory; at most 40). */
-export async function lookupFollow(repo: Repository, s: Snapshot, path: string): Promise<{ node: TreeNode | undefined; entries: TreeNode[] | undefined }> {
+export async function lookupFollow(repo: Repository, s: TreeSnapshot, path: string): Promise<{ node: TreeNode | undefined; entries: TreeNode[] | undefined }> {
   let want = pathComponents(path).map(String).join('/');
   for (let hops = 0; hops <= 40; hops++) {
     const r = await lookupPath(repo, s, want);

@@ -11,12 +11,12 @@ import { createGunzip } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
 import { StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
-import { readRange } from '../restore/range.js';
+import { readRange } from './range.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { compressionOf } from '../split/tar-splitter.js';
-import type { LayerFact } from './facts.js';
+import type { LayerFact } from '../image/facts.js';
 import { listFiles } from './list-files.js';
-import type { TarEntry } from './tar-list.js';
+import type { TarEntry } from '../image/tar-list.js';
 import { resolveLink } from '../tree/stored.js';
 
 /** A byte range of the snapshot that holds a tar (a layer, or a whole plain tar). */
