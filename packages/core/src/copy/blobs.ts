@@ -14,8 +14,8 @@ import type { BlobType } from '../pack/format.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { WriteSession } from '../repository/write-session.js';
-import { buildWindow } from '../restore/restore.js';
-import { decodeChunkList, type ChunkRef } from '../snapshot/chunk-list.js';
+import { buildWindow } from '../object/read-window.js';
+import { decodeChunkList, type ChunkRef } from '../object/chunk-list.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 
 /** Plaintext read from the source per batch. */
