@@ -91,7 +91,7 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   const known = await listSnapshots(repo); // for the unchanged-input check and the delta basis
   if (!opts.force) {
     const parent = findUnchanged(known, abs, stat, host);
-    if (parent) return { snapshot: await reuse(repo, parent, opts, host), reused: true };
+    if (parent && readTheSameWay(parent, opts)) return { snapshot: await reuse(repo, parent, opts, host), reused: true };
   }
   let fh: fs.FileHandle;
   try {
@@ -268,6 +268,17 @@ function findUnchanged(all: readonly Snapshot[], abs: string, stat: SourceStat, 
     return same ? s : undefined;
   }
   return undefined;
+}
+
+/**
+ * True when reading the input with `opts` would store what `parent` stored, so its content
+ * may be reused unread. An explicit --format must be the format the parent was stored as (a
+ * `--format docker` of an input stored as a tar is checked, and refused when it is no
+ * docker-archive, instead of reusing the tar); `auto` reuses whatever the parent is.
+ */
+function readTheSameWay(parent: Snapshot, opts: SnapshotOptions): boolean {
+  if (opts.format === undefined || opts.format === 'auto') return true;
+  return (parent.format ?? 'raw') === opts.format;
 }
 
 /** A new snapshot with the parent's content, without reading the input. */
