@@ -11,7 +11,7 @@
  *   node native-bench/dist/peers.js [--corpus DIR] [--series docker|rootfs] [--runs 3]
  *     [--tools stowage,stowage-nodelta,stowage-raw,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
  *     [--out native-bench/results/peers-<series>.json] [--tmp /work/bench-tmp]
- *     [--max-load 1.5] [--wait-load 600]
+ *     [--max-load 1.5] [--wait-load 600] [--stowage-builds before=/path/to/old/checkout,after=.]
  * Each run first waits (up to --wait-load s) for the 1-minute load average to drop below
  * --max-load; the load at the start and end of every run is recorded and reported.
  */
@@ -38,6 +38,8 @@ interface Options {
   runs: number;
   tools: string[];
   stowageAvg: number[];
+  /** Stowage checkouts to compare (label, root); empty: this checkout only. Rows alternate run by run. */
+  stowageBuilds: { label: string; root: string }[];
   out: string;
   tmp: string;
   maxLoad: number;
@@ -59,6 +61,8 @@ function parseOptions(argv: string[]): Options {
       runs: { type: 'string', default: '3' },
       tools: { type: 'string', default: 'stowage,borg,borg-lz4,casync,restic' },
       'stowage-avg': { type: 'string', default: '65536,262144,1048576' },
+      // two (or more) Stowage builds side by side: label=checkout root, e.g. before=/tmp/old,after=.
+      'stowage-builds': { type: 'string', default: '' },
       out: { type: 'string' },
       tmp: { type: 'string', default: '/work/bench-tmp' },
       'max-load': { type: 'string', default: '1.5' },
@@ -76,6 +80,11 @@ function parseOptions(argv: string[]): Options {
     runs,
     tools: list(values.tools),
     stowageAvg,
+    stowageBuilds: list(values['stowage-builds']).map((b) => {
+      const [label, root] = b.split('=');
+      if (!label || !root) throw new Error(`bad --stowage-builds entry ${b} (label=path)`);
+      return { label, root: resolve(root) };
+    }),
     out: resolve(values.out ?? join(PKG_DIR, 'results', `peers-${values.series}.json`)),
     tmp: resolve(values.tmp),
     maxLoad: Number(values['max-load']),
@@ -85,10 +94,18 @@ function parseOptions(argv: string[]): Options {
 
 /** The tool rows asked for, in --tools order; "stowage" expands to one row per --stowage-avg. */
 function selectTools(opts: Options): ToolDef[] {
+  const builds = opts.stowageBuilds.length ? opts.stowageBuilds : [{ label: '', root: REPO_ROOT }];
+  const rows = (format: 'auto' | 'raw' | 'nodelta'): ToolDef[] =>
+    opts.stowageAvg.flatMap((avg) =>
+      builds.map((b) => {
+        const t = stowage(avg, b.root, format);
+        return b.label ? { ...t, name: `${t.name}@${b.label}`, settings: `${t.settings}; build ${b.label} (${b.root})` } : t;
+      }),
+    );
   return opts.tools.flatMap((name) => {
-    if (name === 'stowage') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT));
-    if (name === 'stowage-raw') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT, 'raw'));
-    if (name === 'stowage-nodelta') return opts.stowageAvg.map((avg) => stowage(avg, REPO_ROOT, 'nodelta'));
+    if (name === 'stowage') return rows('auto');
+    if (name === 'stowage-raw') return rows('raw');
+    if (name === 'stowage-nodelta') return rows('nodelta');
     const peer = PEERS.find((t) => t.name === name);
     if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, stowage-nodelta, ${PEERS.map((t) => t.name).join(', ')})`);
     return [peer];
@@ -196,6 +213,7 @@ export async function main(argv: string[]): Promise<number> {
   await mkdir(opts.tmp, { recursive: true });
 
   const rows: ToolRow[] = [];
+  const live: { tool: ToolDef; row: ToolRow }[] = [];
   for (const tool of tools) {
     const row: ToolRow = { tool: tool.name, settings: tool.settings, runs: [] };
     rows.push(row);
@@ -205,14 +223,18 @@ export async function main(argv: string[]): Promise<number> {
       continue;
     }
     row.version = machine.tools[tool.name];
-    for (let run = 1; run <= opts.runs; run++) {
-      await waitForQuiet(opts.maxLoad, opts.waitLoad);
-      const r = await runOnce(tool, inputs, opts.tmp, run);
-      row.runs.push(r);
-      if (r.error !== undefined) break; // later runs would fail the same way
-    }
-    row.median = summarize(row.runs);
+    live.push({ tool, row });
   }
+  // run by run, every tool in turn (with --stowage-builds the builds alternate, so load
+  // changes on the machine hit them alike)
+  for (let run = 1; run <= opts.runs; run++) {
+    for (const { tool, row } of live) {
+      if (row.runs.some((r) => r.error !== undefined)) continue; // later runs would fail the same way
+      await waitForQuiet(opts.maxLoad, opts.waitLoad);
+      row.runs.push(await runOnce(tool, inputs, opts.tmp, run));
+    }
+  }
+  for (const { row } of live) row.median = summarize(row.runs);
 
   const inputBytes = inputs.reduce((a, i) => a + i.bytes, 0);
   const header = machineLine(machine, opts.runs, inputBytes, opts.series, rows);
