@@ -283,6 +283,29 @@ describe('repository locks', () => {
     await a.saveFile('snapshot', Buffer.from('{}')); // no lock held: no guard
   });
 
+  it("the lock's signal fires when the lock is lost (file removed by another process; refresh impossible for too long)", async () => {
+    const l = await lockRepository(a, 'shared', { refreshMs: 20 });
+    expect(l.signal.aborted).toBe(false);
+    await backend.remove({ type: 'lock', name: l.name });
+    // the refresher finds the file gone: the signal fires without anyone calling verify
+    await new Promise<void>((resolve) => l.signal.addEventListener('abort', () => resolve(), { once: true }));
+    expect(l.signal.reason).toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/removed by another process/) });
+    await l.release();
+
+    let now = Date.now();
+    const x = await lockRepository(a, 'exclusive', { refreshMs: 3_600_000, staleMs: 1000, now: () => now });
+    const save = backend.save.bind(backend);
+    backend.save = async () => {
+      throw new Error('EIO');
+    };
+    now += 600;
+    await expectLocked(x.verify(), /could not be refreshed/);
+    expect(x.signal.aborted).toBe(true);
+    expect(x.signal.reason).toMatchObject({ code: 'LOCKED' });
+    backend.save = save;
+    await x.release();
+  });
+
   it('verify fails when refreshing has been impossible for too long', async () => {
     let now = Date.now();
     const l = await lockRepository(a, 'exclusive', { refreshMs: 3_600_000, staleMs: 1000, now: () => now });

@@ -84,6 +84,12 @@ export interface RepositoryLock extends AsyncDisposable {
   readonly name: string;
   /** LOCKED when the lock file is gone or too old to be trusted (others may judge it stale). */
   verify(): Promise<void>;
+  /**
+   * Aborts (with a LOCKED error as its reason) once the lock is known to be lost: its file was
+   * removed by another process, or it could not be refreshed in time. Operations pass it on
+   * as their abort signal, so they stop instead of committing under a lock they no longer hold.
+   */
+  readonly signal: AbortSignal;
   release(): Promise<void>;
 }
 
@@ -94,6 +100,8 @@ interface LiveFile {
   info: LockInfo;
   lastRefresh: number;
   lost: string | undefined;
+  /** Aborted when `lost` is set (markLost). */
+  readonly lostSignal: AbortController;
   timer: NodeJS.Timeout;
   readonly now: () => number;
   refreshing: Promise<void> | undefined;
@@ -270,6 +278,7 @@ async function writeLive(repo: Repository, info: LockInfo, now: () => number, re
     info,
     lastRefresh: now(),
     lost: undefined,
+    lostSignal: new AbortController(),
     now,
     refreshing: undefined,
     timer: setInterval(() => {
@@ -320,7 +329,7 @@ async function refresh(repo: Repository, h: LiveFile): Promise<void> {
   if (h.lost) return;
   try {
     if (!(await repo.backend.exists({ type: 'lock', name: h.name }))) {
-      h.lost = `lock file ${h.name.slice(0, 8)} was removed by another process`;
+      markLost(h, `lock file ${h.name.slice(0, 8)} was removed by another process`);
       return;
     }
     const info = { ...h.info, refreshed: new Date(h.now()).toISOString() };
@@ -356,6 +365,7 @@ function handle(repo: Repository, h: Held): RepositoryLock {
       if (released) throw new TypeError('lock already released');
       await verifyHeld(repo, h);
     },
+    signal: h.lostSignal.signal,
     release,
     [Symbol.asyncDispose]: release,
   };
@@ -364,14 +374,22 @@ function handle(repo: Repository, h: Held): RepositoryLock {
 /** LOCKED when the held lock's file is gone or its last refresh is too old to be trusted. */
 async function verifyHeld(repo: Repository, h: Held): Promise<void> {
   await h.refreshing;
-  if (!h.lost && !(await repo.backend.exists({ type: 'lock', name: h.name }))) h.lost = `lock file ${h.name.slice(0, 8)} was removed by another process`;
+  if (!h.lost && !(await repo.backend.exists({ type: 'lock', name: h.name }))) markLost(h, `lock file ${h.name.slice(0, 8)} was removed by another process`);
   if (h.lost) throw new StowageError('LOCKED', `lost the repository lock: ${h.lost}`);
   const age = h.now() - h.lastRefresh;
   // Others call a lock stale after staleMs without refresh; stop well before that.
   if (age > h.staleMs / 2) {
     await refresh(repo, h);
-    if (h.lost || h.now() - h.lastRefresh > h.staleMs / 2) throw new StowageError('LOCKED', `lost the repository lock: it could not be refreshed for ${Math.round(age / 1000)} s`);
+    if (!h.lost && h.now() - h.lastRefresh > h.staleMs / 2) markLost(h, `it could not be refreshed for ${Math.round(age / 1000)} s`);
+    if (h.lost) throw new StowageError('LOCKED', `lost the repository lock: ${h.lost}`);
   }
+}
+
+/** Records why a live lock file is lost, and fires its signal (once). */
+function markLost(f: LiveFile, why: string): void {
+  if (f.lost) return;
+  f.lost = why;
+  f.lostSignal.abort(new StowageError('LOCKED', `lost the repository lock: ${why}`));
 }
 
 function encodeLock(repo: Repository, info: LockInfo): Buffer {

@@ -131,7 +131,9 @@ async function snapshotSource(
   known: readonly Snapshot[] | undefined,
 ): Promise<Snapshot> {
   const t0 = performance.now();
-  await using _lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
+  await using lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
+  // stop at once (LOCKED) when the lock is lost, not only at the commit point
+  const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
   let sha: StreamSha | undefined;
   try {
@@ -162,7 +164,7 @@ async function snapshotSource(
       opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
     };
     for await (const piece of source) {
-      opts.signal?.throwIfAborted();
+      signal.throwIfAborted();
       if (!split) {
         // look at the first bytes before choosing a splitter
         head.push(piece);
