@@ -2,6 +2,7 @@
  * The `stowage` command line: commander wiring, global options, and the one
  * place where errors become a line on stderr and an exit code.
  */
+import { terminalSafe } from './escape.js';
 import { StowageError, isStowageError, runtimeVersions } from '@stowage/core';
 import { Command, CommanderError } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
@@ -58,7 +59,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--insecure-plaintext', 'use a repository that says it is not encrypted although a password is given (or STOWAGE_INSECURE_PLAINTEXT=1); without it that is refused as a possible downgrade')
     .exitOverride()
     .configureOutput({
-      writeErr: (s) => process.stderr.write(s),
+      writeErr: (s) => process.stderr.write(terminalSafe(s)),
       writeOut: (s) => stdout.write(s),
       // argument errors: one JSON object on stderr with --json, like every other error
       outputError: (s, write) => write(wantsJson ? JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message: s.replace(/^error: /, '').trim() } }) + '\n' : s),
@@ -77,11 +78,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       signal: abort.signal,
       stdout: process.stdout,
       stderr: process.stderr,
-      out: (line) => stdout.write(line + '\n'),
-      say: (line) => (opts.quiet ? undefined : stdout.write(line + '\n')),
-      info: (line) => (opts.quiet ? undefined : void process.stderr.write(line + '\n')),
-      verbose: (line) => ((opts.verbose ?? 0) > 0 && !opts.quiet ? void process.stderr.write(line + '\n') : undefined),
-      warn: (message) => void process.stderr.write((opts.json ? jsonWarning(message) : `stowage: warning: ${message}`) + '\n'),
+      out: (line) => stdout.write(terminalSafe(line) + '\n'),
+      say: (line) => (opts.quiet ? undefined : stdout.write(terminalSafe(line) + '\n')),
+      info: (line) => (opts.quiet ? undefined : void process.stderr.write(terminalSafe(line) + '\n')),
+      verbose: (line) => ((opts.verbose ?? 0) > 0 && !opts.quiet ? void process.stderr.write(terminalSafe(line) + '\n') : undefined),
+      warn: (message) => void process.stderr.write((opts.json ? jsonWarning(message) : `stowage: warning: ${terminalSafe(message)}`) + '\n'),
       json: (v) => stdout.write(JSON.stringify(v, null, 2) + '\n'),
     };
     try {
@@ -137,7 +138,7 @@ function reportError(err: unknown, opts: GlobalOptions, wantsJson: boolean): num
   const message = err instanceof Error ? err.message : String(err);
   const json = opts.json || wantsJson;
   if (json) process.stderr.write(JSON.stringify({ error: { code: code ?? 'INTERNAL', message } }) + '\n');
-  else process.stderr.write(`stowage: ${message}${code ? ` [${code}]` : ''}\n`);
+  else process.stderr.write(`stowage: ${terminalSafe(message)}${code ? ` [${code}]` : ''}\n`);
   if (opts.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   if (!code && !opts.debug && !json) process.stderr.write('stowage: this is a bug; run with --debug for details\n');
   const exit = exitCodeFor(code);

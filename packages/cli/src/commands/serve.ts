@@ -1,4 +1,5 @@
 /** `stowage serve`: the repository's image snapshots as a read-only OCI registry (until SIGINT/SIGTERM). */
+import { terminalSafe } from '../escape.js';
 import { readFileSync } from 'node:fs';
 import { StowageError, startRegistryServer, type AuthConfig } from '@stowage/core';
 import type { Command } from 'commander';
@@ -40,7 +41,7 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
             ...(tls && { tls }),
             ...(auth && { auth }),
             ...(o.platform && { platform: o.platform }),
-            ...(o.log && { onEvent: (e) => void process.stderr.write(`${e.method} ${e.path} ${e.status} ${e.bytes} B ${e.ms.toFixed(0)} ms${e.error ? ` ${e.error}` : ''}\n`) }),
+            ...(o.log && { onEvent: (e) => void process.stderr.write(terminalSafe(`${e.method} ${e.path} ${e.status} ${e.bytes} B ${e.ms.toFixed(0)} ms${e.error ? ` ${e.error}` : ''}`) + '\n') }),
           });
           try {
             const repos = server.catalog.repositories();

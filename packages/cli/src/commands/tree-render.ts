@@ -5,30 +5,9 @@
  * `ls --json` (the same keys as `ls --files --json` of images: path, type, size, mode).
  */
 import { modeString, symlinkTarget, type TreeNode } from '@stowage/core';
+import { printable } from '../escape.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** A name as one printable line: control characters and invalid bytes escaped. */
-export function printable(name: Buffer | string): string {
-  const b = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
-  let text: string;
-  try {
-    text = utf8.decode(b);
-  } catch {
-    // not UTF-8: escape byte by byte where a byte is not part of a valid sequence
-    let out = '';
-    for (let i = 0; i < b.length; i++) {
-      const c = b[i]!;
-      out += c >= 0x20 && c < 0x7f ? (c === 0x5c ? '\\\\' : String.fromCharCode(c)) : c < 0x80 ? esc(c) : `\\x${c.toString(16).padStart(2, '0')}`;
-    }
-    return out;
-  }
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\\]/g, (ch) => (ch === '\\' ? '\\\\' : esc(ch.charCodeAt(0))));
-}
-
-function esc(c: number): string {
-  return c === 0x0a ? '\\n' : c === 0x09 ? '\\t' : c === 0x0d ? '\\r' : `\\x${c.toString(16).padStart(2, '0')}`;
-}
+export { printable } from '../escape.js';
 
 /** "2021-03-04 05:06:07.123456789" (UTC) from ns since the epoch. */
 export function formatMtime(ns: string): string {
