@@ -2,7 +2,7 @@
  * Lock options of the CLI: `--retry-lock <duration>` (wait for a lock instead of failing
  * with LOCKED, exit 11) and `--no-lock` (restore and check run without a shared lock).
  */
-import { lockRepository, parseDuration, setLockDefaults, type Repository, type RepositoryLock } from '@stowage/core';
+import { isStowageError, lockRepository, parseDuration, setLockDefaults, type Repository, type RepositoryLock } from '@stowage/core';
 import type { Context, GlobalOptions } from './context.js';
 
 interface LockGlobals extends GlobalOptions {
@@ -26,7 +26,26 @@ export function wantsLock(ctx: Context): boolean {
   return globals(ctx).lock !== false;
 }
 
-/** The shared lock of a reading command (restore), or undefined with --no-lock. */
+/**
+ * The shared lock of a reading command (restore, ls, check, ...), or undefined with --no-lock,
+ * or when the lock cannot be written because the repository is read-only (a read-only mount,
+ * no write permission, an S3 bucket we may only read): then the command reads without a lock,
+ * with a note (gc cannot run there either, so nothing is deleted under it).
+ */
 export async function readLock(ctx: Context, repo: Repository): Promise<RepositoryLock | undefined> {
-  return wantsLock(ctx) ? lockRepository(repo, 'shared') : undefined;
+  if (!wantsLock(ctx)) return undefined;
+  try {
+    return await lockRepository(repo, 'shared');
+  } catch (err) {
+    if (!cannotWrite(err)) throw err;
+    ctx.info(`stowage: note: the repository is read-only (${(err as Error).message}): reading without a lock`);
+    return undefined;
+  }
+}
+
+/** True for a BACKEND error that says the repository cannot be written (not a transient failure). */
+function cannotWrite(err: unknown): boolean {
+  if (!isStowageError(err, 'BACKEND')) return false;
+  const code = ((err as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || /access denied|permission denied|read-only/i.test((err as Error).message);
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { formatBytes } from '../format.js';
-import { wantsLock } from '../locking.js';
+import { readLock } from '../locking.js';
 import { progressFor } from '../progress-bar.js';
 
 interface Opts extends FilterOpts {
@@ -25,9 +25,10 @@ export function registerCheck(program: Command, run: (fn: (ctx: Context) => Prom
           const subset = o.readDataSubset === undefined ? undefined : parseReadDataSubset(o.readDataSubset);
           const filter = filterFrom(o);
           const progress = progressFor(ctx);
+          await using held = await readLock(ctx, repo); // shared (check's own is re-entrant); none on a read-only repository
           let r;
           try {
-            r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: wantsLock(ctx), signal: ctx.signal, ...(filter && { filter }), ...(progress.fn && { progress: progress.fn }) });
+            r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: held !== undefined, signal: ctx.signal, ...(filter && { filter }), ...(progress.fn && { progress: progress.fn }) });
           } finally {
             progress.done();
           }
