@@ -4,6 +4,7 @@ import type { Context } from '../context.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
+import { printable } from './tree-render.js';
 
 export interface TreeRestoreOpts {
   overwrite?: boolean;
@@ -40,7 +41,7 @@ export async function runTreeRestore(ctx: Context, repo: Repository, snap: Snaps
       ...(o.exclude && { excludes: o.exclude }),
       signal: ctx.signal,
       ...(progress.fn && { progress: progress.fn }),
-      onWarning: (m) => ctx.warn(m),
+      onWarning: (m) => ctx.warn(printable(m)),
     });
   } finally {
     progress.done();

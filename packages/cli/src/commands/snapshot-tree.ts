@@ -4,6 +4,7 @@ import { shortId, snapshotTree, StowageError, type ProgressFn, type Repository, 
 import type { Context } from '../context.js';
 import { formatBytes, formatRate } from '../format.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
+import { printable } from './tree-render.js';
 
 export interface TreeOpts {
   exclude?: string[];
@@ -35,7 +36,7 @@ export async function runTreeSnapshot(ctx: Context, repo: Repository, inputs: st
     ...(o.excludeIfPresent && { excludeIfPresent: o.excludeIfPresent }),
     ...(o.oneFileSystem && { oneFileSystem: true }),
     ...(o.parent !== undefined && { parent: o.parent }),
-    onWarning: (w) => (w.note ? ctx.info(`stowage: note: ${w.message} [${w.code}]`) : ctx.warn(`${w.message} [${w.code}]`)),
+    onWarning: (w) => (w.note ? ctx.info(`stowage: note: ${printable(w.message)} [${w.code}]`) : ctx.warn(`${printable(w.message)} [${w.code}]`)),
   });
   report(ctx, r);
   return r.warnings.some((w) => !w.note) ? EXIT_WARNINGS : undefined;
