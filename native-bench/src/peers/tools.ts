@@ -40,7 +40,7 @@ const onPath = (prog: string) => () => which(prog) !== undefined;
 function borg(name: string, compression: string): ToolDef {
   return {
     name,
-    settings: `borg create --compression ${compression}, -e none`,
+    settings: `borg create --compression ${compression}, -e none; restore: borg extract --stdout > file (no fsync)`,
     available: onPath('borg'),
     version: () => firstLine(['borg', '--version']),
     env: (work) => ({
@@ -57,7 +57,7 @@ function borg(name: string, compression: string): ToolDef {
 
 const restic: ToolDef = {
   name: 'restic',
-  settings: 'restic backup, repo v2, compression auto, encrypted',
+  settings: 'restic backup, repo v2, compression auto, encrypted; restore: restic dump > file (no fsync of the output)',
   available: onPath('restic'),
   version: () => firstLine(['restic', 'version']),
   env: (work) => ({ RESTIC_PASSWORD: 'x', RESTIC_CACHE_DIR: join(work, 'restic-cache') }),
@@ -70,7 +70,7 @@ const restic: ToolDef = {
 
 const casync: ToolDef = {
   name: 'casync',
-  settings: 'casync make (blob index), defaults: 64 KiB avg, zstd',
+  settings: 'casync make (blob index), defaults: 64 KiB avg, zstd; restore: casync extract to the file (no fsync)',
   available: onPath('casync'),
   version: () => firstLine(['casync', '--version']),
   env: () => ({}),
@@ -97,18 +97,23 @@ export function stowageArgv(repoRoot: string): string[] {
  * is the same without deltas; "raw" is plain FastCDC over the byte stream at the same
  * average size.
  */
-export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'raw' | 'nodelta' = 'auto'): ToolDef {
+export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'raw' | 'nodelta' | 'stdout' = 'auto'): ToolDef {
   const bin = stowageArgv(repoRoot);
   const kib = Math.round(avgBytes / 1024);
   const what = {
     auto: 'file-boundary splitting and deltas (--format auto)',
     nodelta: 'file-boundary splitting, no deltas (--no-delta)',
     raw: '--format raw (plain FastCDC, no file boundaries)',
+    stdout: 'file-boundary splitting and deltas (--format auto)',
   }[format];
-  const flags = { auto: [], nodelta: ['--no-delta'], raw: ['--format', 'raw'] }[format];
+  const flags = { auto: [], nodelta: ['--no-delta'], raw: ['--format', 'raw'], stdout: [] }[format];
+  const restoreHow =
+    format === 'stdout'
+      ? 'restore: stowage restore latest - > file (the output is not fsynced; sha256 and image digests checked)'
+      : 'restore: stowage restore latest file (a temp file, fdatasync, then rename; sha256 and image digests checked)';
   return {
     name: format === 'auto' ? `stowage-${kib}k` : `stowage-${format}-${kib}k`,
-    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption, ${what}`,
+    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption, ${what}; ${restoreHow}`,
     available: () => bin.every((p) => p === process.execPath || existsSync(p)),
     version: () => firstLine([...bin, '--version']),
     env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x', STOWAGE_INSECURE_PLAINTEXT: '1' }),
@@ -117,7 +122,8 @@ export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'ra
     }),
     snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file), ...flags] }),
     // The snapshot restored is always the last one taken (the harness restores right after v5).
-    restore: (repo, _tag, out) => ({ argv: [...bin, '-r', repo, 'restore', 'latest', out] }),
+    restore: (repo, _tag, out) =>
+      format === 'stdout' ? { argv: [...bin, '-r', repo, 'restore', 'latest', '-'], stdoutFile: out } : { argv: [...bin, '-r', repo, 'restore', 'latest', out] },
     repeat: true,
   };
 }
