@@ -69,7 +69,9 @@ export function registerAgent(program: Command, run: Run): void {
         const socket = o.socket ?? join(socketDir(), 'agent.sock');
         const script = process.argv[1];
         if (script === undefined) throw new StowageError('INVALID_ARGUMENT', 'cannot find the stowage script to start the agent');
-        const child = spawn(process.execPath, [script, 'agent', 'serve', '--socket', socket, '--ttl', `${ttl}ms`], { detached: true, stdio: 'ignore' });
+        // the agent needs no password: keep passwords out of its environment
+        const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^STOWAGE_(NEW_)?PASSWORD/.test(k)));
+        const child = spawn(process.execPath, [script, 'agent', 'serve', '--socket', socket, '--ttl', `${ttl}ms`], { detached: true, stdio: 'ignore', env });
         child.unref();
         await waitReady(socket, 10_000);
         if (ctx.opts.json) ctx.json({ socket, pid: child.pid, ttlMs: ttl });

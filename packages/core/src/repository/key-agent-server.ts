@@ -146,7 +146,14 @@ export async function startKeyAgent(opts: KeyAgentOptions): Promise<KeyAgent> {
     });
   };
 
-  const oldMask = process.umask(0o177);
+  // umask 077 while the socket is created (chmod below closes the window where umask cannot
+  // be changed: worker threads)
+  let oldMask: number | undefined;
+  try {
+    oldMask = process.umask(0o177);
+  } catch {
+    oldMask = undefined;
+  }
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -158,7 +165,7 @@ export async function startKeyAgent(opts: KeyAgentOptions): Promise<KeyAgent> {
   } catch (err) {
     throw new StowageError('INVALID_ARGUMENT', `cannot listen on ${socketPath}: ${(err as Error).message}`, { cause: err });
   } finally {
-    process.umask(oldMask);
+    if (oldMask !== undefined) process.umask(oldMask);
   }
   chmodSync(socketPath, 0o600);
   armIdle();
