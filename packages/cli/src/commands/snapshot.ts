@@ -96,6 +96,10 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
             progress.done();
           }
           report(ctx, snap, reused);
+          if (snap.changedWhileRead) {
+            ctx.warn(`${snap.source.path}: file changed while it was read (${snap.changedWhileRead}): the snapshot holds what was read, which may be no consistent version of it; \`stowage snapshots\` marks it`);
+            if (!snap.image?.warnings) return EXIT_WARNINGS;
+          }
           // an archive that looks like an image but is not a complete one: stored as a plain tar
           for (const w of snap.image?.warnings ?? []) ctx.warn(w);
           if (snap.image?.warnings) {

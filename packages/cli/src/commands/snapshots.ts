@@ -21,12 +21,13 @@ export function registerSnapshots(program: Command, run: (fn: (ctx: Context) => 
           ctx.out(
             table(
               ['ID', 'Time', 'Host', 'Name', ...(images ? ['Image'] : []), 'Tags', 'Size'],
-              snaps.map((s) => [shortId(s.id), formatTime(s.time), s.hostname, s.name, ...(images ? [imageCell(s)] : []), s.tags.join(','), formatBytes(s.source.size)]),
+              snaps.map((s) => [shortId(s.id), formatTime(s.time), s.hostname, s.name, ...(images ? [imageCell(s)] : []), s.tags.join(','), `${formatBytes(s.source.size)}${s.changedWhileRead ? ' ~' : ''}`]),
             ),
           );
           const which = describeFilter(filter);
           ctx.say(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}${which ? ` matching ${which}` : ''}`);
           if (snaps.some((s) => s.image?.warnings)) ctx.say('"!" marks an incomplete image archive, stored as a plain tar (see stowage ls <id>)');
+          if (snaps.some((s) => s.changedWhileRead)) ctx.say('"~" marks a snapshot of a file that changed while it was read');
         }),
       ),
     );
@@ -56,6 +57,7 @@ export function snapshotJson(s: Snapshot): Record<string, unknown> {
     ...(s.format && { format: s.format }),
     ...(s.image && { imageNames: imageNames(s.image) }),
     ...(s.image?.warnings && { incomplete: true, warnings: s.image.warnings }),
+    ...(s.changedWhileRead && { changedWhileRead: s.changedWhileRead }),
     summary: s.summary,
   };
 }

@@ -6,6 +6,7 @@
  * never by input size: the chunk list is written out as list blobs as it grows.
  */
 import type { BigIntStats } from 'node:fs';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { hostname as osHostname, userInfo } from 'node:os';
 import * as path from 'node:path';
@@ -101,7 +102,13 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   }
   try {
     const workers = stat.size < INLINE_BELOW ? 0 : opts.workers;
-    const snapshot = await snapshotSource(repo, readFileHandle(fh, abs), { kind: 'file', path: abs, stat }, { ...opts, hostname: host, ...(workers === undefined ? {} : { workers }) }, known);
+    // restic's "file changed during backup": compare the file before and after reading
+    const finalize = (m: SnapshotManifest): SnapshotManifest => {
+      const changed = changedWhileRead(abs, st, m.source.size);
+      const out = changed ? { ...m, changedWhileRead: changed } : m;
+      return opts.finalize ? opts.finalize(out) : out;
+    };
+    const snapshot = await snapshotSource(repo, readFileHandle(fh, abs), { kind: 'file', path: abs, stat }, { ...opts, finalize, hostname: host, ...(workers === undefined ? {} : { workers }) }, known);
     return { snapshot, reused: false };
   } finally {
     await fh.close();
@@ -281,6 +288,23 @@ function findUnchanged(all: readonly Snapshot[], abs: string, stat: SourceStat, 
 function readTheSameWay(parent: Snapshot, opts: SnapshotOptions): boolean {
   if (opts.format === undefined || opts.format === 'auto') return true;
   return (parent.format ?? 'raw') === opts.format;
+}
+
+/** What changed in file `abs` since `before` (stat before reading), given `read` bytes read; undefined when nothing did. */
+function changedWhileRead(abs: string, before: BigIntStats, read: number): string | undefined {
+  let after: BigIntStats;
+  try {
+    after = fsSync.statSync(abs, { bigint: true });
+  } catch (err) {
+    return `it could no longer be found after reading (${(err as NodeJS.ErrnoException).code ?? 'error'})`;
+  }
+  const what: string[] = [];
+  if (after.size !== before.size) what.push(`size ${before.size} -> ${after.size} bytes`);
+  if (BigInt(read) !== before.size) what.push(`${read} bytes read of ${before.size}`);
+  if (after.mtimeNs !== before.mtimeNs) what.push('mtime changed');
+  if (after.ctimeNs !== before.ctimeNs) what.push('ctime changed');
+  if (after.ino !== before.ino || after.dev !== before.dev) what.push('replaced by another file');
+  return what.length ? what.join(', ') : undefined;
 }
 
 /** A new snapshot with the parent's content, without reading the input. */

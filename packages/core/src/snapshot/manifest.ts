@@ -74,6 +74,12 @@ export interface SnapshotManifest {
   readonly summary: SnapshotSummary;
   /** The snapshot whose content was reused without reading the input. */
   readonly parent?: string;
+  /**
+   * Set when the input file changed while it was read (its size, mtime or ctime differ
+   * after reading, or fewer or more bytes were read than its size said): what changed. The
+   * stored bytes are what was read, which may be no consistent version of the file.
+   */
+  readonly changedWhileRead?: string;
   /** The snapshot whose files served as delta bases for changed files (file-map.ts). */
   readonly basis?: string;
   /**
