@@ -12,7 +12,7 @@
  * Each target's v5 is restored and its sha256 checked against the input.
  *
  * Usage: node native-bench/dist/copy-bench.js [--corpus /work/corpus/deb] [--versions 1,2,3,4,5]
- *        [--tmp DIR] [--out native-bench/results/copy.json]
+ *        [--rows blobs,restic,rechunk,enc] [--tmp DIR] [--out native-bench/results/copy.json]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -58,11 +58,13 @@ async function main(): Promise<void> {
   const st = stowageArgv(ROOT);
   const rows: Row[] = [];
   const load0 = loadavg()[0]!;
+  let srcBytes = 0;
   try {
     // sources (untimed)
     const src = join(tmp, 'src');
     await must('init', runStep({ argv: [...st, '-r', src, 'init', '--insecure-no-encryption'] }, env));
     for (const f of inputs) await must(`snapshot ${f}`, runStep({ argv: [...st, '-r', src, 'snapshot', f, '-q'] }, env));
+    srcBytes = await dirBytes(src);
     const restic = which('restic');
     const rsrc = join(tmp, 'restic-src');
     if (restic) {
@@ -96,22 +98,23 @@ async function main(): Promise<void> {
       rmSync(restored, { force: true });
       rmSync(dst, { recursive: true, force: true });
     };
-    // interleaved, one run: stowage blobs, restic, stowage rechunk, stowage enc
-    await stowageRow('stowage blobs (auto)', ['--insecure-no-encryption'], []);
-    await resticRow();
-    await stowageRow('stowage rechunk', ['--insecure-no-encryption'], ['--mode', 'rechunk']);
-    await stowageRow('stowage -> encrypted (auto: rechunk)', [], []);
+    // interleaved, one run: stowage blobs, restic, stowage rechunk, stowage enc (--rows picks some)
+    const wanted = (arg('--rows') ?? 'blobs,restic,rechunk,enc').split(',');
+    if (wanted.includes('blobs')) await stowageRow('stowage blobs (auto)', ['--insecure-no-encryption'], []);
+    if (wanted.includes('restic')) await resticRow();
+    if (wanted.includes('rechunk')) await stowageRow('stowage rechunk', ['--insecure-no-encryption'], ['--mode', 'rechunk']);
+    if (wanted.includes('enc')) await stowageRow('stowage -> encrypted (auto: rechunk)', [], []);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   const load1 = loadavg()[0]!;
-  const doc = { when: new Date().toISOString(), inputs, loadavg1: [load0, load1], rows };
+  const doc = { when: new Date().toISOString(), inputs, sourceBytes: srcBytes, loadavg1: [load0, load1], rows };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
   console.log(`| row | copy, s | CPU, s | peak RSS, MiB | target, MB | repeat copy, s | repeat adds, B | v5 restored |`);
   console.log(`|---|---:|---:|---:|---:|---:|---:|---|`);
   for (const r of rows) console.log(`| ${r.row} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds?.toFixed(1) ?? '-'} | ${r.rssMiB?.toFixed(0) ?? '-'} | ${(r.targetBytes / 1e6).toFixed(1)} | ${r.repeatSeconds.toFixed(2)} | ${r.repeatAddedBytes} | ${r.restoreVerified ? 'sha256 ok' : 'MISMATCH'} |`);
-  console.log(`load average (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`);
+  console.log(`stowage source repository: ${(srcBytes / 1e6).toFixed(1)} MB; load average (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`);
   if (rows.some((r) => !r.restoreVerified)) process.exitCode = 1;
 }
 

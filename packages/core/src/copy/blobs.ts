@@ -6,7 +6,8 @@
  * Only blobs the target's index does not have are read: batched lookups, then the source's
  * restore window reader (ranged pack reads grouped by pack, decoded and verified against
  * their ids, delta blobs against their bases), then the target's write session (its own
- * compression, encryption and packs). Memory: one batch (BATCH_BYTES of plaintext) and the
+ * compression, encryption and packs); a delta blob of the source is offered its base again,
+ * so the target stores it as a delta too when it has the base. Memory: one batch (BATCH_BYTES of plaintext) and the
  * ids of this snapshot's blobs seen so far (to read each once).
  */
 import { corrupt } from '../errors.js';
@@ -18,8 +19,8 @@ import { buildWindow } from '../object/read-window.js';
 import { decodeChunkList, type ChunkRef } from '../object/chunk-list.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 
-/** Plaintext read from the source per batch. */
-const BATCH_BYTES = 16 * 1024 * 1024;
+/** Plaintext read from the source per batch (with delta bases it fits the session's 12 MiB encode slots). */
+const BATCH_BYTES = 6 * 1024 * 1024;
 /** Ids looked up in the target per batch. */
 const LOOKUP_IDS = 4096;
 
@@ -53,12 +54,15 @@ export async function copySnapshotBlobs(src: Repository, dst: Repository, sessio
     if (missing.length === 0) return;
     const locs = await src.lookup(missing);
     const byType = new Map<BlobType, ChunkRef[]>();
+    /** Delta blobs of the source: their base (offered to the target's encoder: it has the base when an older snapshot was copied first). */
+    const baseOf = new Map<string, Buffer>();
     missing.forEach((id, i) => {
       const loc = locs[i];
       if (!loc) throw corrupt(`snapshot ${snap.id}: blob ${id.toString('hex')} is referenced but not in the source's index (run "stowage check" on the source)`);
       let refs = byType.get(loc.type);
       if (!refs) byType.set(loc.type, (refs = []));
       refs.push({ id, offset: 0, length: loc.rawLength });
+      if (loc.base) baseOf.set(id.toString('latin1'), loc.base);
     });
     for (const [type, refs] of byType) {
       for (let start = 0; start < refs.length; ) {
@@ -71,7 +75,10 @@ export async function copySnapshotBlobs(src: Repository, dst: Repository, sessio
         const window = await buildWindow(src, pool, batch); // read, decoded, verified against the ids
         try {
           const data = window.pieces.length === 1 ? window.pieces[0]! : Buffer.concat(window.pieces);
-          await session.saveBatch(type, data, batch.map((r) => r.length), batch.map((r) => r.id));
+          const chunks: Uint8Array[] = [];
+          for (let k = 0, off = 0; k < batch.length; off += batch[k]!.length, k++) chunks.push(data.subarray(off, off + batch[k]!.length));
+          const hints = baseOf.size ? batch.map((r) => baseOf.get(r.id.toString('latin1'))) : undefined;
+          await session.saveChunks(type, chunks, batch.map((r) => r.id), hints);
         } finally {
           window.release();
         }

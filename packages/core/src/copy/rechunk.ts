@@ -35,6 +35,8 @@ export async function rechunkSnapshot(src: Repository, dst: Repository, snap: Sn
   }
   const h = handoff();
   const restoring = restoreToStream(src, snap.id, h.writable, {
+    // one window prepared ahead: the snapshot side is the slower one, more would only hold memory
+    ahead: 1,
     ...(opts.workers !== undefined && { workers: opts.workers }),
     ...(opts.signal && { signal: opts.signal }),
     ...(opts.progress && { progress: (e) => opts.progress!({ op: 'copy', done: e.done, total: e.total }) }),
