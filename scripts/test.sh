@@ -16,6 +16,9 @@ rc=0
 # CLI as another user (nobody).
 test_tmp="${TMPDIR:-/tmp}/st.$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')"
 mkdir -m 1777 "$test_tmp"
+trap 'rm -rf "$test_tmp"' EXIT # also when the run is interrupted
+trap 'exit 130' INT
+trap 'exit 143' TERM
 TMPDIR="$test_tmp" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || rc=$?
 if [ -f "$results" ]; then
   node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""))' "$results"
