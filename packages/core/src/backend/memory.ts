@@ -1,15 +1,14 @@
 /**
  * In-memory backend: a real backend over a Map, for tests and dry runs.
  */
+import { randomBytes } from 'node:crypto';
 import { StowageError } from '../errors.js';
 import type { Backend, BackendInfo, FileInfo, FileType, Handle, Range, SaveOptions } from './backend.js';
 import { checkName, pathOf } from './layout.js';
 
-let instances = 0;
-
 export class MemoryBackend implements Backend {
-  /** `memory:<n>`: each instance is a place of its own (records keyed by location tell them apart). */
-  readonly info: BackendInfo = { location: `memory:${++instances}`, connections: 4 };
+  /** `memory:<random>`: each instance is a place of its own, in every process (records keyed by location tell them apart). */
+  readonly info: BackendInfo = { location: `memory:${randomBytes(8).toString('hex')}`, connections: 4 };
   readonly files = new Map<string, Uint8Array>();
 
   async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
