@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listFiles, sandbox, type Sandbox } from './helpers/cli.js';
+import { flipByteInLargestPack, sandbox, type Sandbox } from './helpers/cli.js';
 import { cleanupPodman, freePort, layoutManifest, makeRunnableImage, needImageTools, podman, sh, startDockerRegistry, startHtpasswdRegistry, writeHtpasswd, type BuiltImage, type Registry } from './helpers/registry.js';
 
 const tools = needImageTools('registry-push.test.ts', ['docker-registry', 'skopeo', 'podman', 'runc', 'tar']);
@@ -142,14 +142,7 @@ describe.skipIf(!tools)('restore into a registry (docker-registry) and an OCI la
     try {
       expect(dmg.run(['init', '--insecure-no-encryption']).code).toBe(0);
       expect(dmg.run(['snapshot', hello.file]).code).toBe(0);
-      const packs = listFiles(path.join(dmg.repo, 'data')).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size);
-      const f = fs.openSync(packs[0]!, 'r+');
-      const b = Buffer.alloc(1);
-      const at = Math.floor(fs.statSync(packs[0]!).size / 3);
-      fs.readSync(f, b, 0, 1, at);
-      b[0] ^= 0xff;
-      fs.writeSync(f, b, 0, 1, at);
-      fs.closeSync(f);
+      flipByteInLargestPack(dmg.repo);
       const r = dmg.run(['restore', 'test/hello:v1', `docker://${reg.addr}/damaged/hello:v1`]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/\[CORRUPT\]/);

@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listFiles, sandbox, type Sandbox } from './helpers/cli.js';
+import { flipByteInLargestPack, sandbox, type Sandbox } from './helpers/cli.js';
 import { cleanupPodman, layoutManifest, makeRunnableImage, needImageTools, podman, writeHtpasswd, sh, sha256, startServe, type BuiltImage, type Served } from './helpers/registry.js';
 
 const tools = needImageTools('serve.test.ts', ['skopeo', 'podman', 'runc', 'openssl', 'curl']);
@@ -232,14 +232,7 @@ describe.skipIf(!tools)('stowage serve: a read-only registry over the image snap
     try {
       expect(dmg.run(['init', '--insecure-no-encryption']).code).toBe(0);
       expect(dmg.run(['snapshot', v2.file]).code).toBe(0);
-      const packs = listFiles(path.join(dmg.repo, 'data')).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size);
-      const f = fs.openSync(packs[0]!, 'r+');
-      const b = Buffer.alloc(1);
-      const at = Math.floor(fs.statSync(packs[0]!).size / 3);
-      fs.readSync(f, b, 0, 1, at);
-      b[0] ^= 0xff;
-      fs.writeSync(f, b, 0, 1, at);
-      fs.closeSync(f);
+      flipByteInLargestPack(dmg.repo);
       const s = await startServe(dmg, ['--log']);
       try {
         let complete = 0;

@@ -103,6 +103,21 @@ export function listFiles(dir: string): string[] {
   return out.sort();
 }
 
+/** Flips one byte a third of the way into the repository's largest pack (a damaged repository for tests). */
+export function flipByteInLargestPack(repo: string): void {
+  const packs = listFiles(path.join(repo, 'data')).sort((a, b) => fs.statSync(b).size - fs.statSync(a).size);
+  const f = fs.openSync(packs[0]!, 'r+');
+  try {
+    const b = Buffer.alloc(1);
+    const at = Math.floor(fs.statSync(packs[0]!).size / 3);
+    fs.readSync(f, b, 0, 1, at);
+    b[0] ^= 0xff;
+    fs.writeSync(f, b, 0, 1, at);
+  } finally {
+    fs.closeSync(f);
+  }
+}
+
 export function sha256File(file: string): string {
   const r = spawnSync('sha256sum', [file]);
   return r.stdout.toString().split(' ')[0]!;
