@@ -329,10 +329,7 @@ class TreeWalker {
       }
       return out;
     } catch (err) {
-      const msg = (err as Error).message;
-      if (/not supported|ENOTSUP|EOPNOTSUPP|95/.test(msg)) return [];
-      this.warn('XATTRS_UNREADABLE', abs, `extended attributes not read: ${msg}`);
-      return [];
+      return this.xattrsFailed(abs, err);
     }
   }
 
@@ -350,11 +347,15 @@ class TreeWalker {
       }
       return out;
     } catch (err) {
-      const msg = (err as Error).message;
-      if (/not supported|ENOTSUP|EOPNOTSUPP|95/.test(msg)) return [];
-      this.warn('XATTRS_UNREADABLE', abs, `extended attributes not read: ${msg}`);
-      return [];
+      return this.xattrsFailed(abs, err);
     }
+  }
+
+  /** A failed xattr listing or read: nothing where the file system has no xattrs, else a warning. */
+  private xattrsFailed(abs: Buffer, err: unknown): [string, string][] {
+    const msg = (err as Error).message;
+    if (!/not supported|ENOTSUP|EOPNOTSUPP|95/.test(msg)) this.warn('XATTRS_UNREADABLE', abs, `extended attributes not read: ${msg}`);
+    return [];
   }
 
   private unreadable(abs: Buffer, err: unknown): void {
