@@ -17,12 +17,11 @@
  * deleted: a new pack or index file whose name equals one about to be deleted (a rerun of an
  * interrupted gc writes byte-identical packs) is kept.
  */
-import { saveParts } from '../backend/backend.js';
 import { StowageError, isStowageError } from '../errors.js';
-import { blake3Hex } from '../hash/blake3.js';
 import { IndexFileBuilder } from '../blob-index/index-file.js';
 import { ENTRY_BYTES, slotCount, writeEntry } from '../pack/format.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
+import { uploadPack } from '../pack/upload.js';
 import type { ProgressFn } from '../progress.js';
 import { removeLocks, type RepositoryLock } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
@@ -74,22 +73,8 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
     bytesWritten += (await repo.backend.stat({ type: 'index', name })).size;
   };
 
-  const uploadPack = async (pack: FinishedPack): Promise<void> => {
-    const b = repo.backend;
-    try {
-      await saveParts(b, { type: 'pack', name: pack.id }, coalesce(pack.parts));
-    } catch (err) {
-      if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
-      if (blake3Hex(await b.load({ type: 'pack', name: pack.id })) !== pack.id) {
-        throw new StowageError('CORRUPT', `pack ${pack.id} exists in the repository but its content does not match its name`);
-      }
-    }
-    // read the trailer and footer back: byte for byte what was written (the writer re-parsed them already)
-    const tail = pack.parts[pack.parts.length - 1]!;
-    const back = await b.load({ type: 'pack', name: pack.id }, { offset: pack.size - tail.length, length: tail.length });
-    if (!Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(tail)) {
-      throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${b.info.location} differs from what was written`);
-    }
+  const upload = async (pack: FinishedPack): Promise<void> => {
+    await uploadPack(repo.backend, pack);
     const slots = slotCount(pack.entries);
     const raw = Buffer.allocUnsafe(slots * ENTRY_BYTES);
     let at = 0;
@@ -120,7 +105,7 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
   };
   let scratch = Buffer.allocUnsafeSlow(0);
   const finishPack = async (): Promise<void> => {
-    await uploadPack(writer.finalize());
+    await upload(writer.finalize());
     writer = new PackWriter(repo.cipher);
     areaUsed = 0;
   };
@@ -270,16 +255,4 @@ async function removeCounting(repo: Repository, type: 'pack' | 'index', name: st
     if (isStowageError(err, 'NOT_FOUND')) return 0;
     throw err;
   }
-}
-
-/** Joins views that follow each other in one buffer (the repacked blobs all lie in one area): one write each. */
-function coalesce(parts: readonly Uint8Array[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const p of parts) {
-    const last = out[out.length - 1];
-    if (last && last.buffer === p.buffer && last.byteOffset + last.byteLength === p.byteOffset) {
-      out[out.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + p.byteLength);
-    } else out.push(p);
-  }
-  return out;
 }

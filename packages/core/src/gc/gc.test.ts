@@ -220,4 +220,26 @@ describe('gc', () => {
     expect(await listSnapshots(repo)).toHaveLength(2);
     await repo.close();
   });
+
+  it('fails loudly when a repacked pack reads back different (the uploader of pack/upload.ts); deletes nothing', async () => {
+    const { backend, repo, snaps } = await setup();
+    await forget(repo, { ids: [snaps.one!] });
+    const plan = await planGc(repo, { maxUnused: { percent: 0 } });
+    expect(plan.packs.some((p) => p.action === 'repack')).toBe(true);
+    const old = new Set(files(backend, 'data'));
+    const before = [...backend.files.keys()].filter((k) => !k.startsWith('locks/')).sort();
+    const load = backend.load.bind(backend);
+    backend.load = async (h, range, o) => {
+      const b = Buffer.from(await load(h, range, o));
+      if (h.type === 'pack' && range && !old.has(`data/${h.name.slice(0, 2)}/${h.name}`)) b[0]! ^= 1; // only the new packs read back wrong
+      return b;
+    };
+    const err = await executeGc(repo, plan).catch((x: unknown) => x);
+    backend.load = load;
+    expect(err).toMatchObject({ code: 'BACKEND', message: expect.stringMatching(/trailer read back from .* differs from what was written/) });
+    const after = [...backend.files.keys()].filter((k) => !k.startsWith('locks/'));
+    expect(before.every((k) => after.includes(k))).toBe(true); // nothing deleted
+    expect(after.filter((k) => k.startsWith('index/')).sort()).toEqual(before.filter((k) => k.startsWith('index/')));
+    await repo.close();
+  });
 });

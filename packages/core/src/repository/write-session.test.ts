@@ -30,3 +30,24 @@ describe('WriteSession', () => {
     await repo.close();
   });
 });
+
+describe('WriteSession uploads (pack/upload.ts)', () => {
+  it('a backend that reads a pack trailer back different breaks the session loudly; no index file names the pack', async () => {
+    const { backend, repo } = await testRepo(cacheRoot);
+    const load = backend.load.bind(backend);
+    backend.load = async (h, range, o) => {
+      const b = Buffer.from(await load(h, range, o));
+      if (h.type === 'pack' && range) b[b.length - 1]! ^= 1;
+      return b;
+    };
+    const session = new WriteSession(repo, { workers: 0 });
+    const data = seeded('ws-read-back', 64 * 1024);
+    await session.saveBatch('data', data, [data.length], [repo.codec.id(data)]);
+    const err = await session.flush().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'BACKEND', message: expect.stringMatching(/trailer read back from .* differs from what was written/) });
+    await expect(session.flush()).rejects.toBe(err); // broken from now on
+    expect(await repo.listNames('index')).toEqual([]);
+    backend.load = load;
+    await repo.close();
+  });
+});

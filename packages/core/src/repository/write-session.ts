@@ -13,15 +13,13 @@
  * After the first failure the session is broken: every later call rethrows it.
  */
 import { StowageError, isStowageError } from '../errors.js';
-import { blake3Hex } from '../hash/blake3.js';
 import type { PackEntry, BlobType } from '../pack/format.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
-import { readPackTrailer } from '../pack/pack-reader.js';
+import { uploadPack } from '../pack/upload.js';
 import type { BlobLocation, IndexedPack } from '../blob-index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
-import { saveParts } from '../backend/backend.js';
 import { IdSet } from '../util/id-set.js';
 import { SlotRing } from '../util/slot-ring.js';
 import { frameTargetFor } from './blob-codec.js';
@@ -337,22 +335,9 @@ export class WriteSession {
     this.uploads.push(p);
   }
 
-  /** Saves a pack, then re-reads its trailer from the backend and checks it. */
+  /** Uploads a pack (pack/upload.ts: saved, then its trailer read back and checked). */
   private async upload(pack: FinishedPack): Promise<void> {
-    const backend = this.repo.backend;
-    try {
-      await saveParts(backend, { type: 'pack', name: pack.id }, pack.parts);
-    } catch (err) {
-      // Another writer stored the identical pack (same name = same bytes): fine, if it is intact.
-      if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
-      if (blake3Hex(await backend.load({ type: 'pack', name: pack.id })) !== pack.id) {
-        throw new StowageError('CORRUPT', `pack ${pack.id} exists in the repository but its content does not match its name`);
-      }
-    }
-    const tail = await readPackTrailer(backend, pack.id, this.repo.cipher, pack.size);
-    if (tail.entries.length !== pack.entries.length || tail.entries.some((e, i) => !e.id.equals(pack.entries[i]!.id))) {
-      throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${backend.info.location} differs from what was written`);
-    }
+    await uploadPack(this.repo.backend, pack);
     this.stats.packs++;
     this.uploaded.push({ id: pack.id, entries: pack.entries });
     this.uploadedBlobs += pack.entries.length;

@@ -1,0 +1,49 @@
+/**
+ * The one way a finished pack reaches the backend: write sessions (repository/write-session.ts)
+ * and gc's repacking (gc/execute.ts) both upload through `uploadPack`.
+ *
+ * 1. Save the pack's parts under its name (views that follow each other in one buffer are
+ *    joined first: one write each).
+ * 2. When a file of that name exists already (another writer, or an interrupted gc run, stored
+ *    the identical pack: same name = same bytes), read it whole and check that its content
+ *    matches its name; CORRUPT otherwise.
+ * 3. Read back the pack's tail (sealed trailer and footer) and compare it byte for byte with
+ *    what was written; BACKEND when it differs. PackWriter.finalize re-parsed that tail before,
+ *    so a tail that reads back equal decodes to exactly the pack's entries.
+ *
+ * Only after uploadPack resolves may an index file name the pack.
+ */
+import { saveParts, type Backend } from '../backend/backend.js';
+import { StowageError, isStowageError } from '../errors.js';
+import { blake3Hex } from '../hash/blake3.js';
+import type { FinishedPack } from './pack-writer.js';
+
+/** Saves `pack`, then reads its trailer and footer back and checks them (see the file comment). */
+export async function uploadPack(backend: Backend, pack: FinishedPack): Promise<void> {
+  const h = { type: 'pack' as const, name: pack.id };
+  try {
+    await saveParts(backend, h, joinAdjacent(pack.parts));
+  } catch (err) {
+    if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
+    if (blake3Hex(await backend.load(h)) !== pack.id) {
+      throw new StowageError('CORRUPT', `pack ${pack.id} exists in the repository but its content does not match its name`);
+    }
+  }
+  const tail = pack.parts[pack.parts.length - 1]!;
+  const back = await backend.load(h, { offset: pack.size - tail.length, length: tail.length });
+  if (!Buffer.from(back.buffer, back.byteOffset, back.byteLength).equals(tail)) {
+    throw new StowageError('BACKEND', `pack ${pack.id}: trailer read back from ${backend.info.location} differs from what was written`);
+  }
+}
+
+/** Joins views that follow each other in one buffer (e.g. gc's repacked blobs, which lie in one area). */
+export function joinAdjacent(parts: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of parts) {
+    const last = out[out.length - 1];
+    if (last && last.buffer === p.buffer && last.byteOffset + last.byteLength === p.byteOffset) {
+      out[out.length - 1] = new Uint8Array(last.buffer, last.byteOffset, last.byteLength + p.byteLength);
+    } else out.push(p);
+  }
+  return out;
+}
