@@ -21,7 +21,7 @@ export * from './chunker/index.js';
 export { blake3, blake3Hex, idHasher } from './hash/blake3.js';
 export { shortId } from './hash/id.js';
 export { compressBlob, decompressBlob, compressBound, compressInto, decompressInto } from './compress/zstd.js';
-export type { BlobType, PackEntry } from './pack/format.js';
+export type { BlobType, PackEntry } from './pack/entry.js';
 export { readPackTrailer } from './pack/pack-reader.js';
 export type { BlobLocation, IndexedPack } from './blob-index/types.js';
 export { Repository, type OpenOptions } from './repository/repository.js';

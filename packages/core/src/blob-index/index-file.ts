@@ -4,13 +4,13 @@
  *
  * ```
  * index file = seal( "STWIDX01" packCount:u32le pack* blake3(preceding bytes):32 )
- * pack       = packId:32 count:u32le slot*count           (slots as in pack/format.ts: entries, and a baseRef after each delta blob)
+ * pack       = packId:32 count:u32le slot*count           (slots as in pack/entry.ts: entries, and a ref slot after each delta or framed blob)
  * ```
  * The file's name is the BLAKE3 of its stored (sealed) bytes.
  */
 import { corrupt } from '../errors.js';
 import { ID_BYTES, blake3 } from '../hash/blake3.js';
-import { ENTRY_BYTES, readEntries, slotCount, writeEntry } from '../pack/format.js';
+import { ENTRY_BYTES, readEntries, slotCount, writeEntry } from '../pack/entry.js';
 import type { IndexedPack } from './types.js';
 
 const MAGIC = Buffer.from('STWIDX01', 'latin1');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blake3 } from '../hash/blake3.js';
-import { ENTRY_BYTES, writeEntry, type PackEntry } from '../pack/format.js';
+import { ENTRY_BYTES, writeEntry, type PackEntry } from '../pack/entry.js';
 import { IndexFileBuilder, decodeIndexFile, scanIndexFile } from './index-file.js';
 import { IndexTable } from './index-table.js';
 

@@ -2,7 +2,7 @@
  * An in-memory table of every entry of every index file, for gc and check.
  *
  * No JavaScript object per blob: entries live in typed-array blocks of 65,536 entries
- * (id 32 bytes, pack number, offset, length, raw length, flags, mark: 50 bytes each) and an
+ * (id 32 bytes, pack number, offset, length, raw length, code, flags, mark: 51 bytes each) and an
  * open-addressing hash table of entry numbers keyed by the id (4 bytes a slot, at most 70%
  * full, with a 4-byte tag per slot). About 60-75 bytes per entry in all, so 2 million
  * blobs take about 135 MB. One JS
@@ -12,7 +12,8 @@
  * of pack p are the numbers [packs[p].first, packs[p].first + packs[p].count). Those are
  * slots: the entry of a delta blob is followed by its baseRef slot, a framed blob's by its
  * frameRef slot (pack/format.ts); those are stored but are not blobs: not findable, never
- * marked. Members of one frame share its offset and length.
+ * marked. Members of one frame share its offset and length. A slot's code and flags bytes are
+ * kept as the index file stores them (pack/entry.ts, the one entry codec and its flag bits).
  *
  * A pack listed by more than one index file (an interrupted gc, repair, or two identical
  * packs of two writers) is stored once. A blob stored in more than one pack has one entry
@@ -20,7 +21,7 @@
  */
 import { isStowageError } from '../errors.js';
 import { ID_BYTES } from '../hash/blake3.js';
-import { BASE_REF_CODE, ENTRY_BYTES, FLAG_COMPRESSED, FLAG_DELTA, FLAG_FRAMED, FRAME_REF_CODE, blobTypeOf, writeBaseRef, writeFrameRef, type BlobType, type FrameRef } from '../pack/format.js';
+import { BASE_REF_CODE, ENTRY_BYTES, FLAG_COMPRESSED, FLAG_DELTA, FLAG_FRAMED, FRAME_REF_CODE, blobTypeOf, isRefCode, writeSlot, type BlobType, type EntryLocation, type FrameRef } from '../pack/entry.js';
 import { scanIndexFile } from './index-file.js';
 
 const BLOCK_BITS = 16;
@@ -29,12 +30,6 @@ const MASK = BLOCK - 1;
 const MAX_LOAD = 0.7;
 /** The table's id words are in native byte order (Uint32Array views of the id blocks). */
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
-/** Flags byte: bit 0 compressed, bit 1 delta, bits 2-3 blob type, bit 4 framed; REF / FRAME_REF for ref slots. */
-const F_COMPRESSED = 1;
-const F_DELTA = 2;
-const F_FRAMED = 16;
-const F_REF = 0x80;
-const F_FRAME_REF = 0x81;
 
 /** The 32-bit word at `off` of `b` in native byte order. */
 function word(b: Uint8Array, off: number): number {
@@ -97,6 +92,8 @@ export class IndexTable {
   private readonly offsets: Uint32Array[] = [];
   private readonly lengths: Uint32Array[] = [];
   private readonly raws: Uint32Array[] = [];
+  /** Per slot, its code (blob type, or BASE_REF_CODE / FRAME_REF_CODE) and flags bytes as stored. */
+  private readonly codes: Uint8Array[] = [];
   private readonly flags: Uint8Array[] = [];
   private readonly marks: Uint8Array[] = [];
   /** Per slot, interleaved (one cache line): entry number + 1 (0 = empty), and the first id word of that entry. */
@@ -158,13 +155,12 @@ export class IndexTable {
       for (let k = 0; k < ID_BYTES; k++) ids[to + k] = raw[off + k]!;
       this.packOf[b]![s] = no;
       const code = raw[off + 32]!;
-      const f = raw[off + 33]!;
-      const ref = code === BASE_REF_CODE ? F_REF : code === FRAME_REF_CODE ? F_FRAME_REF : 0;
-      this.flags[b]![s] = ref || (f & FLAG_COMPRESSED ? F_COMPRESSED : 0) | (f & FLAG_DELTA ? F_DELTA : 0) | (f & FLAG_FRAMED ? F_FRAMED : 0) | (code << 2);
+      this.codes[b]![s] = code;
+      this.flags[b]![s] = raw[off + 33]!;
       this.offsets[b]![s] = raw.readUInt32LE(off + 34);
       this.lengths[b]![s] = raw.readUInt32LE(off + 38);
       this.raws[b]![s] = raw.readUInt32LE(off + 42);
-      if (ref) this.refs++;
+      if (isRefCode(code)) this.refs++;
       else this.insert(e, present);
     }
   }
@@ -213,29 +209,35 @@ export class IndexTable {
   rawLength(e: number): number {
     return this.raws[e >>> BLOCK_BITS]![e & MASK]!;
   }
+  /** The slot's code: a blob type code, or BASE_REF_CODE / FRAME_REF_CODE. */
+  private code(e: number): number {
+    return this.codes[e >>> BLOCK_BITS]![e & MASK]!;
+  }
+  /** True when blob `e` has flag `flag` (a ref slot has none). */
+  private hasEntryFlag(e: number, flag: number): boolean {
+    return !this.isRef(e) && (this.flags[e >>> BLOCK_BITS]![e & MASK]! & flag) !== 0;
+  }
   compressed(e: number): boolean {
-    return (this.flags[e >>> BLOCK_BITS]![e & MASK]! & F_COMPRESSED) !== 0;
+    return this.hasEntryFlag(e, FLAG_COMPRESSED);
   }
   type(e: number): BlobType {
-    return blobTypeOf((this.flags[e >>> BLOCK_BITS]![e & MASK]! >>> 2) & 3);
+    return blobTypeOf(this.code(e));
   }
   /** True for a baseRef or frameRef slot (not a blob). */
   isRef(e: number): boolean {
-    return this.flags[e >>> BLOCK_BITS]![e & MASK]! >= F_REF;
+    return isRefCode(this.code(e));
   }
   /** True for a delta blob: its base's id is the id of slot e + 1. */
   isDelta(e: number): boolean {
-    const f = this.flags[e >>> BLOCK_BITS]![e & MASK]!;
-    return f < F_REF && (f & F_DELTA) !== 0;
+    return this.hasEntryFlag(e, FLAG_DELTA);
   }
   /** True for a framed blob: slot e + 1 says where it lies in the frame at offset(e)/length(e). */
   isFramed(e: number): boolean {
-    const f = this.flags[e >>> BLOCK_BITS]![e & MASK]!;
-    return f < F_REF && (f & F_FRAMED) !== 0;
+    return this.hasEntryFlag(e, FLAG_FRAMED);
   }
   /** Where framed blob `e` lies in its frame (from slot e + 1), or undefined when `e` is not framed. */
   frame(e: number): FrameRef | undefined {
-    if (!this.isFramed(e) || e + 1 >= this.count || this.flags[(e + 1) >>> BLOCK_BITS]![(e + 1) & MASK] !== F_FRAME_REF) return undefined;
+    if (!this.isFramed(e) || e + 1 >= this.count || this.code(e + 1) !== FRAME_REF_CODE) return undefined;
     return { offset: this.offset(e + 1), rawLength: this.rawLength(e + 1) };
   }
   /**
@@ -244,12 +246,12 @@ export class IndexTable {
    */
   baseEntry(e: number): number {
     const r = e + 1;
-    if (r >= this.count || this.flags[r >>> BLOCK_BITS]![r & MASK] !== F_REF || this.pack(r) !== this.pack(e)) return -2;
+    if (r >= this.count || this.code(r) !== BASE_REF_CODE || this.pack(r) !== this.pack(e)) return -2;
     const b = r >>> BLOCK_BITS;
     return this.find(this.ids[b]!, (r & MASK) * ID_BYTES);
   }
   /** A delta blob's location fields for decoding, with its base's id (slot e + 1). */
-  location(e: number): { offset: number; length: number; rawLength: number; compressed: boolean; base?: Buffer; frame?: FrameRef } {
+  location(e: number): Omit<EntryLocation, 'type'> {
     const frame = this.frame(e);
     return { offset: this.offset(e), length: this.length(e), rawLength: this.rawLength(e), compressed: this.compressed(e), ...(this.isDelta(e) && { base: this.id(e + 1) }), ...(frame && { frame }) };
   }
@@ -268,25 +270,11 @@ export class IndexTable {
     return this.ids[e >>> BLOCK_BITS]!.toString('hex', s, s + ID_BYTES);
   }
 
-  /** Writes entry `e` in the pack/index entry encoding (ENTRY_BYTES) at `off` of `out`. */
+  /** Writes slot `e` as the index file stored it (pack/entry.ts writeSlot) at `off` of `out`. */
   writeEntry(e: number, out: Buffer, off: number): void {
     const b = e >>> BLOCK_BITS;
     const s = e & MASK;
-    this.ids[b]!.copy(out, off, s * ID_BYTES, s * ID_BYTES + ID_BYTES);
-    const f = this.flags[b]![s]!;
-    if (f === F_REF) {
-      writeBaseRef(out, off, this.ids[b]!.subarray(s * ID_BYTES, s * ID_BYTES + ID_BYTES), this.raws[b]![s]!);
-      return;
-    }
-    if (f === F_FRAME_REF) {
-      writeFrameRef(out, off, { offset: this.offsets[b]![s]!, rawLength: this.raws[b]![s]! });
-      return;
-    }
-    out[off + 32] = (f >>> 2) & 3;
-    out[off + 33] = (f & F_COMPRESSED ? FLAG_COMPRESSED : 0) | (f & F_DELTA ? FLAG_DELTA : 0) | (f & F_FRAMED ? FLAG_FRAMED : 0);
-    out.writeUInt32LE(this.offsets[b]![s]!, off + 34);
-    out.writeUInt32LE(this.lengths[b]![s]!, off + 38);
-    out.writeUInt32LE(this.raws[b]![s]!, off + 42);
+    writeSlot(out, off, this.ids[b]!.subarray(s * ID_BYTES, s * ID_BYTES + ID_BYTES), this.codes[b]![s]!, this.flags[b]![s]!, this.offsets[b]![s]!, this.lengths[b]![s]!, this.raws[b]![s]!);
   }
 
   /** Raw entries (ENTRY_BYTES each) of entries `list`. */
@@ -352,7 +340,7 @@ export class IndexTable {
 
   /** Approximate bytes held (for reports). */
   get memoryBytes(): number {
-    return this.ids.length * BLOCK * (ID_BYTES + 4 * 4 + 2) + this.slots.byteLength;
+    return this.ids.length * BLOCK * (ID_BYTES + 4 * 4 + 3) + this.slots.byteLength;
   }
 
   private grow(): void {
@@ -363,6 +351,7 @@ export class IndexTable {
     this.offsets.push(new Uint32Array(BLOCK));
     this.lengths.push(new Uint32Array(BLOCK));
     this.raws.push(new Uint32Array(BLOCK));
+    this.codes.push(new Uint8Array(BLOCK));
     this.flags.push(new Uint8Array(BLOCK));
     this.marks.push(new Uint8Array(BLOCK));
   }

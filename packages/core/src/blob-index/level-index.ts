@@ -11,7 +11,8 @@
  * the first free slot and brings it up to date. A second concurrent writer therefore
  * pays for its own slot once, and later runs reuse whichever slot is free.
  *
- * Entry value layout (46 bytes): pack:32 type:u8 flags:u8 offset:u32le length:u32le rawLength:u32le.
+ * Entry value: the entry's slot with the pack id in place of the blob id, then the base id
+ * of a delta blob or the frame ref of a framed one (pack/entry.ts encodeLocationValue).
  * About 80 bytes per blob on disk with LevelDB's overhead; memory use is LevelDB's
  * caches (a few MB), independent of the number of blobs.
  */
@@ -19,9 +20,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Level } from 'level';
 import { StowageError } from '../errors.js';
-import { ID_BYTES } from '../hash/blake3.js';
-import type { PackEntry } from '../pack/format.js';
-import { FLAG_COMPRESSED, FLAG_DELTA, FLAG_FRAMED, blobTypeCode, blobTypeOf } from '../pack/format.js';
+import { decodeLocationValue, encodeLocationValue } from '../pack/entry.js';
 import type { BlobLocation, IndexedPack } from './types.js';
 
 /** Where the index files come from (the repository supplies it). */
@@ -33,7 +32,6 @@ export interface IndexSource {
 const SLOTS = 8;
 const META_FILE = Buffer.from([0xff, 0x66]); // prefix of "absorbed index file" keys
 const META_FILE_END = Buffer.from([0xff, 0x67]);
-const VALUE_BYTES = ID_BYTES + 2 + 12;
 
 type Db = Level<Buffer, Buffer>;
 
@@ -84,7 +82,7 @@ export class LevelIndex {
     const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
     for (const p of packs) {
       const packId = Buffer.from(p.id, 'hex');
-      for (const e of p.entries) ops.push({ type: 'put', key: e.id, value: encodeValue(packId, e) });
+      for (const e of p.entries) ops.push({ type: 'put', key: e.id, value: encodeLocationValue(packId, e) });
     }
     ops.push({ type: 'put', key: metaKey(name), value: Buffer.alloc(0) });
     await this.db.batch(ops);
@@ -94,7 +92,7 @@ export class LevelIndex {
   async getMany(ids: readonly Buffer[]): Promise<(BlobLocation | undefined)[]> {
     if (ids.length === 0) return [];
     const values = await this.db.getMany(ids as Buffer[]);
-    return values.map((v) => (v ? decodeValue(v) : undefined));
+    return values.map((v) => (v ? decodeLocationValue(v) : undefined));
   }
 
   /** Names of the index files this slot has absorbed. */
@@ -135,33 +133,4 @@ async function tryOpen(location: string): Promise<Db | undefined> {
 
 function metaKey(name: string): Buffer {
   return Buffer.concat([META_FILE, Buffer.from(name, 'latin1')]);
-}
-
-function encodeValue(packId: Buffer, e: PackEntry): Buffer {
-  const v = Buffer.allocUnsafe(VALUE_BYTES + (e.base ? 32 : 0) + (e.frame ? 8 : 0));
-  packId.copy(v, 0);
-  v[32] = blobTypeCode(e.type);
-  v[33] = (e.compressed ? FLAG_COMPRESSED : 0) | (e.base ? FLAG_DELTA : 0) | (e.frame ? FLAG_FRAMED : 0);
-  e.base?.copy(v, VALUE_BYTES);
-  if (e.frame) {
-    v.writeUInt32LE(e.frame.offset, VALUE_BYTES);
-    v.writeUInt32LE(e.frame.rawLength, VALUE_BYTES + 4);
-  }
-  v.writeUInt32LE(e.offset, 34);
-  v.writeUInt32LE(e.length, 38);
-  v.writeUInt32LE(e.rawLength, 42);
-  return v;
-}
-
-function decodeValue(v: Buffer): BlobLocation {
-  return {
-    pack: v.toString('hex', 0, 32),
-    type: blobTypeOf(v[32]!),
-    compressed: (v[33]! & FLAG_COMPRESSED) !== 0,
-    offset: v.readUInt32LE(34),
-    length: v.readUInt32LE(38),
-    rawLength: v.readUInt32LE(42),
-    ...((v[33]! & FLAG_DELTA) !== 0 && { base: Buffer.from(v.subarray(VALUE_BYTES, VALUE_BYTES + 32)) }),
-    ...((v[33]! & FLAG_FRAMED) !== 0 && { frame: { offset: v.readUInt32LE(VALUE_BYTES), rawLength: v.readUInt32LE(VALUE_BYTES + 4) } }),
-  };
 }

@@ -26,7 +26,7 @@
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Stream } from '../hash/blake3.js';
 import { IndexTable } from '../blob-index/index-table.js';
-import { blobTypeCode, slotCount } from '../pack/format.js';
+import { blobTypeCode, slotCount, type PackEntry } from '../pack/entry.js';
 import { decodeItem } from '../repository/blob-codec.js';
 import { readPackTrailer } from '../pack/pack-reader.js';
 import type { ProgressFn } from '../progress.js';
@@ -524,7 +524,7 @@ function collect(table: IndexTable, e: number, packFindings: Map<number, Finding
 }
 
 /** Why the trailer's entries differ from the index's entries of a pack, or undefined. */
-function compareTrailer(table: IndexTable, first: number, count: number, entries: readonly import('../pack/format.js').PackEntry[]): string | undefined {
+function compareTrailer(table: IndexTable, first: number, count: number, entries: readonly PackEntry[]): string | undefined {
   if (slotCount(entries) !== count) return `the trailer lists ${slotCount(entries)} slots, the index ${count}`;
   let e = first;
   for (let i = 0; i < entries.length; i++, e++) {

@@ -11,7 +11,7 @@
  * ids of this snapshot's blobs seen so far (to read each once).
  */
 import { corrupt } from '../errors.js';
-import type { BlobType } from '../pack/format.js';
+import type { BlobType } from '../pack/entry.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import type { WriteSession } from '../repository/write-session.js';

@@ -19,7 +19,7 @@
  */
 import { StowageError, isStowageError } from '../errors.js';
 import { IndexFileBuilder } from '../blob-index/index-file.js';
-import { ENTRY_BYTES, slotCount, writeEntry } from '../pack/format.js';
+import { ENTRY_BYTES, encodeEntries, slotCount } from '../pack/entry.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
 import { uploadPack } from '../pack/upload.js';
 import type { ProgressFn } from '../progress.js';
@@ -75,11 +75,7 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
 
   const upload = async (pack: FinishedPack): Promise<void> => {
     await uploadPack(repo.backend, pack);
-    const slots = slotCount(pack.entries);
-    const raw = Buffer.allocUnsafe(slots * ENTRY_BYTES);
-    let at = 0;
-    for (const e of pack.entries) at += writeEntry(raw, at, e);
-    builder.addPack(pack.id, raw, slots);
+    builder.addPack(pack.id, encodeEntries(pack.entries), slotCount(pack.entries));
     newPacks.add(pack.id);
     bytesWritten += pack.size;
     await saveIndex(false);

@@ -4,7 +4,7 @@
 import type { Backend } from '../backend/backend.js';
 import { corrupt } from '../errors.js';
 import type { Cipher } from '../crypto/cipher.js';
-import type { PackEntry } from './format.js';
+import type { PackEntry } from './entry.js';
 import { FOOTER_BYTES, checkEntryBounds, decodeFooter, decodeTrailer } from './format.js';
 
 /** How much of a pack's end is read in one request (most trailers fit). */

@@ -4,8 +4,9 @@
  */
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { Cipher } from '../crypto/cipher.js';
-import type { BlobType, PackEntry } from './format.js';
-import { ENTRY_BYTES, FOOTER_BYTES, MAX_PACK_BYTES, encodeFooter, encodeTrailer } from './format.js';
+import type { BlobType, PackEntry } from './entry.js';
+import { ENTRY_BYTES } from './entry.js';
+import { FOOTER_BYTES, MAX_PACK_BYTES, encodeFooter, encodeTrailer } from './format.js';
 import { parsePackTail } from './pack-reader.js';
 
 /** A finished pack, ready to save under `id`. */

@@ -11,7 +11,7 @@ import { compressBound, compressInto, compressWithDictInto, decompressInto, deco
 import { idHasher } from '../hash/blake3.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { cipherFromSpec, type CipherSpec } from '../crypto/cipher-spec.js';
-import type { FrameRef } from '../pack/format.js';
+import type { EntryLocation } from '../pack/entry.js';
 
 /** Everything a codec needs, serialisable for worker threads. */
 export interface CodecSpec {
@@ -74,18 +74,12 @@ export const DELTA_WORTH = 0.75;
 /** A delta frame this small (a fraction of the plaintext) is kept without compressing the blob alone to compare. */
 export const DELTA_SURE = 0.1;
 
-/** One blob to decode from a buffer of stored bytes. */
-export interface DecodeItem {
-  readonly offset: number;
-  readonly length: number;
-  readonly rawLength: number;
-  readonly compressed: boolean;
+/** One blob to decode from a buffer of stored bytes: its entry's location fields (pack/entry.ts), its id, and a delta blob's base. */
+export interface DecodeItem extends Pick<EntryLocation, 'offset' | 'length' | 'rawLength' | 'compressed' | 'frame'> {
   /** Expected id (32 bytes). */
   readonly id: Uint8Array;
   /** Delta blobs: the base's plaintext (required exactly when the location names a base). */
   readonly base?: Uint8Array | undefined;
-  /** Framed blobs: where the blob lies in the frame's plaintext (offset/length name the frame). */
-  readonly frame?: FrameRef | undefined;
 }
 
 export interface DecodedBatch {
@@ -309,7 +303,7 @@ export class BlobCodec {
 
 /** A location's fields as a decode item; `basePlain` is required when the location is a delta blob. */
 export function decodeItem(
-  loc: { readonly offset: number; readonly length: number; readonly rawLength: number; readonly compressed: boolean; readonly base?: Uint8Array | undefined; readonly frame?: FrameRef | undefined },
+  loc: Pick<EntryLocation, 'offset' | 'length' | 'rawLength' | 'compressed' | 'frame'> & { readonly base?: Uint8Array | undefined },
   id: Uint8Array,
   offset: number,
   basePlain?: Uint8Array,

@@ -13,7 +13,7 @@
  * After the first failure the session is broken: every later call rethrows it.
  */
 import { StowageError, isStowageError } from '../errors.js';
-import type { PackEntry, BlobType } from '../pack/format.js';
+import type { PackEntry, BlobType } from '../pack/entry.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
 import { uploadPack } from '../pack/upload.js';
 import type { BlobLocation, IndexedPack } from '../blob-index/types.js';
