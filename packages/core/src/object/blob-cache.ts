@@ -3,7 +3,7 @@
  * stream blob load it once. Bounded by bytes (least recently used dropped first); loads
  * of the same blob in flight are shared. Every blob is verified against its id on load.
  */
-import type { Repository } from '../repository/repository.js';
+import type { BlobSource } from '../repository/blob-store.js';
 
 export class BlobCache {
   private readonly blobs = new Map<string, Promise<Buffer>>();
@@ -11,7 +11,7 @@ export class BlobCache {
   private bytes = 0;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: BlobSource,
     private readonly maxBytes = 128 << 20,
   ) {}
 

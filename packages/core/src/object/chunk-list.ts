@@ -6,8 +6,8 @@
  * chunk is a whole blob (offset 0); a run of tar headers is a slice of a glue blob.
  */
 import { corrupt } from '../errors.js';
-import type { Repository } from '../repository/repository.js';
-import type { WriteSession } from '../repository/write-session.js';
+import type { BlobSource } from '../repository/blob-store.js';
+import type { BlobSink } from '../repository/blob-store.js';
 import { RecordBlobWriter } from './record-blobs.js';
 
 export const LIST_ENTRY_BYTES = 40;
@@ -28,7 +28,7 @@ export interface ChunkRef {
 export class ChunkListWriter {
   private readonly out: RecordBlobWriter;
 
-  constructor(session: WriteSession) {
+  constructor(session: BlobSink) {
     this.out = new RecordBlobWriter(session, LIST_ENTRY_BYTES, LIST_ENTRIES);
   }
 
@@ -64,7 +64,7 @@ export function decodeChunkList(plain: Buffer, what: string): ChunkRef[] {
 }
 
 /** Yields the chunk refs of a snapshot in order, loading one list blob at a time. */
-export async function* readChunkLists(repo: Repository, lists: readonly string[]): AsyncGenerator<ChunkRef[]> {
+export async function* readChunkLists(repo: BlobSource, lists: readonly string[]): AsyncGenerator<ChunkRef[]> {
   for (const hex of lists) {
     const [plain] = await repo.loadBlobs([Buffer.from(hex, 'hex')]);
     yield decodeChunkList(plain!, `chunk list ${hex}`);

@@ -6,7 +6,7 @@
  */
 import { StowageError, corrupt } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
-import type { Repository } from '../repository/repository.js';
+import type { BlobSource } from '../repository/blob-store.js';
 import { ObjectReader } from './reader.js';
 
 /** What readRange reads of a snapshot (a Snapshot is one): its id (for messages), its size and its chunk lists. */
@@ -31,7 +31,7 @@ export interface RangeOptions {
  * Yields the bytes of [offset, offset + length) of `snap`'s content in order, as runs of
  * pieces (each blob verified against its id). CORRUPT when the snapshot ends early.
  */
-export async function* readRange(repo: Repository, snap: RangeSource, offset: number, length: number, opts: RangeOptions = {}): AsyncGenerator<Buffer[]> {
+export async function* readRange(repo: BlobSource, snap: RangeSource, offset: number, length: number, opts: RangeOptions = {}): AsyncGenerator<Buffer[]> {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > snap.source.size) {
     throw new StowageError('INVALID_ARGUMENT', `range ${offset}+${length} is outside snapshot ${snap.id} (${snap.source.size} bytes)`);
   }

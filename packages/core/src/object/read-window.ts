@@ -11,7 +11,7 @@ import { decodeItem } from '../repository/blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from '../repository/blob-reads.js';
 import type { CodecPool } from '../repository/codec-pool.js';
 import { planReads } from '../repository/read-plan.js';
-import type { Repository } from '../repository/repository.js';
+import type { BlobSource } from '../repository/blob-store.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import type { ChunkRef } from './chunk-list.js';
 
@@ -51,7 +51,7 @@ export function windowRings(windowBytes: number, maxChunk: number): WindowRings 
  * pack ranges are read into a shared read slot and decoded by the workers straight into
  * a shared output slot; a window too large for the slots uses fresh memory instead.
  */
-export async function buildWindow(repo: Repository, pool: CodecPool, refs: ChunkRef[], rings?: WindowRings, stop?: AbortSignal): Promise<BuiltWindow> {
+export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: ChunkRef[], rings?: WindowRings, stop?: AbortSignal): Promise<BuiltWindow> {
   // take both slots first, in window order (a later window never holds slots an earlier one waits for)
   const outSlot = rings ? await rings.out.acquire() : undefined;
   let readSlot: Slot | undefined = rings ? await rings.read.acquire() : undefined;
@@ -175,7 +175,7 @@ export async function buildWindow(repo: Repository, pool: CodecPool, refs: Chunk
  * when a base is missing from the index or is itself a delta.
  */
 async function loadBasesOf(
-  repo: Repository,
+  repo: BlobSource,
   pool: CodecPool,
   locs: ReadonlyMap<string, BlobLocation>,
   ring: SlotRing | undefined,

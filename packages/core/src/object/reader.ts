@@ -10,7 +10,7 @@
  */
 import type { DigestedRange, DigestMismatch } from '../hash/range-hasher.js';
 import type { CodecPool, StreamRanges, StreamSha } from '../repository/codec-pool.js';
-import type { Repository } from '../repository/repository.js';
+import type { BlobSource } from '../repository/blob-store.js';
 import { readChunkLists } from './chunk-list.js';
 import { extentWindows, type ObjectRange } from './extents.js';
 import { buildWindow, windowRings, type BuiltWindow, type WindowRings } from './read-window.js';
@@ -65,7 +65,7 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
   private bytes = 0;
 
   constructor(
-    private readonly repo: Repository,
+    private readonly repo: BlobSource,
     private readonly lists: readonly string[],
     private readonly opts: ObjectReadOptions,
   ) {

@@ -3,7 +3,7 @@
  * file maps): one buffer being filled, written out as a blob when full or when the
  * caller asks for a boundary. Memory: one blob's worth of records.
  */
-import type { WriteSession } from '../repository/write-session.js';
+import type { BlobSink } from '../repository/blob-store.js';
 
 export class RecordBlobWriter {
   private buf: Buffer;
@@ -14,7 +14,7 @@ export class RecordBlobWriter {
   count = 0;
 
   constructor(
-    private readonly session: WriteSession,
+    private readonly session: BlobSink,
     private readonly recordBytes: number,
     private readonly max: number,
   ) {

@@ -14,16 +14,13 @@ import { StowageError, isStowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
-import type { StreamSha } from '../repository/codec-pool.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { lockRepository } from '../repository/lock.js';
-import { ChunkListWriter } from '../object/chunk-list.js';
-import { ContentWriter } from './content-writer.js';
-import { splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
-import { imageFacts, imageRepository } from '../image/facts.js';
-import type { SplitEvent, Splitter } from '../split/events.js';
+import { ObjectWriter, type WrittenObject } from '../object/writer.js';
+import type { InputFormat } from '../split/detect.js';
+import { imageFacts, imageRepository, type ImageFacts } from '../image/facts.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
-import { FileMapWriter, loadBasis, type Basis } from './file-map.js';
+import { loadBasis, type Basis } from '../object/file-map.js';
 import { encodeManifest, type Snapshot, type SnapshotManifest, type SnapshotSource, type SourceStat } from './manifest.js';
 
 export const PROGRAM = 'stowage 0.1.0';
@@ -123,129 +120,116 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
 export async function snapshotStream(
   repo: Repository,
   source: AsyncIterable<Uint8Array>,
-  src: { readonly kind: 'file' | 'stdin'; readonly path: string; readonly stat?: SourceStat },
+  src: StreamSource,
   opts: SnapshotOptions = {},
 ): Promise<Snapshot> {
   return snapshotSource(repo, source, src, opts, undefined);
 }
 
 /** snapshotStream, given the repository's snapshots when the caller listed them already. */
-async function snapshotSource(
-  repo: Repository,
-  source: AsyncIterable<Uint8Array>,
-  src: { readonly kind: 'file' | 'stdin'; readonly path: string; readonly stat?: SourceStat },
-  opts: SnapshotOptions,
-  known: readonly Snapshot[] | undefined,
-): Promise<Snapshot> {
+async function snapshotSource(repo: Repository, source: AsyncIterable<Uint8Array>, src: StreamSource, opts: SnapshotOptions, known: readonly Snapshot[] | undefined): Promise<Snapshot> {
   const t0 = performance.now();
   await using lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
   // stop at once (LOCKED) when the lock is lost, not only at the commit point
   const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
-  let sha: StreamSha | undefined;
+  let object: ObjectWriter | undefined;
   try {
-    const cutter = repo.cutter();
-    const pool = repo.codecs(opts.workers);
-    sha = pool.sha256(); // this snapshot's own hash of its input (the pool is shared by every operation)
-    const lists = new ChunkListWriter(session);
     const inputName = opts.name ?? (src.kind === 'stdin' ? 'stdin' : path.basename(src.path));
-    const fileMap = new FileMapWriter(session);
     const deltas = opts.format !== 'raw' && opts.delta !== false;
-    const basis = deltas ? () => chooseBasis(repo, inputName, opts.basis, known) : undefined;
-    const writer = new ContentWriter(session, cutter, lists, (d) => repo.codec.id(d), repo.cutter(), { basis, map: fileMap });
-    let bytesRead = 0;
-    let split: { splitter: Splitter; tar: boolean } | undefined;
-    let head: Uint8Array[] = [];
-    let headBytes = 0;
-    const events: SplitEvent[] = [];
-    const feed = async (piece: Uint8Array): Promise<void> => {
-      split!.splitter.push(piece, events);
-      await writer.process(events);
-      events.length = 0;
-      bytesRead += piece.length;
-      // last use of the piece: the hashing thread reads it in place (a shared slot returns to
-      // its ring once hashed) or gets a copy (the caller's buffers are left as they were)
-      const slot = pieceSlots.get(piece);
-      const hashed = sha!.update([piece]);
-      if (slot) hashed.then(slot.release, slot.release);
-      opts.progress?.({ op: 'snapshot', done: bytesRead, total: src.stat?.size });
-    };
-    for await (const piece of source) {
-      signal.throwIfAborted();
-      if (!split) {
-        // look at the first bytes before choosing a splitter
-        head.push(piece);
-        headBytes += piece.length;
-        if (headBytes < SNIFF_BYTES) continue;
-        const first = head.length === 1 ? head[0]! : Buffer.concat(head);
-        split = splitterFor(opts.format ?? 'auto', first);
-        await feed(first);
-        if (head.length > 1) for (const h of head) pieceSlots.get(h)?.release();
-        head = [];
-        continue;
-      }
-      await feed(piece);
-    }
-    if (bytesRead === 0 && headBytes === 0 && !opts.allowEmpty) {
-      throw new StowageError('EMPTY_INPUT', `the input ${src.kind === 'stdin' ? '(stdin)' : src.path} is empty: nothing to back up (did the program writing it fail?); nothing was stored (--allow-empty stores an empty snapshot on purpose)`);
-    }
-    if (!split) {
-      const first = Buffer.concat(head);
-      split = splitterFor(opts.format ?? 'auto', first);
-      if (first.length) await feed(first);
-      for (const h of head) pieceSlots.get(h)?.release();
-    }
-    split.splitter.end(events);
-    await writer.process(events);
-    await writer.finish();
-    // image facts: a complete image keeps its kind; an incomplete one is stored as a plain tar, with warnings
-    const image = split.tar ? imageFacts(writer.members) : undefined;
-    const format = !split.tar ? 'raw' : image && !image.warnings ? image.kind : 'tar';
-    if ((opts.format === 'docker' || opts.format === 'oci') && (!image || image.warnings || (image.kind !== opts.format && !writer.members.some((m) => m.name.replace(/^\.\//, '') === 'manifest.json')))) {
-      const what = opts.format === 'docker' ? 'a docker-archive (no manifest.json)' : 'an OCI image archive (no oci-layout and index.json)';
-      const why = image?.warnings ? `not a complete ${image.kind === 'docker' ? 'docker-archive' : 'OCI image archive'}: ${image.warnings.join('; ')}` : `not ${what}`;
-      throw new StowageError('INVALID_ARGUMENT', `input is ${why}; nothing was stored under a snapshot (without --format ${opts.format} it is stored as a plain tar)`);
-    }
-    const repository = image && !image.warnings ? imageRepository(image) : undefined;
-    const name = opts.name ?? repository ?? inputName;
-    const bytesNew = writer.stats.bytesNew;
-    const newChunks = writer.stats.newChunks;
-    const listIds = await lists.finish();
-    const fileMapIds = await fileMap.finish();
+    object = new ObjectWriter(repo, session, {
+      ...(opts.format && { format: opts.format }),
+      ...(opts.workers !== undefined && { workers: opts.workers }),
+      ...(deltas && { basis: () => chooseBasis(repo, inputName, opts.basis, known) }),
+    });
+    await writeInput(object, source, src, opts, signal);
+    const facts = imageOf(object, opts);
+    const written = await object.finish();
     await session.flush();
-    const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: bytesRead, sha256: await sha.digest(), ...(src.stat ? { stat: src.stat } : {}) };
-    const manifest: SnapshotManifest = {
-      version: 1,
-      time: (opts.time ?? new Date()).toISOString(),
-      hostname: opts.hostname ?? osHostname(),
-      username: safeUsername(),
-      program: PROGRAM,
-      name,
-      tags: [...(opts.tags ?? [])],
-      source: sourceInfo,
-      format,
-      ...(image && { image }),
-      content: { chunks: lists.count, lists: listIds, ...(fileMapIds.length && { files: fileMapIds }) },
-      summary: {
-        bytesRead,
-        bytesNew,
-        bytesStored: session.stats.storedBytes,
-        chunks: lists.count,
-        newChunks,
-        seconds: (performance.now() - t0) / 1000,
-        ...(writer.stats.deltaCandidates && { deltaCandidates: writer.stats.deltaCandidates }),
-        ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
-      },
-      ...(writer.basis && session.stats.deltaBlobs && { basis: writer.basis.snapshot }),
-    };
+    const manifest = manifestOf(written, session, facts, src, opts, inputName, t0);
     const saved = opts.finalize ? opts.finalize(manifest) : manifest;
     const id = await repo.saveFile('snapshot', encodeManifest(saved));
     return { id, ...saved };
   } catch (err) {
-    sha?.discard();
+    object?.discard();
     await session.abort(err);
     throw err;
   }
+}
+
+type StreamSource = { readonly kind: 'file' | 'stdin'; readonly path: string; readonly stat?: SourceStat };
+
+/**
+ * Reads the input into the object writer, piece by piece (pieces read by readFileHandle
+ * return to their ring once hashed); EMPTY_INPUT for an empty input unless allowed. Ends
+ * the object's input.
+ */
+async function writeInput(object: ObjectWriter, source: AsyncIterable<Uint8Array>, src: StreamSource, opts: SnapshotOptions, signal: AbortSignal): Promise<void> {
+  for await (const piece of source) {
+    signal.throwIfAborted();
+    const slot = pieceSlots.get(piece);
+    await object.write(piece, slot?.release);
+    opts.progress?.({ op: 'snapshot', done: object.written, total: src.stat?.size });
+  }
+  if (object.written === 0 && !opts.allowEmpty) {
+    throw new StowageError('EMPTY_INPUT', `the input ${src.kind === 'stdin' ? '(stdin)' : src.path} is empty: nothing to back up (did the program writing it fail?); nothing was stored (--allow-empty stores an empty snapshot on purpose)`);
+  }
+  await object.end();
+}
+
+/**
+ * The image facts of a tar input: a complete image keeps its kind; an incomplete one is
+ * stored as a plain tar, with warnings. INVALID_ARGUMENT when --format docker/oci was asked
+ * for and the input is not that (before anything is committed).
+ */
+function imageOf(object: ObjectWriter, opts: SnapshotOptions): { format: NonNullable<SnapshotManifest['format']>; image: ImageFacts | undefined; repository: string | undefined } {
+  const image = object.tar ? imageFacts(object.members) : undefined;
+  const format = !object.tar ? 'raw' : image && !image.warnings ? image.kind : 'tar';
+  if ((opts.format === 'docker' || opts.format === 'oci') && (!image || image.warnings || (image.kind !== opts.format && !object.members.some((m) => m.name.replace(/^\.\//, '') === 'manifest.json')))) {
+    const what = opts.format === 'docker' ? 'a docker-archive (no manifest.json)' : 'an OCI image archive (no oci-layout and index.json)';
+    const why = image?.warnings ? `not a complete ${image.kind === 'docker' ? 'docker-archive' : 'OCI image archive'}: ${image.warnings.join('; ')}` : `not ${what}`;
+    throw new StowageError('INVALID_ARGUMENT', `input is ${why}; nothing was stored under a snapshot (without --format ${opts.format} it is stored as a plain tar)`);
+  }
+  return { format, image, repository: image && !image.warnings ? imageRepository(image) : undefined };
+}
+
+/** The snapshot manifest of a written object (before finalize and the commit point). */
+function manifestOf(
+  written: WrittenObject,
+  session: WriteSession,
+  facts: ReturnType<typeof imageOf>,
+  src: StreamSource,
+  opts: SnapshotOptions,
+  inputName: string,
+  t0: number,
+): SnapshotManifest {
+  const { image, format } = facts;
+  const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: written.bytes, sha256: written.sha256!, ...(src.stat ? { stat: src.stat } : {}) };
+  const stats = written.stats;
+  return {
+    version: 1,
+    time: (opts.time ?? new Date()).toISOString(),
+    hostname: opts.hostname ?? osHostname(),
+    username: safeUsername(),
+    program: PROGRAM,
+    name: opts.name ?? facts.repository ?? inputName,
+    tags: [...(opts.tags ?? [])],
+    source: sourceInfo,
+    format,
+    ...(image && { image }),
+    content: { chunks: written.chunks, lists: written.lists, ...(written.files.length && { files: written.files }) },
+    summary: {
+      bytesRead: written.bytes,
+      bytesNew: stats.bytesNew,
+      bytesStored: session.stats.storedBytes,
+      chunks: written.chunks,
+      newChunks: stats.newChunks,
+      seconds: (performance.now() - t0) / 1000,
+      ...(stats.deltaCandidates && { deltaCandidates: stats.deltaCandidates }),
+      ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
+    },
+    ...(written.basis && session.stats.deltaBlobs && { basis: written.basis.snapshot }),
+  };
 }
 
 /**

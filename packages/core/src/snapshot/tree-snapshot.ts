@@ -28,13 +28,11 @@ import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { lockRepository } from '../repository/lock.js';
 import type { SplitEvent } from '../split/events.js';
-import { ChunkListWriter } from '../object/chunk-list.js';
-import { ContentWriter } from './content-writer.js';
-import { Basis, pathKey, type BasisFile } from './file-map.js';
+import { ObjectWriter } from '../object/writer.js';
+import { Basis, pathKey, type BasisFile } from '../object/file-map.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
 import { encodeManifest, type Snapshot, type SnapshotManifest } from './manifest.js';
 import { PROGRAM, safeUsername } from './create.js';
-import { ExtentSink } from './extent-sink.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
 import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
@@ -163,8 +161,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
     }
     await walker.finish();
     const root = await walker.saveTree(rootNodes);
-    await walker.sink.settled();
-    const listIds = await walker.lists.finish();
+    const written = await walker.object.finish();
     await session.flush();
     const s = walker.stats;
     const manifest: SnapshotManifest = {
@@ -178,15 +175,15 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
       source: { kind: 'dir', path: abs[0]!, size: s.bytes, sha256: '' },
       format: 'tree',
       tree: { paths: abs, root, files: s.files, dirs: s.dirs, others: s.others, bytes: s.bytes },
-      content: { chunks: walker.lists.count, lists: listIds },
+      content: { chunks: written.chunks, lists: written.lists },
       summary: {
         bytesRead: s.bytesRead,
-        bytesNew: walker.writer.stats.bytesNew,
+        bytesNew: written.stats.bytesNew,
         bytesStored: session.stats.storedBytes,
-        chunks: walker.lists.count,
-        newChunks: walker.writer.stats.newChunks,
+        chunks: written.chunks,
+        newChunks: written.stats.newChunks,
         seconds: (performance.now() - t0) / 1000,
-        ...(walker.writer.stats.deltaCandidates && { deltaCandidates: walker.writer.stats.deltaCandidates }),
+        ...(written.stats.deltaCandidates && { deltaCandidates: written.stats.deltaCandidates }),
         ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
       },
       ...(parent && { parent: parent.id }),
@@ -217,9 +214,8 @@ async function findParent(repo: Repository, paths: readonly string[], host: stri
 class TreeWalker {
   readonly stats: Stats = { files: 0, dirs: 0, others: 0, bytes: 0, bytesRead: 0, filesRead: 0, filesReused: 0 };
   readonly warnings: TreeWarning[] = [];
-  readonly lists: ChunkListWriter;
-  readonly sink: ExtentSink;
-  readonly writer: ContentWriter;
+  /** The snapshot's object: every file's bytes back to back, each file's extents handed back. */
+  readonly object: ObjectWriter;
   private readonly owners = new OwnerNames();
   private readonly ignore: Ignore | undefined;
   /** Old versions of the files in the batch being fed, by path key (delta bases). */
@@ -242,11 +238,9 @@ class TreeWalker {
     private readonly opts: TreeSnapshotOptions,
     parentId: string | undefined,
   ) {
-    this.lists = new ChunkListWriter(session);
-    this.sink = new ExtentSink(this.lists);
     this.basis = parentId && opts.delta !== false ? new Basis(parentId, this.oldFiles) : undefined;
     const basis = this.basis;
-    this.writer = new ContentWriter(session, repo.cutter(), this.sink, (d) => repo.codec.id(d), repo.cutter(), basis ? { basis: () => Promise.resolve(basis) } : undefined);
+    this.object = new ObjectWriter(repo, session, { fileExtents: true, ...(basis && { basis: () => Promise.resolve(basis) }) });
     if (opts.excludes?.length) this.ignore = ignore().add([...opts.excludes]);
   }
 
@@ -467,7 +461,7 @@ class TreeWalker {
       this.prefetched = undefined;
       this.stats.filesReused++;
       this.stats.bytes += Number(st.size);
-      for (const e of decodeExtents(old!)) this.detach(this.sink.other(e.id, e.length, e.offset));
+      for (const e of decodeExtents(old!)) this.detach(this.object.reference(e.id, e.length, e.offset));
       const c = { size: old!.size!, ...(old!.content && { content: old!.content }), ...(old!.sparse && { sparse: old!.sparse }) };
       if (linkKey) this.linked.set(linkKey, Promise.resolve(c));
       return now({ ...base, ...c });
@@ -514,7 +508,7 @@ class TreeWalker {
       const dataBytes = regions.reduce((a, [, l]) => a + l, 0);
       await this.flushBatch();
       await this.startFile(rel, dataBytes, old);
-      const extentsP = this.sink.expect(dataBytes);
+      const extentsP = this.object.expect(dataBytes);
       let got = 0;
       let short = false;
       for (const [off, len] of regions) {
@@ -528,7 +522,7 @@ class TreeWalker {
             short = true;
             break;
           }
-          await this.writer.process([{ kind: 'content', bytes: buf.subarray(0, n) }]);
+          await this.object.process([{ kind: 'content', bytes: buf.subarray(0, n) }]);
           got += n;
           pos += n;
           this.stats.bytesRead += n;
@@ -539,13 +533,13 @@ class TreeWalker {
       if (got < dataBytes) {
         // truncated while read: what was read is the content, the size says so
         this.warn('CHANGED_WHILE_READ', abs, `truncated while it was read (${got} of ${dataBytes} bytes): stored as read`);
-        this.sink.shrinkLast(dataBytes - got);
+        this.object.shrinkLast(dataBytes - got);
       } else {
         const after = await fh.stat({ bigint: true });
         if (after.nlink === 0n) this.warn('CHANGED_WHILE_READ', abs, 'deleted while it was read: stored as read');
         else if (after.mtimeNs !== st.mtimeNs || after.size !== st.size) this.warn('CHANGED_WHILE_READ', abs, 'changed while it was read: stored as read');
       }
-      await this.writer.process([{ kind: 'end-content' }]);
+      await this.object.process([{ kind: 'end-content' }]);
       this.stats.filesRead++;
       this.stats.bytes += got;
       const size = got < dataBytes ? (holes ? Number(st.size) : got) : Number(st.size);
@@ -566,7 +560,7 @@ class TreeWalker {
       const ext = decodeExtents(old);
       this.oldFiles.set(pathKey(name).toString('latin1'), { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
     }
-    await this.writer.process([{ kind: 'file', name, size }]);
+    await this.object.process([{ kind: 'file', name, size }]);
   }
 
   /** Queues a small file's bytes; the batch is fed when large enough. */
@@ -576,7 +570,7 @@ class TreeWalker {
       const ext = decodeExtents(old);
       this.oldFiles.set(pathKey(name).toString('latin1'), { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
     }
-    const extents = this.sink.expect(data.length);
+    const extents = this.object.expect(data.length);
     this.events.push({ kind: 'file', name, size: data.length });
     if (data.length) this.events.push({ kind: 'content', bytes: data });
     this.events.push({ kind: 'end-content' });
@@ -596,7 +590,7 @@ class TreeWalker {
     this.batchesQueued++;
     const p = this.batching
       .then(async () => {
-        if (events.length) await this.writer.process(events);
+        if (events.length) await this.object.process(events);
         this.oldFiles.clear();
       })
       .finally(() => this.batchesQueued--);
@@ -623,8 +617,7 @@ class TreeWalker {
   /** Feeds what is queued and cuts the last chunks: every fed file's extents resolve. */
   async finish(): Promise<void> {
     await this.flushBatch();
-    await this.writer.finish();
-    this.sink.close();
+    await this.object.end();
     // tree blobs written in the meantime: wait for all (rethrows the first failure)
     while (this.outstanding > 0) await new Promise<void>((r) => (this.idle = r));
     if (this.failure) throw this.failure.err;
@@ -637,7 +630,7 @@ class TreeWalker {
     for (let i = 0; i < done.length || i === 0; i += TREE_BLOB_ENTRIES) {
       const blob = encodeTreeBlob(done.slice(i, i + TREE_BLOB_ENTRIES));
       const id = await this.session.saveBlob('list', blob);
-      await this.sink.other(id, blob.length, 0);
+      await this.object.reference(id, blob.length, 0);
       ids.push(id.toString('hex'));
     }
     return ids;

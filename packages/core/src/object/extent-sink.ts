@@ -6,7 +6,7 @@
  * stream is the files' bytes back to back, nothing else).
  */
 import type { Extent } from '../tree/node.js';
-import type { ChunkListWriter } from '../object/chunk-list.js';
+import type { ChunkListWriter } from './chunk-list.js';
 
 interface Pending {
   left: number;

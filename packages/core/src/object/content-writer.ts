@@ -15,9 +15,9 @@
  * the chunk list in stream order as soon as the blobs they refer to are cut.
  */
 import type { Cutter } from '../chunker/index.js';
-import type { WriteSession } from '../repository/write-session.js';
+import type { BlobSink } from '../repository/blob-store.js';
 import type { ArchiveMember, SplitEvent } from '../split/events.js';
-import type { ChunkListWriter } from '../object/chunk-list.js';
+import type { ChunkListWriter } from './chunk-list.js';
 import { pickBase, pathKey, type Basis, type BasisFile, type FileMapWriter } from './file-map.js';
 import { SliceStream } from './slice-stream.js';
 
@@ -96,7 +96,7 @@ export class ContentWriter {
   private readonly smallFiles: SliceStream;
 
   constructor(
-    private readonly session: WriteSession,
+    private readonly session: BlobSink,
     private readonly cutter: Cutter,
     /** Receives the entries in stream order (a chunk list, or a tree snapshot's extent sink). */
     private readonly lists: Pick<ChunkListWriter, 'count' | 'add'>,

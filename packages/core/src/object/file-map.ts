@@ -17,12 +17,11 @@
  * `size` bytes, the old chunk of the same path that overlaps most the same relative range.
  */
 import { blake3 } from '../hash/blake3.js';
-import type { Repository } from '../repository/repository.js';
-import type { WriteSession } from '../repository/write-session.js';
+import type { BlobSource } from '../repository/blob-store.js';
+import type { BlobSink } from '../repository/blob-store.js';
 import { corrupt } from '../errors.js';
-import { LIST_ENTRY_BYTES } from '../object/chunk-list.js';
-import { RecordBlobWriter } from '../object/record-blobs.js';
-import type { Snapshot } from './manifest.js';
+import { LIST_ENTRY_BYTES } from './chunk-list.js';
+import { RecordBlobWriter } from './record-blobs.js';
 
 export const FILE_MAP_RECORD_BYTES = 24;
 /** Records per file map blob (1.5 MiB). */
@@ -37,7 +36,7 @@ export function pathKey(name: string): Buffer {
 export class FileMapWriter {
   private readonly out: RecordBlobWriter;
 
-  constructor(session: WriteSession) {
+  constructor(session: BlobSink) {
     this.out = new RecordBlobWriter(session, FILE_MAP_RECORD_BYTES, FILE_MAP_RECORDS);
   }
 
@@ -106,12 +105,21 @@ export function pickBase(old: BasisFile, size: number, offset: number, length: n
 }
 
 /**
+ * What loadBasis reads of a snapshot (a SnapshotManifest with its id is one): its id,
+ * its chunk lists and its file map blobs.
+ */
+export interface BasisSource {
+  readonly id: string;
+  readonly content: { readonly lists: readonly string[]; readonly files?: readonly string[] | undefined };
+}
+
+/**
  * Loads the basis of snapshot `snap`: its file map joined with its chunk lists.
  * Undefined when the snapshot has no file map (raw input, or made before file maps).
  * Memory: the snapshot's extents (40 bytes each) while joining, then the chunk ids of
  * its mapped files.
  */
-export async function loadBasis(repo: Repository, snap: Snapshot): Promise<Basis | undefined> {
+export async function loadBasis(repo: BlobSource, snap: BasisSource): Promise<Basis | undefined> {
   const maps = snap.content.files;
   if (!maps || maps.length === 0) return undefined;
   const lists = await repo.loadBlobs(snap.content.lists.map((h) => Buffer.from(h, 'hex')));

@@ -13,7 +13,7 @@ import { blake3 } from '../hash/blake3.js';
 import type { WriteSession } from '../repository/write-session.js';
 import { RawSplitter, type SplitEvent, type Splitter } from '../split/events.js';
 import { TarSplitter } from '../split/tar-splitter.js';
-import type { ChunkListWriter } from '../object/chunk-list.js';
+import type { ChunkListWriter } from './chunk-list.js';
 import { ContentWriter } from './content-writer.js';
 
 const params = { minSize: 4096, avgSize: 16384, maxSize: 65536, level: 1, seed: 0n };

@@ -1,0 +1,221 @@
+/**
+ * The object writer (kopia's repo/object writer): bytes in -> blobs in the caller's write
+ * session, and the object's extent lists (chunk lists), its file map and its own digests
+ * out. ObjectReader (reader.ts) turns the extent lists back into verified bytes.
+ *
+ * Two ways in:
+ * - a byte stream (`write` each piece, then `end`): the writer looks at the first bytes,
+ *   picks a splitter (split/detect.ts: tar archives are split into members, anything else
+ *   is a raw stream), hashes the whole stream (SHA-256, and the digests of byte ranges known
+ *   ahead, such as image layers) on the codec pool under its own handles, and records a
+ *   file map for the next object's delta bases;
+ * - split events (`process`), for a caller that splits itself (tree snapshots feed each
+ *   file's bytes); with `fileExtents`, each file's extents come back to it (`expect`).
+ *
+ * Everything of one write lives here: the chunkers, the content writer's carry and slice
+ * streams, the chunk-list and file-map buffers, the hashes. The blob store and its codec
+ * pools are shared by every operation; the write session (the sink) is the operation's.
+ */
+import type { DigestedRange, DigestMismatch } from '../hash/range-hasher.js';
+import type { BlobSink, BlobStore } from '../repository/blob-store.js';
+import type { StreamRanges, StreamSha } from '../repository/codec-pool.js';
+import { splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
+import type { ArchiveMember, SplitEvent, Splitter } from '../split/events.js';
+import type { Extent } from '../tree/node.js';
+import { ChunkListWriter } from './chunk-list.js';
+import { ContentWriter, type ContentStats } from './content-writer.js';
+import { ExtentSink } from './extent-sink.js';
+import { FileMapWriter, type Basis } from './file-map.js';
+
+export interface ObjectWriterOptions {
+  /** How a byte stream is split: auto (default) detects tar archives; raw stores bytes as they come. */
+  readonly format?: InputFormat;
+  /** Codec worker threads of the pool that hashes the stream (default: one per core; 0 = inline). */
+  readonly workers?: number;
+  /** Where changed files' old versions come from (delta bases), asked at the first file. */
+  readonly basis?: () => Promise<Basis | undefined>;
+  /** Record a file map (which extents hold which member), for later objects' deltas. Default true. */
+  readonly fileMap?: boolean;
+  /** Hash the whole byte stream (digests().sha256). Default true for byte streams. */
+  readonly sha256?: boolean;
+  /** Byte ranges of the stream whose digests to check (digests().mismatches). */
+  readonly digestRanges?: readonly DigestedRange[];
+  /** Hand each file's extents back (expect/shrinkLast/reference): a tree snapshot's files. */
+  readonly fileExtents?: boolean;
+}
+
+/** What an object write produced. */
+export interface WrittenObject {
+  /** Hex ids of the chunk-list blobs: the object's extents in order. */
+  readonly lists: string[];
+  /** Extents (chunk-list entries) in all. */
+  readonly chunks: number;
+  /** Hex ids of the file map blobs (empty without members, or without a file map). */
+  readonly files: string[];
+  /** Bytes written (of the byte stream). */
+  readonly bytes: number;
+  /** Hex SHA-256 of the byte stream (when hashed). */
+  readonly sha256?: string;
+  /** The digest ranges whose bytes did not match. */
+  readonly mismatches: DigestMismatch[];
+  /** New chunks and bytes, delta candidates. */
+  readonly stats: ContentStats;
+  /** The delta basis the writer used (undefined: none, or none asked for). */
+  readonly basis: Basis | undefined;
+}
+
+export class ObjectWriter {
+  private readonly lists: ChunkListWriter;
+  private readonly map: FileMapWriter | undefined;
+  private readonly sink: ExtentSink | undefined;
+  private readonly content: ContentWriter;
+  private readonly sha: StreamSha | undefined;
+  private readonly ranges: StreamRanges | undefined;
+  private split: { splitter: Splitter; tar: boolean } | undefined;
+  /** Pieces held until enough bytes came to choose a splitter, with their release. */
+  private head: { piece: Uint8Array; release: (() => void) | undefined }[] = [];
+  private headBytes = 0;
+  private readonly events: SplitEvent[] = [];
+  private ended = false;
+  /** Bytes of the stream split and stored so far. */
+  private fed = 0;
+  /** Bytes given to write() (including those still held to choose a splitter). */
+  written = 0;
+
+  constructor(
+    store: BlobStore,
+    session: BlobSink,
+    private readonly opts: ObjectWriterOptions = {},
+  ) {
+    this.lists = new ChunkListWriter(session);
+    this.map = opts.fileMap === false || opts.fileExtents ? undefined : new FileMapWriter(session);
+    this.sink = opts.fileExtents ? new ExtentSink(this.lists) : undefined;
+    const files = opts.basis || this.map ? { ...(opts.basis && { basis: opts.basis }), ...(this.map && { map: this.map }) } : undefined;
+    this.content = new ContentWriter(session, store.cutter(), this.sink ?? this.lists, (d) => store.codec.id(d), store.cutter(), files);
+    const hashes = opts.sha256 ?? !opts.fileExtents;
+    const pool = hashes || opts.digestRanges?.length ? store.codecs(opts.workers) : undefined;
+    this.sha = hashes ? pool!.sha256() : undefined; // this write's own hash (the pool is shared by every operation)
+    this.ranges = opts.digestRanges?.length ? pool!.rangeHasher(opts.digestRanges) : undefined;
+  }
+
+  /** New chunks and bytes so far. */
+  get stats(): ContentStats {
+    return this.content.stats;
+  }
+
+  /** The archive members seen (tar input). */
+  get members(): readonly ArchiveMember[] {
+    return this.content.members;
+  }
+
+  /** True when the byte stream is split as a tar archive (known once a splitter is chosen). */
+  get tar(): boolean {
+    return this.split?.tar ?? false;
+  }
+
+  /** Extents written so far. */
+  get chunks(): number {
+    return this.lists.count;
+  }
+
+  /**
+   * Writes the next piece of the byte stream. The piece is read, never changed or kept:
+   * `release` (if given) is called once the writer is done with it (split, stored and
+   * hashed; a piece in shared memory is hashed in place), so its memory may be reused.
+   */
+  async write(piece: Uint8Array, release?: () => void): Promise<void> {
+    this.written += piece.length;
+    if (this.split) return this.feed(piece, release);
+    // look at the first bytes before choosing a splitter
+    this.head.push({ piece, release });
+    this.headBytes += piece.length;
+    if (this.headBytes < SNIFF_BYTES) return;
+    await this.startSplit();
+  }
+
+  /** Ends the byte stream (or the events): stores what is left. Call once, before finish. */
+  async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.split || this.head.length || !this.sink) {
+      if (!this.split) await this.startSplit();
+      this.split!.splitter.end(this.events);
+      await this.content.process(this.events);
+      this.events.length = 0;
+    }
+    await this.content.finish();
+    this.sink?.close();
+  }
+
+  /**
+   * The extent lists, file map and digests; call once after end() (and after every
+   * reference() of a fileExtents writer was given).
+   */
+  async finish(): Promise<WrittenObject> {
+    await this.end();
+    await this.sink?.settled();
+    const lists = await this.lists.finish();
+    const files = this.map ? await this.map.finish() : [];
+    const sha256 = this.sha ? await this.sha.digest() : undefined;
+    const mismatches = this.ranges ? await this.ranges.result() : [];
+    const basis = this.content.basis ?? undefined;
+    return { lists, chunks: this.lists.count, files, bytes: this.fed, ...(sha256 !== undefined && { sha256 }), mismatches, stats: this.content.stats, basis };
+  }
+
+  /** Drops this write's hashes (it failed); idempotent. Blobs already in the session stay its business. */
+  discard(): void {
+    this.sha?.discard();
+    this.ranges?.discard();
+  }
+
+  /** Split events from a caller that splits itself (views into its pieces are used until this resolves). */
+  async process(events: readonly SplitEvent[]): Promise<void> {
+    await this.content.process(events);
+  }
+
+  /** fileExtents: the next `size` bytes processed are one file's; resolves to its extents once written. */
+  expect(size: number): Promise<Extent[]> {
+    return this.needSink().expect(size);
+  }
+
+  /** fileExtents: the last file expected got `n` bytes fewer than announced (truncated while read). */
+  shrinkLast(n: number): void {
+    this.needSink().shrinkLast(n);
+  }
+
+  /** fileExtents: an extent of the object that is not processed content (a reused file's extent, a tree blob). */
+  reference(id: Buffer, length: number, offset = 0): Promise<void> {
+    return this.needSink().other(id, length, offset);
+  }
+
+  private needSink(): ExtentSink {
+    if (!this.sink) throw new Error('internal error: file extents asked of an object writer without fileExtents');
+    return this.sink;
+  }
+
+  /** Chooses the splitter from the first bytes held, then feeds them. */
+  private async startSplit(): Promise<void> {
+    const head = this.head;
+    this.head = [];
+    this.headBytes = 0;
+    const one = head.length === 1 ? head[0]! : undefined;
+    const first = one ? one.piece : Buffer.concat(head.map((h) => h.piece));
+    this.split = splitterFor(this.opts.format ?? 'auto', first);
+    if (first.length) await this.feed(first, one?.release);
+    else one?.release?.();
+    if (!one) for (const h of head) h.release?.();
+  }
+
+  private async feed(piece: Uint8Array, release: (() => void) | undefined): Promise<void> {
+    this.split!.splitter.push(piece, this.events);
+    await this.content.process(this.events);
+    this.events.length = 0;
+    const at = this.fed;
+    this.fed += piece.length;
+    // last use of the piece: the hashing threads read it in place (a shared slot returns to
+    // its ring once hashed) or get a copy (the caller's buffers are left as they were)
+    const hashed = this.sha ? this.sha.update([piece]) : Promise.resolve();
+    const ranged = this.ranges ? this.ranges.update([piece], at) : Promise.resolve();
+    if (release) Promise.all([hashed, ranged]).then(release, release);
+  }
+}
