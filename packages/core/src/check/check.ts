@@ -32,7 +32,8 @@ import { readPackTrailer } from '../pack/pack-reader.js';
 import type { ProgressFn } from '../progress.js';
 import { listLocks, lockRepository } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
-import { decodeChunkList, type ChunkRef } from '../object/chunk-list.js';
+import { walkChunkList } from '../object/chunk-list.js';
+import { tableListLoader } from '../object/table-lists.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import { filterIsEmpty, filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
 import type { Snapshot } from '../snapshot/manifest.js';
@@ -203,6 +204,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
   const badLists = new Map<string, Finding>();
   /** Findings about the chunks of a list (for later snapshots that share the list). */
   const listFindings = new Map<string, Finding[]>();
+  const loadList = tableListLoader(repo, table);
   let done = 0;
   for (const s of snaps) {
     for (const hex of snapshotRoots(s)) {
@@ -226,22 +228,11 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
       }
       const found: Finding[] = [];
       const pack = table.packAt(table.pack(e)).id;
-      let refs: ChunkRef[];
-      try {
-        const stored = await repo.readPackRange(pack, table.offset(e), table.length(e));
-        const plain = repo.codec.decode(stored, [decodeItem(table.location(e), id, 0)], `pack ${pack}`).plain;
-        refs = decodeChunkList(plain, `chunk list ${hex}`);
-      } catch (err) {
-        if (!isStowageError(err)) throw err;
-        const f = add({ severity: 'error', kind: 'list-unreadable', blob: hex, pack, message: `chunk list blob ${hex} in pack ${pack}: ${err.message}` });
-        badLists.set(hex, f);
-        addSnapshots(f, [s.id]);
-        continue;
-      }
-      for (const r of refs) {
-        const c = table.find(r.id);
+      // the chunks: walked in place (object/chunk-list.ts), read where the table says
+      const chunk = (list: Buffer, at: number, offset: number, length: number): void => {
+        const c = table.find(list, at);
         if (c < 0) {
-          const h = r.id.toString('hex');
+          const h = list.toString('hex', at, at + 32);
           let f = missing.get(h);
           if (!f) {
             f = add({ severity: 'error', kind: 'blob-missing', blob: h, message: `blob ${h} is not in the index` });
@@ -249,7 +240,7 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
           }
           addSnapshots(f, [s.id]);
           found.push(f);
-          continue;
+          return;
         }
         if (table.mark(c) && table.isDelta(c)) {
           const f = checkBase(table, c, add);
@@ -258,11 +249,20 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
             found.push(f);
           }
         }
-        if (r.offset + r.length > table.rawLength(c)) {
-          const f = add({ severity: 'error', kind: 'blob-size-mismatch', blob: table.idHex(c), pack: table.packAt(table.pack(c)).id, message: `blob ${table.idHex(c)}: the chunk list takes bytes ${r.offset}..${r.offset + r.length}, but the index says it has ${table.rawLength(c)}` });
+        if (offset + length > table.rawLength(c)) {
+          const f = add({ severity: 'error', kind: 'blob-size-mismatch', blob: table.idHex(c), pack: table.packAt(table.pack(c)).id, message: `blob ${table.idHex(c)}: the chunk list takes bytes ${offset}..${offset + length}, but the index says it has ${table.rawLength(c)}` });
           addSnapshots(f, [s.id]);
           found.push(f);
         }
+      };
+      try {
+        await walkChunkList(hex, loadList, chunk);
+      } catch (err) {
+        if (!isStowageError(err)) throw err;
+        const f = add({ severity: 'error', kind: 'list-unreadable', blob: hex, pack, message: `chunk list blob ${hex} in pack ${pack}: ${err.message}` });
+        badLists.set(hex, f);
+        addSnapshots(f, [s.id]);
+        continue;
       }
       if (found.length) listFindings.set(hex, [...new Set(found)]);
       opts.signal?.throwIfAborted();
@@ -363,22 +363,17 @@ async function run(repo: Repository, opts: CheckOptions, t0: number): Promise<Ch
         if (e < 0) continue;
         collect(table, e, packFindings, blobFindings, hit);
         if (badLists.has(hex)) continue;
-        let refs: ChunkRef[];
         try {
-          const pack = table.packAt(table.pack(e)).id;
-          const stored = await repo.readPackRange(pack, table.offset(e), table.length(e));
-          const plain = repo.codec.decode(stored, [decodeItem(table.location(e), Buffer.from(hex, 'hex'), 0)], `pack ${pack}`).plain;
-          refs = decodeChunkList(plain, `chunk list ${hex}`);
+          await walkChunkList(hex, loadList, (list, at) => {
+            const c = table.find(list, at);
+            if (c >= 0 && table.hasFlag(c, DAMAGED)) collect(table, c, packFindings, blobFindings, hit);
+            if (c >= 0 && table.isDelta(c)) {
+              const b = table.baseEntry(c);
+              if (b >= 0 && table.hasFlag(b, DAMAGED)) collect(table, b, packFindings, blobFindings, hit);
+            }
+          });
         } catch {
           continue;
-        }
-        for (const r of refs) {
-          const c = table.find(r.id);
-          if (c >= 0 && table.hasFlag(c, DAMAGED)) collect(table, c, packFindings, blobFindings, hit);
-          if (c >= 0 && table.isDelta(c)) {
-            const b = table.baseEntry(c);
-            if (b >= 0 && table.hasFlag(b, DAMAGED)) collect(table, b, packFindings, blobFindings, hit);
-          }
         }
       }
       for (const f of hit) addSnapshots(f, [s.id]);

@@ -19,11 +19,11 @@ import { StowageError, corrupt } from '../errors.js';
 import { IndexTable } from '../blob-index/index-table.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
-import { LIST_ENTRY_BYTES } from '../object/chunk-list.js';
+import { walkChunkList, type ListLoader } from '../object/chunk-list.js';
+import { tableListLoader } from '../object/table-lists.js';
 import { listSnapshots } from '../snapshot/find.js';
 import { filterIsEmpty, filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
 import { snapshotLeaves, snapshotRoots } from '../snapshot/roots.js';
-import { decodeItem } from '../repository/blob-codec.js';
 import { isSize, parseSize } from '../units/size.js';
 
 /** How much unused data gc may leave in partly used packs. */
@@ -175,7 +175,7 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
 
   // mark
   const missing = new Map<string, string>(); // blob hex -> a snapshot id referencing it
-  let scratch = Buffer.allocUnsafeSlow(0); // plaintext of one chunk list at a time
+  const loadList = tableListLoader(repo, table); // plaintext of one chunk list at a time
   let done = 0;
   for (const s of snaps) {
     for (const hex of snapshotRoots(s)) {
@@ -186,30 +186,31 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
         continue;
       }
       if (!table.mark(e)) continue; // this list (and so its chunks) was marked already
-      const pack = table.packAt(table.pack(e));
-      const raw = table.rawLength(e);
-      if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 1 << 20));
+      // walked in place (object/chunk-list.ts), no object per entry
+      let loaded = false;
+      const load: ListLoader = async (lid, lhex) => {
+        const plain = await loadList(lid, lhex);
+        loaded = true;
+        return plain;
+      };
       try {
-        const stored = await repo.readPackRange(pack.id, table.offset(e), table.length(e));
-        repo.codec.decodeInto(stored, [decodeItem(table.location(e), id, 0)], scratch, `pack ${pack.id}`);
-      } catch (err) {
-        throw refuse(`chunk list ${hex} of snapshot ${s.id} cannot be read: ${(err as Error).message}`, err);
-      }
-      // Entries start with the chunk's 32-byte id (chunk-list.ts); walked in place, no object per entry.
-      if (raw % LIST_ENTRY_BYTES !== 0) throw refuse(`chunk list ${hex} of snapshot ${s.id} is malformed (length ${raw})`);
-      for (let off = 0; off < raw; off += LIST_ENTRY_BYTES) {
-        const c = table.find(scratch, off);
-        if (c >= 0) {
-          if (table.mark(c) && table.isDelta(c)) {
-            // a delta blob needs its base: keep it too
-            const b = table.baseEntry(c);
-            if (b >= 0) table.mark(b);
-            else if (missing.size < 1000) missing.set(b === -1 ? table.idHex(c + 1) : table.idHex(c), s.id);
+        await walkChunkList(hex, load, (list, at) => {
+          const c = table.find(list, at);
+          if (c >= 0) {
+            if (table.mark(c) && table.isDelta(c)) {
+              // a delta blob needs its base: keep it too
+              const b = table.baseEntry(c);
+              if (b >= 0) table.mark(b);
+              else if (missing.size < 1000) missing.set(b === -1 ? table.idHex(c + 1) : table.idHex(c), s.id);
+            }
+          } else if (missing.size < 1000) {
+            const h = list.toString('hex', at, at + 32);
+            if (!missing.has(h)) missing.set(h, s.id);
           }
-        } else if (missing.size < 1000) {
-          const h = scratch.toString('hex', off, off + 32);
-          if (!missing.has(h)) missing.set(h, s.id);
-        }
+        });
+      } catch (err) {
+        if (loaded) throw refuse(`chunk list ${hex} of snapshot ${s.id} is malformed: ${(err as Error).message}`);
+        throw refuse(`chunk list ${hex} of snapshot ${s.id} cannot be read: ${(err as Error).message}`, err);
       }
       opts.signal?.throwIfAborted();
     }

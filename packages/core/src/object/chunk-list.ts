@@ -53,20 +53,55 @@ export class ChunkListWriter {
   }
 }
 
-/** Decodes one list blob. */
-export function decodeChunkList(plain: Buffer, what: string): ChunkRef[] {
+/**
+ * One entry of a list blob, visited in place (no object per entry): the chunk's id is bytes
+ * [at, at + 32) of `list`; the extent is [offset, offset + length) of that blob's plaintext.
+ * `list` is valid only during the call.
+ */
+export type ChunkVisitor = (list: Buffer, at: number, offset: number, length: number) => void;
+
+/**
+ * The plaintext of list blob `id` (hex `hex`), verified against its id. Sources: the
+ * repository's index cache (repoListLoader), or gc's and check's index table
+ * (object/table-lists.ts). The buffer may be reused by the loader's next call.
+ */
+export type ListLoader = (id: Buffer, hex: string) => Promise<Buffer>;
+
+/**
+ * THE chunk-list walker: visits every entry of one list blob's plaintext, in order and in
+ * place. CORRUPT (nothing visited) when the plaintext is not a whole number of entries.
+ */
+export function forEachChunk(plain: Buffer, what: string, visit: ChunkVisitor): void {
   if (plain.length % LIST_ENTRY_BYTES !== 0) throw corrupt(`${what}: chunk list length ${plain.length} is not a multiple of ${LIST_ENTRY_BYTES}`);
+  for (let at = 0; at < plain.length; at += LIST_ENTRY_BYTES) visit(plain, at, plain.readUInt32LE(at + 32), plain.readUInt32LE(at + 36));
+}
+
+/**
+ * Loads list blob `hex` with `load` and walks it (forEachChunk). Throws what `load` throws,
+ * or CORRUPT when the list is malformed.
+ */
+export async function walkChunkList(hex: string, load: ListLoader, visit: ChunkVisitor): Promise<void> {
+  forEachChunk(await load(Buffer.from(hex, 'hex'), hex), `chunk list ${hex}`, visit);
+}
+
+/** Decodes one list blob into refs (the ids are views of `plain`). */
+export function decodeChunkList(plain: Buffer, what: string): ChunkRef[] {
   const out: ChunkRef[] = [];
-  for (let off = 0; off < plain.length; off += LIST_ENTRY_BYTES) {
-    out.push({ id: plain.subarray(off, off + 32), offset: plain.readUInt32LE(off + 32), length: plain.readUInt32LE(off + 36) });
-  }
+  forEachChunk(plain, what, (list, at, offset, length) => out.push({ id: list.subarray(at, at + 32), offset, length }));
   return out;
+}
+
+/** Loads list blobs through the repository's index cache (the restore path's source). */
+export function repoListLoader(repo: Pick<BlobSource, 'loadBlobs'>): ListLoader {
+  return async (id) => (await repo.loadBlobs([id]))[0]!;
 }
 
 /** Yields the chunk refs of a snapshot in order, loading one list blob at a time. */
 export async function* readChunkLists(repo: BlobSource, lists: readonly string[]): AsyncGenerator<ChunkRef[]> {
+  const load = repoListLoader(repo);
   for (const hex of lists) {
-    const [plain] = await repo.loadBlobs([Buffer.from(hex, 'hex')]);
-    yield decodeChunkList(plain!, `chunk list ${hex}`);
+    const refs: ChunkRef[] = [];
+    await walkChunkList(hex, load, (list, at, offset, length) => refs.push({ id: list.subarray(at, at + 32), offset, length }));
+    yield refs;
   }
 }
