@@ -10,7 +10,7 @@ import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { decodeItem } from '../repository/blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from '../repository/blob-reads.js';
 import type { CodecPool } from '../repository/codec-pool.js';
-import { planReads } from '../repository/read-plan.js';
+import { planReads, type PlannedRead } from '../repository/read-plan.js';
 import type { BlobSource } from '../repository/blob-store.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import type { ChunkRef } from './chunk-list.js';
@@ -60,104 +60,30 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
     outSlot?.release();
   };
   try {
-    const unique = new Map<string, Buffer>();
-    for (const r of refs) unique.set(r.id.toString('latin1'), r.id);
-    const keys = [...unique.keys()];
-    const found = await repo.lookup([...unique.values()]);
-    const locs = new Map<string, BlobLocation>();
-    keys.forEach((k, i) => {
-      const l = found[i];
-      if (l) locs.set(k, l);
-    });
+    const locs = await locate(repo, refs);
     const reads = planReads(refs, locs);
     const bases = await loadBasesOf(repo, pool, locs, rings?.base);
-    let readTotal = 0;
-    let plainTotal = 0;
-    for (const rd of reads) {
-      readTotal += rd.length;
-      for (const b of rd.blobs) plainTotal += b.loc.rawLength;
-    }
-    const shared = outSlot !== undefined && readSlot !== undefined && plainTotal <= outSlot.bytes.length && readTotal <= readSlot.bytes.length;
+    const shared = outSlot !== undefined && readSlot !== undefined && fitsSlots(reads, outSlot, readSlot);
     if (!shared) {
       release();
       readSlot = undefined;
     }
-    const plain = new Map<string, Uint8Array>();
-    let readOff = 0;
-    let outOff = 0;
-    // Every read runs to its end (none may still write into the slots once they are released,
-    // or have a job on a worker when the pool closes); after the first failure, here or of
-    // the restore (`stop`), reads that complete decode nothing more.
-    let failure: { err: unknown } | undefined;
+    let plain: Map<string, Uint8Array>;
     try {
-      await Promise.all(
-        reads.map(async (rd) => {
-          try {
-            const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.plain.get(b.loc.base.toString('latin1'))));
-            const what = `pack ${rd.pack}`;
-            const fail = (err: unknown): never => {
-              throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
-            };
-            let out: Uint8Array;
-            let lengths: number[];
-            if (shared) {
-              const src = readSlot!.bytes.subarray(readOff, readOff + rd.length);
-              readOff += rd.length;
-              let n = 0;
-              for (const it of items) n += it.rawLength;
-              out = outSlot!.bytes.subarray(outOff, outOff + n);
-              outOff += n;
-              await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
-              if (failure || stop?.aborted) return;
-              lengths = await pool.decodeInto(src, items, out, what).catch(fail);
-            } else {
-              const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
-              if (failure || stop?.aborted) return;
-              const dec = await pool.decode(stored, items, what).catch(fail);
-              out = dec.plain;
-              lengths = dec.lengths;
-            }
-            let off = 0;
-            rd.blobs.forEach((b, i) => {
-              const len = lengths[i]!;
-              plain.set(b.key, out.subarray(off, off + len));
-              off += len;
-            });
-          } catch (err) {
-            failure ??= { err };
-          }
-        }),
-      );
+      plain = await decodeReads(repo, pool, reads, bases.plain, shared ? { read: readSlot!.bytes, out: outSlot!.bytes } : undefined, stop);
     } finally {
       bases.release(); // decoded: the bases are no longer needed
     }
-    if (failure) throw failure.err;
     stop?.throwIfAborted();
-    const pieces: Buffer[] = [];
-    for (const r of refs) {
-      const blob = plain.get(r.id.toString('latin1'))!;
-      if (r.offset + r.length > blob.length) throw corrupt(`blob ${r.id.toString('hex')}: ${blob.length} bytes, but the chunk list needs ${r.offset}+${r.length}`);
-      const p = r.offset === 0 && r.length === blob.length ? blob : blob.subarray(r.offset, r.offset + r.length);
-      const last = pieces[pieces.length - 1];
-      if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
-        pieces[pieces.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
-      } else {
-        pieces.push(Buffer.from(p.buffer, p.byteOffset, p.length));
-      }
-    }
+    const pieces = piecesOf(refs, plain);
     let windowTotal = 0;
     for (const p of pieces) windowTotal += p.length;
     if (shared && pieces.length > 1 && windowTotal <= readSlot!.bytes.length) {
       // Many small pieces (files, glue) cost more to write and hash one by one than to
       // copy: assemble the window in order into the read slot, which is free once decoded.
-      const whole = Buffer.from(readSlot!.bytes.buffer, readSlot!.bytes.byteOffset, readSlot!.bytes.length);
-      let at = 0;
-      for (const p of pieces) {
-        whole.set(p, at);
-        at += p.length;
-      }
+      const whole = gatherInto(pieces, readSlot!.bytes);
       outSlot?.release();
-      return { pieces: [whole.subarray(0, at)], release };
+      return { pieces: [whole], release };
     }
     readSlot?.release(); // decoded: the stored bytes are no longer needed
     readSlot = undefined;
@@ -166,6 +92,122 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
     release();
     throw err;
   }
+}
+
+/** The index locations of the window's blobs (one batched lookup), keyed by latin1 id; unknown ones left out. */
+async function locate(repo: BlobSource, refs: readonly ChunkRef[]): Promise<Map<string, BlobLocation>> {
+  const unique = new Map<string, Buffer>();
+  for (const r of refs) unique.set(r.id.toString('latin1'), r.id);
+  const keys = [...unique.keys()];
+  const found = await repo.lookup([...unique.values()]);
+  const locs = new Map<string, BlobLocation>();
+  keys.forEach((k, i) => {
+    const l = found[i];
+    if (l) locs.set(k, l);
+  });
+  return locs;
+}
+
+/** True when the reads' stored bytes fit the read slot and their plaintext the output slot. */
+function fitsSlots(reads: readonly PlannedRead[], outSlot: Slot, readSlot: Slot): boolean {
+  let readTotal = 0;
+  let plainTotal = 0;
+  for (const rd of reads) {
+    readTotal += rd.length;
+    for (const b of rd.blobs) plainTotal += b.loc.rawLength;
+  }
+  return plainTotal <= outSlot.bytes.length && readTotal <= readSlot.bytes.length;
+}
+
+/**
+ * Reads every planned pack range and decodes (verifies) its blobs, all at once: into the
+ * `slots` memory when given (stored bytes into `read`, plaintext into `out`, in plan
+ * order), else into fresh memory. Returns each blob's plaintext by latin1 id.
+ *
+ * Every read runs to its end (none may still write into the slots once they are released,
+ * or have a job on a worker when the pool closes); after the first failure, here or of the
+ * caller (`stop`), reads that complete decode nothing more. The first failure is thrown.
+ */
+async function decodeReads(
+  repo: BlobSource,
+  pool: CodecPool,
+  reads: readonly PlannedRead[],
+  bases: ReadonlyMap<string, Uint8Array>,
+  slots: { read: Uint8Array; out: Uint8Array } | undefined,
+  stop: AbortSignal | undefined,
+): Promise<Map<string, Uint8Array>> {
+  const plain = new Map<string, Uint8Array>();
+  let readOff = 0;
+  let outOff = 0;
+  let failure: { err: unknown } | undefined;
+  await Promise.all(
+    reads.map(async (rd) => {
+      try {
+        const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))));
+        const what = `pack ${rd.pack}`;
+        const fail = (err: unknown): never => {
+          throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
+        };
+        let out: Uint8Array;
+        let lengths: number[];
+        if (slots) {
+          const src = slots.read.subarray(readOff, readOff + rd.length);
+          readOff += rd.length;
+          let n = 0;
+          for (const it of items) n += it.rawLength;
+          out = slots.out.subarray(outOff, outOff + n);
+          outOff += n;
+          await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
+          if (failure || stop?.aborted) return;
+          lengths = await pool.decodeInto(src, items, out, what).catch(fail);
+        } else {
+          const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
+          if (failure || stop?.aborted) return;
+          const dec = await pool.decode(stored, items, what).catch(fail);
+          out = dec.plain;
+          lengths = dec.lengths;
+        }
+        let off = 0;
+        rd.blobs.forEach((b, i) => {
+          const len = lengths[i]!;
+          plain.set(b.key, out.subarray(off, off + len));
+          off += len;
+        });
+      } catch (err) {
+        failure ??= { err };
+      }
+    }),
+  );
+  if (failure) throw failure.err;
+  return plain;
+}
+
+/** The window's bytes in ref order, as views into the decoded blobs (adjacent views merged); CORRUPT when a ref runs past its blob. */
+function piecesOf(refs: readonly ChunkRef[], plain: ReadonlyMap<string, Uint8Array>): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (const r of refs) {
+    const blob = plain.get(r.id.toString('latin1'))!;
+    if (r.offset + r.length > blob.length) throw corrupt(`blob ${r.id.toString('hex')}: ${blob.length} bytes, but the chunk list needs ${r.offset}+${r.length}`);
+    const p = r.offset === 0 && r.length === blob.length ? blob : blob.subarray(r.offset, r.offset + r.length);
+    const last = pieces[pieces.length - 1];
+    if (last && last.buffer === p.buffer && last.byteOffset + last.length === p.byteOffset) {
+      pieces[pieces.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + p.length);
+    } else {
+      pieces.push(Buffer.from(p.buffer, p.byteOffset, p.length));
+    }
+  }
+  return pieces;
+}
+
+/** Copies `pieces` in order to the start of `target` (which must hold them); returns the filled part. */
+function gatherInto(pieces: readonly Buffer[], target: Uint8Array): Buffer {
+  const whole = Buffer.from(target.buffer, target.byteOffset, target.length);
+  let at = 0;
+  for (const p of pieces) {
+    whole.set(p, at);
+    at += p.length;
+  }
+  return whole.subarray(0, at);
 }
 
 /**
