@@ -9,7 +9,7 @@
  * go to stdout as a markdown table; every raw run goes to the JSON file (--out).
  *
  *   node native-bench/dist/peers.js [--corpus DIR] [--series docker|rootfs] [--runs 3]
- *     [--tools stowage,stowage-nodelta,stowage-raw,stowage-stdout,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
+ *     [--tools stowage,stowage-nodelta,stowage-raw,stowage-stdout,stowage-enc,stowage-enc-stdout,borg,borg-lz4,casync,restic] [--stowage-avg 65536,262144,1048576]
  *     [--out native-bench/results/peers-<series>.json] [--tmp /work/bench-tmp]
  *     [--max-load 1.5] [--wait-load 600] [--stowage-builds before=/path/to/old/checkout,after=.]
  * Each run first waits (up to --wait-load s) for the 1-minute load average to drop below
@@ -95,10 +95,10 @@ function parseOptions(argv: string[]): Options {
 /** The tool rows asked for, in --tools order; "stowage" expands to one row per --stowage-avg. */
 function selectTools(opts: Options): ToolDef[] {
   const builds = opts.stowageBuilds.length ? opts.stowageBuilds : [{ label: '', root: REPO_ROOT }];
-  const rows = (format: 'auto' | 'raw' | 'nodelta' | 'stdout'): ToolDef[] =>
+  const rows = (format: 'auto' | 'raw' | 'nodelta' | 'stdout', encrypted = false): ToolDef[] =>
     opts.stowageAvg.flatMap((avg) =>
       builds.map((b) => {
-        const t = stowage(avg, b.root, format);
+        const t = stowage(avg, b.root, format, encrypted);
         return b.label ? { ...t, name: `${t.name}@${b.label}`, settings: `${t.settings}; build ${b.label} (${b.root})` } : t;
       }),
     );
@@ -107,8 +107,11 @@ function selectTools(opts: Options): ToolDef[] {
     if (name === 'stowage-raw') return rows('raw');
     if (name === 'stowage-nodelta') return rows('nodelta');
     if (name === 'stowage-stdout') return rows('stdout');
+    // encrypted (the default settings of `stowage init`), file and stdout restores
+    if (name === 'stowage-enc') return rows('auto', true);
+    if (name === 'stowage-enc-stdout') return rows('stdout', true);
     const peer = PEERS.find((t) => t.name === name);
-    if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, stowage-nodelta, stowage-stdout, ${PEERS.map((t) => t.name).join(', ')})`);
+    if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, stowage-nodelta, stowage-stdout, stowage-enc, stowage-enc-stdout, ${PEERS.map((t) => t.name).join(', ')})`);
     return [peer];
   });
 }

@@ -38,6 +38,8 @@ export interface Summary {
   /** Bytes the repo grew by with the last snapshot (v5 alone); null when not measured. */
   lastAddsBytes: number | null;
   restoreS: number;
+  /** CPU seconds (user + sys) of the restore; null without GNU time. */
+  restoreCpuS: number | null;
   peakRssKB: number | null;
   repeatS: number | null;
 }
@@ -79,6 +81,7 @@ export function summarize(runs: readonly RunResult[]): Summary | undefined {
     repoBytes: median(ok.map((r) => r.repoBytes ?? Number.NaN)),
     lastAddsBytes: ok.every((r) => (r.repoBytesAfter?.length ?? 0) >= 2) ? median(ok.map((r) => r.repoBytesAfter!.at(-1)! - r.repoBytesAfter!.at(-2)!)) : null,
     restoreS: median(ok.map((r) => r.restore?.seconds ?? Number.NaN)),
+    restoreCpuS: haveRss ? median(ok.map((r) => r.restore?.cpuSeconds ?? 0)) : null,
     peakRssKB: haveRss ? median(rss.map((xs) => Math.max(...(xs as number[])))) : null,
     repeatS: repeats.length === ok.length ? median(repeats) : null,
   };
@@ -86,12 +89,13 @@ export function summarize(runs: readonly RunResult[]): Summary | undefined {
 
 const s2 = (x: number): string => x.toFixed(2);
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(1);
+const cpu = (x: number | null): string => (x === null ? 'n/a' : s2(x));
 
 /** Markdown table of the rows' medians; failed and skipped rows are listed below it. */
 export function markdownTable(rows: readonly ToolRow[]): string {
   const out = [
-    '| tool | 5 snapshots total, s | each snapshot, s (v1 / v2 / v3 / v4 / v5) | repo MB after v5 | v5 adds MB | restore v5, s | peak RSS MB | repeat snapshot v5, s |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| tool | 5 snapshots total, s | 5 snapshots, CPU-s | each snapshot, s (v1 / v2 / v3 / v4 / v5) | repo MB after v5 | v5 adds MB | restore v5, s | restore v5, CPU-s | peak RSS MB | repeat snapshot v5, s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   const notes: string[] = [];
   for (const row of rows) {
@@ -103,13 +107,13 @@ export function markdownTable(rows: readonly ToolRow[]): string {
     const failed = row.runs.find((r) => r.error !== undefined);
     if (failed !== undefined) notes.push(`- ${row.tool}: run ${failed.run} failed: ${failed.error ?? ''}`);
     if (m === undefined) {
-      out.push(`| ${row.tool} | error | | | | | | |`);
+      out.push(`| ${row.tool} | error | | | | | | | | |`);
       continue;
     }
     const rss = m.peakRssKB === null ? 'n/a' : mb(m.peakRssKB * 1024);
     const repeat = m.repeatS === null ? '' : s2(m.repeatS);
     out.push(
-      `| ${row.tool} | ${s2(m.snapshotsTotalS)} | ${m.snapshotS.map(s2).join(' / ')} | ${mb(m.repoBytes)} | ${m.lastAddsBytes === null ? '' : mb(m.lastAddsBytes)} | ${s2(m.restoreS)} | ${rss} | ${repeat} |`,
+      `| ${row.tool} | ${s2(m.snapshotsTotalS)} | ${cpu(m.snapshotsCpuS)} | ${m.snapshotS.map(s2).join(' / ')} | ${mb(m.repoBytes)} | ${m.lastAddsBytes === null ? '' : mb(m.lastAddsBytes)} | ${s2(m.restoreS)} | ${cpu(m.restoreCpuS)} | ${rss} | ${repeat} |`,
     );
   }
   const settings = rows.filter((r) => r.skipped === undefined).map((r) => `- ${r.tool}: ${r.settings}${r.version ? ` (${r.version})` : ''}`);

@@ -97,7 +97,7 @@ export function stowageArgv(repoRoot: string): string[] {
  * is the same without deltas; "raw" is plain FastCDC over the byte stream at the same
  * average size.
  */
-export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'raw' | 'nodelta' | 'stdout' = 'auto'): ToolDef {
+export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'raw' | 'nodelta' | 'stdout' = 'auto', encrypted = false): ToolDef {
   const bin = stowageArgv(repoRoot);
   const kib = Math.round(avgBytes / 1024);
   const what = {
@@ -112,13 +112,13 @@ export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'ra
       ? 'restore: stowage restore latest - > file (the output is not fsynced; sha256 and image digests checked)'
       : 'restore: stowage restore latest file (a temp file, fdatasync, then rename; sha256 and image digests checked)';
   return {
-    name: format === 'auto' ? `stowage-${kib}k` : `stowage-${format}-${kib}k`,
-    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), no encryption, ${what}; ${restoreHow}`,
+    name: `stowage${encrypted ? '-enc' : ''}${format === 'auto' ? '' : `-${format}`}-${kib}k`,
+    settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), ${encrypted ? 'encrypted (the default: password in STOWAGE_PASSWORD, scrypt in every command, no key agent)' : 'no encryption'}, ${what}; ${restoreHow}`,
     available: () => bin.every((p) => p === process.execPath || existsSync(p)),
     version: () => firstLine([...bin, '--version']),
-    env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x', STOWAGE_INSECURE_PLAINTEXT: '1' }),
+    env: (work) => ({ STOWAGE_CACHE_DIR: join(work, 'cache'), STOWAGE_PASSWORD: 'x', ...(!encrypted && { STOWAGE_INSECURE_PLAINTEXT: '1' }) }),
     init: (repo) => ({
-      argv: [...bin, '-r', repo, 'init', '--insecure-no-encryption', '--chunk-avg', String(avgBytes)],
+      argv: [...bin, '-r', repo, 'init', ...(encrypted ? [] : ['--insecure-no-encryption']), '--chunk-avg', String(avgBytes)],
     }),
     snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file), ...flags] }),
     // The snapshot restored is always the last one taken (the harness restores right after v5).
