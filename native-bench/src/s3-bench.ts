@@ -13,7 +13,7 @@
  *   node native-bench/dist/s3-bench.js [--corpus /work/corpus/deb] [--out native-bench/results/s3-bench.json]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,16 +89,32 @@ async function main(): Promise<void> {
     },
   ];
   const env = (t: Tool) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, ...t.env });
-  const results: Record<string, { steps: (StepResult & { what: string; requests: Counts; load: number })[] }> = { stowage: { steps: [] }, restic: { steps: [] } };
+  const results: Record<string, { steps: (StepResult & { what: string; requests: Counts; load: number; cephCpuSeconds: number })[] }> = { stowage: { steps: [] }, restic: { steps: [] } };
+  /** CPU seconds (user + system) the Ceph daemons (mon, osd, radosgw) have used so far. */
+  const cephCpu = () => {
+    let ticks = 0;
+    for (const f of readdirSync(join(state, 'run')).filter((n) => n.endsWith('.pid'))) {
+      try {
+        const stat = readFileSync(`/proc/${readFileSync(join(state, 'run', f), 'utf8').trim()}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        /* gone */
+      }
+    }
+    return ticks / 100;
+  };
   const step = async (t: Tool, what: string, cmd: Cmd) => {
     const from = statSync(log).size;
+    const ceph0 = cephCpu();
     const load = loadavg()[0]!;
     const r = await runStep(cmd, env(t));
     if (r.code !== 0) throw new Error(`${t.name} ${what} failed (${r.code}): ${r.stderrTail}`);
     await new Promise((res) => setTimeout(res, 300)); // the log line follows the response
     const requests = countRequests(log, from, t.bucket);
-    results[t.name]!.steps.push({ ...r, what, requests, load });
-    console.log(`${t.name.padEnd(8)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`);
+    const cephCpuSeconds = cephCpu() - ceph0;
+    results[t.name]!.steps.push({ ...r, what, requests, load, cephCpuSeconds });
+    console.log(`${t.name.padEnd(8)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  cpu ${(r.cpuSeconds ?? 0).toFixed(2).padStart(6)} s  ceph cpu ${cephCpuSeconds.toFixed(2).padStart(5)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`);
   };
   try {
     for (const t of tools) await step(t, 'init', t.init());
@@ -124,7 +140,9 @@ async function main(): Promise<void> {
         t.name,
         {
           snapshotsSeconds: snaps.reduce((n, s) => n + s.seconds, 0),
+          snapshotsCpuSeconds: snaps.reduce((n, s) => n + (s.cpuSeconds ?? 0), 0),
           restoreSeconds: restore.seconds,
+          restoreCpuSeconds: restore.cpuSeconds ?? 0,
           peakRssMiB: Math.max(...steps.map((s) => (s.rssKB ?? 0) / 1024)),
           snapshotRequests: snapReq,
           restoreRequests: restore.requests,
@@ -142,6 +160,8 @@ async function main(): Promise<void> {
   console.log('\n| | stowage | restic 0.14 | ratio |\n|---|---|---|---|');
   console.log(`| five snapshots (s) | ${s.snapshotsSeconds.toFixed(1)} | ${r.snapshotsSeconds.toFixed(1)} | ${ratio.snapshots.toFixed(2)} |`);
   console.log(`| restore v5 (s) | ${s.restoreSeconds.toFixed(1)} | ${r.restoreSeconds.toFixed(1)} | ${ratio.restore.toFixed(2)} |`);
+  console.log(`| five snapshots, CPU (s) | ${s.snapshotsCpuSeconds.toFixed(1)} | ${r.snapshotsCpuSeconds.toFixed(1)} | |`);
+  console.log(`| restore v5, CPU (s) | ${s.restoreCpuSeconds.toFixed(1)} | ${r.restoreCpuSeconds.toFixed(1)} | |`);
   console.log(`| peak RSS (MiB) | ${s.peakRssMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | |`);
   for (const k of KINDS) console.log(`| ${k} requests (snapshots + restore) | ${s.snapshotRequests[k] + s.restoreRequests[k]} | ${r.snapshotRequests[k] + r.restoreRequests[k]} | |`);
   console.log(`| all requests | ${s.totalRequests} | ${r.totalRequests} | ${ratio.requests.toFixed(2)} |`);
