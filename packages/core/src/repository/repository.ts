@@ -1,6 +1,8 @@
 /**
- * The repository: config, sealed files, verified blob reads, the index cache, and
- * write sessions (write-session.ts).
+ * The repository, a blob store shared by every operation at once: config and keys
+ * (opened by open.ts), sealed files, blobs in and out (verified reads here, writes in an
+ * operation's WriteSession, write-session.ts), the index cache, the codec pools. It keeps
+ * no state of any one operation; the object layer sees it through blob-store.ts.
  *
  * Reads are open to all; writes happen in a WriteSession. Every file name is the
  * BLAKE3 of its stored bytes and is checked on load; every blob is checked against
@@ -11,7 +13,7 @@
  * file (cipherSpec), the keyed id hash (codecSpec.idKey) and the chunker seed.
  */
 import type { Backend, FileType, OpOptions } from '../backend/backend.js';
-import { CONFIG_HANDLE, loadRangeInto } from '../backend/backend.js';
+import { loadRangeInto } from '../backend/backend.js';
 import { createCutter, type Cutter } from '../chunker/index.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
@@ -21,67 +23,16 @@ import type { BlobLocation, IndexedPack } from '../blob-index/types.js';
 import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from './blob-reads.js';
 import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
-import { refuseRecordedDowngrade, rememberEncrypted } from './encryption-record.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { cipherFromSpec, type CipherSpec } from '../crypto/cipher-spec.js';
 import { CodecPool, defaultWorkerCount } from './codec-pool.js';
-import type { KekCache } from './key-agent.js';
-import type { InitOptions, RepoConfig } from './config.js';
-import { chunkerParams, newConfig, parseConfig } from './config.js';
-import {
-  chunkerSeedFor,
-  cipherSpecFor,
-  keyNames,
-  listKeys,
-  newMasterKeys,
-  resolveKey,
-  saveKey,
-  unlock,
-  unlockWithKek,
-  type KdfParams,
-  type KeyInfo,
-  type KeyListing,
-  type MasterKeys,
-} from './keys.js';
+import type { RepoConfig } from './config.js';
+import { chunkerParams } from './config.js';
+import { chunkerSeedFor, cipherSpecFor, listKeys, resolveKey, saveKey, type KdfParams, type KeyInfo, type KeyListing } from './keys.js';
 
-/** A password, or a function asked for it only when the repository turns out to be encrypted. */
-export type PasswordSource = string | (() => string | undefined | Promise<string | undefined>);
+import { initRepository, openRepository, type OpenOptions, type RepositoryInitOptions, type Secrets } from './open.js';
 
-export interface OpenOptions {
-  /** Root of local caches (default: defaultCacheRoot()). */
-  readonly cacheRoot?: string;
-  /** Password of an encrypted repository; PASSWORD_REQUIRED when needed and not given. */
-  readonly password?: PasswordSource;
-  /** Key file name (or prefix) to try first, before the others. */
-  readonly keyHint?: string;
-  /**
-   * Opt-in cache of key-encryption keys (the key agent, key-agent.ts): asked before the
-   * password, told the KEK after an unlock from the password (and at init).
-   */
-  readonly kekCache?: KekCache;
-  /**
-   * The caller has a password for this repository (the CLI: given by flag or environment),
-   * so it must be encrypted: a config saying "no encryption" is refused (CORRUPT, a possible
-   * downgrade). Pass false (the CLI's --insecure-plaintext) to use a plaintext repository
-   * anyway. Independently, a repository this machine recorded as encrypted is always refused
-   * when it claims to be plaintext (encryption-record.ts).
-   */
-  readonly expectEncrypted?: boolean;
-}
-
-/** What Repository.init takes besides the config choices. */
-export interface RepositoryInitOptions extends InitOptions, OpenOptions {
-  /** KDF parameters of the first key file (default DEFAULT_KDF; TEST_KDF only in tests). */
-  readonly kdf?: KdfParams;
-}
-
-interface Secrets {
-  readonly master: MasterKeys;
-  /** Name of the key file that was opened (or created). */
-  key: string;
-  /** BLAKE3 hex of the stored config (bound into every key file). */
-  readonly configHash: string;
-}
+export type { OpenOptions, PasswordSource, RepositoryInitOptions } from './open.js';
 
 export class Repository {
   readonly cipher: Cipher;
@@ -118,79 +69,14 @@ export class Repository {
    * (then the first key file is written before the config, which is the commit point).
    */
   static async init(backend: Backend, opts: RepositoryInitOptions = {}): Promise<Repository> {
-    const encryption = opts.encryption ?? (opts.password !== undefined ? 'aes-256-gcm' : 'none');
-    const config = newConfig({ ...opts, encryption });
-    if (!(await backend.isEmpty())) {
-      const what = (await backend.exists(CONFIG_HANDLE)) ? 'a repository already exists' : 'the directory is not empty';
-      throw new StowageError('REPOSITORY_EXISTS', `cannot init ${backend.info.location}: ${what}`);
-    }
-    const configBytes = Buffer.from(JSON.stringify(config, null, 2) + '\n');
-    let secrets: Secrets | undefined;
-    let password: string | undefined;
-    if (encryption !== 'none') {
-      password = await askPassword(opts.password);
-      if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `cannot init an encrypted repository at ${backend.info.location} without a password`);
-      if (password === '') throw new StowageError('INVALID_ARGUMENT', 'an empty password is not allowed');
-    }
-    await backend.create();
-    if (password !== undefined) {
-      const master = newMasterKeys();
-      const configHash = blake3Hex(configBytes);
-      let kek: Buffer | undefined;
-      const key = await saveKey(backend, master, password, configHash, { ...(opts.kdf && { kdf: opts.kdf }), ...(opts.kekCache && { onKek: (k: Buffer) => (kek = k) }) });
-      if (kek !== undefined) {
-        await opts.kekCache!.put(key.name, kek);
-        kek.fill(0);
-      }
-      secrets = { master, key: key.name, configHash };
-    }
-    await backend.save(CONFIG_HANDLE, configBytes);
-    if (secrets) await rememberEncrypted(opts.cacheRoot ?? defaultCacheRoot(), config.id, backend.info.location);
+    const { config, secrets } = await initRepository(backend, opts);
     return new Repository(backend, config, secrets, opts);
   }
 
   /** Opens an existing repository. NO_REPOSITORY when there is none at the location. */
   static async open(backend: Backend, opts: OpenOptions = {}): Promise<Repository> {
-    let raw: Uint8Array;
-    try {
-      raw = await backend.load(CONFIG_HANDLE);
-    } catch (err) {
-      if (isStowageError(err, 'NOT_FOUND')) throw new StowageError('NO_REPOSITORY', `no repository at ${backend.info.location} (config not found; run "stowage init" first)`);
-      throw err;
-    }
-    const config = parseConfig(raw);
-    const enc = config.encryption;
-    const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
-    if (enc.algorithm === 'none') {
-      // A plaintext config beside key files was changed (a downgrade): never read or write it as plaintext.
-      if ((await keyNames(backend)).length > 0) {
-        throw corrupt(`repository config at ${backend.info.location} says "no encryption", but the repository has key files: the config was changed`);
-      }
-      await refuseRecordedDowngrade(cacheRoot, config.id, backend.info.location);
-      if (opts.expectEncrypted) {
-        throw corrupt(
-          `a password was given, but the repository at ${backend.info.location} says "no encryption": if it was encrypted, its config was replaced ` +
-            `(a downgrade attack: plaintext writes would expose your data); refusing. For a plaintext repository, give no password, or pass --insecure-plaintext`,
-        );
-      }
-      return new Repository(backend, config, undefined, opts);
-    }
-    if (enc.algorithm !== 'aes-256-gcm' || !('kdf' in enc) || enc.kdf !== 'scrypt' || config.hash !== 'blake3-keyed') {
-      throw new StowageError('UNSUPPORTED_FORMAT', `repository is encrypted with ${enc.algorithm} (${'kdf' in enc ? enc.kdf : 'no kdf'}, hash ${config.hash}), which this build cannot open`);
-    }
-    const configHash = blake3Hex(raw);
-    const cached = opts.kekCache && (await unlockFromCache(backend, opts.kekCache, configHash, opts.keyHint));
-    if (cached) {
-      await rememberEncrypted(cacheRoot, config.id, backend.info.location);
-      return new Repository(backend, config, { master: cached.master, key: cached.key.name, configHash }, opts);
-    }
-    const password = await askPassword(opts.password);
-    if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `the repository at ${backend.info.location} is encrypted and no password was given`);
-    const { key, master, kek } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
-    if (opts.kekCache) await opts.kekCache.put(key.name, kek);
-    kek.fill(0);
-    await rememberEncrypted(cacheRoot, config.id, backend.info.location); // only once a key opened: a forged encrypted config teaches nothing
-    return new Repository(backend, config, { master, key: key.name, configHash }, opts);
+    const { config, secrets } = await openRepository(backend, opts);
+    return new Repository(backend, config, secrets, opts);
   }
 
   /** True for an encrypted repository. */
@@ -422,30 +308,4 @@ export class Repository {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-/**
- * The master keys from a KEK the cache remembers for one of the key files (the hinted ones
- * first), or undefined: then the password path runs as without a cache and reports any
- * damage, so nothing here throws.
- */
-async function unlockFromCache(backend: Backend, cache: KekCache, configHash: string, hint: string | undefined): Promise<{ key: KeyInfo; master: MasterKeys } | undefined> {
-  try {
-    const names = await keyNames(backend);
-    const ordered = hint ? [...names.filter((n) => n.startsWith(hint)), ...names.filter((n) => !n.startsWith(hint))] : names;
-    const hit = await cache.get(ordered);
-    if (hit === undefined) return undefined;
-    try {
-      return await unlockWithKek(backend, hit.name, hit.kek, configHash);
-    } finally {
-      hit.kek.fill(0);
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/** The password from a source (undefined when there is none). */
-async function askPassword(src: PasswordSource | undefined): Promise<string | undefined> {
-  return typeof src === 'function' ? await src() : src;
 }
