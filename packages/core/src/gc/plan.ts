@@ -2,9 +2,9 @@
  * gc, part 1: the plan. Reads the repository, writes nothing.
  *
  * 1. Load every index file into an IndexTable (no JS object per blob; index-table.ts).
- * 2. Mark: every snapshot's chunk-list blobs and every chunk they list. A list blob that is
- *    already marked is not read again (snapshots that reuse a parent's content share lists).
- *    A blob stored twice is marked once: the copy `find` returns is the one kept.
+ * 2. Mark (mark.ts): every snapshot's chunk-list blobs and every chunk they list. A list blob
+ *    that is already marked is not read again (snapshots that reuse a parent's content share
+ *    lists). A blob stored twice is marked once: the copy `find` returns is the one kept.
  * 3. Classify every pack (classifyPacks, a pure function): nothing used -> delete; all used ->
  *    keep; partly used -> repack, most-unused first, until the unused bytes left are within
  *    `maxUnused` (default 5%: unused <= 5% of used + unused, as restic's --max-unused).
@@ -15,15 +15,13 @@
  * references a blob no index names, or a used blob lives only in a missing pack: deleting
  * on a damaged repository could destroy what `repair index` or a manual fix would recover.
  */
-import { StowageError, corrupt } from '../errors.js';
+import { StowageError } from '../errors.js';
 import { IndexTable } from '../blob-index/index-table.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
-import { walkChunkList, type ListLoader } from '../object/chunk-list.js';
-import { tableListLoader } from '../object/table-lists.js';
 import { listSnapshots } from '../snapshot/find.js';
 import { filterIsEmpty, filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
-import { snapshotLeaves, snapshotRoots } from '../snapshot/roots.js';
+import { markUsed, refuse } from './mark.js';
 import { isSize, parseSize } from '../units/size.js';
 
 /** How much unused data gc may leave in partly used packs. */
@@ -162,6 +160,7 @@ export function classifyPacks(packs: readonly PackStats[], maxUnused: MaxUnused)
 /** Builds the gc plan (the caller holds the exclusive lock; planning alone needs only a shared one). */
 export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<GcPlan> {
   const maxUnused = opts.maxUnused ?? DEFAULT_MAX_UNUSED;
+  // 1. the pack listing, the snapshots, and every index file into a table
   const packSizes = new Map<string, number>();
   for await (const f of repo.backend.list('pack')) packSizes.set(f.name, f.size);
   const snaps = filterSnapshots(
@@ -172,102 +171,80 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
   );
   const table = await IndexTable.load(repo, { packSizes });
   opts.signal?.throwIfAborted();
+  // 2. mark (mark.ts)
+  await markUsed(repo, table, snaps, opts);
+  // 3. per-pack statistics, then what happens to each pack
+  const { stats, missingPacks, usedBlobs } = packStatistics(table);
+  const packs = classifyPacks(stats, maxUnused);
+  const unindexedPacks = [...packSizes].filter(([id]) => table.packNo(id) === undefined).map(([id, size]) => ({ id, size }));
+  const plan: Omit<GcPlan, 'table'> = {
+    snapshots: snaps.length,
+    maxUnused,
+    indexFiles: table.indexFiles,
+    packs,
+    unindexedPacks,
+    missingPacks,
+    rewriteIndex: missingPacks.length > 0 || packs.some((p) => p.action !== 'keep'),
+    ...(!filterIsEmpty(opts.filter) && { filtered: true }),
+    stats: summarize(table, packs, unindexedPacks, usedBlobs),
+  };
+  return Object.defineProperty(plan, 'table', { value: table, enumerable: false }) as GcPlan;
+}
 
-  // mark
-  const missing = new Map<string, string>(); // blob hex -> a snapshot id referencing it
-  const loadList = tableListLoader(repo, table); // plaintext of one chunk list at a time
-  let done = 0;
-  for (const s of snaps) {
-    for (const hex of snapshotRoots(s)) {
-      const id = Buffer.from(hex, 'hex');
-      const e = table.find(id);
-      if (e < 0) {
-        if (!missing.has(hex)) missing.set(hex, s.id);
-        continue;
-      }
-      if (!table.mark(e)) continue; // this list (and so its chunks) was marked already
-      // walked in place (object/chunk-list.ts), no object per entry
-      let loaded = false;
-      const load: ListLoader = async (lid, lhex) => {
-        const plain = await loadList(lid, lhex);
-        loaded = true;
-        return plain;
-      };
-      try {
-        await walkChunkList(hex, load, (list, at) => {
-          const c = table.find(list, at);
-          if (c >= 0) {
-            if (table.mark(c) && table.isDelta(c)) {
-              // a delta blob needs its base: keep it too
-              const b = table.baseEntry(c);
-              if (b >= 0) table.mark(b);
-              else if (missing.size < 1000) missing.set(b === -1 ? table.idHex(c + 1) : table.idHex(c), s.id);
-            }
-          } else if (missing.size < 1000) {
-            const h = list.toString('hex', at, at + 32);
-            if (!missing.has(h)) missing.set(h, s.id);
-          }
-        });
-      } catch (err) {
-        if (loaded) throw refuse(`chunk list ${hex} of snapshot ${s.id} is malformed: ${(err as Error).message}`);
-        throw refuse(`chunk list ${hex} of snapshot ${s.id} cannot be read: ${(err as Error).message}`, err);
-      }
-      opts.signal?.throwIfAborted();
-    }
-    for (const hex of snapshotLeaves(s)) {
-      const e = table.find(Buffer.from(hex, 'hex'));
-      if (e >= 0) table.mark(e);
-      else if (!missing.has(hex)) missing.set(hex, s.id);
-    }
-    opts.progress?.({ op: 'gc', done: ++done, total: snaps.length, unit: 'snapshots', phase: 'mark' });
-  }
-  if (missing.size > 0) {
-    const ex = [...missing].slice(0, 3).map(([b, s]) => `${b.slice(0, 16)}… (snapshot ${s.slice(0, 8)})`).join(', ');
-    throw refuse(`${missing.size >= 1000 ? 'at least 1000' : missing.size} blob(s) referenced by snapshots are not in the index, e.g. ${ex}; run "stowage check", and "stowage repair index" if their packs still exist`);
-  }
-
-  // per-pack statistics
+/**
+ * What each indexed pack holds, used and unused (stored bytes), from the table's marks. The
+ * packs that do not exist are listed apart; refuses when one holds a used blob.
+ */
+function packStatistics(table: IndexTable): { stats: PackStats[]; missingPacks: string[]; usedBlobs: number } {
   const stats: PackStats[] = [];
   const missingPacks: string[] = [];
   let usedBlobs = 0;
   for (const p of table.packs) {
-    let used = 0;
-    let usedBytes = 0;
-    let unusedBytes = 0;
-    let blobs = 0;
-    // a frame's bytes count once, split between used and unused by its members' plaintext
-    // (repack copies a fully used frame, and re-compresses the used members of a partly used one)
-    const frames = new Map<number, { length: number; raw: number; usedRaw: number }>();
-    for (let e = p.first; e < p.first + p.count; e++) {
-      if (table.isRef(e)) continue;
-      blobs++;
-      if (table.marked(e)) used++;
-      if (table.isFramed(e)) {
-        let f = frames.get(table.offset(e));
-        if (!f) frames.set(table.offset(e), (f = { length: table.length(e), raw: 0, usedRaw: 0 }));
-        f.raw += table.rawLength(e);
-        if (table.marked(e)) f.usedRaw += table.rawLength(e);
-        continue;
-      }
-      if (table.marked(e)) usedBytes += table.length(e);
-      else unusedBytes += table.length(e);
-    }
-    for (const f of frames.values()) {
-      const u = f.raw > 0 ? Math.round((f.length * f.usedRaw) / f.raw) : 0;
-      usedBytes += u;
-      unusedBytes += f.length - u;
-    }
-    usedBlobs += used;
+    const s = packUse(table, p.first, p.count);
+    usedBlobs += s.usedBlobs;
     if (p.size === undefined) {
-      if (used > 0) throw refuse(`pack ${p.id} is missing but holds ${used} blob(s) that snapshots use; run "stowage check"`);
+      if (s.usedBlobs > 0) throw refuse(`pack ${p.id} is missing but holds ${s.usedBlobs} blob(s) that snapshots use; run "stowage check"`);
       missingPacks.push(p.id);
       continue;
     }
-    stats.push({ id: p.id, size: p.size, blobs, usedBlobs: used, usedBytes, unusedBytes });
+    stats.push({ id: p.id, size: p.size, ...s });
   }
-  const packs = classifyPacks(stats, maxUnused);
-  const unindexedPacks = [...packSizes].filter(([id]) => table.packNo(id) === undefined).map(([id, size]) => ({ id, size }));
+  return { stats, missingPacks, usedBlobs };
+}
 
+/** Blobs, used blobs, and used and unused stored bytes of the table's slots first..first+count-1 (one pack). */
+function packUse(table: IndexTable, first: number, count: number): Omit<PackStats, 'id' | 'size'> {
+  let used = 0;
+  let usedBytes = 0;
+  let unusedBytes = 0;
+  let blobs = 0;
+  // a frame's bytes count once, split between used and unused by its members' plaintext
+  // (repack copies a fully used frame, and re-compresses the used members of a partly used one)
+  const frames = new Map<number, { length: number; raw: number; usedRaw: number }>();
+  for (let e = first; e < first + count; e++) {
+    if (table.isRef(e)) continue;
+    blobs++;
+    if (table.marked(e)) used++;
+    if (table.isFramed(e)) {
+      let f = frames.get(table.offset(e));
+      if (!f) frames.set(table.offset(e), (f = { length: table.length(e), raw: 0, usedRaw: 0 }));
+      f.raw += table.rawLength(e);
+      if (table.marked(e)) f.usedRaw += table.rawLength(e);
+      continue;
+    }
+    if (table.marked(e)) usedBytes += table.length(e);
+    else unusedBytes += table.length(e);
+  }
+  for (const f of frames.values()) {
+    const u = f.raw > 0 ? Math.round((f.length * f.usedRaw) / f.raw) : 0;
+    usedBytes += u;
+    unusedBytes += f.length - u;
+  }
+  return { blobs, usedBlobs: used, usedBytes, unusedBytes };
+}
+
+/** The plan's totals. */
+function summarize(table: IndexTable, packs: readonly PackDecision[], unindexedPacks: readonly { readonly size: number }[], usedBlobs: number): GcStats {
   let packBytes = 0;
   let usedBytes = 0;
   let unusedBytes = 0;
@@ -289,34 +266,18 @@ export async function planGc(repo: Repository, opts: PlanOptions = {}): Promise<
     packBytes += u.size;
     deleteBytes += u.size;
   }
-  const rewriteIndex = missingPacks.length > 0 || packs.some((p) => p.action !== 'keep');
-  const plan: Omit<GcPlan, 'table'> = {
-    snapshots: snaps.length,
-    maxUnused,
-    indexFiles: table.indexFiles,
-    packs,
-    unindexedPacks,
-    missingPacks,
-    rewriteIndex,
-    ...(!filterIsEmpty(opts.filter) && { filtered: true }),
-    stats: {
-      blobs: table.count - table.refs,
-      usedBlobs,
-      duplicateBlobs: table.duplicates,
-      packs: packs.length + unindexedPacks.length,
-      packBytes,
-      usedBytes,
-      unusedBytes,
-      deleteBytes,
-      repackBytes,
-      repackUsedBytes,
-      freeBytes: deleteBytes + repackBytes - repackUsedBytes,
-      unusedAfter,
-    },
+  return {
+    blobs: table.count - table.refs,
+    usedBlobs,
+    duplicateBlobs: table.duplicates,
+    packs: packs.length + unindexedPacks.length,
+    packBytes,
+    usedBytes,
+    unusedBytes,
+    deleteBytes,
+    repackBytes,
+    repackUsedBytes,
+    freeBytes: deleteBytes + repackBytes - repackUsedBytes,
+    unusedAfter,
   };
-  return Object.defineProperty(plan, 'table', { value: table, enumerable: false }) as GcPlan;
-}
-
-function refuse(why: string, cause?: unknown): StowageError {
-  return corrupt(`gc refuses to run: ${why}. Nothing was deleted.`, cause);
 }
