@@ -5,23 +5,38 @@
  * holes). Order per entry: create, write, chown, chmod, xattrs, mtime; a directory's own
  * metadata is set after its contents (so its mtime is the stored one).
  *
- * Memory: the entries of the directories on the current path, the hard-linked files seen
- * (dev:ino -> path), and a bounded blob cache. Several files are written at a time.
+ * How (a tree of many small files is bound by per-file costs, not bytes):
+ * - The walk creates directories, symlinks and devices as it goes and queues files. The
+ *   queued files' extents, back to back, are read in windows of WINDOW_BYTES across files
+ *   and directories (object/read-window.ts: one index lookup per window, pack reads
+ *   grouped, every blob decoded and verified once on the codec workers, delta bases
+ *   included), WINDOWS_AHEAD windows prepared while one is written.
+ * - Files below SYNC_WRITE are written, chowned and chmodded with synchronous calls (a
+ *   thread-pool round trip per call costs more than the call); larger ones asynchronously.
+ * - mtimes go to the fs helper without a round trip each (its requests are batched and
+ *   answered in order); a directory's request follows its contents' requests.
+ * - Directory trees are loaded TREE_BATCH subdirectories at a time (one lookup, frames
+ *   decoded once).
+ *
+ * Memory: the entries of the directories on the current path (and of up to two batches of
+ * their subdirectories), the hard-linked files seen (dev:ino), the windows in flight (shared
+ * slots). The walk waits while WINDOWS_AHEAD windows wait to be written.
  */
 import * as fs from 'node:fs/promises';
-import { constants as C } from 'node:fs';
+import { chmodSync, closeSync, constants as C, fchmodSync, fchownSync, ftruncateSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { setAttribute } from '@napi-rs/xattr';
+import { setAttributeSync } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
+import type { BlobLocation } from '../blob-index/types.js';
 import { StowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
+import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { FsHelper } from '../tree/fs-helper.js';
-import { mapLimit } from '../tree/limit.js';
-import { decodeExtents, nodeName, symlinkTarget, utf8OrUndefined, type TreeNode } from '../tree/node.js';
+import { decodeExtents, decodeTreeBlob, nodeName, symlinkTarget, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
 import { loadEntries, lookupPath } from '../tree/stored.js';
-import { BlobCache } from '../object/blob-cache.js';
+import { buildWindow, windowRings, type BuiltWindow, type WindowRings } from '../object/read-window.js';
 
 export interface TreeRestoreOptions {
   /** Restore into a non-empty directory, replacing entries of the same names. */
@@ -45,9 +60,16 @@ export interface TreeRestoreResult {
   readonly warnings: readonly string[];
 }
 
-const CONCURRENCY = 8;
-/** Blob bytes loaded ahead per batch of small files. */
-const PREFETCH_BYTES = 32 << 20;
+/** Plaintext bytes of file content per window. */
+const WINDOW_BYTES = 8 << 20;
+/** Files per window at most (a window of empty-ish files is still one lookup). */
+const WINDOW_FILES = 4096;
+/** Windows built (read, decoded) ahead of the one being written. */
+const WINDOWS_AHEAD = 2;
+/** Files up to this size are written with synchronous calls. */
+const SYNC_WRITE = 256 << 10;
+/** Subdirectories whose trees are loaded in one batch. */
+const TREE_BATCH = 64;
 const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -60,13 +82,19 @@ export async function restoreTree(repo: Repository, snap: Snapshot, target: stri
   const r = new TreeRestorer(repo, opts);
   try {
     if (entries) {
-      await r.dirContents(Buffer.from(dest), entries, '');
-      if (top) await r.meta(Buffer.from(dest), top);
+      const kids = await r.contents(Buffer.from(dest), entries, '', false);
+      await r.finish(
+        Promise.all(kids).then(() => {
+          if (top) r.meta(Buffer.from(dest), top);
+        }),
+      );
     } else {
       // a single file asked for: restored under its name
-      await r.entry(Buffer.concat([Buffer.from(dest), Buffer.from('/'), nodeName(top!)]), top!, '');
+      const one = await r.entry(Buffer.concat([Buffer.from(dest), Buffer.from('/'), nodeName(top!)]), top!, '', true, () => Promise.resolve([]));
+      await r.finish(one.done);
     }
   } catch (err) {
+    await r.abandon(err);
     throw unwritable(err);
   } finally {
     await r.close();
@@ -98,10 +126,46 @@ function unwritable(err: unknown): unknown {
   return new StowageError('TARGET_UNWRITABLE', `cannot restore to ${e.path ?? 'the target'}: ${why}`, { cause: err });
 }
 
+/** An entry being restored: `done` settles once it is complete (true: restored, false: left out). */
+interface Pending {
+  readonly done: Promise<boolean>;
+}
+
+/** A regular file whose content goes through the windows. */
+interface FileJob {
+  readonly path: Buffer;
+  readonly node: TreeNode;
+  /** Data regions (the whole file, or a sparse file's regions): where the content bytes go. */
+  readonly regions: readonly [number, number][];
+  region: number;
+  pos: number;
+  regionLeft: number;
+  written: number;
+  fd?: number;
+  fh?: fs.FileHandle;
+  resolve(ok: boolean): void;
+}
+
+/** A run of a file's content bytes inside one window. */
+interface Segment {
+  readonly job: FileJob;
+  readonly bytes: number;
+  readonly first: boolean;
+  readonly last: boolean;
+}
+
+interface Window {
+  readonly refs: Extent[];
+  readonly segments: Segment[];
+  bytes: number;
+}
+
 class TreeRestorer {
   private readonly helper = FsHelper.start();
-  private readonly cache: BlobCache;
-  private readonly links = new Map<string, Promise<Buffer>>();
+  private readonly pool: CodecPool;
+  private readonly rings: WindowRings | undefined;
+  /** First name restored of each hard-linked file (dev:ino), once its content is written. */
+  private readonly links = new Map<string, Promise<Buffer | undefined>>();
   private readonly warnings: string[] = [];
   private readonly include: Ignore | undefined;
   private readonly exclude: Ignore | undefined;
@@ -110,12 +174,25 @@ class TreeRestorer {
   private dirs = 0;
   private others = 0;
   private bytes = 0;
+  private window: Window = { refs: [], segments: [], bytes: 0 };
+  /** Windows dispatched and not written yet. */
+  private windowsQueued = 0;
+  private written: Promise<void> = Promise.resolve();
+  private roomFor: (() => void) | undefined;
+  /** Helper requests not answered yet. */
+  private helperCalls = 0;
+  private helperIdle: (() => void) | undefined;
+  private failure: { err: unknown } | undefined;
+  private readonly stop = new AbortController();
+  /** Files open across windows (large ones), closed when abandoned. */
+  private readonly open = new Set<FileJob>();
 
   constructor(
     private readonly repo: Repository,
     private readonly opts: TreeRestoreOptions,
   ) {
-    this.cache = new BlobCache(repo);
+    this.pool = repo.codecs();
+    this.rings = this.pool.maxWorkers > 0 ? windowRings(WINDOW_BYTES, repo.config.chunker.maxSize) : undefined;
     if (opts.includes?.length) this.include = ignore().add([...opts.includes]);
     if (opts.excludes?.length) this.exclude = ignore().add([...opts.excludes]);
   }
@@ -134,74 +211,132 @@ class TreeRestorer {
     this.opts.onWarning?.(m);
   }
 
-  /** Restores `entries` into the existing directory `dir`; `rel` is its path relative to the top. */
-  async dirContents(dir: Buffer, entries: readonly TreeNode[], rel: string, included = false): Promise<void> {
-    // the files' blobs in batches of PREFETCH_BYTES: frames decoded once, several reads at a time
-    for (let i = 0; i < entries.length; ) {
-      const ids: Buffer[] = [];
-      let bytes = 0;
-      let j = i;
-      for (; j < entries.length && (j === i || bytes < PREFETCH_BYTES); j++) {
-        const n = entries[j]!;
-        if (n.type !== 'file' || (n.size ?? 0) > PREFETCH_BYTES) continue;
-        for (const e of decodeExtents(n)) {
-          ids.push(e.id);
-          bytes += e.length;
-        }
-      }
-      await this.cache.prefetch(ids);
-      await this.entriesOf(dir, entries.slice(i, j), rel, included);
-      i = j;
-    }
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    this.failure = { err };
+    this.stop.abort(err);
+    this.roomFor?.();
   }
 
-  private async entriesOf(dir: Buffer, entries: readonly TreeNode[], rel: string, included: boolean): Promise<void> {
-    await mapLimit(entries, CONCURRENCY, async (n) => {
-      const name = nodeName(n);
-      const childRel = rel ? `${rel}/${name.toString()}` : name.toString();
-      if (this.exclude?.ignores(n.type === 'dir' ? `${childRel}/` : childRel)) return;
-      const inc = included || !this.include || this.include.ignores(n.type === 'dir' ? `${childRel}/` : childRel);
-      if (!inc && n.type !== 'dir') return;
-      await this.entry(Buffer.concat([dir, Buffer.from('/'), name]), n, childRel, inc);
+  private check(): void {
+    if (this.failure) throw this.failure.err;
+    this.opts.signal?.throwIfAborted();
+  }
+
+  /** After the walk: writes what is queued, waits for `top` (every entry's completion) and every helper call. */
+  async finish(top: Promise<unknown>): Promise<void> {
+    this.dispatch();
+    await this.written;
+    this.check();
+    await Promise.race([top, new Promise<void>((_, reject) => this.stop.signal.addEventListener('abort', () => reject(this.failure!.err), { once: true }))]);
+    while (this.helperCalls > 0) await new Promise<void>((r) => (this.helperIdle = r));
+    this.check();
+  }
+
+  /** After a failure: nothing more is written; waits for the windows in flight (their reads end) and closes open files. */
+  async abandon(err: unknown): Promise<void> {
+    this.fail(err);
+    await this.written;
+    for (const j of this.open) await closeJob(j).catch(() => undefined);
+    this.open.clear();
+  }
+
+  /**
+   * Restores `entries` into the existing directory `dir` (`rel`: its path relative to the
+   * top); resolves once all are walked, to their completions.
+   */
+  async contents(dir: Buffer, entries: readonly TreeNode[], rel: string, included: boolean): Promise<Promise<boolean>[]> {
+    const out: Promise<boolean>[] = [];
+    // subdirectories' trees, TREE_BATCH at a time, the next batch loading while this one is walked
+    const subdirs: number[] = [];
+    const names = entries.map((n) => nodeName(n));
+    const rels = names.map((name) => (rel ? `${rel}/${name.toString()}` : name.toString()));
+    const wanted = entries.map((n, i) => !this.exclude?.ignores(n.type === 'dir' ? `${rels[i]!}/` : rels[i]!));
+    entries.forEach((n, i) => {
+      if (n.type === 'dir' && wanted[i]) subdirs.push(i);
+    });
+    const batches = new Map<number, Promise<TreeNode[][]>>();
+    const batch = (b: number): Promise<TreeNode[][]> => {
+      let p = batches.get(b);
+      if (!p) {
+        p = this.loadTrees(subdirs.slice(b * TREE_BATCH, (b + 1) * TREE_BATCH).map((i) => entries[i]!.tree));
+        p.catch(() => undefined);
+        batches.set(b, p);
+      }
+      return p;
+    };
+    let d = 0;
+    for (let i = 0; i < entries.length; i++) {
+      this.check();
+      const n = entries[i]!;
+      if (!wanted[i]) continue;
+      const inc = included || !this.include || this.include.ignores(n.type === 'dir' ? `${rels[i]!}/` : rels[i]!);
+      if (!inc && n.type !== 'dir') continue;
+      let tree = (): Promise<TreeNode[]> => Promise.resolve([]);
+      if (n.type === 'dir') {
+        const b = Math.floor(d / TREE_BATCH);
+        const k = d % TREE_BATCH;
+        d++;
+        batches.delete(b - 1);
+        if (subdirs.length > (b + 1) * TREE_BATCH) void batch(b + 1);
+        tree = () => batch(b).then((all) => all[k]!);
+      }
+      out.push((await this.entry(Buffer.concat([dir, Buffer.from('/'), names[i]!]), n, rels[i]!, inc, tree)).done);
+    }
+    return out;
+  }
+
+  /** The entries of several directories (their `tree` ids): one lookup, frames decoded once, on the workers. */
+  private async loadTrees(trees: readonly (readonly string[] | undefined)[]): Promise<TreeNode[][]> {
+    const ids = new Map<string, Buffer>();
+    for (const t of trees) for (const h of t ?? []) ids.set(Buffer.from(h, 'hex').toString('latin1'), Buffer.from(h, 'hex'));
+    if (ids.size === 0) return trees.map(() => []);
+    const found = await this.repo.lookup([...ids.values()]);
+    const locs = new Map<string, BlobLocation>();
+    let i = 0;
+    for (const k of ids.keys()) {
+      const loc = found[i++];
+      if (!loc || loc.base) return Promise.all(trees.map((t) => loadEntries(this.repo, t))); // reported there
+      locs.set(k, loc);
+    }
+    const plain = await this.repo.loadWholeBlobs(locs, this.pool);
+    return trees.map((t) => {
+      const out: TreeNode[] = [];
+      for (const h of t ?? []) out.push(...decodeTreeBlob(plain.get(Buffer.from(h, 'hex').toString('latin1'))!, `tree blob ${h}`));
+      return out;
     });
   }
 
-  /** Restores one entry at `path`. With includes, a directory not included itself is created only if something under it is. */
-  async entry(path: Buffer, n: TreeNode, rel: string, included = true): Promise<boolean> {
-    this.opts.signal?.throwIfAborted();
-    if (this.opts.overwrite) await this.clear(path, n.type === 'dir');
+  /**
+   * Restores one entry at `path` (`tree`: a directory's entries). Resolves once it is walked
+   * (a file's content queued). With includes, a directory not included itself is kept only
+   * if something under it is.
+   */
+  async entry(path: Buffer, n: TreeNode, rel: string, included: boolean, tree: () => Promise<TreeNode[]>): Promise<Pending> {
+    this.check();
+    if (this.opts.overwrite) clear(path, n.type === 'dir');
     switch (n.type) {
       case 'dir': {
-        const entries = await loadEntries(this.repo, n.tree);
-        if (!included) {
-          // created only when something under it is included
-          await fs.mkdir(path, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
-            if (e.code !== 'EEXIST') throw e;
-          });
-          await this.dirContents(path, entries, rel, false);
-          const left = await fs.readdir(path);
-          if (left.length === 0) {
-            await fs.rmdir(path);
+        try {
+          mkdirSync(path, { mode: 0o700 });
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        }
+        const kids = await this.contents(path, await tree(), rel, included);
+        return this.after(kids, () => {
+          if (!included && readdirSync(path).length === 0) {
+            rmdirSync(path);
             return false;
           }
-        } else {
-          await fs.mkdir(path, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
-            if (e.code !== 'EEXIST') throw e;
-          });
-          await this.dirContents(path, entries, rel, true);
-        }
-        this.dirs++;
-        await this.meta(path, n);
-        return true;
+          this.dirs++;
+          this.meta(path, n);
+          return true;
+        });
       }
       case 'file':
-        const link = await this.hardLink(path, n);
-        if (link.linked) return true;
-        await this.writeFile(path, n, link.first);
-        this.files++;
-        break;
+        return this.file(path, n);
       case 'symlink':
-        await fs.symlink(symlinkTarget(n), path);
+        symlinkSync(symlinkTarget(n), path);
         this.others++;
         break;
       case 'fifo':
@@ -212,108 +347,276 @@ class TreeRestorer {
           await this.helper.mknod(path, type | (n.mode & 0o7777), n.rdev ?? 0);
         } catch (err) {
           this.warn(path, `${n.type === 'fifo' ? 'FIFO' : 'device'} not created: ${(err as Error).message}`);
-          return false;
+          return { done: Promise.resolve(false) };
         }
         this.others++;
         break;
       }
     }
-    await this.meta(path, n);
-    return true;
+    this.meta(path, n);
+    return { done: Promise.resolve(true) };
   }
 
-  /**
-   * Hard links: the first name of a file with several is written (`first` set: call it
-   * with the path once created); a later name is linked to it (`linked`).
-   */
-  private async hardLink(path: Buffer, n: TreeNode): Promise<{ linked: boolean; first?: (p: Buffer) => void }> {
-    if (!n.links || n.links < 2) return { linked: false };
-    const key = `${n.dev}:${n.ino}`;
-    const first = this.links.get(key);
-    if (!first) {
-      let done!: (p: Buffer) => void;
-      this.links.set(key, new Promise((r) => (done = r)));
-      return { linked: false, first: done };
-    }
-    await fs.link(await first, path);
-    this.files++;
-    return { linked: true };
+  /** Runs `then` once every one of `kids` is complete (a failure is recorded, not thrown). */
+  private after(kids: readonly Promise<boolean>[], then: () => boolean): Pending {
+    return {
+      done: Promise.all(kids).then(() => {
+        if (this.failure) return false;
+        try {
+          return then();
+        } catch (err) {
+          this.fail(err);
+          return false;
+        }
+      }),
+    };
   }
 
-  /** Replaces what is at `path` (overwrite): anything but a directory that stays a directory. */
-  private async clear(path: Buffer, dir: boolean): Promise<void> {
-    let st;
-    try {
-      st = await fs.lstat(path);
-    } catch {
-      return;
-    }
-    if (dir && st.isDirectory()) return;
-    await fs.rm(path, { recursive: true, force: true });
-  }
-
-  private async writeFile(path: Buffer, n: TreeNode, created?: (p: Buffer) => void): Promise<void> {
-    const fh = await fs.open(path, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-    try {
-      created?.(path);
-      const extents = decodeExtents(n);
-      // data regions: the whole file, or the sparse map's regions (holes stay unwritten)
-      const regions: [number, number][] = n.sparse ?? [[0, n.size ?? 0]];
-      let r = 0;
-      let pos = regions[0]?.[0] ?? 0;
-      let regionLeft = regions[0]?.[1] ?? 0;
-      let written = 0;
-      for (let x = 0; x < extents.length; x++) {
-        const e = extents[x]!;
-        if (x % 64 === 0) await this.cache.prefetch(extents.slice(x, x + 64).map((y) => y.id));
-        const blob = await this.cache.get(e.id);
-        if (e.offset + e.length > blob.length) throw new StowageError('CORRUPT', `${path.toString()}: extent ${e.offset}+${e.length} past the end of blob ${e.id.toString('hex')}`);
-        let data = blob.subarray(e.offset, e.offset + e.length);
-        while (data.length > 0) {
-          while (regionLeft === 0 && r + 1 < regions.length) {
-            r++;
-            pos = regions[r]![0];
-            regionLeft = regions[r]![1];
+  /** A regular file: a later name of a hard-linked file is linked to the first; else its content is queued. */
+  private async file(path: Buffer, n: TreeNode): Promise<Pending> {
+    const key = n.links && n.links > 1 ? `${n.dev}:${n.ino}` : undefined;
+    const first = key ? this.links.get(key) : undefined;
+    if (first) {
+      return {
+        done: first.then((target) => {
+          if (this.failure || target === undefined) return false;
+          try {
+            linkSync(target, path);
+          } catch (err) {
+            this.fail(err);
+            return false;
           }
-          const take = Math.min(data.length, regionLeft || data.length);
-          await fh.write(data, 0, take, pos);
-          pos += take;
-          regionLeft -= Math.min(take, regionLeft);
-          written += take;
+          this.files++;
+          return true;
+        }),
+      };
+    }
+    let resolve!: (ok: boolean) => void;
+    const done = new Promise<boolean>((r) => (resolve = r));
+    if (key) this.links.set(key, done.then((ok) => (ok ? path : undefined)));
+    const job: FileJob = { path, node: n, regions: n.sparse ?? [[0, n.size ?? 0]], region: 0, pos: 0, regionLeft: 0, written: 0, resolve };
+    job.pos = job.regions[0]?.[0] ?? 0;
+    job.regionLeft = job.regions[0]?.[1] ?? 0;
+    const extents = decodeExtents(n);
+    if (extents.length === 0) {
+      // nothing to read (empty, or all holes): written now
+      await this.write({ job, bytes: 0, first: true, last: true }, []);
+      return { done };
+    }
+    let seg = 0;
+    let firstSeg = true;
+    for (let x = 0; x < extents.length; x++) {
+      const e = extents[x]!;
+      const w = this.window;
+      w.refs.push(e);
+      w.bytes += e.length;
+      seg += e.length;
+      const last = x === extents.length - 1;
+      if (last || w.bytes >= WINDOW_BYTES) {
+        w.segments.push({ job, bytes: seg, first: firstSeg, last });
+        seg = 0;
+        firstSeg = false;
+        if (w.bytes >= WINDOW_BYTES || w.segments.length >= WINDOW_FILES) {
+          this.dispatch();
+          while (this.windowsQueued > WINDOWS_AHEAD && !this.failure) await new Promise<void>((r) => (this.roomFor = r));
+          this.check();
+        }
+      }
+    }
+    return { done };
+  }
+
+  /** Starts reading the queued window; it is written after the windows before it. */
+  private dispatch(): void {
+    const w = this.window;
+    if (w.refs.length === 0) return;
+    this.window = { refs: [], segments: [], bytes: 0 };
+    const built = buildWindow(this.repo, this.pool, w.refs, this.rings, this.stop.signal);
+    built.catch(() => undefined);
+    this.windowsQueued++;
+    this.written = this.written.then(async () => {
+      let b: BuiltWindow;
+      try {
+        b = await built;
+      } catch (err) {
+        this.fail(err);
+        return;
+      } finally {
+        this.windowsQueued--;
+        this.roomFor?.();
+      }
+      try {
+        if (!this.failure) await this.writeWindow(w, b.pieces);
+      } catch (err) {
+        this.fail(err);
+      } finally {
+        b.release();
+      }
+    });
+  }
+
+  /** Writes a window's bytes to its files, segment by segment. */
+  private async writeWindow(w: Window, pieces: readonly Buffer[]): Promise<void> {
+    let p = 0;
+    let at = 0;
+    for (const seg of w.segments) {
+      const bufs: Buffer[] = [];
+      let need = seg.bytes;
+      while (need > 0) {
+        const piece = pieces[p]!;
+        const take = Math.min(need, piece.length - at);
+        bufs.push(piece.subarray(at, at + take));
+        at += take;
+        need -= take;
+        if (at === piece.length) {
+          p++;
+          at = 0;
+        }
+      }
+      await this.write(seg, bufs);
+      if (this.failure) return;
+    }
+  }
+
+  /** Writes one segment of a file: created with the first, metadata with the last. */
+  private async write(seg: Segment, bufs: readonly Buffer[]): Promise<void> {
+    const j = seg.job;
+    const size = j.node.size ?? 0;
+    const sync = seg.first && seg.last && size <= SYNC_WRITE;
+    const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+    if (seg.first) {
+      if (sync) j.fd = openSync(j.path, flags, 0o600);
+      else {
+        j.fh = await fs.open(j.path, flags, 0o600);
+        this.open.add(j);
+      }
+    }
+    try {
+      for (let data of bufs) {
+        while (data.length > 0) {
+          while (j.regionLeft === 0 && j.region + 1 < j.regions.length) {
+            j.region++;
+            j.pos = j.regions[j.region]![0];
+            j.regionLeft = j.regions[j.region]![1];
+          }
+          const take = Math.min(data.length, j.regionLeft || data.length);
+          if (j.fd !== undefined) writeAll(j.fd, data.subarray(0, take), j.pos);
+          else await writeAllAsync(j.fh!, data.subarray(0, take), j.pos);
+          j.pos += take;
+          j.regionLeft -= Math.min(take, j.regionLeft);
+          j.written += take;
           data = data.subarray(take);
         }
       }
-      const size = n.size ?? 0;
-      if (n.sparse || written !== size) await fh.truncate(size);
-      this.bytes += written;
-      this.opts.progress?.({ op: 'restore', done: this.bytes });
-    } finally {
-      await fh.close();
+      if (!seg.last) return;
+      const fd = j.fd ?? j.fh!.fd;
+      if (j.node.sparse || j.written !== size) ftruncateSync(fd, size);
+      this.fdMeta(fd, j.path, j.node);
+    } catch (err) {
+      await closeJob(j).catch(() => undefined);
+      this.open.delete(j);
+      throw err;
     }
+    await closeJob(j);
+    this.open.delete(j);
+    this.mtime(j.path, j.node);
+    this.files++;
+    this.bytes += j.written;
+    this.opts.progress?.({ op: 'restore', done: this.bytes });
+    j.resolve(true);
   }
 
-  /** Owner, mode, xattrs, mtime (in that order: chown clears setuid bits and capabilities). */
-  async meta(path: Buffer, n: TreeNode): Promise<void> {
+  /** Owner, mode and xattrs of an open file (chown first: it clears setuid bits and capabilities). */
+  private fdMeta(fd: number, path: Buffer, n: TreeNode): void {
     if (this.root) {
       try {
-        await fs.lchown(path, n.uid, n.gid);
+        fchownSync(fd, n.uid, n.gid);
       } catch (err) {
         this.warn(path, `owner not set: ${(err as Error).message}`);
       }
     }
-    if (n.type !== 'symlink') await fs.chmod(path, n.mode & 0o7777);
-    if (n.xattrs?.length) {
-      const text = utf8OrUndefined(path);
-      for (const [name, b64] of n.xattrs) {
-        const v = Buffer.from(b64, 'base64');
-        try {
-          if (text !== undefined) await setAttribute(text, name, v);
-          else await this.helper.setXattr(path, name, v);
-        } catch (err) {
-          this.warn(path, `extended attribute ${name} not set: ${(err as Error).message}`);
-        }
+    fchmodSync(fd, n.mode & 0o7777);
+    this.xattrs(path, n);
+  }
+
+  /** Owner, mode, xattrs, mtime of `path` (in that order: chown clears setuid bits and capabilities). */
+  meta(path: Buffer, n: TreeNode): void {
+    if (this.root) {
+      try {
+        lchownSync(path, n.uid, n.gid);
+      } catch (err) {
+        this.warn(path, `owner not set: ${(err as Error).message}`);
       }
     }
-    await this.helper.setMtime(path, BigInt(n.mtime));
+    if (n.type !== 'symlink') chmodSync(path, n.mode & 0o7777);
+    this.xattrs(path, n);
+    this.mtime(path, n);
   }
+
+  private xattrs(path: Buffer, n: TreeNode): void {
+    if (!n.xattrs?.length) return;
+    const text = utf8OrUndefined(path);
+    for (const [name, b64] of n.xattrs) {
+      const v = Buffer.from(b64, 'base64');
+      if (text === undefined) {
+        this.helperCall(this.helper.setXattr(path, name, v), (err) => this.warn(path, `extended attribute ${name} not set: ${err.message}`));
+        continue;
+      }
+      try {
+        setAttributeSync(text, name, v);
+      } catch (err) {
+        this.warn(path, `extended attribute ${name} not set: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Sets the mtime through the helper, without waiting for the answer (finish() waits for all). */
+  private mtime(path: Buffer, n: TreeNode): void {
+    this.helperCall(this.helper.setMtime(path, BigInt(n.mtime)), (err) => this.fail(err));
+  }
+
+  private helperCall(p: Promise<void>, onError: (err: Error) => void): void {
+    this.helperCalls++;
+    p.then(
+      () => undefined,
+      (err: Error) => onError(err),
+    ).finally(() => {
+      if (--this.helperCalls === 0) this.helperIdle?.();
+    });
+  }
+}
+
+/** Replaces what is at `path` (overwrite): anything but a directory that stays a directory. */
+function clear(path: Buffer, dir: boolean): void {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (dir && st.isDirectory()) return;
+  rmSync(path, { recursive: true, force: true });
+}
+
+async function closeJob(j: FileJob): Promise<void> {
+  if (j.fd !== undefined) {
+    const fd = j.fd;
+    j.fd = undefined;
+    closeSync(fd);
+  }
+  if (j.fh) {
+    const fh = j.fh;
+    j.fh = undefined;
+    await fh.close();
+  }
+}
+
+function writeAll(fd: number, data: Buffer, pos: number): void {
+  let off = 0;
+  while (off < data.length) off += writeSync(fd, data, off, data.length - off, pos + off);
+}
+
+async function writeAllAsync(fh: fs.FileHandle, data: Buffer, pos: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += (await fh.write(data, off, data.length - off, pos + off)).bytesWritten;
 }

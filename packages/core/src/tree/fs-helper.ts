@@ -9,9 +9,12 @@
  * - lgetxattr/llistxattr/lsetxattr for paths that are not valid UTF-8 (the xattr package
  *   takes string paths only).
  *
- * Requests are records of NUL-separated fields ended by two NULs (paths are bytes and
- * never contain NUL); each is answered by one line, in order: "ok[ payload]" or
- * "err <errno> <message>". No shell is involved: perl gets the script with -e.
+ * Requests are lines of space-separated fields, each field hex (paths are bytes); each is
+ * answered by one line, in order: "ok[ payload]" or "err <errno> <message>". Requests made
+ * in one turn of the event loop go out in one write, and perl answers everything it read
+ * in one go with one write: a restore of many files sends its mtimes without a round trip
+ * each, and awaits them only where the order matters. No shell is involved: perl gets the
+ * script with -e.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StowageError } from '../errors.js';
@@ -19,24 +22,20 @@ import { StowageError } from '../errors.js';
 const SCRIPT = String.raw`
 use strict; use warnings;
 my ($UT, $MK, $LSX, $LGX, $LLX) = map { $_ + 0 } @ARGV;
-$| = 1; binmode STDIN; binmode STDOUT;
-$/ = "\0\0";
-sub reply { my $r = shift; if ($r == -1) { print "err ", ($! + 0), " $!\n"; } else { print "ok\n"; } }
-while (my $rec = <STDIN>) {
-  chomp $rec;
-  my @f = split /\0/, $rec, -1;
-  my $op = shift @f;
+binmode STDIN; binmode STDOUT;
+sub res { my $r = shift; return $r == -1 ? "err " . ($! + 0) . " $!\n" : "ok\n"; }
+sub one {
+  my ($op, @f) = map { pack('H*', $_) } split / /, shift, -1;
   if ($op eq 't') {
     my ($p, $as, $ans, $ms, $mns) = @f;
-    my $ts = pack('q4', $as, $ans, $ms, $mns);
-    reply(syscall($UT, -100, $p, $ts, 0x100));
+    return res(syscall($UT, -100, $p, pack('q4', $as, $ans, $ms, $mns), 0x100));
   } elsif ($op eq 'm') {
     my ($p, $mode, $dev) = @f;
-    reply(syscall($MK, -100, $p, $mode + 0, $dev + 0));
+    return res(syscall($MK, -100, $p, $mode + 0, $dev + 0));
   } elsif ($op eq 's') {
     my ($p) = @f;
     my $fh;
-    if (!open($fh, '<', $p)) { print "err ", ($! + 0), " $!\n"; next; }
+    return "err " . ($! + 0) . " $!\n" unless open($fh, '<', $p);
     my @o; my $off = 0;
     while (1) {
       my $d = sysseek($fh, $off, 3); last unless defined $d;
@@ -44,19 +43,35 @@ while (my $rec = <STDIN>) {
       push @o, ($d + 0), ($h - $d); $off = $h;
     }
     close $fh;
-    print "ok @o\n";
+    return "ok @o\n";
   } elsif ($op eq 'l') {
     my ($p) = @f; my $buf = "\0" x 65536;
     my $n = syscall($LLX, $p, $buf, 65536);
-    if ($n == -1) { print "err ", ($! + 0), " $!\n"; } else { print "ok ", unpack('H*', substr($buf, 0, $n)), "\n"; }
+    return $n == -1 ? "err " . ($! + 0) . " $!\n" : "ok " . unpack('H*', substr($buf, 0, $n)) . "\n";
   } elsif ($op eq 'g') {
     my ($p, $name) = @f; my $buf = "\0" x 65536;
     my $n = syscall($LGX, $p, $name, $buf, 65536);
-    if ($n == -1) { print "err ", ($! + 0), " $!\n"; } else { print "ok ", unpack('H*', substr($buf, 0, $n)), "\n"; }
+    return $n == -1 ? "err " . ($! + 0) . " $!\n" : "ok " . unpack('H*', substr($buf, 0, $n)) . "\n";
   } elsif ($op eq 'x') {
-    my ($p, $name, $hex) = @f; my $v = pack('H*', $hex);
-    reply(syscall($LSX, $p, $name, $v, length($v), 0));
-  } else { print "err 22 unknown request\n"; }
+    my ($p, $name, $v) = @f;
+    return res(syscall($LSX, $p, $name, $v, length($v), 0));
+  }
+  return "err 22 unknown request\n";
+}
+my $in = '';
+while (1) {
+  my $n = sysread(STDIN, $in, 1 << 16, length $in);
+  last unless $n;
+  my $out = '';
+  while ((my $i = index($in, "\n")) >= 0) {
+    $out .= one(substr($in, 0, $i));
+    substr($in, 0, $i + 1) = '';
+  }
+  while (length $out) {
+    my $w = syswrite(STDOUT, $out);
+    die "write: $!" unless defined $w;
+    substr($out, 0, $w) = '';
+  }
 }
 `;
 
@@ -80,8 +95,11 @@ export class FsCallError extends Error {
 
 export class FsHelper {
   private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly waiting: { resolve: (payload: string) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting = new Queue<{ resolve: (payload: string) => void; reject: (e: Error) => void }>();
   private buf = '';
+  private out: string[] = [];
+  private outBytes = 0;
+  private flushing: NodeJS.Immediate | undefined;
   private failed: Error | undefined;
   private readonly exited: Promise<void>;
 
@@ -97,7 +115,7 @@ export class FsHelper {
     this.exited = new Promise((resolve) => {
       const fail = (why: string) => {
         this.failed ??= new StowageError('UNSUPPORTED_FORMAT', `the perl helper for file metadata ${why}${stderr ? `: ${stderr.trim()}` : ''}`);
-        for (const w of this.waiting.splice(0)) w.reject(this.failed);
+        for (let w = this.waiting.shift(); w; w = this.waiting.shift()) w.reject(this.failed);
         resolve();
       };
       this.proc.on('error', (e) => fail(`could not start (${e.message}); tree snapshots need perl`));
@@ -111,10 +129,11 @@ export class FsHelper {
 
   private onData(s: string): void {
     this.buf += s;
+    let at = 0;
     let nl: number;
-    while ((nl = this.buf.indexOf('\n')) >= 0) {
-      const line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
+    while ((nl = this.buf.indexOf('\n', at)) >= 0) {
+      const line = this.buf.slice(at, nl);
+      at = nl + 1;
       const w = this.waiting.shift();
       if (!w) continue;
       if (line.startsWith('ok')) w.resolve(line.slice(3));
@@ -123,16 +142,28 @@ export class FsHelper {
         w.reject(new FsCallError(Number(m?.[1] ?? 5), m?.[2] ?? line));
       }
     }
+    this.buf = this.buf.slice(at);
   }
 
-  private async request(fields: readonly (string | Buffer)[]): Promise<string> {
-    if (this.failed) throw this.failed;
-    const parts: Buffer[] = [];
-    for (const f of fields) parts.push(typeof f === 'string' ? Buffer.from(f, 'latin1') : f, Buffer.from([0]));
-    parts.push(Buffer.from([0]));
-    const p = new Promise<string>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    if (!this.proc.stdin.write(Buffer.concat(parts))) await new Promise((r) => this.proc.stdin.once('drain', r));
-    return p;
+  private request(fields: readonly (string | Buffer)[]): Promise<string> {
+    if (this.failed) return Promise.reject(this.failed);
+    let line = '';
+    for (const f of fields) line += (line ? ' ' : '') + (typeof f === 'string' ? Buffer.from(f, 'latin1') : f).toString('hex');
+    this.out.push(line);
+    this.outBytes += line.length + 1;
+    if (this.outBytes >= 1 << 16) this.flush();
+    else this.flushing ??= setImmediate(() => this.flush());
+    return new Promise<string>((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** Writes the queued requests in one write. */
+  private flush(): void {
+    if (this.flushing) clearImmediate(this.flushing);
+    this.flushing = undefined;
+    if (this.out.length === 0) return;
+    this.proc.stdin.write(this.out.join('\n') + '\n');
+    this.out = [];
+    this.outBytes = 0;
   }
 
   /** Sets the modification time (ns since the epoch) of `path`, not following a symlink; atime is left as is. */
@@ -171,12 +202,34 @@ export class FsHelper {
   }
 
   async setXattr(path: Buffer, name: string, value: Buffer): Promise<void> {
-    await this.request(['x', path, Buffer.from(name, 'utf8'), value.toString('hex')]);
+    await this.request(['x', path, Buffer.from(name, 'utf8'), value]);
   }
 
   /** Ends the process once every request is answered. */
   async close(): Promise<void> {
+    this.flush();
     this.proc.stdin.end();
     await this.exited;
+  }
+}
+
+/** A FIFO queue with O(1) shift (an array's shift moves every element). */
+class Queue<T> {
+  private items: (T | undefined)[] = [];
+  private head = 0;
+
+  push(v: T): void {
+    this.items.push(v);
+  }
+
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
   }
 }
