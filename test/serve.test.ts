@@ -9,6 +9,7 @@
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flipByteInLargestPack, sandbox, type Sandbox } from './helpers/cli.js';
@@ -253,9 +254,72 @@ describe.skipIf(!tools)('stowage serve: a read-only registry over the image snap
     }
   });
 
+  it('a client that stops reading is disconnected after --idle-timeout and other pulls complete; a client that goes away frees its slots at once', async () => {
+    const big = sandbox();
+    const sockets: net.Socket[] = [];
+    try {
+      expect(big.run(['init', '--insecure-no-encryption']).code).toBe(0);
+      // a layer far larger than what the kernel's socket buffers take from a client that reads nothing
+      const img = makeRunnableImage(big.dir, 'test/big:v1', 'hello from a big image', 48 << 20);
+      expect(big.run(['snapshot', img.file]).code).toBe(0);
+      const s = await startServe(big, ['--idle-timeout', '1s', '--log']);
+      try {
+        const layer = img.layers[1]!;
+        const getBlob = (read: boolean) =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const c = net.connect(Number(s.addr.split(':')[1]), '127.0.0.1', () => {
+              c.write(`GET /v2/test/big/blobs/${layer} HTTP/1.1\r\nHost: ${s.addr}\r\n\r\n`);
+              c.once('data', () => {
+                if (!read) c.pause(); // takes the first bytes, then nothing more: the server's writes stall
+                resolve(c);
+              });
+            });
+            c.on('error', () => undefined);
+            c.once('error', reject);
+            sockets.push(c);
+          });
+        // three stalled clients hold every shared window slot (3) of the server
+        const t0 = Date.now();
+        await Promise.all([0, 1, 2].map(() => getBlob(false)));
+        // a whole pull still completes: the stalled clients are cut off after 1 s of no progress
+        const dir = big.file('pulled');
+        const pulled = await new Promise<number>((resolve) => {
+          const p = spawn('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${s.addr}/test/big:v1`, `oci:${dir}:t`], { stdio: 'ignore' });
+          const t = setTimeout(() => p.kill('SIGKILL'), 60_000);
+          p.on('exit', (code) => (clearTimeout(t), resolve(code ?? -1)));
+        });
+        expect(pulled).toBe(0);
+        expect(layoutManifest(dir).manifest.config.digest).toBe(img.configDigest); // skopeo checked every blob against its digest
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+        await until(() => (s.stderr().match(/client took no bytes for 1000 ms/g) ?? []).length >= 3);
+        // clients that go away mid-blob: each one's slots return at once (three of them would
+        // otherwise hold all three), so the next reads of the whole blob complete
+        for (let round = 0; round < 2; round++) {
+          const gone = await Promise.all([0, 1, 2].map(() => getBlob(true)));
+          for (const c of gone) c.destroy();
+          const got = Buffer.from(await (await fetch(`${s.url}/v2/test/big/blobs/${layer}`, { signal: AbortSignal.timeout(30_000) })).arrayBuffer());
+          expect(`sha256:${sha256(got)}`).toBe(layer);
+        }
+      } finally {
+        for (const c of sockets) c.destroy();
+        expect(await s.stop()).toBe(0);
+      }
+    } finally {
+      big.cleanup();
+    }
+  }, 120_000);
+
   it('stops cleanly on SIGTERM', async () => {
     const s = await startServe(sb);
     expect(await s.stop()).toBe(0);
     expect(s.stderr()).toMatch(/stopped/);
   });
 });
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

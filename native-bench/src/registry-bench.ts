@@ -11,7 +11,11 @@
  * 3. snapshot of v1..v5 from the registry (`stowage snapshot docker://...`) against
  *    `skopeo copy docker://... oci:<dir>:vN` plus `stowage snapshot oci:<dir>:vN`.
  *
- * Usage: node native-bench/dist/registry-bench.js [--corpus /work/corpus/deb] [--tmp DIR] [--out FILE]
+ * With `--runs N` (default 1) parts 1 and 2 run N times (a fresh `stowage serve` process each
+ * time, so each run's peak RSS is its own) and the medians are reported; `--no-series` skips
+ * part 3.
+ *
+ * Usage: node native-bench/dist/registry-bench.js [--corpus /work/corpus/deb] [--runs N] [--no-series] [--tmp DIR] [--out FILE]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -30,6 +34,11 @@ function arg(name: string): string | undefined {
 const corpus = arg('--corpus') ?? '/work/corpus/deb';
 const work = mkdtempSync(join(arg('--tmp') ?? tmpdir(), 'registry-bench-'));
 const out = arg('--out');
+const runs = Math.max(1, Number(arg('--runs') ?? 1));
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): string {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -126,37 +135,66 @@ async function main(): Promise<void> {
   const idOf = (n: string) => names.find((s) => s.name === n)!.id;
   run('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci-archive:${join(corpus, 'v5.oci.tar')}`, `docker://${reg.addr}/gz/deb:v5`]);
   run(process.execPath, [BIN, 'restore', idOf('deb-docker'), `docker://${reg.addr}/raw/deb:v5`], env);
-  const serve = await startServe(env);
-  // stowage serve names the images by the archives' names; pull them by snapshot id prefix tags
-  const serveCatalog = (await (await fetch(`http://${serve.addr}/v2/_catalog`)).json()) as { repositories: string[] };
-  const serveRef = async (id: string) => {
-    for (const r of serveCatalog.repositories) {
-      const tags = (await (await fetch(`http://${serve.addr}/v2/${r}/tags/list`)).json()) as { tags: string[] };
-      if (tags.tags.includes(id.slice(0, 12))) return `${r}:${id.slice(0, 12)}`;
+  const series = [['gzip (v5.oci.tar, 149 MB)', 'deb-oci', 'gz/deb:v5'], ['uncompressed (v5.docker.tar, 398 MB)', 'deb-docker', 'raw/deb:v5']] as const;
+  const times = new Map<string, { registry: number[]; serve: number[]; same: boolean }>(series.map(([name]) => [name, { registry: [], serve: [], same: true }]));
+  const four = { serve: [] as number[], registry: [] as number[], serveRss: [] as number[], registryRss: [] as number[], loads: [] as string[] };
+  for (let run = 0; run < runs; run++) {
+    const serve = await startServe(env);
+    // stowage serve names the images by the archives' names; pull them by snapshot id prefix tags
+    const serveCatalog = (await (await fetch(`http://${serve.addr}/v2/_catalog`)).json()) as { repositories: string[] };
+    const serveRef = async (id: string) => {
+      for (const r of serveCatalog.repositories) {
+        const tags = (await (await fetch(`http://${serve.addr}/v2/${r}/tags/list`)).json()) as { tags: string[] };
+        if (tags.tags.includes(id.slice(0, 12))) return `${r}:${id.slice(0, 12)}`;
+      }
+      throw new Error(`no served tag for ${id}`);
+    };
+    for (const [name, snapName, regRef] of series) {
+      const sref = await serveRef(idOf(snapName));
+      // warm both once (page cache, connection setup), then time one pull each, registry first
+      await pull(reg.addr, regRef, join(work, `warm-r-${snapName}`));
+      await pull(serve.addr, sref, join(work, `warm-s-${snapName}`));
+      const registrySeconds = await timedAsync(() => pull(reg.addr, regRef, join(work, `r-${snapName}`)));
+      const serveSeconds = await timedAsync(() => pull(serve.addr, sref, join(work, `s-${snapName}`)));
+      const same = readFileSync(join(work, `r-${snapName}`, 'manifest.json')).equals(readFileSync(join(work, `s-${snapName}`, 'manifest.json')));
+      const t = times.get(name)!;
+      t.registry.push(registrySeconds);
+      t.serve.push(serveSeconds);
+      t.same &&= same;
+      console.log(`run ${run + 1}: pull ${name}: docker-registry ${registrySeconds.toFixed(2)} s, stowage serve ${serveSeconds.toFixed(2)} s (${(serveSeconds / registrySeconds).toFixed(2)}x); manifests identical: ${same}`);
+      for (const p of ['warm-r', 'warm-s', 'r', 's']) rmSync(join(work, `${p}-${snapName}`), { recursive: true, force: true });
     }
-    throw new Error(`no served tag for ${id}`);
-  };
+    // four pulls at once (the uncompressed series: the most bytes), peak RSS of each server
+    const sref = await serveRef(idOf('deb-docker'));
+    const fourServe = await timedAsync(() => Promise.all([0, 1, 2, 3].map((i) => pull(serve.addr, sref, join(work, `p4s-${i}`)))));
+    const fourReg = await timedAsync(() => Promise.all([0, 1, 2, 3].map((i) => pull(reg.addr, 'raw/deb:v5', join(work, `p4r-${i}`)))));
+    four.serve.push(fourServe);
+    four.registry.push(fourReg);
+    four.serveRss.push(peakRssMB(serve.proc.pid!));
+    four.registryRss.push(peakRssMB(reg.proc.pid!));
+    four.loads.push(loadavg()[0]!.toFixed(2));
+    console.log(`run ${run + 1}: four pulls at once (uncompressed v5): stowage serve ${fourServe.toFixed(2)} s, peak RSS ${peakRssMB(serve.proc.pid!).toFixed(0)} MB; docker-registry ${fourReg.toFixed(2)} s, peak RSS ${peakRssMB(reg.proc.pid!).toFixed(0)} MB; load ${four.loads[run]}`);
+    for (const i of [0, 1, 2, 3]) for (const p of ['p4s', 'p4r']) rmSync(join(work, `${p}-${i}`), { recursive: true, force: true });
+    serve.proc.kill('SIGTERM');
+    await new Promise((r) => serve.proc.once('exit', r));
+  }
   const rows: Record<string, unknown>[] = [];
-  for (const [series, snapName, regRef] of [['gzip (v5.oci.tar, 149 MB)', 'deb-oci', 'gz/deb:v5'], ['uncompressed (v5.docker.tar, 398 MB)', 'deb-docker', 'raw/deb:v5']] as const) {
-    const sref = await serveRef(idOf(snapName));
-    // warm both once (page cache, connection setup), then time one pull each, registry first
-    await pull(reg.addr, regRef, join(work, `warm-r-${snapName}`));
-    await pull(serve.addr, sref, join(work, `warm-s-${snapName}`));
-    const registrySeconds = await timedAsync(() => pull(reg.addr, regRef, join(work, `r-${snapName}`)));
-    const serveSeconds = await timedAsync(() => pull(serve.addr, sref, join(work, `s-${snapName}`)));
-    const same = readFileSync(join(work, `r-${snapName}`, 'manifest.json')).equals(readFileSync(join(work, `s-${snapName}`, 'manifest.json')));
-    rows.push({ series, registrySeconds, serveSeconds, ratio: serveSeconds / registrySeconds, sameManifest: same });
-    console.log(`pull ${series}: docker-registry ${registrySeconds.toFixed(2)} s, stowage serve ${serveSeconds.toFixed(2)} s (${(serveSeconds / registrySeconds).toFixed(2)}x); manifests identical: ${same}`);
+  for (const [name] of series) {
+    const t = times.get(name)!;
+    const registrySeconds = median(t.registry);
+    const serveSeconds = median(t.serve);
+    rows.push({ series: name, registrySeconds, serveSeconds, ratio: serveSeconds / registrySeconds, sameManifest: t.same, runs: t });
+    console.log(`median of ${runs}: pull ${name}: docker-registry ${registrySeconds.toFixed(2)} s, stowage serve ${serveSeconds.toFixed(2)} s (${(serveSeconds / registrySeconds).toFixed(2)}x)`);
   }
   result.pulls = rows;
-  // four pulls at once (the uncompressed series: the most bytes), peak RSS of each server
-  const sref = await serveRef(idOf('deb-docker'));
-  const fourServe = await timedAsync(() => Promise.all([0, 1, 2, 3].map((i) => pull(serve.addr, sref, join(work, `p4s-${i}`)))));
-  const fourReg = await timedAsync(() => Promise.all([0, 1, 2, 3].map((i) => pull(reg.addr, 'raw/deb:v5', join(work, `p4r-${i}`)))));
-  result.fourPulls = { serveSeconds: fourServe, registrySeconds: fourReg, servePeakRssMB: peakRssMB(serve.proc.pid!), registryPeakRssMB: peakRssMB(reg.proc.pid!) };
-  console.log(`four pulls at once (uncompressed v5): stowage serve ${fourServe.toFixed(2)} s, peak RSS ${peakRssMB(serve.proc.pid!).toFixed(0)} MB; docker-registry ${fourReg.toFixed(2)} s, peak RSS ${peakRssMB(reg.proc.pid!).toFixed(0)} MB`);
-  for (const i of [0, 1, 2, 3]) for (const p of ['p4s', 'p4r']) rmSync(join(work, `${p}-${i}`), { recursive: true, force: true });
-  serve.proc.kill('SIGTERM');
+  result.fourPulls = { serveSeconds: median(four.serve), registrySeconds: median(four.registry), servePeakRssMB: median(four.serveRss), registryPeakRssMB: median(four.registryRss), runs: four };
+  console.log(`median of ${runs}: four pulls at once: stowage serve ${median(four.serve).toFixed(2)} s, peak RSS ${median(four.serveRss).toFixed(0)} MB (runs: ${four.serveRss.map((x) => x.toFixed(0)).join(', ')}); docker-registry ${median(four.registry).toFixed(2)} s, peak RSS ${median(four.registryRss).toFixed(0)} MB`);
+  if (process.argv.includes('--no-series')) {
+    result.loadavgAtEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
+    console.log(`load average at start ${load}, at end ${String(result.loadavgAtEnd)}`);
+    if (out) writeFileSync(out, JSON.stringify(result, null, 2));
+    return;
+  }
   // snapshot v1..v5 from the registry, against skopeo copy to an OCI dir + snapshot of it
   for (let v = 1; v <= 5; v++) run('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci-archive:${join(corpus, `v${v}.oci.tar`)}`, `docker://${reg.addr}/series/deb:v${v}`]);
   const a = { ...env, STOWAGE_REPOSITORY: join(work, 'repo-a'), STOWAGE_CACHE_DIR: join(work, 'cache-a') };

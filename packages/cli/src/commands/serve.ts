@@ -3,6 +3,7 @@ import { terminalSafe } from '../escape.js';
 import { readFileSync } from 'node:fs';
 import { StowageError, startRegistryServer, type AuthConfig } from '@stowage/core';
 import type { Command } from 'commander';
+import { durationArg } from '../args.js';
 import { withRepo, type Context } from '../context.js';
 import { readLock } from '../locking.js';
 
@@ -14,6 +15,7 @@ interface Opts {
   tokenFile?: string;
   platform?: string;
   log?: boolean;
+  idleTimeout: number;
 }
 
 export function registerServe(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
@@ -26,6 +28,7 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
     .option('--htpasswd <file>', 'require HTTP Basic credentials from this htpasswd file (bcrypt: htpasswd -B)')
     .option('--token-file <file>', 'require "Authorization: Bearer <token>" with the token in this file')
     .option('--platform <os/arch>', 'image served for a tag several platforms share (default linux/amd64)')
+    .option('--idle-timeout <duration>', 'disconnect a client that takes none of the bytes being sent to it for this long, freeing its share of the read memory (e.g. 30s, 2m)', durationArg('--idle-timeout'), 60_000)
     .option('--log', 'print one line per request on stderr')
     .action((o: Opts) =>
       run((ctx) =>
@@ -41,6 +44,7 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
             ...(tls && { tls }),
             ...(auth && { auth }),
             ...(o.platform && { platform: o.platform }),
+            idleTimeoutMs: o.idleTimeout,
             ...(o.log && { onEvent: (e) => void process.stderr.write(terminalSafe(`${e.method} ${e.path} ${e.status} ${e.bytes} B ${e.ms.toFixed(0)} ms${e.error ? ` ${e.error}` : ''}`) + '\n') }),
           });
           try {

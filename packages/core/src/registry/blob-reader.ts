@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { corrupt } from '../errors.js';
+import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { readChunkLists } from '../object/chunk-list.js';
 import { extentWindows } from '../object/extents.js';
@@ -93,7 +94,7 @@ export interface BlobWindow {
  * current one is released (reading ahead). A whole blob is checked against its digest
  * before its last piece is yielded (that piece is copied out of its slot and held back).
  */
-export function blobWindows(repo: Repository, src: BlobSource, rings: ReadRings, opts: { from?: number; to?: number; signal?: AbortSignal } = {}): AsyncGenerator<BlobWindow> {
+export function blobWindows(repo: Repository, src: BlobSource, rings: ReadRings, opts: { from?: number; to?: number; signal?: AbortSignal; pool?: CodecPool } = {}): AsyncGenerator<BlobWindow> {
   const size = blobSize(src);
   const from = opts.from ?? 0;
   const to = opts.to ?? size;
@@ -103,16 +104,15 @@ export function blobWindows(repo: Repository, src: BlobSource, rings: ReadRings,
     })();
   }
   const hash = from === 0 && to === size ? createHash(src.place.digest.startsWith('sha512:') ? 'sha512' : 'sha256') : undefined;
-  return ringWindows(repo, src, from, to, hash, rings, opts.signal);
+  return ringWindows(repo, opts.pool ?? repo.codecs(), src, from, to, hash, rings, opts.signal);
 }
 
-async function* ringWindows(repo: Repository, src: Extract<BlobSource, { snapshot: unknown }>, from: number, to: number, hash: ReturnType<typeof createHash> | undefined, rings: ReadRings, signal: AbortSignal | undefined): AsyncGenerator<BlobWindow> {
-  const pool = repo.codecs();
+async function* ringWindows(repo: Repository, pool: CodecPool, src: Extract<BlobSource, { snapshot: unknown }>, from: number, to: number, hash: ReturnType<typeof createHash> | undefined, rings: ReadRings, signal: AbortSignal | undefined): AsyncGenerator<BlobWindow> {
   const length = to - from;
   let done = 0;
   for await (const refs of extentWindows(readChunkLists(repo, src.snapshot.content.lists), rings.windowBytes, { offset: src.place.range.offset + from, length })) {
     signal?.throwIfAborted();
-    const w = await buildWindow(repo, pool, refs, rings);
+    const w = await buildWindow(repo, pool, refs, rings, signal); // aborted: nothing more is decoded, the slots go back
     let handed = false;
     try {
       let pieces = w.pieces;

@@ -16,6 +16,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StowageError, isStowageError } from '../errors.js';
+import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { isDigest, isRepositoryName, isTag } from '../image/ref.js';
 import { manifestMediaTypeOf } from '../image/served.js';
@@ -43,6 +44,14 @@ export interface HandlerOptions {
   readonly windowBytes?: number;
   /** Shared slots every blob read takes its windows from (bounds the memory of all requests together). */
   readonly rings?: ReadRings;
+  /** Codec pool decoding the windows read through `rings` (default: the repository's default pool). */
+  readonly pool?: CodecPool;
+  /**
+   * Disconnect a client that takes no bytes of a pending blob write for this long (its
+   * window slots go back to the other requests); 0 or absent: never. Only time spent with
+   * a write pending counts: waiting for a free slot does not.
+   */
+  readonly idleTimeoutMs?: number;
   readonly onEvent?: (e: RequestEvent) => void;
 }
 
@@ -138,23 +147,34 @@ export function registryHandler(repo: Repository, catalog: RegistryCatalog, opts
       // bytes go out as they are read: headers first, then each window once the previous one
       // is written (its slot is reused only after the socket is done with it)
       const it = opts.rings
-        ? blobWindows(repo, src, opts.rings, { from, to, signal: ac.signal })
+        ? blobWindows(repo, src, opts.rings, { from, to, signal: ac.signal, ...(opts.pool && { pool: opts.pool }) })
         : (async function* () {
             for await (const pieces of blobPieces(repo, src, { from, to, signal: ac.signal, ...(opts.windowBytes && { windowBytes: opts.windowBytes }) })) yield { pieces, release: () => undefined }; // fresh memory
           })();
       let cur = await it.next(); // an error before any byte still gets an error answer
       res.writeHead(status, { 'Docker-Distribution-API-Version': 'registry/2.0', ...headers });
+      const idle = opts.idleTimeoutMs ?? 0;
+      if (idle > 0) {
+        // the socket's timer runs only while a write is pending (armed per window below);
+        // node suppresses it while the client keeps taking bytes of that write
+        res.on('timeout', () => {
+          errorCode = `client took no bytes for ${idle} ms: disconnected`;
+          res.destroy();
+        });
+      }
       let next: Promise<IteratorResult<BlobWindow>> | undefined;
       try {
         while (!cur.done) {
           const w = cur.value;
           for (const p of w.pieces) bytes += p.length;
+          if (idle > 0) res.setTimeout(idle);
           const written = writeAll(res, w.pieces, ac.signal);
           next = it.next(); // read ahead while the socket takes this window
           next.catch(() => undefined);
           try {
             await written;
           } finally {
+            if (idle > 0) res.setTimeout(0);
             w.release();
           }
           cur = await next;
@@ -162,7 +182,7 @@ export function registryHandler(repo: Repository, catalog: RegistryCatalog, opts
         }
         res.end();
       } catch (err) {
-        errorCode = errorText(err);
+        errorCode ??= errorText(err);
         res.destroy(err instanceof Error ? err : undefined); // the client sees a short body, never a complete wrong one
         // the window read ahead, if any, goes back to its slot; then the reader stops
         await next?.then((r) => (r.done ? undefined : r.value.release()), () => undefined);
