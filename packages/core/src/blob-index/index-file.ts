@@ -10,47 +10,22 @@
  */
 import { corrupt } from '../errors.js';
 import { ID_BYTES, blake3 } from '../hash/blake3.js';
-import { ENTRY_BYTES, readEntries, slotCount, writeEntry } from '../pack/entry.js';
+import { ENTRY_BYTES, encodeEntries, readEntries, slotCount } from '../pack/entry.js';
 import type { IndexedPack } from './types.js';
 
 const MAGIC = Buffer.from('STWIDX01', 'latin1');
 
-/** Encodes the plaintext of an index file. */
+/** Encodes the plaintext of an index file (through IndexFileBuilder: one encoder). */
 export function encodeIndexFile(packs: readonly IndexedPack[]): Buffer {
-  let size = MAGIC.length + 4 + ID_BYTES;
-  for (const p of packs) size += ID_BYTES + 4 + slotCount(p.entries) * ENTRY_BYTES;
-  const buf = Buffer.allocUnsafe(size);
-  MAGIC.copy(buf, 0);
-  buf.writeUInt32LE(packs.length, 8);
-  let off = 12;
-  for (const p of packs) {
-    buf.write(p.id, off, 'hex');
-    buf.writeUInt32LE(slotCount(p.entries), off + 32);
-    off += 36;
-    for (const e of p.entries) off += writeEntry(buf, off, e);
-  }
-  blake3(buf.subarray(0, off)).copy(buf, off);
-  return buf;
+  const b = new IndexFileBuilder();
+  for (const p of packs) b.addPack(p.id, encodeEntries(p.entries), slotCount(p.entries));
+  return b.take();
 }
 
-/** Decodes and checks the plaintext of an index file; CORRUPT when damaged. */
+/** Decodes and checks the plaintext of an index file (through scanIndexFile: one decoder); CORRUPT when damaged. */
 export function decodeIndexFile(buf: Buffer, what: string): IndexedPack[] {
-  if (buf.length < 12 + ID_BYTES || !buf.subarray(0, 8).equals(MAGIC)) throw corrupt(`${what}: not an index file (bad magic)`);
-  const end = buf.length - ID_BYTES;
-  if (!blake3(buf.subarray(0, end)).equals(buf.subarray(end))) throw corrupt(`${what}: index file checksum mismatch`);
-  const count = buf.readUInt32LE(8);
   const packs: IndexedPack[] = [];
-  let off = 12;
-  for (let i = 0; i < count; i++) {
-    if (off + 36 > end) throw corrupt(`${what}: index file truncated`);
-    const id = buf.toString('hex', off, off + 32);
-    const n = buf.readUInt32LE(off + 32);
-    off += 36;
-    if (off + n * ENTRY_BYTES > end) throw corrupt(`${what}: index file truncated`);
-    packs.push({ id, entries: readEntries(buf, off, n, what) });
-    off += n * ENTRY_BYTES;
-  }
-  if (off !== end) throw corrupt(`${what}: index file has trailing bytes`);
+  scanIndexFile(buf, what, (id, raw, n) => packs.push({ id, entries: readEntries(raw, 0, n, what) }));
   return packs;
 }
 

@@ -12,6 +12,7 @@ import { decodeIndexFile, encodeIndexFile, scanIndexFile } from '../blob-index/i
 import { IndexTable } from '../blob-index/index-table.js';
 import { LevelIndex } from '../blob-index/level-index.js';
 import { isStowageError } from '../errors.js';
+import { blake3Hex } from '../hash/blake3.js';
 import { decodeTrailer, encodeTrailer } from './format.js';
 import {
   BASE_REF_CODE,
@@ -96,6 +97,9 @@ describe('one index-entry codec', () => {
     const back = decodeIndexFile(file, 'index');
     expect(back.map((p) => p.id)).toEqual([packId.toString('hex')]);
     expect(back[0]!.entries.map(plain)).toEqual(entries.map(plain));
+    // whole files: the bytes the code before this codec wrote (their BLAKE3)
+    expect(blake3Hex(file)).toBe('246db2455dc6d19ff9669eac65703e9584573a6fca03687f7af7656618796aa3');
+    expect(blake3Hex(encodeTrailer(entries))).toBe('31717618090be43cee650a1ce1bc891faca97377e520dc8803f65baa1266410a');
     // the index file holds exactly the slots
     const seen: Buffer[] = [];
     scanIndexFile(file, 'index', (_p, raw) => seen.push(Buffer.from(raw)));
