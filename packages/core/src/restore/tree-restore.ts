@@ -27,15 +27,14 @@ import { chmodSync, closeSync, constants as C, fchmodSync, fchownSync, ftruncate
 import * as nodePath from 'node:path';
 import { setAttributeSync } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
-import type { BlobLocation } from '../blob-index/types.js';
 import { StowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { FsHelper } from '../tree/fs-helper.js';
-import { decodeExtents, decodeTreeBlob, nodeName, symlinkTarget, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
-import { loadEntries, lookupPath } from '../tree/stored.js';
+import { decodeExtents, nodeName, symlinkTarget, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
+import { loadEntriesOf, lookupPath } from '../tree/stored.js';
 import { buildWindow, windowRings, type BuiltWindow, type WindowRings } from '../object/read-window.js';
 
 export interface TreeRestoreOptions {
@@ -259,7 +258,7 @@ class TreeRestorer {
     const batch = (b: number): Promise<TreeNode[][]> => {
       let p = batches.get(b);
       if (!p) {
-        p = this.loadTrees(subdirs.slice(b * TREE_BATCH, (b + 1) * TREE_BATCH).map((i) => entries[i]!.tree));
+        p = loadEntriesOf(this.repo, this.pool, subdirs.slice(b * TREE_BATCH, (b + 1) * TREE_BATCH).map((i) => entries[i]!.tree));
         p.catch(() => undefined);
         batches.set(b, p);
       }
@@ -284,27 +283,6 @@ class TreeRestorer {
       out.push((await this.entry(Buffer.concat([dir, Buffer.from('/'), names[i]!]), n, rels[i]!, inc, tree)).done);
     }
     return out;
-  }
-
-  /** The entries of several directories (their `tree` ids): one lookup, frames decoded once, on the workers. */
-  private async loadTrees(trees: readonly (readonly string[] | undefined)[]): Promise<TreeNode[][]> {
-    const ids = new Map<string, Buffer>();
-    for (const t of trees) for (const h of t ?? []) ids.set(Buffer.from(h, 'hex').toString('latin1'), Buffer.from(h, 'hex'));
-    if (ids.size === 0) return trees.map(() => []);
-    const found = await this.repo.lookup([...ids.values()]);
-    const locs = new Map<string, BlobLocation>();
-    let i = 0;
-    for (const k of ids.keys()) {
-      const loc = found[i++];
-      if (!loc || loc.base) return Promise.all(trees.map((t) => loadEntries(this.repo, t))); // reported there
-      locs.set(k, loc);
-    }
-    const plain = await this.repo.loadWholeBlobs(locs, this.pool);
-    return trees.map((t) => {
-      const out: TreeNode[] = [];
-      for (const h of t ?? []) out.push(...decodeTreeBlob(plain.get(Buffer.from(h, 'hex').toString('latin1'))!, `tree blob ${h}`));
-      return out;
-    });
   }
 
   /**

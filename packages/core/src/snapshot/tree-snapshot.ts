@@ -17,13 +17,14 @@
  */
 import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { closeSync, constants as C, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { getAttribute, getAttributeSync, listAttributes, listAttributesSync } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
 import { StowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
+import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { lockRepository } from '../repository/lock.js';
@@ -36,7 +37,7 @@ import { PROGRAM, safeUsername } from './create.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
 import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
-import { isTreeSnapshot, loadEntries } from '../tree/stored.js';
+import { isTreeSnapshot, loadEntries, loadEntriesOf } from '../tree/stored.js';
 
 export type TreeWarningCode =
   /** A file or directory could not be read (permission denied, I/O error): skipped. */
@@ -104,6 +105,10 @@ const SMALL_READ = 1 << 20;
 const SYNC_READ = 64 << 10;
 const PIECE = 4 << 20;
 const READ_AHEAD = 16;
+/** Subdirectories whose parent trees are loaded in one batch. */
+const TREE_BATCH = 64;
+/** Parent entries loaded ahead of the walk at most (about 300 bytes each). */
+const PRELOAD_ENTRIES = 16384;
 /** Fed small files are handed to the content writer in batches of this many bytes. */
 const BATCH_BYTES = 4 << 20;
 /** Batches queued for the content writer before the walk waits. */
@@ -225,6 +230,12 @@ class TreeWalker {
   private batchBytes = 0;
   /** Hard-linked files seen (nlink > 1), by dev:ino: their content, stored once. */
   private readonly linked = new Map<string, Promise<Pick<TreeNode, 'size' | 'content' | 'sparse'>>>();
+  /** The parent's entries of directories about to be walked, loaded in batches (see dir()). */
+  private readonly preloaded = new Map<TreeNode, Promise<TreeNode[]>>();
+  /** Entries (plus one) each preloaded directory holds, and their sum. */
+  private readonly preloadedSize = new Map<TreeNode, number>();
+  private preloadedEntries = 0;
+  private readonly pool: CodecPool;
   /** Detached work in flight (files waiting for their extents, tree blobs being written): a count, not a list (memory). */
   private outstanding = 0;
   private failure: { err: unknown } | undefined;
@@ -238,6 +249,7 @@ class TreeWalker {
     private readonly opts: TreeSnapshotOptions,
     parentId: string | undefined,
   ) {
+    this.pool = repo.codecs(0); // tree blobs are small: decoded here, no worker round trip
     this.basis = parentId && opts.delta !== false ? new Basis(parentId, this.oldFiles) : undefined;
     const basis = this.basis;
     this.object = new ObjectWriter(repo, session, { fileExtents: true, ...(basis && { basis: () => Promise.resolve(basis) }) });
@@ -373,7 +385,7 @@ class TreeWalker {
     if (this.opts.oneFileSystem && st.dev !== rootDev) return now(node); // a mount point: the directory, not its contents
     let names: Buffer[];
     try {
-      names = await fs.readdir(abs, { encoding: 'buffer' });
+      names = readdirSync(abs, { encoding: 'buffer' });
     } catch (err) {
       this.unreadable(abs, err);
       return now(undefined);
@@ -383,7 +395,7 @@ class TreeWalker {
       return now(undefined);
     }
     names.sort(Buffer.compare);
-    const oldEntries = old?.type === 'dir' ? await loadEntries(this.repo, old.tree).catch(() => []) : [];
+    const oldEntries = old?.type === 'dir' ? await (this.takePreloaded(old) ?? loadEntries(this.repo, old.tree)).catch(() => []) : [];
     const oldByName = new Map(oldEntries.map((e) => [nodeName(e).toString('latin1'), e]));
     const childPaths = names.map((n) => Buffer.concat([abs, Buffer.from('/'), n]));
     const childRel = names.map((n) => (rel ? `${rel}/${n.toString()}` : n.toString()));
@@ -401,6 +413,13 @@ class TreeWalker {
       }
     });
     const inner = new Set(ancestors).add(key);
+    // the parent's trees of the subdirectories (and below), loaded ahead of the walk
+    const oldDirs: TreeNode[] = [];
+    stats.forEach((s, i) => {
+      const o = s?.isDirectory() ? oldByName.get(names[i]!.toString('latin1')) : undefined;
+      if (o) oldDirs.push(o);
+    });
+    this.preload(oldDirs);
     // read ahead: small files not reusable from the parent, read while earlier entries are fed
     const reads = new Map<number, Promise<ReadResult>>();
     let nextRead = 0;
@@ -432,10 +451,11 @@ class TreeWalker {
       children.push((await this.entry(childPaths[i]!, names[i]!, childRel[i]!, s, oldByName.get(names[i]!.toString('latin1')), rootDev, inner, utf8OrUndefined(childPaths[i]!) === undefined ? undefined : xattrs[i])).later);
       this.prefetched = undefined;
     }
+    for (const o of oldDirs) this.takePreloaded(o); // those not walked (excluded, no longer directories)
     return {
       later: this.detach(
         (async () => {
-          node.tree = await this.saveTree(children);
+          node.tree = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined);
           return node;
         })(),
       ),
@@ -443,6 +463,48 @@ class TreeWalker {
   }
 
   private prefetched: Promise<ReadResult> | undefined;
+
+  /**
+   * Loads the parent's entries of directories `olds` (parent nodes) ahead of the walk,
+   * TREE_BATCH directories a batch (one lookup, frames decoded once), and on from each
+   * loaded directory to its subdirectories while fewer than PRELOAD_ENTRIES entries wait:
+   * a walk that loaded directory by directory waited a lookup and a read per directory.
+   */
+  private preload(olds: readonly TreeNode[]): void {
+    const todo = olds.filter((o) => o.type === 'dir' && o.tree?.length && !this.preloaded.has(o));
+    for (let b = 0; b < todo.length && this.preloadedEntries < PRELOAD_ENTRIES; b += TREE_BATCH) {
+      const batch = todo.slice(b, b + TREE_BATCH);
+      const loaded = loadEntriesOf(this.repo, this.pool, batch.map((o) => o.tree));
+      batch.forEach((o, k) => {
+        const entries = loaded.then((all) => all[k]!);
+        entries.catch(() => undefined); // a directory never walked must not leave an unhandled rejection
+        this.preloaded.set(o, entries);
+        this.preloadedSize.set(o, 1);
+      });
+      this.preloadedEntries += batch.length;
+      loaded.then(
+        (all) => {
+          all.forEach((entries, k) => {
+            if (!this.preloadedSize.has(batch[k]!)) return; // taken already
+            this.preloadedSize.set(batch[k]!, entries.length + 1);
+            this.preloadedEntries += entries.length;
+          });
+          if (!this.failure) this.preload(all.flat());
+        },
+        () => undefined, // the walk loads that directory itself and reports
+      );
+    }
+  }
+
+  /** The preloaded entries of `old` (undefined: not preloaded), no longer held for it. */
+  private takePreloaded(old: TreeNode): Promise<TreeNode[]> | undefined {
+    const p = this.preloaded.get(old);
+    if (!p) return undefined;
+    this.preloaded.delete(old);
+    this.preloadedEntries -= this.preloadedSize.get(old) ?? 0;
+    this.preloadedSize.delete(old);
+    return p;
+  }
 
   private unchanged(old: TreeNode | undefined, st: BigIntStats): boolean {
     return old !== undefined && old.type === 'file' && old.size === Number(st.size) && old.mtime === st.mtimeNs.toString() && old.ctime === st.ctimeNs.toString() && old.ino === Number(st.ino) && old.dev === Number(st.dev);
@@ -623,13 +685,18 @@ class TreeWalker {
     if (this.failure) throw this.failure.err;
   }
 
-  /** Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids. */
-  async saveTree(nodes: readonly Promise<TreeNode | undefined>[]): Promise<string[]> {
+  /**
+   * Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids. A blob
+   * equal to the parent's (`oldTree`: the directory's blobs in the parent snapshot) is
+   * stored already: no index lookup.
+   */
+  async saveTree(nodes: readonly Promise<TreeNode | undefined>[], oldTree?: readonly string[]): Promise<string[]> {
     const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== undefined);
     const ids: string[] = [];
     for (let i = 0; i < done.length || i === 0; i += TREE_BLOB_ENTRIES) {
       const blob = encodeTreeBlob(done.slice(i, i + TREE_BLOB_ENTRIES));
-      const id = await this.session.saveBlob('list', blob);
+      const id = this.repo.codec.id(blob);
+      if (oldTree?.[ids.length] !== id.toString('hex')) await this.session.saveChunks('list', [blob], [id]);
       await this.object.reference(id, blob.length, 0);
       ids.push(id.toString('hex'));
     }

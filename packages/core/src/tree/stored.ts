@@ -3,7 +3,9 @@
  * Memory: the entries of the directories on the current path (one directory at a time
  * per level), never the whole tree.
  */
+import type { BlobLocation } from '../blob-index/types.js';
 import { StowageError } from '../errors.js';
+import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { decodeTreeBlob, nodeName, symlinkTarget, type TreeNode } from './node.js';
 
@@ -21,6 +23,36 @@ export async function loadEntries(repo: Repository, ids: readonly string[] | und
   const out: TreeNode[] = [];
   blobs.forEach((b, i) => out.push(...decodeTreeBlob(b, `tree blob ${ids[i]!}`)));
   return out;
+}
+
+/**
+ * The entries of several directories at once (each one's `tree`): one index lookup, the
+ * blobs read grouped by pack and each frame decoded and verified once, by `pool` (a walk
+ * that loads directory by directory pays a lookup and a frame decode per directory).
+ */
+export async function loadEntriesOf(repo: Repository, pool: CodecPool, trees: readonly (readonly string[] | undefined)[]): Promise<TreeNode[][]> {
+  const ids = new Map<string, Buffer>();
+  for (const t of trees) {
+    for (const h of t ?? []) {
+      const id = Buffer.from(h, 'hex');
+      ids.set(id.toString('latin1'), id);
+    }
+  }
+  if (ids.size === 0) return trees.map(() => []);
+  const found = await repo.lookup([...ids.values()]);
+  const locs = new Map<string, BlobLocation>();
+  let i = 0;
+  for (const k of ids.keys()) {
+    const loc = found[i++];
+    if (!loc || loc.base) return Promise.all(trees.map((t) => loadEntries(repo, t))); // missing: reported there
+    locs.set(k, loc);
+  }
+  const plain = await repo.loadWholeBlobs(locs, pool);
+  return trees.map((t) => {
+    const out: TreeNode[] = [];
+    for (const h of t ?? []) out.push(...decodeTreeBlob(plain.get(Buffer.from(h, 'hex').toString('latin1'))!, `tree blob ${h}`));
+    return out;
+  });
 }
 
 /** True when the snapshot is of directories (stowage snapshot <dir>...). */
