@@ -237,7 +237,7 @@ export async function unlock(
   password: string,
   configHash: string,
   opts: { hint?: string } = {},
-): Promise<{ key: KeyInfo; master: MasterKeys; kek: Buffer }> {
+): Promise<{ key: KeyInfo; master: MasterKeys; kek: Buffer; salt: Buffer }> {
   const names = await keyNames(backend);
   if (names.length === 0) throw corrupt(`the repository at ${backend.info.location} is encrypted but has no key files (keys/ is empty)`);
   const loaded = await Promise.all(
@@ -265,9 +265,9 @@ export async function unlock(
     for (const [j, o] of opened.entries()) if (j !== i) o?.kek.fill(0);
     if (i < 0) continue;
     const { master, config, kek } = opened[i]!;
-    const { salt: _s, data: _d, ...key } = batch[i]!;
+    const { salt, data: _d, ...key } = batch[i]!;
     checkConfig(key.name, config, configHash);
-    return { key, master, kek };
+    return { key, master, kek, salt };
   }
   if (damaged.length > 0) {
     const others = keys.length === 0 ? '' : `, and the password opens none of the other ${keys.length} key${keys.length === 1 ? '' : 's'}`;

@@ -13,6 +13,7 @@ import { refuseRecordedDowngrade, rememberEncrypted } from './encryption-record.
 import type { KekCache } from './key-agent.js';
 import type { InitOptions, RepoConfig } from './config.js';
 import { newConfig, parseConfig } from './config.js';
+import { rememberKdfHint } from './kdf-hint.js';
 import { keyNames, newMasterKeys, saveKey, unlock, unlockWithKek, type KdfParams, type KeyInfo, type MasterKeys } from './keys.js';
 
 /** A password, or a function asked for it only when the repository turns out to be encrypted. */
@@ -136,7 +137,8 @@ export async function openRepository(backend: Backend, opts: OpenOptions = {}): 
   }
   const password = await askPassword(opts.password);
   if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `the repository at ${backend.info.location} is encrypted and no password was given`);
-  const { key, master, kek } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
+  const { key, master, kek, salt } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
+  rememberKdfHint(cacheRoot, backend.info.location, { name: key.name, kdf: key.kdf, salt: salt.toString('base64') }); // S3: the next command derives while it loads
   if (opts.kekCache) await opts.kekCache.put(key.name, kek);
   kek.fill(0);
   await rememberEncrypted(cacheRoot, config.id, backend.info.location); // only once a key opened: a forged encrypted config teaches nothing
