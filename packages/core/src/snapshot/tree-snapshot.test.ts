@@ -74,6 +74,34 @@ describe('tree snapshots', () => {
     expect(fs.readFileSync(path.join(out, 'big.bin')).equals(files['big.bin'] as Buffer)).toBe(true);
   });
 
+  it('the parent: unchanged entries keep their xattrs and symlink targets without reading them; changed ones are read again', async () => {
+    const src = path.join(dir, 'parent-meta');
+    tree(src, { 'a.txt': 'a', 'b.txt': 'b', 'sub/c.txt': 'c' });
+    fs.symlinkSync('a.txt', path.join(src, 'link'));
+    fs.symlinkSync('b.txt', path.join(src, 'link2'));
+    const { setAttributeSync } = await import('@napi-rs/xattr');
+    try {
+      setAttributeSync(path.join(src, 'a.txt'), 'user.k', 'one');
+      setAttributeSync(path.join(src, 'b.txt'), 'user.k', 'two');
+    } catch {
+      console.log('skipped: this file system has no user xattrs');
+      return;
+    }
+    const repo = shared.repo;
+    const a = await snapshotTree(repo, [src], { workers: 0 });
+    setAttributeSync(path.join(src, 'b.txt'), 'user.k', 'three'); // same content, new ctime
+    fs.unlinkSync(path.join(src, 'link2'));
+    fs.symlinkSync('sub/c.txt', path.join(src, 'link2'));
+    const b = await snapshotTree(repo, [src], { workers: 0 });
+    expect(b.snapshot.parent).toBe(a.snapshot.id);
+    const node = async (p: string) => (await lookupPath(repo, b.snapshot, p)).node!;
+    const value = (n: Awaited<ReturnType<typeof node>>) => Buffer.from(n.xattrs!.find(([k]) => k === 'user.k')![1], 'base64').toString();
+    expect(value(await node('a.txt'))).toBe('one');
+    expect(value(await node('b.txt'))).toBe('three');
+    expect((await node('link')).target).toBe('a.txt');
+    expect((await node('link2')).target).toBe('sub/c.txt');
+  });
+
   it('a file truncated or deleted while it is read is stored as read, with a warning', async () => {
     const src = path.join(dir, 'changing');
     tree(src, { 'a-shrinks': seeded('s', 12 << 20), 'b-goes': seeded('g', 9 << 20), 'c-stays': 'ok' });

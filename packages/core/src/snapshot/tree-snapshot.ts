@@ -275,6 +275,11 @@ class TreeWalker {
     }
     const base = this.baseNode(name, st, xattrs ?? (await this.xattrs(abs)));
     if (st.isSymbolicLink()) {
+      if (old?.type === 'symlink' && sameInode(old, st)) {
+        // a symlink's target never changes in place (a new target is a new inode)
+        this.stats.others++;
+        return now({ ...base, type: 'symlink', ...(old.target !== undefined ? { target: old.target } : { targetb: old.targetb! }) });
+      }
       let target: Buffer;
       try {
         target = await fs.readlink(abs, { encoding: 'buffer' });
@@ -401,11 +406,14 @@ class TreeWalker {
     const childRel = names.map((n) => (rel ? `${rel}/${n.toString()}` : n.toString()));
     // lstat and xattrs of all entries: synchronous calls, as a tree of small files is bound by
     // them (measured on the v1 rootfs: 2.7 s with thread-pool calls, see the benchmark notes)
-    const xattrs: [string, string][][] = [];
+    // an entry whose inode and ctime are the parent's has the parent's xattrs (setting one changes the ctime)
+    const xattrs: ([string, string][] | undefined)[] = [];
     const stats = childPaths.map((p, i) => {
       try {
         const st = lstatSync(p, { bigint: true });
-        if (!st.isSocket()) xattrs[i] = this.xattrsSync(p);
+        const o = oldByName.get(names[i]!.toString('latin1'));
+        if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? [];
+        else if (!st.isSocket()) xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
         return st;
       } catch (err) {
         this.unreadable(p, err);
@@ -448,7 +456,7 @@ class TreeWalker {
         inFlightBytes -= Number(s.size);
         this.prefetched = ahead;
       }
-      children.push((await this.entry(childPaths[i]!, names[i]!, childRel[i]!, s, oldByName.get(names[i]!.toString('latin1')), rootDev, inner, utf8OrUndefined(childPaths[i]!) === undefined ? undefined : xattrs[i])).later);
+      children.push((await this.entry(childPaths[i]!, names[i]!, childRel[i]!, s, oldByName.get(names[i]!.toString('latin1')), rootDev, inner, xattrs[i])).later);
       this.prefetched = undefined;
     }
     for (const o of oldDirs) this.takePreloaded(o); // those not walked (excluded, no longer directories)
@@ -702,6 +710,11 @@ class TreeWalker {
     }
     return ids;
   }
+}
+
+/** The parent's node `o` is of the same inode, unchanged since (ctime: any change of content or metadata moves it). */
+function sameInode(o: TreeNode, st: BigIntStats): boolean {
+  return o.ctime === st.ctimeNs.toString() && o.ino === Number(st.ino) && o.dev === Number(st.dev) && (o.type === 'dir') === st.isDirectory() && (o.type === 'symlink') === st.isSymbolicLink();
 }
 
 /** A value available later, wrapped so that awaiting the wrapper does not wait for it. */
