@@ -59,9 +59,12 @@ export class LevelIndex {
 
   /** Brings the cache up to date with the repository's index files. Returns how many files were absorbed. */
   async sync(source: IndexSource): Promise<number> {
+    // absorbed first, listed second: a writer saves its index file before absorbing it, so every
+    // file absorbed by now is in a listing that starts later; listed first, a file saved and
+    // absorbed by a writer in between would look removed and wipe the cache under its readers
+    const absorbed = await this.absorbedFiles();
     const names = await source.listIndexFiles();
     const present = new Set(names);
-    const absorbed = await this.absorbedFiles();
     let rebuild = false;
     for (const a of absorbed) if (!present.has(a)) rebuild = true;
     if (rebuild) {
