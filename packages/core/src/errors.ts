@@ -72,3 +72,11 @@ export function isStowageError(err: unknown, ...codes: ErrorCode[]): err is Stow
 export function corrupt(message: string, cause?: unknown): StowageError {
   return new StowageError('CORRUPT', message, cause === undefined ? undefined : { cause });
 }
+
+/**
+ * The error of an operation stopped by `signal`: its reason when that is a StowageError (a
+ * lost lock aborts with LOCKED), else ABORTED with the reason as the cause.
+ */
+export function abortedError(signal: AbortSignal, message = 'aborted'): StowageError {
+  return isStowageError(signal.reason) ? signal.reason : new StowageError('ABORTED', message, { cause: signal.reason });
+}

@@ -16,9 +16,10 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { StowageError } from '../errors.js';
-import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import { AbstractBackend } from './abstract-backend.js';
+import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
 import { FILE_TYPES } from './backend.js';
-import { checkName, dirOf, pathOf } from './layout.js';
+import { dirOf, pathOf } from './layout.js';
 import { HandleCache } from './handle-cache.js';
 
 /** Key files and their directory: owner only. */
@@ -27,28 +28,23 @@ const KEY_DIR_MODE = 0o700;
 /** Other directories, before the umask. */
 const DIR_MODE = 0o755;
 
-export class LocalBackend implements Backend {
+export class LocalBackend extends AbstractBackend {
   readonly info: BackendInfo;
   readonly root: string;
   /** Read handles of packs, reused by ranged reads. */
   private readonly handles = new HandleCache();
 
   constructor(root: string) {
+    super();
     this.root = path.resolve(root);
     this.info = { location: `local:${this.root}`, connections: 4 };
   }
 
   private abs(h: Handle): string {
-    checkName(h);
     return path.join(this.root, pathOf(h));
   }
 
-  async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    return this.saveParts(h, [data], opts);
-  }
-
-  async saveParts(h: Handle, parts: readonly Uint8Array[], opts?: SaveOptions): Promise<void> {
-    opts?.signal?.throwIfAborted();
+  protected async _save(h: Handle, parts: readonly Uint8Array[], opts: SaveOptions): Promise<void> {
     const dest = this.abs(h);
     const dir = path.dirname(dest);
     const tmp = path.join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
@@ -58,6 +54,7 @@ export class LocalBackend implements Backend {
       try {
         let off = 0;
         for (const data of parts) {
+          opts.signal?.throwIfAborted();
           let done = 0;
           while (done < data.length) {
             const { bytesWritten } = await fh.write(data, done, data.length - done, off);
@@ -72,7 +69,8 @@ export class LocalBackend implements Backend {
       } finally {
         await fh.close();
       }
-      if (opts?.overwrite) {
+      opts.signal?.throwIfAborted(); // the last moment the file is still invisible
+      if (opts.overwrite) {
         await fs.rename(tmp, dest);
       } else {
         await fs.link(tmp, dest);
@@ -81,30 +79,25 @@ export class LocalBackend implements Backend {
       await fsyncDir(dir);
     } catch (err) {
       await fs.unlink(tmp).catch(() => undefined);
-      throw mapFsError(err, h, 'save');
+      throw err;
     }
   }
 
-  async load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array> {
-    opts?.signal?.throwIfAborted();
+  protected async _load(h: Handle, range: Range | undefined, opts: OpOptions): Promise<Uint8Array> {
     if (range) {
       const buf = Buffer.allocUnsafe(range.length);
-      await this.loadInto(h, range, buf, opts);
+      await this._loadInto(h, range, buf, opts);
       return buf;
     }
-    try {
-      return await fs.readFile(this.abs(h));
-    } catch (err) {
-      throw mapFsError(err, h, 'load');
-    }
+    return await fs.readFile(this.abs(h), { signal: opts.signal });
   }
 
-  async loadInto(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
-    opts?.signal?.throwIfAborted();
+  protected override async _loadInto(h: Handle, range: Range, target: Uint8Array, opts: OpOptions): Promise<void> {
     const file = this.abs(h);
     const read = async (fh: fs.FileHandle): Promise<void> => {
       let got = 0;
       while (got < range.length) {
+        opts.signal?.throwIfAborted();
         const { bytesRead } = await fh.read(target, got, range.length - got, range.offset + got);
         if (bytesRead === 0) break;
         got += bytesRead;
@@ -113,44 +106,33 @@ export class LocalBackend implements Backend {
         throw new StowageError('CORRUPT', `${pathOf(h)}: short read, wanted ${range.length} bytes at offset ${range.offset}, file ends after ${got}`);
       }
     };
+    if (h.type === 'pack') return await this.handles.with(file, read); // packs never change: reuse handles
+    const fh = await fs.open(file, 'r');
     try {
-      if (h.type === 'pack') return await this.handles.with(file, read); // packs never change: reuse handles
-      const fh = await fs.open(file, 'r');
-      try {
-        await read(fh);
-      } finally {
-        await fh.close();
-      }
-    } catch (err) {
-      throw mapFsError(err, h, 'load');
+      await read(fh);
+    } finally {
+      await fh.close();
     }
   }
 
-  async stat(h: Handle, opts?: OpOptions): Promise<{ size: number }> {
-    opts?.signal?.throwIfAborted();
-    try {
-      const st = await fs.stat(this.abs(h));
-      return { size: st.size };
-    } catch (err) {
-      throw mapFsError(err, h, 'stat');
-    }
+  protected async _stat(h: Handle): Promise<{ size: number }> {
+    const st = await fs.stat(this.abs(h));
+    return { size: st.size };
   }
 
-  async exists(h: Handle, opts?: OpOptions): Promise<boolean> {
-    opts?.signal?.throwIfAborted();
+  protected override async _exists(h: Handle): Promise<boolean> {
     try {
       await fs.access(this.abs(h));
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw mapFsError(err, h, 'stat');
+      throw err;
     }
   }
 
-  async *list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo> {
-    opts?.signal?.throwIfAborted();
+  protected async *_list(type: FileType): AsyncIterable<FileInfo> {
     if (type === 'config') {
-      if (await this.exists({ type, name: 'config' })) yield { name: 'config', size: (await this.stat({ type, name: 'config' })).size };
+      if (await this._exists({ type, name: 'config' })) yield { name: 'config', size: (await this._stat({ type, name: 'config' })).size };
       return;
     }
     const base = path.join(this.root, dirOf(type));
@@ -158,7 +140,6 @@ export class LocalBackend implements Backend {
     for (const dir of dirs) {
       for (const name of await readdirOrEmpty(dir)) {
         if (name.startsWith('.')) continue;
-        opts?.signal?.throwIfAborted();
         try {
           const st = await fs.stat(path.join(dir, name));
           if (st.isFile()) yield { name, size: st.size };
@@ -169,19 +150,14 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async remove(h: Handle, opts?: OpOptions): Promise<void> {
-    opts?.signal?.throwIfAborted();
+  protected async _remove(h: Handle): Promise<void> {
     const file = this.abs(h);
     this.handles.evict(file);
-    try {
-      await fs.unlink(file);
-      await fsyncDir(path.dirname(file));
-    } catch (err) {
-      throw mapFsError(err, h, 'remove');
-    }
+    await fs.unlink(file);
+    await fsyncDir(path.dirname(file));
   }
 
-  async isEmpty(): Promise<boolean> {
+  protected async _isEmpty(): Promise<boolean> {
     try {
       return (await fs.readdir(this.root)).length === 0;
     } catch (err) {
@@ -190,26 +166,22 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async create(): Promise<void> {
-    try {
-      await fs.mkdir(this.root, { recursive: true, mode: DIR_MODE });
-      for (const t of FILE_TYPES) {
-        if (t === 'config') continue;
-        const dir = path.join(this.root, dirOf(t));
-        await fs.mkdir(dir, { recursive: true, mode: t === 'key' ? KEY_DIR_MODE : DIR_MODE });
-        if (t === 'key') await fs.chmod(dir, KEY_DIR_MODE); // also when it existed
-      }
-      const data = path.join(this.root, dirOf('pack'));
-      for (let i = 0; i < 256; i++) await fs.mkdir(path.join(data, i.toString(16).padStart(2, '0')), { recursive: true, mode: DIR_MODE });
-      await fsyncDir(data);
-      await fsyncDir(this.root);
-      await fsyncDir(path.dirname(this.root));
-    } catch (err) {
-      throw mapFsError(err, undefined, 'create');
+  protected override async _create(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    for (const t of FILE_TYPES) {
+      if (t === 'config') continue;
+      const dir = path.join(this.root, dirOf(t));
+      await fs.mkdir(dir, { recursive: true, mode: t === 'key' ? KEY_DIR_MODE : DIR_MODE });
+      if (t === 'key') await fs.chmod(dir, KEY_DIR_MODE); // also when it existed
     }
+    const data = path.join(this.root, dirOf('pack'));
+    for (let i = 0; i < 256; i++) await fs.mkdir(path.join(data, i.toString(16).padStart(2, '0')), { recursive: true, mode: DIR_MODE });
+    await fsyncDir(data);
+    await fsyncDir(this.root);
+    await fsyncDir(path.dirname(this.root));
   }
 
-  async removeTemporary(types: readonly FileType[]): Promise<number> {
+  protected override async _removeTemporary(types: readonly FileType[]): Promise<number> {
     let n = 0;
     for (const type of types) {
       if (type === 'config') continue;
@@ -228,8 +200,12 @@ export class LocalBackend implements Backend {
     return n;
   }
 
-  async close(): Promise<void> {
+  protected override async _close(): Promise<void> {
     await this.handles.close();
+  }
+
+  protected override mapError(err: unknown, op: string, h: Handle | undefined): unknown {
+    return mapFsError(err, h, op);
   }
 }
 
@@ -251,7 +227,7 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Translates fs errors into StowageErrors; the only place this backend does so. */
+/** Translates fs errors into StowageErrors; the only place this backend does so (the front door calls it). */
 function mapFsError(err: unknown, h: Handle | undefined, op: string): unknown {
   if (err instanceof StowageError) return err;
   const e = err as NodeJS.ErrnoException;

@@ -36,8 +36,9 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { StowageError } from '../errors.js';
-import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
-import { checkName, dirOf, pathOf } from './layout.js';
+import { AbstractBackend } from './abstract-backend.js';
+import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import { dirOf, pathOf } from './layout.js';
 import { formatLocation, type S3Location } from './location.js';
 import { DEFAULT_S3_CONNECTIONS, makeS3Client, type S3Settings } from './s3-client.js';
 import { mapS3Error, shortBody } from './s3-errors.js';
@@ -55,7 +56,7 @@ export interface S3BackendOptions extends S3Settings {
 
 const MiB = 1 << 20;
 
-export class S3Backend implements Backend {
+export class S3Backend extends AbstractBackend {
   readonly info: BackendInfo;
   readonly location: S3Location;
   /** Requests sent, by kind. */
@@ -68,6 +69,7 @@ export class S3Backend implements Backend {
   private conditional: Promise<boolean> | undefined;
 
   constructor(location: S3Location, opts: S3BackendOptions = {}) {
+    super();
     this.location = location;
     this.opts = opts;
     this.client = opts.client ?? makeS3Client(location, opts);
@@ -82,7 +84,6 @@ export class S3Backend implements Backend {
   }
 
   private key(h: Handle): string {
-    checkName(h);
     return this.base + pathOf(h);
   }
 
@@ -96,11 +97,7 @@ export class S3Backend implements Backend {
     }
   }
 
-  async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
-    return this.saveParts(h, [data], opts);
-  }
-
-  async saveParts(h: Handle, parts: readonly Uint8Array[], opts?: SaveOptions): Promise<void> {
+  protected async _save(h: Handle, parts: readonly Uint8Array[], opts: SaveOptions): Promise<void> {
     const key = this.key(h);
     const what = pathOf(h);
     const size = parts.reduce((n, p) => n + p.length, 0);
@@ -218,22 +215,17 @@ export class S3Backend implements Backend {
     }
   }
 
-  async load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array> {
+  protected async _load(h: Handle, range: Range | undefined, opts: OpOptions): Promise<Uint8Array> {
     if (range) {
       const buf = Buffer.allocUnsafe(range.length);
-      await this.loadInto(h, range, buf, opts);
+      await this._loadInto(h, range, buf, opts);
       return buf;
     }
-    return this.get(h, undefined, undefined, opts?.signal);
+    return this.get(h, undefined, undefined, opts.signal);
   }
 
-  async loadInto(h: Handle, range: Range, target: Uint8Array, opts?: OpOptions): Promise<void> {
-    if (target.length < range.length) throw new RangeError(`target of ${target.length} bytes for a range of ${range.length}`);
-    if (range.length === 0) {
-      await this.stat(h, opts);
-      return;
-    }
-    await this.get(h, range, target, opts?.signal);
+  protected override async _loadInto(h: Handle, range: Range, target: Uint8Array, opts: OpOptions): Promise<void> {
+    await this.get(h, range, target, opts.signal);
   }
 
   /** GETs a file or a range; into `target` when given, else into a new buffer of the announced size. */
@@ -277,17 +269,17 @@ export class S3Backend implements Backend {
     return out;
   }
 
-  async stat(h: Handle, opts?: OpOptions): Promise<{ size: number }> {
+  protected async _stat(h: Handle, opts: OpOptions): Promise<{ size: number }> {
     const size = await this.headObject(this.key(h), pathOf(h), opts?.signal);
     if (size === undefined) throw new StowageError('NOT_FOUND', `${pathOf(h)}: not found`);
     return { size };
   }
 
-  async exists(h: Handle, opts?: OpOptions): Promise<boolean> {
+  protected override async _exists(h: Handle, opts: OpOptions): Promise<boolean> {
     return (await this.headObject(this.key(h), pathOf(h), opts?.signal)) !== undefined;
   }
 
-  async *list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo> {
+  protected async *_list(type: FileType, opts: OpOptions): AsyncIterable<FileInfo> {
     if (type === 'config') {
       const size = await this.headObject(this.key({ type, name: 'config' }), 'config', opts?.signal);
       if (size !== undefined) yield { name: 'config', size };
@@ -313,13 +305,13 @@ export class S3Backend implements Backend {
     } while (token);
   }
 
-  async remove(h: Handle, opts?: OpOptions): Promise<void> {
+  protected async _remove(h: Handle, opts: OpOptions): Promise<void> {
     const key = this.key(h);
     if ((await this.headObject(key, pathOf(h), opts?.signal)) === undefined) throw new StowageError('NOT_FOUND', `${pathOf(h)}: not found`);
     await this.send('DELETE', new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }), 'remove', pathOf(h), opts?.signal);
   }
 
-  async isEmpty(opts?: OpOptions): Promise<boolean> {
+  protected async _isEmpty(opts: OpOptions): Promise<boolean> {
     try {
       const r = await this.send<{ KeyCount?: number; Contents?: unknown[] }>(
         'LIST',
@@ -336,7 +328,7 @@ export class S3Backend implements Backend {
   }
 
   /** Creates the bucket when it is missing (and says so through onNotice); prefixes need nothing. */
-  async create(opts?: OpOptions): Promise<void> {
+  protected override async _create(opts: OpOptions): Promise<void> {
     const bucket = this.location.bucket;
     try {
       await this.send('HEAD', new HeadBucketCommand({ Bucket: bucket }), 'check', `bucket ${bucket}`, opts?.signal);
@@ -361,7 +353,7 @@ export class S3Backend implements Backend {
    * Aborts unfinished multipart uploads under the repository's prefix (the debris of killed
    * processes); gc calls this under the exclusive lock. Returns how many.
    */
-  async removeTemporary(types: readonly FileType[], opts?: OpOptions): Promise<number> {
+  protected override async _removeTemporary(types: readonly FileType[], opts: OpOptions): Promise<number> {
     const dirs = types.filter((t) => t !== 'config').map((t) => `${this.base}${dirOf(t)}/`);
     let n = 0;
     let keyMarker: string | undefined;
@@ -385,7 +377,7 @@ export class S3Backend implements Backend {
     return n;
   }
 
-  async close(): Promise<void> {
+  protected override async _close(): Promise<void> {
     this.client.destroy();
   }
 }
