@@ -6,6 +6,13 @@
  * files it has absorbed; `sync` absorbs new ones, and rebuilds from scratch when an
  * absorbed file has disappeared (gc or repair replaced it).
  *
+ * Within one process, `sync` and `absorb` run one at a time (many operations share one
+ * Repository, so a write session may absorb its index file while another operation's lock
+ * refresh syncs). `sync` reads what it has absorbed BEFORE it lists the index files: a file
+ * is stored before it is absorbed, so every absorbed name it sees is in the listing unless
+ * the file was really removed, and a file absorbed meanwhile never looks "disappeared" (that
+ * race used to clear the whole cache under a running restore).
+ *
  * LevelDB allows one process per database. Several processes may use one repository
  * at once, so the cache has numbered slots (`index-0` … `index-7`); each process takes
  * the first free slot and brings it up to date. A second concurrent writer therefore
@@ -36,6 +43,9 @@ const META_FILE_END = Buffer.from([0xff, 0x67]);
 type Db = Level<Buffer, Buffer>;
 
 export class LevelIndex {
+  /** The tail of the queue that makes sync and absorb run one at a time. */
+  private turn: Promise<unknown> = Promise.resolve();
+
   private constructor(
     private readonly db: Db,
     /** Directory of the slot in use. */
@@ -59,10 +69,11 @@ export class LevelIndex {
 
   /** Brings the cache up to date with the repository's index files. Returns how many files were absorbed. */
   async sync(source: IndexSource): Promise<number> {
-    // absorbed first, listed second: a writer saves its index file before absorbing it, so every
-    // file absorbed by now is in a listing that starts later; listed first, a file saved and
-    // absorbed by a writer in between would look removed and wipe the cache under its readers
-    const absorbed = await this.absorbedFiles();
+    return this.inTurn(() => this.syncNow(source));
+  }
+
+  private async syncNow(source: IndexSource): Promise<number> {
+    const absorbed = await this.absorbedFiles(); // first: see the class comment
     const names = await source.listIndexFiles();
     const present = new Set(names);
     let rebuild = false;
@@ -74,7 +85,7 @@ export class LevelIndex {
     let n = 0;
     for (const name of names) {
       if (absorbed.has(name)) continue;
-      await this.absorb(name, await source.loadIndexFile(name));
+      await this.absorbNow(name, await source.loadIndexFile(name));
       n++;
     }
     return n;
@@ -82,6 +93,17 @@ export class LevelIndex {
 
   /** Adds the packs of index file `name` (already stored in the repository) in one batch. */
   async absorb(name: string, packs: readonly IndexedPack[]): Promise<void> {
+    return this.inTurn(() => this.absorbNow(name, packs));
+  }
+
+  /** Runs `fn` after every sync and absorb queued before it. */
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn, fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async absorbNow(name: string, packs: readonly IndexedPack[]): Promise<void> {
     const ops: { type: 'put'; key: Buffer; value: Buffer }[] = [];
     for (const p of packs) {
       const packId = Buffer.from(p.id, 'hex');

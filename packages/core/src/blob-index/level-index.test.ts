@@ -1,0 +1,111 @@
+/**
+ * The index cache under many operations of one process (issue 9's shared Repository): a
+ * write session absorbing its index file while a lock refresh syncs must never make the
+ * sync believe an absorbed file disappeared (which cleared the whole cache under a
+ * running restore: concurrent.test.ts's "blob ... is not in the index").
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { PackEntry } from '../pack/entry.js';
+import { LevelIndex, type IndexSource } from './level-index.js';
+import type { IndexedPack } from './types.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function cacheDir(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'level-index-'));
+  dirs.push(d);
+  return d;
+}
+
+const blob = (n: number): Buffer => Buffer.alloc(32, n);
+const packOf = (n: number): IndexedPack => ({
+  id: Buffer.alloc(32, 0x80 + n).toString('hex'),
+  entries: [{ id: blob(n), type: 'data', compressed: false, offset: 0, length: 10, rawLength: 10 } satisfies PackEntry],
+});
+
+/** A repository's index files, kept in a map; listing can be held until released. */
+class Files implements IndexSource {
+  readonly files = new Map<string, IndexedPack[]>();
+  hold?: Promise<void>;
+  listed?: () => void;
+  async listIndexFiles(): Promise<string[]> {
+    const names = [...this.files.keys()];
+    this.listed?.();
+    if (this.hold) await this.hold;
+    return names;
+  }
+  async loadIndexFile(name: string): Promise<IndexedPack[]> {
+    const f = this.files.get(name);
+    if (!f) throw new Error(`no index file ${name}`);
+    return f;
+  }
+}
+
+describe('LevelIndex', () => {
+  it('a file absorbed while a sync lists is not taken for a removed one: nothing already known is dropped', async () => {
+    const idx = await LevelIndex.open(cacheDir());
+    try {
+      const files = new Files();
+      files.files.set('a', [packOf(1)]);
+      expect(await idx.sync(files)).toBe(1);
+
+      // A lock refresh starts a sync; its listing is taken before the write session stores "b"...
+      let release!: () => void;
+      files.hold = new Promise<void>((r) => (release = r));
+      const listed = new Promise<void>((r) => (files.listed = r));
+      const syncing = idx.sync(files);
+      await listed;
+      // ...which then stores and absorbs "b" while the sync still waits for its listing.
+      files.files.set('b', [packOf(2)]);
+      const absorbing = idx.absorb('b', [packOf(2)]);
+      release();
+      await Promise.all([syncing, absorbing]);
+
+      const [one, two] = await idx.getMany([blob(1), blob(2)]);
+      expect(one?.pack).toBe(packOf(1).id);
+      expect(two?.pack).toBe(packOf(2).id);
+      expect([...(await idx.absorbedFiles())].sort()).toEqual(['a', 'b']);
+    } finally {
+      await idx.close();
+    }
+  });
+
+  it('a file that really disappeared (gc replaced it) still makes the next sync rebuild', async () => {
+    const idx = await LevelIndex.open(cacheDir());
+    try {
+      const files = new Files();
+      files.files.set('a', [packOf(1)]);
+      files.files.set('b', [packOf(2)]);
+      await idx.sync(files);
+      files.files.delete('a');
+      files.files.delete('b');
+      files.files.set('c', [packOf(2)]);
+      await idx.sync(files);
+      const [one, two] = await idx.getMany([blob(1), blob(2)]);
+      expect(one).toBeUndefined();
+      expect(two?.pack).toBe(packOf(2).id);
+      expect([...(await idx.absorbedFiles())]).toEqual(['c']);
+    } finally {
+      await idx.close();
+    }
+  });
+
+  it('a failed sync does not stop later ones', async () => {
+    const idx = await LevelIndex.open(cacheDir());
+    try {
+      const files = new Files();
+      files.files.set('a', [packOf(1)]);
+      const broken: IndexSource = { listIndexFiles: async () => ['x'], loadIndexFile: async () => Promise.reject(new Error('unreadable')) };
+      await expect(idx.sync(broken)).rejects.toThrow('unreadable');
+      expect(await idx.sync(files)).toBe(1);
+    } finally {
+      await idx.close();
+    }
+  });
+});
