@@ -1,6 +1,7 @@
 /**
- * Snapshot: source -> chunker -> BLAKE3 -> dedup -> (workers: zstd, seal) -> packs
- * -> index file -> snapshot file (the commit point).
+ * Snapshot: source -> object writer (object/writer.ts: splitter, chunker, BLAKE3, dedup,
+ * the input's SHA-256) -> write session (workers: zstd, seal -> packs -> index file) ->
+ * snapshot file (the commit point), whose manifest is built from what the writer yields.
  *
  * Memory is bounded by settings (chunk batch, encode queue, pack size, uploads),
  * never by input size: the chunk list is written out as list blobs as it grows.
