@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalBackend, Repository, loadSnapshot, readChunkLists } from '../packages/core/dist/index.js';
+import { LocalBackend, Repository, loadSnapshot } from '../packages/core/dist/index.js';
+import { readChunkLists } from '../packages/core/dist/internal.js';
 import { BIN, TEST_PASSWORD, listFiles, sandbox, seededBytes, type RunResult, type Sandbox } from './helpers/cli.js';
 
 const MARKER = 'stowage-secret-marker-3f9a1c7e';
@@ -63,7 +64,7 @@ function flip(file: string, at: number): void {
 /** Flips one bit and renames the file to the BLAKE3 of its new bytes, as a forger would (so only the AEAD can tell). */
 async function forge(file: string, at: number): Promise<string> {
   flip(file, at);
-  const { blake3Hex } = await import('../packages/core/dist/index.js');
+  const { blake3Hex } = await import('../packages/core/dist/internal.js');
   const name = blake3Hex(fs.readFileSync(file));
   const to = path.join(path.dirname(file), name);
   fs.renameSync(file, to);

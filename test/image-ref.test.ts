@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, sandbox, sha256File, type Sandbox } from './helpers/cli.js';
 import { needTools, sh } from './helpers/registry.js';
-import { servedImages, type ImageFacts } from '../packages/core/src/index.js';
+import type { ImageFacts } from '../packages/core/src/index.js';
+import { servedImages } from '../packages/core/src/internal.js';
 
 const tools = needTools('image-ref.test.ts', ['tar', 'openssl']);
 

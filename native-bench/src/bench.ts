@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { benchCutter, blake3, compressBound, compressInto, decompressInto, type ChunkerParams } from '@stowage/core';
+import { benchCutter, blake3, compressBound, compressInto, decompressInto, type ChunkerParams } from '@stowage/core/internal';
 import { mixedData } from './data.js';
 import { dirBytes, runStep, sha256File } from './peers/runner.js';
 import { stowageArgv } from './peers/tools.js';

@@ -4,7 +4,8 @@
  * and durations use the core's one grammar (units/size.ts, units/duration.ts), so every
  * option reads `256K`, `1.5GiB`, `200MB`, `30s`, `1h30m` alike.
  */
-import { StowageError, parseCalendarDuration, parseDuration, parseSize, type CalendarDuration } from '@stowage/core';
+import { StowageError } from '@stowage/core';
+import { parseCalendarDuration, parseDuration, parseSize, type CalendarDuration } from '@stowage/core/internal';
 
 /** A size option's parser: `--pack-size 1T`, `--chunk-avg 256K` (see parseSize). */
 export function sizeArg(option: string): (v: string) => number {

@@ -2,7 +2,8 @@
  * What every command gets: global options, output helpers (output.ts says which stream
  * carries what), and the repository opener.
  */
-import { AGENT_SOCKET_ENV, Repository, StowageError, defaultCacheRoot, keyAgentCache, openBackend, type Backend, type KekCache } from '@stowage/core';
+import { Repository, StowageError, openBackend, type Backend, type KekCache } from '@stowage/core';
+import { AGENT_SOCKET_ENV, defaultCacheRoot, keyAgentCache } from '@stowage/core/internal';
 import { expectsEncryption, passwordSource } from './password.js';
 import { applyLockOptions } from './locking.js';
 

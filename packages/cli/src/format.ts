@@ -3,7 +3,7 @@
  */
 
 /** Sizes in powers of two ("4.19 MiB"), rates in the same units ("38.2 MiB/s"): never MB/s beside MiB. */
-export { formatSize as formatBytes, formatRate } from '@stowage/core';
+export { formatSize as formatBytes, formatRate } from '@stowage/core/internal';
 
 /** A plain text table with a header row and a rule under it. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -2,7 +2,8 @@
  * Lock options of the CLI: `--retry-lock <duration>` (wait for a lock instead of failing
  * with LOCKED, exit 11) and `--no-lock` (restore and check run without a shared lock).
  */
-import { isStowageError, lockRepository, parseDuration, setLockDefaults, type Repository, type RepositoryLock } from '@stowage/core';
+import { isStowageError, lockRepository, setLockDefaults, type Repository, type RepositoryLock } from '@stowage/core';
+import { parseDuration } from '@stowage/core/internal';
 import type { Context, GlobalOptions } from './context.js';
 
 interface LockGlobals extends GlobalOptions {

@@ -3,7 +3,8 @@
  * place where errors become a line on stderr and an exit code.
  */
 import { terminalSafe } from './escape.js';
-import { StowageError, isStowageError, runtimeVersions } from '@stowage/core';
+import { StowageError, isStowageError } from '@stowage/core';
+import { runtimeVersions } from '@stowage/core/internal';
 import { Command, CommanderError } from 'commander';
 import type { Context, GlobalOptions } from './context.js';
 import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './exit-codes.js';

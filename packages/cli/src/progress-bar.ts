@@ -15,7 +15,8 @@
  * units as sizes (MiB/s beside MiB).
  */
 import cliProgress from 'cli-progress';
-import { formatDuration, formatRate, formatSize, type ProgressEvent, type ProgressFn } from '@stowage/core';
+import { type ProgressEvent, type ProgressFn } from '@stowage/core';
+import { formatDuration, formatRate, formatSize } from '@stowage/core/internal';
 import type { Context } from './context.js';
 
 export interface Progress {

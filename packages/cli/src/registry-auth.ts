@@ -1,6 +1,7 @@
 /** `--registry-auth <docker config.json>`: the credentials it holds for a registry host. */
 import { readFileSync } from 'node:fs';
-import { StowageError, credentialsFromDockerConfig, type Credentials } from '@stowage/core';
+import { StowageError, type Credentials } from '@stowage/core';
+import { credentialsFromDockerConfig } from '@stowage/core/internal';
 
 /** Undefined without a file; INVALID_ARGUMENT when the file is unreadable or has nothing for `host`. */
 export function registryCredentials(file: string | undefined, host: string): Credentials | undefined {

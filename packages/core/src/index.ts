@@ -1,78 +1,70 @@
 /**
- * @stowage/core: content-addressed, deduplicating backup store for container images.
- * Named exports only; see each module's header for its contract.
+ * @stowage/core: content-addressed, deduplicating backup store for container images and
+ * container data. This is the public API, for programs that embed Stowage (the package's
+ * README describes it); named exports only, each module's header gives its contract.
+ *
+ * What the stowage CLI needs beyond this (parsing its option strings, the key agent, tree
+ * rendering helpers, ...) is in `@stowage/core/internal`, with no promise of stability.
  */
-export * from './errors.js';
-export * from './progress.js';
-export { runtimeVersions, type RuntimeVersions } from './runtime-versions.js';
+
+// errors and progress events
+export { StowageError, isStowageError, type ErrorCode } from './errors.js';
+export type { ProgressEvent, ProgressFn } from './progress.js';
+
+// storage backends
 export type { Backend, BackendInfo, BackendWrapper, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend/backend.js';
-export { FILE_TYPES, CONFIG_HANDLE } from './backend/backend.js';
-export { pathOf } from './backend/layout.js';
+export { FILE_TYPES } from './backend/backend.js';
+export { AbstractBackend } from './backend/abstract-backend.js';
 export { LocalBackend } from './backend/local.js';
 export { MemoryBackend } from './backend/memory.js';
 export { parseLocation, formatLocation, LOCATION_FORMS, type Location, type LocalLocation, type S3Location } from './backend/location.js';
 export { openBackend, type OpenBackendOptions } from './backend/open.js';
-export { retrying, isTransient, type RetryOptions, type RetryEvent, type RetryingBackend } from './backend/retry.js';
-export { limited, Semaphore, type LimitedBackend } from './backend/limit.js';
-// the S3 backend itself loads the AWS SDK: import it from '@stowage/core/s3' (openBackend does so on demand)
+export { retrying, type RetryOptions, type RetryEvent, type RetryingBackend } from './backend/retry.js';
+export { limited, type LimitedBackend } from './backend/limit.js';
+// the S3 backend itself loads the AWS SDK: openBackend loads it on demand for s3: locations
 export type { S3Backend, S3BackendOptions, RequestKind } from './backend/s3.js';
 export type { S3Settings } from './backend/s3-client.js';
-export * from './chunker/index.js';
-export { blake3, blake3Hex, idHasher } from './hash/blake3.js';
-export { shortId } from './hash/id.js';
-export { compressBlob, decompressBlob, compressBound, compressInto, decompressInto } from './compress/zstd.js';
-export type { BlobType, PackEntry } from './pack/entry.js';
-export { readPackTrailer } from './pack/pack-reader.js';
-export type { BlobLocation, IndexedPack } from './blob-index/types.js';
-export { Repository, type OpenOptions } from './repository/repository.js';
-export type { PasswordSource, RepositoryInitOptions } from './repository/repository.js';
-export { DEFAULT_KDF, TEST_KDF, type KdfParams, type KeyInfo, type KeyListing } from './repository/keys.js';
-export { AGENT_SOCKET_ENV, agentRequest, keyAgentCache, type AgentEntry, type AgentRequest, type KekCache } from './repository/key-agent.js';
-export { socketDir, startKeyAgent, type KeyAgent, type KeyAgentOptions } from './repository/key-agent-server.js';
-export { WriteSession, type WriteSessionOptions, type WriteStats } from './repository/write-session.js';
-export { repairIndex, type RepairIndexResult } from './repository/repair-index.js';
-export { defaultCacheRoot } from './repository/cache-dir.js';
+
+// the repository: open/init, keys, locks, index repair
+export { Repository, type OpenOptions, type PasswordSource, type RepositoryInitOptions } from './repository/repository.js';
 export type { InitOptions, RepoConfig } from './repository/config.js';
-export { DEFAULT_CHUNK_AVG, DEFAULT_COMPRESSION_LEVEL, DEFAULT_PACK_SIZE, FORMAT_VERSION } from './repository/config.js';
-export { CodecPool, defaultWorkerCount } from './repository/codec-pool.js';
-export type { Snapshot, SnapshotManifest, SnapshotSource, SnapshotSummary, SourceStat } from './snapshot/manifest.js';
+export { DEFAULT_KDF, TEST_KDF, type KdfParams, type KeyInfo, type KeyListing } from './repository/keys.js';
+export type { KekCache } from './repository/key-agent.js';
+export { lockRepository, listLocks, removeLocks, setLockDefaults, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
+export { repairIndex, type RepairIndexResult } from './repository/repair-index.js';
+
+// snapshots: take, find, filter
+export type { Snapshot, SnapshotManifest, SnapshotSource, SnapshotSummary, SourceStat, TreeFacts } from './snapshot/manifest.js';
 export { listSnapshots, loadSnapshot, resolveSnapshot } from './snapshot/find.js';
-export { matchesFilter, filterSnapshots, filterIsEmpty, describeFilter, type SnapshotFilter, type FilterableSnapshot } from './snapshot/filter.js';
-export { snapshotFile, snapshotStream, PROGRAM, type SnapshotOptions, type SnapshotResult } from './snapshot/create.js';
-export { readChunkLists, type ChunkRef } from './object/chunk-list.js';
-export { INPUT_FORMATS, type InputFormat } from './split/detect.js';
-export type { ArchiveMember, SplitEvent, Splitter } from './split/events.js';
-export { TarSplitter } from './split/tar-splitter.js';
-export { checkRestoreTarget, type TargetCheck, type TargetCheckOptions } from './restore/target-check.js';
-export { restoreToFile, restoreToStream, type RestoreOptions, type RestoreResult } from './restore/restore.js';
-export { lockRepository, listLocks, removeLocks, setLockDefaults, heldLock, staleReason, describeLock, MAX_CLOCK_SKEW_MS, DEFAULT_STALE_MS, DEFAULT_REFRESH_MS, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
-export { IndexTable } from './blob-index/index-table.js';
-export { applyPolicy, DEFAULT_GROUP_BY, bucketKey, policyIsEmpty, type RetentionPolicy, type PolicyOptions, type PolicySnapshot, type Decision, type GroupDecision, type GroupKey } from './forget/policy.js';
-export { subtractDuration, isoWeek, localTime, systemTimeZone } from './forget/calendar.js';
-export { parseSize, isSize, formatSize, formatRate } from './units/size.js';
-export { parseDuration, parseCalendarDuration, formatCalendarDuration, formatDuration, type CalendarDuration } from './units/duration.js';
-export { forget, type ForgetOptions, type ForgetResult } from './forget/forget.js';
-export { planGc, classifyPacks, parseMaxUnused, formatMaxUnused, maxUnusedBytes, DEFAULT_MAX_UNUSED, type GcPlan, type GcStats, type MaxUnused, type PackAction, type PackDecision, type PackStats, type PlanOptions } from './gc/plan.js';
-export { executeGc, type ExecuteOptions, type GcResult } from './gc/execute.js';
-export { gc, type GcOptions, type GcOutcome } from './gc/gc.js';
-export { check, parseReadDataSubset, inSubset, type CheckOptions, type CheckResult, type Finding, type FindingKind, type ReadDataSubset, type Severity } from './check/check.js';
-export { imageFacts, imageNames, imageRepository, startedAsImage, allLayers, digestedRanges, findLayer, type ImageFacts, type ImageEntry, type LayerFact, type ByteRange, type DigestedRange } from './image/facts.js';
-export { compressedLayers, UNCOMPRESSED_LAYERS_HINT, type CompressedLayers } from './image/compressed-layers.js';
-export { RangeHasher, imageRangeHasher, type DigestMismatch } from './image/verify.js';
-export { TarLister, type TarEntry, type TarEntryType } from './image/tar-list.js';
-export { listFiles, type ListFilesResult } from './restore/list-files.js';
-export { readRange, restoreRangeToFile, restoreRangeToStream, type RangeOptions, type RangeTarget, type RangeResult } from './restore/range.js';
-export { parseHeader, parseNumber, parsePax, checksum, BLOCK, type TarHeader } from './split/tar-header.js';
-export { compressionOf } from './split/tar-splitter.js';
+export { matchesFilter, filterSnapshots, type SnapshotFilter } from './snapshot/filter.js';
+export { snapshotFile, snapshotStream, type SnapshotOptions, type SnapshotResult } from './snapshot/create.js';
 export { snapshotTree, type TreeSnapshotOptions, type TreeSnapshotResult, type TreeWarning, type TreeWarningCode } from './snapshot/tree-snapshot.js';
+export { INPUT_FORMATS, type InputFormat } from './split/detect.js';
+
+// restore: whole, ranges, trees, file listings of image layers
+export { restoreToFile, restoreToStream, type RestoreOptions, type RestoreResult } from './restore/restore.js';
+export { readRange, restoreRangeToFile, restoreRangeToStream, type RangeOptions, type RangeTarget, type RangeResult } from './restore/range.js';
 export { restoreTree, type TreeRestoreOptions, type TreeRestoreResult } from './restore/tree-restore.js';
-export type { TreeFacts } from './snapshot/manifest.js';
-export { decodeExtents, modeString, nodeName, symlinkTarget, type TreeNode, type NodeType, type Extent } from './tree/node.js';
-export { isTreeSnapshot, loadEntries, lookupPath, lookupFollow, resolveLink, treeTop, walkEntries, pathComponents, type WalkedEntry } from './tree/stored.js';
 export { restoreTreeToTar, type TreeTarResult } from './restore/tree-tar.js';
+export { listFiles, type ListFilesResult } from './restore/list-files.js';
+export { findImageFile, imageFileContent, type ImageFileHit } from './restore/find-file.js';
+
+// what snapshots hold: container images (layers) and directory trees
+export { imageNames, allLayers, findLayer, type ImageFacts, type ImageEntry, type LayerFact } from './image/facts.js';
+export type { TarEntry, TarEntryType } from './image/tar-list.js';
+export type { TreeNode, NodeType } from './tree/node.js';
+export { isTreeSnapshot, lookupPath, walkEntries, type WalkedEntry } from './tree/stored.js';
 export { diffTrees, type DiffEntry, type DiffKind } from './tree/diff.js';
 export { fileContent } from './tree/dump.js';
-export { findImageFile, imageFileContent, tarUnits, normalizePath, type ImageFileHit, type TarUnit } from './restore/find-file.js';
-export { pathMatcher } from './tree/match.js';
+
+// maintenance: forget, gc, check, copy
+export { forget, type ForgetOptions, type ForgetResult } from './forget/forget.js';
+export { applyPolicy, type RetentionPolicy, type PolicyOptions, type PolicySnapshot, type Decision, type GroupDecision, type GroupKey } from './forget/policy.js';
+export { gc, type GcOptions, type GcOutcome } from './gc/gc.js';
+export type { GcPlan, GcStats, MaxUnused, PackAction, PackDecision, PackStats } from './gc/plan.js';
+export type { GcResult } from './gc/execute.js';
+export { check, type CheckOptions, type CheckResult, type Finding, type FindingKind, type ReadDataSubset, type Severity } from './check/check.js';
+export { copySnapshots, type CopyMode, type CopyOptions, type CopyEvent, type CopyResult, type CopiedStats } from './copy/copy.js';
+
+// images back into the ecosystem: serve (an OCI registry), push, pull
 export * from './registry/exports.js';
-export { copySnapshots, copyModeFor, type CopyMode, type CopyOptions, type CopyEvent, type CopyResult, type CopiedStats } from './copy/copy.js';

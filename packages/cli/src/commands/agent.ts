@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { AGENT_SOCKET_ENV, StowageError, agentRequest, socketDir, startKeyAgent, type AgentEntry } from '@stowage/core';
+import { StowageError } from '@stowage/core';
+import { AGENT_SOCKET_ENV, agentRequest, socketDir, startKeyAgent, type AgentEntry } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import type { Context } from '../context.js';
 import { durationArg } from '../args.js';

@@ -1,5 +1,6 @@
 /** `stowage check`: verify the repository's structure, and with --read-data its data. Exit 0 only when clean. */
-import { StowageError, check, parseReadDataSubset, shortId, type CheckResult, type Finding } from '@stowage/core';
+import { StowageError, check, type CheckResult, type Finding } from '@stowage/core';
+import { parseReadDataSubset, shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';

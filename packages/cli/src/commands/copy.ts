@@ -3,7 +3,8 @@
  * repository into the one given by -r (restic's copy). The work is the core's
  * (copySnapshots, core/src/copy/); this opens the source and prints what happened.
  */
-import { Repository, StowageError, copySnapshots, isStowageError, shortId, type CopyEvent, type CopyMode, type CopyResult } from '@stowage/core';
+import { Repository, StowageError, copySnapshots, isStowageError, type CopyEvent, type CopyMode, type CopyResult } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { backendFor, cacheRoot, kekCacheFor, withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';

@@ -1,5 +1,6 @@
 /** `stowage diff <a> <b>`: what changed between two snapshots of directories. */
-import { diffTrees, isTreeSnapshot, loadSnapshot, resolveSnapshot, shortId, StowageError, type DiffKind } from '@stowage/core';
+import { diffTrees, isTreeSnapshot, loadSnapshot, resolveSnapshot, StowageError, type DiffKind } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { readLock } from '../locking.js';

@@ -3,7 +3,8 @@
  * directories or from an image (its layers applied, whiteouts honoured) or tar snapshot;
  * a directory of a tree snapshot comes out as a tar stream.
  */
-import { fileContent, findImageFile, imageFileContent, isTreeSnapshot, loadSnapshot, lookupFollow, resolveSnapshot, restoreTreeToTar, shortId, StowageError } from '@stowage/core';
+import { fileContent, findImageFile, imageFileContent, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreTreeToTar, StowageError } from '@stowage/core';
+import { lookupFollow, shortId } from '@stowage/core/internal';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';

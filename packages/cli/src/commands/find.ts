@@ -3,7 +3,8 @@
  * directories (their trees) and in image and tar snapshots (the files of each layer, read
  * from the stored data); all snapshots, or those given with --snapshot.
  */
-import { isTreeSnapshot, listFiles, listSnapshots, loadSnapshot, pathMatcher, resolveSnapshot, shortId, tarUnits, treeTop, walkEntries, type Snapshot } from '@stowage/core';
+import { isTreeSnapshot, listFiles, listSnapshots, loadSnapshot, resolveSnapshot, walkEntries, type Snapshot } from '@stowage/core';
+import { pathMatcher, shortId, tarUnits, treeTop } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';

@@ -1,5 +1,6 @@
 /** `stowage forget`: remove snapshots by id or by a retention policy; --prune runs gc after. */
-import { StowageError, describeFilter, forget, gc, parseMaxUnused, shortId, type CalendarDuration, type ForgetResult, type GroupKey, type RetentionPolicy, type SnapshotFilter } from '@stowage/core';
+import { StowageError, forget, gc, type ForgetResult, type GroupKey, type RetentionPolicy, type SnapshotFilter } from '@stowage/core';
+import { describeFilter, parseMaxUnused, shortId, type CalendarDuration } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { calendarDurationArg, collect } from '../args.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';

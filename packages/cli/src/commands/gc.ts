@@ -1,5 +1,6 @@
 /** `stowage gc`: delete data no snapshot references; --dry-run prints the plan. */
-import { formatMaxUnused, gc, parseMaxUnused, shortId, type GcOutcome, type GcPlan } from '@stowage/core';
+import { gc, type GcOutcome, type GcPlan } from '@stowage/core';
+import { formatMaxUnused, parseMaxUnused, shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';

@@ -1,5 +1,6 @@
 /** `stowage key list | add | remove <id> | passwd`: the password-wrapped key files of an encrypted repository. */
-import { StowageError, shortId, type KeyInfo } from '@stowage/core';
+import { StowageError, type KeyInfo } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { formatTime, table } from '../format.js';

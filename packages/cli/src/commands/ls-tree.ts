@@ -1,5 +1,6 @@
 /** `stowage ls <snapshot> [path]` for snapshots of directories: every entry under path (mode, owner, size, mtime, path). */
-import { lookupPath, nodeName, walkEntries, type Repository, type Snapshot } from '@stowage/core';
+import { lookupPath, walkEntries, type Repository, type Snapshot } from '@stowage/core';
+import { nodeName } from '@stowage/core/internal';
 import type { Context } from '../context.js';
 import { lsJson, lsLine } from './tree-render.js';
 

@@ -4,7 +4,8 @@
  * --files the files of each layer (mode, size, path), read from the stored data.
  * A plain tar snapshot lists as one "layer" (the whole archive).
  */
-import { StowageError, isTreeSnapshot, allLayers, findLayer, imageNames, listFiles, loadSnapshot, resolveSnapshot, shortId, type LayerFact, type Repository, type Snapshot, type TarEntry } from '@stowage/core';
+import { StowageError, isTreeSnapshot, allLayers, findLayer, imageNames, listFiles, loadSnapshot, resolveSnapshot, type LayerFact, type Repository, type Snapshot, type TarEntry } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';

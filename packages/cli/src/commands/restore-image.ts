@@ -4,7 +4,8 @@
  * registry/oci-layout.ts). The tag defaults to the one the snapshot reference named, else
  * the image's own, else "latest".
  */
-import { StowageError, asImageRef, imageNamesOf, imagesMatching, loadSnapshot, parseImageLocation, pushImage, shortId, writeOciLayout, type Repository } from '@stowage/core';
+import { StowageError, loadSnapshot, parseImageLocation, pushImage, writeOciLayout, type Repository } from '@stowage/core';
+import { asImageRef, imageNamesOf, imagesMatching, shortId } from '@stowage/core/internal';
 import type { Context } from '../context.js';
 import { formatBytes } from '../format.js';
 import { registryCredentials } from '../registry-auth.js';

@@ -1,5 +1,6 @@
 /** `stowage restore <snapshot>[:<path>] <dir|->` for tree snapshots (directories with metadata, or a tar stream). */
-import { restoreTree, restoreTreeToTar, shortId, StowageError, type Repository, type Snapshot } from '@stowage/core';
+import { restoreTree, restoreTreeToTar, StowageError, type Repository, type Snapshot } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Context } from '../context.js';
 import { formatBytes, formatRate } from '../format.js';
 import { progressFor } from '../progress-bar.js';

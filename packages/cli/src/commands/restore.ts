@@ -1,5 +1,6 @@
 /** `stowage restore <snapshot> <target|->`: restore byte for byte, verified. */
-import { StowageError, asImageRef, checkRestoreTarget, findLayer, isImageLocation, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, shortId, type Repository } from '@stowage/core';
+import { StowageError, findLayer, isTreeSnapshot, loadSnapshot, resolveSnapshot, restoreRangeToFile, restoreRangeToStream, restoreToFile, restoreToStream, type Repository } from '@stowage/core';
+import { asImageRef, checkRestoreTarget, isImageLocation, shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { collect, sizeArg } from '../args.js';
 import { withRepo, type Context } from '../context.js';

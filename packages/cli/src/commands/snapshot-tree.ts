@@ -1,6 +1,7 @@
 /** `stowage snapshot <dir>...`: the tree snapshot half of the snapshot command. */
 import { readFileSync } from 'node:fs';
-import { shortId, snapshotTree, StowageError, type ProgressFn, type Repository, type TreeSnapshotResult } from '@stowage/core';
+import { snapshotTree, StowageError, type ProgressFn, type Repository, type TreeSnapshotResult } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Context } from '../context.js';
 import { formatBytes, formatRate } from '../format.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';

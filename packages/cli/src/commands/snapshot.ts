@@ -1,6 +1,7 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
 import { statSync } from 'node:fs';
-import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, imageNames, isImageLocation, shortId, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
+import { imageNames, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
+import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, isImageLocation, shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';

@@ -1,5 +1,6 @@
 /** `stowage snapshots`: list snapshots (table, or a JSON array with --json), optionally filtered. */
-import { describeFilter, filterSnapshots, imageNames, listSnapshots, shortId, type Snapshot } from '@stowage/core';
+import { filterSnapshots, imageNames, listSnapshots, type Snapshot } from '@stowage/core';
+import { describeFilter, shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';

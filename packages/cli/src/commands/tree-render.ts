@@ -4,7 +4,8 @@
  * \x1b, \xff, and \\ for a backslash), `ls -l` style lines, and the JSON lines of
  * `ls --json` (the same keys as `ls --files --json` of images: path, type, size, mode).
  */
-import { modeString, symlinkTarget, type TreeNode } from '@stowage/core';
+import { type TreeNode } from '@stowage/core';
+import { modeString, symlinkTarget } from '@stowage/core/internal';
 import { printable } from '../escape.js';
 
 export { printable } from '../escape.js';

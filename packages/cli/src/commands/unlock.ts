@@ -1,5 +1,6 @@
 /** `stowage unlock`: remove stale locks (all locks with --remove-all). */
-import { removeLocks, shortId } from '@stowage/core';
+import { removeLocks } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 

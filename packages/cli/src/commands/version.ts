@@ -4,7 +4,7 @@
  * classic-level). With a repository given (-r or STOWAGE_REPOSITORY) also that repository's
  * format version, read from its config (no password needed).
  */
-import { CONFIG_HANDLE, runtimeVersions, type RuntimeVersions } from '@stowage/core';
+import { CONFIG_HANDLE, runtimeVersions, type RuntimeVersions } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { backendFor, type Context } from '../context.js';
 
