@@ -39,6 +39,8 @@ export interface IndexSource {
 const SLOTS = 8;
 const META_FILE = Buffer.from([0xff, 0x66]); // prefix of "absorbed index file" keys
 const META_FILE_END = Buffer.from([0xff, 0x67]);
+/** Length of a blob key (its id); an absorbed-file key is META_FILE plus a 64-hex name. */
+const BLOB_KEY_BYTES = 32;
 
 type Db = Level<Buffer, Buffer>;
 
@@ -123,7 +125,13 @@ export class LevelIndex {
   /** Names of the index files this slot has absorbed. */
   async absorbedFiles(): Promise<Set<string>> {
     const out = new Set<string>();
-    for await (const key of this.db.keys({ gte: META_FILE, lt: META_FILE_END })) out.add(key.subarray(META_FILE.length).toString('latin1'));
+    for await (const key of this.db.keys({ gte: META_FILE, lt: META_FILE_END })) {
+      // blob ids share the key space: one in 65,536 starts with the prefix too (2 + 64 bytes
+      // for a file, 32 for a blob); taken for a file no longer listed, it made every sync
+      // clear the cache under the lookups running beside it
+      if (key.length === BLOB_KEY_BYTES) continue;
+      out.add(key.subarray(META_FILE.length).toString('latin1'));
+    }
     return out;
   }
 
