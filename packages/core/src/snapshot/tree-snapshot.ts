@@ -37,7 +37,7 @@ import { PROGRAM, safeUsername } from './create.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
 import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
-import { isTreeSnapshot, loadEntries, loadEntriesOf } from '../tree/stored.js';
+import { isTreeSnapshot, loadEntries, loadSomeEntriesOf } from '../tree/stored.js';
 
 export type TreeWarningCode =
   /** A file or directory could not be read (permission denied, I/O error): skipped. */
@@ -107,8 +107,8 @@ const PIECE = 4 << 20;
 const READ_AHEAD = 16;
 /** Subdirectories whose parent trees are loaded in one batch. */
 const TREE_BATCH = 64;
-/** Parent entries loaded ahead of the walk at most (about 300 bytes each). */
-const PRELOAD_ENTRIES = 16384;
+/** Tree-blob bytes (plaintext) of the parent loaded ahead of the walk at most (about 300 bytes an entry). */
+const PRELOAD_BYTES = 1 << 20;
 /** Fed small files are handed to the content writer in batches of this many bytes. */
 const BATCH_BYTES = 4 << 20;
 /** Batches queued for the content writer before the walk waits. */
@@ -231,10 +231,15 @@ class TreeWalker {
   /** Hard-linked files seen (nlink > 1), by dev:ino: their content, stored once. */
   private readonly linked = new Map<string, Promise<Pick<TreeNode, 'size' | 'content' | 'sparse'>>>();
   /** The parent's entries of directories about to be walked, loaded in batches (see dir()). */
-  private readonly preloaded = new Map<TreeNode, Promise<TreeNode[]>>();
-  /** Entries (plus one) each preloaded directory holds, and their sum. */
+  private readonly preloaded = new Map<TreeNode, Promise<TreeNode[] | undefined>>();
+  /** Tree-blob bytes each preloaded directory holds, and their sum. */
   private readonly preloadedSize = new Map<TreeNode, number>();
-  private preloadedEntries = 0;
+  private preloadedBytes = 0;
+  /** Directories waiting to be preloaded, and whether a batch is loading. */
+  private preloadQueue: TreeNode[] = [];
+  private preloading = false;
+  /** Directories the walk has reached (never preloaded after that). */
+  private readonly walked = new WeakSet<TreeNode>();
   private readonly pool: CodecPool;
   /** Detached work in flight (files waiting for their extents, tree blobs being written): a count, not a list (memory). */
   private outstanding = 0;
@@ -400,7 +405,8 @@ class TreeWalker {
       return now(undefined);
     }
     names.sort(Buffer.compare);
-    const oldEntries = old?.type === 'dir' ? await (this.takePreloaded(old) ?? loadEntries(this.repo, old.tree)).catch(() => []) : [];
+    const pre = old?.type === 'dir' ? await this.takePreloaded(old) : undefined;
+    const oldEntries = old?.type === 'dir' ? (pre ?? (await loadEntries(this.repo, old.tree).catch(() => []))) : [];
     const oldByName = new Map(oldEntries.map((e) => [nodeName(e).toString('latin1'), e]));
     const childPaths = names.map((n) => Buffer.concat([abs, Buffer.from('/'), n]));
     const childRel = names.map((n) => (rel ? `${rel}/${n.toString()}` : n.toString()));
@@ -427,7 +433,7 @@ class TreeWalker {
       const o = s?.isDirectory() ? oldByName.get(names[i]!.toString('latin1')) : undefined;
       if (o) oldDirs.push(o);
     });
-    this.preload(oldDirs);
+    this.preload(oldDirs, true);
     // read ahead: small files not reusable from the parent, read while earlier entries are fed
     const reads = new Map<number, Promise<ReadResult>>();
     let nextRead = 0;
@@ -473,44 +479,71 @@ class TreeWalker {
   private prefetched: Promise<ReadResult> | undefined;
 
   /**
-   * Loads the parent's entries of directories `olds` (parent nodes) ahead of the walk,
-   * TREE_BATCH directories a batch (one lookup, frames decoded once), and on from each
-   * loaded directory to its subdirectories while fewer than PRELOAD_ENTRIES entries wait:
-   * a walk that loaded directory by directory waited a lookup and a read per directory.
+   * Loads the parent's entries of directories `olds` (parent nodes) ahead of the walk: the
+   * walk's current subdirectories first (`first`), and on from each loaded directory to its
+   * subdirectories. One batch at a time of up to TREE_BATCH directories (one lookup, frames
+   * decoded once), while the tree blobs held ahead stay under PRELOAD_BYTES (by their sizes
+   * in the index). A walk that loaded directory by directory waited a lookup and a read per
+   * directory.
    */
-  private preload(olds: readonly TreeNode[]): void {
-    const todo = olds.filter((o) => o.type === 'dir' && o.tree?.length && !this.preloaded.has(o));
-    for (let b = 0; b < todo.length && this.preloadedEntries < PRELOAD_ENTRIES; b += TREE_BATCH) {
-      const batch = todo.slice(b, b + TREE_BATCH);
-      const loaded = loadEntriesOf(this.repo, this.pool, batch.map((o) => o.tree));
-      batch.forEach((o, k) => {
-        const entries = loaded.then((all) => all[k]!);
-        entries.catch(() => undefined); // a directory never walked must not leave an unhandled rejection
-        this.preloaded.set(o, entries);
-        this.preloadedSize.set(o, 1);
-      });
-      this.preloadedEntries += batch.length;
-      loaded.then(
-        (all) => {
-          all.forEach((entries, k) => {
-            if (!this.preloadedSize.has(batch[k]!)) return; // taken already
-            this.preloadedSize.set(batch[k]!, entries.length + 1);
-            this.preloadedEntries += entries.length;
-          });
-          if (!this.failure) this.preload(all.flat());
-        },
-        () => undefined, // the walk loads that directory itself and reports
-      );
-    }
+  private preload(olds: readonly TreeNode[], first = false): void {
+    const add = olds.filter((o) => o.type === 'dir' && o.tree?.length && !this.preloaded.has(o) && !this.walked.has(o));
+    if (add.length) this.preloadQueue = first ? add.concat(this.preloadQueue) : this.preloadQueue.concat(add);
+    this.pump();
   }
 
-  /** The preloaded entries of `old` (undefined: not preloaded), no longer held for it. */
-  private takePreloaded(old: TreeNode): Promise<TreeNode[]> | undefined {
+  private pump(): void {
+    if (this.preloading || this.failure || this.preloadedBytes >= PRELOAD_BYTES) return;
+    const batch: TreeNode[] = [];
+    while (batch.length < TREE_BATCH && this.preloadQueue.length) {
+      const o = this.preloadQueue.shift()!;
+      if (!this.preloaded.has(o) && !this.walked.has(o)) batch.push(o);
+    }
+    if (batch.length === 0) return;
+    this.preloading = true;
+    const loaded = loadSomeEntriesOf(this.repo, this.pool, batch.map((o) => o.tree), PRELOAD_BYTES - this.preloadedBytes);
+    loaded.catch(() => undefined);
+    batch.forEach((o, k) => {
+      // undefined: not loaded (over the budget, or failed): the walk loads it itself
+      const entries = loaded.then(
+        (r) => r.entries[k],
+        () => undefined,
+      );
+      this.preloaded.set(o, entries);
+    });
+    loaded.then(
+      (r) => {
+        const n = r.entries.length;
+        batch.forEach((o, k) => {
+          if (k >= n) {
+            if (this.preloaded.get(o)) this.preloaded.delete(o);
+            return;
+          }
+          if (!this.preloaded.has(o)) return; // taken already
+          this.preloadedSize.set(o, r.bytes[k]!);
+          this.preloadedBytes += r.bytes[k]!;
+        });
+        this.preloadQueue = batch.slice(n).filter((o) => !this.walked.has(o)).concat(this.preloadQueue);
+        this.preloading = false;
+        this.preload(r.entries.flat());
+      },
+      () => {
+        for (const o of batch) this.preloaded.delete(o);
+        this.preloading = false; // the walk loads those directories itself and reports
+        this.pump();
+      },
+    );
+  }
+
+  /** The preloaded entries of `old` (undefined: not preloaded, or it resolves to undefined when not loaded); the walk has reached it. */
+  private takePreloaded(old: TreeNode): Promise<TreeNode[] | undefined> | undefined {
+    this.walked.add(old);
     const p = this.preloaded.get(old);
     if (!p) return undefined;
     this.preloaded.delete(old);
-    this.preloadedEntries -= this.preloadedSize.get(old) ?? 0;
+    this.preloadedBytes -= this.preloadedSize.get(old) ?? 0;
     this.preloadedSize.delete(old);
+    this.pump();
     return p;
   }
 

@@ -31,6 +31,15 @@ export async function loadEntries(repo: Repository, ids: readonly string[] | und
  * that loads directory by directory pays a lookup and a frame decode per directory).
  */
 export async function loadEntriesOf(repo: Repository, pool: CodecPool, trees: readonly (readonly string[] | undefined)[]): Promise<TreeNode[][]> {
+  return (await loadSomeEntriesOf(repo, pool, trees, Infinity)).entries;
+}
+
+/**
+ * loadEntriesOf for the first directories of `trees` whose tree blobs hold at most
+ * `maxBytes` (plaintext; the first directory always): `entries` and `bytes` (each one's
+ * tree-blob bytes) are as long as the directories loaded.
+ */
+export async function loadSomeEntriesOf(repo: Repository, pool: CodecPool, trees: readonly (readonly string[] | undefined)[], maxBytes: number): Promise<{ entries: TreeNode[][]; bytes: number[] }> {
   const ids = new Map<string, Buffer>();
   for (const t of trees) {
     for (const h of t ?? []) {
@@ -38,21 +47,36 @@ export async function loadEntriesOf(repo: Repository, pool: CodecPool, trees: re
       ids.set(id.toString('latin1'), id);
     }
   }
-  if (ids.size === 0) return trees.map(() => []);
+  if (ids.size === 0) return { entries: trees.map(() => []), bytes: trees.map(() => 0) };
   const found = await repo.lookup([...ids.values()]);
-  const locs = new Map<string, BlobLocation>();
+  const all = new Map<string, BlobLocation>();
   let i = 0;
   for (const k of ids.keys()) {
     const loc = found[i++];
-    if (!loc || loc.base) return Promise.all(trees.map((t) => loadEntries(repo, t))); // missing: reported there
-    locs.set(k, loc);
+    if (!loc || loc.base) return { entries: await Promise.all(trees.map((t) => loadEntries(repo, t))), bytes: trees.map(() => 0) }; // missing: reported there
+    all.set(k, loc);
   }
-  const plain = await repo.loadWholeBlobs(locs, pool);
-  return trees.map((t) => {
+  const locs = new Map<string, BlobLocation>();
+  const bytes: number[] = [];
+  let total = 0;
+  for (const t of trees) {
+    let n = 0;
+    for (const h of t ?? []) n += all.get(Buffer.from(h, 'hex').toString('latin1'))!.rawLength;
+    if (bytes.length > 0 && total + n > maxBytes) break;
+    for (const h of t ?? []) {
+      const k = Buffer.from(h, 'hex').toString('latin1');
+      locs.set(k, all.get(k)!);
+    }
+    bytes.push(n);
+    total += n;
+  }
+  const plain = locs.size ? await repo.loadWholeBlobs(locs, pool) : new Map<string, Uint8Array>();
+  const entries = trees.slice(0, bytes.length).map((t) => {
     const out: TreeNode[] = [];
     for (const h of t ?? []) out.push(...decodeTreeBlob(plain.get(Buffer.from(h, 'hex').toString('latin1'))!, `tree blob ${h}`));
     return out;
   });
+  return { entries, bytes };
 }
 
 /** True when the snapshot is of directories (stowage snapshot <dir>...). */
