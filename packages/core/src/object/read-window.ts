@@ -143,7 +143,8 @@ async function decodeReads(
   await Promise.all(
     reads.map(async (rd) => {
       try {
-        const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))));
+        // a frame is named by its pack and offset, so the codec skips decompressing it again when the next window needs more of its members
+        const items = rd.blobs.map((b) => ({ ...decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))), ...(b.loc.frame && { frameKey: `${rd.pack}@${b.loc.offset}` }) }));
         const what = `pack ${rd.pack}`;
         const fail = (err: unknown): never => {
           throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);

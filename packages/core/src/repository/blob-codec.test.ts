@@ -75,6 +75,31 @@ describe('blob codec', () => {
         expect(out.lengths).toEqual(blobs.map((b) => b.length));
       });
 
+      it('a frame named by frameKey is decompressed once across calls; its members are still checked against their ids', () => {
+        const blobs = Array.from({ length: 8 }, (_, i) => text(i));
+        const { bytes, items } = roundTrip(codec, blobs, 65536);
+        expect(new Set(items.map((x) => x.offset)).size).toBe(1); // one frame
+        const keyed = items.map((x) => ({ ...x, frameKey: 'pack@0' }));
+        const fresh = new BlobCodec(spec);
+        expect(fresh.decode(bytes, keyed.slice(0, 3), 'test pack').plain.equals(Buffer.concat(blobs.slice(0, 3)))).toBe(true);
+        // the next call (the next window) reuses the frame: even damaged stored bytes are not decompressed again
+        const bad = Buffer.from(bytes);
+        bad[items[0]!.offset + 20]! ^= 0xff;
+        expect(fresh.decode(bad, keyed.slice(3), 'test pack').plain.equals(Buffer.concat(blobs.slice(3)))).toBe(true);
+        // without a key (or with another one) the frame is decompressed, and the damage is found
+        expect(() => fresh.decode(bad, items.slice(3), 'test pack')).toThrow(/blob [0-9a-f]{64} in test pack/);
+        // a key naming the wrong frame cannot hand out wrong bytes: each member is checked against its id
+        const other = roundTrip(codec, blobs.map((b) => Buffer.concat([Buffer.from('F'), b.subarray(1)])), 65536); // same lengths: a frame of the same size
+        fresh.decode(bytes, keyed.slice(0, 1), 'test pack');
+        let err: unknown;
+        try {
+          fresh.decode(other.bytes, other.items.map((x) => ({ ...x, frameKey: 'pack@0' })), 'test pack');
+        } catch (e) {
+          err = e;
+        }
+        expect(isStowageError(err, 'CORRUPT')).toBe(true);
+      });
+
       it('a damaged frame is CORRUPT, naming a member', () => {
         const blobs = Array.from({ length: 8 }, (_, i) => text(i));
         const { bytes, items } = roundTrip(codec, blobs, 65536);

@@ -89,6 +89,12 @@ export interface DecodeItem extends Pick<EntryLocation, 'offset' | 'length' | 'r
   readonly id: Uint8Array;
   /** Delta blobs: the base's plaintext (required exactly when the location names a base). */
   readonly base?: Uint8Array | undefined;
+  /**
+   * Framed blobs: a name of the frame that stays the same across calls (pack id and offset),
+   * so a frame whose members a read needs again in its next call (the next window) is not
+   * decompressed again. Every member is still checked against its id.
+   */
+  readonly frameKey?: string | undefined;
 }
 
 export interface DecodedBatch {
@@ -109,6 +115,8 @@ export class BlobCodec {
   /** The plaintext of the frame last decoded (fbufLength bytes). */
   private fbuf: Buffer = Buffer.alloc(0);
   private fbufLength = -1;
+  /** The frameKey of the frame in fbuf, when it was decoded for an item that had one. */
+  private fbufKey: string | undefined;
 
   constructor(readonly spec: CodecSpec) {
     this.cipher = cipherFromSpec(spec.cipher);
@@ -266,8 +274,10 @@ export class BlobCodec {
         if (it.frame) {
           const { offset, rawLength } = it.frame;
           if (offset + it.rawLength > rawLength) throw corrupt(`framed blob lies outside its frame (${offset}+${it.rawLength} of ${rawLength})`);
-          if (frameAt !== it.offset || this.fbufLength !== rawLength) {
+          const same = it.frameKey !== undefined ? it.frameKey === this.fbufKey : frameAt === it.offset;
+          if (!same || this.fbufLength !== rawLength) {
             frameAt = -1;
+            this.fbufKey = undefined;
             const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `frame at ${it.offset} in ${what}`);
             if (this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
             const f = this.fbuf.subarray(0, rawLength);
@@ -276,6 +286,7 @@ export class BlobCodec {
             else f.set(opened);
             frameAt = it.offset;
             this.fbufLength = rawLength;
+            this.fbufKey = it.frameKey;
           }
           dst.set(this.fbuf.subarray(offset, offset + it.rawLength));
         } else {
