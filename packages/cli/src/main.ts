@@ -3,6 +3,7 @@
  * place where errors become a line on stderr and an exit code.
  */
 import { terminalSafe } from './escape.js';
+import { recordInternalError } from './internal-log.js';
 import { StowageError, isStowageError } from '@stowage/core';
 import { runtimeVersions } from '@stowage/core/internal';
 import { Command, CommanderError } from 'commander';
@@ -138,6 +139,7 @@ function reportError(err: unknown, opts: GlobalOptions, wantsJson: boolean): num
   const code = isStowageError(err) ? err.code : undefined;
   const message = err instanceof Error ? err.message : String(err);
   const json = opts.json || wantsJson;
+  if (!code) recordInternalError(message, err);
   if (json) process.stderr.write(JSON.stringify({ error: { code: code ?? 'INTERNAL', message } }) + '\n');
   else process.stderr.write(`stowage: ${terminalSafe(message)}${code ? ` [${code}]` : ''}\n`);
   if (opts.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');

@@ -11,7 +11,8 @@ const RUN = fileURLToPath(new URL('../dist/run.js', import.meta.url));
 
 function child(command: string, json = false): { status: number | null; stderr: string } {
   const script = `import { runToExit } from ${JSON.stringify(RUN)};\nrunToExit(() => ${command}, { json: ${json} });\n`;
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  // internal errors on purpose: kept out of the suite's log of them (test/helpers/global-setup.ts)
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, STOWAGE_INTERNAL_ERROR_LOG: '' } });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -43,5 +44,29 @@ describe('runToExit', () => {
     const r = child('Promise.reject(new Error("boom"))');
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('boom');
+  });
+});
+
+describe('the internal-error log (STOWAGE_INTERNAL_ERROR_LOG)', () => {
+  it('records each internal error as a JSON line, and nothing without the variable', async () => {
+    const { mkdtempSync, readFileSync, rmSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'stowage-run-'));
+    try {
+      const log = join(dir, 'internal.jsonl');
+      const script = `import { runToExit } from ${JSON.stringify(RUN)};\nrunToExit(() => Promise.reject(new Error("boom")));\n`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, STOWAGE_INTERNAL_ERROR_LOG: log } });
+      expect(r.status).toBe(1);
+      const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      expect(records).toHaveLength(1);
+      expect(records[0].message).toMatch(/unexpected failure: Error: boom/);
+      expect(records[0].stack).toMatch(/boom/);
+      rmSync(log);
+      spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, STOWAGE_INTERNAL_ERROR_LOG: '' } });
+      expect(existsSync(log)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

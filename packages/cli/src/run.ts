@@ -6,6 +6,7 @@
  */
 import { writeSync } from 'node:fs';
 import { EXIT_ERROR } from './exit-codes.js';
+import { recordInternalError } from './internal-log.js';
 
 /** The message printed when the process is about to end while the command is unfinished. */
 export const UNFINISHED_MESSAGE = 'the command stopped before it finished (it was left waiting for work that never completed); its result is unknown';
@@ -17,7 +18,8 @@ export const UNFINISHED_MESSAGE = 'the command stopped before it finished (it wa
  */
 export function runToExit(command: () => Promise<number>, opts: { json?: boolean } = {}): void {
   let settled = false;
-  const fail = (message: string): void => {
+  const fail = (message: string, err?: unknown): void => {
+    recordInternalError(message, err);
     const line = opts.json ? JSON.stringify({ error: { code: 'INTERNAL', message } }) : `stowage: ${message} [INTERNAL]\nstowage: this is a bug; run with --debug for details`;
     try {
       writeSync(2, line + '\n'); // synchronous: this may run in the 'exit' event
@@ -36,7 +38,7 @@ export function runToExit(command: () => Promise<number>, opts: { json?: boolean
     },
     (err: unknown) => {
       settled = true;
-      fail(`unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      fail(`unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`, err);
     },
   );
 }
