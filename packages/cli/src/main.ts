@@ -2,7 +2,7 @@
  * The `stowage` command line: commander wiring, global options, and the one
  * place where errors become a line on stderr and an exit code.
  */
-import { terminalSafe } from './escape.js';
+import { jsonText, oneLine, terminalSafe } from './escape.js';
 import { recordInternalError } from './internal-log.js';
 import { StowageError, isStowageError } from '@stowage/core';
 import { runtimeVersions } from '@stowage/core/internal';
@@ -64,7 +64,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       writeErr: (s) => process.stderr.write(terminalSafe(s)),
       writeOut: (s) => stdout.write(s),
       // argument errors: one JSON object on stderr with --json, like every other error
-      outputError: (s, write) => write(wantsJson ? JSON.stringify({ error: { code: 'INVALID_ARGUMENT', message: s.replace(/^error: /, '').trim() } }) + '\n' : s),
+      outputError: (s, write) => write(wantsJson ? jsonText({ error: { code: 'INVALID_ARGUMENT', message: s.replace(/^error: /, '').trim() } }) + '\n' : s),
     });
 
   // --version: the same text as `stowage version` (repository format, native modules)
@@ -84,8 +84,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       say: (line) => (opts.quiet ? undefined : stdout.write(terminalSafe(line) + '\n')),
       info: (line) => (opts.quiet ? undefined : void process.stderr.write(terminalSafe(line) + '\n')),
       verbose: (line) => ((opts.verbose ?? 0) > 0 && !opts.quiet ? void process.stderr.write(terminalSafe(line) + '\n') : undefined),
-      warn: (message) => void process.stderr.write((opts.json ? jsonWarning(message) : `stowage: warning: ${terminalSafe(message)}`) + '\n'),
-      json: (v) => stdout.write(JSON.stringify(v, null, 2) + '\n'),
+      warn: (message) => void process.stderr.write((opts.json ? jsonWarning(message) : `stowage: warning: ${oneLine(message)}`) + '\n'),
+      json: (v) => stdout.write(jsonText(v, 2) + '\n'),
     };
     try {
       exitCode = (await fn(ctx)) ?? EXIT_OK;
@@ -140,9 +140,9 @@ function reportError(err: unknown, opts: GlobalOptions, wantsJson: boolean): num
   const message = err instanceof Error ? err.message : String(err);
   const json = opts.json || wantsJson;
   if (!code) recordInternalError(message, err);
-  if (json) process.stderr.write(JSON.stringify({ error: { code: code ?? 'INTERNAL', message } }) + '\n');
-  else process.stderr.write(`stowage: ${terminalSafe(message)}${code ? ` [${code}]` : ''}\n`);
-  if (opts.debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  if (json) process.stderr.write(jsonText({ error: { code: code ?? 'INTERNAL', message } }) + '\n');
+  else process.stderr.write(`stowage: ${oneLine(message)}${code ? ` [${code}]` : ''}\n`);
+  if (opts.debug && err instanceof Error && err.stack) process.stderr.write(terminalSafe(err.stack) + '\n');
   if (!code && !opts.debug && !json) process.stderr.write('stowage: this is a bug; run with --debug for details\n');
   const exit = exitCodeFor(code);
   return code === 'ABORTED' ? EXIT_INTERRUPTED : exit;

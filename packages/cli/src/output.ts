@@ -14,6 +14,7 @@
  *   restic and the shell report it).
  */
 import type { Writable } from 'node:stream';
+import { jsonText } from './escape.js';
 
 export const EXIT_CLOSED_PIPE = 141;
 
@@ -68,5 +69,5 @@ export class StdoutGuard {
 
 /** One JSON line for stderr: a warning object. */
 export function jsonWarning(message: string): string {
-  return JSON.stringify({ warning: { message } });
+  return jsonText({ warning: { message } });
 }

@@ -18,6 +18,7 @@ import cliProgress from 'cli-progress';
 import { type ProgressEvent, type ProgressFn } from '@stowage/core';
 import { formatDuration, formatRate, formatSize } from '@stowage/core/internal';
 import type { Context } from './context.js';
+import { oneLine } from './escape.js';
 
 export interface Progress {
   /** The callback to hand the core (undefined: no progress is shown, do not ask for events). */
@@ -60,7 +61,7 @@ export function progressFor(ctx: Context, label?: string): Progress {
     if (k !== key || !bar) {
       bar?.stop();
       key = k;
-      const payload: Payload = { label: `${label ?? e.op}${e.phase ? ` ${e.phase}` : ''}`, unit, known: e.total !== undefined };
+      const payload: Payload = { label: oneLine(`${label ?? e.op}${e.phase ? ` ${e.phase}` : ''}`), unit, known: e.total !== undefined };
       bar = new cliProgress.SingleBar({
         stream: ctx.stderr as NodeJS.WriteStream,
         format: (options, params, pl: Payload) => progressLine(pl, params.value, params.total, Date.now() - params.startTime, params.eta, cliProgress.Format.BarFormat(params.progress, options)),

@@ -7,6 +7,7 @@
 import { writeSync } from 'node:fs';
 import { EXIT_ERROR } from './exit-codes.js';
 import { recordInternalError } from './internal-log.js';
+import { jsonText, oneLine } from './escape.js';
 
 /** The message printed when the process is about to end while the command is unfinished. */
 export const UNFINISHED_MESSAGE = 'the command stopped before it finished (it was left waiting for work that never completed); its result is unknown';
@@ -20,7 +21,7 @@ export function runToExit(command: () => Promise<number>, opts: { json?: boolean
   let settled = false;
   const fail = (message: string, err?: unknown): void => {
     recordInternalError(message, err);
-    const line = opts.json ? JSON.stringify({ error: { code: 'INTERNAL', message } }) : `stowage: ${message} [INTERNAL]\nstowage: this is a bug; run with --debug for details`;
+    const line = opts.json ? jsonText({ error: { code: 'INTERNAL', message } }) : `stowage: ${oneLine(message)} [INTERNAL]\nstowage: this is a bug; run with --debug for details`;
     try {
       writeSync(2, line + '\n'); // synchronous: this may run in the 'exit' event
     } catch {

@@ -7,6 +7,7 @@ import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { formatBytes } from '../format.js';
 import { readLock } from '../locking.js';
 import { progressFor } from '../progress-bar.js';
+import { oneLine } from '../escape.js';
 
 interface Opts extends FilterOpts {
   readData?: boolean;
@@ -51,5 +52,5 @@ function printCheck(ctx: Context, r: CheckResult): void {
 
 function line(f: Finding): string {
   const deps = f.snapshots?.length ? `\n  snapshots affected: ${f.snapshots.map(shortId).join(', ')}` : '';
-  return `${f.severity === 'error' ? 'error' : 'note'}: [${f.kind}] ${f.message}${deps}`;
+  return `${f.severity === 'error' ? 'error' : 'note'}: [${f.kind}] ${oneLine(f.message)}${deps}`;
 }

@@ -12,6 +12,7 @@ import { formatBytes } from '../format.js';
 import { applyLockOptions } from '../locking.js';
 import { fromPasswordSource } from '../password.js';
 import { progressFor } from '../progress-bar.js';
+import { printable } from '../escape.js';
 
 interface Opts extends FilterOpts {
   fromRepo?: string;
@@ -84,7 +85,7 @@ async function openSource(ctx: Context, location: string, o: Opts): Promise<Repo
 }
 
 function printEvent(ctx: Context, e: CopyEvent): void {
-  const what = (s: { id: string; name: string; time: string }) => `snapshot ${shortId(s.id)} (${s.name}, ${s.time})`;
+  const what = (s: { id: string; name: string; time: string }) => `snapshot ${shortId(s.id)} (${printable(s.name)}, ${s.time})`;
   if (e.kind === 'skip') ctx.say(`${what(e.source)}: already copied as ${shortId(e.existing)}, skipped`);
   else if (e.kind === 'start') ctx.verbose(`copying ${what(e.source)} [${e.index + 1}/${e.count}]`);
   else ctx.say(`${what(e.source)} copied as ${shortId(e.copy.id)}: ${e.stats.newBlobs} new blobs, ${formatBytes(e.stats.newBytes)} (${formatBytes(e.stats.storedBytes)} stored)`);

@@ -4,7 +4,7 @@ import { shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { readLock } from '../locking.js';
-import { printable } from './tree-render.js';
+import { jsonText, printable } from '../escape.js';
 
 const MARK: Record<DiffKind, string> = { added: '+', removed: '-', changed: 'M', metadata: 'U' };
 
@@ -26,7 +26,7 @@ export function registerDiff(program: Command, run: (fn: (ctx: Context) => Promi
             counts[d.kind]++;
             const type = (d.b ?? d.a)!.type;
             const path = d.path.toString() + (type === 'dir' ? '/' : '');
-            if (ctx.opts.json) ctx.out(JSON.stringify({ kind: d.kind, path, type, ...(d.fields && { fields: d.fields }) }));
+            if (ctx.opts.json) ctx.out(jsonText({ kind: d.kind, path, type, ...(d.fields && { fields: d.fields }) }));
             else ctx.out(`${MARK[d.kind]}    ${printable(path)}${d.kind === 'metadata' || d.fields?.includes('type') ? `  (${d.fields!.join(', ')})` : ''}`);
           });
           if (!ctx.opts.json) ctx.info(`snapshots ${shortId(a.id)} -> ${shortId(b.id)}: ${counts.added} added, ${counts.removed} removed, ${counts.changed} changed, ${counts.metadata} metadata only`);

@@ -10,7 +10,8 @@ import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';
 import { readLock } from '../locking.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
-import { lsJson, lsLine, printable } from './tree-render.js';
+import { lsJson, lsLine } from './tree-render.js';
+import { jsonText, printable } from '../escape.js';
 
 interface Opts {
   snapshot?: string[];
@@ -33,7 +34,7 @@ export function registerFind(program: Command, run: (fn: (ctx: Context) => Promi
           let hits = 0;
           let problems = 0;
           for (const s of snaps) {
-            const head = `${shortId(s.id)} ${s.name}`;
+            const head = `${shortId(s.id)} ${printable(s.name)}`;
             if (isTreeSnapshot(s)) {
               for await (const e of walkEntries(repo, (await treeTop(repo, s)).entries)) {
                 if (!match(e.path.toString(), e.node.type === 'dir')) continue;
@@ -52,14 +53,14 @@ export function registerFind(program: Command, run: (fn: (ctx: Context) => Promi
                   if (!match(e.path, e.type === 'dir')) return;
                   hits++;
                   const layer = unit.layer ? unit.layer.digest ?? unit.layer.path : null;
-                  if (ctx.opts.json) ctx.out(JSON.stringify({ snapshot: s.id, name: s.name, layer, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
+                  if (ctx.opts.json) ctx.out(jsonText({ snapshot: s.id, name: s.name, layer, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
                   else ctx.out(`${head}  ${layer ? `${layer.slice(0, 19)} ` : ''}${String(e.size).padStart(10)}  ${printable(e.path)}`);
                 },
                 { signal: ctx.signal },
               );
               if (r.problem) {
                 problems++;
-                ctx.warn(`snapshot ${shortId(s.id)} layer ${unit.layer?.digest ?? 'archive'}: ${r.problem}`);
+                ctx.warn(`snapshot ${shortId(s.id)} layer ${printable(unit.layer?.digest ?? 'archive')}: ${r.problem}`);
               }
             }
           }

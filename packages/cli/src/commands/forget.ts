@@ -7,6 +7,7 @@ import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { withRepo, type Context } from '../context.js';
 import { formatTime, table } from '../format.js';
 import { gcJson, runGc } from './gc.js';
+import { oneLine } from '../escape.js';
 
 interface Opts extends FilterOpts {
   keepLast?: number;
@@ -105,7 +106,7 @@ function printForget(ctx: Context, r: ForgetResult, filter: SnapshotFilter | und
   const put = r.dryRun ? ctx.out : ctx.say;
   if (r.groups.length || !r.removed.length) put(groupingLine(r.groupBy, filter));
   for (const g of r.groups) {
-    const key = Object.entries(g.key).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ') || 'all snapshots';
+    const key = Object.entries(g.key).map(([k, v]) => `${k} ${oneLine(JSON.stringify(v))}`).join(', ') || 'all snapshots';
     const kept = g.decisions.filter((d) => d.keep).length;
     put(`${key}: keep ${kept}, remove ${g.decisions.length - kept}`);
     put(
@@ -125,5 +126,5 @@ function printForget(ctx: Context, r: ForgetResult, filter: SnapshotFilter | und
 function groupingLine(groupBy: readonly GroupKey[], filter: SnapshotFilter | undefined): string {
   const which = describeFilter(filter);
   const per = groupBy.length ? `per ${groupBy.join(' and ')} (--group-by ${groupBy.join(',')})` : 'to all snapshots as one group (--group-by "")';
-  return `policy applied ${per}${which ? `, to snapshots matching ${which}` : ''}`;
+  return `policy applied ${per}${which ? `, to snapshots matching ${oneLine(which)}` : ''}`;
 }

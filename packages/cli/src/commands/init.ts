@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { backendFor, cacheRoot, kekCacheFor, repoLocation, type Context } from '../context.js';
 import { sizeArg, parseIntArg } from '../args.js';
 import { kdfForNewKeys, newRepositoryPassword } from '../password.js';
+import { printable } from '../escape.js';
 
 export function registerInit(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   program
@@ -32,7 +33,7 @@ export function registerInit(program: Command, run: (fn: (ctx: Context) => Promi
           if (ctx.opts.json) ctx.json({ id: repo.config.id, location, encrypted, ...(repo.keyName && { key: repo.keyName }), config: repo.config });
           else {
             const how = repo.keyName ? `encrypted, key ${repo.keyName.slice(0, 8)}` : 'NOT encrypted';
-            ctx.say(`created stowage repository ${repo.config.id.slice(0, 10)} at ${location} (${how})`);
+            ctx.say(`created stowage repository ${repo.config.id.slice(0, 10)} at ${printable(location)} (${how})`);
             if (repo.keyName) ctx.info('the password is needed to read this repository: without it nobody can restore the data, so keep it safe');
           }
         } finally {

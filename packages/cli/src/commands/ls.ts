@@ -12,6 +12,7 @@ import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { readLock } from '../locking.js';
 import { formatBytes, table } from '../format.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
+import { jsonText, oneLine, printable } from '../escape.js';
 import { runTreeLs } from './ls-tree.js';
 
 interface Opts extends FilterOpts {
@@ -71,14 +72,14 @@ export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise
 function header(ctx: Context, snap: Snapshot): void {
   const f = snap.image;
   const format = snap.format ?? 'raw';
-  ctx.out(`snapshot ${shortId(snap.id)} (${snap.name}): ${KIND[format] ?? format}, ${formatBytes(snap.source.size)}${f?.platform ? `, ${f.platform}` : ''}`);
+  ctx.out(`snapshot ${shortId(snap.id)} (${printable(snap.name)}): ${KIND[format] ?? format}, ${formatBytes(snap.source.size)}${f?.platform ? `, ${printable(f.platform)}` : ''}`);
   if (!f) return;
   const names = imageNames(f);
-  if (names.length) ctx.out(`names:    ${names.join(', ')}`);
+  if (names.length) ctx.out(`names:    ${names.map((n) => printable(n)).join(', ')}`);
   if (f.manifestDigest) ctx.out(`manifest: ${f.manifestDigest}`);
   if (f.configDigest) ctx.out(`config:   ${f.configDigest}`);
   if (f.others?.length) ctx.out(`images:   ${f.others.length + 1} in the archive (layers of all are listed)`);
-  for (const w of f.warnings ?? []) ctx.out(`warning:  ${w}`);
+  for (const w of f.warnings ?? []) ctx.out(`warning:  ${oneLine(w)}`);
 }
 
 async function listLayerFiles(ctx: Context, repo: Repository, snap: Snapshot, units: (LayerFact | undefined)[]): Promise<number | void> {
@@ -86,14 +87,14 @@ async function listLayerFiles(ctx: Context, repo: Repository, snap: Snapshot, un
   if (!ctx.opts.json) header(ctx, snap);
   for (const [i, layer] of units.entries()) {
     const range = layer ?? { offset: 0, length: snap.source.size };
-    const label = layer ? layer.digest ?? layer.path : 'archive';
-    if (!ctx.opts.json) ctx.out(`\n${layer ? `layer ${i + 1} ${label} (${layer.mediaType}, ${formatBytes(layer.size)})` : 'files of the archive'}`);
+    const label = printable(layer ? layer.digest ?? layer.path : 'archive');
+    if (!ctx.opts.json) ctx.out(`\n${layer ? `layer ${i + 1} ${label} (${printable(layer.mediaType)}, ${formatBytes(layer.size)})` : 'files of the archive'}`);
     const onEntry = (e: TarEntry) => {
       if (ctx.opts.json) {
-        ctx.out(JSON.stringify({ layer: layer ? layer.digest ?? null : null, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
+        ctx.out(jsonText({ layer: layer ? layer.digest ?? null : null, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
       } else {
-        const link = e.linkname !== undefined ? ` ${e.type === 'symlink' ? '->' : 'link to'} ${e.linkname}` : '';
-        ctx.out(`${modeString(e)} ${String(e.size).padStart(10)}  ${e.path}${link}`);
+        const link = e.linkname !== undefined ? ` ${e.type === 'symlink' ? '->' : 'link to'} ${printable(e.linkname)}` : '';
+        ctx.out(`${modeString(e)} ${String(e.size).padStart(10)}  ${printable(e.path)}${link}`);
       }
     };
     const r = await listFiles(repo, snap, range, onEntry, { signal: ctx.signal });

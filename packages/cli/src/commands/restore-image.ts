@@ -9,6 +9,7 @@ import { asImageRef, imageNamesOf, imagesMatching, shortId } from '@stowage/core
 import type { Context } from '../context.js';
 import { formatBytes } from '../format.js';
 import { registryCredentials } from '../registry-auth.js';
+import { printable } from '../escape.js';
 
 export interface ImageRestoreOpts {
   registryAuth?: string;
@@ -33,7 +34,7 @@ export async function restoreImage(ctx: Context, repo: Repository, ref: string, 
     const r = await pushImage(repo, snap, image, { host: loc.host, repository: loc.repository, tag }, { signal: ctx.signal, ...(credentials && { credentials }), ...(o.registryInsecure && { insecureTls: true }), ...(o.uploadChunk && { chunkBytes: o.uploadChunk }) });
     const secs = (performance.now() - t0) / 1000;
     if (ctx.opts.json) ctx.json({ id, target: `docker://${loc.host}/${loc.repository}:${tag}`, manifestDigest: r.manifestDigest, mediaType: r.mediaType, blobsPushed: r.blobsPushed, blobsSkipped: r.blobsSkipped, bytesPushed: r.bytesPushed, chunkedUploads: r.chunkedUploads, seconds: secs });
-    else ctx.say(`pushed snapshot ${shortId(id)} to docker://${loc.host}/${loc.repository}:${tag} in ${secs.toFixed(2)} s: ${r.blobsPushed} blob${r.blobsPushed === 1 ? '' : 's'} uploaded (${formatBytes(r.bytesPushed)}), ${r.blobsSkipped} already there, manifest ${r.manifestDigest}`);
+    else ctx.say(`pushed snapshot ${shortId(id)} to ${printable(`docker://${loc.host}/${loc.repository}:${tag}`)} in ${secs.toFixed(2)} s: ${r.blobsPushed} blob${r.blobsPushed === 1 ? '' : 's'} uploaded (${formatBytes(r.bytesPushed)}), ${r.blobsSkipped} already there, manifest ${r.manifestDigest}`);
     return;
   }
   if (loc.kind !== 'oci') throw new StowageError('INVALID_ARGUMENT', `restore writes docker://... and oci:<dir> images; for an archive, restore to a file (stowage restore ${ref} ${loc.file})`);
@@ -41,5 +42,5 @@ export async function restoreImage(ctx: Context, repo: Repository, ref: string, 
   const r = await writeOciLayout(repo, snap, image, loc.dir, tag, { signal: ctx.signal });
   const secs = (performance.now() - t0) / 1000;
   if (ctx.opts.json) ctx.json({ id, target: `oci:${loc.dir}:${tag}`, manifestDigest: r.manifestDigest, blobsWritten: r.blobsWritten, blobsSkipped: r.blobsSkipped, bytesWritten: r.bytesWritten, seconds: secs });
-  else ctx.say(`restored snapshot ${shortId(id)} to oci:${loc.dir}:${tag} in ${secs.toFixed(2)} s: ${r.blobsWritten} blob${r.blobsWritten === 1 ? '' : 's'} written (${formatBytes(r.bytesWritten)}), ${r.blobsSkipped} already there, manifest ${r.manifestDigest}`);
+  else ctx.say(`restored snapshot ${shortId(id)} to ${printable(`oci:${loc.dir}:${tag}`)} in ${secs.toFixed(2)} s: ${r.blobsWritten} blob${r.blobsWritten === 1 ? '' : 's'} written (${formatBytes(r.bytesWritten)}), ${r.blobsSkipped} already there, manifest ${r.manifestDigest}`);
 }

@@ -28,7 +28,7 @@ export async function runTreeRestore(ctx: Context, repo: Repository, snap: Snaps
     if (target !== '-') throw new StowageError('INVALID_ARGUMENT', '--format tar writes to stdout: give - as the target');
     if (o.include?.length || o.exclude?.length) throw new StowageError('INVALID_ARGUMENT', '--include/--exclude apply to a restore to a directory; use <snapshot>:<path> for part of a tar stream');
     const r = await restoreTreeToTar(repo, snap, process.stdout, { ...(subpath !== undefined && { subpath }), signal: ctx.signal });
-    ctx.info(`restored snapshot ${shortId(snap.id)}${subpath ? `:${subpath}` : ''} as a tar stream: ${r.entries} entries, ${formatBytes(r.bytes)}, every blob verified`);
+    ctx.info(`restored snapshot ${shortId(snap.id)}${subpath ? `:${printable(subpath)}` : ''} as a tar stream: ${r.entries} entries, ${formatBytes(r.bytes)}, every blob verified`);
     return undefined;
   }
   if (target === '-') throw new StowageError('INVALID_ARGUMENT', 'a snapshot of directories restores to a directory, or to stdout with --format tar');
@@ -49,6 +49,6 @@ export async function runTreeRestore(ctx: Context, repo: Repository, snap: Snaps
   }
   const secs = (performance.now() - t0) / 1000;
   if (ctx.opts.json) ctx.json({ id: snap.id, target, files: r.files, dirs: r.dirs, others: r.others, bytes: r.bytes, warnings: r.warnings.length, verified: true, seconds: secs });
-  else ctx.say(`restored snapshot ${shortId(snap.id)}${subpath ? `:${subpath}` : ''} to ${target}: ${r.files} files, ${r.dirs} directories, ${r.others} other entries, ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), every blob verified, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}`);
+  else ctx.say(`restored snapshot ${shortId(snap.id)}${subpath ? `:${printable(subpath)}` : ''} to ${printable(target)}: ${r.files} files, ${r.dirs} directories, ${r.others} other entries, ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), every blob verified, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}`);
   return r.warnings.length ? EXIT_WARNINGS : undefined;
 }

@@ -11,6 +11,7 @@ import { progressFor } from '../progress-bar.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
 import { runTreeRestore, splitSnapshotPath, type TreeRestoreOpts } from './restore-tree.js';
 import { restoreImage, type ImageRestoreOpts } from './restore-image.js';
+import { jsonText, printable } from '../escape.js';
 
 interface Opts extends TreeRestoreOpts, ImageRestoreOpts, FilterOpts {
   overwrite?: boolean;
@@ -52,10 +53,10 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
           // a file target: kind, parent folder, writability, before anything is read (--mkdir makes the folder)
           if (target !== '-') {
             const t = await checkRestoreTarget(target, { overwrite: o.overwrite ?? false, mkdir: o.mkdir ?? false });
-            if (t.created) ctx.info(`created folder ${t.created} (--mkdir)`);
+            if (t.created) ctx.info(`created folder ${printable(t.created)} (--mkdir)`);
           }
           if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
-          ctx.verbose(`restoring snapshot ${shortId(id)} (${snap.name}, ${snap.time}, host ${snap.hostname}, ${snap.format ?? 'raw'}, ${formatBytes(snap.source.size)}) to ${target === '-' ? 'stdout' : target}`);
+          ctx.verbose(`restoring snapshot ${shortId(id)} (${printable(snap.name)}, ${snap.time}, host ${printable(snap.hostname)}, ${snap.format ?? 'raw'}, ${formatBytes(snap.source.size)}) to ${target === '-' ? 'stdout' : printable(target)}`);
           const progress = progressFor(ctx); // on stderr, also while stdout carries the data
           const t0 = performance.now();
           const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(o.imageCheck === false && { imageCheck: false }), ...(progress.fn && { progress: progress.fn }) };
@@ -70,12 +71,12 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
           const summary = { id, target, bytes: r.bytes, sha256: r.sha256, verified: true, seconds: secs, ...(r.imageBlobsVerified !== undefined && { imageBlobsVerified: r.imageBlobsVerified }), ...(r.warnings && { warnings: r.warnings }) };
           for (const w of r.warnings ?? []) ctx.warn(w);
           if (target === '-') {
-            if (ctx.opts.json) process.stderr.write(JSON.stringify(summary) + '\n');
+            if (ctx.opts.json) process.stderr.write(jsonText(summary) + '\n');
             else ctx.info(`restored snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, sha256 verified${images}`);
           } else if (ctx.opts.json) {
             ctx.json(summary);
           } else {
-            ctx.say(`restored snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified${images}`);
+            ctx.say(`restored snapshot ${shortId(id)} to ${printable(target)}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified${images}`);
           }
           return r.warnings ? EXIT_WARNINGS : undefined;
         }),
@@ -104,11 +105,11 @@ async function restoreLayer(ctx: Context, repo: Repository, id: string, ref: str
   const summary = { id, target, layer: layer.digest ?? null, path: layer.path, mediaType: layer.mediaType, offset: layer.offset, bytes: r.bytes, digest: r.digest, verified: r.verified, seconds: secs };
   const check = r.verified ? `${r.digest} verified` : `${r.digest} (the archive states no digest for it: not verified)`;
   if (target === '-') {
-    if (ctx.opts.json) process.stderr.write(JSON.stringify(summary) + '\n');
+    if (ctx.opts.json) process.stderr.write(jsonText(summary) + '\n');
     else ctx.info(`restored ${what} of snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, ${check}`);
   } else if (ctx.opts.json) {
     ctx.json(summary);
   } else {
-    ctx.say(`restored ${what} of snapshot ${shortId(id)} to ${target}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s, ${check}`);
+    ctx.say(`restored ${what} of snapshot ${shortId(id)} to ${printable(target)}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s, ${check}`);
   }
 }

@@ -1,5 +1,5 @@
 /** `stowage serve`: the repository's image snapshots as a read-only OCI registry (until SIGINT/SIGTERM). */
-import { terminalSafe } from '../escape.js';
+import { jsonText, oneLine, printable } from '../escape.js';
 import { readFileSync } from 'node:fs';
 import { StowageError, startRegistryServer, type AuthConfig } from '@stowage/core';
 import type { Command } from 'commander';
@@ -45,11 +45,11 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
             ...(auth && { auth }),
             ...(o.platform && { platform: o.platform }),
             idleTimeoutMs: o.idleTimeout,
-            ...(o.log && { onEvent: (e) => void process.stderr.write(terminalSafe(`${e.method} ${e.path} ${e.status} ${e.bytes} B ${e.ms.toFixed(0)} ms${e.error ? ` ${e.error}` : ''}`) + '\n') }),
+            ...(o.log && { onEvent: (e) => void process.stderr.write(oneLine(`${printable(e.method)} ${printable(e.path)} ${e.status} ${e.bytes} B ${e.ms.toFixed(0)} ms${e.error ? ` ${e.error}` : ''}`) + '\n') }),
           });
           try {
             const repos = server.catalog.repositories();
-            if (ctx.opts.json) process.stdout.write(JSON.stringify({ url: server.url, repositories: repos }) + '\n');
+            if (ctx.opts.json) process.stdout.write(jsonText({ url: server.url, repositories: repos }) + '\n');
             else ctx.out(`serving ${repos.length} image repositor${repos.length === 1 ? 'y' : 'ies'} on ${server.url} (read-only; Ctrl-C stops)`);
             await new Promise<void>((resolve) => {
               if (ctx.signal.aborted) return resolve();

@@ -5,6 +5,7 @@
 import { parseImageLocation, snapshotFile, snapshotFromLocation, type Repository, type Snapshot, type SnapshotOptions } from '@stowage/core';
 import { formatBytes } from '../format.js';
 import { registryCredentials } from '../registry-auth.js';
+import { printable } from '../escape.js';
 
 export interface ImageSnapshotOpts {
   registryAuth?: string;
@@ -34,6 +35,6 @@ export async function snapshotImageLocation(repo: Repository, input: string, o: 
     snap: r.snapshot,
     reused: false,
     extra: { source: input, manifestDigest: r.manifestDigest, ...(r.indexDigest && { indexDigest: r.indexDigest, platform: r.platform }), blobsDownloaded: r.blobsDownloaded, bytesDownloaded: r.bytesDownloaded, blobsFromRepository: r.blobsFromRepository },
-    line: `  pulled  ${input}${r.platform ? ` (${r.platform} of index ${r.indexDigest})` : ''}: ${r.blobsDownloaded} blob${r.blobsDownloaded === 1 ? '' : 's'} downloaded (${formatBytes(r.bytesDownloaded)}), ${r.blobsFromRepository} already in the repository; manifest ${r.manifestDigest}`,
+    line: `  pulled  ${printable(input)}${r.platform ? ` (${r.platform} of index ${r.indexDigest})` : ''}: ${r.blobsDownloaded} blob${r.blobsDownloaded === 1 ? '' : 's'} downloaded (${formatBytes(r.bytesDownloaded)}), ${r.blobsFromRepository} already in the repository; manifest ${r.manifestDigest}`,
   };
 }

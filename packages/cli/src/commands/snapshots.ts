@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
 import { filterFrom, withFilterOptions, type FilterOpts } from '../filters.js';
 import { formatBytes, formatTime, table } from '../format.js';
+import { oneLine } from '../escape.js';
 
 export function registerSnapshots(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   withFilterOptions(program.command('snapshots').description('list snapshots (newest last); --name, --host, --tag, --path choose which'))
@@ -26,7 +27,7 @@ export function registerSnapshots(program: Command, run: (fn: (ctx: Context) => 
             ),
           );
           const which = describeFilter(filter);
-          ctx.say(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}${which ? ` matching ${which}` : ''}`);
+          ctx.say(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}${which ? ` matching ${oneLine(which)}` : ''}`);
           if (snaps.some((s) => s.image?.warnings)) ctx.say('"!" marks an incomplete image archive, stored as a plain tar (see stowage ls <id>)');
           if (snaps.some((s) => s.changedWhileRead)) ctx.say('"~" marks a snapshot of a file that changed while it was read');
         }),

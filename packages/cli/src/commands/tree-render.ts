@@ -6,7 +6,7 @@
  */
 import { type TreeNode } from '@stowage/core';
 import { modeString, symlinkTarget } from '@stowage/core/internal';
-import { printable } from '../escape.js';
+import { jsonText, printable } from '../escape.js';
 
 export { printable } from '../escape.js';
 
@@ -30,7 +30,7 @@ export function lsLine(path: Buffer, n: TreeNode): string {
 export function lsJson(path: Buffer, n: TreeNode, extra: Record<string, unknown> = {}): string {
   const text = path.toString('utf8');
   const exact = Buffer.from(text, 'utf8').equals(path);
-  return JSON.stringify({
+  return jsonText({
     ...extra,
     path: text,
     ...(!exact && { path_bytes: path.toString('base64') }),
