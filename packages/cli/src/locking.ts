@@ -38,6 +38,10 @@ export async function readLock(ctx: Context, repo: Repository): Promise<Reposito
   try {
     return await lockRepository(repo, 'shared');
   } catch (err) {
+    if (isStowageError(err, 'NO_SPACE')) {
+      ctx.info(`stowage: note: the repository's file system is full (${(err as Error).message}): reading without a lock`);
+      return undefined;
+    }
     if (!cannotWrite(err)) throw err;
     ctx.info(`stowage: note: the repository is read-only (${(err as Error).message}): reading without a lock`);
     return undefined;

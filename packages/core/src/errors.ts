@@ -32,13 +32,15 @@ export type ErrorCode =
   | 'TARGET_EXISTS'
   /** A restore target cannot be created or written: permission denied, no space, read-only; a folder, device or FIFO where a file is wanted; a missing parent folder. */
   | 'TARGET_UNWRITABLE'
+  /** The local cache (--cache-dir, STOWAGE_CACHE_DIR, ~/.cache/stowage) cannot be written: permission denied, read-only. */
+  | 'CACHE_UNWRITABLE'
   /** An argument or option value is invalid. */
   | 'INVALID_ARGUMENT'
   /** The repository format or a feature of it is not supported by this version. */
   | 'UNSUPPORTED_FORMAT'
   /** The storage backend failed (I/O error, no space, permission). */
   | 'BACKEND'
-  /** A file being written outside the repository (a restore target) ran out of space. */
+  /** A file system being written ran out of space (or quota): a restore target, a local repository, the cache. */
   | 'NO_SPACE'
   /** The operation was cancelled. */
   | 'ABORTED'

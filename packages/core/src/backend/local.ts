@@ -21,6 +21,7 @@ import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOpt
 import { FILE_TYPES } from './backend.js';
 import { dirOf, pathOf } from './layout.js';
 import { HandleCache } from './handle-cache.js';
+import { mkdirs } from '../util/mkdirs.js';
 
 /** Key files and their directory: owner only. */
 const KEY_MODE = 0o600;
@@ -167,7 +168,7 @@ export class LocalBackend extends AbstractBackend {
   }
 
   protected override async _create(): Promise<void> {
-    await fs.mkdir(this.root, { recursive: true, mode: DIR_MODE });
+    await mkdirs(this.root, DIR_MODE);
     for (const t of FILE_TYPES) {
       if (t === 'config') continue;
       const dir = path.join(this.root, dirOf(t));
@@ -240,7 +241,11 @@ function mapFsError(err: unknown, h: Handle | undefined, op: string): unknown {
     case 'ABORT_ERR':
       return new StowageError('ABORTED', `${op} ${what}: aborted`, { cause: err });
     case 'ENOSPC':
-      return new StowageError('BACKEND', `${op} ${what}: no space left on device`, { cause: err });
+    case 'EDQUOT':
+      // the repository's file system (or quota) is full: nothing half-written stays (save removes its temp file)
+      return new StowageError('NO_SPACE', `${op} ${what}: no space left on the repository's device`, { cause: err });
+    case 'EROFS':
+      return new StowageError('BACKEND', `${op} ${what}: read-only file system`, { cause: err });
     case 'EACCES':
     case 'EPERM':
       return new StowageError('BACKEND', `${op} ${what}: permission denied`, { cause: err });

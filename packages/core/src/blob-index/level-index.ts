@@ -28,7 +28,9 @@ import * as path from 'node:path';
 import { Level } from 'level';
 import { StowageError } from '../errors.js';
 import { decodeLocationValue, encodeLocationValue } from '../pack/entry.js';
+import { cacheWriteError } from '../util/fs-error.js';
 import type { BlobLocation, IndexedPack } from './types.js';
+import { mkdirs } from '../util/mkdirs.js';
 
 /** Where the index files come from (the repository supplies it). */
 export interface IndexSource {
@@ -60,7 +62,9 @@ export class LevelIndex {
    * (damaged) is deleted and recreated: it is only a cache.
    */
   static async open(cacheDir: string): Promise<LevelIndex> {
-    await fs.mkdir(cacheDir, { recursive: true });
+    await mkdirs(cacheDir).catch((err: unknown) => {
+      throw cacheWriteError(err, `index cache ${cacheDir}`);
+    });
     for (let i = 0; i < SLOTS; i++) {
       const location = path.join(cacheDir, `index-${i}`);
       const db = await tryOpen(location);
@@ -81,7 +85,9 @@ export class LevelIndex {
     let rebuild = false;
     for (const a of absorbed) if (!present.has(a)) rebuild = true;
     if (rebuild) {
-      await this.db.clear();
+      await this.db.clear().catch((err: unknown) => {
+        throw cacheWriteError(err, `index cache ${this.location}`);
+      });
       absorbed.clear();
     }
     let n = 0;
@@ -112,7 +118,9 @@ export class LevelIndex {
       for (const e of p.entries) ops.push({ type: 'put', key: e.id, value: encodeLocationValue(packId, e) });
     }
     ops.push({ type: 'put', key: metaKey(name), value: Buffer.alloc(0) });
-    await this.db.batch(ops);
+    await this.db.batch(ops).catch((err: unknown) => {
+      throw cacheWriteError(err, `index cache ${this.location}`); // full or read-only: a code, not a bug
+    });
   }
 
   /** Locations of `ids` in order; undefined where unknown. One LevelDB round trip. */
@@ -155,10 +163,11 @@ async function tryOpen(location: string): Promise<Db | undefined> {
       const cause = (err as { cause?: { code?: string } }).cause;
       if (cause?.code === 'LEVEL_LOCKED') return undefined;
       if (attempt === 0) {
-        await fs.rm(location, { recursive: true, force: true });
+        await fs.rm(location, { recursive: true, force: true }).catch(() => undefined); // a read-only cache: the second open says so
         continue;
       }
-      throw new StowageError('BACKEND', `cannot open index cache ${location}: ${(err as Error).message}`, { cause: err });
+      const mapped = cacheWriteError(err, `cannot open index cache ${location}`);
+      throw mapped instanceof StowageError ? mapped : new StowageError('BACKEND', `cannot open index cache ${location}: ${(err as Error).message}`, { cause: err });
     }
   }
   return undefined;

@@ -15,10 +15,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StowageError } from '../errors.js';
+import { targetWriteError } from '../util/fs-error.js';
 import type { Repository } from '../repository/repository.js';
 import { OCI_INDEX, manifestMediaTypeOf, type ServedImage } from '../image/served.js';
 import type { Snapshot } from '../snapshot/manifest.js';
 import { blobPieces, readBlob } from './blob-reader.js';
+import { mkdirs } from '../util/mkdirs.js';
 
 export interface LayoutResult {
   readonly dir: string;
@@ -32,9 +34,17 @@ export interface LayoutResult {
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
 export async function writeOciLayout(repo: Repository, snap: Snapshot, image: ServedImage, dir: string, tag: string, opts: { signal?: AbortSignal } = {}): Promise<LayoutResult> {
+  try {
+    return await writeLayout(repo, snap, image, dir, tag, opts);
+  } catch (err) {
+    throw targetWriteError(err, `cannot write the OCI layout ${dir}`); // full, read-only, not writable: a code, not a bug
+  }
+}
+
+async function writeLayout(repo: Repository, snap: Snapshot, image: ServedImage, dir: string, tag: string, opts: { signal?: AbortSignal }): Promise<LayoutResult> {
   const blobsDir = path.join(dir, 'blobs', 'sha256');
   const existing = readIndex(dir);
-  await fs.promises.mkdir(blobsDir, { recursive: true });
+  await mkdirs(blobsDir);
   const layoutFile = path.join(dir, 'oci-layout');
   if (!fs.existsSync(layoutFile)) await fs.promises.writeFile(layoutFile, JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   let written = 0;
@@ -117,7 +127,7 @@ function sizeOf(file: string): number {
 }
 
 async function writeAtomically(file: string, fill: (fd: fs.promises.FileHandle) => Promise<void>): Promise<void> {
-  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  await mkdirs(path.dirname(file));
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const fd = await fs.promises.open(tmp, 'wx');
   try {

@@ -15,6 +15,7 @@ import { constants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { StowageError } from '../errors.js';
+import { mkdirs } from '../util/mkdirs.js';
 
 export interface TargetCheckOptions {
   /** Replace an existing regular file. */
@@ -53,7 +54,7 @@ export async function checkRestoreTarget(target: string, opts: TargetCheckOption
   if (!dst) {
     if (!opts.mkdir) throw new StowageError('TARGET_UNWRITABLE', `cannot restore to ${abs}: folder ${dir} does not exist (create it, or use --mkdir)`);
     try {
-      created = await fs.mkdir(dir, { recursive: true });
+      created = await mkdirs(dir);
     } catch (err) {
       throw unwritable(abs, err as NodeJS.ErrnoException);
     }

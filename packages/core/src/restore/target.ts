@@ -26,7 +26,7 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, fil
   try {
     fh = await fs.open(tmp, 'wx', 0o644);
   } catch (err) {
-    throw new StowageError('INVALID_ARGUMENT', `cannot write restore target ${abs}: ${(err as Error).message}`, { cause: err });
+    throw targetWriteError(err, `cannot write restore target ${abs}`);
   }
   let done = false;
   const what = `restore target ${abs}`;

@@ -28,6 +28,8 @@ import * as nodePath from 'node:path';
 import { setAttributeSync } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
 import { StowageError } from '../errors.js';
+import { isFatalWriteError, targetWriteError } from '../util/fs-error.js';
+import { mkdirs } from '../util/mkdirs.js';
 import type { ProgressFn } from '../progress.js';
 import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
@@ -94,7 +96,7 @@ export async function restoreTree(repo: Repository, snap: Snapshot, target: stri
     }
   } catch (err) {
     await r.abandon(err);
-    throw unwritable(err);
+    throw unwritable(err, dest);
   } finally {
     await r.close();
   }
@@ -108,21 +110,25 @@ async function prepareTarget(dest: string, overwrite: boolean): Promise<void> {
     if (!st.isDirectory()) throw new StowageError('TARGET_EXISTS', `${dest} exists and is not a directory`);
     names = await fs.readdir(dest);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unwritable(err);
-    await fs.mkdir(dest, { recursive: true }).catch((e: unknown) => {
-      throw unwritable(e);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw unwritable(err, dest);
+    await mkdirs(dest).catch((e: unknown) => {
+      throw unwritable(e, dest);
     });
     return;
   }
   if (names.length > 0 && !overwrite) throw new StowageError('TARGET_EXISTS', `${dest} is not empty (use --overwrite to restore into it)`);
 }
 
-/** A file system error while writing the target: TARGET_UNWRITABLE naming the path. */
-function unwritable(err: unknown): unknown {
-  const e = err as NodeJS.ErrnoException;
-  if (err instanceof StowageError || typeof e?.code !== 'string' || !e.code.startsWith('E')) return err;
-  const why = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on the device' : e.code === 'EROFS' ? 'read-only file system' : e.message;
-  return new StowageError('TARGET_UNWRITABLE', `cannot restore to ${e.path ?? 'the target'}: ${why}`, { cause: err });
+/** A file system error while writing the target: NO_SPACE or TARGET_UNWRITABLE naming the path (util/fs-error.ts). */
+function unwritable(err: unknown, dest: string): unknown {
+  const p = (err as { path?: unknown })?.path;
+  return targetWriteError(err, `cannot restore to ${p === undefined ? dest : String(p)}`);
+}
+
+/** `err` with the path it concerns (write errors of open files, the helper's and xattr calls' errors carry none). */
+function withPath(err: unknown, path: Buffer): unknown {
+  if (err && typeof err === 'object' && (err as { path?: unknown }).path === undefined) (err as { path?: unknown }).path = path.toString();
+  return err;
 }
 
 /** An entry being restored: `done` settles once it is complete (true: restored, false: left out). */
@@ -324,6 +330,7 @@ class TreeRestorer {
         try {
           await this.helper.mknod(path, type | (n.mode & 0o7777), n.rdev ?? 0);
         } catch (err) {
+          if (isFatalWriteError(err)) throw withPath(err, path); // a full or read-only file system fails the restore
           this.warn(path, `${n.type === 'fifo' ? 'FIFO' : 'device'} not created: ${(err as Error).message}`);
           return { done: Promise.resolve(false) };
         }
@@ -493,7 +500,7 @@ class TreeRestorer {
     } catch (err) {
       await closeJob(j).catch(() => undefined);
       this.open.delete(j);
-      throw err;
+      throw withPath(err, j.path); // a write error names the file, not the target folder
     }
     await closeJob(j);
     this.open.delete(j);
@@ -510,6 +517,7 @@ class TreeRestorer {
       try {
         fchownSync(fd, n.uid, n.gid);
       } catch (err) {
+        if (isFatalWriteError(err)) throw withPath(err, path);
         this.warn(path, `owner not set: ${(err as Error).message}`);
       }
     }
@@ -523,6 +531,7 @@ class TreeRestorer {
       try {
         lchownSync(path, n.uid, n.gid);
       } catch (err) {
+        if (isFatalWriteError(err)) throw withPath(err, path);
         this.warn(path, `owner not set: ${(err as Error).message}`);
       }
     }
@@ -537,12 +546,14 @@ class TreeRestorer {
     for (const [name, b64] of n.xattrs) {
       const v = Buffer.from(b64, 'base64');
       if (text === undefined) {
-        this.helperCall(this.helper.setXattr(path, name, v), (err) => this.warn(path, `extended attribute ${name} not set: ${err.message}`));
+        this.helperCall(this.helper.setXattr(path, name, v), (err) => (isFatalWriteError(err) ? this.fail(withPath(err, path)) : this.warn(path, `extended attribute ${name} not set: ${err.message}`)));
         continue;
       }
       try {
         setAttributeSync(text, name, v);
       } catch (err) {
+        // a full or read-only file system fails the restore; unsupported or refused attributes are warnings
+        if (isFatalWriteError(err)) throw withPath(err, path);
         this.warn(path, `extended attribute ${name} not set: ${(err as Error).message}`);
       }
     }
@@ -550,7 +561,7 @@ class TreeRestorer {
 
   /** Sets the mtime through the helper, without waiting for the answer (finish() waits for all). */
   private mtime(path: Buffer, n: TreeNode): void {
-    this.helperCall(this.helper.setMtime(path, BigInt(n.mtime)), (err) => this.fail(err));
+    this.helperCall(this.helper.setMtime(path, BigInt(n.mtime)), (err) => this.fail(withPath(err, path)));
   }
 
   private helperCall(p: Promise<void>, onError: (err: Error) => void): void {

@@ -101,6 +101,7 @@ export class FsHelper {
   private outBytes = 0;
   private flushing: NodeJS.Immediate | undefined;
   private failed: Error | undefined;
+  private closing = false;
   private readonly exited: Promise<void>;
 
   private constructor() {
@@ -147,6 +148,7 @@ export class FsHelper {
 
   private request(fields: readonly (string | Buffer)[]): Promise<string> {
     if (this.failed) return Promise.reject(this.failed);
+    if (this.closing) return Promise.reject(new StowageError('ABORTED', 'the perl helper for file metadata was closed'));
     let line = '';
     for (const f of fields) line += (line ? ' ' : '') + (typeof f === 'string' ? Buffer.from(f, 'latin1') : f).toString('hex');
     this.out.push(line);
@@ -207,6 +209,7 @@ export class FsHelper {
 
   /** Ends the process once every request is answered. */
   async close(): Promise<void> {
+    this.closing = true;
     this.flush();
     this.proc.stdin.end();
     await this.exited;
