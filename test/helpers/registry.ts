@@ -120,9 +120,14 @@ export interface Served {
   stop(): Promise<number | null>;
 }
 
-/** Starts `stowage serve` on a free port of 127.0.0.1 (extra args appended); resolves once it listens. */
-export async function startServe(sb: Sandbox, args: readonly string[] = []): Promise<Served> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--listen', '127.0.0.1:0', ...args], { env: sb.env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `stowage serve` on a free port of 127.0.0.1 (extra args appended); resolves once it
+ * listens. `opts.as` runs it through a command (e.g. setpriv as another user), `opts.env` adds
+ * to the sandbox's environment.
+ */
+export async function startServe(sb: Sandbox, args: readonly string[] = [], opts: { as?: readonly string[]; env?: NodeJS.ProcessEnv } = {}): Promise<Served> {
+  const argv = [...(opts.as ?? []), process.execPath, BIN, 'serve', '--listen', '127.0.0.1:0', ...args];
+  const proc = spawn(argv[0]!, argv.slice(1), { env: { ...sb.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
