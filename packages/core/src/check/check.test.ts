@@ -7,6 +7,7 @@ import { gc } from '../gc/gc.js';
 import { Repository } from '../repository/repository.js';
 import { restoreBytes, seeded, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { check, inSubset, parseReadDataSubset } from './check.js';
+import { expectCode } from '../testing/expect-code.js';
 
 const cacheRoot = tempCacheRoot();
 afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
@@ -78,12 +79,12 @@ describe('check', () => {
     await repo.close();
   });
 
-  it('parses read-data subsets', () => {
+  it('parses read-data subsets', async () => {
     expect(parseReadDataSubset('1/5')).toEqual({ n: 1, m: 5 });
     expect(parseReadDataSubset('12.5%')).toEqual({ percent: 12.5 });
-    expect(() => parseReadDataSubset('6/5')).toThrow(/n <= m/);
-    expect(() => parseReadDataSubset('0%')).toThrow();
-    expect(() => parseReadDataSubset('half')).toThrow(/invalid/);
+    await expectCode(() => parseReadDataSubset('6/5'), 'INVALID_ARGUMENT', /n <= m/);
+    await expectCode(() => parseReadDataSubset('0%'), 'INVALID_ARGUMENT');
+    await expectCode(() => parseReadDataSubset('half'), 'INVALID_ARGUMENT', /invalid/);
     const ids = Array.from({ length: 300 }, (_, i) => i.toString(16).padStart(8, '0') + '0'.repeat(56));
     const groups = [1, 2, 3].map((n) => ids.filter((id) => inSubset(id, { n, m: 3 })).length);
     expect(groups.reduce((x, y) => x + y)).toBe(300); // every pack in exactly one group

@@ -12,6 +12,7 @@ import { executeGc } from './execute.js';
 import { gc } from './gc.js';
 import { IndexTable } from '../blob-index/index-table.js';
 import { classifyPacks, maxUnusedBytes, parseMaxUnused, planGc, type PackStats } from './plan.js';
+import { expectCode } from '../testing/expect-code.js';
 
 const cacheRoot = tempCacheRoot();
 afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
@@ -39,13 +40,13 @@ describe('classifyPacks (pure)', () => {
     expect(act({ bytes: 300 })).toEqual({ a: 'keep', b: 'delete', c: 'repack', d: 'keep', e: 'keep' });
   });
 
-  it('parses --max-unused', () => {
+  it('parses --max-unused', async () => {
     expect(parseMaxUnused('5%')).toEqual({ percent: 5 });
     expect(parseMaxUnused('0')).toEqual({ bytes: 0 });
     expect(parseMaxUnused('10M')).toEqual({ bytes: 10 * 1024 * 1024 });
     expect(parseMaxUnused('100%')).toBe('unlimited');
     expect(parseMaxUnused('unlimited')).toBe('unlimited');
-    expect(() => parseMaxUnused('lots')).toThrow(/invalid --max-unused/);
+    await expectCode(() => parseMaxUnused('lots'), 'INVALID_ARGUMENT', /invalid --max-unused/);
   });
 });
 

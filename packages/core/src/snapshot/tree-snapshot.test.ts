@@ -11,6 +11,7 @@ import { restoreTree } from '../restore/tree-restore.js';
 import { seeded, sharedTestRepo, snapshotBytes } from '../testing/fixtures.js';
 import { lookupPath, walkEntries, treeTop } from '../tree/stored.js';
 import { snapshotTree } from './tree-snapshot.js';
+import { expectCode } from '../testing/expect-code.js';
 
 function tree(root: string, files: Record<string, string | Buffer>): void {
   for (const [p, c] of Object.entries(files)) {
@@ -66,7 +67,7 @@ describe('tree snapshots', () => {
     expect(e.snapshot.parent).toBe(a.snapshot.id);
     expect(e.filesRead).toBe(1);
     const raw = await snapshotBytes(repo, Buffer.from('not a tree'), 'raw');
-    await expect(snapshotTree(repo, [src], { parent: raw.id })).rejects.toThrow(/is not a snapshot of directories/);
+    await expectCode(snapshotTree(repo, [src], { parent: raw.id }), 'INVALID_ARGUMENT', /is not a snapshot of directories/);
     // restore of the last one is the tree as it is now
     const out = path.join(dir, 'parent-out');
     await restoreTree(repo, e.snapshot, out);
