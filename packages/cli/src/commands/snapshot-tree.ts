@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { snapshotTree, StowageError, type ProgressFn, type Repository, type TreeSnapshotResult } from '@stowage/core';
 import { shortId } from '@stowage/core/internal';
 import type { Context } from '../context.js';
-import { formatBytes, formatRate } from '../format.js';
+import { formatBytes } from '../format.js';
+import { saySnapshotSummary, snapshotSummaryJson } from './snapshot-report.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
 import { printable } from './tree-render.js';
 
@@ -45,41 +46,15 @@ export async function runTreeSnapshot(ctx: Context, repo: Repository, inputs: st
 
 function report(ctx: Context, r: TreeSnapshotResult): void {
   const s = r.snapshot;
-  const sum = s.summary;
   const t = s.tree!;
   const warnings = r.warnings.filter((w) => !w.note).length;
   if (ctx.opts.json) {
-    ctx.json({
-      id: s.id,
-      name: s.name,
-      tags: s.tags,
-      time: s.time,
-      hostname: s.hostname,
-      format: 'tree',
-      paths: t.paths,
-      files: t.files,
-      dirs: t.dirs,
-      others: t.others,
-      size: t.bytes,
-      filesRead: r.filesRead,
-      filesReused: r.filesReused,
-      bytesRead: sum.bytesRead,
-      bytesNew: sum.bytesNew,
-      bytesStored: sum.bytesStored,
-      chunks: sum.chunks,
-      newChunks: sum.newChunks,
-      seconds: sum.seconds,
-      ...(s.parent && { parent: s.parent }),
-      warnings,
-    });
+    ctx.json({ ...snapshotSummaryJson(s), format: 'tree', paths: t.paths, files: t.files, dirs: t.dirs, others: t.others, size: t.bytes, filesRead: r.filesRead, filesReused: r.filesReused, warnings });
     return;
   }
-  ctx.say(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
-  ctx.say(`  tree    ${t.files} files, ${t.dirs} directories, ${t.others} other entries, ${formatBytes(t.bytes)}`);
-  if (s.parent) ctx.say(`  parent  ${shortId(s.parent)}: ${r.filesReused} unchanged files not read again (use --force to re-read)`);
-  ctx.say(`  read    ${formatBytes(sum.bytesRead)} of ${r.filesRead} files in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
-  ctx.say(`  new     ${formatBytes(sum.bytesNew)} after dedup (${sum.newChunks} new chunks)`);
-  ctx.say(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
-  if (warnings) ctx.say(`  warnings ${warnings} (see above)`);
-  ctx.say(`  id      ${s.id}`);
+  saySnapshotSummary(ctx, s, {
+    middle: [`  tree    ${t.files} files, ${t.dirs} directories, ${t.others} other entries, ${formatBytes(t.bytes)}`, ...(s.parent ? [`  parent  ${shortId(s.parent)}: ${r.filesReused} unchanged files not read again (use --force to re-read)`] : [])],
+    readOf: `${r.filesRead} files`,
+    after: [warnings ? `  warnings ${warnings} (see above)` : undefined],
+  });
 }

@@ -5,9 +5,11 @@ import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, isImageLocation, shortId } 
 import type { Command } from 'commander';
 import { collect } from '../args.js';
 import { withRepo, type Context } from '../context.js';
-import { formatBytes, formatRate } from '../format.js';
+import { formatBytes } from '../format.js';
+import { saySnapshotSummary, snapshotSummaryJson } from './snapshot-report.js';
 import { progressFor } from '../progress-bar.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
+import { oneLine, printable } from '../escape.js';
 import { runTreeSnapshot, type TreeOpts } from './snapshot-tree.js';
 import { snapshotImageLocation, type ImageSnapshotOpts } from './snapshot-image.js';
 
@@ -98,11 +100,11 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
           }
           report(ctx, snap, reused);
           if (snap.changedWhileRead) {
-            ctx.warn(`${snap.source.path}: file changed while it was read (${snap.changedWhileRead}): the snapshot holds what was read, which may be no consistent version of it; \`stowage snapshots\` marks it`);
+            ctx.warn(`${printable(snap.source.path)}: file changed while it was read (${snap.changedWhileRead}): the snapshot holds what was read, which may be no consistent version of it; \`stowage snapshots\` marks it`);
             if (!snap.image?.warnings) return EXIT_WARNINGS;
           }
           // an archive that looks like an image but is not a complete one: stored as a plain tar
-          for (const w of snap.image?.warnings ?? []) ctx.warn(w);
+          for (const w of snap.image?.warnings ?? []) ctx.warn(oneLine(w));
           if (snap.image?.warnings) {
             ctx.warn('stored as a plain tar (byte for byte), without image checks on restore; `stowage snapshots` marks it incomplete');
             return EXIT_WARNINGS;
@@ -119,22 +121,11 @@ function report(ctx: Context, s: Snapshot, reused: boolean, extra: Record<string
   const mbps = sum.seconds > 0 ? sum.bytesRead / 1e6 / sum.seconds : 0;
   if (ctx.opts.json) {
     ctx.json({
-      id: s.id,
-      name: s.name,
-      tags: s.tags,
-      time: s.time,
-      hostname: s.hostname,
+      ...snapshotSummaryJson(s),
       size: s.source.size,
       sha256: s.source.sha256,
-      bytesRead: sum.bytesRead,
-      bytesNew: sum.bytesNew,
-      bytesStored: sum.bytesStored,
-      chunks: sum.chunks,
-      newChunks: sum.newChunks,
-      seconds: sum.seconds,
       mbPerSec: Number(mbps.toFixed(1)),
       reused,
-      ...(s.parent && { parent: s.parent }),
       ...(s.basis && { basis: s.basis, deltaBlobs: sum.deltaBlobs ?? 0, deltaBytesStored: sum.deltaBytesStored ?? 0 }),
       ...(sum.deltaCandidates && { deltaCandidates: sum.deltaCandidates }),
       ...(s.format && { format: s.format }),
@@ -144,28 +135,21 @@ function report(ctx: Context, s: Snapshot, reused: boolean, extra: Record<string
     });
     return;
   }
-  ctx.say(`snapshot ${shortId(s.id)} saved (${s.name}${s.tags.length ? `, tags ${s.tags.join(',')}` : ''})`);
-  if (reused) ctx.say(`  unchanged since snapshot ${shortId(s.parent ?? '')}: content reused without reading (use --force to re-read)`);
-  ctx.say(`  read    ${formatBytes(sum.bytesRead)} in ${sum.seconds.toFixed(2)} s (${formatRate(sum.bytesRead, sum.seconds)})`);
-  // "new 4.19 MiB after dedup (20 of 27 chunks)" read as a contradiction on a first snapshot: say what the counts are
-  const known = sum.chunks - sum.newChunks;
-  ctx.say(`  new     ${formatBytes(sum.bytesNew)} to store: ${sum.newChunks} of ${sum.chunks} chunks are new${known ? ` (${known} already stored, or repeated within the input)` : ''}`);
-  ctx.say(`  stored  ${formatBytes(sum.bytesStored)} after compression`);
-  if (s.basis && sum.deltaBlobs) ctx.say(`  deltas  ${sum.deltaBlobs} changed chunk${sum.deltaBlobs === 1 ? '' : 's'} stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}`);
-  if (s.image && !s.image.warnings) {
-    const names = imageNames(s.image);
-    ctx.say(`  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`);
-  }
-  if (packed) {
-    // compressed layers are opaque: say what that cost and how to avoid it
-    ctx.say(`  layers  ${packed.layers} of ${packed.ofLayers} layer${packed.ofLayers === 1 ? ' is' : 's are'} ${packed.compressions.join('/')}-compressed: ${formatBytes(packed.bytes)} stored as opaque blobs, not deduplicated by file`);
-    ctx.say(`          to avoid it, ${UNCOMPRESSED_LAYERS_HINT}`);
-  }
-  if (line) ctx.say(line);
-  ctx.say(`  id      ${s.id}`);
+  const names = s.image && !s.image.warnings ? imageNames(s.image) : undefined;
+  saySnapshotSummary(ctx, s, {
+    middle: reused ? [`  unchanged since snapshot ${shortId(s.parent ?? '')}: content reused without reading (use --force to re-read)`] : [],
+    after: [
+      s.basis && sum.deltaBlobs ? `  deltas  ${sum.deltaBlobs} changed chunk${sum.deltaBlobs === 1 ? '' : 's'} stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}` : undefined,
+      s.image && names ? `  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.map((n) => printable(n)).join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}` : undefined,
+      // compressed layers are opaque: say what that cost and how to avoid it
+      packed ? `  layers  ${packed.layers} of ${packed.ofLayers} layer${packed.ofLayers === 1 ? ' is' : 's are'} ${packed.compressions.join('/')}-compressed: ${formatBytes(packed.bytes)} stored as opaque blobs, not deduplicated by file` : undefined,
+      packed ? `          to avoid it, ${UNCOMPRESSED_LAYERS_HINT}` : undefined,
+      line,
+    ],
+  });
   // -v: how the input was read and stored
-  ctx.verbose(`input:   ${s.source.kind === 'stdin' ? 'stdin' : s.source.path}, ${formatBytes(s.source.size)}, sha256 ${s.source.sha256}`);
-  ctx.verbose(`format:  ${s.format ?? 'raw'}${s.image ? ` (${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${s.image.platform ? `, ${s.image.platform}` : ''}, ${s.image.layers.length} layers)` : ''}; name ${JSON.stringify(s.name)}, host ${s.hostname}`);
+  ctx.verbose(`input:   ${s.source.kind === 'stdin' ? 'stdin' : printable(s.source.path)}, ${formatBytes(s.source.size)}, sha256 ${s.source.sha256}`);
+  ctx.verbose(`format:  ${s.format ?? 'raw'}${s.image ? ` (${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${s.image.platform ? `, ${printable(s.image.platform)}` : ''}, ${s.image.layers.length} layers)` : ''}; name ${JSON.stringify(s.name)}, host ${printable(s.hostname)}`);
   ctx.verbose(`chunks:  ${sum.chunks} (${sum.newChunks} new), ${s.content.lists.length} chunk-list blob${s.content.lists.length === 1 ? '' : 's'}${s.content.files?.length ? `, file map in ${s.content.files.length} blob${s.content.files.length === 1 ? '' : 's'}` : ''}`);
   ctx.verbose(`deltas:  ${s.basis ? `basis ${shortId(s.basis)}, ${sum.deltaBlobs ?? 0} delta blobs` : 'no basis'}${sum.deltaCandidates ? `, ${sum.deltaCandidates} candidates` : ''}`);
 }
