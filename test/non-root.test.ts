@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, listFiles, sandbox, seededBytes, assertNoInternalError, type Sandbox } from './helpers/cli.js';
-import { startServe } from './helpers/registry.js';
+import { smallDockerArchive, startServe } from './helpers/registry.js';
 
 const isRoot = process.getuid?.() === 0;
 const hasSetpriv = spawnSync('sh', ['-c', 'command -v setpriv']).status === 0;
@@ -112,21 +112,7 @@ describe.skipIf(!isRoot || !hasSetpriv)('a repository nobody may read but not wr
   });
 
   it('serve works for nobody', async () => {
-    // an image to serve: a one-layer docker-archive made by python
-    const py = `
-import io, json, tarfile, hashlib
-def add(t, name, data):
-    i = tarfile.TarInfo(name); i.mtime = 0; i.size = len(data); t.addfile(i, io.BytesIO(data))
-lb = io.BytesIO()
-with tarfile.open(fileobj=lb, mode='w') as l: add(l, 'hello.txt', b'hello')
-layer = lb.getvalue(); d = hashlib.sha256(layer).hexdigest()
-cfg = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + d]}}).encode()
-cd = hashlib.sha256(cfg).hexdigest()
-man = json.dumps([{'Config': cd + '.json', 'RepoTags': ['team/hello:v1'], 'Layers': [d + '/layer.tar']}]).encode()
-with tarfile.open('${sb.file('image.tar')}', mode='w') as t:
-    add(t, d + '/layer.tar', layer); add(t, cd + '.json', cfg); add(t, 'manifest.json', man)
-`;
-    expect(spawnSync('python3', ['-c', py]).status).toBe(0);
+    smallDockerArchive(sb.file('image.tar'), 'team/hello:v1', [{ name: 'hello.txt', data: Buffer.from('hello') }]);
     // root adds it (the repository stays unwritable for nobody)
     expect(sb.run(['snapshot', sb.file('image.tar')]).code).toBe(0);
     expect(spawnSync('sh', ['-c', `chmod -R o+rX '${sb.repo}' && chmod -R go-w '${sb.repo}'`]).status).toBe(0);

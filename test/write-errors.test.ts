@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listFiles, sandbox, seededBytes, type RunResult, type Sandbox } from './helpers/cli.js';
+import { smallDockerArchive } from './helpers/registry.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot && process.env.CI === 'true') throw new Error('write-errors.test.ts needs root (tmpfs and read-only mounts) under CI=true');
@@ -61,21 +62,7 @@ describe.skipIf(!isRoot)('write errors on full and read-only file systems', () =
     expect(t.code, t.stderr).toBe(0);
     treeId = JSON.parse(t.stdout).id;
     // a small docker-archive (one 1 MiB layer) for the OCI layout restore
-    const py = `
-import io, json, tarfile, hashlib, os
-def add(t, name, data):
-    i = tarfile.TarInfo(name); i.mtime = 0; i.size = len(data); t.addfile(i, io.BytesIO(data))
-lb = io.BytesIO()
-with tarfile.open(fileobj=lb, mode='w') as l: add(l, 'data.bin', os.urandom(1 << 20))
-layer = lb.getvalue(); d = hashlib.sha256(layer).hexdigest()
-cfg = json.dumps({'architecture': 'amd64', 'os': 'linux', 'rootfs': {'type': 'layers', 'diff_ids': ['sha256:' + d]}}).encode()
-cd = hashlib.sha256(cfg).hexdigest()
-man = json.dumps([{'Config': cd + '.json', 'RepoTags': ['small/app:1'], 'Layers': [d + '/layer.tar']}]).encode()
-with tarfile.open('${sb.file('image.tar')}', mode='w') as t:
-    add(t, d + '/layer.tar', layer); add(t, cd + '.json', cfg); add(t, 'manifest.json', man)
-`;
-    const p = spawnSync('python3', ['-c', py], { encoding: 'utf8' });
-    expect(p.status, p.stderr).toBe(0);
+    smallDockerArchive(sb.file('image.tar'), 'small/app:1', [{ name: 'data.bin', data: seededBytes('layer', 1 << 20) }]);
     const im = sb.run(['snapshot', sb.file('image.tar'), '--json']);
     expect(im.code, im.stderr).toBe(0);
     imageId = JSON.parse(im.stdout).id;

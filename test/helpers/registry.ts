@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { BIN, ROOT, type Sandbox } from './cli.js';
+import { tarOf } from '../../packages/core/src/testing/tars.js';
 
 export const have = (tool: string): boolean => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
@@ -50,6 +51,20 @@ export function sh(cmd: string, args: readonly string[], opts: { cwd?: string; e
 export const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
 
 const TAR = ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--mtime=2024-01-01 00:00Z'];
+
+/**
+ * A small single-layer docker-archive at `file` (written in-process: no tools needed): its
+ * layer holds `files`, its manifest names `repoTag`. Returns the layer's digest.
+ */
+export function smallDockerArchive(file: string, repoTag: string, files: ReadonlyArray<{ name: string; data: Uint8Array }>): string {
+  const layer = tarOf(files);
+  const d = sha256(layer);
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${d}`] } }));
+  const cd = sha256(config);
+  const manifest = Buffer.from(JSON.stringify([{ Config: `${cd}.json`, RepoTags: [repoTag], Layers: [`${d}/layer.tar`] }]));
+  fs.writeFileSync(file, tarOf([{ name: `${d}/layer.tar`, data: layer }, { name: `${cd}.json`, data: config }, { name: 'manifest.json', data: manifest }]));
+  return `sha256:${d}`;
+}
 
 export interface BuiltImage {
   readonly file: string;
