@@ -8,6 +8,7 @@
  * format 1.0 (holes are not written).
  */
 import type { Writable } from 'node:stream';
+import { corrupt } from '../errors.js';
 import { once } from 'node:events';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot } from '../snapshot/manifest.js';
@@ -163,7 +164,8 @@ class TarOut {
       await this.write(d);
       got += d.length;
     }
-    if (got !== size) throw new Error(`internal error: ${path.toString()} has ${got} bytes of content, its entry says ${size}`);
+    // a stored tree whose extents disagree with its entry (written so, or damaged): the tar would be malformed
+    if (got !== size) throw corrupt(`${path.toString()}: the stored tree gives ${got} bytes of content, its entry says ${size}`);
     await this.pad(size);
   }
 
@@ -193,7 +195,7 @@ class TarOut {
       await this.write(d);
       got += d.length;
     }
-    if (got !== dataBytes) throw new Error(`internal error: ${path.toString()} has ${got} bytes of data, its sparse map says ${dataBytes}`);
+    if (got !== dataBytes) throw corrupt(`${path.toString()}: the stored tree gives ${got} bytes of data, its sparse map says ${dataBytes}`);
     await this.pad(mapPadded + dataBytes);
   }
 
