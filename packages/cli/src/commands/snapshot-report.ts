@@ -4,7 +4,8 @@
  * chunks, seconds, parent), for snapshot.ts (a file, stdin, an image) and snapshot-tree.ts
  * (directories), which add their own. Names are escaped for the terminal here.
  */
-import { shortId, type Snapshot } from '@stowage/core';
+import type { Snapshot } from '@stowage/core';
+import { shortId } from '@stowage/core/internal';
 import type { Context } from '../context.js';
 import { printable } from '../escape.js';
 import { formatBytes, formatRate } from '../format.js';
