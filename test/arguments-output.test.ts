@@ -95,7 +95,12 @@ describe('output people can rely on', () => {
       const keys: string[] = [];
       const walk = (v: unknown): void => {
         if (Array.isArray(v)) v.forEach(walk);
-        else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) (keys.push(k), walk(x));
+        else if (v && typeof v === 'object') {
+          for (const [k, x] of Object.entries(v)) {
+            keys.push(k);
+            walk(x);
+          }
+        }
       };
       walk(JSON.parse(d));
       expect(keys.filter((k) => /_/.test(k))).toEqual([]);

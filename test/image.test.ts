@@ -249,6 +249,6 @@ describe.skipIf(!tools)('container images with real clients (skopeo, umoci)', ()
     expect(j.format).toBe('tar');
     const r = sb.run(['ls', j.id, '--files']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/-rw-r--r-- +5  a\.txt/);
+    expect(r.stdout).toMatch(/-rw-r--r-- +5 {2}a\.txt/);
   });
 });

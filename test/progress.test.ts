@@ -32,7 +32,7 @@ describe.skipIf(!haveScript && process.env.CI !== 'true')('progress bars', () =>
   it('snapshot on a terminal: a bar with percentage, sizes, rate and ETA, cleared at the end', () => {
     const r = onTerminal(sb, ['snapshot', sb.file('a.bin')]);
     expect(r.code, r.screen).toBe(0);
-    expect(r.screen).toMatch(/snapshot {2}\[[#-]{20}\] +\d+\.\d%  [\d.]+ [KM]iB \/ 48\.0 MiB/);
+    expect(r.screen).toMatch(/snapshot {2}\[[#-]{20}\] +\d+\.\d% {2}[\d.]+ [KM]iB \/ 48\.0 MiB/);
     expect(r.screen).toMatch(/[\d.]+ [KMG]iB\/s/);
     expect(r.screen).toMatch(/ETA \d/);
     expect(r.screen).toMatch(/snapshot [0-9a-f]{8} saved/); // the summary after the bar

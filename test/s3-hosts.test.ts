@@ -12,7 +12,6 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3Location } from '../packages/core/src/backend/location.js';
 import { prng } from '../packages/core/src/testing/prng.js';

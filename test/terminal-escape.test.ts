@@ -6,7 +6,6 @@
  * would set the terminal title).
  */
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from './helpers/cli.js';
 

@@ -15,7 +15,6 @@ export function mixedData(seed: string, n: number): Buffer {
   const out = Buffer.allocUnsafe(n);
   const rnd = randomBytesSeeded(seed, n);
   const words = ['lib', 'usr', 'share', 'doc', 'python3', 'debian', 'control', 'copyright', 'Package:', 'Version:', '1.2.3-4', 'amd64', '/etc/', 'README', '#include', 'return', 'static', 'int', 'void', 'const'];
-  let w = 0;
   for (let off = 0; off < n; off += 65536) {
     const end = Math.min(n, off + 65536);
     if ((off >> 16) % 2 === 0) {
@@ -25,7 +24,6 @@ export function mixedData(seed: string, n: number): Buffer {
       while (p < end) {
         const word = words[rnd[p]! % words.length]!;
         p += out.write(word + (rnd[p + 1]! % 7 === 0 ? '\n' : ' '), p, end - p, 'latin1');
-        w++;
       }
     }
   }

@@ -80,30 +80,7 @@ export abstract class AbstractBackend implements Backend {
 
   list(type: FileType, opts: OpOptions = {}): AsyncIterable<FileInfo> {
     checkType(type);
-    const self = this;
-    const signal = opts.signal;
-    const what = { type, name: '' };
-    return {
-      async *[Symbol.asyncIterator]() {
-        if (signal?.aborted) throw abortedError(signal, `list ${type} files: aborted`);
-        const it = self._list(type, opts)[Symbol.asyncIterator]();
-        try {
-          for (;;) {
-            let r: IteratorResult<FileInfo>;
-            try {
-              r = await it.next();
-            } catch (err) {
-              throw self.failure(err, 'list', what, signal);
-            }
-            if (r.done) return;
-            if (signal?.aborted) throw abortedError(signal, `list ${type} files: aborted`);
-            yield r.value;
-          }
-        } finally {
-          await it.return?.();
-        }
-      },
-    };
+    return this.listChecked(type, opts);
   }
 
   async remove(h: Handle, opts: OpOptions = {}): Promise<void> {
@@ -182,6 +159,28 @@ export abstract class AbstractBackend implements Backend {
   }
 
   // ---- plumbing -------------------------------------------------------------------------
+
+  /** `_list` behind the signal checks (before the first entry and before every next one) and the error mapping. */
+  private async *listChecked(type: FileType, opts: OpOptions): AsyncGenerator<FileInfo> {
+    const signal = opts.signal;
+    if (signal?.aborted) throw abortedError(signal, `list ${type} files: aborted`);
+    const it = this._list(type, opts)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let r: IteratorResult<FileInfo>;
+        try {
+          r = await it.next();
+        } catch (err) {
+          throw this.failure(err, 'list', { type, name: '' }, signal);
+        }
+        if (r.done) return;
+        if (signal?.aborted) throw abortedError(signal, `list ${type} files: aborted`);
+        yield r.value;
+      }
+    } finally {
+      await it.return?.();
+    }
+  }
 
   /** Runs a hook behind the signal check and the error mapping. */
   private async guard<T>(op: string, h: Handle | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {

@@ -465,7 +465,7 @@ class TreeWalker {
       children.push((await this.entry(childPaths[i]!, names[i]!, childRel[i]!, s, oldByName.get(names[i]!.toString('latin1')), rootDev, inner, xattrs[i])).later);
       this.prefetched = undefined;
     }
-    for (const o of oldDirs) this.takePreloaded(o); // those not walked (excluded, no longer directories)
+    for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
     return {
       later: this.detach(
         (async () => {
@@ -564,7 +564,7 @@ class TreeWalker {
       this.prefetched = undefined;
       this.stats.filesReused++;
       this.stats.bytes += Number(st.size);
-      for (const e of decodeExtents(old!)) this.detach(this.object.reference(e.id, e.length, e.offset));
+      for (const e of decodeExtents(old!)) void this.detach(this.object.reference(e.id, e.length, e.offset));
       const c = { size: old!.size!, ...(old!.content && { content: old!.content }), ...(old!.sparse && { sparse: old!.sparse }) };
       if (linkKey) this.linked.set(linkKey, Promise.resolve(c));
       return now({ ...base, ...c });
@@ -678,7 +678,7 @@ class TreeWalker {
     if (data.length) this.events.push({ kind: 'content', bytes: data });
     this.events.push({ kind: 'end-content' });
     this.batchBytes += data.length;
-    if (this.batchBytes >= BATCH_BYTES || this.events.length >= 3000) this.detach(this.flushBatch());
+    if (this.batchBytes >= BATCH_BYTES || this.events.length >= 3000) void this.detach(this.flushBatch());
     return extents;
   }
 

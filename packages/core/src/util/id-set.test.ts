@@ -19,7 +19,10 @@ describe('IdSet', () => {
       const id = pool[rnd(pool.length)]!;
       const k = id.toString('hex');
       const op = rnd(3);
-      if (op === 0) expect(s.add(id)).toBe(!ref.has(k)), ref.add(k);
+      if (op === 0) {
+        expect(s.add(id)).toBe(!ref.has(k));
+        ref.add(k);
+      }
       else if (op === 1) expect(s.delete(id)).toBe(ref.delete(k));
       else expect(s.has(id)).toBe(ref.has(k));
       expect(s.size).toBe(ref.size);
