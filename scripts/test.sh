@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # the layer rules (ARCHITECTURE.md): an upward import, an import cycle or a test helper in published code fails here
 pnpm run -s deps
+# the linter (eslint.config.js: eslint + typescript-eslint recommended, floating promises in published code)
+pnpm run -s lint
+# the formatter (.prettierrc.json): turned on once the code base is formatted (`pnpm run format`)
+if [ "${STOWAGE_FORMAT_CHECK:-0}" = 1 ]; then pnpm run -s format:check; fi
 results=.vitest-results.json
 rm -f "$results"
 rc=0
