@@ -22,12 +22,13 @@
  */
 import { StowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
+import { commitSnapshot } from '../snapshot/commit.js';
 import { lockRepository } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { filterSnapshots, type SnapshotFilter } from '../snapshot/filter.js';
 import { listSnapshots, resolveSnapshot } from '../snapshot/find.js';
-import { encodeManifest, type Snapshot } from '../snapshot/manifest.js';
+import type { Snapshot } from '../snapshot/manifest.js';
 import { copySnapshotBlobs } from './blobs.js';
 import { copiedFacts, originalId } from './facts.js';
 import { rechunkSnapshot } from './rechunk.js';
@@ -160,7 +161,8 @@ async function copyAsIs(src: Repository, dst: Repository, s: Snapshot, opts: Cop
     const r = await copySnapshotBlobs(src, dst, session, s, { workers: opts.workers, progress: opts.progress, signal: opts.signal });
     await session.flush(); // packs, then the index file, then (below) the snapshot file
     const manifest = copiedFacts(s, originalId(s));
-    const id = await dst.saveFile('snapshot', encodeManifest(manifest));
+    await using lock = await lockRepository(dst, 'shared'); // the one copySnapshots holds (re-entrant)
+    const id = await commitSnapshot(dst, lock, manifest);
     return { copy: { id, ...manifest }, stats: { newBlobs: session.stats.newBlobs, newBytes: session.stats.newBytes, storedBytes: session.stats.storedBytes, presentBlobs: r.present } };
   } catch (err) {
     await session.abort(err);

@@ -15,11 +15,13 @@
  */
 import { corrupt } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
+import { commitSnapshot } from '../snapshot/commit.js';
+import { lockRepository } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { buildWindow } from '../object/read-window.js';
 import { ChunkListWriter, decodeChunkList, type ChunkRef } from '../object/chunk-list.js';
-import { encodeManifest, type Snapshot, type SnapshotManifest } from '../snapshot/manifest.js';
+import type { Snapshot, SnapshotManifest } from '../snapshot/manifest.js';
 import { decodeExtents, decodeTreeBlob, encodeExtents, encodeTreeBlob } from '../tree/node.js';
 import { copiedFacts } from './facts.js';
 
@@ -139,7 +141,8 @@ export async function rekeyTreeSnapshot(src: Repository, dst: Repository, snap: 
       tree: { ...snap.tree, root },
       content: { chunks: lists.count, lists: listIds, ...(files.length && { files }) },
     };
-    const id = await dst.saveFile('snapshot', encodeManifest(manifest));
+    await using lock = await lockRepository(dst, 'shared'); // the one copySnapshots holds (re-entrant)
+    const id = await commitSnapshot(dst, lock, manifest);
     return { copy: { id, ...manifest }, newBlobs: session.stats.newBlobs, newBytes: session.stats.newBytes, storedBytes: session.stats.storedBytes };
   } catch (err) {
     await session.abort(err);

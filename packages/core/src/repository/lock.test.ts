@@ -10,6 +10,7 @@ import { blake3Hex } from '../hash/blake3.js';
 import { selfIdentity, type ProcessProbe } from './lock-rules.js';
 import { listLocks, lockRepository, removeLocks, staleReason, type LockInfo } from './lock.js';
 import { Repository } from './repository.js';
+import { snapshotStream } from '../snapshot/create.js';
 
 const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-lock-'));
 afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
@@ -277,8 +278,8 @@ describe('repository locks', () => {
     await expectLocked(l.verify(), /removed by another process/);
     await new Promise((r) => setTimeout(r, 60));
     expect(lockFiles()).toHaveLength(0);
-    // the commit point checks the lock too
-    await expectLocked(a.saveFile('snapshot', Buffer.from('{}')));
+    // the commit point checks the lock too: a writer saves under the lock's signal
+    await expectLocked(a.saveFile('snapshot', Buffer.from('{}'), { signal: l.signal }));
     await l.release();
     await a.saveFile('snapshot', Buffer.from('{}')); // no lock held: no guard
   });
@@ -320,5 +321,15 @@ describe('repository locks', () => {
     await expectLocked(l.verify(), /could not be refreshed/);
     backend.save = save;
     await l.release();
+  });
+
+  it('a lost lock stops a snapshot before it commits: LOCKED, no snapshot file', async () => {
+    const source = async function* (): AsyncGenerator<Uint8Array> {
+      yield Buffer.alloc(100_000, 1);
+      await removeLocks(b, { all: true }); // another process removes every lock
+      yield Buffer.alloc(100_000, 2);
+    };
+    await expectLocked(snapshotStream(a, source(), { kind: 'stdin', path: '-' }, { name: 'x', workers: 0 }));
+    expect([...backend.files.keys()].filter((k) => k.startsWith('snapshots/'))).toEqual([]);
   });
 });

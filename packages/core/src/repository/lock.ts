@@ -189,7 +189,6 @@ async function acquire(repo: Repository, kind: LockKind, options: LockOptions): 
     if (request) await dropLive(repo, request);
   }
   held.set(repo, h);
-  repo.commitGuard = () => verifyHeld(repo, h);
   const lock = handle(repo, h);
   try {
     await repo.refreshIndex();
@@ -353,7 +352,6 @@ function handle(repo: Repository, h: Held): RepositoryLock {
     released = true;
     if (--h.count > 0) return;
     held.delete(repo);
-    repo.commitGuard = undefined;
     await dropLive(repo, h);
   };
   return {

@@ -148,15 +148,8 @@ export class Repository {
     return pool;
   }
 
-  /**
-   * Called before a snapshot file (the commit point) is saved; lock.ts sets it while a lock
-   * is held, to verify the lock is still ours (LOCKED otherwise, and nothing is committed).
-   */
-  commitGuard: (() => Promise<void>) | undefined;
-
   /** Seals `plain` and stores it as a file of `type` named by the hash of the stored bytes. Returns the name. */
   async saveFile(type: Exclude<FileType, 'config' | 'pack'>, plain: Uint8Array, opts?: OpOptions): Promise<string> {
-    if (type === 'snapshot') await this.commitGuard?.();
     const stored = this.cipher.seal(plain);
     const name = blake3Hex(stored);
     try {

@@ -16,13 +16,14 @@ import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
-import { lockRepository } from '../repository/lock.js';
+import { lockRepository, type RepositoryLock } from '../repository/lock.js';
+import { commitSnapshot } from './commit.js';
 import { ObjectWriter, type WrittenObject } from '../object/writer.js';
 import type { InputFormat } from '../split/detect.js';
 import { imageFacts, imageRepository, type ImageFacts } from '../image/facts.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
 import { loadBasis, type Basis } from '../object/file-map.js';
-import { encodeManifest, type Snapshot, type SnapshotManifest, type SnapshotSource, type SourceStat } from './manifest.js';
+import type { Snapshot, SnapshotManifest, SnapshotSource, SourceStat } from './manifest.js';
 
 export const PROGRAM = 'stowage 0.1.0';
 
@@ -86,11 +87,11 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   if (!st.isFile()) throw new StowageError('INPUT_UNREADABLE', `cannot read ${abs}: not a regular file`);
   const stat: SourceStat = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
   const host = opts.hostname ?? osHostname();
-  await using _lock = await lockRepository(repo, 'shared'); // held until the snapshot file is written (gc takes it exclusively)
+  await using lock = await lockRepository(repo, 'shared'); // held until the snapshot file is written (gc takes it exclusively)
   const known = await listSnapshots(repo); // for the unchanged-input check and the delta basis
   if (!opts.force) {
     const parent = findUnchanged(known, abs, stat, host);
-    if (parent && readTheSameWay(parent, opts)) return { snapshot: await reuse(repo, parent, opts, host), reused: true };
+    if (parent && readTheSameWay(parent, opts)) return { snapshot: await reuse(repo, lock, parent, opts, host), reused: true };
   }
   let fh: fs.FileHandle;
   try {
@@ -149,7 +150,7 @@ async function snapshotSource(repo: Repository, source: AsyncIterable<Uint8Array
     await session.flush();
     const manifest = manifestOf(written, session, facts, src, opts, inputName, t0);
     const saved = opts.finalize ? opts.finalize(manifest) : manifest;
-    const id = await repo.saveFile('snapshot', encodeManifest(saved));
+    const id = await commitSnapshot(repo, lock, saved);
     return { id, ...saved };
   } catch (err) {
     object?.discard();
@@ -293,7 +294,7 @@ function changedWhileRead(abs: string, before: BigIntStats, read: number): strin
 }
 
 /** A new snapshot with the parent's content, without reading the input. */
-async function reuse(repo: Repository, parent: Snapshot, opts: SnapshotOptions, host: string): Promise<Snapshot> {
+async function reuse(repo: Repository, lock: RepositoryLock, parent: Snapshot, opts: SnapshotOptions, host: string): Promise<Snapshot> {
   const t0 = performance.now();
   const manifest: SnapshotManifest = {
     version: 1,
@@ -310,7 +311,7 @@ async function reuse(repo: Repository, parent: Snapshot, opts: SnapshotOptions, 
     summary: { bytesRead: 0, bytesNew: 0, bytesStored: 0, chunks: parent.content.chunks, newChunks: 0, seconds: (performance.now() - t0) / 1000 },
     parent: parent.id,
   };
-  const id = await repo.saveFile('snapshot', encodeManifest(manifest));
+  const id = await commitSnapshot(repo, lock, manifest);
   return { id, ...manifest };
 }
 

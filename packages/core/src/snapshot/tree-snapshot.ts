@@ -28,11 +28,12 @@ import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { lockRepository } from '../repository/lock.js';
+import { commitSnapshot } from './commit.js';
 import type { SplitEvent } from '../split/events.js';
 import { ObjectWriter } from '../object/writer.js';
 import { Basis, pathKey, type BasisFile } from '../object/file-map.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
-import { encodeManifest, type Snapshot, type SnapshotManifest } from './manifest.js';
+import type { Snapshot, SnapshotManifest } from './manifest.js';
 import { PROGRAM, safeUsername } from './create.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
@@ -151,7 +152,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
   }
   if (!tops.some((t) => t.st.isDirectory())) throw new StowageError('INVALID_ARGUMENT', `${abs.join(', ')}: not a directory (snapshot a file with one path, a tree with directories)`);
   const host = opts.hostname ?? osHostname();
-  await using _lock = await lockRepository(repo, 'shared');
+  await using lock = await lockRepository(repo, 'shared');
   const parent = opts.force ? undefined : await findParent(repo, abs, host, opts.parent);
   const t0 = performance.now();
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
@@ -194,7 +195,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
       ...(parent && { parent: parent.id }),
       ...(parent && session.stats.deltaBlobs && { basis: parent.id }),
     };
-    const id = await repo.saveFile('snapshot', encodeManifest(manifest));
+    const id = await commitSnapshot(repo, lock, manifest);
     return { snapshot: { id, ...manifest }, warnings: walker.warnings, filesReused: s.filesReused, filesRead: s.filesRead };
   } catch (err) {
     await session.abort(err);
