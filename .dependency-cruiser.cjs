@@ -22,7 +22,14 @@ const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
   comment: `${name} may import only its own layer and the layers below it (ARCHITECTURE.md)`,
   severity: 'error',
   from: { path, pathNot: '\\.test\\.ts$' },
-  to: { path: LAYERS.slice(i + 1).map(([, p]) => `(${p})`).join('|'), pathNot: LAYERS.slice(0, i + 1).map(([, p]) => `(${p})`).join('|') },
+  to: {
+    path: LAYERS.slice(i + 1)
+      .map(([, p]) => `(${p})`)
+      .join('|'),
+    pathNot: LAYERS.slice(0, i + 1)
+      .map(([, p]) => `(${p})`)
+      .join('|'),
+  },
 }));
 
 module.exports = {

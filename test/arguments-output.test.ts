@@ -90,7 +90,12 @@ describe('output people can rely on', () => {
   });
 
   it('JSON keys are camelCase in every command', () => {
-    const docs = [sb.run(['--json', 'snapshots']).stdout, sb.run(['--json', 'snapshot', sb.file('a.bin'), '--force']).stdout, sb.run(['--json', 'gc', '--dry-run']).stdout, sb.run(['--json', 'check']).stdout];
+    const docs = [
+      sb.run(['--json', 'snapshots']).stdout,
+      sb.run(['--json', 'snapshot', sb.file('a.bin'), '--force']).stdout,
+      sb.run(['--json', 'gc', '--dry-run']).stdout,
+      sb.run(['--json', 'check']).stdout,
+    ];
     for (const d of docs) {
       const keys: string[] = [];
       const walk = (v: unknown): void => {

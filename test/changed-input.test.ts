@@ -41,11 +41,14 @@ describe('a file that changes while it is read', () => {
   const cases: [string, (f: string) => void][] = [
     ['appended to', (f) => fs.appendFileSync(f, seededBytes('more', 1 << 20))],
     ['truncated', (f) => fs.truncateSync(f, 1 << 20)],
-    ['rewritten in place', (f) => {
-      const fd = fs.openSync(f, 'r+');
-      fs.writeSync(fd, seededBytes('other', 1 << 20), 0, 1 << 20, 0);
-      fs.closeSync(fd);
-    }],
+    [
+      'rewritten in place',
+      (f) => {
+        const fd = fs.openSync(f, 'r+');
+        fs.writeSync(fd, seededBytes('other', 1 << 20), 0, 1 << 20, 0);
+        fs.closeSync(fd);
+      },
+    ],
   ];
 
   it.each(cases)('%s: a warning naming the file, exit 3, and snapshots marks it', async (what, change) => {
@@ -53,7 +56,7 @@ describe('a file that changes while it is read', () => {
     fs.writeFileSync(file, seededBytes(`changed-${what}`, 64 << 20));
     const r = await snapshotWhileChanging(sb, file, () => change(file));
     expect(r.code, r.stderr).toBe(3);
-    expect(JSON.parse(r.stderr.trim().split("\n").at(-1)!).warning.message).toContain(`${file}: file changed while it was read (`);
+    expect(JSON.parse(r.stderr.trim().split('\n').at(-1)!).warning.message).toContain(`${file}: file changed while it was read (`);
     const id = JSON.parse(r.stdout).id as string;
     const list = JSON.parse(sb.run(['snapshots', '--json']).stdout) as { id: string; changedWhileRead?: string }[];
     expect(list.find((s) => s.id === id)!.changedWhileRead).toBeTruthy();

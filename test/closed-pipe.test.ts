@@ -67,7 +67,11 @@ describe('closed pipes', () => {
   });
 
   it('ls, find and diff of trees with a closed stdout: exit 141 and the lock released (not exit 0 with a lock left)', async () => {
-    for (const args of [['ls', 'latest'], ['find', 'big*'], ['diff', 'latest', 'latest']]) {
+    for (const args of [
+      ['ls', 'latest'],
+      ['find', 'big*'],
+      ['diff', 'latest', 'latest'],
+    ]) {
       const r = await runClosingStdout(sb, args, 0);
       expect(r.stderr, args.join(' ')).not.toMatch(/Unhandled|this is a bug|at /);
       expect(r.code, args.join(' ')).toBe(141);

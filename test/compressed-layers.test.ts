@@ -44,7 +44,13 @@ function ociArchive(sb: Sandbox, out: string): number {
     ),
   );
   fs.writeFileSync(path.join(work, 'layout/oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  fs.writeFileSync(path.join(work, 'layout/index.json'), JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'example.com/app:v1' } }] }));
+  fs.writeFileSync(
+    path.join(work, 'layout/index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...manifest, annotations: { 'org.opencontainers.image.ref.name': 'example.com/app:v1' } }],
+    }),
+  );
   execFileSync('tar', ['--sort=name', '-C', path.join(work, 'layout'), '-cf', out, 'oci-layout', 'index.json', 'blobs']);
   return zipped.length;
 }

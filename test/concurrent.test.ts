@@ -26,7 +26,10 @@ describe('concurrent writers', () => {
       ]);
       expect(a.code, a.stderr).toBe(0);
       expect(b.code, b.stderr).toBe(0);
-      for (const [r, src] of [[a, 'a.bin'], [b, 'b.bin']] as const) {
+      for (const [r, src] of [
+        [a, 'a.bin'],
+        [b, 'b.bin'],
+      ] as const) {
         const id = JSON.parse(r.stdout).id as string;
         const out = sb.file(`${src}.${round}.out`);
         const res = sb.run(['restore', id, out]);

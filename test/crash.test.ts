@@ -21,7 +21,6 @@ const MAX_ROUNDS = 160;
 const MIN_EACH = 5;
 const SIZE = 6 << 20;
 
-
 /** Version k: a shared base with two regions replaced, so versions share most chunks. */
 function version(k: number): Buffer {
   const b = Buffer.from(seededBytes('crash-base', SIZE));
@@ -126,7 +125,10 @@ describe(`crash safety (seed ${SEED})`, () => {
     const c = await runKill(sb, ['check', '--read-data', '--json'], undefined);
     expect(c.code, `${ctx}: ${c.stdout}${c.stderr}`).toBe(0);
     const findings = JSON.parse(c.stdout).findings as { kind: string; severity: string }[];
-    expect(findings.every((f) => f.severity === 'info' && ['pack-unreferenced', 'lock-stale'].includes(f.kind)), JSON.stringify(findings)).toBe(true);
+    expect(
+      findings.every((f) => f.severity === 'info' && ['pack-unreferenced', 'lock-stale'].includes(f.kind)),
+      JSON.stringify(findings),
+    ).toBe(true);
 
     // 2. every snapshot restores byte-identically; every completed one not forgotten is there
     const snaps = JSON.parse(sb.run(['snapshots', '--json']).stdout) as { id: string; sha256: string }[];

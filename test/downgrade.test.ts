@@ -48,7 +48,9 @@ describe('no downgrade to plaintext', () => {
     const before = listFiles(repo);
     const r = sb.run(['snapshot', sb.file('b')], { env: { STOWAGE_REPOSITORY: repo } }); // even with plaintext allowed: the record wins
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`repository ${id} was encrypted when this machine used it .*but its config now says "no encryption": the config was replaced \\(a downgrade attack.*\\[CORRUPT\\]`));
+    expect(r.stderr).toMatch(
+      new RegExp(`repository ${id} was encrypted when this machine used it .*but its config now says "no encryption": the config was replaced \\(a downgrade attack.*\\[CORRUPT\\]`),
+    );
     expect(listFiles(repo)).toEqual(before);
     // reading commands are refused too
     expect(sb.run(['snapshots'], { env: { STOWAGE_REPOSITORY: repo } }).code).toBe(1);
@@ -77,7 +79,9 @@ describe('no downgrade to plaintext', () => {
     const fresh = { ...strict, STOWAGE_REPOSITORY: repo, STOWAGE_CACHE_DIR: sb.file('other-cache') };
     const r = sb.run(['snapshot', sb.file('b')], { env: fresh });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/a password was given, but the repository at .* says "no encryption": if it was encrypted, its config was replaced \(a downgrade attack.*pass --insecure-plaintext \[CORRUPT\]/);
+    expect(r.stderr).toMatch(
+      /a password was given, but the repository at .* says "no encryption": if it was encrypted, its config was replaced \(a downgrade attack.*pass --insecure-plaintext \[CORRUPT\]/,
+    );
     expect(listFiles(repo)).toEqual(before);
     // with --password-file as well
     fs.writeFileSync(sb.file('pw'), 'stowage test password\n');

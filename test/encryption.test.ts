@@ -218,7 +218,12 @@ describe('encrypted repositories', () => {
     expect(add.code, add.stderr).toBe(0);
     const added = JSON.parse(add.stdout).id as string;
     const list = JSON.parse(sb.run(['key', 'list', '--json']).stdout) as { id: string; current: boolean }[];
-    expect(list.map((k) => [k.id, k.current]).sort()).toEqual([[old, true], [added, false]].sort());
+    expect(list.map((k) => [k.id, k.current]).sort()).toEqual(
+      [
+        [old, true],
+        [added, false],
+      ].sort(),
+    );
     expect(sb.run(['key', 'list']).stdout).toMatch(new RegExp(`\\*\\s+${old.slice(0, 8)}`));
     // the key in use is not removed
     const inUse = sb.run(['key', 'remove', old.slice(0, 8)]);

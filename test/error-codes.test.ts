@@ -50,7 +50,10 @@ describe('errors with a code, not "this is a bug"', () => {
     const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', mnt]);
     expect(m.status, m.stderr?.toString()).toBe(0);
     try {
-      for (const args of [['restore', 'latest', `${mnt}/out`], ['--json', 'restore', 'latest', `${mnt}/out`]]) {
+      for (const args of [
+        ['restore', 'latest', `${mnt}/out`],
+        ['--json', 'restore', 'latest', `${mnt}/out`],
+      ]) {
         const r = sb.run(args);
         expect(r.code).toBe(1);
         expect(r.stderr).not.toMatch(/this is a bug/);

@@ -35,10 +35,7 @@ describe('gc and snapshots running at the same time', () => {
       const f = sb.run(['forget', '--keep-last', '1', '--json']);
       expect(f.code, f.stderr).toBe(0);
       for (const id of JSON.parse(f.stdout).removed as string[]) expected.delete(id);
-      const [s, g] = await Promise.all([
-        sb.runAsync(['--retry-lock', '2m', 'snapshot', input, '--json', '--name', 'v']),
-        sb.runAsync(['--retry-lock', '2m', 'gc', '--max-unused', '0', '--json']),
-      ]);
+      const [s, g] = await Promise.all([sb.runAsync(['--retry-lock', '2m', 'snapshot', input, '--json', '--name', 'v']), sb.runAsync(['--retry-lock', '2m', 'gc', '--max-unused', '0', '--json'])]);
       expect(s.code, `round ${r}: snapshot: ${s.stderr}`).toBe(0);
       expect(g.code, `round ${r}: gc: ${g.stderr}`).toBe(0);
       const id = JSON.parse(s.stdout).id as string;

@@ -113,7 +113,10 @@ describe.skipIf(!tools)('container images with real clients (skopeo, umoci)', ()
       expect(layers).toHaveLength(img.layers);
       const inspect = JSON.parse(sh('skopeo', ['inspect', `${img.kind === 'docker' ? 'docker-archive' : 'oci-archive'}:${img.file}`]));
       // skopeo reports the blob digests as the image manifest names them
-      expect(layers.map((l) => l.digest), key).toEqual(inspect.Layers);
+      expect(
+        layers.map((l) => l.digest),
+        key,
+      ).toEqual(inspect.Layers);
       for (const l of layers) {
         expect(r.stdout, key).toContain(l.digest);
         expect(r.stdout, key).toContain(l.mediaType);
@@ -128,7 +131,11 @@ describe.skipIf(!tools)('container images with real clients (skopeo, umoci)', ()
       const r = sb.run(['ls', snaps[key]!, '--files']);
       expect(r.code, `${key}: ${r.stderr}`).toBe(0);
       expect(r.stdout, key).toMatch(new RegExp(`-rw-r--r-- +\\d+  (\\./)?${img.fileInLayer.replace(/\./g, '\\.')}\\n`));
-      const lines = sb.run(['--json', 'ls', snaps[key]!, '--files']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { layer: string; path: string; size: number; type: string });
+      const lines = sb
+        .run(['--json', 'ls', snaps[key]!, '--files'])
+        .stdout.trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { layer: string; path: string; size: number; type: string });
       const f = lines.find((e) => e.path.replace(/^\.\//, '') === img.fileInLayer)!;
       expect(f.type).toBe('file');
       const layers = new Set(lines.map((e) => e.layer));
@@ -138,8 +145,16 @@ describe.skipIf(!tools)('container images with real clients (skopeo, umoci)', ()
     const img = images.sample!;
     const j = JSON.parse(sb.run(['--json', 'ls', snaps.sample!]).stdout);
     const layer = j.image.layers[0] as { digest: string; path: string };
-    const ours = sb.run(['--json', 'ls', snaps.sample!, '--files', '--layer', layer.digest]).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { path: string }).path);
-    const theirs = sh('tar', ['-xOf', img.file, `./${layer.path}`]).length ? sh('sh', ['-c', `tar -xOf '${img.file}' './${layer.path}' | tar -tf -`]).trim().split('\n') : [];
+    const ours = sb
+      .run(['--json', 'ls', snaps.sample!, '--files', '--layer', layer.digest])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { path: string }).path);
+    const theirs = sh('tar', ['-xOf', img.file, `./${layer.path}`]).length
+      ? sh('sh', ['-c', `tar -xOf '${img.file}' './${layer.path}' | tar -tf -`])
+          .trim()
+          .split('\n')
+      : [];
     expect(ours).toEqual(theirs);
   });
 
@@ -223,7 +238,10 @@ describe.skipIf(!tools)('container images with real clients (skopeo, umoci)', ()
     const r = sb.run(['snapshot', broken, '--json']);
     expect(r.code, r.stderr).toBe(3);
     // with --json, warnings are JSON lines on stderr
-    const warnings = r.stderr.trim().split('\n').map((l) => (JSON.parse(l) as { warning: { message: string } }).warning.message);
+    const warnings = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { warning: { message: string } }).warning.message);
     expect(warnings[0]).toMatch(/manifest.json entry 0: layer .*layer\.tar is not in the archive/);
     expect(warnings[1]).toMatch(/stored as a plain tar/);
     const j = JSON.parse(r.stdout);

@@ -66,7 +66,11 @@ describe.skipIf(!haveScript && process.env.CI !== 'true')('progress bars', () =>
   });
 
   it('on a non-terminal, nothing: no bar, no carriage return, no escape sequence', () => {
-    for (const args of [['snapshot', sb.file('a.bin'), '--force'], ['restore', 'latest', sb.file('back2.bin')], ['check', '--read-data']]) {
+    for (const args of [
+      ['snapshot', sb.file('a.bin'), '--force'],
+      ['restore', 'latest', sb.file('back2.bin')],
+      ['check', '--read-data'],
+    ]) {
       const r = sb.run(args);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toBe('');
@@ -75,7 +79,10 @@ describe.skipIf(!haveScript && process.env.CI !== 'true')('progress bars', () =>
   });
 
   it('-q and --json on a terminal: no bar either', () => {
-    for (const args of [['-q', 'snapshot', sb.file('a.bin'), '--force'], ['--json', 'restore', 'latest', sb.file('back3.bin')]]) {
+    for (const args of [
+      ['-q', 'snapshot', sb.file('a.bin'), '--force'],
+      ['--json', 'restore', 'latest', sb.file('back3.bin')],
+    ]) {
       const r = onTerminal(sb, args);
       expect(r.code, r.screen).toBe(0);
       expect(r.screen).not.toMatch(/\[[#-]{20}\]|ETA/);

@@ -94,12 +94,21 @@ describe.skipIf(!tools)('snapshot from a registry (docker-registry), an OCI layo
     await upload(Buffer.from(cfg), cfgDigest);
     put(v1, 'team/multi:amd64');
     const amd = JSON.parse(sh('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${reg.addr}/team/multi:amd64`])) as { layers: unknown[]; mediaType: string };
-    const armManifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: amd.mediaType, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: cfgDigest, size: cfg.length }, layers: amd.layers }));
+    const armManifest = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: amd.mediaType, config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: cfgDigest, size: cfg.length }, layers: amd.layers }),
+    );
     const armDigest = `sha256:${createHash('sha256').update(armManifest).digest('hex')}`;
     expect((await fetch(`http://${reg.addr}/v2/team/multi/manifests/${armDigest}`, { method: 'PUT', headers: { 'Content-Type': amd.mediaType }, body: armManifest })).status).toBe(201);
     const amdDigest = remoteDigest('team/multi:amd64');
     const amdSize = Number((await fetch(`http://${reg.addr}/v2/team/multi/manifests/amd64`, { method: 'HEAD', headers: { Accept: amd.mediaType } })).headers.get('content-length'));
-    const index = JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ mediaType: amd.mediaType, digest: armDigest, size: armManifest.length, platform: { architecture: 'arm64', os: 'linux' } }, { mediaType: amd.mediaType, digest: amdDigest, size: amdSize, platform: { architecture: 'amd64', os: 'linux' } }] });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        { mediaType: amd.mediaType, digest: armDigest, size: armManifest.length, platform: { architecture: 'arm64', os: 'linux' } },
+        { mediaType: amd.mediaType, digest: amdDigest, size: amdSize, platform: { architecture: 'amd64', os: 'linux' } },
+      ],
+    });
     expect((await fetch(`http://${reg.addr}/v2/team/multi/manifests/all`, { method: 'PUT', headers: { 'Content-Type': 'application/vnd.oci.image.index.v1+json' }, body: index })).status).toBe(201);
     const host = pull(`docker://${reg.addr}/team/multi:all`, ['--platform', 'linux/amd64']);
     expect(host.pull.manifestDigest).toBe(amdDigest);

@@ -12,7 +12,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flipByteInLargestPack, sandbox, type Sandbox } from './helpers/cli.js';
-import { cleanupPodman, freePort, layoutManifest, makeRunnableImage, needImageTools, podman, sh, startDockerRegistry, startHtpasswdRegistry, writeHtpasswd, type BuiltImage, type Registry } from './helpers/registry.js';
+import {
+  cleanupPodman,
+  freePort,
+  layoutManifest,
+  makeRunnableImage,
+  needImageTools,
+  podman,
+  sh,
+  startDockerRegistry,
+  startHtpasswdRegistry,
+  writeHtpasswd,
+  type BuiltImage,
+  type Registry,
+} from './helpers/registry.js';
 
 const tools = needImageTools('registry-push.test.ts', ['docker-registry', 'skopeo', 'podman', 'runc', 'tar']);
 

@@ -156,7 +156,10 @@ describe('restores of damaged repositories fail loudly', () => {
             expect(r.code, `${what}: ${r.stderr}`).toBe(1);
             expect(r.stderr, what).toMatch(/\[CORRUPT\]\n$/);
             expect(fs.existsSync(target), what).toBe(false);
-            expect(fs.readdirSync(sb.dir).filter((f) => f.startsWith(`.${path.basename(target)}.stowage-`)), what).toEqual([]);
+            expect(
+              fs.readdirSync(sb.dir).filter((f) => f.startsWith(`.${path.basename(target)}.stowage-`)),
+              what,
+            ).toEqual([]);
             runs++;
           }
         }

@@ -52,7 +52,10 @@ describe.skipIf(!s3)('several hosts on one S3 repository', () => {
   /** Starts the CLI as host `host` (this host when undefined); `input` goes to stdin (kept open when `holdStdin`). */
   const start = (loc: S3Location, host: string | undefined, args: string[], opts: { input?: Buffer; holdStdin?: boolean; killAfterMs?: number } = {}) => {
     const cmd = [process.execPath, BIN, '-r', locationString(loc), ...args];
-    const p = canUnshare && host !== undefined ? spawn('unshare', [...unshareArgs!, 'sh', '-c', 'hostname "$0" && exec "$@"', host, ...cmd], { env: { ...sb.env, ...s3!.env } }) : spawn(cmd[0]!, cmd.slice(1), { env: { ...sb.env, ...s3!.env } });
+    const p =
+      canUnshare && host !== undefined
+        ? spawn('unshare', [...unshareArgs!, 'sh', '-c', 'hostname "$0" && exec "$@"', host, ...cmd], { env: { ...sb.env, ...s3!.env } })
+        : spawn(cmd[0]!, cmd.slice(1), { env: { ...sb.env, ...s3!.env } });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const t0 = performance.now();
@@ -121,7 +124,14 @@ describe.skipIf(!s3)('several hosts on one S3 repository', () => {
       const outs = await Promise.all(jobs);
       for (const o of outs) expect(o.code, `round ${round}: ${o.stderr}`).toBe(0);
     }
-    const snaps = JSON.parse(sb.run(['-r', locationString(loc), 'snapshots', '--json'], { env: s3!.env }).stdout) as { id: string; name: string; hostname?: string; host?: string; sha256: string; tags?: string[] }[];
+    const snaps = JSON.parse(sb.run(['-r', locationString(loc), 'snapshots', '--json'], { env: s3!.env }).stdout) as {
+      id: string;
+      name: string;
+      hostname?: string;
+      host?: string;
+      sha256: string;
+      tags?: string[];
+    }[];
     // the newest three of each name survive (forget ran after each round's snapshots or with them)
     for (const name of ['a', 'b', 'c']) {
       const mine = snaps.filter((s) => s.name === name);
@@ -174,9 +184,16 @@ describe.skipIf(!s3)('several hosts on one S3 repository', () => {
     const c = R(['check', '--read-data', '--json']);
     expect(c.code, `${ctx}: ${c.stdout}${c.stderr}`).toBe(0);
     const findings = JSON.parse(c.stdout).findings as { kind: string; severity: string }[];
-    expect(findings.every((f) => f.severity === 'info' && ['pack-unreferenced', 'lock-stale'].includes(f.kind)), JSON.stringify(findings)).toBe(true);
+    expect(
+      findings.every((f) => f.severity === 'info' && ['pack-unreferenced', 'lock-stale'].includes(f.kind)),
+      JSON.stringify(findings),
+    ).toBe(true);
     const snaps = JSON.parse(R(['snapshots', '--json']).stdout) as { id: string; sha256: string }[];
-    for (const id of committed) expect(snaps.some((s) => s.id === id), `${ctx}: committed ${id}`).toBe(true);
+    for (const id of committed)
+      expect(
+        snaps.some((s) => s.id === id),
+        `${ctx}: committed ${id}`,
+      ).toBe(true);
     for (const s of snaps) {
       const r = R(['restore', s.id, '-']);
       expect(r.code, r.stderr).toBe(0);

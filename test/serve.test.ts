@@ -73,7 +73,10 @@ describe.skipIf(!tools)('stowage serve: a read-only registry over the image snap
     expect(((await page.json()) as { tags: string[] }).tags).toHaveLength(1);
     expect(page.headers.get('link')).toMatch(/rel="next"/);
 
-    for (const [repo, tag] of [['test/hello', 'v2'], ['test/hello-oci', 'v2']] as const) {
+    for (const [repo, tag] of [
+      ['test/hello', 'v2'],
+      ['test/hello-oci', 'v2'],
+    ] as const) {
       const head = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } });
       expect(head.status).toBe(200);
       const digest = head.headers.get('docker-content-digest')!;
@@ -135,7 +138,12 @@ describe.skipIf(!tools)('stowage serve: a read-only registry over the image snap
     expect([foreign.status, await code(foreign)]).toEqual([404, 'BLOB_UNKNOWN']);
     const head = await fetch(`${srv.url}/v2/test/hello/blobs/sha256:${'1'.repeat(64)}`, { method: 'HEAD' });
     expect(head.status).toBe(404);
-    for (const [method, p] of [['PUT', '/v2/test/hello/manifests/v3'], ['POST', '/v2/test/hello/blobs/uploads/'], ['PATCH', '/v2/test/hello/blobs/uploads/x'], ['DELETE', `/v2/test/hello/manifests/v1`]] as const) {
+    for (const [method, p] of [
+      ['PUT', '/v2/test/hello/manifests/v3'],
+      ['POST', '/v2/test/hello/blobs/uploads/'],
+      ['PATCH', '/v2/test/hello/blobs/uploads/x'],
+      ['DELETE', `/v2/test/hello/manifests/v1`],
+    ] as const) {
       const r = await fetch(`${srv.url}${p}`, { method, body: method === 'DELETE' ? undefined : 'x' });
       expect([r.status, await code(r)], `${method} ${p}`).toEqual([405, 'UNSUPPORTED']);
     }
@@ -164,7 +172,11 @@ describe.skipIf(!tools)('stowage serve: a read-only registry over the image snap
 
   it('podman pulls from stowage serve and runs the image: it prints what the test put in', () => {
     const p = podman(sb.dir);
-    for (const [ref, img] of [['test/hello:v1', v1again], ['test/hello-oci:v2', v2], [`test/hello:${ids.v1!.slice(0, 12)}`, v1]] as const) {
+    for (const [ref, img] of [
+      ['test/hello:v1', v1again],
+      ['test/hello-oci:v2', v2],
+      [`test/hello:${ids.v1!.slice(0, 12)}`, v1],
+    ] as const) {
       p(['pull', '-q', '--tls-verify=false', `${srv.addr}/${ref}`]);
       expect(p(['image', 'inspect', '--format', '{{.Id}}', `${srv.addr}/${ref}`]).trim()).toBe(img.configDigest.slice(7));
       const out = p(['run', '--rm', '--network', 'none', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024', `${srv.addr}/${ref}`]);

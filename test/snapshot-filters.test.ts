@@ -112,7 +112,10 @@ describe('image archives are named after their image, so date-stamped files grou
   afterAll(() => sb.cleanup());
 
   it('two docker save files of one image: one group for --keep-last', () => {
-    for (const [v, day] of [['1', '27'], ['2', '28']] as const) {
+    for (const [v, day] of [
+      ['1', '27'],
+      ['2', '28'],
+    ] as const) {
       const file = sb.file(`app-2026-11-${day}.tar`);
       const m = spawnSync('bash', [path.join(ROOT, 'scripts/make-sample-image.sh'), file, v]);
       expect(m.status, m.stderr.toString()).toBe(0);

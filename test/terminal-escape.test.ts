@@ -152,7 +152,14 @@ describe('no terminal escapes from a hostile tree and hostile names', () => {
   });
 
   it('ls, find, diff, dump of the hostile tree: escaped; --json gives the exact names', () => {
-    for (const args of [['ls', second], ['ls', second, DIR], ['find', '*'], ['find', 'esc*'], ['diff', first, second], ['ls', '-v', second]]) {
+    for (const args of [
+      ['ls', second],
+      ['ls', second, DIR],
+      ['find', '*'],
+      ['find', 'esc*'],
+      ['diff', first, second],
+      ['ls', '-v', second],
+    ]) {
       const r = sb.run(args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
       clean(r, args.join(' '));
@@ -196,11 +203,20 @@ describe('no terminal escapes from a hostile tree and hostile names', () => {
     expect(fs.readFileSync(`${target}/${NL}`, 'utf8')).toBe(`content of ${NL}`);
     const other = sb.file('other');
     expect(sb.run(['-r', other, 'init', '--insecure-no-encryption']).code).toBe(0);
-    for (const args of [['-r', other, 'copy', '--from-repo', sb.repo], ['-r', other, '-v', 'copy', '--from-repo', sb.repo]]) {
+    for (const args of [
+      ['-r', other, 'copy', '--from-repo', sb.repo],
+      ['-r', other, '-v', 'copy', '--from-repo', sb.repo],
+    ]) {
       const r = sb.run(args);
       clean(r, args.join(' '));
     }
-    for (const args of [['restore', 'nope\u001b]0;x\u0007\nforged', sb.file('o4')], ['ls', second, 'missing\u009b\nforged'], ['snapshot', sb.file('missing\u001b[2J\nforged')], ['forget', '--keep-last', 'x\nforged\u001b[2J'], ['--json', 'ls', second, 'missing\u009b']]) {
+    for (const args of [
+      ['restore', 'nope\u001b]0;x\u0007\nforged', sb.file('o4')],
+      ['ls', second, 'missing\u009b\nforged'],
+      ['snapshot', sb.file('missing\u001b[2J\nforged')],
+      ['forget', '--keep-last', 'x\nforged\u001b[2J'],
+      ['--json', 'ls', second, 'missing\u009b'],
+    ]) {
       const r = sb.run(args);
       expect(r.code, args.join(' ')).not.toBe(0);
       clean(r, args.join(' '));

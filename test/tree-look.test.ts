@@ -75,7 +75,10 @@ describe('ls, diff, find and dump', () => {
     expect(lines.map((l) => l.split(/\s+/).slice(5).join(' '))).toEqual(['conf', 'conf/current -> nginx/nginx.conf', 'conf/keep', 'conf/nginx', 'conf/nginx/nginx.conf', 'gone', 'odd\\nname']);
     expect(lines[2]).toMatch(/^-rw-r--r-- \S+\/\S+ +5 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9} conf\/keep$/);
     const sub = sb.run(['ls', a, 'conf/nginx', '--json']);
-    const j = sub.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const j = sub.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(j.map((e) => [e.path, e.type, e.size])).toEqual([
       ['conf/nginx', 'dir', 0],
       ['conf/nginx/nginx.conf', 'file', 20],
@@ -89,7 +92,11 @@ describe('ls, diff, find and dump', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['U    conf/keep  (mode)', 'M    conf/nginx/nginx.conf', '-    gone', '+    new']);
     expect(r.stderr).toMatch(/1 added, 1 removed, 1 changed, 1 metadata only/);
-    const j = sb.run(['diff', a, b, '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const j = sb
+      .run(['diff', a, b, '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(j[0]).toEqual({ kind: 'metadata', path: 'conf/keep', type: 'file', fields: ['mode'] });
     const same = sb.run(['diff', b, b]);
     expect(same.stdout).toBe('');
@@ -101,7 +108,10 @@ describe('ls, diff, find and dump', () => {
   it('find searches trees and image layers', () => {
     const r = sb.run(['find', 'nginx.conf', '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const hits = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const hits = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(hits.map((h) => [h.snapshot, h.path])).toEqual([
       [a, 'conf/nginx/nginx.conf'],
       [b, 'conf/nginx/nginx.conf'],
@@ -119,7 +129,11 @@ describe('ls, diff, find and dump', () => {
     const t = sb.run(['dump', b, 'conf']);
     expect(t.code, t.stderr).toBe(0);
     fs.writeFileSync(sb.file('conf.tar'), t.stdoutBytes);
-    expect(sh(`tar -tf ${sb.file('conf.tar')}`).trim().split('\n')).toEqual(['./', './current', './keep', './nginx/', './nginx/nginx.conf']);
+    expect(
+      sh(`tar -tf ${sb.file('conf.tar')}`)
+        .trim()
+        .split('\n'),
+    ).toEqual(['./', './current', './keep', './nginx/', './nginx/nginx.conf']);
     const missing = sb.run(['dump', b, 'gone']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/gone: no such file or directory in snapshot .*\[NOT_FOUND\]/);

@@ -67,7 +67,7 @@ export function buildTree(src: string): net.Server {
       'mkfifo var/fifo',
       "printf 'x' > \"$(printf 'new\\nline')\"",
       "printf 'bad' > \"$(printf 'inv\\xff\\xfe')\"",
-      "ln -s \"$(printf 'target\\nwith newline')\" odd-link",
+      'ln -s "$(printf \'target\\nwith newline\')" odd-link',
       'setfattr -n user.comment -v "stowage test" usr/bin/big',
       'setfattr -n user.bin -v 0x00ff10 etc/hosts',
       "setfattr -n user.odd -v 'on a name that is not UTF-8' \"$(printf 'inv\\xff\\xfe')\"",

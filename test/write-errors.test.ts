@@ -89,7 +89,10 @@ describe.skipIf(!isRoot)('write errors on full and read-only file systems', () =
     fill(full);
     const tree2 = sb.run(['restore', treeId, `${full}/tree2`]);
     failsWith(tree2, 'NO_SPACE', 'tree restore into a disk already full');
-    for (const args of [['--json', 'restore', treeId, `${full}/tree3`], ['--json', 'restore', `${treeId}:sub/deeper`, `${full}/tree4`]]) {
+    for (const args of [
+      ['--json', 'restore', treeId, `${full}/tree3`],
+      ['--json', 'restore', `${treeId}:sub/deeper`, `${full}/tree4`],
+    ]) {
       const r = sb.run(args);
       expect(JSON.parse(r.stderr.trim().split('\n').pop()!).error.code, args.join(' ')).toBe('NO_SPACE');
     }

@@ -112,7 +112,8 @@ async function pipeline(inputs: string[]): Promise<{ rows: Row[]; detail: unknow
       detail.push({ step: 'snapshot', input: f, bytes: size, seconds: r.seconds, rssKB: r.rssKB, cpuSeconds: r.cpuSeconds, result: r.json });
       rows.push({ what: `snapshot ${f.split('/').pop()} (process)`, mbPerSec: size / 1e6 / r.seconds, note: `${r.seconds.toFixed(2)} s, RSS ${r.rssKB ? (r.rssKB / 1024).toFixed(0) : '?'} MB` });
     }
-    if (inputs.length > 1) rows.push({ what: `snapshot series, ${inputs.length} processes`, mbPerSec: total / 1e6 / secs, note: `${secs.toFixed(2)} s total, repo ${((await dirBytes(repo)) / 1e6).toFixed(1)} MB` });
+    if (inputs.length > 1)
+      rows.push({ what: `snapshot series, ${inputs.length} processes`, mbPerSec: total / 1e6 / secs, note: `${secs.toFixed(2)} s total, repo ${((await dirBytes(repo)) / 1e6).toFixed(1)} MB` });
     const last = inputs[inputs.length - 1]!;
     const out = join(tmp, 'restored');
     const r = await runStep({ argv: [...bin, '-r', repo, 'restore', 'latest', out] }, env);
@@ -121,7 +122,11 @@ async function pipeline(inputs: string[]): Promise<{ rows: Row[]; detail: unknow
     if (!ok) throw new Error('restored bytes differ from the input');
     const size = statSync(last).size;
     detail.push({ step: 'restore', bytes: size, seconds: r.seconds, rssKB: r.rssKB, cpuSeconds: r.cpuSeconds });
-    rows.push({ what: `restore ${last.split('/').pop()} (process)`, mbPerSec: size / 1e6 / r.seconds, note: `${r.seconds.toFixed(2)} s, RSS ${r.rssKB ? (r.rssKB / 1024).toFixed(0) : '?'} MB, verified` });
+    rows.push({
+      what: `restore ${last.split('/').pop()} (process)`,
+      mbPerSec: size / 1e6 / r.seconds,
+      note: `${r.seconds.toFixed(2)} s, RSS ${r.rssKB ? (r.rssKB / 1024).toFixed(0) : '?'} MB, verified`,
+    });
     return { rows, detail };
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -80,7 +80,16 @@ async function main(): Promise<void> {
       const again = await must(`${row} repeat`, runStep({ argv: [...st, '-r', dst, 'copy', '--from-repo', src, '-q', ...copyArgs] }, env));
       const restored = join(tmp, 'restored.tar');
       await must(`${row} restore`, runStep({ argv: [...st, '-r', dst, 'restore', 'latest', restored, '--overwrite'] }, env));
-      rows.push({ row, seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMiB: r.rssKB && r.rssKB / 1024, targetBytes: size, repeatSeconds: again.seconds, repeatAddedBytes: (await dirBytes(dst)) - size, restoreVerified: (await sha256File(restored)) === want });
+      rows.push({
+        row,
+        seconds: r.seconds,
+        cpuSeconds: r.cpuSeconds,
+        rssMiB: r.rssKB && r.rssKB / 1024,
+        targetBytes: size,
+        repeatSeconds: again.seconds,
+        repeatAddedBytes: (await dirBytes(dst)) - size,
+        restoreVerified: (await sha256File(restored)) === want,
+      });
       rmSync(restored, { force: true });
       rmSync(dst, { recursive: true, force: true });
     };
@@ -94,7 +103,16 @@ async function main(): Promise<void> {
       const again = await must('restic copy repeat', runStep({ argv: [restic, '-r', dst, 'copy', '--from-repo', rsrc, '-q'] }, fromEnv));
       const restored = join(tmp, 'restored.tar');
       await must('restic dump', runStep({ argv: [restic, '-r', dst, 'dump', 'latest', last], stdoutFile: restored }, env));
-      rows.push({ row: 'restic 0.14 copy', seconds: r.seconds, cpuSeconds: r.cpuSeconds, rssMiB: r.rssKB && r.rssKB / 1024, targetBytes: size, repeatSeconds: again.seconds, repeatAddedBytes: (await dirBytes(dst)) - size, restoreVerified: (await sha256File(restored)) === want });
+      rows.push({
+        row: 'restic 0.14 copy',
+        seconds: r.seconds,
+        cpuSeconds: r.cpuSeconds,
+        rssMiB: r.rssKB && r.rssKB / 1024,
+        targetBytes: size,
+        repeatSeconds: again.seconds,
+        repeatAddedBytes: (await dirBytes(dst)) - size,
+        restoreVerified: (await sha256File(restored)) === want,
+      });
       rmSync(restored, { force: true });
       rmSync(dst, { recursive: true, force: true });
     };
@@ -113,7 +131,10 @@ async function main(): Promise<void> {
   writeFileSync(out, JSON.stringify(doc, null, 2) + '\n');
   console.log(`| row | copy, s | CPU, s | peak RSS, MiB | target, MB | repeat copy, s | repeat adds, B | v5 restored |`);
   console.log(`|---|---:|---:|---:|---:|---:|---:|---|`);
-  for (const r of rows) console.log(`| ${r.row} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds?.toFixed(1) ?? '-'} | ${r.rssMiB?.toFixed(0) ?? '-'} | ${(r.targetBytes / 1e6).toFixed(1)} | ${r.repeatSeconds.toFixed(2)} | ${r.repeatAddedBytes} | ${r.restoreVerified ? 'sha256 ok' : 'MISMATCH'} |`);
+  for (const r of rows)
+    console.log(
+      `| ${r.row} | ${r.seconds.toFixed(1)} | ${r.cpuSeconds?.toFixed(1) ?? '-'} | ${r.rssMiB?.toFixed(0) ?? '-'} | ${(r.targetBytes / 1e6).toFixed(1)} | ${r.repeatSeconds.toFixed(2)} | ${r.repeatAddedBytes} | ${r.restoreVerified ? 'sha256 ok' : 'MISMATCH'} |`,
+    );
   console.log(`stowage source repository: ${(srcBytes / 1e6).toFixed(1)} MB; load average (1 min) ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`);
   if (rows.some((r) => !r.restoreVerified)) process.exitCode = 1;
 }

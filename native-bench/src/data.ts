@@ -14,7 +14,28 @@ export function randomBytesSeeded(seed: string, n: number): Buffer {
 export function mixedData(seed: string, n: number): Buffer {
   const out = Buffer.allocUnsafe(n);
   const rnd = randomBytesSeeded(seed, n);
-  const words = ['lib', 'usr', 'share', 'doc', 'python3', 'debian', 'control', 'copyright', 'Package:', 'Version:', '1.2.3-4', 'amd64', '/etc/', 'README', '#include', 'return', 'static', 'int', 'void', 'const'];
+  const words = [
+    'lib',
+    'usr',
+    'share',
+    'doc',
+    'python3',
+    'debian',
+    'control',
+    'copyright',
+    'Package:',
+    'Version:',
+    '1.2.3-4',
+    'amd64',
+    '/etc/',
+    'README',
+    '#include',
+    'return',
+    'static',
+    'int',
+    'void',
+    'const',
+  ];
   for (let off = 0; off < n; off += 65536) {
     const end = Math.min(n, off + 65536);
     if ((off >> 16) % 2 === 0) {

@@ -75,10 +75,10 @@ function stowageTool(encrypted: boolean, agent = false): Tool {
   return {
     name: agent ? 'stowage, encrypted, key agent' : encrypted ? 'stowage, encrypted' : 'stowage, plaintext',
     settings: agent
-      ? 'as encrypted, with the opt-in key agent (`stowage agent start`, started before init, untimed): init hands it the key file\'s KEK, so the five snapshots, the open and the restore skip scrypt'
+      ? "as encrypted, with the opt-in key agent (`stowage agent start`, started before init, untimed): init hands it the key file's KEK, so the five snapshots, the open and the restore skip scrypt"
       : encrypted
-      ? 'stowage init (default: AES-256-GCM, keyed BLAKE3 ids, seeded FastCDC, scrypt N=2^16 r=8 p=1), 256 KiB avg chunks, zstd 3'
-      : 'stowage init --insecure-no-encryption, 256 KiB avg chunks, zstd 3',
+        ? 'stowage init (default: AES-256-GCM, keyed BLAKE3 ids, seeded FastCDC, scrypt N=2^16 r=8 p=1), 256 KiB avg chunks, zstd 3'
+        : 'stowage init --insecure-no-encryption, 256 KiB avg chunks, zstd 3',
     ...(agent && {
       before: async (work: string, env: NodeJS.ProcessEnv) => {
         const socket = join(work, 'agent.sock');

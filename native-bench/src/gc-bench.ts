@@ -207,7 +207,10 @@ async function tinyChunkRun(
   opts: Options,
   prefix: string,
   checkArgs: readonly string[],
-  fill: (ctx: { work: string; snapshot: (file: string, what: string) => Promise<{ id: string; chunks: number; seconds: number; rssKB: number | null }> }) => Promise<{ forget: string[]; inputBytes: number }>,
+  fill: (ctx: {
+    work: string;
+    snapshot: (file: string, what: string) => Promise<{ id: string; chunks: number; seconds: number; rssKB: number | null }>;
+  }) => Promise<{ forget: string[]; inputBytes: number }>,
 ): Promise<BlobsResult> {
   const work = await mkdtemp(join(opts.tmp, prefix));
   const repo = join(work, 'repo');
@@ -273,7 +276,10 @@ async function repackRun(opts: Options): Promise<BlobsResult> {
       const half: Buffer[] = [];
       for (let off = 0; off < data.length; off += 128 << 10) half.push(data.subarray(off, Math.min(data.length, off + (64 << 10))));
       await writeFile(g, Buffer.concat(half));
-      for (const [file, keep] of [[f, false], [g, true]] as const) {
+      for (const [file, keep] of [
+        [f, false],
+        [g, true],
+      ] as const) {
         const s = await snapshot(file, `snapshot ${file}`);
         if (!keep) forget.push(s.id);
         process.stderr.write(`  repack: snapshot ${file}: ${s.seconds.toFixed(1)} s, ${s.chunks} chunks\n`);
@@ -343,7 +349,8 @@ export async function main(argv: string[]): Promise<number> {
       '| command | seconds | peak RSS, MB |',
       '|---|---:|---:|',
       ...b.snapshots.map(
-        (s) => `| \`stowage snapshot --format raw\` (${s.what}: ${s.chunks.toLocaleString('en')} chunks, ${s.cpuSeconds === null ? 'n/a' : s.cpuSeconds.toFixed(1)} CPU-s) | ${s.seconds.toFixed(2)} | ${s.rssKB === null ? 'n/a' : mb(s.rssKB * 1024)} |`,
+        (s) =>
+          `| \`stowage snapshot --format raw\` (${s.what}: ${s.chunks.toLocaleString('en')} chunks, ${s.cpuSeconds === null ? 'n/a' : s.cpuSeconds.toFixed(1)} CPU-s) | ${s.seconds.toFixed(2)} | ${s.rssKB === null ? 'n/a' : mb(s.rssKB * 1024)} |`,
       ),
       `| \`stowage gc --dry-run\` | ${b.gcDry.seconds.toFixed(2)} | ${rss(b.gcDry)} |`,
       `| \`stowage gc\` | ${b.gc.seconds.toFixed(2)} | ${rss(b.gc)} |`,
@@ -365,7 +372,8 @@ export async function main(argv: string[]): Promise<number> {
       '| command | seconds | peak RSS, MB |',
       '|---|---:|---:|',
       ...b.snapshots.map(
-        (s) => `| \`stowage snapshot --format raw\` (${s.what}: ${s.chunks.toLocaleString('en')} chunks, ${s.cpuSeconds === null ? 'n/a' : s.cpuSeconds.toFixed(1)} CPU-s) | ${s.seconds.toFixed(2)} | ${s.rssKB === null ? 'n/a' : mb(s.rssKB * 1024)} |`,
+        (s) =>
+          `| \`stowage snapshot --format raw\` (${s.what}: ${s.chunks.toLocaleString('en')} chunks, ${s.cpuSeconds === null ? 'n/a' : s.cpuSeconds.toFixed(1)} CPU-s) | ${s.seconds.toFixed(2)} | ${s.rssKB === null ? 'n/a' : mb(s.rssKB * 1024)} |`,
       ),
       `| \`stowage gc --dry-run\` | ${b.gcDry.seconds.toFixed(2)} | ${rss(b.gcDry)} |`,
       `| \`stowage gc\` | ${b.gc.seconds.toFixed(2)} | ${rss(b.gc)} |`,

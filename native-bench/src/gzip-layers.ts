@@ -88,7 +88,8 @@ interface Candidate {
 }
 
 const CANDIDATES: Candidate[] = [];
-for (const strategy of [zlib.constants.Z_DEFAULT_STRATEGY, zlib.constants.Z_FILTERED]) for (const memLevel of [8, 9]) for (let level = 1; level <= 9; level++) CANDIDATES.push({ level, memLevel, strategy });
+for (const strategy of [zlib.constants.Z_DEFAULT_STRATEGY, zlib.constants.Z_FILTERED])
+  for (const memLevel of [8, 9]) for (let level = 1; level <= 9; level++) CANDIDATES.push({ level, memLevel, strategy });
 
 /** The deflate stream of a single-member gzip file (header and trailer off), or undefined. */
 function deflateOf(gz: Buffer): { header: Buffer; deflate: Buffer } | undefined {
@@ -157,17 +158,22 @@ function recipes(version: number): LayerRow[] {
 }
 
 mkdirSync(tmpRoot, { recursive: true });
-const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' ');
 const t0 = performance.now();
 const layers: LayerRow[] = [];
 for (let v = 1; v <= 5; v++) layers.push(...recipes(v));
 const unique = new Map(layers.map((l) => [l.digest, l]));
 const qualified = [...unique.values()].filter((l) => l.recipe);
-console.log(`gzip layers of v1..v5.oci.tar: ${unique.size} distinct, ${qualified.length} reproduced byte for byte by a zlib recipe (${((100 * qualified.length) / Math.max(1, unique.size)).toFixed(0)}%); gzip bytes ${[...unique.values()].reduce((a, l) => a + l.gzipBytes, 0)}, qualified gzip bytes ${qualified.reduce((a, l) => a + l.gzipBytes, 0)}`);
+console.log(
+  `gzip layers of v1..v5.oci.tar: ${unique.size} distinct, ${qualified.length} reproduced byte for byte by a zlib recipe (${((100 * qualified.length) / Math.max(1, unique.size)).toFixed(0)}%); gzip bytes ${[...unique.values()].reduce((a, l) => a + l.gzipBytes, 0)}, qualified gzip bytes ${qualified.reduce((a, l) => a + l.gzipBytes, 0)}`,
+);
 console.log(`  longest common prefix of a candidate's deflate output with a layer's (bytes): ${[...unique.values()].map((l) => l.bestPrefix).join(', ')}`);
 console.log(`  gzip headers seen: ${[...new Set([...unique.values()].map((l) => l.header))].join(', ')}`);
 const dedup = skipDedup ? [] : ['oci', 'oci-uncompressed'].map(dedupSeries);
-for (const d of dedup) console.log(`${d.series}: repository after v1..v5 ${d.afterEach.map((b) => (b / 1e6).toFixed(1)).join(' / ')} MB; snapshot seconds ${d.seconds.map((s) => s.toFixed(1)).join(' / ')}`);
+for (const d of dedup)
+  console.log(`${d.series}: repository after v1..v5 ${d.afterEach.map((b) => (b / 1e6).toFixed(1)).join(' / ')} MB; snapshot seconds ${d.seconds.map((s) => s.toFixed(1)).join(' / ')}`);
 const result = { when: new Date().toISOString(), loadavgAtStart: load, seconds: (performance.now() - t0) / 1000, corpus, layers, distinct: unique.size, qualified: qualified.length, dedup };
 if (out) writeFileSync(out, JSON.stringify(result, null, 2));
 console.log(`load average at start: ${load}; ${((performance.now() - t0) / 1000).toFixed(0)} s`);

@@ -69,7 +69,11 @@ function parseOptions(argv: string[]): Options {
       'wait-load': { type: 'string', default: '600' },
     },
   });
-  const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const list = (s: string): string[] =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter((x) => x !== '');
   const runs = Number(values.runs);
   const stowageAvg = list(values['stowage-avg']).map(Number);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
@@ -111,7 +115,8 @@ function selectTools(opts: Options): ToolDef[] {
     if (name === 'stowage-enc') return rows('auto', true);
     if (name === 'stowage-enc-stdout') return rows('stdout', true);
     const peer = PEERS.find((t) => t.name === name);
-    if (peer === undefined) throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, stowage-nodelta, stowage-stdout, stowage-enc, stowage-enc-stdout, ${PEERS.map((t) => t.name).join(', ')})`);
+    if (peer === undefined)
+      throw new Error(`unknown tool ${name} (known: stowage, stowage-raw, stowage-nodelta, stowage-stdout, stowage-enc, stowage-enc-stdout, ${PEERS.map((t) => t.name).join(', ')})`);
     return [peer];
   });
 }

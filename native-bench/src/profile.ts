@@ -89,10 +89,18 @@ export function stageOf(f: CallFrame, restore: boolean, source = ''): Stage | 'i
   if (/^wasm-function/.test(n) || /^(cuts|cut|cutter|gear|nextCut)$/i.test(n)) return 'chunking (FastCDC)';
   if (/_getMany|getMany|lookup/.test(n)) return 'index lookups (LevelDB getMany)';
   if (/classic-level|abstract-level|level-transcoder|leveldown/.test(u)) return 'LevelDB writes, open, close';
-  if (/^(compileForInternalLoader|wrapSafe|compileSourceTextModule|parseSource|parseCJS|tryParseRequire|dlopen|internalBinding|startThread|compileFunction|defaultResolve|moduleResolve|finalizeResolution|resolveExports|initializeImportMeta|prepareExecution)$/.test(n) || /(esm|cjs)\/|bootstrap|modules\/|realm/.test(u)) {
+  if (
+    /^(compileForInternalLoader|wrapSafe|compileSourceTextModule|parseSource|parseCJS|tryParseRequire|dlopen|internalBinding|startThread|compileFunction|defaultResolve|moduleResolve|finalizeResolution|resolveExports|initializeImportMeta|prepareExecution)$/.test(
+      n,
+    ) ||
+    /(esm|cjs)\/|bootstrap|modules\/|realm/.test(u)
+  ) {
     return 'module loading, worker start-up';
   }
-  if (/^(read|write|writeBuffer|writeBuffers|writev|openFileHandle|fstat|close|unlink|rename|fsync|fdatasync|open|readFile|writeFile|stat|lstat|mkdir|readdir|realpathSync)$/.test(n) || /fs\/|node:fs|promises/.test(u)) {
+  if (
+    /^(read|write|writeBuffer|writeBuffers|writev|openFileHandle|fstat|close|unlink|rename|fsync|fdatasync|open|readFile|writeFile|stat|lstat|mkdir|readdir|realpathSync)$/.test(n) ||
+    /fs\/|node:fs|promises/.test(u)
+  ) {
     return 'reading input, writing output (fs)';
   }
   if (/^(parseHeader|onHeader|step|feed|checksum|endContent|content|file|pathKey|process|slice|concat|writeItems|append|add|loadBasis|toBuffer)$/.test(n)) return 'tar splitting, file maps';
@@ -195,7 +203,10 @@ async function profileStep(what: string, argv: string[], env: NodeJS.ProcessEnv,
     rssKB: s.rssKB,
     stages: out,
     sampled: Object.fromEntries([...stages].map(([k, v]) => [k, v / 1e6])),
-    otherTop: [...other].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, v]) => [k, v / 1e6]),
+    otherTop: [...other]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 8)
+      .map(([k, v]) => [k, v / 1e6]),
   };
 }
 

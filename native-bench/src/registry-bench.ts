@@ -104,7 +104,10 @@ const procs: ChildProcess[] = [];
 async function startRegistry(): Promise<{ addr: string; proc: ChildProcess }> {
   const port = await freePort();
   const dir = mkdtempSync(join(work, 'registry-'));
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const proc = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   procs.push(proc);
   await waitHttp(`http://127.0.0.1:${port}/v2/`);
@@ -122,7 +125,9 @@ async function startServe(env: NodeJS.ProcessEnv): Promise<{ addr: string; proc:
 const pull = (addr: string, ref: string, dest: string) => runAsync('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${addr}/${ref}`, `dir:${dest}`]);
 
 async function main(): Promise<void> {
-  const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const load = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   const result: Record<string, unknown> = { when: new Date().toISOString(), loadavgAtStart: load, corpus };
   const repo = join(work, 'repo');
   const env = { ...process.env, STOWAGE_REPOSITORY: repo, STOWAGE_CACHE_DIR: join(work, 'cache') };
@@ -135,7 +140,10 @@ async function main(): Promise<void> {
   const idOf = (n: string) => names.find((s) => s.name === n)!.id;
   run('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci-archive:${join(corpus, 'v5.oci.tar')}`, `docker://${reg.addr}/gz/deb:v5`]);
   run(process.execPath, [BIN, 'restore', idOf('deb-docker'), `docker://${reg.addr}/raw/deb:v5`], env);
-  const series = [['gzip (v5.oci.tar, 149 MB)', 'deb-oci', 'gz/deb:v5'], ['uncompressed (v5.docker.tar, 398 MB)', 'deb-docker', 'raw/deb:v5']] as const;
+  const series = [
+    ['gzip (v5.oci.tar, 149 MB)', 'deb-oci', 'gz/deb:v5'],
+    ['uncompressed (v5.docker.tar, 398 MB)', 'deb-docker', 'raw/deb:v5'],
+  ] as const;
   const times = new Map<string, { registry: number[]; serve: number[]; same: boolean }>(series.map(([name]) => [name, { registry: [], serve: [], same: true }]));
   const four = { serve: [] as number[], registry: [] as number[], serveRss: [] as number[], registryRss: [] as number[], loads: [] as string[] };
   for (let run = 0; run < runs; run++) {
@@ -161,7 +169,9 @@ async function main(): Promise<void> {
       t.registry.push(registrySeconds);
       t.serve.push(serveSeconds);
       t.same &&= same;
-      console.log(`run ${run + 1}: pull ${name}: docker-registry ${registrySeconds.toFixed(2)} s, stowage serve ${serveSeconds.toFixed(2)} s (${(serveSeconds / registrySeconds).toFixed(2)}x); manifests identical: ${same}`);
+      console.log(
+        `run ${run + 1}: pull ${name}: docker-registry ${registrySeconds.toFixed(2)} s, stowage serve ${serveSeconds.toFixed(2)} s (${(serveSeconds / registrySeconds).toFixed(2)}x); manifests identical: ${same}`,
+      );
       for (const p of ['warm-r', 'warm-s', 'r', 's']) rmSync(join(work, `${p}-${snapName}`), { recursive: true, force: true });
     }
     // four pulls at once (the uncompressed series: the most bytes), peak RSS of each server
@@ -173,7 +183,9 @@ async function main(): Promise<void> {
     four.serveRss.push(peakRssMB(serve.proc.pid!));
     four.registryRss.push(peakRssMB(reg.proc.pid!));
     four.loads.push(loadavg()[0]!.toFixed(2));
-    console.log(`run ${run + 1}: four pulls at once (uncompressed v5): stowage serve ${fourServe.toFixed(2)} s, peak RSS ${peakRssMB(serve.proc.pid!).toFixed(0)} MB; docker-registry ${fourReg.toFixed(2)} s, peak RSS ${peakRssMB(reg.proc.pid!).toFixed(0)} MB; load ${four.loads[run]}`);
+    console.log(
+      `run ${run + 1}: four pulls at once (uncompressed v5): stowage serve ${fourServe.toFixed(2)} s, peak RSS ${peakRssMB(serve.proc.pid!).toFixed(0)} MB; docker-registry ${fourReg.toFixed(2)} s, peak RSS ${peakRssMB(reg.proc.pid!).toFixed(0)} MB; load ${four.loads[run]}`,
+    );
     for (const i of [0, 1, 2, 3]) for (const p of ['p4s', 'p4r']) rmSync(join(work, `${p}-${i}`), { recursive: true, force: true });
     serve.proc.kill('SIGTERM');
     await new Promise((r) => serve.proc.once('exit', r));
@@ -188,9 +200,13 @@ async function main(): Promise<void> {
   }
   result.pulls = rows;
   result.fourPulls = { serveSeconds: median(four.serve), registrySeconds: median(four.registry), servePeakRssMB: median(four.serveRss), registryPeakRssMB: median(four.registryRss), runs: four };
-  console.log(`median of ${runs}: four pulls at once: stowage serve ${median(four.serve).toFixed(2)} s, peak RSS ${median(four.serveRss).toFixed(0)} MB (runs: ${four.serveRss.map((x) => x.toFixed(0)).join(', ')}); docker-registry ${median(four.registry).toFixed(2)} s, peak RSS ${median(four.registryRss).toFixed(0)} MB`);
+  console.log(
+    `median of ${runs}: four pulls at once: stowage serve ${median(four.serve).toFixed(2)} s, peak RSS ${median(four.serveRss).toFixed(0)} MB (runs: ${four.serveRss.map((x) => x.toFixed(0)).join(', ')}); docker-registry ${median(four.registry).toFixed(2)} s, peak RSS ${median(four.registryRss).toFixed(0)} MB`,
+  );
   if (process.argv.includes('--no-series')) {
-    result.loadavgAtEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
+    result.loadavgAtEnd = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
     console.log(`load average at start ${load}, at end ${String(result.loadavgAtEnd)}`);
     if (out) writeFileSync(out, JSON.stringify(result, null, 2));
     return;
@@ -212,9 +228,20 @@ async function main(): Promise<void> {
       run(process.execPath, [BIN, 'snapshot', `oci:${layout}:v${v}`, '--name', 'series/deb'], b);
     });
   }
-  result.snapshotSeries = { directSeconds: direct, skopeoPlusSnapshotSeconds: viaSkopeo, skopeoSeconds: skopeoPart, repoBytesDirect: du(join(work, 'repo-a')), repoBytesViaSkopeo: du(join(work, 'repo-b')), layoutBytes: du(join(work, 'layout')) };
-  console.log(`snapshot v1..v5 from docker-registry: stowage snapshot docker:// ${direct.toFixed(1)} s; skopeo copy to oci:<dir> + stowage snapshot oci:<dir> ${viaSkopeo.toFixed(1)} s (skopeo ${skopeoPart.toFixed(1)} s); repositories ${(du(join(work, 'repo-a')) / 1e6).toFixed(1)} MB / ${(du(join(work, 'repo-b')) / 1e6).toFixed(1)} MB; the OCI dir ${(du(join(work, 'layout')) / 1e6).toFixed(1)} MB`);
-  result.loadavgAtEnd = loadavg().map((x) => x.toFixed(2)).join(' ');
+  result.snapshotSeries = {
+    directSeconds: direct,
+    skopeoPlusSnapshotSeconds: viaSkopeo,
+    skopeoSeconds: skopeoPart,
+    repoBytesDirect: du(join(work, 'repo-a')),
+    repoBytesViaSkopeo: du(join(work, 'repo-b')),
+    layoutBytes: du(join(work, 'layout')),
+  };
+  console.log(
+    `snapshot v1..v5 from docker-registry: stowage snapshot docker:// ${direct.toFixed(1)} s; skopeo copy to oci:<dir> + stowage snapshot oci:<dir> ${viaSkopeo.toFixed(1)} s (skopeo ${skopeoPart.toFixed(1)} s); repositories ${(du(join(work, 'repo-a')) / 1e6).toFixed(1)} MB / ${(du(join(work, 'repo-b')) / 1e6).toFixed(1)} MB; the OCI dir ${(du(join(work, 'layout')) / 1e6).toFixed(1)} MB`,
+  );
+  result.loadavgAtEnd = loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
   console.log(`load average at start ${load}, at end ${String(result.loadavgAtEnd)}`);
   if (out) writeFileSync(out, JSON.stringify(result, null, 2));
 }

@@ -63,13 +63,18 @@ async function main(): Promise<void> {
       rmSync(target, { force: true });
       rmSync(repo, { recursive: true, force: true });
       results.push({ bytes, snapshot: { seconds: s.seconds, rssKB: s.rssKB }, restore: { seconds: r.seconds, rssKB: r.rssKB } });
-      process.stderr.write(`${(bytes / 1e6).toFixed(0)} MB: snapshot peak RSS ${(s.rssKB / 1024).toFixed(0)} MB (${s.seconds.toFixed(1)} s), restore peak RSS ${((r.rssKB ?? 0) / 1024).toFixed(0)} MB (${r.seconds.toFixed(1)} s)\n`);
+      process.stderr.write(
+        `${(bytes / 1e6).toFixed(0)} MB: snapshot peak RSS ${(s.rssKB / 1024).toFixed(0)} MB (${s.seconds.toFixed(1)} s), restore peak RSS ${((r.rssKB ?? 0) / 1024).toFixed(0)} MB (${r.seconds.toFixed(1)} s)\n`,
+      );
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
   const lines = ['| input (stdin stream) | snapshot peak RSS | snapshot s | restore peak RSS | restore s |', '|---:|---:|---:|---:|---:|'];
-  for (const r of results) lines.push(`| ${(r.bytes / 1e6).toFixed(0)} MB | ${(r.snapshot.rssKB / 1024).toFixed(0)} MiB | ${r.snapshot.seconds.toFixed(1)} | ${((r.restore.rssKB ?? 0) / 1024).toFixed(0)} MiB | ${r.restore.seconds.toFixed(1)} |`);
+  for (const r of results)
+    lines.push(
+      `| ${(r.bytes / 1e6).toFixed(0)} MB | ${(r.snapshot.rssKB / 1024).toFixed(0)} MiB | ${r.snapshot.seconds.toFixed(1)} | ${((r.restore.rssKB ?? 0) / 1024).toFixed(0)} MiB | ${r.restore.seconds.toFixed(1)} |`,
+    );
   if (results.length >= 2) {
     const d = (results[results.length - 1]!.snapshot.rssKB - results[0]!.snapshot.rssKB) / 1024;
     lines.push('', `snapshot peak RSS difference, largest minus smallest input: ${d.toFixed(0)} MiB (target: within 64 MB)`);

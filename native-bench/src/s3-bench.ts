@@ -65,7 +65,11 @@ async function main(): Promise<void> {
   const state = join(work, 'ceph');
   const start = spawnSync('bash', [join(ROOT, 'scripts/ceph-rgw-start.sh'), state], { env: { ...process.env, MEMSTORE_BYTES: String(4 * 2 ** 30) }, encoding: 'utf8' });
   if (start.status !== 0) throw new Error(`ceph-rgw-start failed: ${start.stdout}${start.stderr}`);
-  const url = new URL(readFileSync(join(state, 'env'), 'utf8').trim().replace(/^STOWAGE_TEST_S3=/, ''));
+  const url = new URL(
+    readFileSync(join(state, 'env'), 'utf8')
+      .trim()
+      .replace(/^STOWAGE_TEST_S3=/, ''),
+  );
   const endpoint = url.origin;
   const log = join(state, 'log', 'client.rgw.a.log');
   const creds = { AWS_ACCESS_KEY_ID: decodeURIComponent(url.username), AWS_SECRET_ACCESS_KEY: decodeURIComponent(url.password), AWS_REGION: 'us-east-1' };
@@ -114,7 +118,9 @@ async function main(): Promise<void> {
     const requests = countRequests(log, from, t.bucket);
     const cephCpuSeconds = cephCpu() - ceph0;
     results[t.name]!.steps.push({ ...r, what, requests, load, cephCpuSeconds });
-    console.log(`${t.name.padEnd(8)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  cpu ${(r.cpuSeconds ?? 0).toFixed(2).padStart(6)} s  ceph cpu ${cephCpuSeconds.toFixed(2).padStart(5)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`);
+    console.log(
+      `${t.name.padEnd(8)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  cpu ${(r.cpuSeconds ?? 0).toFixed(2).padStart(6)} s  ceph cpu ${cephCpuSeconds.toFixed(2).padStart(5)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`,
+    );
   };
   try {
     for (const t of tools) await step(t, 'init', t.init());

@@ -105,14 +105,19 @@ async function step(tool: string, what: string, argv: string[]): Promise<StepRes
   const s: Step = { tool, what, seconds: r.seconds, rssMB: r.rssKB === null ? null : r.rssKB / 1024, cpuSeconds: r.cpuSeconds, load1, code: r.code };
   if (r.code !== 0) s.note = r.stderrTail.slice(-500);
   steps.push(s);
-  console.log(`${tool.padEnd(8)} ${what.padEnd(22)} ${r.seconds.toFixed(2).padStart(8)} s  ${s.rssMB === null ? '-' : s.rssMB.toFixed(0).padStart(5)} MB  cpu ${r.cpuSeconds?.toFixed(2) ?? '-'} s  load ${load1.toFixed(1)}${r.code !== 0 ? `  FAILED ${r.code}: ${s.note}` : ''}`);
+  console.log(
+    `${tool.padEnd(8)} ${what.padEnd(22)} ${r.seconds.toFixed(2).padStart(8)} s  ${s.rssMB === null ? '-' : s.rssMB.toFixed(0).padStart(5)} MB  cpu ${r.cpuSeconds?.toFixed(2) ?? '-'} s  load ${load1.toFixed(1)}${r.code !== 0 ? `  FAILED ${r.code}: ${s.note}` : ''}`,
+  );
   save();
   return r;
 }
 
 function save(): void {
   mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, JSON.stringify({ machine: { nproc: spawnSync('nproc').stdout.toString().trim(), restic: version('restic', ['version']), borg: version('borg', ['--version']) }, steps, summary }, null, 2));
+  writeFileSync(
+    OUT,
+    JSON.stringify({ machine: { nproc: spawnSync('nproc').stdout.toString().trim(), restic: version('restic', ['version']), borg: version('borg', ['--version']) }, steps, summary }, null, 2),
+  );
 }
 
 function version(cmd: string, args: string[]): string {
@@ -157,11 +162,15 @@ async function rootfsPart(tools: string[]): Promise<void> {
     const out = join(work, 'out');
     const restore = await step(t, 'restore v5', tool.restore(repo, out, 'v5-again'));
     const landed = join(out, tool.landing(vol));
-    const diff = spawnSync('bash', ['-c', `rsync -naHAXci --numeric-ids "${vol}/" "${landed}/" | wc -l`]).stdout.toString().trim();
+    const diff = spawnSync('bash', ['-c', `rsync -naHAXci --numeric-ids "${vol}/" "${landed}/" | wc -l`])
+      .stdout.toString()
+      .trim();
     const size = await dirBytes(repo);
     const maxRss = Math.max(...rss, (repeat.rssKB ?? 0) / 1024, (restore.rssKB ?? 0) / 1024);
     summary[`rootfs ${t}`] = { fiveVersionsSeconds: total, repeatSeconds: repeat.seconds, restoreSeconds: restore.seconds, repoBytes: size, peakRssMB: maxRss, rsyncDifferences: Number(diff) };
-    console.log(`${t}: five versions ${total.toFixed(1)} s, repeat ${repeat.seconds.toFixed(2)} s, restore ${restore.seconds.toFixed(2)} s, repository ${(size / 1e6).toFixed(1)} MB, peak RSS ${maxRss.toFixed(0)} MB, rsync -naHAXc differences after restore: ${diff}`);
+    console.log(
+      `${t}: five versions ${total.toFixed(1)} s, repeat ${repeat.seconds.toFixed(2)} s, restore ${restore.seconds.toFixed(2)} s, repository ${(size / 1e6).toFixed(1)} MB, peak RSS ${maxRss.toFixed(0)} MB, rsync -naHAXc differences after restore: ${diff}`,
+    );
     save();
     rmSync(out, { recursive: true, force: true });
   }
@@ -204,7 +213,13 @@ async function filesPart(counts: number[], tools: string[]): Promise<void> {
       await step(t, 'init', tool.init(repo));
       const first = await step(t, `${n} files: snapshot`, tool.snapshot(repo, tree, 'a'));
       const repeat = await step(t, `${n} files: repeat`, tool.snapshot(repo, tree, 'b'));
-      summary[`files ${n} ${t}`] = { snapshotSeconds: first.seconds, snapshotRssMB: first.rssKB === null ? null : first.rssKB / 1024, repeatSeconds: repeat.seconds, repeatRssMB: repeat.rssKB === null ? null : repeat.rssKB / 1024, repoBytes: await dirBytes(repo) };
+      summary[`files ${n} ${t}`] = {
+        snapshotSeconds: first.seconds,
+        snapshotRssMB: first.rssKB === null ? null : first.rssKB / 1024,
+        repeatSeconds: repeat.seconds,
+        repeatRssMB: repeat.rssKB === null ? null : repeat.rssKB / 1024,
+        repoBytes: await dirBytes(repo),
+      };
       save();
       rmSync(work, { recursive: true, force: true });
     }

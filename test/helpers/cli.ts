@@ -49,7 +49,14 @@ export function sandbox(): Sandbox {
   // Tests of plaintext behaviour pass `init --insecure-no-encryption`; the password stays set, so
   // STOWAGE_INSECURE_PLAINTEXT=1 says a plaintext repository is meant (test/downgrade.test.ts
   // runs without it: a given password then refuses a plaintext repository).
-  const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_CACHE_DIR: path.join(dir, 'cache'), STOWAGE_REPOSITORY: repo, STOWAGE_PASSWORD: TEST_PASSWORD, STOWAGE_TEST_KDF: 'fast', STOWAGE_INSECURE_PLAINTEXT: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STOWAGE_CACHE_DIR: path.join(dir, 'cache'),
+    STOWAGE_REPOSITORY: repo,
+    STOWAGE_PASSWORD: TEST_PASSWORD,
+    STOWAGE_TEST_KDF: 'fast',
+    STOWAGE_INSECURE_PLAINTEXT: '1',
+  };
   for (const v of ['STOWAGE_PASSWORD_FILE', 'STOWAGE_NEW_PASSWORD', 'STOWAGE_NEW_PASSWORD_FILE', 'STOWAGE_KEY_HINT', 'STOWAGE_AGENT_SOCK']) delete env[v];
   return {
     dir,

@@ -35,7 +35,16 @@ export function readInternalErrors(file: string): InternalErrorRecord[] {
 
 /** A report of internal errors for a failure message. */
 export function describeInternalErrors(records: readonly InternalErrorRecord[]): string {
-  return records.map((r) => `  stowage ${r.argv.join(' ')}\n    ${r.message}\n${(r.stack ?? '').split('\n').slice(1, 6).map((l) => `    ${l.trim()}`).join('\n')}`).join('\n');
+  return records
+    .map(
+      (r) =>
+        `  stowage ${r.argv.join(' ')}\n    ${r.message}\n${(r.stack ?? '')
+          .split('\n')
+          .slice(1, 6)
+          .map((l) => `    ${l.trim()}`)
+          .join('\n')}`,
+    )
+    .join('\n');
 }
 
 export default function setup(): () => void {

@@ -62,7 +62,14 @@ export function smallDockerArchive(file: string, repoTag: string, files: Readonl
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [`sha256:${d}`] } }));
   const cd = sha256(config);
   const manifest = Buffer.from(JSON.stringify([{ Config: `${cd}.json`, RepoTags: [repoTag], Layers: [`${d}/layer.tar`] }]));
-  fs.writeFileSync(file, tarOf([{ name: `${d}/layer.tar`, data: layer }, { name: `${cd}.json`, data: config }, { name: 'manifest.json', data: manifest }]));
+  fs.writeFileSync(
+    file,
+    tarOf([
+      { name: `${d}/layer.tar`, data: layer },
+      { name: `${cd}.json`, data: config },
+      { name: 'manifest.json', data: manifest },
+    ]),
+  );
   return `sha256:${d}`;
 }
 
@@ -103,7 +110,16 @@ export function makeRunnableImage(dir: string, name: string, message: string, ex
   });
   addLayer((root) => {
     fs.writeFileSync(path.join(root, 'hello.txt'), `${message}\n`);
-    if (extraBytes) fs.writeFileSync(path.join(root, 'data.bin'), createHash('sha512').update(message).digest().toString('hex').repeat(Math.ceil(extraBytes / 128)).slice(0, extraBytes));
+    if (extraBytes)
+      fs.writeFileSync(
+        path.join(root, 'data.bin'),
+        createHash('sha512')
+          .update(message)
+          .digest()
+          .toString('hex')
+          .repeat(Math.ceil(extraBytes / 128))
+          .slice(0, extraBytes),
+      );
   });
   const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['/bin/sh', '-c', 'cat /hello.txt'] }, rootfs: { type: 'layers', diff_ids: layers } });
   const cd = sha256(config);
@@ -185,7 +201,10 @@ export async function startDockerRegistry(dir: string, extraYaml = ''): Promise<
   const port = await freePort();
   const root = fs.mkdtempSync(path.join(dir, 'registry-'));
   const cfg = path.join(root, 'config.yml');
-  fs.writeFileSync(cfg, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${root}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${extraYaml}`);
+  fs.writeFileSync(
+    cfg,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${root}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n${extraYaml}`,
+  );
   const proc = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
@@ -216,7 +235,20 @@ export async function startDockerRegistry(dir: string, extraYaml = ''): Promise<
 
 /** podman with the flags that run containers on this machine, its storage under `dir`. */
 export function podman(dir: string): (args: readonly string[]) => string {
-  const base = ['--root', path.join(dir, 'podman-root'), '--runroot', path.join(dir, 'podman-run'), '--runtime', 'runc', '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+  const base = [
+    '--root',
+    path.join(dir, 'podman-root'),
+    '--runroot',
+    path.join(dir, 'podman-run'),
+    '--runtime',
+    'runc',
+    '--storage-driver',
+    'vfs',
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+  ];
   return (args) => sh('podman', [...base, ...args]);
 }
 
@@ -287,7 +319,10 @@ createServer((req, res) => {
 `,
   );
   const tokenProc = spawn(process.execPath, [script], { stdio: 'ignore' });
-  const reg = await startDockerRegistry(dir, `auth:\n  token:\n    realm: http://127.0.0.1:${tport}/token\n    service: stowage-test-registry\n    issuer: stowage-test-issuer\n    rootcertbundle: ${cert}\n`);
+  const reg = await startDockerRegistry(
+    dir,
+    `auth:\n  token:\n    realm: http://127.0.0.1:${tport}/token\n    service: stowage-test-registry\n    issuer: stowage-test-issuer\n    rootcertbundle: ${cert}\n`,
+  );
   return {
     addr: reg.addr,
     tokenRequests: () => (fs.existsSync(path.join(root, 'requests.log')) ? fs.readFileSync(path.join(root, 'requests.log'), 'utf8').trim().split('\n').length : 0),

@@ -122,8 +122,7 @@ export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'ra
     }),
     snapshot: (repo, file) => ({ argv: [...bin, '-r', repo, 'snapshot', file, '--json', '--name', basename(file), ...flags] }),
     // The snapshot restored is always the last one taken (the harness restores right after v5).
-    restore: (repo, _tag, out) =>
-      format === 'stdout' ? { argv: [...bin, '-r', repo, 'restore', 'latest', '-'], stdoutFile: out } : { argv: [...bin, '-r', repo, 'restore', 'latest', out] },
+    restore: (repo, _tag, out) => (format === 'stdout' ? { argv: [...bin, '-r', repo, 'restore', 'latest', '-'], stdoutFile: out } : { argv: [...bin, '-r', repo, 'restore', 'latest', out] }),
     repeat: true,
   };
 }

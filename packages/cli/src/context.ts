@@ -74,7 +74,13 @@ export function kekCacheFor(ctx: Context): { kekCache?: KekCache } {
 /** Opens the repository, runs `fn`, and always closes it. */
 export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>): Promise<T> {
   const keyHint = ctx.opts.keyHint ?? (process.env.STOWAGE_KEY_HINT || undefined);
-  const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), { cacheRoot: cacheRoot(ctx), password: passwordSource(ctx), expectEncrypted: expectsEncryption(ctx), ...(keyHint && { keyHint }), ...kekCacheFor(ctx) });
+  const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), {
+    cacheRoot: cacheRoot(ctx),
+    password: passwordSource(ctx),
+    expectEncrypted: expectsEncryption(ctx),
+    ...(keyHint && { keyHint }),
+    ...kekCacheFor(ctx),
+  });
   applyLockOptions(ctx, repo);
   try {
     return await fn(repo);

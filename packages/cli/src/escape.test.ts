@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { jsonText, oneLine, printable, terminalSafe } from './escape.js';
 
-
 describe('escaping for the terminal', () => {
   const hostile = 'a\u001b]0;t\u0007b\nc\td\u007fe\u009b2Jf\\g';
   it('terminalSafe keeps newlines and tabs, escapes the rest', () => {

@@ -37,7 +37,14 @@ export function filterFrom(o: FilterOpts): SnapshotFilter | undefined {
   const f: SnapshotFilter = {
     ...(o.name?.length && { names: o.name }),
     ...(o.host?.length && { hosts: o.host }),
-    ...(o.tag?.length && { tags: o.tag.map((t) => t.split(',').map((x) => x.trim()).filter((x) => x !== '')) }),
+    ...(o.tag?.length && {
+      tags: o.tag.map((t) =>
+        t
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x !== ''),
+      ),
+    }),
     ...(o.path?.length && { paths: o.path.map((p) => (p === '-' ? '-' : path.resolve(p))) }),
   };
   return Object.keys(f).length ? f : undefined;

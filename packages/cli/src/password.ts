@@ -22,12 +22,13 @@ function env(name: string): string | undefined {
 /** The password of the repository, read only when it turns out to be encrypted. */
 export function passwordSource(ctx: Context): () => Promise<string> {
   let cached: Promise<string> | undefined;
-  return () => (cached ??= (async () => {
-    const given = await givenPassword(ctx.opts.passwordFile, 'STOWAGE_PASSWORD_FILE', 'STOWAGE_PASSWORD');
-    if (given !== undefined) return given;
-    if (process.stdin.isTTY) return promptHidden(`enter password for repository: `);
-    throw new StowageError('PASSWORD_REQUIRED', `the repository is encrypted and no password was given: ${HOW}`);
-  })());
+  return () =>
+    (cached ??= (async () => {
+      const given = await givenPassword(ctx.opts.passwordFile, 'STOWAGE_PASSWORD_FILE', 'STOWAGE_PASSWORD');
+      if (given !== undefined) return given;
+      if (process.stdin.isTTY) return promptHidden(`enter password for repository: `);
+      throw new StowageError('PASSWORD_REQUIRED', `the repository is encrypted and no password was given: ${HOW}`);
+    })());
 }
 
 /**
@@ -36,12 +37,16 @@ export function passwordSource(ctx: Context): () => Promise<string> {
  */
 export function fromPasswordSource(file: string | undefined): () => Promise<string> {
   let cached: Promise<string> | undefined;
-  return () => (cached ??= (async () => {
-    const given = await givenPassword(file, 'STOWAGE_FROM_PASSWORD_FILE', 'STOWAGE_FROM_PASSWORD');
-    if (given !== undefined) return given;
-    if (process.stdin.isTTY) return promptHidden('enter password for source repository: ');
-    throw new StowageError('PASSWORD_REQUIRED', 'the source repository is encrypted and no password was given: give it in STOWAGE_FROM_PASSWORD, or in a file named by --from-password-file or STOWAGE_FROM_PASSWORD_FILE, or run in a terminal to be asked');
-  })());
+  return () =>
+    (cached ??= (async () => {
+      const given = await givenPassword(file, 'STOWAGE_FROM_PASSWORD_FILE', 'STOWAGE_FROM_PASSWORD');
+      if (given !== undefined) return given;
+      if (process.stdin.isTTY) return promptHidden('enter password for source repository: ');
+      throw new StowageError(
+        'PASSWORD_REQUIRED',
+        'the source repository is encrypted and no password was given: give it in STOWAGE_FROM_PASSWORD, or in a file named by --from-password-file or STOWAGE_FROM_PASSWORD_FILE, or run in a terminal to be asked',
+      );
+    })());
 }
 
 /**
@@ -71,7 +76,10 @@ export async function newKeyPassword(file: string | undefined): Promise<string> 
   const given = await givenPassword(file, 'STOWAGE_NEW_PASSWORD_FILE', 'STOWAGE_NEW_PASSWORD');
   if (given !== undefined) return given;
   if (process.stdin.isTTY) return promptTwice('enter new password: ');
-  throw new StowageError('PASSWORD_REQUIRED', 'no new password given: set STOWAGE_NEW_PASSWORD, or name a file with --new-password-file or STOWAGE_NEW_PASSWORD_FILE, or run in a terminal to be asked');
+  throw new StowageError(
+    'PASSWORD_REQUIRED',
+    'no new password given: set STOWAGE_NEW_PASSWORD, or name a file with --new-password-file or STOWAGE_NEW_PASSWORD_FILE, or run in a terminal to be asked',
+  );
 }
 
 /** KDF of new key files: strong by default; STOWAGE_TEST_KDF=fast makes them cheap, for tests only. */

@@ -58,7 +58,10 @@ describe('the internal-error log (STOWAGE_INTERNAL_ERROR_LOG)', () => {
       const script = `import { runToExit } from ${JSON.stringify(RUN)};\nrunToExit(() => Promise.reject(new Error("boom")));\n`;
       const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, STOWAGE_INTERNAL_ERROR_LOG: log } });
       expect(r.status).toBe(1);
-      const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      const records = readFileSync(log, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       expect(records).toHaveLength(1);
       expect(records[0].message).toMatch(/unexpected failure: Error: boom/);
       expect(records[0].stack).toMatch(/boom/);

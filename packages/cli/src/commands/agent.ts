@@ -55,9 +55,7 @@ async function waitReady(socket: string, ms: number): Promise<void> {
 export function registerAgent(program: Command, run: Run): void {
   const agent = program
     .command('agent')
-    .description(
-      `opt-in key agent: keeps the key-encryption keys of unlocked key files in memory for a while, so commands skip the password's key derivation (${AGENT_SOCKET_ENV} opts in)`,
-    );
+    .description(`opt-in key agent: keeps the key-encryption keys of unlocked key files in memory for a while, so commands skip the password's key derivation (${AGENT_SOCKET_ENV} opts in)`);
 
   agent
     .command('start')

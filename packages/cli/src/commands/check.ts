@@ -16,7 +16,9 @@ interface Opts extends FilterOpts {
 
 export function registerCheck(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   withFilterOptions(
-    program.command('check').description('verify snapshots, chunk lists, index and pack trailers; --read-data also re-hashes every blob; --name/--host/--tag/--path check the chunks of matching snapshots only'),
+    program
+      .command('check')
+      .description('verify snapshots, chunk lists, index and pack trailers; --read-data also re-hashes every blob; --name/--host/--tag/--path check the chunks of matching snapshots only'),
     'check the chunks of only',
   )
     .option('--read-data', 'read every pack and verify every blob against its id')
@@ -30,13 +32,21 @@ export function registerCheck(program: Command, run: (fn: (ctx: Context) => Prom
           await using held = await readLock(ctx, repo); // shared (check's own is re-entrant); none on a read-only repository
           let r;
           try {
-            r = await check(repo, { readData: o.readData ?? false, ...(subset && { readDataSubset: subset }), lock: held !== undefined, signal: ctx.signal, ...(filter && { filter }), ...(progress.fn && { progress: progress.fn }) });
+            r = await check(repo, {
+              readData: o.readData ?? false,
+              ...(subset && { readDataSubset: subset }),
+              lock: held !== undefined,
+              signal: ctx.signal,
+              ...(filter && { filter }),
+              ...(progress.fn && { progress: progress.fn }),
+            });
           } finally {
             progress.done();
           }
           if (ctx.opts.json) ctx.json(r);
           else printCheck(ctx, r);
-          if (r.errors > 0) throw new StowageError('CORRUPT', `check found ${r.errors} error${r.errors === 1 ? '' : 's'} (the findings above name what is damaged and the snapshots that depend on it)`);
+          if (r.errors > 0)
+            throw new StowageError('CORRUPT', `check found ${r.errors} error${r.errors === 1 ? '' : 's'} (the findings above name what is damaged and the snapshots that depend on it)`);
         }),
       ),
     );

@@ -27,7 +27,9 @@ export function registerCopy(program: Command, run: (fn: (ctx: Context) => Promi
   withFilterOptions(
     program
       .command('copy')
-      .description('copy snapshots from another repository (--from-repo) into this one, keeping their name, tags, host, time and every other fact; snapshots copied before are skipped, and only data this repository lacks is stored'),
+      .description(
+        'copy snapshots from another repository (--from-repo) into this one, keeping their name, tags, host, time and every other fact; snapshots copied before are skipped, and only data this repository lacks is stored',
+      ),
     'copy only',
   )
     .argument('[snapshot...]', 'snapshots of the source to copy: ids, unique prefixes, "latest" or image references (default: all that match the filters)')
@@ -75,7 +77,12 @@ export function registerCopy(program: Command, run: (fn: (ctx: Context) => Promi
 async function openSource(ctx: Context, location: string, o: Opts): Promise<Repository> {
   const keyHint = o.fromKeyHint ?? (process.env.STOWAGE_FROM_KEY_HINT || undefined);
   try {
-    const repo = await Repository.open(await backendFor(ctx, location), { cacheRoot: cacheRoot(ctx), password: fromPasswordSource(o.fromPasswordFile), ...(keyHint && { keyHint }), ...kekCacheFor(ctx) });
+    const repo = await Repository.open(await backendFor(ctx, location), {
+      cacheRoot: cacheRoot(ctx),
+      password: fromPasswordSource(o.fromPasswordFile),
+      ...(keyHint && { keyHint }),
+      ...kekCacheFor(ctx),
+    });
     applyLockOptions(ctx, repo);
     return repo;
   } catch (err) {
@@ -93,7 +100,9 @@ function printEvent(ctx: Context, e: CopyEvent): void {
 
 function printSummary(ctx: Context, r: CopyResult): void {
   ctx.verbose(`mode ${r.mode}: ${r.reason}`);
-  ctx.say(`${r.copied.length} snapshot${r.copied.length === 1 ? '' : 's'} copied, ${r.skipped.length} skipped (already there); ${r.stats.newBlobs} new blobs, ${formatBytes(r.stats.newBytes)} (${formatBytes(r.stats.storedBytes)} stored); mode ${r.mode}`);
+  ctx.say(
+    `${r.copied.length} snapshot${r.copied.length === 1 ? '' : 's'} copied, ${r.skipped.length} skipped (already there); ${r.stats.newBlobs} new blobs, ${formatBytes(r.stats.newBytes)} (${formatBytes(r.stats.storedBytes)} stored); mode ${r.mode}`,
+  );
 }
 
 function copyJson(r: CopyResult): unknown {

@@ -20,7 +20,8 @@ export function registerDiff(program: Command, run: (fn: (ctx: Context) => Promi
           await using _lock = await readLock(ctx, repo);
           const a = await loadSnapshot(repo, await resolveSnapshot(repo, ra));
           const b = await loadSnapshot(repo, await resolveSnapshot(repo, rb));
-          for (const s of [a, b]) if (!isTreeSnapshot(s)) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(s.id)} is ${s.format ?? 'raw'}, not a snapshot of directories: diff compares trees`);
+          for (const s of [a, b])
+            if (!isTreeSnapshot(s)) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(s.id)} is ${s.format ?? 'raw'}, not a snapshot of directories: diff compares trees`);
           const counts: Record<DiffKind, number> = { added: 0, removed: 0, changed: 0, metadata: 0 };
           await diffTrees(repo, a, b, (d) => {
             counts[d.kind]++;

@@ -14,7 +14,7 @@ import { printable } from './tree-render.js';
 export function registerDump(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   program
     .command('dump')
-    .description('write one file of a snapshot to stdout: from a snapshot of directories, or from an image snapshot\'s filesystem (e.g. /etc/nginx/nginx.conf); a directory comes out as a tar stream')
+    .description("write one file of a snapshot to stdout: from a snapshot of directories, or from an image snapshot's filesystem (e.g. /etc/nginx/nginx.conf); a directory comes out as a tar stream")
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag)')
     .argument('<path>', 'path of the file in the snapshot')
     .action((ref: string, path: string) =>

@@ -52,8 +52,9 @@ export function registerFind(program: Command, run: (fn: (ctx: Context) => Promi
                 (e) => {
                   if (!match(e.path, e.type === 'dir')) return;
                   hits++;
-                  const layer = unit.layer ? unit.layer.digest ?? unit.layer.path : null;
-                  if (ctx.opts.json) ctx.out(jsonText({ snapshot: s.id, name: s.name, layer, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
+                  const layer = unit.layer ? (unit.layer.digest ?? unit.layer.path) : null;
+                  if (ctx.opts.json)
+                    ctx.out(jsonText({ snapshot: s.id, name: s.name, layer, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
                   else ctx.out(`${head}  ${layer ? `${layer.slice(0, 19)} ` : ''}${String(e.size).padStart(10)}  ${printable(e.path)}`);
                 },
                 { signal: ctx.signal },

@@ -33,14 +33,21 @@ function parseKeep(v: string): number {
 }
 
 function parseGroupBy(v: string): GroupKey[] {
-  const parts = v.split(',').map((x) => x.trim()).filter((x) => x !== '');
+  const parts = v
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
   for (const p of parts) if (p !== 'name' && p !== 'host') throw new StowageError('INVALID_ARGUMENT', `invalid --group-by "${v}": use name, host, "name,host" or "" (one group)`);
   return parts as GroupKey[];
 }
 
 export function registerForget(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   withFilterOptions(
-    program.command('forget').description('remove snapshots, by id or by a retention policy (per snapshot name; --group-by changes that); --name/--host/--tag/--path limit it to matching snapshots; data is freed by gc (or --prune)'),
+    program
+      .command('forget')
+      .description(
+        'remove snapshots, by id or by a retention policy (per snapshot name; --group-by changes that); --name/--host/--tag/--path limit it to matching snapshots; data is freed by gc (or --prune)',
+      ),
     'consider only',
   )
     .argument('[snapshot...]', 'snapshot ids, unique prefixes or "latest" (instead of a policy)')
@@ -50,7 +57,11 @@ export function registerForget(program: Command, run: (fn: (ctx: Context) => Pro
     .option('--keep-weekly <n>', 'keep the newest snapshot of each of the last n ISO weeks that have one', parseKeep)
     .option('--keep-monthly <n>', 'keep the newest snapshot of each of the last n months that have one', parseKeep)
     .option('--keep-yearly <n>', 'keep the newest snapshot of each of the last n years that have one', parseKeep)
-    .option('--keep-within <duration>', 'keep snapshots newer than the newest minus this calendar duration: y, mo, w, d, h, min (e.g. 2y5mo7d3h, 1w, 36h; "5m" is refused as ambiguous)', calendarDurationArg('--keep-within'))
+    .option(
+      '--keep-within <duration>',
+      'keep snapshots newer than the newest minus this calendar duration: y, mo, w, d, h, min (e.g. 2y5mo7d3h, 1w, 36h; "5m" is refused as ambiguous)',
+      calendarDurationArg('--keep-within'),
+    )
     .option('--keep-tag <tag>', 'keep snapshots with this tag (repeatable)', collect)
     .option('--group-by <keys>', 'apply the policy per group: name, host, "name,host", or "" for one group', 'name')
     .option('--dry-run', 'print what would be kept and removed, and why; remove nothing')
@@ -106,7 +117,10 @@ function printForget(ctx: Context, r: ForgetResult, filter: SnapshotFilter | und
   const put = r.dryRun ? ctx.out : ctx.say;
   if (r.groups.length || !r.removed.length) put(groupingLine(r.groupBy, filter));
   for (const g of r.groups) {
-    const key = Object.entries(g.key).map(([k, v]) => `${k} ${oneLine(JSON.stringify(v))}`).join(', ') || 'all snapshots';
+    const key =
+      Object.entries(g.key)
+        .map(([k, v]) => `${k} ${oneLine(JSON.stringify(v))}`)
+        .join(', ') || 'all snapshots';
     const kept = g.decisions.filter((d) => d.keep).length;
     put(`${key}: keep ${kept}, remove ${g.decisions.length - kept}`);
     put(

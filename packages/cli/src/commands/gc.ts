@@ -14,7 +14,9 @@ export interface GcCliOptions extends FilterOpts {
 
 export function registerGc(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
   withFilterOptions(
-    program.command('gc').description('delete packs no snapshot uses and repack partly used ones (holds the exclusive lock); with --dry-run, --name/--host/--tag/--path plan as if only matching snapshots existed'),
+    program
+      .command('gc')
+      .description('delete packs no snapshot uses and repack partly used ones (holds the exclusive lock); with --dry-run, --name/--host/--tag/--path plan as if only matching snapshots existed'),
     'with --dry-run, plan for only',
   )
     .option('--dry-run', 'print the plan (packs kept, repacked, deleted; bytes to free) and change nothing')
@@ -41,7 +43,17 @@ export function gcJson(out: GcOutcome): unknown {
   return {
     dryRun: out.result === undefined,
     seconds: out.seconds,
-    plan: { snapshots: p.snapshots, ...(p.filtered && { filtered: true }), maxUnused: formatMaxUnused(p.maxUnused), indexFiles: p.indexFiles.length, rewriteIndex: p.rewriteIndex, stats: p.stats, packs: p.packs, unindexedPacks: p.unindexedPacks, missingPacks: p.missingPacks },
+    plan: {
+      snapshots: p.snapshots,
+      ...(p.filtered && { filtered: true }),
+      maxUnused: formatMaxUnused(p.maxUnused),
+      indexFiles: p.indexFiles.length,
+      rewriteIndex: p.rewriteIndex,
+      stats: p.stats,
+      packs: p.packs,
+      unindexedPacks: p.unindexedPacks,
+      missingPacks: p.missingPacks,
+    },
     ...(out.result && { result: out.result }),
   };
 }
@@ -59,7 +71,9 @@ function printGc(ctx: Context, out: GcOutcome): void {
   put(`used ${formatBytes(s.usedBytes)}, unused ${formatBytes(s.unusedBytes)}${s.duplicateBlobs ? `, ${s.duplicateBlobs} duplicate blob copies` : ''}`);
   if (out.result === undefined) printPlanTable(ctx, p);
   else if ((ctx.opts.verbose ?? 0) > 0 && !ctx.opts.quiet) printPlanTable(ctx, p); // -v: the per-pack table of a real run too
-  put(`plan: keep ${keep.length} packs, repack ${repack.length} (${formatBytes(s.repackBytes)}, copying ${formatBytes(s.repackUsedBytes)}), delete ${del.length}${p.unindexedPacks.length ? ` + ${p.unindexedPacks.length} unindexed` : ''} (${formatBytes(s.deleteBytes)})`);
+  put(
+    `plan: keep ${keep.length} packs, repack ${repack.length} (${formatBytes(s.repackBytes)}, copying ${formatBytes(s.repackUsedBytes)}), delete ${del.length}${p.unindexedPacks.length ? ` + ${p.unindexedPacks.length} unindexed` : ''} (${formatBytes(s.deleteBytes)})`,
+  );
   put(`${out.result ? 'expected to free' : 'would free'} ${formatBytes(s.freeBytes)}; unused left ${formatBytes(s.unusedAfter)} (max-unused ${formatMaxUnused(p.maxUnused)})`);
   const r = out.result;
   if (!r) {

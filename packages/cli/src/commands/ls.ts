@@ -23,7 +23,14 @@ interface Opts extends FilterOpts {
 const KIND: Record<string, string> = { docker: 'docker-archive', oci: 'OCI image archive', tar: 'tar archive', raw: 'byte stream' };
 
 export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  withFilterOptions(program.command('ls').description('list the layers of an image snapshot (digest, media type, size); --files lists the files of each layer (with --json: JSON lines, one object per file); a snapshot of directories lists its entries (under [path])'), '"latest" among')
+  withFilterOptions(
+    program
+      .command('ls')
+      .description(
+        'list the layers of an image snapshot (digest, media type, size); --files lists the files of each layer (with --json: JSON lines, one object per file); a snapshot of directories lists its entries (under [path])',
+      ),
+    '"latest" among',
+  )
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...)')
     .argument('[path]', 'snapshots of directories: list only under this path')
     .option('--files', 'also list the files of each layer (path, size, mode), read from the stored data')
@@ -50,7 +57,14 @@ export function registerLs(program: Command, run: (fn: (ctx: Context) => Promise
             return await listLayerFiles(ctx, repo, snap, units); // awaited inside the lock scope
           }
           if (ctx.opts.json) {
-            ctx.json({ id: snap.id, name: snap.name, format, size: snap.source.size, sha256: snap.source.sha256, ...(snap.image && { image: o.layer === undefined ? snap.image : { ...snap.image, layers } }) });
+            ctx.json({
+              id: snap.id,
+              name: snap.name,
+              format,
+              size: snap.source.size,
+              sha256: snap.source.sha256,
+              ...(snap.image && { image: o.layer === undefined ? snap.image : { ...snap.image, layers } }),
+            });
             return;
           }
           header(ctx, snap);
@@ -87,11 +101,11 @@ async function listLayerFiles(ctx: Context, repo: Repository, snap: Snapshot, un
   if (!ctx.opts.json) header(ctx, snap);
   for (const [i, layer] of units.entries()) {
     const range = layer ?? { offset: 0, length: snap.source.size };
-    const label = printable(layer ? layer.digest ?? layer.path : 'archive');
+    const label = printable(layer ? (layer.digest ?? layer.path) : 'archive');
     if (!ctx.opts.json) ctx.out(`\n${layer ? `layer ${i + 1} ${label} (${printable(layer.mediaType)}, ${formatBytes(layer.size)})` : 'files of the archive'}`);
     const onEntry = (e: TarEntry) => {
       if (ctx.opts.json) {
-        ctx.out(jsonText({ layer: layer ? layer.digest ?? null : null, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
+        ctx.out(jsonText({ layer: layer ? (layer.digest ?? null) : null, path: e.path, type: e.type, size: e.size, mode: e.mode, ...(e.linkname !== undefined && { linkname: e.linkname }) }));
       } else {
         const link = e.linkname !== undefined ? ` ${e.type === 'symlink' ? '->' : 'link to'} ${printable(e.linkname)}` : '';
         ctx.out(`${modeString(e)} ${String(e.size).padStart(10)}  ${printable(e.path)}${link}`);

@@ -49,6 +49,9 @@ export async function runTreeRestore(ctx: Context, repo: Repository, snap: Snaps
   }
   const secs = (performance.now() - t0) / 1000;
   if (ctx.opts.json) ctx.json({ id: snap.id, target, files: r.files, dirs: r.dirs, others: r.others, bytes: r.bytes, warnings: r.warnings.length, verified: true, seconds: secs });
-  else ctx.say(`restored snapshot ${shortId(snap.id)}${subpath ? `:${printable(subpath)}` : ''} to ${printable(target)}: ${r.files} files, ${r.dirs} directories, ${r.others} other entries, ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), every blob verified, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}`);
+  else
+    ctx.say(
+      `restored snapshot ${shortId(snap.id)}${subpath ? `:${printable(subpath)}` : ''} to ${printable(target)}: ${r.files} files, ${r.dirs} directories, ${r.others} other entries, ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), every blob verified, ${r.warnings.length} warning${r.warnings.length === 1 ? '' : 's'}`,
+    );
   return r.warnings.length ? EXIT_WARNINGS : undefined;
 }

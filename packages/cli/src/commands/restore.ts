@@ -29,13 +29,13 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .argument('<snapshot>', 'snapshot id, unique prefix, "latest", or an image reference (name:tag, name@sha256:...: the newest snapshot holding it)')
     .argument('<target>', 'file to create, - for stdout, docker://<host>/<repo>[:<tag>] (push to a registry) or oci:<dir>[:<tag>] (an OCI image layout)')
     .option('--overwrite', 'replace the target if it exists (a regular file only)')
-    .option('--mkdir', 'create the target\'s folder (and its parents) when missing; without it a missing folder is refused')
+    .option('--mkdir', "create the target's folder (and its parents) when missing; without it a missing folder is refused")
     .option('--layer <digest>', 'image snapshots: restore only this layer blob (digest, unique digest prefix, or path in the archive), verified against its digest')
     .option('--include <pattern>', 'snapshots of directories: restore only paths matching this gitignore-style pattern (repeatable)', collect)
     .option('--exclude <pattern>', 'snapshots of directories: do not restore paths matching this pattern (repeatable)', collect)
     .option('--format <format>', 'snapshots of directories: dir (default) or tar (a tar stream on stdout, with -)')
     .option('--registry-auth <file>', 'docker://: credentials from a docker config.json ("auths")')
-    .option('--registry-insecure', 'docker://: do not verify the registry\'s TLS certificate (loopback registries are spoken to over http)')
+    .option('--registry-insecure', "docker://: do not verify the registry's TLS certificate (loopback registries are spoken to over http)")
     .option('--upload-chunk <size>', 'docker://: upload blobs larger than this in chunks of this size (default 64M)', sizeArg('--upload-chunk'))
     .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
     .action((ref: string, target: string, o: Opts) =>
@@ -49,14 +49,20 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
           if (isImageLocation(target)) return await restoreImage(ctx, repo, ref, id, target, o); // a registry or an OCI layout (restore-image.ts)
           const snap = await loadSnapshot(repo, id);
           if (isTreeSnapshot(snap)) return await runTreeRestore(ctx, repo, snap, subpath, target, o);
-          if (subpath !== undefined || o.format !== undefined || o.include || o.exclude) throw new StowageError('INVALID_ARGUMENT', `snapshot ${shortId(id)} is a single ${snap.format === 'raw' || !snap.format ? 'file' : `${snap.format} archive`}, not a snapshot of directories: <snapshot>:<path>, --format, --include and --exclude do not apply`);
+          if (subpath !== undefined || o.format !== undefined || o.include || o.exclude)
+            throw new StowageError(
+              'INVALID_ARGUMENT',
+              `snapshot ${shortId(id)} is a single ${snap.format === 'raw' || !snap.format ? 'file' : `${snap.format} archive`}, not a snapshot of directories: <snapshot>:<path>, --format, --include and --exclude do not apply`,
+            );
           // a file target: kind, parent folder, writability, before anything is read (--mkdir makes the folder)
           if (target !== '-') {
             const t = await checkRestoreTarget(target, { overwrite: o.overwrite ?? false, mkdir: o.mkdir ?? false });
             if (t.created) ctx.info(`created folder ${printable(t.created)} (--mkdir)`);
           }
           if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
-          ctx.verbose(`restoring snapshot ${shortId(id)} (${printable(snap.name)}, ${snap.time}, host ${printable(snap.hostname)}, ${snap.format ?? 'raw'}, ${formatBytes(snap.source.size)}) to ${target === '-' ? 'stdout' : printable(target)}`);
+          ctx.verbose(
+            `restoring snapshot ${shortId(id)} (${printable(snap.name)}, ${snap.time}, host ${printable(snap.hostname)}, ${snap.format ?? 'raw'}, ${formatBytes(snap.source.size)}) to ${target === '-' ? 'stdout' : printable(target)}`,
+          );
           const progress = progressFor(ctx); // on stderr, also while stdout carries the data
           const t0 = performance.now();
           const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(o.imageCheck === false && { imageCheck: false }), ...(progress.fn && { progress: progress.fn }) };
@@ -67,8 +73,20 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
             progress.done();
           }
           const secs = (performance.now() - t0) / 1000;
-          const images = r.imageBlobsVerified !== undefined ? `, ${r.imageBlobsVerified} image digest${r.imageBlobsVerified === 1 ? '' : 's'} (layers, config${r.snapshot.image?.manifestDigest ? ', manifest' : ''}) verified` : '';
-          const summary = { id, target, bytes: r.bytes, sha256: r.sha256, verified: true, seconds: secs, ...(r.imageBlobsVerified !== undefined && { imageBlobsVerified: r.imageBlobsVerified }), ...(r.warnings && { warnings: r.warnings }) };
+          const images =
+            r.imageBlobsVerified !== undefined
+              ? `, ${r.imageBlobsVerified} image digest${r.imageBlobsVerified === 1 ? '' : 's'} (layers, config${r.snapshot.image?.manifestDigest ? ', manifest' : ''}) verified`
+              : '';
+          const summary = {
+            id,
+            target,
+            bytes: r.bytes,
+            sha256: r.sha256,
+            verified: true,
+            seconds: secs,
+            ...(r.imageBlobsVerified !== undefined && { imageBlobsVerified: r.imageBlobsVerified }),
+            ...(r.warnings && { warnings: r.warnings }),
+          };
           for (const w of r.warnings ?? []) ctx.warn(w);
           if (target === '-') {
             if (ctx.opts.json) process.stderr.write(jsonText(summary) + '\n');
@@ -102,7 +120,18 @@ async function restoreLayer(ctx: Context, repo: Repository, id: string, ref: str
     progress.done();
   }
   const secs = (performance.now() - t0) / 1000;
-  const summary = { id, target, layer: layer.digest ?? null, path: layer.path, mediaType: layer.mediaType, offset: layer.offset, bytes: r.bytes, digest: r.digest, verified: r.verified, seconds: secs };
+  const summary = {
+    id,
+    target,
+    layer: layer.digest ?? null,
+    path: layer.path,
+    mediaType: layer.mediaType,
+    offset: layer.offset,
+    bytes: r.bytes,
+    digest: r.digest,
+    verified: r.verified,
+    seconds: secs,
+  };
   const check = r.verified ? `${r.digest} verified` : `${r.digest} (the archive states no digest for it: not verified)`;
   if (target === '-') {
     if (ctx.opts.json) process.stderr.write(jsonText(summary) + '\n');

@@ -28,14 +28,22 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
     .option('--htpasswd <file>', 'require HTTP Basic credentials from this htpasswd file (bcrypt: htpasswd -B)')
     .option('--token-file <file>', 'require "Authorization: Bearer <token>" with the token in this file')
     .option('--platform <os/arch>', 'image served for a tag several platforms share (default linux/amd64)')
-    .option('--idle-timeout <duration>', 'disconnect a client that takes none of the bytes being sent to it for this long, freeing its share of the read memory (e.g. 30s, 2m)', durationArg('--idle-timeout'), 60_000)
+    .option(
+      '--idle-timeout <duration>',
+      'disconnect a client that takes none of the bytes being sent to it for this long, freeing its share of the read memory (e.g. 30s, 2m)',
+      durationArg('--idle-timeout'),
+      60_000,
+    )
     .option('--log', 'print one line per request on stderr')
     .action((o: Opts) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           const { host, port } = parseListen(o.listen);
           if ((o.tlsCert === undefined) !== (o.tlsKey === undefined)) throw new StowageError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
-          const auth: AuthConfig | undefined = o.htpasswd !== undefined || o.tokenFile !== undefined ? { ...(o.htpasswd !== undefined && { htpasswd: readArgFile(o.htpasswd, '--htpasswd') }), ...(o.tokenFile !== undefined && { token: readArgFile(o.tokenFile, '--token-file') }) } : undefined;
+          const auth: AuthConfig | undefined =
+            o.htpasswd !== undefined || o.tokenFile !== undefined
+              ? { ...(o.htpasswd !== undefined && { htpasswd: readArgFile(o.htpasswd, '--htpasswd') }), ...(o.tokenFile !== undefined && { token: readArgFile(o.tokenFile, '--token-file') }) }
+              : undefined;
           const tls = o.tlsCert !== undefined && o.tlsKey !== undefined ? { cert: readArgFile(o.tlsCert, '--tls-cert'), key: readArgFile(o.tlsKey, '--tls-key') } : undefined;
           await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being served
           const server = await startRegistryServer(repo, {
@@ -45,7 +53,9 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
             ...(auth && { auth }),
             ...(o.platform && { platform: o.platform }),
             idleTimeoutMs: o.idleTimeout,
-            ...(o.log && { onEvent: (e) => void process.stderr.write(oneLine(`${printable(e.method)} ${printable(e.path)} ${e.status} ${e.bytes} B ${e.ms.toFixed(0)} ms${e.error ? ` ${e.error}` : ''}`) + '\n') }),
+            ...(o.log && {
+              onEvent: (e) => void process.stderr.write(oneLine(`${printable(e.method)} ${printable(e.path)} ${e.status} ${e.bytes} B ${e.ms.toFixed(0)} ms${e.error ? ` ${e.error}` : ''}`) + '\n'),
+            }),
           });
           try {
             const repos = server.catalog.repositories();

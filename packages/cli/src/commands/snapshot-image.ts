@@ -34,7 +34,14 @@ export async function snapshotImageLocation(repo: Repository, input: string, o: 
   return {
     snap: r.snapshot,
     reused: false,
-    extra: { source: input, manifestDigest: r.manifestDigest, ...(r.indexDigest && { indexDigest: r.indexDigest, platform: r.platform }), blobsDownloaded: r.blobsDownloaded, bytesDownloaded: r.bytesDownloaded, blobsFromRepository: r.blobsFromRepository },
+    extra: {
+      source: input,
+      manifestDigest: r.manifestDigest,
+      ...(r.indexDigest && { indexDigest: r.indexDigest, platform: r.platform }),
+      blobsDownloaded: r.blobsDownloaded,
+      bytesDownloaded: r.bytesDownloaded,
+      blobsFromRepository: r.blobsFromRepository,
+    },
     line: `  pulled  ${printable(input)}${r.platform ? ` (${r.platform} of index ${r.indexDigest})` : ''}: ${r.blobsDownloaded} blob${r.blobsDownloaded === 1 ? '' : 's'} downloaded (${formatBytes(r.bytesDownloaded)}), ${r.blobsFromRepository} already in the repository; manifest ${r.manifestDigest}`,
   };
 }

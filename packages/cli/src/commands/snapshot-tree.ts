@@ -31,7 +31,13 @@ export function excludePatterns(o: TreeOpts): string[] {
   return out;
 }
 
-export async function runTreeSnapshot(ctx: Context, repo: Repository, inputs: string[], o: TreeOpts, common: { name?: string; hostname?: string; tags: string[]; delta?: boolean; signal: AbortSignal; force: boolean; progress?: ProgressFn }): Promise<number | undefined> {
+export async function runTreeSnapshot(
+  ctx: Context,
+  repo: Repository,
+  inputs: string[],
+  o: TreeOpts,
+  common: { name?: string; hostname?: string; tags: string[]; delta?: boolean; signal: AbortSignal; force: boolean; progress?: ProgressFn },
+): Promise<number | undefined> {
   const r = await snapshotTree(repo, inputs, {
     ...common,
     excludes: excludePatterns(o),
@@ -49,11 +55,25 @@ function report(ctx: Context, r: TreeSnapshotResult): void {
   const t = s.tree!;
   const warnings = r.warnings.filter((w) => !w.note).length;
   if (ctx.opts.json) {
-    ctx.json({ ...snapshotSummaryJson(s), format: 'tree', paths: t.paths, files: t.files, dirs: t.dirs, others: t.others, size: t.bytes, filesRead: r.filesRead, filesReused: r.filesReused, warnings });
+    ctx.json({
+      ...snapshotSummaryJson(s),
+      format: 'tree',
+      paths: t.paths,
+      files: t.files,
+      dirs: t.dirs,
+      others: t.others,
+      size: t.bytes,
+      filesRead: r.filesRead,
+      filesReused: r.filesReused,
+      warnings,
+    });
     return;
   }
   saySnapshotSummary(ctx, s, {
-    middle: [`  tree    ${t.files} files, ${t.dirs} directories, ${t.others} other entries, ${formatBytes(t.bytes)}`, ...(s.parent ? [`  parent  ${shortId(s.parent)}: ${r.filesReused} unchanged files not read again (use --force to re-read)`] : [])],
+    middle: [
+      `  tree    ${t.files} files, ${t.dirs} directories, ${t.others} other entries, ${formatBytes(t.bytes)}`,
+      ...(s.parent ? [`  parent  ${shortId(s.parent)}: ${r.filesReused} unchanged files not read again (use --force to re-read)`] : []),
+    ],
     readOf: `${r.filesRead} files`,
     after: [warnings ? `  warnings ${warnings} (see above)` : undefined],
   });

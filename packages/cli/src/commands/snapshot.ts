@@ -38,8 +38,8 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     .option('--basis <snapshot>', 'store changed files as deltas against their version in this snapshot (default: the latest snapshot of the same name, else the latest)')
     .option('--no-delta', 'store changed files whole, not as deltas against an earlier version')
     .option('--registry-auth <file>', 'docker://: credentials from a docker config.json ("auths")')
-    .option('--registry-insecure', 'docker://: do not verify the registry\'s TLS certificate (loopback registries are spoken to over http)')
-    .option('--platform <os/arch>', 'docker://, oci: multi-platform images: the platform to store (default the host\'s)')
+    .option('--registry-insecure', "docker://: do not verify the registry's TLS certificate (loopback registries are spoken to over http)")
+    .option('--platform <os/arch>', "docker://, oci: multi-platform images: the platform to store (default the host's)")
     .option('--exclude <pattern>', 'directories: leave out paths matching this gitignore-style pattern (repeatable)', collect)
     .option('--exclude-file <file>', 'directories: read exclude patterns from a file, one per line (repeatable)', collect)
     .option('--exclude-if-present <name>', 'directories: leave out directories holding an entry of this name, e.g. CACHEDIR.TAG (repeatable)', collect)
@@ -100,7 +100,9 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
           }
           report(ctx, snap, reused);
           if (snap.changedWhileRead) {
-            ctx.warn(`${printable(snap.source.path)}: file changed while it was read (${snap.changedWhileRead}): the snapshot holds what was read, which may be no consistent version of it; \`stowage snapshots\` marks it`);
+            ctx.warn(
+              `${printable(snap.source.path)}: file changed while it was read (${snap.changedWhileRead}): the snapshot holds what was read, which may be no consistent version of it; \`stowage snapshots\` marks it`,
+            );
             if (!snap.image?.warnings) return EXIT_WARNINGS;
           }
           // an archive that looks like an image but is not a complete one: stored as a plain tar
@@ -130,7 +132,16 @@ function report(ctx: Context, s: Snapshot, reused: boolean, extra: Record<string
       ...(sum.deltaCandidates && { deltaCandidates: sum.deltaCandidates }),
       ...(s.format && { format: s.format }),
       ...(packed && { compressedLayers: { ...packed, hint: UNCOMPRESSED_LAYERS_HINT } }),
-      ...(s.image && { image: { kind: s.image.kind, names: imageNames(s.image), ...(s.image.configDigest && { configDigest: s.image.configDigest }), ...(s.image.manifestDigest && { manifestDigest: s.image.manifestDigest }), layers: s.image.layers.length, ...(s.image.warnings && { warnings: s.image.warnings }) } }),
+      ...(s.image && {
+        image: {
+          kind: s.image.kind,
+          names: imageNames(s.image),
+          ...(s.image.configDigest && { configDigest: s.image.configDigest }),
+          ...(s.image.manifestDigest && { manifestDigest: s.image.manifestDigest }),
+          layers: s.image.layers.length,
+          ...(s.image.warnings && { warnings: s.image.warnings }),
+        },
+      }),
       ...(Object.keys(extra).length && { pull: extra }),
     });
     return;
@@ -139,17 +150,27 @@ function report(ctx: Context, s: Snapshot, reused: boolean, extra: Record<string
   saySnapshotSummary(ctx, s, {
     middle: reused ? [`  unchanged since snapshot ${shortId(s.parent ?? '')}: content reused without reading (use --force to re-read)`] : [],
     after: [
-      s.basis && sum.deltaBlobs ? `  deltas  ${sum.deltaBlobs} changed chunk${sum.deltaBlobs === 1 ? '' : 's'} stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}` : undefined,
-      s.image && names ? `  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.map((n) => printable(n)).join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}` : undefined,
+      s.basis && sum.deltaBlobs
+        ? `  deltas  ${sum.deltaBlobs} changed chunk${sum.deltaBlobs === 1 ? '' : 's'} stored as ${formatBytes(sum.deltaBytesStored ?? 0)} of deltas against snapshot ${shortId(s.basis)}`
+        : undefined,
+      s.image && names
+        ? `  image   ${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${names.length ? ` ${names.map((n) => printable(n)).join(', ')}` : ''}, ${s.image.layers.length} layer${s.image.layers.length === 1 ? '' : 's'}`
+        : undefined,
       // compressed layers are opaque: say what that cost and how to avoid it
-      packed ? `  layers  ${packed.layers} of ${packed.ofLayers} layer${packed.ofLayers === 1 ? ' is' : 's are'} ${packed.compressions.join('/')}-compressed: ${formatBytes(packed.bytes)} stored as opaque blobs, not deduplicated by file` : undefined,
+      packed
+        ? `  layers  ${packed.layers} of ${packed.ofLayers} layer${packed.ofLayers === 1 ? ' is' : 's are'} ${packed.compressions.join('/')}-compressed: ${formatBytes(packed.bytes)} stored as opaque blobs, not deduplicated by file`
+        : undefined,
       packed ? `          to avoid it, ${UNCOMPRESSED_LAYERS_HINT}` : undefined,
       line,
     ],
   });
   // -v: how the input was read and stored
   ctx.verbose(`input:   ${s.source.kind === 'stdin' ? 'stdin' : printable(s.source.path)}, ${formatBytes(s.source.size)}, sha256 ${s.source.sha256}`);
-  ctx.verbose(`format:  ${s.format ?? 'raw'}${s.image ? ` (${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${s.image.platform ? `, ${printable(s.image.platform)}` : ''}, ${s.image.layers.length} layers)` : ''}; name ${JSON.stringify(s.name)}, host ${printable(s.hostname)}`);
-  ctx.verbose(`chunks:  ${sum.chunks} (${sum.newChunks} new), ${s.content.lists.length} chunk-list blob${s.content.lists.length === 1 ? '' : 's'}${s.content.files?.length ? `, file map in ${s.content.files.length} blob${s.content.files.length === 1 ? '' : 's'}` : ''}`);
+  ctx.verbose(
+    `format:  ${s.format ?? 'raw'}${s.image ? ` (${s.image.kind === 'oci' ? 'OCI image archive' : 'docker-archive'}${s.image.platform ? `, ${printable(s.image.platform)}` : ''}, ${s.image.layers.length} layers)` : ''}; name ${JSON.stringify(s.name)}, host ${printable(s.hostname)}`,
+  );
+  ctx.verbose(
+    `chunks:  ${sum.chunks} (${sum.newChunks} new), ${s.content.lists.length} chunk-list blob${s.content.lists.length === 1 ? '' : 's'}${s.content.files?.length ? `, file map in ${s.content.files.length} blob${s.content.files.length === 1 ? '' : 's'}` : ''}`,
+  );
   ctx.verbose(`deltas:  ${s.basis ? `basis ${shortId(s.basis)}, ${sum.deltaBlobs ?? 0} delta blobs` : 'no basis'}${sum.deltaCandidates ? `, ${sum.deltaCandidates} candidates` : ''}`);
 }

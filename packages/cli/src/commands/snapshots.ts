@@ -8,31 +8,38 @@ import { formatBytes, formatTime, table } from '../format.js';
 import { oneLine } from '../escape.js';
 
 export function registerSnapshots(program: Command, run: (fn: (ctx: Context) => Promise<number | void>) => Promise<void>): void {
-  withFilterOptions(program.command('snapshots').description('list snapshots (newest last); --name, --host, --tag, --path choose which'))
-    .action((o: FilterOpts) =>
-      run((ctx) =>
-        withRepo(ctx, async (repo) => {
-          const filter = filterFrom(o);
-          const snaps = filterSnapshots(await listSnapshots(repo), filter);
-          if (ctx.opts.json) {
-            ctx.json(snaps.map(snapshotJson));
-            return;
-          }
-          // image snapshots show their image names (RepoTags, OCI ref names); an image archive cut short says so
-          const images = snaps.some((s) => s.image);
-          ctx.out(
-            table(
-              ['ID', 'Time', 'Host', 'Name', ...(images ? ['Image'] : []), 'Tags', 'Size'],
-              snaps.map((s) => [shortId(s.id), formatTime(s.time), s.hostname, s.name, ...(images ? [imageCell(s)] : []), s.tags.join(','), `${formatBytes(s.source.size)}${s.changedWhileRead ? ' ~' : ''}`]),
-            ),
-          );
-          const which = describeFilter(filter);
-          ctx.say(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}${which ? ` matching ${oneLine(which)}` : ''}`);
-          if (snaps.some((s) => s.image?.warnings)) ctx.say('"!" marks an incomplete image archive, stored as a plain tar (see stowage ls <id>)');
-          if (snaps.some((s) => s.changedWhileRead)) ctx.say('"~" marks a snapshot of a file that changed while it was read');
-        }),
-      ),
-    );
+  withFilterOptions(program.command('snapshots').description('list snapshots (newest last); --name, --host, --tag, --path choose which')).action((o: FilterOpts) =>
+    run((ctx) =>
+      withRepo(ctx, async (repo) => {
+        const filter = filterFrom(o);
+        const snaps = filterSnapshots(await listSnapshots(repo), filter);
+        if (ctx.opts.json) {
+          ctx.json(snaps.map(snapshotJson));
+          return;
+        }
+        // image snapshots show their image names (RepoTags, OCI ref names); an image archive cut short says so
+        const images = snaps.some((s) => s.image);
+        ctx.out(
+          table(
+            ['ID', 'Time', 'Host', 'Name', ...(images ? ['Image'] : []), 'Tags', 'Size'],
+            snaps.map((s) => [
+              shortId(s.id),
+              formatTime(s.time),
+              s.hostname,
+              s.name,
+              ...(images ? [imageCell(s)] : []),
+              s.tags.join(','),
+              `${formatBytes(s.source.size)}${s.changedWhileRead ? ' ~' : ''}`,
+            ]),
+          ),
+        );
+        const which = describeFilter(filter);
+        ctx.say(`${snaps.length} snapshot${snaps.length === 1 ? '' : 's'}${which ? ` matching ${oneLine(which)}` : ''}`);
+        if (snaps.some((s) => s.image?.warnings)) ctx.say('"!" marks an incomplete image archive, stored as a plain tar (see stowage ls <id>)');
+        if (snaps.some((s) => s.changedWhileRead)) ctx.say('"~" marks a snapshot of a file that changed while it was read');
+      }),
+    ),
+  );
 }
 
 function imageCell(s: Snapshot): string {

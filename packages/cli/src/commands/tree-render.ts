@@ -21,7 +21,7 @@ export function formatMtime(ns: string): string {
 /** One `ls -l` style line. */
 export function lsLine(path: Buffer, n: TreeNode): string {
   const owner = `${n.user ?? n.uid}/${n.group ?? n.gid}`;
-  const size = n.type === 'char' || n.type === 'block' ? `${(n.rdev ?? 0) >>> 8 & 0xfff},${(n.rdev ?? 0) & 0xff}` : String(n.size ?? 0);
+  const size = n.type === 'char' || n.type === 'block' ? `${((n.rdev ?? 0) >>> 8) & 0xfff},${(n.rdev ?? 0) & 0xff}` : String(n.size ?? 0);
   const link = n.type === 'symlink' ? ` -> ${printable(symlinkTarget(n))}` : '';
   return `${modeString(n)} ${owner.padEnd(17)} ${size.padStart(10)} ${formatMtime(n.mtime)} ${printable(path)}${link}`;
 }

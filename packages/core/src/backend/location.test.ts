@@ -5,7 +5,7 @@ import { isStowageError } from '../errors.js';
 import { formatLocation, parseLocation } from './location.js';
 
 describe('repository locations', () => {
-  it('parses the S3 forms (restic\'s)', () => {
+  it("parses the S3 forms (restic's)", () => {
     expect(parseLocation('s3:http://127.0.0.1:7480/bucket')).toEqual({ kind: 's3', endpoint: 'http://127.0.0.1:7480', bucket: 'bucket', prefix: '', pathStyle: true });
     expect(parseLocation('s3:https://rgw.example.com/backups/host/a/')).toEqual({ kind: 's3', endpoint: 'https://rgw.example.com', bucket: 'backups', prefix: 'host/a', pathStyle: true });
     expect(parseLocation('s3:my-bucket/some/prefix')).toEqual({ kind: 's3', endpoint: undefined, bucket: 'my-bucket', prefix: 'some/prefix', pathStyle: false });
@@ -22,7 +22,20 @@ describe('repository locations', () => {
   });
 
   it('refuses unknown schemes and typos with INVALID_ARGUMENT naming the accepted forms', () => {
-    for (const bad of ['sftp:host:/srv', 'rest:http://x/', 's3//bucket', 'http://host/bucket', 's3:/bucket', 's3:', 's3:http://host', 's3:ftp://host/b', 'S3:bucket', 's3:http://k:s@host/bucket', 'b2:bucket', 's3:Bad_Bucket']) {
+    for (const bad of [
+      'sftp:host:/srv',
+      'rest:http://x/',
+      's3//bucket',
+      'http://host/bucket',
+      's3:/bucket',
+      's3:',
+      's3:http://host',
+      's3:ftp://host/b',
+      'S3:bucket',
+      's3:http://k:s@host/bucket',
+      'b2:bucket',
+      's3:Bad_Bucket',
+    ]) {
       let err: unknown;
       try {
         parseLocation(bad);

@@ -117,7 +117,12 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
     save: (h, data, o) => saveWith(h, () => next.save(h, data, o), data.length, o),
     ...(next.saveParts && {
       saveParts: (h: Handle, parts: readonly Uint8Array[], o?: SaveOptions) =>
-        saveWith(h, () => next.saveParts!(h, parts, o), parts.reduce((s, p) => s + p.length, 0), o),
+        saveWith(
+          h,
+          () => next.saveParts!(h, parts, o),
+          parts.reduce((s, p) => s + p.length, 0),
+          o,
+        ),
     }),
     load: (h: Handle, range?: Range, o?: OpOptions) => attempt('load', pathOf(h), o?.signal, () => next.load(h, range, o)),
     ...(next.loadInto && {

@@ -27,7 +27,10 @@ describe('S3 settings', () => {
     });
     expect(s3SettingsFromEnv({})).toEqual({});
     for (const env of [{ STOWAGE_S3_CONNECTIONS: '0' }, { STOWAGE_S3_CONNECTIONS: 'many' }, { STOWAGE_S3_PATH_STYLE: 'maybe' }, { STOWAGE_S3_CHECKSUMS: 'always' }]) {
-      expect(codeOf(() => s3SettingsFromEnv(env)), JSON.stringify(env)).toBe('INVALID_ARGUMENT');
+      expect(
+        codeOf(() => s3SettingsFromEnv(env)),
+        JSON.stringify(env),
+      ).toBe('INVALID_ARGUMENT');
     }
   });
 

@@ -168,7 +168,13 @@ export class S3Backend extends AbstractBackend {
       const done: { PartNumber: number; ETag: string }[] = [];
       for (let off = 0, n = 1; off < size; off += this.partSize, n++) {
         const body = whole.subarray(off, Math.min(size, off + this.partSize));
-        const r = await this.send<{ ETag?: string }>('PUT', new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }), 'save', what, signal);
+        const r = await this.send<{ ETag?: string }>(
+          'PUT',
+          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }),
+          'save',
+          what,
+          signal,
+        );
         done.push({ PartNumber: n, ETag: r.ETag! });
       }
       await this.send('POST', new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }), 'save', what, signal);
@@ -189,7 +195,10 @@ export class S3Backend extends AbstractBackend {
 
   private probeFile(): string | undefined {
     if (!this.opts.cacheDir) return undefined;
-    const id = createHash('sha256').update(`${this.location.endpoint ?? 'aws'}\0${this.location.bucket}\0${this.location.prefix}`).digest('hex').slice(0, 32);
+    const id = createHash('sha256')
+      .update(`${this.location.endpoint ?? 'aws'}\0${this.location.bucket}\0${this.location.prefix}`)
+      .digest('hex')
+      .slice(0, 32);
     return path.join(this.opts.cacheDir, 's3-probe', `${id}.json`);
   }
 
@@ -408,4 +417,3 @@ export class S3Backend extends AbstractBackend {
     this.client.destroy();
   }
 }
-

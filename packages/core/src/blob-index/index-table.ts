@@ -21,7 +21,20 @@
  */
 import { isStowageError } from '../errors.js';
 import { ID_BYTES } from '../hash/blake3.js';
-import { BASE_REF_CODE, ENTRY_BYTES, FLAG_COMPRESSED, FLAG_DELTA, FLAG_FRAMED, FRAME_REF_CODE, blobTypeOf, isRefCode, writeSlot, type BlobType, type EntryLocation, type FrameRef } from '../pack/entry.js';
+import {
+  BASE_REF_CODE,
+  ENTRY_BYTES,
+  FLAG_COMPRESSED,
+  FLAG_DELTA,
+  FLAG_FRAMED,
+  FRAME_REF_CODE,
+  blobTypeOf,
+  isRefCode,
+  writeSlot,
+  type BlobType,
+  type EntryLocation,
+  type FrameRef,
+} from '../pack/entry.js';
 import { scanIndexFile } from './index-file.js';
 
 const BLOCK_BITS = 16;
@@ -33,9 +46,7 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The 32-bit word at `off` of `b` in native byte order. */
 function word(b: Uint8Array, off: number): number {
-  return LITTLE_ENDIAN
-    ? (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0
-    : ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+  return LITTLE_ENDIAN ? (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0 : ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
 }
 
 /** A pack as the index files list it. */
@@ -114,7 +125,7 @@ export class IndexTable {
         buf = await repo.loadFile('index', name);
         scanIndexFile(buf, `index file ${name}`, () => undefined); // validate before adding anything
       } catch (err) {
-        if (!opts.onError || !(isStowageError(err, 'CORRUPT', 'NOT_FOUND'))) throw err;
+        if (!opts.onError || !isStowageError(err, 'CORRUPT', 'NOT_FOUND')) throw err;
         opts.onError(name, err as StowageErrorLike);
         continue;
       }

@@ -124,7 +124,13 @@ export class ContentCheck {
       }
     }
     if (offset + length > table.rawLength(c)) {
-      const f = findings.add({ severity: 'error', kind: 'blob-size-mismatch', blob: table.idHex(c), pack: table.packAt(table.pack(c)).id, message: `blob ${table.idHex(c)}: the chunk list takes bytes ${offset}..${offset + length}, but the index says it has ${table.rawLength(c)}` });
+      const f = findings.add({
+        severity: 'error',
+        kind: 'blob-size-mismatch',
+        blob: table.idHex(c),
+        pack: table.packAt(table.pack(c)).id,
+        message: `blob ${table.idHex(c)}: the chunk list takes bytes ${offset}..${offset + length}, but the index says it has ${table.rawLength(c)}`,
+      });
       findings.addSnapshots(f, [snapshot]);
       found.push(f);
     }
@@ -153,7 +159,20 @@ function checkBase(ctx: CheckContext, c: number): Finding | undefined {
     return undefined;
   }
   const pack = table.packAt(table.pack(c)).id;
-  if (b === -1) return findings.add({ severity: 'error', kind: 'blob-missing', blob: table.idHex(c + 1), pack, message: `blob ${table.idHex(c + 1)}, the base of delta blob ${table.idHex(c)}, is not in the index` });
+  if (b === -1)
+    return findings.add({
+      severity: 'error',
+      kind: 'blob-missing',
+      blob: table.idHex(c + 1),
+      pack,
+      message: `blob ${table.idHex(c + 1)}, the base of delta blob ${table.idHex(c)}, is not in the index`,
+    });
   if (b === -2) return findings.add({ severity: 'error', kind: 'pack-damaged', pack, message: `pack ${pack}: delta blob ${table.idHex(c)} has no base reference in the index` });
-  return findings.add({ severity: 'error', kind: 'blob-damaged', blob: table.idHex(c), pack, message: `delta blob ${table.idHex(c)}: its base ${table.idHex(b)} is itself a delta (chains are one step long)` });
+  return findings.add({
+    severity: 'error',
+    kind: 'blob-damaged',
+    blob: table.idHex(c),
+    pack,
+    message: `delta blob ${table.idHex(c)}: its base ${table.idHex(b)} is itself a delta (chains are one step long)`,
+  });
 }

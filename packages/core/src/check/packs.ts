@@ -26,7 +26,10 @@ export async function checkPacks(ctx: CheckContext, sizes: ReadonlyMap<string, n
         severity: used > 0 ? 'error' : 'info',
         kind: 'pack-missing',
         pack: p.id,
-        message: used > 0 ? `pack ${p.id} is missing (${used} of its ${p.count} blobs are used)` : `pack ${p.id} is missing, but no ${filtered ? 'matching ' : ''}snapshot uses its ${p.count} blobs${filtered ? '' : ' (gc drops it from the index)'}`,
+        message:
+          used > 0
+            ? `pack ${p.id} is missing (${used} of its ${p.count} blobs are used)`
+            : `pack ${p.id} is missing, but no ${filtered ? 'matching ' : ''}snapshot uses its ${p.count} blobs${filtered ? '' : ' (gc drops it from the index)'}`,
       });
       if (used > 0) damage.pack(p.no, f);
       continue;
@@ -38,11 +41,15 @@ export async function checkPacks(ctx: CheckContext, sizes: ReadonlyMap<string, n
       trailerOk.add(p.no);
     } catch (err) {
       if (!isStowageError(err, 'CORRUPT', 'NOT_FOUND')) throw err;
-      damage.pack(p.no, findings.add({ severity: 'error', kind: 'pack-damaged', pack: p.id, size: p.size, message: err.message.startsWith(`pack ${p.id}`) ? err.message : `pack ${p.id}: ${err.message}` }));
+      damage.pack(
+        p.no,
+        findings.add({ severity: 'error', kind: 'pack-damaged', pack: p.id, size: p.size, message: err.message.startsWith(`pack ${p.id}`) ? err.message : `pack ${p.id}: ${err.message}` }),
+      );
     }
   }
   for (const [id, size] of sizes) {
-    if (table.packNo(id) === undefined) findings.add({ severity: 'info', kind: 'pack-unreferenced', pack: id, size, message: `pack ${id} (${size} bytes) is not in any index (left by an interrupted run; gc deletes it)` });
+    if (table.packNo(id) === undefined)
+      findings.add({ severity: 'info', kind: 'pack-unreferenced', pack: id, size, message: `pack ${id} (${size} bytes) is not in any index (left by an interrupted run; gc deletes it)` });
   }
   return trailerOk;
 }
@@ -59,7 +66,13 @@ function compareTrailer(table: IndexTable, first: number, count: number, entries
     const f = table.frame(e);
     if (Boolean(t.frame) !== table.isFramed(e) || (t.frame && (!f || f.offset !== t.frame.offset || f.rawLength !== t.frame.rawLength))) return `entry ${i} (blob ${table.idHex(e)}): frames differ`;
     if (t.id.toString('hex') !== table.idHex(e)) return `entry ${i}: blob ${t.id.toString('hex')} vs ${table.idHex(e)}`;
-    if (t.offset !== table.offset(e) || t.length !== table.length(e) || t.rawLength !== table.rawLength(e) || t.compressed !== table.compressed(e) || blobTypeCode(t.type) !== blobTypeCode(table.type(e))) {
+    if (
+      t.offset !== table.offset(e) ||
+      t.length !== table.length(e) ||
+      t.rawLength !== table.rawLength(e) ||
+      t.compressed !== table.compressed(e) ||
+      blobTypeCode(t.type) !== blobTypeCode(table.type(e))
+    ) {
       return `entry ${i} (blob ${table.idHex(e)}): location or length differs`;
     }
     if (t.base || t.frame) e++;

@@ -87,7 +87,14 @@ const READ_WINDOW = 4 * 1024 * 1024;
  * name) and decoding every entry in it. Returns the content hash, the entries that failed
  * (with why), or the read error that stopped it.
  */
-async function readDataPack(repo: Repository, table: IndexTable, pack: string, first: number, count: number, size: number): Promise<{ hash?: string; bad: Map<number, string>; error?: string; blobs: number }> {
+async function readDataPack(
+  repo: Repository,
+  table: IndexTable,
+  pack: string,
+  first: number,
+  count: number,
+  size: number,
+): Promise<{ hash?: string; bad: Map<number, string>; error?: string; blobs: number }> {
   const bad = new Map<number, string>();
   const order = Array.from({ length: count }, (_, i) => first + i)
     .filter((e) => !table.isRef(e))
@@ -123,7 +130,12 @@ async function readDataPack(repo: Repository, table: IndexTable, pack: string, f
     for (const m of members) raw += table.rawLength(m);
     if (scratch.length < raw) scratch = Buffer.allocUnsafeSlow(Math.max(raw, 1 << 20));
     try {
-      repo.codec.decodeInto(stored, members.map((m) => decodeItem(table.location(m), table.id(m), 0)), scratch, `pack ${pack}`);
+      repo.codec.decodeInto(
+        stored,
+        members.map((m) => decodeItem(table.location(m), table.id(m), 0)),
+        scratch,
+        `pack ${pack}`,
+      );
     } catch (err) {
       if (!isStowageError(err)) throw err;
       for (const m of members) await verifyOne(m, stored); // one by one, to name the damaged ones

@@ -10,12 +10,7 @@ import type { ChunkerParams } from './params.js';
  * Scans `data` with the given implementation `rounds` times (default 5, after
  * one warm-up pass) and returns the best throughput in MB/s (10^6 bytes/s).
  */
-export function benchCutter(
-  impl: 'wasm' | 'js',
-  params: ChunkerParams,
-  data: Uint8Array,
-  rounds = 5,
-): { mbPerSec: number } {
+export function benchCutter(impl: 'wasm' | 'js', params: ChunkerParams, data: Uint8Array, rounds = 5): { mbPerSec: number } {
   const cutter = createCutter(params, impl);
   cutter.cuts(data, true); // warm-up: compile / tier up the hot loop
   let best = Infinity;

@@ -29,11 +29,7 @@ const INITIAL_BUFFER = 64 << 10;
  * are buffered. Source pieces are copied on receipt, so the source may reuse
  * its buffers.
  */
-export async function* chunkBatches(
-  source: AsyncIterable<Uint8Array>,
-  cutter: Cutter,
-  batchBytes = 8 << 20,
-): AsyncGenerator<ChunkBatch> {
+export async function* chunkBatches(source: AsyncIterable<Uint8Array>, cutter: Cutter, batchBytes = 8 << 20): AsyncGenerator<ChunkBatch> {
   if (!Number.isSafeInteger(batchBytes) || batchBytes < 1) {
     throw new RangeError(`batchBytes must be a positive integer, got ${batchBytes}`);
   }

@@ -56,9 +56,21 @@ function makeKernel(p: ChunkerParams): Kernel {
   const [gLo, gHi] = splitTable(gear);
   const [lsLo, lsHi] = splitTable(gearLs);
   return {
-    min: p.minSize, avg: p.avgSize, max: p.maxSize, gLo, gHi, lsLo, lsHi,
-    msLo: lo24(m.maskS), msHi: hi32(m.maskS), mlLo: lo24(m.maskL), mlHi: hi32(m.maskL),
-    mslsLo: lo24(m.maskSLs), mslsHi: hi32(m.maskSLs), mllsLo: lo24(m.maskLLs), mllsHi: hi32(m.maskLLs),
+    min: p.minSize,
+    avg: p.avgSize,
+    max: p.maxSize,
+    gLo,
+    gHi,
+    lsLo,
+    lsHi,
+    msLo: lo24(m.maskS),
+    msHi: hi32(m.maskS),
+    mlLo: lo24(m.maskL),
+    mlHi: hi32(m.maskL),
+    mslsLo: lo24(m.maskSLs),
+    mslsHi: hi32(m.maskSLs),
+    mllsLo: lo24(m.maskLLs),
+    mllsHi: hi32(m.maskLLs),
   };
 }
 
@@ -69,14 +81,20 @@ function cutLength(data: Uint8Array, pos: number, len: number, k: Kernel): numbe
   let center = k.avg;
   if (rem > k.max) rem = k.max;
   else if (rem < center) center = rem;
-  const gLo = k.gLo, gHi = k.gHi, lsLo = k.lsLo, lsHi = k.lsHi;
+  const gLo = k.gLo,
+    gHi = k.gHi,
+    lsLo = k.lsLo,
+    lsHi = k.lsHi;
   let lo = 0;
   let hi = 0;
   let a = pos + (k.min & ~1);
   let stop = pos + (center & ~1);
   // `lo &= 0xffffff` keeps bits 0..23; a literal, since a module-level const costs a TDZ check per use.
   // pairs [min/2, center/2) against the strict masks
-  const sLsLo = k.mslsLo, sLsHi = k.mslsHi, sLo = k.msLo, sHi = k.msHi;
+  const sLsLo = k.mslsLo,
+    sLsHi = k.mslsHi,
+    sLo = k.msLo,
+    sHi = k.msHi;
   for (; a < stop; a += 2) {
     let b = data[a]!;
     lo = (lo << 2) + lsLo[b]!;
@@ -91,7 +109,10 @@ function cutLength(data: Uint8Array, pos: number, len: number, k: Kernel): numbe
   }
   // then up to remaining/2 against the loose masks (same body; duplicated for speed)
   stop = pos + (rem & ~1);
-  const lLsLo = k.mllsLo, lLsHi = k.mllsHi, lLo = k.mlLo, lHi = k.mlHi;
+  const lLsLo = k.mllsLo,
+    lLsHi = k.mllsHi,
+    lLo = k.mlLo,
+    lHi = k.mlHi;
   for (; a < stop; a += 2) {
     let b = data[a]!;
     lo = (lo << 2) + lsLo[b]!;

@@ -12,7 +12,10 @@ import { gearTables, masksFor } from './gear.js';
 import type { ChunkerParams } from './params.js';
 
 /** The subset of the WebAssembly JS API used here (@types/node 20 does not declare it). */
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
 interface WasmExports {
   readonly memory: WasmMemory;
   init(min: number, avg: number, max: number, maskS: bigint, maskL: bigint): void;

@@ -44,12 +44,8 @@ interface Vectors {
   masks: Record<string, string>;
 }
 
-const vectors: Vectors | undefined = HAVE_FIXTURES
-  ? (JSON.parse(readFileSync(resolve(FIXTURE_DIR, 'vectors.json'), 'utf8')) as Vectors)
-  : undefined;
-const fixture: Uint8Array = HAVE_FIXTURES
-  ? new Uint8Array(readFileSync(resolve(FIXTURE_DIR, 'SekienAkashita.jpg')))
-  : new Uint8Array(0);
+const vectors: Vectors | undefined = HAVE_FIXTURES ? (JSON.parse(readFileSync(resolve(FIXTURE_DIR, 'vectors.json'), 'utf8')) as Vectors) : undefined;
+const fixture: Uint8Array = HAVE_FIXTURES ? new Uint8Array(readFileSync(resolve(FIXTURE_DIR, 'SekienAkashita.jpg'))) : new Uint8Array(0);
 
 function params(min: number, avg: number, max: number, level = 1, seed = 0n): ChunkerParams {
   return { minSize: min, avgSize: avg, maxSize: max, level, seed };
@@ -121,9 +117,7 @@ for (const impl of IMPLS) {
     fixtureIt('all zeros: ten max-size chunks with the reference hash', () => {
       const z = vectors!.zeros;
       const got = chunksOf(createCutter(params(z.min, z.avg, z.max), impl), new Uint8Array(z.length));
-      expect(got).toEqual(
-        Array.from({ length: z.length / z.chunkLength }, (_, i) => [i * z.chunkLength, z.chunkLength, z.hash]),
-      );
+      expect(got).toEqual(Array.from({ length: z.length / z.chunkLength }, (_, i) => [i * z.chunkLength, z.chunkLength, z.hash]));
     });
 
     fixtureIt('fixture prefix and streaming tail rule (eof = false keeps undecided bytes)', () => {
@@ -279,8 +273,21 @@ describe('wasm and js agree', () => {
     it(`${p.minSize}/${p.avgSize}/${p.maxSize} level ${p.level} seed ${p.seed}`, () => {
       const js = createCutter(p, 'js');
       const wasm = createCutter(p, 'wasm');
-      const edges = [p.minSize - 1, p.minSize, p.minSize + 1, p.minSize + 2, p.minSize + 3, p.avgSize - 1, p.avgSize,
-        p.avgSize + 1, p.maxSize - 1, p.maxSize, p.maxSize + 1, p.maxSize + 2, 2 * p.maxSize + 1];
+      const edges = [
+        p.minSize - 1,
+        p.minSize,
+        p.minSize + 1,
+        p.minSize + 2,
+        p.minSize + 3,
+        p.avgSize - 1,
+        p.avgSize,
+        p.avgSize + 1,
+        p.maxSize - 1,
+        p.maxSize,
+        p.maxSize + 1,
+        p.maxSize + 2,
+        2 * p.maxSize + 1,
+      ];
       for (const data of [random, lowEntropy, ...edges.map((n) => random.subarray(0, n)), ...edges.map((n) => lowEntropy.subarray(0, n))]) {
         for (const eof of [true, false]) {
           const a = js.cuts(data, eof, true);

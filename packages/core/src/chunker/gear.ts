@@ -16,7 +16,11 @@ const U64 = (1n << 64n) - 1n;
  * 5 and 25 are reachable only at normalization level 3).
  */
 export const MASKS: readonly bigint[] = Object.freeze([
-  0n, 0n, 0n, 0n, 0n,
+  0n,
+  0n,
+  0n,
+  0n,
+  0n,
   0x0000000001804110n, // 5 (NC3 only)
   0x0000000001803110n, // 6  64 B
   0x0000000018035100n, // 7  128 B

@@ -35,10 +35,7 @@ const U64_MAX = (1n << 64n) - 1n;
 
 function checkInt(name: string, value: unknown, lo: number, hi: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi) {
-    throw new StowageError(
-      'INVALID_ARGUMENT',
-      `chunker ${name} must be an integer in [${lo}, ${hi}], got ${String(value)}`,
-    );
+    throw new StowageError('INVALID_ARGUMENT', `chunker ${name} must be an integer in [${lo}, ${hi}], got ${String(value)}`);
   }
 }
 
@@ -53,15 +50,9 @@ export function validateChunkerParams(p: ChunkerParams): void {
   checkInt('maxSize', p.maxSize, MAX_SIZE_LOWER, MAX_SIZE_UPPER);
   checkInt('level', p.level, 0, 3);
   if (p.minSize > p.avgSize || p.avgSize > p.maxSize) {
-    throw new StowageError(
-      'INVALID_ARGUMENT',
-      `chunker sizes must satisfy minSize <= avgSize <= maxSize, got ${p.minSize} / ${p.avgSize} / ${p.maxSize}`,
-    );
+    throw new StowageError('INVALID_ARGUMENT', `chunker sizes must satisfy minSize <= avgSize <= maxSize, got ${p.minSize} / ${p.avgSize} / ${p.maxSize}`);
   }
   if (typeof p.seed !== 'bigint' || p.seed < 0n || p.seed > U64_MAX) {
-    throw new StowageError(
-      'INVALID_ARGUMENT',
-      `chunker seed must be a bigint in [0, 2^64-1], got ${String(p.seed)}`,
-    );
+    throw new StowageError('INVALID_ARGUMENT', `chunker seed must be a bigint in [0, 2^64-1], got ${String(p.seed)}`);
   }
 }

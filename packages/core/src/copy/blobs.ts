@@ -37,7 +37,13 @@ export interface BlobCopyStats {
  * Copies every blob `snap` references that `dst` lacks into `session` (flush it after).
  * CORRUPT when the source lacks a blob the snapshot references or a blob does not match its id.
  */
-export async function copySnapshotBlobs(src: Repository, dst: Repository, session: WriteSession, snap: Snapshot, opts: { workers?: number | undefined; progress?: ProgressFn | undefined; signal?: AbortSignal | undefined } = {}): Promise<BlobCopyStats> {
+export async function copySnapshotBlobs(
+  src: Repository,
+  dst: Repository,
+  session: WriteSession,
+  snap: Snapshot,
+  opts: { workers?: number | undefined; progress?: ProgressFn | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<BlobCopyStats> {
   const stats: BlobCopyStats = { blobs: 0, bytes: 0, present: 0 };
   const pool = src.codecs(opts.workers);
   const seen = new Set<string>();
@@ -65,7 +71,7 @@ export async function copySnapshotBlobs(src: Repository, dst: Repository, sessio
       if (loc.base) baseOf.set(id.toString('latin1'), loc.base);
     });
     for (const [type, refs] of byType) {
-      for (let start = 0; start < refs.length; ) {
+      for (let start = 0; start < refs.length;) {
         opts.signal?.throwIfAborted();
         let end = start;
         let bytes = 0;
@@ -78,7 +84,12 @@ export async function copySnapshotBlobs(src: Repository, dst: Repository, sessio
           const chunks: Uint8Array[] = [];
           for (let k = 0, off = 0; k < batch.length; off += batch[k]!.length, k++) chunks.push(data.subarray(off, off + batch[k]!.length));
           const hints = baseOf.size ? batch.map((r) => baseOf.get(r.id.toString('latin1'))) : undefined;
-          await session.saveChunks(type, chunks, batch.map((r) => r.id), hints);
+          await session.saveChunks(
+            type,
+            chunks,
+            batch.map((r) => r.id),
+            hints,
+          );
         } finally {
           window.release();
         }

@@ -182,7 +182,11 @@ describe('copySnapshots', () => {
   it('refuses bad input with stable codes and stores nothing', async () => {
     const src = await filledSource();
     const dst = await repoOn();
-    const codeOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isStowageError(e) ? e.code : String(e)));
+    const codeOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: unknown) => (isStowageError(e) ? e.code : String(e)),
+      );
     expect(await codeOf(copySnapshots(src.repo, dst.repo, { refs: ['ffff'] }))).toBe('NOT_FOUND');
     expect(await codeOf(copySnapshots(src.repo, dst.repo, { refs: ['not-hex!'] }))).toBe('INVALID_ARGUMENT');
     expect(await codeOf(copySnapshots(src.repo, src.repo))).toBe('INVALID_ARGUMENT');

@@ -86,7 +86,11 @@ export function copyModeFor(src: Repository, dst: Repository): { mode: CopyMode;
   const kb = dst.codecSpec.idKey;
   const sameIds = ka === undefined ? kb === undefined : kb !== undefined && Buffer.compare(Buffer.from(ka), Buffer.from(kb)) === 0;
   if (sameIds && sameChunker) return { mode: 'blobs', reason: 'both repositories cut and name chunks alike: blobs are copied as they are' };
-  const why = !sameIds ? (src.encrypted || dst.encrypted ? 'the repositories have different keys (blob ids are keyed BLAKE3)' : 'the repositories name blobs differently') : 'the chunker parameters differ';
+  const why = !sameIds
+    ? src.encrypted || dst.encrypted
+      ? 'the repositories have different keys (blob ids are keyed BLAKE3)'
+      : 'the repositories name blobs differently'
+    : 'the chunker parameters differ';
   return { mode: 'rechunk', reason: `${why}: content is read from the source and re-chunked into the target` };
 }
 

@@ -58,17 +58,22 @@ export async function rechunkSnapshot(src: Repository, dst: Repository, snap: Sn
     run = m.summary;
     return { ...copiedFacts(snap, original), content: m.content, ...(m.basis && { basis: m.basis }) };
   };
-  const storing = snapshotStream(dst, h.pieces, { kind: snap.source.kind === 'stdin' ? 'stdin' : 'file', path: snap.source.path, ...(snap.source.stat && { stat: snap.source.stat }) }, {
-    name: snap.name,
-    tags: snap.tags,
-    hostname: snap.hostname,
-    time: new Date(snap.time),
-    allowEmpty: true,
-    format: splitAs(snap),
-    finalize,
-    ...(opts.workers !== undefined && { workers: opts.workers }),
-    ...(opts.signal && { signal: opts.signal }),
-  });
+  const storing = snapshotStream(
+    dst,
+    h.pieces,
+    { kind: snap.source.kind === 'stdin' ? 'stdin' : 'file', path: snap.source.path, ...(snap.source.stat && { stat: snap.source.stat }) },
+    {
+      name: snap.name,
+      tags: snap.tags,
+      hostname: snap.hostname,
+      time: new Date(snap.time),
+      allowEmpty: true,
+      format: splitAs(snap),
+      finalize,
+      ...(opts.workers !== undefined && { workers: opts.workers }),
+      ...(opts.signal && { signal: opts.signal }),
+    },
+  );
   const [r, s] = await Promise.allSettled([restoring, storing]);
   // the restore's error is the cause when both failed (the snapshot side only saw it end)
   if (r.status === 'rejected') throw r.reason;

@@ -35,7 +35,13 @@ export interface RekeyResult {
 }
 
 /** Copies tree snapshot `snap` of `src` into `dst` under the target's blob ids; `original` as in copy.ts. */
-export async function rekeyTreeSnapshot(src: Repository, dst: Repository, snap: Snapshot, original: string, opts: { workers?: number | undefined; progress?: ProgressFn | undefined; signal?: AbortSignal | undefined } = {}): Promise<RekeyResult> {
+export async function rekeyTreeSnapshot(
+  src: Repository,
+  dst: Repository,
+  snap: Snapshot,
+  original: string,
+  opts: { workers?: number | undefined; progress?: ProgressFn | undefined; signal?: AbortSignal | undefined } = {},
+): Promise<RekeyResult> {
   if (!snap.tree) throw corrupt(`snapshot ${snap.id}: format tree without tree facts`);
   const session = new WriteSession(dst, opts.workers === undefined ? {} : { workers: opts.workers });
   const pool = src.codecs(opts.workers);
@@ -63,7 +69,12 @@ export async function rekeyTreeSnapshot(src: Repository, dst: Repository, snap: 
           ids.push(id);
           off += r.length;
         }
-        await session.saveBatch('data', data, refs.map((r) => r.length), ids);
+        await session.saveBatch(
+          'data',
+          data,
+          refs.map((r) => r.length),
+          ids,
+        );
         done += off;
         opts.progress?.({ op: 'copy', done });
       } finally {

@@ -75,7 +75,10 @@ describe('AES-256-GCM cipher', () => {
     const codec = new BlobCodec({ level: 3, cipher: { algorithm: 'aes-256-gcm', key }, idKey });
     const blobs = [randomBytes(70_000), Buffer.alloc(90_000, 'abc'), Buffer.alloc(0), randomBytes(1)];
     const data = Buffer.concat(blobs);
-    const enc = codec.encode(data, blobs.map((b) => b.length));
+    const enc = codec.encode(
+      data,
+      blobs.map((b) => b.length),
+    );
     expect(enc.compressed).toEqual([false, true, false, false]);
     expect(enc.storedLengths[0]).toBe(70_028);
     expect(enc.storedLengths[1]).toBeLessThan(1000);

@@ -142,12 +142,7 @@ describe('applyPolicy', () => {
   });
 
   it('groups by name (default), host, or not at all; unreadable times are kept', () => {
-    const s = [
-      snap('2026-01-02T00:00:00Z', { name: 'a' }),
-      snap('2026-01-01T00:00:00Z', { name: 'a' }),
-      snap('2026-01-01T00:00:00Z', { name: 'b' }),
-      snap('not a time', { name: 'b' }),
-    ];
+    const s = [snap('2026-01-02T00:00:00Z', { name: 'a' }), snap('2026-01-01T00:00:00Z', { name: 'a' }), snap('2026-01-01T00:00:00Z', { name: 'b' }), snap('not a time', { name: 'b' })];
     const g = applyPolicy(s, { last: 1 }, { timeZone: 'UTC' });
     expect(g.map((x) => [x.key.name, x.decisions.filter((d) => d.keep).length])).toEqual([
       ['a', 1],

@@ -88,9 +88,7 @@ export function applyPolicy<T extends PolicySnapshot>(snapshots: readonly T[], p
     if (!grp) groups.set(k, (grp = { key, snaps: [] }));
     grp.snaps.push(s);
   }
-  return [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, g]) => ({ key: g.key, decisions: decideGroup(g.snaps, policy, tz) }));
+  return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => ({ key: g.key, decisions: decideGroup(g.snaps, policy, tz) }));
 }
 
 function decideGroup<T extends PolicySnapshot>(snaps: readonly T[], policy: RetentionPolicy, tz: string): Decision<T>[] {

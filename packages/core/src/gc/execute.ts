@@ -64,7 +64,13 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
   // 3. the point of no return: the lock must still be ours
   opts.signal?.throwIfAborted();
   await opts.lock?.verify();
-  const oldIndex = plan.rewriteIndex ? await removeAll(repo, 'index', plan.indexFiles.filter((name) => !index.names.has(name))) : { files: 0, bytes: 0 };
+  const oldIndex = plan.rewriteIndex
+    ? await removeAll(
+        repo,
+        'index',
+        plan.indexFiles.filter((name) => !index.names.has(name)),
+      )
+    : { files: 0, bytes: 0 };
   // 4. packs, then debris
   const doomed = [...plan.packs.filter((p) => p.action !== 'keep').map((p) => p.id), ...plan.unindexedPacks.map((p) => p.id)].filter((id) => !written.packs.has(id));
   const packs = await removeAll(repo, 'pack', doomed);

@@ -29,7 +29,8 @@ export interface GcOutcome {
 
 export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcOutcome> {
   const t0 = performance.now();
-  if (!opts.dryRun && !filterIsEmpty(opts.filter)) throw new StowageError('INVALID_ARGUMENT', 'snapshot filters work with a dry run only: gc deletes only what no snapshot at all uses (forget the snapshots first)');
+  if (!opts.dryRun && !filterIsEmpty(opts.filter))
+    throw new StowageError('INVALID_ARGUMENT', 'snapshot filters work with a dry run only: gc deletes only what no snapshot at all uses (forget the snapshots first)');
   const lock = await lockRepository(repo, opts.dryRun ? 'shared' : 'exclusive', opts.signal ? { signal: opts.signal } : {});
   try {
     const common = { ...(opts.progress && { progress: opts.progress }), ...(opts.signal && { signal: opts.signal }) };

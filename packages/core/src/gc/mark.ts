@@ -26,7 +26,12 @@ export function refuse(why: string, cause?: unknown): StowageError {
  * Marks in `table` everything `snaps` use. Refuses (CORRUPT, see refuse) when a chunk list
  * cannot be read or is malformed, or when a snapshot references blobs no index names.
  */
-export async function markUsed(repo: Pick<Repository, 'readPackRange' | 'codec'>, table: IndexTable, snaps: readonly Snapshot[], opts: { progress?: ProgressFn | undefined; signal?: AbortSignal | undefined }): Promise<void> {
+export async function markUsed(
+  repo: Pick<Repository, 'readPackRange' | 'codec'>,
+  table: IndexTable,
+  snaps: readonly Snapshot[],
+  opts: { progress?: ProgressFn | undefined; signal?: AbortSignal | undefined },
+): Promise<void> {
   const missing = new Map<string, string>(); // blob hex -> a snapshot id referencing it
   const loadList = tableListLoader(repo, table); // plaintext of one chunk list at a time
   let done = 0;
@@ -49,8 +54,13 @@ export async function markUsed(repo: Pick<Repository, 'readPackRange' | 'codec'>
     opts.progress?.({ op: 'gc', done: ++done, total: snaps.length, unit: 'snapshots', phase: 'mark' });
   }
   if (missing.size > 0) {
-    const ex = [...missing].slice(0, 3).map(([b, s]) => `${b.slice(0, 16)}… (snapshot ${s.slice(0, 8)})`).join(', ');
-    throw refuse(`${missing.size >= MAX_MISSING ? `at least ${MAX_MISSING}` : missing.size} blob(s) referenced by snapshots are not in the index, e.g. ${ex}; run "stowage check", and "stowage repair index" if their packs still exist`);
+    const ex = [...missing]
+      .slice(0, 3)
+      .map(([b, s]) => `${b.slice(0, 16)}… (snapshot ${s.slice(0, 8)})`)
+      .join(', ');
+    throw refuse(
+      `${missing.size >= MAX_MISSING ? `at least ${MAX_MISSING}` : missing.size} blob(s) referenced by snapshots are not in the index, e.g. ${ex}; run "stowage check", and "stowage repair index" if their packs still exist`,
+    );
   }
 }
 

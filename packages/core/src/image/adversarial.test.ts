@@ -24,7 +24,6 @@ import { prng } from '../testing/prng.js';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
-
 async function snapshotOf(repo: Repository, data: Buffer, format: 'auto' | 'docker' = 'auto', piece = 8192): Promise<Snapshot> {
   async function* source(): AsyncGenerator<Uint8Array> {
     for (let off = 0; off < data.length; off += piece) yield Buffer.from(data.subarray(off, off + piece));
@@ -64,7 +63,15 @@ function headerOffsets(input: Buffer): number[] {
 }
 
 function writeOctal(b: Buffer, off: number, len: number, v: number): void {
-  b.write(v.toString(8).padStart(len - 1, '0').slice(-(len - 1)) + '\0', off, len, 'latin1');
+  b.write(
+    v
+      .toString(8)
+      .padStart(len - 1, '0')
+      .slice(-(len - 1)) + '\0',
+    off,
+    len,
+    'latin1',
+  );
 }
 
 function fixChecksum(b: Buffer, h: number): void {

@@ -57,7 +57,12 @@ function ociArchive(layers: { data: Buffer; mediaType: string }[], opts: { neste
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(config)}`, size: config.length },
     layers: layers.map((l) => ({ mediaType: l.mediaType, digest: `sha256:${sha(l.data)}`, size: l.data.length })),
   });
-  const mdesc = { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(manifest)}`, size: manifest.length, annotations: { 'org.opencontainers.image.ref.name': opts.refName ?? 'v1' } };
+  const mdesc = {
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    digest: `sha256:${sha(manifest)}`,
+    size: manifest.length,
+    annotations: { 'org.opencontainers.image.ref.name': opts.refName ?? 'v1' },
+  };
   const blobs: { name: string; data: Buffer }[] = [
     ...layers.filter((_, i) => i !== opts.dropLayer).map((l) => ({ name: `blobs/sha256/${sha(l.data)}`, data: l.data })),
     { name: `blobs/sha256/${sha(config)}`, data: config },
@@ -67,9 +72,24 @@ function ociArchive(layers: { data: Buffer; mediaType: string }[], opts: { neste
   if (opts.nested) {
     const inner = json({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [{ ...mdesc, platform: { os: 'linux', architecture: 'arm64' } }] });
     blobs.push({ name: `blobs/sha256/${sha(inner)}`, data: inner });
-    index = json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${sha(inner)}`, size: inner.length, annotations: { 'io.containerd.image.name': 'registry.example/app:multi' } }] });
+    index = json({
+      schemaVersion: 2,
+      manifests: [
+        { mediaType: 'application/vnd.oci.image.index.v1+json', digest: `sha256:${sha(inner)}`, size: inner.length, annotations: { 'io.containerd.image.name': 'registry.example/app:multi' } },
+      ],
+    });
   }
-  return { archive: tarOf([{ name: 'blobs/', type: '5' }, { name: 'blobs/sha256/', type: '5' }, ...blobs, { name: 'index.json', data: index }, { name: 'oci-layout', data: json({ imageLayoutVersion: '1.0.0' }) }]), config, manifest };
+  return {
+    archive: tarOf([
+      { name: 'blobs/', type: '5' },
+      { name: 'blobs/sha256/', type: '5' },
+      ...blobs,
+      { name: 'index.json', data: index },
+      { name: 'oci-layout', data: json({ imageLayoutVersion: '1.0.0' }) },
+    ]),
+    config,
+    manifest,
+  };
 }
 
 describe('docker-archive facts', () => {
@@ -155,7 +175,9 @@ describe('docker-archive facts', () => {
 
   it('a config whose bytes do not match its name is a warning', () => {
     const { archive } = skopeoDocker([layerTar('c')]);
-    const members = splitAll(archive, 4096).members.map((m) => (m.name.endsWith('.json') && m.name !== 'manifest.json' ? { ...m, data: json({ os: 'linux', architecture: 'amd64', changed: true }) } : m));
+    const members = splitAll(archive, 4096).members.map((m) =>
+      m.name.endsWith('.json') && m.name !== 'manifest.json' ? { ...m, data: json({ os: 'linux', architecture: 'amd64', changed: true }) } : m,
+    );
     expect(imageFacts(members)!.warnings?.join()).toMatch(/has sha256:[0-9a-f]{64}, not the digest its name states/);
   });
 
@@ -183,7 +205,11 @@ describe('OCI archive facts', () => {
     expect(f.configDigest).toBe(`sha256:${sha(config)}`);
     expect(f.platform).toBe('linux/arm64/v8');
     expect(f.layers.map((l) => [l.digest, l.mediaType, l.size])).toEqual(ls.map((l) => [`sha256:${sha(l.data)}`, l.mediaType, l.data.length]));
-    expect(digestedRanges(f).map((r) => r.what.split(' ')[0]).sort()).toEqual(['config', 'layer', 'layer', 'manifest']);
+    expect(
+      digestedRanges(f)
+        .map((r) => r.what.split(' ')[0])
+        .sort(),
+    ).toEqual(['config', 'layer', 'layer', 'manifest']);
     expectRanges(archive, f);
   });
 

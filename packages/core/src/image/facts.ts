@@ -90,7 +90,13 @@ export function imageFacts(members: readonly ArchiveMember[]): ImageFacts | unde
   if (started) {
     const what = started === 'docker' ? 'a docker-archive' : 'an OCI image layout (docker save 25+, oci-archive)';
     const needs = started === 'docker' ? 'manifest.json' : 'index.json and oci-layout';
-    return { kind: started, names: [], layers: [], incomplete: true, warnings: [`the archive starts as ${what} but has no ${needs}: an incomplete image archive (did the program writing it, e.g. docker save, stop early?)`] };
+    return {
+      kind: started,
+      names: [],
+      layers: [],
+      incomplete: true,
+      warnings: [`the archive starts as ${what} but has no ${needs}: an incomplete image archive (did the program writing it, e.g. docker save, stop early?)`],
+    };
   }
   return undefined;
 }

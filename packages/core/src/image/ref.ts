@@ -82,7 +82,12 @@ export function repositoryFromName(name: string): string {
   const parts = name
     .toLowerCase()
     .split('/')
-    .map((p) => p.replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').replace(/[._-]{2,}/g, '-'))
+    .map((p) =>
+      p
+        .replace(/[^a-z0-9._-]+/g, '-')
+        .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '')
+        .replace(/[._-]{2,}/g, '-'),
+    )
     .filter((p) => p.length > 0);
   const r = parts.join('/');
   return r && isRepositoryName(r) ? r : 'image';

@@ -41,10 +41,22 @@ describe.skipIf(!gnu)('TarLister on GNU tar archives', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  for (const opts of [['--format=gnu'], ['--format=gnu', '--sparse'], ['--format=pax'], ['--format=pax', '--sparse', '--sparse-version=1.0'], ['--format=pax', '--sparse', '--sparse-version=0.1'], ['--format=posix']]) {
+  for (const opts of [
+    ['--format=gnu'],
+    ['--format=gnu', '--sparse'],
+    ['--format=pax'],
+    ['--format=pax', '--sparse', '--sparse-version=1.0'],
+    ['--format=pax', '--sparse', '--sparse-version=0.1'],
+    ['--format=posix'],
+  ]) {
     it(`lists what GNU tar lists (${opts.join(' ')})`, () => {
       const input = gnuTar(tree, opts);
-      const want = execFileSync('tar', ['-tf', '-'], { input, maxBuffer: 1 << 26 }).toString().split('\n').filter(Boolean).map(norm).sort();
+      const want = execFileSync('tar', ['-tf', '-'], { input, maxBuffer: 1 << 26 })
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map(norm)
+        .sort();
       for (const piece of [1, 100, 512, 65536]) {
         const { entries, problem } = list(input, piece);
         expect(problem).toBeUndefined();

@@ -70,7 +70,7 @@ describe('the chunk-list walker', () => {
     expect(n).toBe(0);
   });
 
-  it('walks a snapshot\'s lists the same through the index cache and through the index table', async () => {
+  it("walks a snapshot's lists the same through the index cache and through the index table", async () => {
     const { repo } = await testRepo(cacheRoot, { packSize: 1 << 20 });
     const data = seeded('walker', 3 << 20);
     const snap = await snapshotBytes(repo, data, 'w', { format: 'raw' });

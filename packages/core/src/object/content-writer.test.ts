@@ -71,7 +71,11 @@ describe('ContentWriter + splitters', () => {
   const image = makeTar(tmp, { 'layer1.tar': layer, 'layer2.tar': makeTar(tmp, { 'etc/a': bytes('a', 9000) }), 'manifest.json': Buffer.from('[]') });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true })); // nothing left in the temp directory (issue 15 item 10)
 
-  for (const [name, pieceSize] of [['1 MiB pieces', () => 1 << 20], ['odd pieces', (i: number) => 1 + ((i * 7919) % 70001)], ['single bytes then large', (i: number) => (i < 2000 ? 1 : 1 << 16)]] as const) {
+  for (const [name, pieceSize] of [
+    ['1 MiB pieces', () => 1 << 20],
+    ['odd pieces', (i: number) => 1 + ((i * 7919) % 70001)],
+    ['single bytes then large', (i: number) => (i < 2000 ? 1 : 1 << 16)],
+  ] as const) {
     it(`tar image round-trips exactly (${name})`, async () => {
       const { back } = await roundTrip(image, new TarSplitter(), pieceSize);
       expect(back.equals(image)).toBe(true);
@@ -83,7 +87,7 @@ describe('ContentWriter + splitters', () => {
     });
   }
 
-  it('a file changed in one layer leaves the other layer\'s blobs as they were', async () => {
+  it("a file changed in one layer leaves the other layer's blobs as they were", async () => {
     const a = await roundTrip(image, new TarSplitter(), () => 1 << 20);
     const changed = { ...files, 'dir0/file-0.bin': Buffer.from('changed') };
     const image2 = makeTar(tmp, { 'layer1.tar': makeTar(tmp, changed, 'pax'), 'layer2.tar': makeTar(tmp, { 'etc/a': bytes('a', 9000) }), 'manifest.json': Buffer.from('[]') });

@@ -144,7 +144,10 @@ async function decodeReads(
     reads.map(async (rd) => {
       try {
         // a frame is named by its pack and offset, so the codec skips decompressing it again when the next window needs more of its members
-        const items = rd.blobs.map((b) => ({ ...decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))), ...(b.loc.frame && { frameKey: `${rd.pack}@${b.loc.offset}` }) }));
+        const items = rd.blobs.map((b) => ({
+          ...decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))),
+          ...(b.loc.frame && { frameKey: `${rd.pack}@${b.loc.offset}` }),
+        }));
         const what = `pack ${rd.pack}`;
         const fail = (err: unknown): never => {
           throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
@@ -217,12 +220,7 @@ function gatherInto(pieces: readonly Buffer[], target: Uint8Array): Buffer {
  * when they fit (release it once the window is decoded), else into fresh memory. CORRUPT
  * when a base is missing from the index or is itself a delta.
  */
-async function loadBasesOf(
-  repo: BlobSource,
-  pool: CodecPool,
-  locs: ReadonlyMap<string, BlobLocation>,
-  ring: SlotRing | undefined,
-): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
+async function loadBasesOf(repo: BlobSource, pool: CodecPool, locs: ReadonlyMap<string, BlobLocation>, ring: SlotRing | undefined): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
   const want = new Map<string, { base: Buffer; of: Uint8Array }>();
   for (const [k, loc] of locs) if (loc.base) want.set(loc.base.toString('latin1'), { base: loc.base, of: Buffer.from(k, 'latin1') });
   if (want.size === 0) return { plain: new Map(), release: () => undefined };

@@ -52,19 +52,22 @@ const CASES: { name: string; entry: PackEntry; slot: string; value: string }[] =
   {
     name: 'data, compressed delta',
     entry: { id, type: 'data', compressed: true, offset: 10, length: 20, rawLength: 30, base },
-    slot: '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2000030a000000140000001e000000' + 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbff00000000000000000000000000',
+    slot:
+      '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2000030a000000140000001e000000' + 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbff00000000000000000000000000',
     value: 'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc00030a000000140000001e000000bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb',
   },
   {
     name: 'data, framed in a compressed frame',
     entry: { id, type: 'data', compressed: true, offset: 10, length: 20, rawLength: 5, frame: { offset: 7, rawLength: 100 } },
-    slot: '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2000050a0000001400000005000000' + '0000000000000000000000000000000000000000000000000000000000000000fe00070000000000000064000000',
+    slot:
+      '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2000050a0000001400000005000000' + '0000000000000000000000000000000000000000000000000000000000000000fe00070000000000000064000000',
     value: 'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc00050a00000014000000050000000700000064000000',
   },
   {
     name: 'list, framed in a raw frame',
     entry: { id, type: 'list', compressed: false, offset: 10, length: 20, rawLength: 5, frame: { offset: 0, rawLength: 20 } },
-    slot: '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2001040a0000001400000005000000' + '0000000000000000000000000000000000000000000000000000000000000000fe00000000000000000014000000',
+    slot:
+      '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2001040a0000001400000005000000' + '0000000000000000000000000000000000000000000000000000000000000000fe00000000000000000014000000',
     value: 'cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc01040a00000014000000050000000000000014000000',
   },
 ];
@@ -80,7 +83,7 @@ describe('one index-entry codec', () => {
     expect(CASES.map((c) => entryFlags(c.entry))).toEqual([0, 1, 3, 5, 4]);
   });
 
-  it.each(CASES)('$name: the slot bytes are the format\'s, and read back', ({ entry, slot }) => {
+  it.each(CASES)("$name: the slot bytes are the format's, and read back", ({ entry, slot }) => {
     const raw = encodeEntries([entry]);
     expect(raw.toString('hex')).toBe(slot);
     expect(slotCount([entry]) * ENTRY_BYTES).toBe(raw.length);
@@ -106,7 +109,7 @@ describe('one index-entry codec', () => {
     expect(seen[0]!.toString('hex')).toBe(CASES.map((c) => c.slot).join(''));
   });
 
-  it.each(CASES)('$name: the LevelDB value bytes are the format\'s, and read back', ({ entry, value }) => {
+  it.each(CASES)("$name: the LevelDB value bytes are the format's, and read back", ({ entry, value }) => {
     const v = encodeLocationValue(packId, entry);
     expect(v.toString('hex')).toBe(value);
     const { id: _id, ...loc } = entry;

@@ -93,7 +93,12 @@ export class PackWriter {
     const id = hasher.digestBuffer().toString('hex');
     // Verify what we built: the tail must decode to exactly our entries.
     const parsed = parsePackTail(tail, size, this.cipher, `pack ${id}`);
-    if (parsed.entries.length !== this.entries.length || parsed.entries.some((e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset || !sameBase(e.base, this.entries[i]!.base) || e.frame?.offset !== this.entries[i]!.frame?.offset)) {
+    if (
+      parsed.entries.length !== this.entries.length ||
+      parsed.entries.some(
+        (e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset || !sameBase(e.base, this.entries[i]!.base) || e.frame?.offset !== this.entries[i]!.frame?.offset,
+      )
+    ) {
       throw new Error(`internal error: pack ${id} trailer does not re-read as written`);
     }
     this.parts.length = 0;

@@ -45,7 +45,10 @@ describe('uploadPack', () => {
   it('fails loudly (BACKEND, naming the pack) when the trailer reads back different', async () => {
     const be = lyingOnRangedReads();
     const pack = somePack(2);
-    await expect(uploadPack(be, pack)).rejects.toMatchObject({ code: 'BACKEND', message: expect.stringMatching(new RegExp(`pack ${pack.id}: trailer read back from .* differs from what was written`)) });
+    await expect(uploadPack(be, pack)).rejects.toMatchObject({
+      code: 'BACKEND',
+      message: expect.stringMatching(new RegExp(`pack ${pack.id}: trailer read back from .* differs from what was written`)),
+    });
   });
 
   it('accepts an identical pack stored before, and refuses a file of that name with other content (CORRUPT)', async () => {
@@ -56,7 +59,10 @@ describe('uploadPack', () => {
     const other = somePack(4);
     const liar: Backend = new MemoryBackend();
     await liar.save({ type: 'pack', name: other.id }, pack.bytes); // the wrong bytes under other's name
-    await expect(uploadPack(liar, other)).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringContaining(`pack ${other.id} exists in the repository but its content does not match its name`) });
+    await expect(uploadPack(liar, other)).rejects.toMatchObject({
+      code: 'CORRUPT',
+      message: expect.stringContaining(`pack ${other.id} exists in the repository but its content does not match its name`),
+    });
   });
 
   it('joins views that follow each other in one buffer, and only those', () => {

@@ -107,7 +107,16 @@ export function blobWindows(repo: Repository, src: BlobSource, rings: ReadRings,
   return ringWindows(repo, opts.pool ?? repo.codecs(), src, from, to, hash, rings, opts.signal);
 }
 
-async function* ringWindows(repo: Repository, pool: CodecPool, src: Extract<BlobSource, { snapshot: unknown }>, from: number, to: number, hash: ReturnType<typeof createHash> | undefined, rings: ReadRings, signal: AbortSignal | undefined): AsyncGenerator<BlobWindow> {
+async function* ringWindows(
+  repo: Repository,
+  pool: CodecPool,
+  src: Extract<BlobSource, { snapshot: unknown }>,
+  from: number,
+  to: number,
+  hash: ReturnType<typeof createHash> | undefined,
+  rings: ReadRings,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<BlobWindow> {
   const length = to - from;
   let done = 0;
   for await (const refs of extentWindows(readChunkLists(repo, src.snapshot.content.lists), rings.windowBytes, { offset: src.place.range.offset + from, length })) {

@@ -106,7 +106,8 @@ export class RegistryCatalog {
             if (!blobs.has(b.digest)) blobs.set(b.digest, { snapshot: snap, place: b });
           }
           if (image.manifestBytes) blobs.set(image.manifestDigest, { bytes: image.manifestBytes, digest: image.manifestDigest, mediaType: image.manifestMediaType! });
-          else if (image.manifestRange && !blobs.has(image.manifestDigest)) blobs.set(image.manifestDigest, { snapshot: snap, place: { digest: image.manifestDigest, size: image.manifestRange.length, range: image.manifestRange, mediaType: '' } });
+          else if (image.manifestRange && !blobs.has(image.manifestDigest))
+            blobs.set(image.manifestDigest, { snapshot: snap, place: { digest: image.manifestDigest, size: image.manifestRange.length, range: image.manifestRange, mediaType: '' } });
         }
       }
     }

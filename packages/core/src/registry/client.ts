@@ -82,7 +82,11 @@ export class RegistryClient {
     const challenge = String(res.headers['www-authenticate'] ?? '');
     await discard(res);
     const auth = await this.#authenticate(challenge, scope);
-    if (!auth) throw new StowageError('REGISTRY_AUTH', `${this.host}: authentication required${this.#opts.credentials ? ', and the credentials given were refused' : ' (give credentials with --registry-auth <docker config.json>)'}`);
+    if (!auth)
+      throw new StowageError(
+        'REGISTRY_AUTH',
+        `${this.host}: authentication required${this.#opts.credentials ? ', and the credentials given were refused' : ' (give credentials with --registry-auth <docker config.json>)'}`,
+      );
     res = await this.#send(url, init, auth);
     if (res.status === 401 || res.status === 403) {
       const err = await errorOf(res);
@@ -126,7 +130,8 @@ export class RegistryClient {
     const res = await this.#send(u, {}, this.#opts.credentials ? basic(this.#opts.credentials) : undefined);
     const chunks: Buffer[] = [];
     for await (const c of res.body) chunks.push(c as Buffer);
-    if (res.status !== 200) throw new StowageError('REGISTRY_AUTH', `${this.host}: the token service ${u.host} refused ${this.#opts.credentials ? 'the credentials' : 'an anonymous token'} (HTTP ${res.status})`);
+    if (res.status !== 200)
+      throw new StowageError('REGISTRY_AUTH', `${this.host}: the token service ${u.host} refused ${this.#opts.credentials ? 'the credentials' : 'an anonymous token'} (HTTP ${res.status})`);
     let token: string | undefined;
     try {
       const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token?: unknown; access_token?: unknown };
@@ -146,12 +151,21 @@ export class RegistryClient {
       if (authorization) headers.Authorization = authorization;
       const body = init.body;
       if (Buffer.isBuffer(body)) headers['Content-Length'] = body.length;
-      const req = lib.request(url, { method: init.method ?? 'GET', headers, ...(url.protocol === 'https:' && this.#opts.insecureTls && { rejectUnauthorized: false }), ...(this.#opts.signal && { signal: this.#opts.signal }) }, (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
+      const req = lib.request(
+        url,
+        { method: init.method ?? 'GET', headers, ...(url.protocol === 'https:' && this.#opts.insecureTls && { rejectUnauthorized: false }), ...(this.#opts.signal && { signal: this.#opts.signal }) },
+        (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }),
+      );
       req.setTimeout(this.#opts.timeoutMs ?? 60_000, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (err instanceof StowageError) return reject(err); // the body's source failed (a damaged repository blob)
         if (err.name === 'AbortError') return reject(new StowageError('ABORTED', 'interrupted', { cause: err }));
-        reject(new StowageError('REGISTRY_UNREACHABLE', `cannot reach registry ${this.host} (${url.protocol.slice(0, -1)}): ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ').trim(), { cause: err, retryable: true }));
+        reject(
+          new StowageError('REGISTRY_UNREACHABLE', `cannot reach registry ${this.host} (${url.protocol.slice(0, -1)}): ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' ').trim(), {
+            cause: err,
+            retryable: true,
+          }),
+        );
       });
       if (body === undefined) req.end();
       else if (Buffer.isBuffer(body)) req.end(body);
@@ -162,14 +176,15 @@ export class RegistryClient {
 
 async function pipeBody(src: Readable | AsyncIterable<Uint8Array>, req: http.ClientRequest): Promise<void> {
   for await (const chunk of src as AsyncIterable<Uint8Array>) {
-    if (!req.write(chunk)) await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) => reject(e);
-      req.once('drain', () => {
-        req.off('error', onErr);
-        resolve();
+    if (!req.write(chunk))
+      await new Promise<void>((resolve, reject) => {
+        const onErr = (e: Error) => reject(e);
+        req.once('drain', () => {
+          req.off('error', onErr);
+          resolve();
+        });
+        req.once('error', onErr);
       });
-      req.once('error', onErr);
-    });
   }
   req.end();
 }

@@ -24,7 +24,8 @@ import type { Authenticator } from './auth.js';
 import { blobPieces, blobSize, blobWindows, readBlob, type BlobWindow, type ReadRings } from './blob-reader.js';
 import type { RegistryCatalog, CatalogImage } from './catalog.js';
 
-export type RegistryErrorCode = 'NAME_UNKNOWN' | 'NAME_INVALID' | 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'UNSUPPORTED' | 'UNAUTHORIZED' | 'TAG_INVALID' | 'PAGINATION_NUMBER_INVALID' | 'RANGE_INVALID';
+export type RegistryErrorCode =
+  'NAME_UNKNOWN' | 'NAME_INVALID' | 'MANIFEST_UNKNOWN' | 'BLOB_UNKNOWN' | 'DIGEST_INVALID' | 'UNSUPPORTED' | 'UNAUTHORIZED' | 'TAG_INVALID' | 'PAGINATION_NUMBER_INVALID' | 'RANGE_INVALID';
 
 /** One served request, for logs. */
 export interface RequestEvent {
@@ -129,7 +130,8 @@ export function registryHandler(repo: Repository, catalog: RegistryCatalog, opts
         if (!ci) return fail(404, 'MANIFEST_UNKNOWN', `manifest ${ref} of ${name} is not in any snapshot`, { name, reference: ref });
         const body = await manifestBytes(ci, ac.signal);
         const type = ci.image.manifestMediaType ?? manifestMediaTypeOf(body);
-        if (!accepts(req.headers.accept, type)) return fail(404, 'MANIFEST_UNKNOWN', `manifest ${ref} of ${name} is ${type}, which the request's Accept header leaves out`, { name, reference: ref, mediaType: type });
+        if (!accepts(req.headers.accept, type))
+          return fail(404, 'MANIFEST_UNKNOWN', `manifest ${ref} of ${name} is ${type}, which the request's Accept header leaves out`, { name, reference: ref, mediaType: type });
         return send(200, { 'Content-Type': type, 'Docker-Content-Digest': ci.image.manifestDigest, ETag: `"${ci.image.manifestDigest}"` }, body);
       }
       const digest = decodeURIComponent(m[4]!);
@@ -185,7 +187,10 @@ export function registryHandler(repo: Repository, catalog: RegistryCatalog, opts
         errorCode ??= errorText(err);
         res.destroy(err instanceof Error ? err : undefined); // the client sees a short body, never a complete wrong one
         // the window read ahead, if any, goes back to its slot; then the reader stops
-        await next?.then((r) => (r.done ? undefined : r.value.release()), () => undefined);
+        await next?.then(
+          (r) => (r.done ? undefined : r.value.release()),
+          () => undefined,
+        );
         await it.return(undefined).catch(() => undefined);
       }
     };

@@ -66,7 +66,8 @@ async function writeLayout(repo: Repository, snap: Snapshot, image: ServedImage,
     written++;
     bytes += b.size;
   }
-  const manifest = image.manifestBytes ?? (await readBlob(repo, { snapshot: snap, place: { digest: image.manifestDigest, size: image.manifestRange!.length, range: image.manifestRange!, mediaType: '' } }, readOpts));
+  const manifest =
+    image.manifestBytes ?? (await readBlob(repo, { snapshot: snap, place: { digest: image.manifestDigest, size: image.manifestRange!.length, range: image.manifestRange!, mediaType: '' } }, readOpts));
   const mfile = blobFile(dir, image.manifestDigest);
   if (sizeOf(mfile) !== manifest.length) {
     await writeAtomically(mfile, (fd) => fd.write(manifest).then(() => undefined));
@@ -99,7 +100,8 @@ function readIndex(dir: string): IndexDoc | undefined {
     text = fs.readFileSync(path.join(dir, 'index.json'), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) throw new StowageError('TARGET_EXISTS', `${dir} exists and is not an OCI image layout (no index.json): choose an empty or new directory`);
+      if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0)
+        throw new StowageError('TARGET_EXISTS', `${dir} exists and is not an OCI image layout (no index.json): choose an empty or new directory`);
       return undefined;
     }
     throw new StowageError('INVALID_ARGUMENT', `${dir}: cannot read index.json: ${(err as Error).message}`);

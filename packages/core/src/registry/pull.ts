@@ -248,11 +248,14 @@ async function composeAndSnapshot(repo: Repository, img: Composed, source: strin
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     const refAnn = { 'org.opencontainers.image.ref.name': img.refNames.ref, ...(img.refNames.full !== img.refNames.ref && { 'io.containerd.image.name': img.refNames.full }) };
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length, annotations: refAnn }] }));
+    const index = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: img.manifest.mediaType, digest: img.manifest.digest, size: img.manifest.bytes.length, annotations: refAnn }] }),
+    );
     const layout = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    const once = (b: Buffer) => async function* () {
-      yield b;
-    };
+    const once = (b: Buffer) =>
+      async function* () {
+        yield b;
+      };
     const entries: TarEntry[] = [
       { name: 'oci-layout', size: layout.length, data: once(layout) },
       { name: 'index.json', size: index.length, data: once(index) },
@@ -267,17 +270,22 @@ async function composeAndSnapshot(repo: Repository, img: Composed, source: strin
             },
       })),
     ];
-    const snapshot = await snapshotStream(repo, ownedPieces(tarStream(entries)), { kind: 'stdin', path: source }, {
-      name: img.name,
-      format: 'oci',
-      ...(opts.tags && { tags: opts.tags }),
-      ...(opts.hostname && { hostname: opts.hostname }),
-      ...(opts.workers !== undefined && { workers: opts.workers }),
-      ...(opts.delta !== undefined && { delta: opts.delta }),
-      ...(opts.basis !== undefined && { basis: opts.basis }),
-      ...(opts.signal && { signal: opts.signal }),
-      ...(opts.progress && { progress: opts.progress }),
-    });
+    const snapshot = await snapshotStream(
+      repo,
+      ownedPieces(tarStream(entries)),
+      { kind: 'stdin', path: source },
+      {
+        name: img.name,
+        format: 'oci',
+        ...(opts.tags && { tags: opts.tags }),
+        ...(opts.hostname && { hostname: opts.hostname }),
+        ...(opts.workers !== undefined && { workers: opts.workers }),
+        ...(opts.delta !== undefined && { delta: opts.delta }),
+        ...(opts.basis !== undefined && { basis: opts.basis }),
+        ...(opts.signal && { signal: opts.signal }),
+        ...(opts.progress && { progress: opts.progress }),
+      },
+    );
     return {
       snapshot,
       manifestDigest: img.manifest.digest,
@@ -333,9 +341,17 @@ function unsupported(shown: string, mediaType: string): StowageError {
 
 function blobsOf(bytes: Buffer, shown: string): Descriptor[] {
   const doc = JSON.parse(bytes.toString('utf8')) as { config?: Descriptor; layers?: Descriptor[] };
-  const ok = (d: unknown): d is Descriptor => typeof d === 'object' && d !== null && typeof (d as Descriptor).digest === 'string' && /^sha256:[0-9a-f]{64}$/.test((d as Descriptor).digest) && Number.isSafeInteger((d as Descriptor).size) && (d as Descriptor).size >= 0;
-  if (!ok(doc.config) || !Array.isArray(doc.layers) || !doc.layers.every(ok)) throw new StowageError('UNSUPPORTED_FORMAT', `${shown}: the manifest has no valid config and layers descriptors (sha256 digests and sizes)`);
-  for (const l of doc.layers) if (/nondistributable|foreign/.test(l.mediaType ?? '')) throw new StowageError('UNSUPPORTED_FORMAT', `${shown}: layer ${l.digest} is a non-distributable (foreign) layer`);
+  const ok = (d: unknown): d is Descriptor =>
+    typeof d === 'object' &&
+    d !== null &&
+    typeof (d as Descriptor).digest === 'string' &&
+    /^sha256:[0-9a-f]{64}$/.test((d as Descriptor).digest) &&
+    Number.isSafeInteger((d as Descriptor).size) &&
+    (d as Descriptor).size >= 0;
+  if (!ok(doc.config) || !Array.isArray(doc.layers) || !doc.layers.every(ok))
+    throw new StowageError('UNSUPPORTED_FORMAT', `${shown}: the manifest has no valid config and layers descriptors (sha256 digests and sizes)`);
+  for (const l of doc.layers)
+    if (/nondistributable|foreign/.test(l.mediaType ?? '')) throw new StowageError('UNSUPPORTED_FORMAT', `${shown}: layer ${l.digest} is a non-distributable (foreign) layer`);
   return [doc.config, ...doc.layers];
 }
 

@@ -81,7 +81,13 @@ export async function pushImage(repo: Repository, snap: Snapshot, image: ServedI
     done += b.size;
     opts.progress?.({ op: 'push', done, total });
   }
-  const bytes = image.manifestBytes ?? (await readBlob(repo, { snapshot: snap, place: { digest: image.manifestDigest, size: image.manifestRange!.length, range: image.manifestRange!, mediaType: '' } }, opts.signal ? { signal: opts.signal } : {}));
+  const bytes =
+    image.manifestBytes ??
+    (await readBlob(
+      repo,
+      { snapshot: snap, place: { digest: image.manifestDigest, size: image.manifestRange!.length, range: image.manifestRange!, mediaType: '' } },
+      opts.signal ? { signal: opts.signal } : {},
+    ));
   const mediaType = image.manifestMediaType ?? manifestMediaTypeOf(bytes);
   const ref = target.tag ?? image.manifestDigest;
   const res = await client.request(`/v2/${name}/manifests/${ref}`, { method: 'PUT', headers: { 'Content-Type': mediaType }, body: bytes, scope });
@@ -114,7 +120,12 @@ async function uploadBlob(client: RegistryClient, repo: Repository, snap: Snapsh
     }
     for (let from = 0; from < b.size; from += chunkBytes) {
       const to = Math.min(b.size, from + chunkBytes);
-      const res = await client.request(location, { method: 'PATCH', headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': to - from, 'Content-Range': `${from}-${to - 1}` }, body: piecesOf(from, to), scope });
+      const res = await client.request(location, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': to - from, 'Content-Range': `${from}-${to - 1}` },
+        body: piecesOf(from, to),
+        scope,
+      });
       if (res.status !== 202) throw new StowageError('REGISTRY', `${client.host}: chunk ${from}-${to - 1} of ${b.digest} was refused: ${await errorOf(res)}`);
       await discard(res);
       location = locationOf(client, res.headers.location, b.digest, location);

@@ -57,7 +57,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-
 export async function startRegistryServer(repo: Repository, opts: ServeOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const hasAuth = opts.auth !== undefined && (opts.auth.htpasswd !== undefined || opts.auth.token !== undefined);
@@ -83,7 +82,13 @@ export async function startRegistryServer(repo: Repository, opts: ServeOptions =
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      reject(new StowageError(err.code === 'EADDRINUSE' ? 'INVALID_ARGUMENT' : 'BACKEND', `cannot listen on ${host}:${opts.port ?? 5000}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.message}`, { cause: err }));
+      reject(
+        new StowageError(
+          err.code === 'EADDRINUSE' ? 'INVALID_ARGUMENT' : 'BACKEND',
+          `cannot listen on ${host}:${opts.port ?? 5000}: ${err.code === 'EADDRINUSE' ? 'the address is in use' : err.message}`,
+          { cause: err },
+        ),
+      );
     };
     server.once('error', onError);
     server.listen(opts.port ?? 5000, host.replace(/^\[|\]$/g, ''), () => {

@@ -28,10 +28,19 @@ function roundTrip(codec: BlobCodec, blobs: Buffer[], target: number, bases?: (B
       at += b.length;
     }
   }
-  const enc = codec.encode(Buffer.concat(parts), blobs.map((b) => b.length), bases && spans, target);
+  const enc = codec.encode(
+    Buffer.concat(parts),
+    blobs.map((b) => b.length),
+    bases && spans,
+    target,
+  );
   const writer = new PackWriter(codec.cipher);
   const ids = blobs.map((b) => blake3(b));
-  addEncoded(() => writer, enc, blobs.map((b, i) => ({ id: ids[i]!, type: 'data' as const, rawLength: b.length, base: bases?.[i] && blake3(bases[i]!) })));
+  addEncoded(
+    () => writer,
+    enc,
+    blobs.map((b, i) => ({ id: ids[i]!, type: 'data' as const, rawLength: b.length, base: bases?.[i] && blake3(bases[i]!) })),
+  );
   const pack = writer.finalize();
   const bytes = pack.bytes;
   const { entries } = parsePackTail(bytes, bytes.length, codec.cipher, 'test pack');
@@ -89,11 +98,19 @@ describe('blob codec', () => {
         // without a key (or with another one) the frame is decompressed, and the damage is found
         expect(() => fresh.decode(bad, items.slice(3), 'test pack')).toThrow(/blob [0-9a-f]{64} in test pack/);
         // a key naming the wrong frame cannot hand out wrong bytes: each member is checked against its id
-        const other = roundTrip(codec, blobs.map((b) => Buffer.concat([Buffer.from('F'), b.subarray(1)])), 65536); // same lengths: a frame of the same size
+        const other = roundTrip(
+          codec,
+          blobs.map((b) => Buffer.concat([Buffer.from('F'), b.subarray(1)])),
+          65536,
+        ); // same lengths: a frame of the same size
         fresh.decode(bytes, keyed.slice(0, 1), 'test pack');
         let err: unknown;
         try {
-          fresh.decode(other.bytes, other.items.map((x) => ({ ...x, frameKey: 'pack@0' })), 'test pack');
+          fresh.decode(
+            other.bytes,
+            other.items.map((x) => ({ ...x, frameKey: 'pack@0' })),
+            'test pack',
+          );
         } catch (e) {
           err = e;
         }

@@ -29,9 +29,7 @@ export type WorkerRequest =
   /** Forgets stream `stream`'s hashes (its operation failed); no reply. */
   | { readonly seq: number; readonly op: 'discard'; readonly stream: number };
 
-export type WorkerResponse =
-  | { readonly seq: number; readonly ok: true; readonly result: unknown }
-  | { readonly seq: number; readonly ok: false; readonly code?: string; readonly message: string };
+export type WorkerResponse = { readonly seq: number; readonly ok: true; readonly result: unknown } | { readonly seq: number; readonly ok: false; readonly code?: string; readonly message: string };
 
 const codec = new BlobCodec(workerData as CodecSpec);
 const port = parentPort!;

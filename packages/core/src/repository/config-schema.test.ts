@@ -2,7 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { newConfig, parseConfig } from './config.js';
 
-const fields = ['version', 'id', 'chunker', 'chunker.algorithm', 'chunker.minSize', 'chunker.avgSize', 'chunker.maxSize', 'chunker.level', 'chunker.seed', 'hash', 'compression', 'compression.algorithm', 'compression.level', 'packSize', 'encryption', 'encryption.algorithm'];
+const fields = [
+  'version',
+  'id',
+  'chunker',
+  'chunker.algorithm',
+  'chunker.minSize',
+  'chunker.avgSize',
+  'chunker.maxSize',
+  'chunker.level',
+  'chunker.seed',
+  'hash',
+  'compression',
+  'compression.algorithm',
+  'compression.level',
+  'packSize',
+  'encryption',
+  'encryption.algorithm',
+];
 
 /** A config as JSON with `field` set to `value` (undefined: deleted). */
 function withField(base: object, field: string, value: unknown): Uint8Array {

@@ -93,7 +93,8 @@ export function validateConfig(config: RepoConfig): void {
   const lvl = config.compression.level;
   if (!Number.isInteger(lvl) || lvl < 0 || lvl > 22) throw new StowageError('INVALID_ARGUMENT', `compression level must be an integer 0..22 (0 = store raw), got ${lvl}`);
   const ps = config.packSize;
-  if (!Number.isInteger(ps) || ps < MIN_PACK_SIZE || ps > MAX_PACK_SIZE) throw new StowageError('INVALID_ARGUMENT', `pack size must be between ${formatSize(MIN_PACK_SIZE)} and ${formatSize(MAX_PACK_SIZE)}, got ${Number.isFinite(ps) ? formatSize(ps) : ps}`);
+  if (!Number.isInteger(ps) || ps < MIN_PACK_SIZE || ps > MAX_PACK_SIZE)
+    throw new StowageError('INVALID_ARGUMENT', `pack size must be between ${formatSize(MIN_PACK_SIZE)} and ${formatSize(MAX_PACK_SIZE)}, got ${Number.isFinite(ps) ? formatSize(ps) : ps}`);
 }
 
 /** Parses a stored config; UNSUPPORTED_FORMAT for versions this build does not know, CORRUPT for garbage. */

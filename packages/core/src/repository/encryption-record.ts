@@ -34,7 +34,13 @@ export async function rememberEncrypted(cacheRoot: string, id: string, location:
   try {
     await fs.mkdir(path.join(cacheRoot, 'security'), { recursive: true, mode: 0o700 });
     for (const f of files(cacheRoot, id, location)) {
-      if (await fs.stat(f).then(() => true, () => false)) continue;
+      if (
+        await fs.stat(f).then(
+          () => true,
+          () => false,
+        )
+      )
+        continue;
       await fs.writeFile(f, JSON.stringify(record) + '\n', { mode: 0o600 });
     }
   } catch {

@@ -20,10 +20,19 @@ export const KEK_BYTES = 32;
 /** scrypt, N a power of two 2^10..2^22, r 1..32, p 1..16, at most 1 GiB of memory. */
 export function kdfSupported(k: KdfParams): boolean {
   return (
-    typeof k === 'object' && k !== null && k.algorithm === 'scrypt' &&
-    Number.isInteger(k.N) && k.N >= 1 << 10 && k.N <= 1 << 22 && (k.N & (k.N - 1)) === 0 &&
-    Number.isInteger(k.r) && k.r >= 1 && k.r <= 32 &&
-    Number.isInteger(k.p) && k.p >= 1 && k.p <= 16 &&
+    typeof k === 'object' &&
+    k !== null &&
+    k.algorithm === 'scrypt' &&
+    Number.isInteger(k.N) &&
+    k.N >= 1 << 10 &&
+    k.N <= 1 << 22 &&
+    (k.N & (k.N - 1)) === 0 &&
+    Number.isInteger(k.r) &&
+    k.r >= 1 &&
+    k.r <= 32 &&
+    Number.isInteger(k.p) &&
+    k.p >= 1 &&
+    k.p <= 16 &&
     128 * k.N * k.r <= 1 << 30
   );
 }

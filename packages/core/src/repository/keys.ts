@@ -120,12 +120,7 @@ export interface KeyFileOptions {
 }
 
 /** Builds the bytes of a new key file holding `master` under `password`. */
-export async function buildKeyFile(
-  master: MasterKeys,
-  password: string,
-  configHash: string,
-  opts: KeyFileOptions = {},
-): Promise<Buffer> {
+export async function buildKeyFile(master: MasterKeys, password: string, configHash: string, opts: KeyFileOptions = {}): Promise<Buffer> {
   const kdf = opts.kdf ?? DEFAULT_KDF;
   validateKdf(kdf);
   const salt = randomBytes(SALT_BYTES);
@@ -150,13 +145,7 @@ export async function buildKeyFile(
 }
 
 /** Writes a new key file for `master` under `password`; returns its public part. */
-export async function saveKey(
-  backend: Backend,
-  master: MasterKeys,
-  password: string,
-  configHash: string,
-  opts: KeyFileOptions = {},
-): Promise<KeyInfo> {
+export async function saveKey(backend: Backend, master: MasterKeys, password: string, configHash: string, opts: KeyFileOptions = {}): Promise<KeyInfo> {
   if (password.length === 0) throw new StowageError('INVALID_ARGUMENT', 'an empty password is not allowed');
   const bytes = await buildKeyFile(master, password, configHash, opts);
   const name = blake3Hex(bytes);
@@ -232,12 +221,7 @@ export async function keyNames(backend: Backend): Promise<string[]> {
  * damaged and no intact key opens; CORRUPT when the opened key was made for another
  * config (`configHash`: BLAKE3 hex of the stored config file).
  */
-export async function unlock(
-  backend: Backend,
-  password: string,
-  configHash: string,
-  opts: { hint?: string } = {},
-): Promise<{ key: KeyInfo; master: MasterKeys; kek: Buffer; salt: Buffer }> {
+export async function unlock(backend: Backend, password: string, configHash: string, opts: { hint?: string } = {}): Promise<{ key: KeyInfo; master: MasterKeys; kek: Buffer; salt: Buffer }> {
   const names = await keyNames(backend);
   if (names.length === 0) throw corrupt(`the repository at ${backend.info.location} is encrypted but has no key files (keys/ is empty)`);
   const loaded = await Promise.all(

@@ -92,7 +92,13 @@ describe('repository locks', () => {
     const n2 = await fakeLock({ pid: deadPid() });
     const n3 = await fakeLock({ hostname: 'elsewhere', pid: deadPid() }); // another host: PID says nothing
     const listed = await listLocks(a);
-    expect(listed.map((l) => [l.name, l.stale])).toEqual(expect.arrayContaining([[n1, true], [n2, true], [n3, false]]));
+    expect(listed.map((l) => [l.name, l.stale])).toEqual(
+      expect.arrayContaining([
+        [n1, true],
+        [n2, true],
+        [n3, false],
+      ]),
+    );
     expect(listed.find((l) => l.name === n2)!.staleReason).toMatch(/process \d+ on this host is gone/);
     await expectLocked(lockRepository(a, 'shared'), /elsewhere/);
     await backend.remove({ type: 'lock', name: n3 });
@@ -120,7 +126,7 @@ describe('repository locks', () => {
     await backend.remove({ type: 'lock', name: skewed });
   });
 
-  it("a lock of this host whose PID is not the process that took it, or not a stowage process, is stale", async () => {
+  it('a lock of this host whose PID is not the process that took it, or not a stowage process, is stale', async () => {
     // PID 1 is alive, and is no stowage process (a forged or very old lock, no start time recorded)
     const init = await fakeLock({ pid: 1, start: undefined, boot: undefined });
     const [l] = await listLocks(a);

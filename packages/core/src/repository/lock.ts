@@ -264,7 +264,17 @@ async function tryLock(repo: Repository, kind: LockKind, o: TryOptions): Promise
 
 function lockInfo(exclusive: boolean, now: () => number, request = false): LockInfo {
   const t = new Date(now()).toISOString();
-  return { exclusive, hostname: osHostname(), pid: process.pid, username: safeUsername(), time: t, refreshed: t, ...(request && { request }), ...selfIdentity(), nonce: randomBytes(8).toString('hex') };
+  return {
+    exclusive,
+    hostname: osHostname(),
+    pid: process.pid,
+    username: safeUsername(),
+    time: t,
+    refreshed: t,
+    ...(request && { request }),
+    ...selfIdentity(),
+    nonce: randomBytes(8).toString('hex'),
+  };
 }
 
 /** Writes a lock file and keeps it refreshed every `refreshMs` until dropLive. */

@@ -31,15 +31,29 @@ async function snap(repo: Repository, data: Buffer): Promise<Snapshot> {
 
 function ociOf(layers: { data: Buffer; mediaType: string }[]): Buffer {
   const config = json({ os: 'linux', architecture: 'amd64' });
-  const manifest = json({ schemaVersion: 2, config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(config)}`, size: config.length }, layers: layers.map((l) => ({ mediaType: l.mediaType, digest: `sha256:${sha(l.data)}`, size: l.data.length })) });
+  const manifest = json({
+    schemaVersion: 2,
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: `sha256:${sha(config)}`, size: config.length },
+    layers: layers.map((l) => ({ mediaType: l.mediaType, digest: `sha256:${sha(l.data)}`, size: l.data.length })),
+  });
   const index = json({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${sha(manifest)}`, size: manifest.length }] });
-  return tarOf([...[...layers.map((l) => l.data), config, manifest].map((d) => ({ name: `blobs/sha256/${sha(d)}`, data: d })), { name: 'index.json', data: index }, { name: 'oci-layout', data: json({ imageLayoutVersion: '1.0.0' }) }]);
+  return tarOf([
+    ...[...layers.map((l) => l.data), config, manifest].map((d) => ({ name: `blobs/sha256/${sha(d)}`, data: d })),
+    { name: 'index.json', data: index },
+    { name: 'oci-layout', data: json({ imageLayoutVersion: '1.0.0' }) },
+  ]);
 }
 
 describe('listFiles on stored layers', () => {
   const shared = sharedTestRepo();
 
-  const layer = (tag: string) => tarOf([{ name: `${tag}/`, type: '5' }, { name: `${tag}/big`, data: seeded(tag, 300_000) }, { name: `${tag}/small`, data: Buffer.from(tag) }, { name: `${tag}/link`, type: '2', linkname: 'big' }]);
+  const layer = (tag: string) =>
+    tarOf([
+      { name: `${tag}/`, type: '5' },
+      { name: `${tag}/big`, data: seeded(tag, 300_000) },
+      { name: `${tag}/small`, data: Buffer.from(tag) },
+      { name: `${tag}/link`, type: '2', linkname: 'big' },
+    ]);
 
   it('lists uncompressed, gzip and zstd layers', async () => {
     const archive = ociOf([
@@ -56,7 +70,10 @@ describe('listFiles on stored layers', () => {
       const r = await listFiles(shared.repo, s, layers[i]!, (e) => entries.push(e));
       expect(r.problem, tag).toBeUndefined();
       expect(r.compression, tag).toBe([undefined, 'gzip', 'zstd'][i]);
-      expect(entries.map((e) => [e.path, e.type, e.size]), tag).toEqual([
+      expect(
+        entries.map((e) => [e.path, e.type, e.size]),
+        tag,
+      ).toEqual([
         [`${tag}/`, 'dir', 0],
         [`${tag}/big`, 'file', 300_000],
         [`${tag}/small`, 'file', tag.length],
@@ -116,7 +133,14 @@ describe.skipIf(!hasGnuTar())('GNU tar archives round-trip through snapshot and 
     fs.rmSync(cacheRoot, { recursive: true, force: true });
   });
 
-  for (const opts of [['--format=gnu'], ['--format=gnu', '--sparse'], ['--format=pax'], ['--format=pax', '--sparse', '--sparse-version=1.0'], ['--format=pax', '--sparse', '--sparse-version=0.1'], ['--format=oldgnu']]) {
+  for (const opts of [
+    ['--format=gnu'],
+    ['--format=gnu', '--sparse'],
+    ['--format=pax'],
+    ['--format=pax', '--sparse', '--sparse-version=1.0'],
+    ['--format=pax', '--sparse', '--sparse-version=0.1'],
+    ['--format=oldgnu'],
+  ]) {
     it(`${opts.join(' ')}: byte for byte, and the listing names every file`, async () => {
       const input = gnuTar(path.join(dir, 't'), opts);
       const s = await snap(repo, input);

@@ -68,4 +68,3 @@ export async function listFiles(
   lister.end();
   return { entries: lister.count, ...(compression && { compression }), ...(lister.problem && { problem: lister.problem }) };
 }
-

@@ -100,7 +100,8 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
   }
   const { bytes, sha256: digest = '', mismatches: bad } = await reader.digests();
   if (bytes !== snap.source.size) throw corrupt(`snapshot ${id}: restored ${bytes} bytes, but the snapshot recorded ${snap.source.size}`);
-  if (digest !== snap.source.sha256) throw corrupt(`snapshot ${id}: restored data has sha256 ${digest}, but the snapshot recorded ${snap.source.sha256}${bad.length ? `; ${describeMismatches(bad)}` : ''}`);
+  if (digest !== snap.source.sha256)
+    throw corrupt(`snapshot ${id}: restored data has sha256 ${digest}, but the snapshot recorded ${snap.source.sha256}${bad.length ? `; ${describeMismatches(bad)}` : ''}`);
   const warnings = bad.map((m) => `${m.what} (${m.path}) does not match its digest (the bytes have ${m.actual}), and did not when the archive was snapshotted: restored as it was stored`);
   return { snapshot: snap, bytes, sha256: digest, ...(image && { imageBlobsVerified: image.count - bad.length }), ...(warnings.length && { warnings }) };
 }

@@ -23,7 +23,24 @@
  * slots). The walk waits while WINDOWS_AHEAD windows wait to be written.
  */
 import * as fs from 'node:fs/promises';
-import { chmodSync, closeSync, constants as C, fchmodSync, fchownSync, ftruncateSync, lchownSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, rmdirSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants as C,
+  fchmodSync,
+  fchownSync,
+  ftruncateSync,
+  lchownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  writeSync,
+} from 'node:fs';
 import * as nodePath from 'node:path';
 import { setAttributeSync } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
@@ -264,7 +281,11 @@ class TreeRestorer {
     const batch = (b: number): Promise<TreeNode[][]> => {
       let p = batches.get(b);
       if (!p) {
-        p = loadEntriesOf(this.repo, this.pool, subdirs.slice(b * TREE_BATCH, (b + 1) * TREE_BATCH).map((i) => entries[i]!.tree));
+        p = loadEntriesOf(
+          this.repo,
+          this.pool,
+          subdirs.slice(b * TREE_BATCH, (b + 1) * TREE_BATCH).map((i) => entries[i]!.tree),
+        );
         p.catch(() => undefined);
         batches.set(b, p);
       }
@@ -378,7 +399,11 @@ class TreeRestorer {
     }
     let resolve!: (ok: boolean) => void;
     const done = new Promise<boolean>((r) => (resolve = r));
-    if (key) this.links.set(key, done.then((ok) => (ok ? path : undefined)));
+    if (key)
+      this.links.set(
+        key,
+        done.then((ok) => (ok ? path : undefined)),
+      );
     const job: FileJob = { path, node: n, regions: n.sparse ?? [[0, n.size ?? 0]], region: 0, pos: 0, regionLeft: 0, written: 0, resolve };
     job.pos = job.regions[0]?.[0] ?? 0;
     job.regionLeft = job.regions[0]?.[1] ?? 0;
@@ -546,7 +571,9 @@ class TreeRestorer {
     for (const [name, b64] of n.xattrs) {
       const v = Buffer.from(b64, 'base64');
       if (text === undefined) {
-        this.helperCall(this.helper.setXattr(path, name, v), (err) => (isFatalWriteError(err) ? this.fail(withPath(err, path)) : this.warn(path, `extended attribute ${name} not set: ${err.message}`)));
+        this.helperCall(this.helper.setXattr(path, name, v), (err) =>
+          isFatalWriteError(err) ? this.fail(withPath(err, path)) : this.warn(path, `extended attribute ${name} not set: ${err.message}`),
+        );
         continue;
       }
       try {

@@ -107,7 +107,13 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
       const out = changed ? { ...m, changedWhileRead: changed } : m;
       return opts.finalize ? opts.finalize(out) : out;
     };
-    const snapshot = await snapshotSource(repo, readFileHandle(fh, abs), { kind: 'file', path: abs, stat }, { ...opts, finalize, hostname: host, ...(workers === undefined ? {} : { workers }) }, known);
+    const snapshot = await snapshotSource(
+      repo,
+      readFileHandle(fh, abs),
+      { kind: 'file', path: abs, stat },
+      { ...opts, finalize, hostname: host, ...(workers === undefined ? {} : { workers }) },
+      known,
+    );
     return { snapshot, reused: false };
   } finally {
     await fh.close();
@@ -119,12 +125,7 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
  * changed, kept or detached: the caller's buffers stay usable (the whole-input SHA-256 is
  * computed on a copy when it runs on a worker thread).
  */
-export async function snapshotStream(
-  repo: Repository,
-  source: AsyncIterable<Uint8Array>,
-  src: StreamSource,
-  opts: SnapshotOptions = {},
-): Promise<Snapshot> {
+export async function snapshotStream(repo: Repository, source: AsyncIterable<Uint8Array>, src: StreamSource, opts: SnapshotOptions = {}): Promise<Snapshot> {
   return snapshotSource(repo, source, src, opts, undefined);
 }
 
@@ -174,7 +175,10 @@ async function writeInput(object: ObjectWriter, source: AsyncIterable<Uint8Array
     opts.progress?.({ op: 'snapshot', done: object.written, total: src.stat?.size });
   }
   if (object.written === 0 && !opts.allowEmpty) {
-    throw new StowageError('EMPTY_INPUT', `the input ${src.kind === 'stdin' ? '(stdin)' : src.path} is empty: nothing to back up (did the program writing it fail?); nothing was stored (--allow-empty stores an empty snapshot on purpose)`);
+    throw new StowageError(
+      'EMPTY_INPUT',
+      `the input ${src.kind === 'stdin' ? '(stdin)' : src.path} is empty: nothing to back up (did the program writing it fail?); nothing was stored (--allow-empty stores an empty snapshot on purpose)`,
+    );
   }
   await object.end();
 }
@@ -187,7 +191,10 @@ async function writeInput(object: ObjectWriter, source: AsyncIterable<Uint8Array
 function imageOf(object: ObjectWriter, opts: SnapshotOptions): { format: NonNullable<SnapshotManifest['format']>; image: ImageFacts | undefined; repository: string | undefined } {
   const image = object.tar ? imageFacts(object.members) : undefined;
   const format = !object.tar ? 'raw' : image && !image.warnings ? image.kind : 'tar';
-  if ((opts.format === 'docker' || opts.format === 'oci') && (!image || image.warnings || (image.kind !== opts.format && !object.members.some((m) => m.name.replace(/^\.\//, '') === 'manifest.json')))) {
+  if (
+    (opts.format === 'docker' || opts.format === 'oci') &&
+    (!image || image.warnings || (image.kind !== opts.format && !object.members.some((m) => m.name.replace(/^\.\//, '') === 'manifest.json')))
+  ) {
     const what = opts.format === 'docker' ? 'a docker-archive (no manifest.json)' : 'an OCI image archive (no oci-layout and index.json)';
     const why = image?.warnings ? `not a complete ${image.kind === 'docker' ? 'docker-archive' : 'OCI image archive'}: ${image.warnings.join('; ')}` : `not ${what}`;
     throw new StowageError('INVALID_ARGUMENT', `input is ${why}; nothing was stored under a snapshot (without --format ${opts.format} it is stored as a plain tar)`);
@@ -196,15 +203,7 @@ function imageOf(object: ObjectWriter, opts: SnapshotOptions): { format: NonNull
 }
 
 /** The snapshot manifest of a written object (before finalize and the commit point). */
-function manifestOf(
-  written: WrittenObject,
-  session: WriteSession,
-  facts: ReturnType<typeof imageOf>,
-  src: StreamSource,
-  opts: SnapshotOptions,
-  inputName: string,
-  t0: number,
-): SnapshotManifest {
+function manifestOf(written: WrittenObject, session: WriteSession, facts: ReturnType<typeof imageOf>, src: StreamSource, opts: SnapshotOptions, inputName: string, t0: number): SnapshotManifest {
   const { image, format } = facts;
   const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: written.bytes, sha256: written.sha256!, ...(src.stat ? { stat: src.stat } : {}) };
   const stats = written.stats;

@@ -46,6 +46,13 @@ export async function resolveSnapshot(repo: Repository, ref: string, filter?: Sn
   }
   const matches = (await repo.listNames('snapshot')).filter((n) => n.startsWith(ref));
   if (matches.length === 0) throw new StowageError('NOT_FOUND', `no snapshot matches "${ref}"`);
-  if (matches.length > 1) throw new StowageError('AMBIGUOUS_ID', `snapshot id prefix "${ref}" is ambiguous: it matches ${matches.length} snapshots (${matches.slice(0, 4).map((m) => m.slice(0, 12)).join(', ')}${matches.length > 4 ? ', ...' : ''})`);
+  if (matches.length > 1)
+    throw new StowageError(
+      'AMBIGUOUS_ID',
+      `snapshot id prefix "${ref}" is ambiguous: it matches ${matches.length} snapshots (${matches
+        .slice(0, 4)
+        .map((m) => m.slice(0, 12))
+        .join(', ')}${matches.length > 4 ? ', ...' : ''})`,
+    );
   return matches[0]!;
 }

@@ -13,7 +13,8 @@ import type { SnapshotManifest } from './manifest.js';
  * Manifest fields that hold no blob ids (inline JSON), or whose blob ids are walked below.
  * 'tree': its root tree blobs, and every blob the tree references, are also in content.lists.
  */
-type KnownFields = 'version' | 'time' | 'hostname' | 'username' | 'program' | 'name' | 'tags' | 'source' | 'format' | 'image' | 'tree' | 'content' | 'summary' | 'parent' | 'basis' | 'original' | 'changedWhileRead';
+type KnownFields =
+  'version' | 'time' | 'hostname' | 'username' | 'program' | 'name' | 'tags' | 'source' | 'format' | 'image' | 'tree' | 'content' | 'summary' | 'parent' | 'basis' | 'original' | 'changedWhileRead';
 type KnownContentFields = 'chunks' | 'lists' | 'files';
 
 // If one of these lines fails to compile, SnapshotManifest has a new field: if it can

@@ -124,7 +124,7 @@ describe('tree snapshots', () => {
     expect(r.warnings[1]!.message).toMatch(/deleted while it was read: stored as read/);
     const out = path.join(dir, 'changing-out');
     await restoreTree(shared.repo, r.snapshot, out);
-    expect(fs.readFileSync(path.join(out, 'a-shrinks')).equals((seeded('s', 12 << 20)).subarray(0, 5 << 20))).toBe(true);
+    expect(fs.readFileSync(path.join(out, 'a-shrinks')).equals(seeded('s', 12 << 20).subarray(0, 5 << 20))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'b-goes')).equals(seeded('g', 9 << 20))).toBe(true);
     expect(fs.readFileSync(path.join(out, 'c-stays'), 'utf8')).toBe('ok');
   });

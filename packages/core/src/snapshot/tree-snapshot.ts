@@ -147,7 +147,8 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
       }
     }
     const name = Buffer.from(p === '/' ? 'root' : nodePath.basename(p));
-    if (tops.some((t) => t.name.equals(name))) throw new StowageError('INVALID_ARGUMENT', `two paths have the base name "${name.toString()}": snapshot them separately (restore puts each path under its base name)`);
+    if (tops.some((t) => t.name.equals(name)))
+      throw new StowageError('INVALID_ARGUMENT', `two paths have the base name "${name.toString()}": snapshot them separately (restore puts each path under its base name)`);
     tops.push({ path: p, st, name });
   }
   if (!tops.some((t) => t.st.isDirectory())) throw new StowageError('INVALID_ARGUMENT', `${abs.join(', ')}: not a directory (snapshot a file with one path, a tree with directories)`);
@@ -273,7 +274,16 @@ class TreeWalker {
    * is walked (its content fed); `later` resolves to its node once its content is cut
    * and its tree blobs are written (undefined: not stored).
    */
-  async entry(abs: Buffer, name: Buffer, rel: string, st: BigIntStats, old: TreeNode | undefined, rootDev: bigint, ancestors: Set<string>, xattrs?: [string, string][]): Promise<Later<TreeNode | undefined>> {
+  async entry(
+    abs: Buffer,
+    name: Buffer,
+    rel: string,
+    st: BigIntStats,
+    old: TreeNode | undefined,
+    rootDev: bigint,
+    ancestors: Set<string>,
+    xattrs?: [string, string][],
+  ): Promise<Later<TreeNode | undefined>> {
     this.opts.signal?.throwIfAborted();
     if (st.isSocket()) {
       this.warn('SOCKET_SKIPPED', abs, 'socket not stored', true);
@@ -502,7 +512,12 @@ class TreeWalker {
     }
     if (batch.length === 0) return;
     this.preloading = true;
-    const loaded = loadSomeEntriesOf(this.repo, this.pool, batch.map((o) => o.tree), PRELOAD_BYTES - this.preloadedBytes);
+    const loaded = loadSomeEntriesOf(
+      this.repo,
+      this.pool,
+      batch.map((o) => o.tree),
+      PRELOAD_BYTES - this.preloadedBytes,
+    );
     loaded.catch(() => undefined);
     batch.forEach((o, k) => {
       // undefined: not loaded (over the budget, or failed): the walk loads it itself
@@ -524,7 +539,10 @@ class TreeWalker {
           this.preloadedSize.set(o, r.bytes[k]!);
           this.preloadedBytes += r.bytes[k]!;
         });
-        this.preloadQueue = batch.slice(n).filter((o) => !this.walked.has(o)).concat(this.preloadQueue);
+        this.preloadQueue = batch
+          .slice(n)
+          .filter((o) => !this.walked.has(o))
+          .concat(this.preloadQueue);
         this.preloading = false;
         this.preload(r.entries.flat());
       },
@@ -549,7 +567,15 @@ class TreeWalker {
   }
 
   private unchanged(old: TreeNode | undefined, st: BigIntStats): boolean {
-    return old !== undefined && old.type === 'file' && old.size === Number(st.size) && old.mtime === st.mtimeNs.toString() && old.ctime === st.ctimeNs.toString() && old.ino === Number(st.ino) && old.dev === Number(st.dev);
+    return (
+      old !== undefined &&
+      old.type === 'file' &&
+      old.size === Number(st.size) &&
+      old.mtime === st.mtimeNs.toString() &&
+      old.ctime === st.ctimeNs.toString() &&
+      old.ino === Number(st.ino) &&
+      old.dev === Number(st.dev)
+    );
   }
 
   private async file(abs: Buffer, rel: string, st: BigIntStats, base: TreeNode, old: TreeNode | undefined): Promise<Later<TreeNode | undefined>> {
@@ -571,7 +597,11 @@ class TreeWalker {
       return now({ ...base, ...c });
     }
     const content = (await this.readAndFeed(abs, rel, st, old)).later;
-    if (linkKey) this.linked.set(linkKey, content.then((c) => c ?? { size: 0 }));
+    if (linkKey)
+      this.linked.set(
+        linkKey,
+        content.then((c) => c ?? { size: 0 }),
+      );
     return { later: this.detach(content.then((c) => (c ? { ...base, ...c } : undefined))) };
   }
 

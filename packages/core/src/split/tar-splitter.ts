@@ -272,7 +272,8 @@ export class TarSplitter implements Splitter {
     if (c && c.length === 0 && bytes[0] !== 0x7b && bytes[0] !== 0x5b && bytes[0] !== 0x20 && bytes[0] !== 0x0a && bytes[0] !== 0x09 && bytes[0] !== 0x0d) delete this.member!.capture;
     else c?.push(new Uint8Array(bytes)); // copies: pieces are Buffers, whose slice() is a view
     const m = this.member;
-    if (m && this.depth === 0 && (m.magic === undefined || m.magic.length < MAGIC_BYTES)) m.magic = Buffer.concat([m.magic ?? new Uint8Array(0), bytes.subarray(0, MAGIC_BYTES - (m.magic?.length ?? 0))]);
+    if (m && this.depth === 0 && (m.magic === undefined || m.magic.length < MAGIC_BYTES))
+      m.magic = Buffer.concat([m.magic ?? new Uint8Array(0), bytes.subarray(0, MAGIC_BYTES - (m.magic?.length ?? 0))]);
   }
 
   /** From here on, everything at this level is one content unit. */

@@ -84,7 +84,10 @@ export function tarEntry(f: HeaderFields, data: Uint8Array = new Uint8Array(0)):
 
 /** A whole tar of `entries` with the two zero blocks at the end. */
 export function tarOf(entries: ReadonlyArray<{ name: string; data?: Uint8Array; type?: string; linkname?: string }>): Buffer {
-  return Buffer.concat([...entries.map((e) => tarEntry({ name: e.name, ...(e.type && { type: e.type }), ...(e.linkname && { linkname: e.linkname }) }, e.data ?? new Uint8Array(0))), Buffer.alloc(2 * BLOCK)]);
+  return Buffer.concat([
+    ...entries.map((e) => tarEntry({ name: e.name, ...(e.type && { type: e.type }), ...(e.linkname && { linkname: e.linkname }) }, e.data ?? new Uint8Array(0))),
+    Buffer.alloc(2 * BLOCK),
+  ]);
 }
 
 export interface SplitRun {
@@ -105,7 +108,8 @@ export function splitAll(input: Uint8Array, pieceSize: number, splitter: Splitte
   const take = () => {
     for (const e of out) {
       events++;
-      if (e.kind === 'content' || e.kind === 'glue') parts.push(Buffer.from(e.bytes)); // copy: views die with the piece
+      if (e.kind === 'content' || e.kind === 'glue')
+        parts.push(Buffer.from(e.bytes)); // copy: views die with the piece
       else if (e.kind === 'member') members.push(e.member);
       else if (e.kind === 'end-content') contentUnits++;
     }

@@ -196,7 +196,10 @@ export class FsHelper {
 
   async listXattrs(path: Buffer): Promise<string[]> {
     const hex = (await this.request(['l', path])).trim();
-    return Buffer.from(hex, 'hex').toString('utf8').split('\0').filter((n) => n.length > 0);
+    return Buffer.from(hex, 'hex')
+      .toString('utf8')
+      .split('\0')
+      .filter((n) => n.length > 0);
   }
 
   async getXattr(path: Buffer, name: string): Promise<Buffer> {

@@ -102,7 +102,8 @@ export function decodeTreeBlob(plain: Uint8Array, what: string): TreeNode[] {
   }
   if (doc?.v !== 1 || !Array.isArray(doc.entries)) throw corrupt(`${what}: not a tree blob`);
   for (const e of doc.entries as TreeNode[]) {
-    if (typeof e !== 'object' || e === null || !NODE_TYPES.includes(e.type) || (e.name === undefined && e.nameb === undefined) || typeof e.mode !== 'number') throw corrupt(`${what}: malformed tree entry`);
+    if (typeof e !== 'object' || e === null || !NODE_TYPES.includes(e.type) || (e.name === undefined && e.nameb === undefined) || typeof e.mode !== 'number')
+      throw corrupt(`${what}: malformed tree entry`);
     if (e.type === 'dir' && e.tree !== undefined && !(Array.isArray(e.tree) && e.tree.every((t) => typeof t === 'string' && /^[0-9a-f]{64}$/.test(t)))) throw corrupt(`${what}: malformed subtree ids`);
   }
   return doc.entries as TreeNode[];

@@ -38,7 +38,10 @@ export function parseSize(s: string, what = 'size'): number {
   const m = /^(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)$/i.exec(s.trim());
   const mult = m ? unitBytes(m[2]!) : undefined;
   if (!m || mult === undefined) {
-    throw new StowageError('INVALID_ARGUMENT', `invalid ${what} "${s}": expected a number and an optional unit, e.g. 65536, 256K, 1.5GiB, 200MB (K/M/G/T and KiB/MiB/GiB/TiB are powers of 1024; KB/MB/GB/TB powers of 1000)`);
+    throw new StowageError(
+      'INVALID_ARGUMENT',
+      `invalid ${what} "${s}": expected a number and an optional unit, e.g. 65536, 256K, 1.5GiB, 200MB (K/M/G/T and KiB/MiB/GiB/TiB are powers of 1024; KB/MB/GB/TB powers of 1000)`,
+    );
   }
   const n = Math.floor(Number(m[1]) * mult);
   if (!Number.isSafeInteger(n)) throw new StowageError('INVALID_ARGUMENT', `invalid ${what} "${s}": too large`);

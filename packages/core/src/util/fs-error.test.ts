@@ -17,7 +17,12 @@ describe('write errors as codes', () => {
   it('restore targets: NO_SPACE when full, TARGET_UNWRITABLE for the rest; a bug stays a bug', () => {
     const full = targetWriteError(sysErr('ENOSPC'), 'restore target /t') as StowageError;
     expect([full.code, full.message]).toEqual(['NO_SPACE', 'restore target /t: no space left on the device']);
-    for (const [code, why] of [['EROFS', 'read-only file system'], ['EACCES', 'permission denied'], ['EPIPE', 'the reading end of the pipe was closed'], ['ELOOP', 'ELOOP: failed, write']]) {
+    for (const [code, why] of [
+      ['EROFS', 'read-only file system'],
+      ['EACCES', 'permission denied'],
+      ['EPIPE', 'the reading end of the pipe was closed'],
+      ['ELOOP', 'ELOOP: failed, write'],
+    ]) {
       const e = targetWriteError(sysErr(code!), 'cannot restore to /t/x') as StowageError;
       expect([e.code, e.message]).toEqual(['TARGET_UNWRITABLE', code === 'ELOOP' ? 'cannot restore to /t/x: failed, write' : `cannot restore to /t/x: ${why}`]);
     }

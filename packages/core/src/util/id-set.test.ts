@@ -14,7 +14,7 @@ describe('IdSet', () => {
       pool.push(id);
     }
     let seed = 7;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+    const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
     for (let step = 0; step < 40_000; step++) {
       const id = pool[rnd(pool.length)]!;
       const k = id.toString('hex');
@@ -22,8 +22,7 @@ describe('IdSet', () => {
       if (op === 0) {
         expect(s.add(id)).toBe(!ref.has(k));
         ref.add(k);
-      }
-      else if (op === 1) expect(s.delete(id)).toBe(ref.delete(k));
+      } else if (op === 1) expect(s.delete(id)).toBe(ref.delete(k));
       else expect(s.has(id)).toBe(ref.has(k));
       expect(s.size).toBe(ref.size);
     }

@@ -17,7 +17,13 @@ export async function mkdirs(dir: string, mode?: number): Promise<string | undef
     // the deepest existing ancestor, then its missing child on its own: that error is the real one
     let missing = path.resolve(dir);
     for (let up = path.dirname(missing); up !== missing; missing = up, up = path.dirname(up)) {
-      if (await fs.stat(up).then(() => true, () => false)) break;
+      if (
+        await fs.stat(up).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
     }
     await fs.mkdir(missing, mode === undefined ? undefined : { mode }); // throws EROFS, EACCES, ENOTDIR, ...
     return await fs.mkdir(dir, opts); // it was created after all (a race): go on
