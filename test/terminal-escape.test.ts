@@ -5,6 +5,7 @@
  * arguments echoed in errors. A hostile tar names a member `evil\x1b]0;pwned\x07.txt` (which
  * would set the terminal title).
  */
+import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandbox, type Sandbox } from './helpers/cli.js';
