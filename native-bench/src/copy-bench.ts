@@ -72,6 +72,17 @@ async function main(): Promise<void> {
       for (const f of inputs) await must(`restic backup ${f}`, runStep({ argv: [restic, '-r', rsrc, 'backup', f, '-q'] }, env));
     }
 
+    /** One row: the copy's figures, what a repeat added to the target, and whether the restore matches. */
+    const rowOf = async (row: string, r: StepResult, again: StepResult, size: number, dst: string, restored: string): Promise<Row> => ({
+      row,
+      seconds: r.seconds,
+      cpuSeconds: r.cpuSeconds,
+      rssMiB: r.rssKB && r.rssKB / 1024,
+      targetBytes: size,
+      repeatSeconds: again.seconds,
+      repeatAddedBytes: (await dirBytes(dst)) - size,
+      restoreVerified: (await sha256File(restored)) === want,
+    });
     const stowageRow = async (row: string, initArgs: string[], copyArgs: string[]): Promise<void> => {
       const dst = join(tmp, row.replace(/\W+/g, '-'));
       await must(`${row} init`, runStep({ argv: [...st, '-r', dst, 'init', ...initArgs] }, env));
@@ -80,16 +91,7 @@ async function main(): Promise<void> {
       const again = await must(`${row} repeat`, runStep({ argv: [...st, '-r', dst, 'copy', '--from-repo', src, '-q', ...copyArgs] }, env));
       const restored = join(tmp, 'restored.tar');
       await must(`${row} restore`, runStep({ argv: [...st, '-r', dst, 'restore', 'latest', restored, '--overwrite'] }, env));
-      rows.push({
-        row,
-        seconds: r.seconds,
-        cpuSeconds: r.cpuSeconds,
-        rssMiB: r.rssKB && r.rssKB / 1024,
-        targetBytes: size,
-        repeatSeconds: again.seconds,
-        repeatAddedBytes: (await dirBytes(dst)) - size,
-        restoreVerified: (await sha256File(restored)) === want,
-      });
+      rows.push(await rowOf(row, r, again, size, dst, restored));
       rmSync(restored, { force: true });
       rmSync(dst, { recursive: true, force: true });
     };
@@ -103,16 +105,7 @@ async function main(): Promise<void> {
       const again = await must('restic copy repeat', runStep({ argv: [restic, '-r', dst, 'copy', '--from-repo', rsrc, '-q'] }, fromEnv));
       const restored = join(tmp, 'restored.tar');
       await must('restic dump', runStep({ argv: [restic, '-r', dst, 'dump', 'latest', last], stdoutFile: restored }, env));
-      rows.push({
-        row: 'restic 0.14 copy',
-        seconds: r.seconds,
-        cpuSeconds: r.cpuSeconds,
-        rssMiB: r.rssKB && r.rssKB / 1024,
-        targetBytes: size,
-        repeatSeconds: again.seconds,
-        repeatAddedBytes: (await dirBytes(dst)) - size,
-        restoreVerified: (await sha256File(restored)) === want,
-      });
+      rows.push(await rowOf('restic 0.14 copy', r, again, size, dst, restored));
       rmSync(restored, { force: true });
       rmSync(dst, { recursive: true, force: true });
     };
