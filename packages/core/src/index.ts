@@ -29,6 +29,7 @@ export type { S3Settings } from './backend/s3-client.js';
 export { Repository, type OpenOptions, type PasswordSource, type RepositoryInitOptions } from './repository/repository.js';
 export type { InitOptions, RepoConfig } from './repository/config.js';
 export { DEFAULT_KDF, TEST_KDF, type KdfParams, type KeyInfo, type KeyListing } from './repository/keys.js';
+export { addKeyLocked, changePasswordLocked, removeKeyLocked, type KeyChangeOptions } from './repository/key-changes.js';
 export type { KekCache } from './repository/key-agent.js';
 export { lockRepository, listLocks, removeLocks, setLockDefaults, type LockKind, type LockInfo, type LockListing, type LockOptions, type RepositoryLock } from './repository/lock.js';
 export { repairIndex, type RepairIndexResult } from './repository/repair-index.js';

@@ -1,5 +1,5 @@
 /** `stowage key list | add | remove <id> | passwd`: the password-wrapped key files of an encrypted repository. */
-import { StowageError, type KeyInfo } from '@stowage/core';
+import { StowageError, addKeyLocked, changePasswordLocked, removeKeyLocked, type KeyInfo } from '@stowage/core';
 import { shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { withRepo, type Context } from '../context.js';
@@ -50,7 +50,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
       run((ctx) =>
         withRepo(ctx, async (repo) => {
           const password = await newKeyPassword(o.newPasswordFile);
-          const k = await repo.addKey(password, { kdf: kdfForNewKeys(), ...(o.host !== undefined && { hostname: o.host }), ...(o.user !== undefined && { username: o.user }) });
+          const k = await addKeyLocked(repo, password, { kdf: kdfForNewKeys(), ...(o.host !== undefined && { hostname: o.host }), ...(o.user !== undefined && { username: o.user }) });
           if (ctx.opts.json) ctx.json({ id: k.name, ...info(k) });
           else ctx.say(`added key ${shortId(k.name)}`);
         }),
@@ -64,7 +64,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
     .action((ref: string) =>
       run((ctx) =>
         withRepo(ctx, async (repo) => {
-          const name = await repo.removeKey(ref);
+          const name = await removeKeyLocked(repo, ref);
           if (ctx.opts.json) ctx.json({ removed: name });
           else ctx.say(`removed key ${shortId(name)}`);
         }),
@@ -79,7 +79,7 @@ export function registerKey(program: Command, run: (fn: (ctx: Context) => Promis
         withRepo(ctx, async (repo) => {
           const old = repo.keyName ?? '';
           const password = await newKeyPassword(o.newPasswordFile);
-          const k = await repo.changePassword(password, { kdf: kdfForNewKeys(), ...(o.host !== undefined && { hostname: o.host }), ...(o.user !== undefined && { username: o.user }) });
+          const k = await changePasswordLocked(repo, password, { kdf: kdfForNewKeys(), ...(o.host !== undefined && { hostname: o.host }), ...(o.user !== undefined && { username: o.user }) });
           if (ctx.opts.json) ctx.json({ id: k.name, removed: old, ...info(k) });
           else ctx.say(`changed password: key ${shortId(k.name)} replaces key ${shortId(old)}`);
         }),

@@ -59,10 +59,12 @@ export async function forget(repo: Repository, opts: ForgetOptions): Promise<For
       remove = groups.flatMap((g) => g.decisions.filter((d) => !d.keep).map((d) => d.snapshot.id));
       kept = (await repo.listNames('snapshot')).length - remove.length;
     }
-    if (!opts.dryRun) {
+    if (lock) {
+      // the point of no return: the lock must still be ours, and losing it stops the removals
+      await lock.verify();
       for (const id of remove) {
         try {
-          await repo.backend.remove({ type: 'snapshot', name: id });
+          await repo.backend.remove({ type: 'snapshot', name: id }, { signal: lock.signal });
         } catch (err) {
           if (!isStowageError(err, 'NOT_FOUND')) throw err; // forgotten by someone else meanwhile
         }

@@ -69,11 +69,12 @@ export async function executeGc(repo: Repository, plan: GcPlan, opts: ExecuteOpt
         repo,
         'index',
         plan.indexFiles.filter((name) => !index.names.has(name)),
+        opts.signal,
       )
     : { files: 0, bytes: 0 };
   // 4. packs, then debris
   const doomed = [...plan.packs.filter((p) => p.action !== 'keep').map((p) => p.id), ...plan.unindexedPacks.map((p) => p.id)].filter((id) => !written.packs.has(id));
-  const packs = await removeAll(repo, 'pack', doomed);
+  const packs = await removeAll(repo, 'pack', doomed, opts.signal);
   const tempFilesRemoved = (await repo.backend.removeTemporary?.(['pack', 'index', 'snapshot'])) ?? 0;
   const staleLocksRemoved = (await removeLocks(repo)).length;
   // this process's index cache (if open) absorbed files that are gone now: rebuild it
@@ -138,17 +139,17 @@ async function indexKeptPacks(plan: GcPlan, index: GcIndexFiles): Promise<void> 
 }
 
 /** Removes files of one type; returns how many and their bytes (a file gone already counts 0 bytes). */
-async function removeAll(repo: Repository, type: 'pack' | 'index', names: readonly string[]): Promise<{ files: number; bytes: number }> {
+async function removeAll(repo: Repository, type: 'pack' | 'index', names: readonly string[], signal?: AbortSignal): Promise<{ files: number; bytes: number }> {
   let bytes = 0;
-  for (const name of names) bytes += await removeCounting(repo, type, name);
+  for (const name of names) bytes += await removeCounting(repo, type, name, signal);
   return { files: names.length, bytes };
 }
 
 /** Removes a file and returns its size (0 when it was gone already). */
-async function removeCounting(repo: Repository, type: 'pack' | 'index', name: string): Promise<number> {
+async function removeCounting(repo: Repository, type: 'pack' | 'index', name: string, signal?: AbortSignal): Promise<number> {
   try {
     const { size } = await repo.backend.stat({ type, name });
-    await repo.backend.remove({ type, name });
+    await repo.backend.remove({ type, name }, signal ? { signal } : {});
     return size;
   } catch (err) {
     if (isStowageError(err, 'NOT_FOUND')) return 0;

@@ -33,7 +33,9 @@ export async function gc(repo: Repository, opts: GcOptions = {}): Promise<GcOutc
     throw new StowageError('INVALID_ARGUMENT', 'snapshot filters work with a dry run only: gc deletes only what no snapshot at all uses (forget the snapshots first)');
   const lock = await lockRepository(repo, opts.dryRun ? 'shared' : 'exclusive', opts.signal ? { signal: opts.signal } : {});
   try {
-    const common = { ...(opts.progress && { progress: opts.progress }), ...(opts.signal && { signal: opts.signal }) };
+    // losing the lock stops gc like a cancellation does (with LOCKED as the reason)
+    const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
+    const common = { ...(opts.progress && { progress: opts.progress }), signal };
     const plan = await planGc(repo, { ...common, ...(opts.maxUnused && { maxUnused: opts.maxUnused }), ...(opts.filter && { filter: opts.filter }) });
     if (opts.dryRun) return { plan, seconds: (performance.now() - t0) / 1000 };
     const result = await executeGc(repo, plan, { ...common, lock });

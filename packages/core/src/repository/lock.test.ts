@@ -11,6 +11,11 @@ import { selfIdentity, type ProcessProbe } from './lock-rules.js';
 import { listLocks, lockRepository, removeLocks, staleReason, type LockInfo } from './lock.js';
 import { Repository } from './repository.js';
 import { snapshotStream } from '../snapshot/create.js';
+import { forget } from '../forget/forget.js';
+import { gc } from '../gc/gc.js';
+import { repairIndex } from './repair-index.js';
+import { addKeyLocked, changePasswordLocked, removeKeyLocked } from './key-changes.js';
+import { TEST_KDF } from './keys.js';
 
 const cacheRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-lock-'));
 afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
@@ -337,5 +342,104 @@ describe('repository locks', () => {
     };
     await expectLocked(snapshotStream(a, source(), { kind: 'stdin', path: '-' }, { name: 'x', workers: 0 }));
     expect([...backend.files.keys()].filter((k) => k.startsWith('snapshots/'))).toEqual([]);
+  });
+});
+
+describe('a lost lock stops every writer before its point of no return (issue 9 item 6)', () => {
+  /** Makes the next listing of `type` first remove every lock, as `stowage unlock --remove-all` in another process would. */
+  function loseLocksWhenListing(type: string): void {
+    const list = backend.list.bind(backend);
+    let done = false;
+    backend.list = (t, o) => {
+      if (t !== type || done) return list(t, o);
+      done = true;
+      return (async function* () {
+        await removeLocks(b, { all: true });
+        yield* list(t, o);
+      })();
+    };
+  }
+  const files = (prefix: string) => [...backend.files.keys()].filter((k) => k.startsWith(prefix)).sort();
+  async function twoSnapshots(): Promise<string[]> {
+    const ids: string[] = [];
+    for (const n of [1, 2])
+      ids.push(
+        (
+          await snapshotStream(
+            a,
+            (async function* () {
+              yield Buffer.alloc(200_000, n);
+            })(),
+            { kind: 'stdin', path: '-' },
+            { name: `s${n}`, workers: 0 },
+          )
+        ).id,
+      );
+    return ids;
+  }
+
+  it('forget: LOCKED, no snapshot file removed', async () => {
+    const ids = await twoSnapshots();
+    const before = files('snapshots/');
+    loseLocksWhenListing('snapshot');
+    await expectLocked(forget(a, { ids }));
+    expect(files('snapshots/')).toEqual(before);
+  });
+
+  it('repair index: LOCKED, no old index file removed', async () => {
+    await twoSnapshots();
+    const before = files('index/');
+    expect(before.length).toBeGreaterThan(0);
+    loseLocksWhenListing('pack');
+    await expectLocked(repairIndex(a));
+    for (const f of before) expect(backend.files.has(f), f).toBe(true);
+  });
+
+  it('gc: LOCKED, no pack or index file removed', async () => {
+    const ids = await twoSnapshots();
+    await forget(a, { ids: [ids[0]!] });
+    const packs = files('data/');
+    const index = files('index/');
+    loseLocksWhenListing('pack');
+    await expectLocked(gc(a));
+    expect(files('data/')).toEqual(expect.arrayContaining(packs));
+    expect(files('index/')).toEqual(expect.arrayContaining(index));
+  });
+
+  it('key changes: removing a key or changing the password under a lost lock is LOCKED and removes no key file; adding one takes a lock', async () => {
+    const enc = new MemoryBackend();
+    const x = await Repository.init(enc, { cacheRoot, password: 'one', kdf: TEST_KDF });
+    const y = await Repository.open(enc, { cacheRoot, password: 'one', kdf: TEST_KDF });
+    try {
+      const added = await addKeyLocked(x, 'two', { kdf: TEST_KDF });
+      expect([...enc.files.keys()].filter((k) => k.startsWith('locks/'))).toEqual([]); // released
+      const keys = () => [...enc.files.keys()].filter((k) => k.startsWith('keys/')).sort();
+      const before = keys();
+      expect(before).toHaveLength(2);
+      // another process removes every lock right after this one takes its lock
+      const save = enc.save.bind(enc);
+      enc.save = async (h, parts, o) => {
+        await save(h, parts, o);
+        if (h.type === 'lock') await removeLocks(y, { all: true });
+      };
+      await expectLocked(removeKeyLocked(x, added.name));
+      await expectLocked(changePasswordLocked(x, 'three', { kdf: TEST_KDF }));
+      expect(keys()).toEqual(before);
+      enc.save = save;
+      expect(await removeKeyLocked(x, added.name)).toBe(added.name);
+      expect(keys()).toHaveLength(1);
+    } finally {
+      await y.close();
+      await x.close();
+    }
+  });
+
+  it('lock state belongs to the repository object: two objects of one repository do not share a lock', async () => {
+    const l = await lockRepository(a, 'shared');
+    await expectLocked(lockRepository(b, 'exclusive'));
+    await l.release();
+    const x = await lockRepository(b, 'exclusive');
+    await expectLocked(lockRepository(a, 'shared'));
+    await x.release();
   });
 });

@@ -43,25 +43,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname as osHostname, userInfo } from 'node:os';
 import { StowageError, isStowageError } from '../errors.js';
 import { describeLock, lockName, readLockFile, selfIdentity, staleReason, type LockInfo } from './lock-rules.js';
+import type { Held, LiveFile, LockKind, LockOptions } from './lock-state.js';
 import type { Repository } from './repository.js';
 
 export { describeLock, staleReason, MAX_CLOCK_SKEW_MS, type LockInfo } from './lock-rules.js';
 
-export type LockKind = 'shared' | 'exclusive';
-
-export interface LockOptions {
-  /** Keep trying this long when the repository is locked (default 0: fail with LOCKED at once). */
-  readonly retryMs?: number;
-  /** A lock not refreshed for this long is stale (default 30 min). */
-  readonly staleMs?: number;
-  /** Refresh interval of a held lock (default 5 min). */
-  readonly refreshMs?: number;
-  readonly signal?: AbortSignal;
-  /** Clock (tests). */
-  readonly now?: () => number;
-  /** Told once per lock file that is ignored because it cannot be read (the core never prints). */
-  readonly onNote?: (message: string) => void;
-}
+export type { LockKind, LockOptions } from './lock-state.js';
 
 /** A lock file as listed. */
 export interface LockListing {
@@ -93,38 +80,14 @@ export interface RepositoryLock extends AsyncDisposable {
   release(): Promise<void>;
 }
 
-/** A lock file this process keeps alive (a lock, or a queued request). */
-interface LiveFile {
-  /** Changes at every refresh (the name is the hash of the bytes). */
-  name: string;
-  info: LockInfo;
-  lastRefresh: number;
-  lost: string | undefined;
-  /** Aborted when `lost` is set (markLost). */
-  readonly lostSignal: AbortController;
-  timer: NodeJS.Timeout;
-  readonly now: () => number;
-  refreshing: Promise<void> | undefined;
-}
-
-interface Held extends LiveFile {
-  readonly kind: LockKind;
-  count: number;
-  readonly staleMs: number;
-}
-
-const held = new WeakMap<Repository, Held>();
-const defaults = new WeakMap<Repository, LockOptions>();
-const acquiring = new WeakMap<Repository, Promise<void>>();
-
 /** Default options for every lock taken on `repo` (the CLI's --retry-lock). */
 export function setLockDefaults(repo: Repository, opts: LockOptions): void {
-  defaults.set(repo, opts);
+  repo.lockState.defaults = opts;
 }
 
 /** The lock `repo` holds in this process, if any. */
 export function heldLock(repo: Repository): { kind: LockKind; name: string } | undefined {
-  const h = held.get(repo);
+  const h = repo.lockState.held;
   return h ? { kind: h.kind, name: h.name } : undefined;
 }
 
@@ -134,22 +97,23 @@ export function heldLock(repo: Repository): { kind: LockKind; name: string } | u
  */
 export async function lockRepository(repo: Repository, kind: LockKind, options: LockOptions = {}): Promise<RepositoryLock> {
   // One acquisition per repository object at a time, so concurrent callers share one lock file.
-  const before = acquiring.get(repo) ?? Promise.resolve();
+  const state = repo.lockState;
+  const before = state.acquiring ?? Promise.resolve();
   const p = before.then(() => acquire(repo, kind, options));
   const settled = p.then(
     () => undefined,
     () => undefined,
   );
-  acquiring.set(repo, settled);
+  state.acquiring = settled;
   void settled.then(() => {
-    if (acquiring.get(repo) === settled) acquiring.delete(repo);
+    if (state.acquiring === settled) state.acquiring = undefined;
   });
   return p;
 }
 
 async function acquire(repo: Repository, kind: LockKind, options: LockOptions): Promise<RepositoryLock> {
-  const opts = { ...defaults.get(repo), ...options };
-  const cur = held.get(repo);
+  const opts = { ...repo.lockState.defaults, ...options };
+  const cur = repo.lockState.held;
   if (cur) {
     if (cur.kind === 'shared' && kind === 'exclusive') throw new TypeError('cannot take an exclusive lock while holding a shared lock on the same repository object');
     cur.count++;
@@ -188,7 +152,7 @@ async function acquire(repo: Repository, kind: LockKind, options: LockOptions): 
   } finally {
     if (request) await dropLive(repo, request);
   }
-  held.set(repo, h);
+  repo.lockState.held = h;
   const lock = handle(repo, h);
   try {
     await repo.refreshIndex();
@@ -221,7 +185,7 @@ export async function listLocks(repo: Repository, opts: { staleMs?: number; now?
 
 /** Removes stale and unreadable locks (every lock with `all`, live ones too). Returns the names removed. */
 export async function removeLocks(repo: Repository, opts: { all?: boolean; staleMs?: number; now?: () => number } = {}): Promise<string[]> {
-  const mine = held.get(repo)?.name;
+  const mine = repo.lockState.held?.name;
   const removed: string[] = [];
   for (const l of await listLocks(repo, opts)) {
     if (l.name === mine) continue;
@@ -361,7 +325,7 @@ function handle(repo: Repository, h: Held): RepositoryLock {
     if (released) return;
     released = true;
     if (--h.count > 0) return;
-    held.delete(repo);
+    if (repo.lockState.held === h) repo.lockState.held = undefined;
     await dropLive(repo, h);
   };
   return {

@@ -26,7 +26,7 @@ export interface RepairIndexResult {
 }
 
 export async function repairIndex(repo: Repository, opts: { progress?: ProgressFn } = {}): Promise<RepairIndexResult> {
-  await using _lock = await lockRepository(repo, 'exclusive'); // it removes index files: no writer or gc may run
+  await using lock = await lockRepository(repo, 'exclusive'); // it removes index files: no writer or gc may run
   const before = await repo.listNames('index');
   const written = new Set<string>();
   const damagedPacks: { pack: string; error: string }[] = [];
@@ -56,9 +56,11 @@ export async function repairIndex(repo: Repository, opts: { progress?: ProgressF
   }
   await flush();
   let removed = 0;
+  // the point of no return: the old index files go only while the exclusive lock is still ours
+  await lock.verify();
   for (const name of before) {
     if (written.has(name)) continue;
-    await repo.backend.remove({ type: 'index', name });
+    await repo.backend.remove({ type: 'index', name }, { signal: lock.signal });
     removed++;
   }
   return { packs, blobs, damagedPacks, indexFilesWritten: written.size, indexFilesRemoved: removed };

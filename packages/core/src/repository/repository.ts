@@ -30,6 +30,7 @@ import type { RepoConfig } from './config.js';
 import { chunkerParams } from './config.js';
 import { chunkerSeedFor, cipherSpecFor, listKeys, resolveKey, saveKey, type KdfParams, type KeyInfo, type KeyListing } from './keys.js';
 
+import { LockState } from './lock-state.js';
 import { initRepository, openRepository, type OpenOptions, type RepositoryInitOptions, type Secrets } from './open.js';
 
 export type { OpenOptions, PasswordSource, RepositoryInitOptions } from './open.js';
@@ -45,6 +46,8 @@ export class Repository {
   private indexCache: LevelIndex | undefined;
   private indexOpening: Promise<LevelIndex> | undefined;
   private readonly pools = new Map<number, CodecPool>();
+  /** This process's lock on the repository (repository/lock.ts keeps it). */
+  readonly lockState = new LockState();
   readonly #secrets: Secrets | undefined;
   readonly #chunkerSeed: bigint | undefined;
 
@@ -109,7 +112,7 @@ export class Repository {
    * Removes a key file (full name or unique prefix). Refuses the key in use (open with
    * another key's password to remove it) and the last intact key. Returns the name removed.
    */
-  async removeKey(ref: string): Promise<string> {
+  async removeKey(ref: string, o: OpOptions = {}): Promise<string> {
     const s = this.#needSecrets();
     const name = await resolveKey(this.backend, ref);
     if (name === s.key) {
@@ -117,17 +120,17 @@ export class Repository {
     }
     const intact = (await listKeys(this.backend)).filter((k) => k.error === undefined && k.name !== name);
     if (intact.length === 0) throw new StowageError('INVALID_ARGUMENT', `refusing to remove the last key of the repository`);
-    await this.backend.remove({ type: 'key', name });
+    await this.backend.remove({ type: 'key', name }, o);
     return name;
   }
 
   /** Changes the password of the key in use: adds a key file for `password`, then removes the old one. */
-  async changePassword(password: string, opts: { kdf?: KdfParams; hostname?: string; username?: string } = {}): Promise<KeyInfo> {
+  async changePassword(password: string, opts: { kdf?: KdfParams; hostname?: string; username?: string; signal?: AbortSignal } = {}): Promise<KeyInfo> {
     const s = this.#needSecrets();
     const old = s.key;
     const key = await saveKey(this.backend, s.master, password, s.configHash, opts);
     s.key = key.name;
-    await this.backend.remove({ type: 'key', name: old });
+    await this.backend.remove({ type: 'key', name: old }, opts.signal ? { signal: opts.signal } : {});
     return key;
   }
 
