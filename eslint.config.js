@@ -25,6 +25,9 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      // a promise returned un-awaited from inside try/finally or an `await using` scope settles
+      // after the cleanup ran (a lock released while its operation still runs)
+      '@typescript-eslint/return-await': ['error', 'in-try-catch'],
     },
   },
 );

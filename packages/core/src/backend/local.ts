@@ -90,7 +90,7 @@ export class LocalBackend extends AbstractBackend {
       await this._loadInto(h, range, buf, opts);
       return buf;
     }
-    return await fs.readFile(this.abs(h), { signal: opts.signal });
+    return fs.readFile(this.abs(h), { signal: opts.signal });
   }
 
   protected override async _loadInto(h: Handle, range: Range, target: Uint8Array, opts: OpOptions): Promise<void> {
@@ -107,7 +107,7 @@ export class LocalBackend extends AbstractBackend {
         throw new StowageError('CORRUPT', `${pathOf(h)}: short read, wanted ${range.length} bytes at offset ${range.offset}, file ends after ${got}`);
       }
     };
-    if (h.type === 'pack') return await this.handles.with(file, read); // packs never change: reuse handles
+    if (h.type === 'pack') return this.handles.with(file, read); // packs never change: reuse handles
     const fh = await fs.open(file, 'r');
     try {
       await read(fh);

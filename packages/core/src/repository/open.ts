@@ -168,5 +168,5 @@ async function unlockFromCache(backend: Backend, cache: KekCache, configHash: st
 
 /** The password from a source (undefined when there is none). */
 async function askPassword(src: PasswordSource | undefined): Promise<string | undefined> {
-  return typeof src === 'function' ? await src() : src;
+  return typeof src === 'function' ? src() : src;
 }

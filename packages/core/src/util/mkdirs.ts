@@ -26,6 +26,6 @@ export async function mkdirs(dir: string, mode?: number): Promise<string | undef
         break;
     }
     await fs.mkdir(missing, mode === undefined ? undefined : { mode }); // throws EROFS, EACCES, ENOTDIR, ...
-    return await fs.mkdir(dir, opts); // it was created after all (a race): go on
+    return fs.mkdir(dir, opts); // it was created after all (a race): go on
   }
 }
