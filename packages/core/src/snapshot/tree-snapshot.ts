@@ -796,13 +796,23 @@ interface ReadResult {
   error?: unknown;
 }
 
+/** A file that could not be read: no data, the error. */
+function unreadable(error: unknown): ReadResult {
+  return { data: Buffer.alloc(0), changed: false, error };
+}
+
+/** True when a file read as `got` bytes differs from its stat before (`st`) and after the read. */
+function changedWhileRead(st: BigIntStats, after: BigIntStats, got: number): boolean {
+  return got !== Number(st.size) || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
+}
+
 /** readSmall with synchronous calls (tiny files, see SYNC_READ). */
 function readTiny(p: Buffer, st: BigIntStats): ReadResult {
   let fd: number;
   try {
     fd = openSync(p, C.O_RDONLY | C.O_NOFOLLOW);
   } catch (error) {
-    return { data: Buffer.alloc(0), changed: false, error };
+    return unreadable(error);
   }
   try {
     const size = Number(st.size);
@@ -815,10 +825,9 @@ function readTiny(p: Buffer, st: BigIntStats): ReadResult {
       if (got >= size) break; // whole (a read past the size would say it grew: fstat tells)
     }
     const after = fstatSync(fd, { bigint: true });
-    const changed = got !== size || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
-    return { data: buf.subarray(0, got), changed };
+    return { data: buf.subarray(0, got), changed: changedWhileRead(st, after, got) };
   } catch (error) {
-    return { data: Buffer.alloc(0), changed: false, error };
+    return unreadable(error);
   } finally {
     closeSync(fd);
   }
@@ -830,7 +839,7 @@ async function readSmall(p: Buffer, st: BigIntStats): Promise<ReadResult> {
   try {
     fh = await fs.open(p, C.O_RDONLY | C.O_NOFOLLOW);
   } catch (error) {
-    return { data: Buffer.alloc(0), changed: false, error };
+    return unreadable(error);
   }
   try {
     const size = Number(st.size);
@@ -843,10 +852,9 @@ async function readSmall(p: Buffer, st: BigIntStats): Promise<ReadResult> {
       if (got === buf.length) break;
     }
     const after = await fh.stat({ bigint: true });
-    const changed = got !== size || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
-    return { data: buf.subarray(0, got), changed };
+    return { data: buf.subarray(0, got), changed: changedWhileRead(st, after, got) };
   } catch (error) {
-    return { data: Buffer.alloc(0), changed: false, error };
+    return unreadable(error);
   } finally {
     await fh.close();
   }
