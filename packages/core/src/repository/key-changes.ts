@@ -17,8 +17,7 @@ export interface KeyChangeOptions {
 
 /** Adds a key file for `password` under a shared lock. */
 export async function addKeyLocked(repo: Repository, password: string, opts: KeyChangeOptions = {}): Promise<KeyInfo> {
-  await using lock = await lockRepository(repo, 'shared');
-  lock.signal.throwIfAborted();
+  await using _lock = await lockRepository(repo, 'shared');
   return await repo.addKey(password, opts);
 }
 
