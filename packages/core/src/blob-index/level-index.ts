@@ -27,6 +27,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { Level } from 'level';
 import { StowageError } from '../errors.js';
+import { ID_BYTES } from '../hash/blake3.js';
 import { decodeLocationValue, encodeLocationValue } from '../pack/entry.js';
 import { cacheWriteError } from '../util/fs-error.js';
 import type { BlobLocation, IndexedPack } from './types.js';
@@ -41,8 +42,6 @@ export interface IndexSource {
 const SLOTS = 8;
 const META_FILE = Buffer.from([0xff, 0x66]); // prefix of "absorbed index file" keys
 const META_FILE_END = Buffer.from([0xff, 0x67]);
-/** Length of a blob key (its id); an absorbed-file key is META_FILE plus a 64-hex name. */
-const BLOB_KEY_BYTES = 32;
 
 type Db = Level<Buffer, Buffer>;
 
@@ -137,7 +136,7 @@ export class LevelIndex {
       // blob ids share the key space: one in 65,536 starts with the prefix too (2 + 64 bytes
       // for a file, 32 for a blob); taken for a file no longer listed, it made every sync
       // clear the cache under the lookups running beside it
-      if (key.length === BLOB_KEY_BYTES) continue;
+      if (key.length === ID_BYTES) continue; // a blob key is its id; a file's is META_FILE plus a 64-hex name
       out.add(key.subarray(META_FILE.length).toString('latin1'));
     }
     return out;
