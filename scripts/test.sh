@@ -10,6 +10,8 @@ pnpm run -s deps
 pnpm run -s lint
 # the formatter (.prettierrc.json): the code base is formatted; `pnpm run format` fixes what this flags
 pnpm run -s format:check
+# tests and test helpers are not part of the build: type-check them (strict, like the code)
+pnpm run -s typecheck:tests
 results=.vitest-results.json
 rm -f "$results"
 rc=0

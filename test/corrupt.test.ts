@@ -23,7 +23,7 @@ describe('corruption is detected on restore', () => {
     const fd = fs.openSync(pack, 'r+');
     const b = Buffer.alloc(1);
     fs.readSync(fd, b, 0, 1, 1000);
-    b[0] ^= 0x01;
+    b[0]! ^= 0x01;
     fs.writeSync(fd, b, 0, 1, 1000);
     fs.closeSync(fd);
     for (const target of [sb.file('out'), '-']) {

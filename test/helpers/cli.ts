@@ -149,7 +149,7 @@ export function flipByteInLargestPack(repo: string): void {
     const b = Buffer.alloc(1);
     const at = Math.floor(fs.statSync(packs[0]!).size / 3);
     fs.readSync(f, b, 0, 1, at);
-    b[0] ^= 0xff;
+    b[0]! ^= 0xff;
     fs.writeSync(f, b, 0, 1, at);
   } finally {
     fs.closeSync(f);

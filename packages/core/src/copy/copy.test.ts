@@ -80,7 +80,7 @@ describe('copySnapshots', () => {
     for (const [i, orig] of src.snaps.entries()) {
       const c = copies.find((s) => s.original === orig.id)!;
       expectSameFacts(c, orig);
-      expectBytes(await restoreBytes(dst.repo, c.id), [v1, v2, raw][i]);
+      expectBytes(await restoreBytes(dst.repo, c.id), [v1, v2, raw][i]!);
     }
     // v2 was stored against v1 in the target too: file maps were rebuilt by the target's snapshot path
     expect(copies.find((s) => s.original === src.snaps[1]!.id)!.content.files?.length).toBeGreaterThan(0);
@@ -135,8 +135,8 @@ describe('copySnapshots', () => {
       const c = cb.find((s) => s.original === orig.id)!;
       expectSameFacts(c, orig);
       expect(c.content).toEqual(orig.content); // the same chunk lists and file maps, by id
-      expectBytes(await restoreBytes(same.repo, c.id), [v1, v2, raw][i]);
-      expectBytes(await restoreBytes(other.repo, ca.find((s) => s.original === orig.id)!.id), [v1, v2, raw][i]);
+      expectBytes(await restoreBytes(same.repo, c.id), [v1, v2, raw][i]!);
+      expectBytes(await restoreBytes(other.repo, ca.find((s) => s.original === orig.id)!.id), [v1, v2, raw][i]!);
     }
     expect(b.stats.newBlobs).toBeGreaterThan(0);
     expect((await check(same.repo, { readData: true })).errors).toBe(0);

@@ -409,7 +409,7 @@ describe('a lost lock stops every writer before its point of no return (issue 9 
   it('key changes: removing a key or changing the password under a lost lock is LOCKED and removes no key file; adding one takes a lock', async () => {
     const enc = new MemoryBackend();
     const x = await Repository.init(enc, { cacheRoot, password: 'one', kdf: TEST_KDF });
-    const y = await Repository.open(enc, { cacheRoot, password: 'one', kdf: TEST_KDF });
+    const y = await Repository.open(enc, { cacheRoot, password: 'one' });
     try {
       const added = await addKeyLocked(x, 'two', { kdf: TEST_KDF });
       expect([...enc.files.keys()].filter((k) => k.startsWith('locks/'))).toEqual([]); // released
