@@ -6,7 +6,13 @@
 // is an error exit (src/run.ts), never exit 0.
 import { existsSync } from 'node:fs';
 
+// The tiny prefetch bundle (node built-ins only) loads and starts scrypt on libuv's thread
+// pool first; the main bundle then loads while the derivation runs (they share the result
+// through globalThis, core repository/kek.ts).
 const bundle = new URL('../dist/stowage.bundle.mjs', import.meta.url);
-const cli = existsSync(bundle) ? await import(bundle.href) : { ...(await import('../dist/prefetch.js')), ...(await import('../dist/main.js')), ...(await import('../dist/run.js')) };
-cli.prefetchFromArgs(process.argv, process.env);
+const prefetchBundle = new URL('../dist/prefetch.bundle.mjs', import.meta.url);
+const bundled = existsSync(bundle) && existsSync(prefetchBundle);
+const prefetch = bundled ? await import(prefetchBundle.href) : await import('../dist/prefetch.js');
+prefetch.prefetchFromArgs(process.argv, process.env);
+const cli = bundled ? await import(bundle.href) : { ...(await import('../dist/main.js')), ...(await import('../dist/run.js')) };
 cli.runToExit(() => cli.main(process.argv), { json: process.argv.includes('--json') });
