@@ -71,7 +71,7 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
   ) {
     this.pool = repo.codecs(opts.workers);
     this.sha = opts.sha256 ? this.pool.sha256() : undefined;
-    this.ranges = opts.digestRanges?.length ? this.pool.rangeHasher(opts.digestRanges) : undefined;
+    this.ranges = opts.digestRanges?.length ? this.pool.rangeHasher(opts.digestRanges, this.sha) : undefined;
     this.rings = opts.sharedMemory && this.pool.maxWorkers > 0 ? windowRings(opts.windowBytes, repo.config.chunker.maxSize) : undefined;
   }
 

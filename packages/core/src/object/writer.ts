@@ -95,7 +95,7 @@ export class ObjectWriter {
     const hashes = opts.sha256 ?? !opts.fileExtents;
     const pool = hashes || opts.digestRanges?.length ? store.codecs(opts.workers) : undefined;
     this.sha = hashes ? pool!.sha256() : undefined; // this write's own hash (the pool is shared by every operation)
-    this.ranges = opts.digestRanges?.length ? pool!.rangeHasher(opts.digestRanges) : undefined;
+    this.ranges = opts.digestRanges?.length ? pool!.rangeHasher(opts.digestRanges, this.sha) : undefined;
   }
 
   /** New chunks and bytes so far. */
