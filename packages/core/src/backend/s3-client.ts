@@ -84,8 +84,33 @@ async function resolveRegion(env: NodeJS.ProcessEnv): Promise<string> {
   }
 }
 
+/** AWS credentials as the SDK's providers give them. */
+export interface S3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
+}
+export type S3CredentialProvider = () => Promise<S3Credentials>;
+
+/** An S3 client and what a request outside the SDK needs to share its sockets and credentials. */
+export interface S3Transport {
+  readonly client: S3Client;
+  /** The agent of the location's protocol (the SDK's requests use it too). */
+  readonly agent: http.Agent;
+  readonly credentials: S3CredentialProvider;
+  readonly region: () => Promise<string>;
+  readonly connectTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
 /** A configured S3Client for `loc`. */
 export function makeS3Client(loc: S3Location, s: S3Settings): S3Client {
+  return makeS3Transport(loc, s).client;
+}
+
+/** A configured S3Client for `loc`, with its agent and credential and region providers. */
+export function makeS3Transport(loc: S3Location, s: S3Settings): S3Transport {
   const env = s.env ?? process.env;
   // The SDK prints a multi-line "will require node >= 22 from 2027" warning on stderr under
   // Node 20 (which this project supports); the SDK's own switch turns it off.
@@ -101,22 +126,25 @@ export function makeS3Client(loc: S3Location, s: S3Settings): S3Client {
   }
   // a few sockets beyond the limit, so a lock refresh never waits for a pack transfer's socket
   const agentOpts = { keepAlive: true, maxSockets: connections + 4 };
+  const httpAgent = new http.Agent(agentOpts);
+  const httpsAgent = new https.Agent({ ...agentOpts, ...(ca && { ca }) });
   const checksums = s.checksums === 'when_supported' ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED';
+  const credentials: S3CredentialProvider = s.credentials ? async () => s.credentials! : fromNodeProviderChain();
+  let regionOnce: Promise<string> | undefined;
+  const region = s.region !== undefined ? async () => s.region! : () => (regionOnce ??= resolveRegion(env));
+  const connectTimeoutMs = s.connectTimeoutMs ?? 10_000;
+  const idleTimeoutMs = s.idleTimeoutMs ?? 60_000;
   const config: S3ClientConfig = {
-    region: s.region ?? (() => resolveRegion(env)),
+    region,
     ...(loc.endpoint && { endpoint: loc.endpoint }),
     forcePathStyle: s.pathStyle ?? loc.pathStyle,
     followRegionRedirects: loc.endpoint === undefined,
-    credentials: s.credentials ?? fromNodeProviderChain(),
+    credentials,
     requestChecksumCalculation: checksums,
     responseChecksumValidation: checksums,
     maxAttempts: 1,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: s.connectTimeoutMs ?? 10_000,
-      requestTimeout: s.idleTimeoutMs ?? 60_000,
-      httpAgent: new http.Agent(agentOpts),
-      httpsAgent: new https.Agent({ ...agentOpts, ...(ca && { ca }) }),
-    }),
+    requestHandler: new NodeHttpHandler({ connectionTimeout: connectTimeoutMs, requestTimeout: idleTimeoutMs, httpAgent, httpsAgent }),
   };
-  return new S3Client(config);
+  const secure = loc.endpoint === undefined || loc.endpoint.startsWith('https:');
+  return { client: new S3Client(config), agent: secure ? httpsAgent : httpAgent, credentials, region, connectTimeoutMs, idleTimeoutMs };
 }

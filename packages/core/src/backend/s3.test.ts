@@ -4,9 +4,10 @@
  * create-only with and without If-None-Match, bucket creation, prefixes, errors.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CreateMultipartUploadCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { backendSuite, code } from '../testing/backend-suite.js';
@@ -155,6 +156,62 @@ describe.skipIf(!s3)('S3 backend on a real S3', () => {
     expect((err as Error).message).toMatch(/credentials were refused/);
     expect((err as { retryable: boolean }).retryable).toBe(false);
     await b.close();
+  });
+
+  it('GETs outside the SDK (the default with an endpoint) read what the SDK reads and fail alike, also under a prefix that needs escaping', async () => {
+    const base = testLocation(s3!);
+    const loc = { ...base, prefix: `${base.prefix}/dir with space+plus~é(1)` };
+    made.push(loc);
+    const lean = new S3Backend(loc, { credentials: s3!, cacheDir });
+    const sdk = new S3Backend(loc, { credentials: s3!, cacheDir, leanGets: false });
+    // the lean path is taken: a middleware on the SDK client sees no GetObject
+    const sdkGets: string[] = [];
+    (lean as unknown as { client: S3Client }).client.middlewareStack.add(
+      (next, ctx) => async (args) => {
+        if (ctx.commandName === 'GetObjectCommand') sdkGets.push(ctx.commandName);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+    await sdk.save({ type: 'pack', name: 'ab12' }, data);
+    for (const b of [lean, sdk]) {
+      expect(Buffer.from(await b.load({ type: 'pack', name: 'ab12' })).equals(data)).toBe(true);
+      expect(Buffer.from(await b.load({ type: 'pack', name: 'ab12' }, { offset: 299_990, length: 10 })).equals(data.subarray(299_990))).toBe(true);
+      expect(await code(b.load({ type: 'pack', name: 'ab13' }))).toBe('NOT_FOUND');
+      expect(await code(b.load({ type: 'pack', name: 'ab12' }, { offset: 300_000, length: 1 }))).toBe('CORRUPT');
+    }
+    expect(lean.requests.GET).toBe(4);
+    expect(sdkGets).toEqual([]);
+    const wrong = { accessKeyId: s3!.accessKeyId, secretAccessKey: 'wrong' };
+    for (const leanGets of [true, false]) {
+      const b = new S3Backend(loc, { credentials: wrong, leanGets });
+      const err = await b.load({ type: 'pack', name: 'ab12' }).catch((e: unknown) => e);
+      expect(isStowageError(err, 'BACKEND') && !err.retryable && /credentials were refused/.test(err.message)).toBe(true);
+      await b.close();
+    }
+    await lean.close();
+    await sdk.close();
+  });
+
+  it('a GET on a refused connection or a silent server is a retryable BACKEND error (connect and idle timeouts)', async () => {
+    const refused = new S3Backend({ kind: 's3', endpoint: 'http://127.0.0.1:9', bucket: 'nothere', prefix: '', pathStyle: true }, { credentials: s3! });
+    const err = await refused.load({ type: 'config', name: 'config' }).catch((e: unknown) => e);
+    expect(isStowageError(err, 'BACKEND') && err.retryable && /connection refused/.test(err.message)).toBe(true);
+    await refused.close();
+    // accepts, reads the request, never answers
+    const sockets: net.Socket[] = [];
+    const server = net.createServer((s) => void sockets.push(s.on('data', () => undefined)));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const silent = new S3Backend({ kind: 's3', endpoint: `http://127.0.0.1:${port}`, bucket: 'b', prefix: '', pathStyle: true }, { credentials: s3!, idleTimeoutMs: 200 });
+    const t0 = Date.now();
+    const err2 = await silent.load({ type: 'pack', name: 'ab12' }, { offset: 0, length: 10 }).catch((e: unknown) => e);
+    expect(isStowageError(err2, 'BACKEND') && err2.retryable).toBe(true);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    await silent.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
   });
 
   it('connection refused is a retryable BACKEND error', async () => {

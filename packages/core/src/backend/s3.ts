@@ -40,8 +40,9 @@ import { AbstractBackend } from './abstract-backend.js';
 import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
 import { dirOf, pathOf } from './layout.js';
 import { formatLocation, type S3Location } from './location.js';
-import { DEFAULT_S3_CONNECTIONS, makeS3Client, type S3Settings } from './s3-client.js';
+import { DEFAULT_S3_CONNECTIONS, makeS3Transport, type S3Settings } from './s3-client.js';
 import { mapS3Error, shortBody } from './s3-errors.js';
+import { S3Requests } from './s3-request.js';
 
 export type RequestKind = 'PUT' | 'GET' | 'HEAD' | 'LIST' | 'DELETE' | 'POST';
 
@@ -50,8 +51,13 @@ export interface S3BackendOptions extends S3Settings {
   readonly cacheDir?: string;
   /** Told about things a user should know (e.g. "created bucket b"). */
   readonly onNotice?: (message: string) => void;
-  /** A client to use instead of one made from the settings. */
+  /** A client to use instead of one made from the settings (every request then goes through it). */
   readonly client?: S3Client;
+  /**
+   * GETs of a location with an explicit endpoint go out as signed requests outside the SDK's
+   * middleware stack (s3-request.ts; default true); false sends them through the SDK.
+   */
+  readonly leanGets?: boolean;
 }
 
 const MiB = 1 << 20;
@@ -88,6 +94,7 @@ export class S3Backend extends AbstractBackend {
   /** Requests sent, by kind. */
   readonly requests: Record<RequestKind, number> = { PUT: 0, GET: 0, HEAD: 0, LIST: 0, DELETE: 0, POST: 0 };
   private readonly client: S3Client;
+  private readonly lean: S3Requests | undefined;
   private readonly base: string;
   private readonly opts: S3BackendOptions;
   private readonly multipartThreshold: number;
@@ -98,7 +105,12 @@ export class S3Backend extends AbstractBackend {
     super();
     this.location = location;
     this.opts = opts;
-    this.client = opts.client ?? makeS3Client(location, opts);
+    if (opts.client) this.client = opts.client;
+    else {
+      const transport = makeS3Transport(location, opts);
+      this.client = transport.client;
+      if (location.endpoint && opts.leanGets !== false) this.lean = new S3Requests(location.endpoint, location.bucket, opts.pathStyle ?? location.pathStyle, transport);
+    }
     this.base = location.prefix ? `${location.prefix}/` : '';
     this.multipartThreshold = opts.multipartThreshold ?? 200 * MiB;
     this.partSize = Math.max(5 * MiB, opts.partSize ?? 64 * MiB);
@@ -263,17 +275,31 @@ export class S3Backend extends AbstractBackend {
     await this.get(h, range, target, opts.signal);
   }
 
+  /** A GET through the lean path (s3-request.ts), counted and its failure mapped as send() does. */
+  private async leanGet(key: string, range: string | undefined, what: string, signal?: AbortSignal): ReturnType<S3Requests['get']> {
+    signal?.throwIfAborted();
+    this.requests.GET++;
+    try {
+      return await this.lean!.get(key, range, signal);
+    } catch (err) {
+      throw mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, 'load', what, this.location.bucket);
+    }
+  }
+
   /** GETs a file or a range; into `target` when given, else into a new buffer of the announced size. */
   private async get(h: Handle, range: Range | undefined, target: Uint8Array | undefined, signal?: AbortSignal): Promise<Uint8Array> {
     const key = this.key(h);
     const what = pathOf(h);
-    const r = await this.send<{ Body?: Readable; ContentLength?: number; ContentRange?: string }>(
-      'GET',
-      new GetObjectCommand({ Bucket: this.location.bucket, Key: key, ...(range && { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` }) }),
-      'load',
-      what,
-      signal,
-    );
+    const rangeHeader = range && `bytes=${range.offset}-${range.offset + range.length - 1}`;
+    const r = this.lean
+      ? await this.leanGet(key, rangeHeader, what, signal)
+      : await this.send<{ Body?: Readable; ContentLength?: number; ContentRange?: string }>(
+          'GET',
+          new GetObjectCommand({ Bucket: this.location.bucket, Key: key, ...(rangeHeader && { Range: rangeHeader }) }),
+          'load',
+          what,
+          signal,
+        );
     const announced = r.ContentLength;
     if (range && announced !== undefined && announced < range.length) {
       r.Body?.destroy();
