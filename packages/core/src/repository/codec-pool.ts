@@ -345,8 +345,13 @@ function inlineRanges(ranges: readonly DigestedRange[]): StreamRanges {
   };
 }
 
-/** The compiled worker script (tests run sources, so fall back to dist). */
+/**
+ * The compiled worker script: the CLI bundle's CommonJS worker beside it (scripts/bundle.mjs:
+ * it starts faster), else the module beside this one (tests run sources, so fall back to dist).
+ */
 function workerUrl(): URL {
+  const bundled = new URL('./codec-worker.cjs', import.meta.url);
+  if (existsSync(bundled)) return bundled;
   const here = new URL('./codec-worker.js', import.meta.url);
   if (existsSync(here)) return here;
   return new URL('../../dist/repository/codec-worker.js', import.meta.url);
