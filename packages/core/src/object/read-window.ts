@@ -32,9 +32,10 @@ export interface WindowRings {
 
 /**
  * Three slots of each (one window being written and hashed, two being prepared). A
- * window needs at most windowBytes plus a few blobs that extend past it. A window of
- * many pieces is assembled in its read slot (free once decoded), which then travels on
- * to the writer and the hashing threads.
+ * window needs at most windowBytes plus a few blobs that extend past it. The workers
+ * decode a window straight into its order in its output slot (DecodeItem.places), which
+ * then travels on to the writer and the hashing threads; the read slot is free once the
+ * window is decoded.
  */
 export function windowRings(windowBytes: number, maxChunk: number): WindowRings {
   const out = windowBytes + 2 * Math.max(maxChunk, 1 << 20);
@@ -46,10 +47,12 @@ export function windowRings(windowBytes: number, maxChunk: number): WindowRings 
 }
 
 /**
- * Reads, decodes and verifies the blobs of a window; returns its bytes in order as
- * views into the decoded memory (adjacent views merged), without copying. With rings,
- * pack ranges are read into a shared read slot and decoded by the workers straight into
- * a shared output slot; a window too large for the slots uses fresh memory instead.
+ * Reads, decodes and verifies the blobs of a window; returns its bytes in order. With
+ * rings, pack ranges are read into a shared read slot and the workers decode every blob
+ * straight to where its uses lie in the window, in a shared output slot: the window is
+ * one piece, assembled without a copy (a blob used twice is decoded once). A window too
+ * large for the slots uses fresh memory instead, and comes back as views into the
+ * decoded blobs (adjacent views merged).
  */
 export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: ChunkRef[], rings?: WindowRings, stop?: AbortSignal): Promise<BuiltWindow> {
   // take both slots first, in window order (a later window never holds slots an earlier one waits for)
@@ -63,35 +66,45 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
     const locs = await locate(repo, refs);
     const reads = planReads(refs, locs);
     const bases = await loadBasesOf(repo, pool, locs, rings?.base);
-    const shared = outSlot !== undefined && readSlot !== undefined && fitsSlots(reads, outSlot, readSlot);
+    let windowTotal = 0;
+    for (const r of refs) windowTotal += r.length;
+    const shared = outSlot !== undefined && readSlot !== undefined && fitsSlots(reads, windowTotal, outSlot, readSlot);
     if (!shared) {
       release();
       readSlot = undefined;
     }
     let plain: Map<string, Uint8Array>;
     try {
-      plain = await decodeReads(repo, pool, reads, bases.plain, shared ? { read: readSlot!.bytes, out: outSlot!.bytes } : undefined, stop);
+      plain = await decodeReads(repo, pool, reads, bases.plain, shared ? { read: readSlot!.bytes, out: outSlot!.bytes.subarray(0, windowTotal), places: placesOf(refs) } : undefined, stop);
     } finally {
       bases.release(); // decoded: the bases are no longer needed
     }
     stop?.throwIfAborted();
-    const pieces = piecesOf(refs, plain);
-    let windowTotal = 0;
-    for (const p of pieces) windowTotal += p.length;
-    if (shared && pieces.length > 1 && windowTotal <= readSlot!.bytes.length) {
-      // Many small pieces (files, glue) cost more to write and hash one by one than to
-      // copy: assemble the window in order into the read slot, which is free once decoded.
-      const whole = gatherInto(pieces, readSlot!.bytes);
-      outSlot?.release();
-      return { pieces: [whole], release };
+    if (shared) {
+      readSlot!.release(); // decoded: the stored bytes are no longer needed
+      readSlot = undefined;
+      const out = outSlot!.bytes;
+      return { pieces: windowTotal > 0 ? [Buffer.from(out.buffer, out.byteOffset, windowTotal)] : [], release };
     }
-    readSlot?.release(); // decoded: the stored bytes are no longer needed
-    readSlot = undefined;
-    return { pieces, release: shared ? release : () => undefined };
+    return { pieces: piecesOf(refs, plain), release: () => undefined };
   } catch (err) {
     release();
     throw err;
   }
+}
+
+/** Where each blob's uses lie in the window (by latin1 id): triples (window offset, offset in the blob, length), as DecodeItem.places. */
+function placesOf(refs: readonly ChunkRef[]): Map<string, number[]> {
+  const places = new Map<string, number[]>();
+  let at = 0;
+  for (const r of refs) {
+    const k = r.id.toString('latin1');
+    let p = places.get(k);
+    if (!p) places.set(k, (p = []));
+    p.push(at, r.offset, r.length);
+    at += r.length;
+  }
+  return places;
 }
 
 /** The index locations of the window's blobs (one batched lookup), keyed by latin1 id; unknown ones left out. */
@@ -108,21 +121,18 @@ async function locate(repo: BlobSource, refs: readonly ChunkRef[]): Promise<Map<
   return locs;
 }
 
-/** True when the reads' stored bytes fit the read slot and their plaintext the output slot. */
-function fitsSlots(reads: readonly PlannedRead[], outSlot: Slot, readSlot: Slot): boolean {
+/** True when the reads' stored bytes fit the read slot and the window's bytes the output slot. */
+function fitsSlots(reads: readonly PlannedRead[], windowTotal: number, outSlot: Slot, readSlot: Slot): boolean {
   let readTotal = 0;
-  let plainTotal = 0;
-  for (const rd of reads) {
-    readTotal += rd.length;
-    for (const b of rd.blobs) plainTotal += b.loc.rawLength;
-  }
-  return plainTotal <= outSlot.bytes.length && readTotal <= readSlot.bytes.length;
+  for (const rd of reads) readTotal += rd.length;
+  return windowTotal <= outSlot.bytes.length && readTotal <= readSlot.bytes.length;
 }
 
 /**
  * Reads every planned pack range and decodes (verifies) its blobs, all at once: into the
- * `slots` memory when given (stored bytes into `read`, plaintext into `out`, in plan
- * order), else into fresh memory. Returns each blob's plaintext by latin1 id.
+ * `slots` memory when given (stored bytes into `read` in plan order, plaintext into `out`
+ * at each blob's `places`; nothing is returned), else into fresh memory (returns each
+ * blob's plaintext by latin1 id).
  *
  * Every read runs to its end (none may still write into the slots once they are released,
  * or have a job on a worker when the pool closes); after the first failure, here or of the
@@ -133,12 +143,11 @@ async function decodeReads(
   pool: CodecPool,
   reads: readonly PlannedRead[],
   bases: ReadonlyMap<string, Uint8Array>,
-  slots: { read: Uint8Array; out: Uint8Array } | undefined,
+  slots: { read: Uint8Array; out: Uint8Array; places: ReadonlyMap<string, readonly number[]> } | undefined,
   stop: AbortSignal | undefined,
 ): Promise<Map<string, Uint8Array>> {
   const plain = new Map<string, Uint8Array>();
   let readOff = 0;
-  let outOff = 0;
   let failure: { err: unknown } | undefined;
   await Promise.all(
     reads.map(async (rd) => {
@@ -147,30 +156,23 @@ async function decodeReads(
         const items = rd.blobs.map((b) => ({
           ...decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))),
           ...(b.loc.frame && { frameKey: `${rd.pack}@${b.loc.offset}` }),
+          ...(slots && { places: slots.places.get(b.key) }),
         }));
         const what = `pack ${rd.pack}`;
         const fail = (err: unknown): never => {
           throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
         };
-        let out: Uint8Array;
-        let lengths: number[];
         if (slots) {
           const src = slots.read.subarray(readOff, readOff + rd.length);
           readOff += rd.length;
-          let n = 0;
-          for (const it of items) n += it.rawLength;
-          out = slots.out.subarray(outOff, outOff + n);
-          outOff += n;
           await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
           if (failure || stop?.aborted) return;
-          lengths = await pool.decodeInto(src, items, out, what).catch(fail);
-        } else {
-          const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
-          if (failure || stop?.aborted) return;
-          const dec = await pool.decode(stored, items, what).catch(fail);
-          out = dec.plain;
-          lengths = dec.lengths;
+          await pool.decodeInto(src, items, slots.out, what).catch(fail);
+          return;
         }
+        const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
+        if (failure || stop?.aborted) return;
+        const { plain: out, lengths } = await pool.decode(stored, items, what).catch(fail);
         let off = 0;
         rd.blobs.forEach((b, i) => {
           const len = lengths[i]!;
@@ -201,17 +203,6 @@ function piecesOf(refs: readonly ChunkRef[], plain: ReadonlyMap<string, Uint8Arr
     }
   }
   return pieces;
-}
-
-/** Copies `pieces` in order to the start of `target` (which must hold them); returns the filled part. */
-function gatherInto(pieces: readonly Buffer[], target: Uint8Array): Buffer {
-  const whole = Buffer.from(target.buffer, target.byteOffset, target.length);
-  let at = 0;
-  for (const p of pieces) {
-    whole.set(p, at);
-    at += p.length;
-  }
-  return whole.subarray(0, at);
 }
 
 /**

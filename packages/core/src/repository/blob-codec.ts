@@ -95,6 +95,14 @@ export interface DecodeItem extends Pick<EntryLocation, 'offset' | 'length' | 'r
    * decompressed again. Every member is still checked against its id.
    */
   readonly frameKey?: string | undefined;
+  /**
+   * Where the blob's plaintext goes in the output instead of the next consecutive place:
+   * triples (output offset, offset in the blob, length), one per use of the blob. A restore
+   * window is decoded straight into its order this way (a blob used twice is decoded once
+   * and copied), so no copy of the window is needed to assemble it. The whole blob is still
+   * checked against its id.
+   */
+  readonly places?: readonly number[] | undefined;
 }
 
 export interface DecodedBatch {
@@ -117,6 +125,8 @@ export class BlobCodec {
   private fbufLength = -1;
   /** The frameKey of the frame in fbuf, when it was decoded for an item that had one. */
   private fbufKey: string | undefined;
+  /** A placed blob that no place takes whole is decoded here first. */
+  private pbuf: Buffer = Buffer.alloc(0);
 
   constructor(readonly spec: CodecSpec) {
     this.cipher = cipherFromSpec(spec.cipher);
@@ -258,8 +268,8 @@ export class BlobCodec {
   }
 
   /**
-   * Decodes and verifies blobs into `out` (consecutively, from its start; it must hold the
-   * sum of the items' raw lengths, and may be shared memory). Returns the lengths.
+   * Decodes and verifies blobs into `out` (consecutively, from its start, or at each item's
+   * `places`; it must hold them, and may be shared memory). Returns the raw lengths.
    */
   decodeInto(data: Uint8Array, items: readonly DecodeItem[], out: Uint8Array, what: string): number[] {
     const lengths: number[] = [];
@@ -268,8 +278,9 @@ export class BlobCodec {
     for (const it of items) {
       const idHex = (): string => Buffer.from(it.id).toString('hex');
       if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex()} in ${what}: stored bytes missing (pack truncated?)`);
-      if (pos + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
-      const dst = out.subarray(pos, pos + it.rawLength);
+      const places = it.places;
+      if (!places && pos + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
+      let plain: Uint8Array;
       try {
         if (it.frame) {
           const { offset, rawLength } = it.frame;
@@ -288,9 +299,19 @@ export class BlobCodec {
             this.fbufLength = rawLength;
             this.fbufKey = it.frameKey;
           }
-          dst.set(this.fbuf.subarray(offset, offset + it.rawLength));
+          plain = this.fbuf.subarray(offset, offset + it.rawLength);
+          if (!places) out.set(plain, pos);
         } else {
-          this.decodeOne(it, data, dst, idHex);
+          // a placed blob is decoded straight into a place that takes it whole, else into pbuf
+          const whole = places ? wholePlace(places, it.rawLength) : pos;
+          if (whole >= 0) {
+            if (whole + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
+            plain = out.subarray(whole, whole + it.rawLength);
+          } else {
+            if (this.pbuf.length < it.rawLength) this.pbuf = Buffer.allocUnsafeSlow(Math.max(it.rawLength, 1 << 20));
+            plain = this.pbuf.subarray(0, it.rawLength);
+          }
+          this.decodeOne(it, data, plain, idHex);
         }
       } catch (err) {
         if (err instanceof StowageError) {
@@ -299,9 +320,10 @@ export class BlobCodec {
         }
         throw err;
       }
-      if (!this.hash(dst).equals(it.id)) throw corrupt(`blob ${idHex()} in ${what}: content does not match its id (hash mismatch)`);
+      if (!this.hash(plain).equals(it.id)) throw corrupt(`blob ${idHex()} in ${what}: content does not match its id (hash mismatch)`);
+      if (places) placeInto(out, plain, places, idHex);
+      else pos += it.rawLength;
       lengths.push(it.rawLength);
-      pos += it.rawLength;
     }
     return lengths;
   }
@@ -318,6 +340,25 @@ export class BlobCodec {
   /** Id of a plaintext under this repository's id hash. */
   id(plain: Uint8Array): Buffer {
     return this.hash(plain);
+  }
+}
+
+/** The output offset of the first place that takes all `rawLength` bytes of a blob, or -1. */
+function wholePlace(places: readonly number[], rawLength: number): number {
+  for (let k = 0; k < places.length; k += 3) if (places[k + 1] === 0 && places[k + 2] === rawLength) return places[k]!;
+  return -1;
+}
+
+/** Copies the parts of a verified blob's plaintext to its places (the one it was decoded into is skipped); CORRUPT when a place lies outside the blob. */
+function placeInto(out: Uint8Array, plain: Uint8Array, places: readonly number[], idHex: () => string): void {
+  for (let k = 0; k < places.length; k += 3) {
+    const at = places[k]!;
+    const from = places[k + 1]!;
+    const len = places[k + 2]!;
+    if (from + len > plain.length) throw corrupt(`blob ${idHex()}: ${plain.length} bytes, but the chunk list needs ${from}+${len}`);
+    if (at + len > out.length) throw new RangeError('decodeInto: output buffer too small');
+    if (plain.buffer === out.buffer && plain.byteOffset === out.byteOffset + at && len === plain.length) continue; // decoded there
+    out.set(from === 0 && len === plain.length ? plain : plain.subarray(from, from + len), at);
   }
 }
 
