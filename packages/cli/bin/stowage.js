@@ -5,14 +5,16 @@
 // The exit code is main's result; a main still unsettled when the process is about to end
 // is an error exit (src/run.ts), never exit 0.
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 // The tiny prefetch bundle (node built-ins only) loads and starts scrypt on libuv's thread
 // pool first; the main bundle then loads while the derivation runs (they share the result
 // through globalThis, core repository/kek.ts).
-const bundle = new URL('../dist/stowage.bundle.mjs', import.meta.url);
+const bundle = new URL('../dist/stowage.bundle.cjs', import.meta.url);
 const prefetchBundle = new URL('../dist/prefetch.bundle.mjs', import.meta.url);
 const bundled = existsSync(bundle) && existsSync(prefetchBundle);
 const prefetch = bundled ? await import(prefetchBundle.href) : await import('../dist/prefetch.js');
 prefetch.prefetchFromArgs(process.argv, process.env);
-const cli = bundled ? await import(bundle.href) : { ...(await import('../dist/main.js')), ...(await import('../dist/run.js')) };
+// the main bundle through V8's code cache (src/code-cache.ts)
+const cli = bundled ? (await import('../dist/code-cache.js')).requireWithCodeCache(fileURLToPath(bundle)).exports : { ...(await import('../dist/main.js')), ...(await import('../dist/run.js')) };
 cli.runToExit(() => cli.main(process.argv), { json: process.argv.includes('--json') });
