@@ -103,6 +103,36 @@ describe('tree snapshots', () => {
     expect((await node('link2')).target).toBe('sub/c.txt');
   });
 
+  it('the parent: metadata changed in place is stored anew (mode, mtime), the rest is the parent nodes; a directory keeps its tree blob when only its own mode changed', async () => {
+    const src = path.join(dir, 'parent-nodes');
+    tree(src, { 'a/x.txt': 'x', 'a/y.txt': 'y', 'b/z.txt': 'z', 'b/w.txt': 'w', 'top.txt': 't' });
+    fs.symlinkSync('top.txt', path.join(src, 'link'));
+    const repo = shared.repo;
+    const first = await snapshotTree(repo, [src], { workers: 0 });
+    const again = await snapshotTree(repo, [src], { workers: 0 });
+    expect(again.snapshot.tree!.root).toEqual(first.snapshot.tree!.root);
+    fs.chmodSync(path.join(src, 'a'), 0o750); // the directory's own metadata only
+    fs.chmodSync(path.join(src, 'b/z.txt'), 0o600); // a file's mode: its ctime moves
+    const t = new Date('2020-01-02T03:04:05.678Z');
+    fs.utimesSync(path.join(src, 'top.txt'), t, t); // a file's mtime: read again
+    const next = await snapshotTree(repo, [src], { workers: 0 });
+    expect(next.snapshot.parent).toBe(again.snapshot.id);
+    const node = async (s: typeof next.snapshot, p: string) => (await lookupPath(repo, s, p)).node!;
+    expect((await node(next.snapshot, 'a')).mode).toBe(0o750);
+    expect((await node(next.snapshot, 'a')).tree).toEqual((await node(first.snapshot, 'a')).tree);
+    expect((await node(next.snapshot, 'b/z.txt')).mode).toBe(0o600);
+    expect((await node(next.snapshot, 'b')).tree).not.toEqual((await node(first.snapshot, 'b')).tree);
+    expect((await node(next.snapshot, 'top.txt')).mtime).toBe(fs.lstatSync(path.join(src, 'top.txt'), { bigint: true }).mtimeNs.toString());
+    expect(next.filesRead).toBe(2); // z.txt (its ctime moved) and top.txt; x, y, w are the parent's
+    expect(next.filesReused).toBe(3);
+    expect((await node(next.snapshot, 'link')).target).toBe('top.txt');
+    const out = path.join(dir, 'parent-nodes-out');
+    await restoreTree(repo, next.snapshot, out);
+    expect(fs.statSync(path.join(out, 'a')).mode & 0o7777).toBe(0o750);
+    expect(fs.statSync(path.join(out, 'b/z.txt')).mode & 0o7777).toBe(0o600);
+    expect(fs.readFileSync(path.join(out, 'b/z.txt'), 'utf8')).toBe('z');
+  });
+
   it('a file truncated or deleted while it is read is stored as read, with a warning', async () => {
     const src = path.join(dir, 'changing');
     tree(src, { 'a-shrinks': seeded('s', 12 << 20), 'b-goes': seeded('g', 9 << 20), 'c-stays': 'ok' });

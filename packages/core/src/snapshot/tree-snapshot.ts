@@ -109,7 +109,11 @@ const READ_AHEAD = 16;
 /** Subdirectories whose parent trees are loaded in one batch. */
 const TREE_BATCH = 64;
 /** Tree-blob bytes (plaintext) of the parent loaded ahead of the walk at most (about 300 bytes an entry). */
-const PRELOAD_BYTES = 1 << 20;
+const PRELOAD_BYTES = 2 << 20;
+/** Batches of the parent's trees loading at once (a lookup, pack reads and a decode each: pipelined). */
+const PRELOAD_BATCHES = 2;
+/** The walk lets the event loop run (I/O callbacks: the parent's trees loading) after this many ms of synchronous work. */
+const YIELD_MS = 2;
 /** Fed small files are handed to the content writer in batches of this many bytes. */
 const BATCH_BYTES = 4 << 20;
 /** Batches queued for the content writer before the walk waits. */
@@ -233,13 +237,13 @@ class TreeWalker {
   /** Hard-linked files seen (nlink > 1), by dev:ino: their content, stored once. */
   private readonly linked = new Map<string, Promise<Pick<TreeNode, 'size' | 'content' | 'sparse'>>>();
   /** The parent's entries of directories about to be walked, loaded in batches (see dir()). */
-  private readonly preloaded = new Map<TreeNode, Promise<TreeNode[] | undefined>>();
+  private readonly preloaded = new Map<TreeNode, Promise<OldDir | undefined>>();
   /** Tree-blob bytes each preloaded directory holds, and their sum. */
   private readonly preloadedSize = new Map<TreeNode, number>();
   private preloadedBytes = 0;
-  /** Directories waiting to be preloaded, and whether a batch is loading. */
+  /** Directories waiting to be preloaded, and the batches loading. */
   private preloadQueue: TreeNode[] = [];
-  private preloading = false;
+  private preloading = 0;
   /** Directories the walk has reached (never preloaded after that). */
   private readonly walked = new WeakSet<TreeNode>();
   private readonly pool: CodecPool;
@@ -289,6 +293,7 @@ class TreeWalker {
       this.warn('SOCKET_SKIPPED', abs, 'socket not stored', true);
       return now(undefined);
     }
+    if (old !== undefined && old.type !== 'dir' && this.sameEntry(old, st)) return now(this.reuse(old, st));
     const base = this.baseNode(name, st, xattrs ?? (await this.xattrs(abs)));
     if (st.isSymbolicLink()) {
       if (old?.type === 'symlink' && sameInode(old, st)) {
@@ -319,6 +324,34 @@ class TreeWalker {
     if (st.isFile()) return this.file(abs, rel, st, base, old);
     this.warn('UNREADABLE', abs, 'unknown file type: not stored');
     return now(undefined);
+  }
+
+  /**
+   * The parent's node `old` is this entry as it is now: the same inode unchanged since
+   * (ctime: any change of content, mode, owner, link count, xattrs or times moves it), the
+   * same type and, for a file, size and mtime (restic's rule), and the same owner names.
+   * Such an entry is stored as the parent's node itself (no new object, no xattr or link
+   * reads), so an unchanged directory's tree blob is the parent's without encoding it.
+   */
+  private sameEntry(old: TreeNode, st: BigIntStats): boolean {
+    return sameInode(old, st) && old.type === nodeType(st) && (old.type !== 'file' || this.unchanged(old, st)) && old.user === this.owners.user(old.uid) && old.group === this.owners.group(old.gid);
+  }
+
+  /** An entry for which sameEntry(old) holds (not a directory): its stats counted, a file's extents referenced. */
+  private reuse(old: TreeNode, st: BigIntStats): TreeNode {
+    if (old.type !== 'file') {
+      this.stats.others++;
+      return old;
+    }
+    this.stats.files++;
+    this.prefetched = undefined;
+    const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
+    if (linkKey && this.linked.has(linkKey)) return old; // content counted with the first name
+    this.stats.filesReused++;
+    this.stats.bytes += old.size ?? 0;
+    for (const e of decodeExtents(old)) void this.detach(this.object.reference(e.id, e.length, e.offset));
+    if (linkKey) this.linked.set(linkKey, Promise.resolve({ size: old.size ?? 0, ...(old.content && { content: old.content }), ...(old.sparse && { sparse: old.sparse }) }));
+    return old;
   }
 
   private baseNode(name: Buffer, st: BigIntStats, xattrs: [string, string][]): TreeNode {
@@ -416,8 +449,8 @@ class TreeWalker {
       return now(undefined);
     }
     names.sort(Buffer.compare);
-    const pre = old?.type === 'dir' ? await this.takePreloaded(old) : undefined;
-    const oldEntries = old?.type === 'dir' ? (pre ?? (await loadEntries(this.repo, old.tree).catch(() => []))) : [];
+    const oldDir = old?.type === 'dir' ? ((await this.takePreloaded(old)) ?? (await this.loadOldDir(old))) : undefined;
+    const oldEntries = oldDir?.entries ?? [];
     const oldByName = new Map(oldEntries.map((e) => [nodeName(e).toString('latin1'), e]));
     const childPaths = names.map((n) => Buffer.concat([abs, Buffer.from('/'), n]));
     const childRel = names.map((n) => (rel ? `${rel}/${n.toString()}` : n.toString()));
@@ -464,6 +497,12 @@ class TreeWalker {
     const children: Promise<TreeNode | undefined>[] = [];
     for (let i = 0; i < names.length; i++) {
       refill(i + 1);
+      if (performance.now() - this.ranSince > YIELD_MS) {
+        // entries taken from the parent cost no I/O: without a turn of the event loop now and
+        // then, the parent's trees loading ahead would wait for the walk to block on one
+        await new Promise((r) => setImmediate(r));
+        this.ranSince = performance.now();
+      }
       const s = stats[i];
       if (!s) continue;
       if (this.excluded(childRel[i]!, s.isDirectory())) continue;
@@ -477,10 +516,13 @@ class TreeWalker {
       this.prefetched = undefined;
     }
     for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
+    const same = old !== undefined && oldDir !== undefined && this.sameEntry(old, st) ? oldDir : undefined;
     return {
       later: this.detach(
         (async () => {
-          node.tree = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined);
+          const ids = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined, same);
+          if (same && ids === old!.tree) return old; // the parent's directory, all of it
+          node.tree = ids;
           return node;
         })(),
       ),
@@ -488,6 +530,8 @@ class TreeWalker {
   }
 
   private prefetched: Promise<ReadResult> | undefined;
+  /** When the walk last let the event loop run (see YIELD_MS). */
+  private ranSince = performance.now();
 
   /**
    * Loads the parent's entries of directories `olds` (parent nodes) ahead of the walk: the
@@ -504,14 +548,14 @@ class TreeWalker {
   }
 
   private pump(): void {
-    if (this.preloading || this.failure || this.preloadedBytes >= PRELOAD_BYTES) return;
+    if (this.preloading >= PRELOAD_BATCHES || this.failure || this.preloadedBytes >= PRELOAD_BYTES) return;
     const batch: TreeNode[] = [];
     while (batch.length < TREE_BATCH && this.preloadQueue.length) {
       const o = this.preloadQueue.shift()!;
       if (!this.preloaded.has(o) && !this.walked.has(o)) batch.push(o);
     }
     if (batch.length === 0) return;
-    this.preloading = true;
+    this.preloading++;
     const loaded = loadSomeEntriesOf(
       this.repo,
       this.pool,
@@ -522,7 +566,7 @@ class TreeWalker {
     batch.forEach((o, k) => {
       // undefined: not loaded (over the budget, or failed): the walk loads it itself
       const entries = loaded.then(
-        (r) => r.entries[k],
+        (r) => (k < r.entries.length ? { entries: r.entries[k]!, bytes: r.bytes[k]! } : undefined),
         () => undefined,
       );
       this.preloaded.set(o, entries);
@@ -543,19 +587,20 @@ class TreeWalker {
           .slice(n)
           .filter((o) => !this.walked.has(o))
           .concat(this.preloadQueue);
-        this.preloading = false;
+        this.preloading--;
         this.preload(r.entries.flat());
       },
       () => {
         for (const o of batch) this.preloaded.delete(o);
-        this.preloading = false; // the walk loads those directories itself and reports
+        this.preloading--; // the walk loads those directories itself and reports
         this.pump();
       },
     );
+    this.pump(); // the next batch, while this one loads
   }
 
   /** The preloaded entries of `old` (undefined: not preloaded, or it resolves to undefined when not loaded); the walk has reached it. */
-  private takePreloaded(old: TreeNode): Promise<TreeNode[] | undefined> | undefined {
+  private takePreloaded(old: TreeNode): Promise<OldDir | undefined> | undefined {
     this.walked.add(old);
     const p = this.preloaded.get(old);
     if (!p) return undefined;
@@ -564,6 +609,16 @@ class TreeWalker {
     this.preloadedSize.delete(old);
     this.pump();
     return p;
+  }
+
+  /** The parent's entries of directory `old`, loaded by the walk (none when they cannot be read: everything is read again). */
+  private async loadOldDir(old: TreeNode): Promise<OldDir> {
+    try {
+      const r = await loadSomeEntriesOf(this.repo, this.pool, [old.tree], Infinity);
+      return { entries: r.entries[0]!, bytes: r.bytes[0]! };
+    } catch {
+      return { entries: [], bytes: 0 };
+    }
   }
 
   private unchanged(old: TreeNode | undefined, st: BigIntStats): boolean {
@@ -760,10 +815,17 @@ class TreeWalker {
   /**
    * Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids. A blob
    * equal to the parent's (`oldTree`: the directory's blobs in the parent snapshot) is
-   * stored already: no index lookup.
+   * stored already: no index lookup. When the entries are the parent's nodes themselves
+   * (`same`: the parent's directory as loaded, a one-blob directory), returns `oldTree`
+   * itself without encoding anything.
    */
-  async saveTree(nodes: readonly Promise<TreeNode | undefined>[], oldTree?: readonly string[]): Promise<string[]> {
+  async saveTree(nodes: readonly Promise<TreeNode | undefined>[], oldTree?: string[], same?: OldDir): Promise<string[]> {
     const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== undefined);
+    if (same && oldTree?.length === 1 && same.bytes > 0 && done.length === same.entries.length && done.every((n, i) => n === same.entries[i])) {
+      // every entry is the parent's node (sameEntry), in the parent's order: the parent's blob, not encoded again
+      await this.object.reference(Buffer.from(oldTree[0]!, 'hex'), same.bytes, 0);
+      return oldTree;
+    }
     const ids: string[] = [];
     for (let i = 0; i < done.length || i === 0; i += TREE_BLOB_ENTRIES) {
       const blob = encodeTreeBlob(done.slice(i, i + TREE_BLOB_ENTRIES));
@@ -776,9 +838,26 @@ class TreeWalker {
   }
 }
 
+/** The node type of an lstat (sockets and unknown types: undefined). */
+function nodeType(st: BigIntStats): TreeNode['type'] | undefined {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isCharacterDevice()) return 'char';
+  if (st.isBlockDevice()) return 'block';
+  return undefined;
+}
+
 /** The parent's node `o` is of the same inode, unchanged since (ctime: any change of content or metadata moves it). */
 function sameInode(o: TreeNode, st: BigIntStats): boolean {
   return o.ctime === st.ctimeNs.toString() && o.ino === Number(st.ino) && o.dev === Number(st.dev) && (o.type === 'dir') === st.isDirectory() && (o.type === 'symlink') === st.isSymbolicLink();
+}
+
+/** A directory of the parent snapshot as loaded: its entries and its tree blobs' plaintext bytes (0: not known). */
+interface OldDir {
+  readonly entries: TreeNode[];
+  readonly bytes: number;
 }
 
 /** A value available later, wrapped so that awaiting the wrapper does not wait for it. */
