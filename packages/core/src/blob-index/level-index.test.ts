@@ -4,12 +4,13 @@
  * sync believe an absorbed file disappeared (which cleared the whole cache under a
  * running restore: concurrent.test.ts's "blob ... is not in the index").
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { PackEntry } from '../pack/entry.js';
-import { LevelIndex, type IndexSource } from './level-index.js';
+import { FILTER_FILE, LevelIndex, type IndexSource } from './level-index.js';
 import type { IndexedPack } from './types.js';
 
 const dirs: string[] = [];
@@ -122,6 +123,104 @@ describe('LevelIndex', () => {
       // cleared the cache (under any lookup running beside it) and absorbed everything again
       expect(await idx.sync(files)).toBe(0);
       expect((await idx.getMany([odd]))[0]?.pack).toBe(pack.id);
+    } finally {
+      await idx.close();
+    }
+  });
+});
+
+describe('LevelIndex id filter', () => {
+  const many = (seed: number, n: number): IndexedPack => ({
+    id: Buffer.alloc(32, seed).toString('hex'),
+    entries: Array.from({ length: n }, (_, i) => ({
+      id: Buffer.from(createHash('sha256').update(`${seed}/${i}`).digest()),
+      type: 'data' as const,
+      compressed: false,
+      offset: i,
+      length: 1,
+      rawLength: 1,
+    })),
+  });
+  const ids = (p: IndexedPack): Buffer[] => p.entries.map((e) => e.id);
+  const found = async (idx: LevelIndex, list: Buffer[]): Promise<number> => (await idx.getMany(list)).filter(Boolean).length;
+
+  it('is written at close and read at open; lookups find every stored blob and nothing else', async () => {
+    const dir = cacheDir();
+    const files = new Files();
+    files.files.set('a', [many(1, 500)]);
+    let idx = await LevelIndex.open(dir);
+    await idx.sync(files);
+    await idx.close();
+    expect(fs.existsSync(path.join(idx.location, FILTER_FILE))).toBe(true);
+    idx = await LevelIndex.open(dir);
+    try {
+      expect(await found(idx, ids(many(1, 500)))).toBe(500); // before any sync: the saved filter covers "a"
+      expect(await found(idx, ids(many(2, 500)))).toBe(0);
+    } finally {
+      await idx.close();
+    }
+  });
+
+  it('a process that ended without closing (its filter not written): the next one still finds everything, and adds only the files it lacks', async () => {
+    const dir = cacheDir();
+    const files = new Files();
+    files.files.set('a', [many(1, 300)]);
+    let idx = await LevelIndex.open(dir);
+    await idx.sync(files);
+    await idx.close(); // filter covers "a"
+    const filterFile = path.join(idx.location, FILTER_FILE);
+    const saved = fs.readFileSync(filterFile);
+    idx = await LevelIndex.open(dir);
+    files.files.set('b', [many(2, 300)]);
+    await idx.absorb('b', [many(2, 300)]);
+    await idx.close();
+    fs.writeFileSync(filterFile, saved); // as if that process had died before writing its filter
+
+    idx = await LevelIndex.open(dir);
+    try {
+      // the filter lacks "b": until a sync it is not trusted, so LevelDB answers
+      expect(await found(idx, ids(many(2, 300)))).toBe(300);
+      const loaded: string[] = [];
+      await idx.sync({ listIndexFiles: () => files.listIndexFiles(), loadIndexFile: (n) => (loaded.push(n), files.loadIndexFile(n)) });
+      expect(loaded).toEqual(['b']);
+      expect(await found(idx, [...ids(many(1, 300)), ...ids(many(2, 300))])).toBe(600);
+    } finally {
+      await idx.close();
+    }
+  });
+
+  it('a damaged or missing filter file is rebuilt from the index files by sync', async () => {
+    const dir = cacheDir();
+    const files = new Files();
+    files.files.set('a', [many(1, 200)]);
+    files.files.set('b', [many(2, 200)]);
+    let idx = await LevelIndex.open(dir);
+    await idx.sync(files);
+    await idx.close();
+    fs.writeFileSync(path.join(idx.location, FILTER_FILE), 'garbage');
+    idx = await LevelIndex.open(dir);
+    try {
+      expect(await found(idx, ids(many(1, 200)))).toBe(200);
+      await idx.sync(files);
+      expect(await found(idx, [...ids(many(1, 200)), ...ids(many(2, 200))])).toBe(400);
+      expect(await found(idx, ids(many(3, 200)))).toBe(0);
+    } finally {
+      await idx.close();
+    }
+  });
+
+  it('a rebuild (an absorbed file gone: gc replaced it) empties the filter with the cache', async () => {
+    const dir = cacheDir();
+    const files = new Files();
+    files.files.set('a', [many(1, 100)]);
+    const idx = await LevelIndex.open(dir);
+    try {
+      await idx.sync(files);
+      files.files.delete('a');
+      files.files.set('c', [many(3, 100)]);
+      await idx.sync(files);
+      expect(await found(idx, ids(many(1, 100)))).toBe(0);
+      expect(await found(idx, ids(many(3, 100)))).toBe(100);
     } finally {
       await idx.close();
     }
