@@ -3,6 +3,7 @@
  * text-like runs (roughly the compressibility of a container image layer).
  */
 import { createCipheriv, createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 
 /** Pseudo-random bytes (AES-256-CTR keystream of `seed`). */
 export function randomBytesSeeded(seed: string, n: number): Buffer {
@@ -49,4 +50,14 @@ export function mixedData(seed: string, n: number): Buffer {
     }
   }
   return out;
+}
+
+/** Writes `n` seeded random bytes to `file`. */
+export async function writeRandom(file: string, seed: string, n: number): Promise<void> {
+  const out = createWriteStream(file);
+  for (let off = 0, i = 0; off < n; off += 8 << 20, i++) {
+    const piece = randomBytesSeeded(`${seed}-${i}`, Math.min(8 << 20, n - off));
+    if (!out.write(piece)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }

@@ -21,13 +21,13 @@
  * Each step is a separate process (peers/runner.ts: hrtime wall clock, /usr/bin/time RSS).
  */
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { randomBytesSeeded } from './data.js';
+import { writeRandom } from './data.js';
 import { median } from './peers/report.js';
 import { dirBytes, hasGnuTime, runStep, which, type Cmd, type StepResult } from './peers/runner.js';
 import { stowageArgv } from './peers/tools.js';
@@ -186,16 +186,6 @@ interface BlobsResult {
   plan: unknown;
   result: unknown;
   load: [number, number];
-}
-
-/** Writes `n` seeded random bytes to `file`. */
-async function writeRandom(file: string, seed: string, n: number): Promise<void> {
-  const out = createWriteStream(file);
-  for (let off = 0, i = 0; off < n; off += 8 << 20, i++) {
-    const piece = randomBytesSeeded(`${seed}-${i}`, Math.min(8 << 20, n - off));
-    if (!out.write(piece)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }
 
 /**

@@ -12,6 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { tarHeaderFor as header } from '@stowage/core/internal';
+import { randomBytesSeeded } from './data.js';
 
 const BLOCK = 512;
 
@@ -51,37 +53,21 @@ function tarSize(h: Buffer): number {
   return parseInt(h.toString('latin1', 124, 136).replace(/\0.*$/, '').trim() || '0', 8);
 }
 
-/** A ustar header of a regular file (names up to 100 bytes). */
-function header(name: string, size: number): Buffer {
-  const b = Buffer.alloc(BLOCK);
-  b.write(name, 0, 100, 'utf8');
-  const octal = (off: number, len: number, v: number) => b.write(v.toString(8).padStart(len - 1, '0') + '\0', off, len, 'ascii');
-  octal(100, 8, 0o644);
-  octal(108, 8, 0);
-  octal(116, 8, 0);
-  octal(124, 12, size);
-  octal(136, 12, 1704067200);
-  b.write('0', 156, 1, 'ascii');
-  b.write('ustar\0', 257, 6, 'ascii');
-  b.write('00', 263, 2, 'ascii');
-  b.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const x of b) sum += x;
-  b.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8, 'ascii');
-  return b;
-}
-
 const padded = (n: number): number => Math.ceil(n / BLOCK) * BLOCK;
 
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
+/** Seeded numbers in [0, 1) from data.ts's keystream. */
+function seededFloats(seed: number): () => number {
+  let buf: Buffer = Buffer.alloc(0);
+  let at = 0;
+  let n = 0;
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    if (at + 4 > buf.length) {
+      buf = randomBytesSeeded(`gen-image-${seed}-${n++}`, 1 << 16);
+      at = 0;
+    }
+    const v = buf.readUInt32LE(at) / 4294967296;
+    at += 4;
+    return v;
   };
 }
 
@@ -110,7 +96,7 @@ export interface GenImageResult {
 
 /** Writes the archive to `outPath`. */
 export function writeImage(outPath: string, pool: readonly Buffer[], o: GenImageOptions): GenImageResult {
-  const rand = rng(o.seed);
+  const rand = seededFloats(o.seed);
   const perLayer = Math.ceil(o.bytes / o.layers);
   // the first layer repeats nothing, so the later ones repeat more: `repeat` of all files
   const share = o.layers > 1 ? Math.min(1, (o.repeat * o.layers) / (o.layers - 1)) : 0;

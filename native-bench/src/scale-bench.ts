@@ -31,8 +31,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createWriteStream } from 'node:fs';
-import { randomBytesSeeded } from './data.js';
+import { writeRandom } from './data.js';
 import { readPool, writeImage } from './gen-image.js';
 import { dirBytes, hasGnuTime, runStep, type StepResult } from './peers/runner.js';
 import { stowageArgv } from './peers/tools.js';
@@ -117,15 +116,6 @@ async function snapshot(what: string, dir: string, file: string, format: 'raw' |
     `${what}: ${(bytes / MB).toFixed(0)} MB in ${s.seconds.toFixed(1)} s (${m.mbPerSec.toFixed(1)} MB/s), CPU ${s.cpuSeconds?.toFixed(1)} s, RSS ${m.rssMB?.toFixed(0)} MiB, ${m.newChunks ?? '?'} new of ${m.chunks ?? '?'} chunks, load ${m.load.map((x) => x.toFixed(1)).join('-')}`,
   );
   return m;
-}
-
-async function writeRandom(file: string, seed: string, n: number): Promise<void> {
-  const out = createWriteStream(file);
-  for (let off = 0, i = 0; off < n; off += 8 << 20, i++) {
-    const piece = randomBytesSeeded(`${seed}-${i}`, Math.min(8 << 20, n - off));
-    if (!out.write(piece)) await new Promise<void>((r) => out.once('drain', () => r()));
-  }
-  await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
 }
 
 interface BuildState {

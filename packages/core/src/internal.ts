@@ -30,3 +30,5 @@ export { benchCutter, type ChunkerParams } from './chunker/index.js';
 export { compressBound, compressInto, decompressInto } from './compress/zstd.js';
 export { readChunkLists } from './object/chunk-list.js';
 export { servedImages } from './image/served.js';
+// for native-bench's generated image archives (scale-bench)
+export { tarHeaderFor } from './registry/tar-writer.js';
