@@ -11,7 +11,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seeded } from '../testing/fixtures.js';
 import { gnuTar, hasGnuTar, splitAll, tarEntry, tarHeader, tarOf, tempDir } from '../testing/tars.js';
-import { RawSplitter } from './events.js';
+import { RawSplitter, type SplitEvent } from './events.js';
+import { TarSplitter } from './tar-splitter.js';
 import { BLOCK } from './tar-header.js';
 
 const PIECES = [1, 3, 511, 512, 513, 4096, 65537, 1 << 20];
@@ -164,6 +165,31 @@ describe('TarSplitter on broken and hand-made input', () => {
     { name: 'b.bin', data: seeded('b', 70_000) },
     { name: 'l', type: '2', linkname: 'a.txt' },
   ]);
+
+  it('header glue is a view of the piece when the block lies in it, a copy when it straddles pieces; events stay valid while their pieces do', () => {
+    const nested = tarOf([{ name: 'layer.tar', data: tarOf([{ name: 'x', data: seeded('x', 5000) }, { name: 'y', data: seeded('y', 100) }]) }, { name: 'z', data: seeded('z', 700) }]);
+    for (const input of [base, nested]) {
+      for (const size of [511, 512, 513, 1000, 4096, input.length]) {
+        // every event collected before any is read: a header emitted as a view of the splitter's own
+        // block would be overwritten by the next header
+        const splitter = new TarSplitter();
+        const out: SplitEvent[] = [];
+        const pieces: Buffer[] = [];
+        for (let off = 0; off < input.length; off += size) {
+          const piece = Buffer.from(input.subarray(off, off + size));
+          pieces.push(piece);
+          splitter.push(piece, out);
+        }
+        splitter.end(out);
+        const parts = out.filter((e) => e.kind === 'content' || e.kind === 'glue').map((e) => (e as { bytes: Uint8Array }).bytes);
+        expect(Buffer.concat(parts).equals(input), `piece size ${size}`).toBe(true);
+        const glue = out.filter((e) => e.kind === 'glue').map((e) => (e as { bytes: Uint8Array }).bytes);
+        const views = glue.filter((g) => g.length === BLOCK && pieces.some((p) => p.buffer === g.buffer));
+        if (size % BLOCK === 0) expect(views.length, `piece size ${size}`).toBeGreaterThan(2); // aligned pieces: headers never straddle
+        if (size === 511) expect(views.length).toBe(0); // every header straddles a piece boundary or ends one: copied
+      }
+    }
+  });
 
   it('is lossless for empty input, input shorter than a block, and non-tar bytes', () => {
     expectLossless(new Uint8Array(0));
