@@ -55,6 +55,23 @@ function toBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/** One hasher for textHash (reset per call). */
+let textHasher: Blake3Hasher | undefined;
+
+/**
+ * The first `bytes` (at most 32) bytes of BLAKE3-256 of `text`'s UTF-8 bytes: the same as
+ * blake3(Buffer.from(text, 'utf8')).subarray(0, bytes), for many short texts (a file map's
+ * path keys, one per archive member). One reused hasher and a hex digest (a JS string), so no
+ * Buffer of the binding is made per call (an external allocation with a finalizer the
+ * collector handles one by one): 1.3 against 2.1-2.8 us per path.
+ */
+export function textHash(text: string, bytes = ID_BYTES): Buffer {
+  textHasher ??= new Blake3Hasher();
+  textHasher.reset();
+  textHasher.update(Buffer.from(text, 'utf8'));
+  return Buffer.from(textHasher.digest('hex').slice(0, 2 * bytes), 'hex');
+}
+
 /** An incremental BLAKE3-256 (for files read in pieces, e.g. check --read-data). */
 export function blake3Stream(): { update(data: Uint8Array): void; digestHex(): string } {
   const h = new Blake3Hasher();

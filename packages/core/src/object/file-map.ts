@@ -16,7 +16,7 @@
  * is most like this new one": for byte range [offset, offset + length) of a file of
  * `size` bytes, the old chunk of the same path that overlaps most the same relative range.
  */
-import { blake3 } from '../hash/blake3.js';
+import { textHash } from '../hash/blake3.js';
 import type { BlobSource } from '../repository/blob-store.js';
 import type { BlobSink } from '../repository/blob-store.js';
 import { corrupt } from '../errors.js';
@@ -29,7 +29,7 @@ export const FILE_MAP_RECORDS = 65536;
 
 /** The key of a member name (16 bytes, as latin1 string for maps). */
 export function pathKey(name: string): Buffer {
-  return blake3(Buffer.from(name.replace(/^(\.\/)+/, ''), 'utf8')).subarray(0, 16);
+  return textHash(name.replace(/^(\.\/)+/, ''), 16);
 }
 
 /** Appends records and stores them as blobs. */

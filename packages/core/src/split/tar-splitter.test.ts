@@ -167,7 +167,16 @@ describe('TarSplitter on broken and hand-made input', () => {
   ]);
 
   it('header glue is a view of the piece when the block lies in it, a copy when it straddles pieces; events stay valid while their pieces do', () => {
-    const nested = tarOf([{ name: 'layer.tar', data: tarOf([{ name: 'x', data: seeded('x', 5000) }, { name: 'y', data: seeded('y', 100) }]) }, { name: 'z', data: seeded('z', 700) }]);
+    const nested = tarOf([
+      {
+        name: 'layer.tar',
+        data: tarOf([
+          { name: 'x', data: seeded('x', 5000) },
+          { name: 'y', data: seeded('y', 100) },
+        ]),
+      },
+      { name: 'z', data: seeded('z', 700) },
+    ]);
     for (const input of [base, nested]) {
       for (const size of [511, 512, 513, 1000, 4096, input.length]) {
         // every event collected before any is read: a header emitted as a view of the splitter's own
