@@ -32,10 +32,10 @@ const { values } = parseArgs({ options: { corpus: { type: 'string', default: '/w
 function countRequests(log: string, from: number, bucket: string): Counts {
   const text = readFileSync(log).subarray(from).toString('utf8');
   const c: Counts = { PUT: 0, GET: 0, HEAD: 0, LIST: 0, POST: 0, DELETE: 0 };
-  for (const m of text.matchAll(/ beast: \S+ \S+ - \S* \[[^\]]*\] "(\w+) \/([^/ ?]+)(\/[^ ]*)? HTTP\/1\.1"/g)) {
+  for (const m of text.matchAll(/ beast: \S+ \S+ - \S* \[[^\]]*\] "(\w+) \/([^/ ?]+)([/?][^ ]*)? HTTP\/1\.1"/g)) {
     if (m[2] !== bucket) continue;
     const [, method, , rest = ''] = m;
-    const key = rest.replace(/\?.*$/, '').slice(1);
+    const key = rest.replace(/\?.*$/, '').replace(/^\//, '');
     const query = rest.includes('?') ? rest.slice(rest.indexOf('?') + 1) : '';
     let kind: Kind;
     if (method === 'GET' && (key === '' || /(^|&)(list-type|uploads)/.test(query))) kind = 'LIST';

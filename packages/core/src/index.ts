@@ -23,7 +23,7 @@ export { retrying, type RetryOptions, type RetryEvent, type RetryingBackend } fr
 export { limited, type LimitedBackend } from './backend/limit.js';
 // the S3 backend itself loads the AWS SDK: openBackend loads it on demand for s3: locations
 export type { S3Backend, S3BackendOptions, RequestKind } from './backend/s3.js';
-export type { S3Settings } from './backend/s3-client.js';
+export type { S3Settings } from './backend/s3-transport.js';
 
 // the repository: open/init, keys, locks, index repair
 export { Repository, type OpenOptions, type PasswordSource, type RepositoryInitOptions } from './repository/repository.js';

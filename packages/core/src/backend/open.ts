@@ -23,7 +23,7 @@ export async function openBackend(location: string | Location, opts: OpenBackend
   const loc = typeof location === 'string' ? parseLocation(location) : location;
   if (loc.kind === 'local') return new LocalBackend(loc.path);
   const { S3Backend } = await import('./s3.js');
-  const { s3SettingsFromEnv } = await import('./s3-client.js');
+  const { s3SettingsFromEnv } = await import('./s3-transport.js');
   const s3 = new S3Backend(loc, { ...s3SettingsFromEnv(opts.s3?.env), ...opts.s3 });
   return retrying(limited(s3), opts.retry);
 }

@@ -1,24 +1,27 @@
 /**
- * GETs outside the SDK's middleware stack, for an S3-compatible endpoint (`s3:http(s)://...`).
+ * Requests outside the SDK's middleware stack, for an S3-compatible endpoint (`s3:http(s)://...`):
+ * GET (ranges), PUT, HEAD, DELETE and ListObjectsV2, the requests a repository sends all the time.
  *
- * A restore sends hundreds of ranged GETs; through the SDK's command and middleware stack
- * (endpoint rules, user agent, checksum and signing middleware, response wrapping) each cost
- * about 2.3 ms of CPU on this 2-core machine against about 1.1 ms for the same signed GET sent
- * with Node's http (256 KiB ranges from Ceph RGW, 400 GETs, 8 at once; native-bench/README.md,
- * S3 section). The request is signed by the SDK's own SigV4 signer (@smithy/signature-v4) with
- * the same credential and region providers and goes out on the same keep-alive agent as the
- * SDK's requests; its response body is handed over as the stream it is, so the caller reads it
- * straight into its buffer. Failures carry what mapS3Error reads of an SDK error (`name`,
- * `$metadata.httpStatusCode`, socket codes), so both paths fail alike.
+ * Through the SDK's command and middleware stack (endpoint rules, user agent, checksum and
+ * signing middleware, response wrapping) a 256 KiB ranged GET cost about 2.1 ms of CPU on this
+ * 2-core machine against about 1.1 ms for the same signed GET sent with Node's http (Ceph RGW,
+ * 400 GETs, 8 at once; native-bench/README.md, S3 section), and loading the SDK's S3 client costs
+ * every process ~90 ms of CPU and ~20 MB. Requests here are signed by the SDK's own SigV4 signer
+ * (@smithy/signature-v4) with the same credential and region providers and go out on the same
+ * keep-alive agent; a body is signed with its SHA-256 as the SDK signs it; a response body is
+ * handed over as the stream it is, so the caller reads it straight into its buffer. Failures
+ * carry what mapS3Error reads of an SDK error (`name`, `$metadata.httpStatusCode`, socket
+ * codes), so both paths fail alike.
  *
- * Locations on AWS without an explicit endpoint keep the SDK (its endpoint rules and region
+ * The SDK's client stays for what is rare (bucket creation, multipart uploads, listing
+ * uploads) and for AWS locations without an explicit endpoint (its endpoint rules and region
  * redirects).
  */
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { S3Transport } from './s3-client.js';
+import type { S3Transport } from './s3-transport.js';
 
 /** SHA-256 (or HMAC-SHA-256 with a key) in the shape the signer takes. */
 class Sha256 {
@@ -68,20 +71,36 @@ export class S3ResponseError extends Error {
   }
 }
 
+/** One page of a listing. */
+export interface ListPage {
+  readonly keys: { readonly key: string; readonly size: number }[];
+  readonly keyCount: number;
+  /** The token of the next page, when there is one. */
+  readonly next: string | undefined;
+}
+
+export interface RequestOptions {
+  readonly query?: Record<string, string>;
+  readonly headers?: Record<string, string>;
+  /** The body, as consecutive parts (sent one after another, never joined). */
+  readonly body?: readonly Uint8Array[];
+  readonly signal?: AbortSignal | undefined;
+}
+
 export class S3Requests {
   private readonly signer: SignatureV4;
   private readonly protocol: 'http:' | 'https:';
   private readonly hostname: string;
   private readonly port: number | undefined;
   private readonly host: string;
-  private readonly pathOf: (key: string) => string;
+  private readonly bucketPath: string;
   private readonly send: typeof http.request;
 
   constructor(
     endpoint: string,
     bucket: string,
     pathStyle: boolean,
-    private readonly t: S3Transport,
+    private readonly t: Pick<S3Transport, 'agent' | 'credentials' | 'region' | 'connectTimeoutMs' | 'idleTimeoutMs'>,
   ) {
     const u = new URL(endpoint);
     this.protocol = u.protocol === 'https:' ? 'https:' : 'http:';
@@ -90,45 +109,55 @@ export class S3Requests {
     this.hostname = pathStyle ? u.hostname : `${bucket}.${u.hostname}`;
     this.port = u.port ? Number(u.port) : undefined;
     this.host = u.port ? `${this.hostname}:${u.port}` : this.hostname;
-    const bucketPath = pathStyle ? `/${encodeKey(bucket)}/` : '/';
-    this.pathOf = (key) => bucketPath + encodeKey(key);
+    this.bucketPath = pathStyle ? `/${encodeKey(bucket)}` : '';
     this.signer = new SignatureV4({ service: 's3', region: t.region, credentials: t.credentials, sha256: Sha256, uriEscapePath: false, applyChecksum: true });
   }
 
   /**
-   * GETs `key` (`range`: an HTTP Range value such as "bytes=0-99"); resolves with the
-   * response once its headers are in (status 200/206), the body still to be read.
+   * Sends a signed request for `key` (undefined: the bucket itself); resolves with the
+   * response once its headers are in and its status is 2xx, the body still to be read.
    * Rejects with an S3ResponseError for any other status, with the socket's error when the
-   * connection fails, with an AbortError when `signal` fires.
+   * connection fails, with an AbortError when `signal` fires. A body is signed with its
+   * SHA-256 (as the SDK does), hashed part by part.
    */
-  async get(key: string, range: string | undefined, signal?: AbortSignal): Promise<GetResponse> {
-    const path = this.pathOf(key);
-    const headers: Record<string, string> = { host: this.host, 'x-amz-content-sha256': EMPTY_SHA256 };
-    if (range) headers.range = range;
-    const signed = await this.signer.sign({ method: 'GET', protocol: this.protocol, hostname: this.hostname, ...(this.port && { port: this.port }), path, query: {}, headers });
-    signal?.throwIfAborted();
-    return new Promise<GetResponse>((resolve, reject) => {
+  async request(method: string, key: string | undefined, o: RequestOptions = {}): Promise<http.IncomingMessage> {
+    // the bucket itself as the SDK names it: '/bucket/' (path style) or '/'
+    const path = key === undefined ? `${this.bucketPath}/` : `${this.bucketPath}/${encodeKey(key)}`;
+    const headers: Record<string, string> = { host: this.host, ...o.headers };
+    let size = 0;
+    if (o.body) {
+      const h = createHash('sha256');
+      for (const p of o.body) {
+        h.update(p);
+        size += p.length;
+      }
+      headers['x-amz-content-sha256'] = h.digest('hex');
+      headers['content-length'] = String(size);
+    } else headers['x-amz-content-sha256'] = EMPTY_SHA256;
+    const query = o.query ?? {};
+    const signed = await this.signer.sign({ method, protocol: this.protocol, hostname: this.hostname, ...(this.port && { port: this.port }), path, query, headers });
+    o.signal?.throwIfAborted();
+    const qs = Object.keys(query)
+      .sort()
+      .map((k) => `${encodeKey(k)}=${encodeKey(query[k]!)}`)
+      .join('&');
+    return new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = this.send(
         {
           agent: this.t.agent,
           protocol: this.protocol,
           host: this.hostname,
           ...(this.port && { port: this.port }),
-          path,
-          method: 'GET',
+          path: qs ? `${path}?${qs}` : path,
+          method,
           headers: signed.headers,
           timeout: this.t.idleTimeoutMs,
-          ...(signal && { signal }),
+          ...(o.signal && { signal: o.signal }),
         },
         (res) => {
           const status = res.statusCode ?? 0;
-          if (status === 200 || status === 206) {
-            const len = res.headers['content-length'];
-            const cr = res.headers['content-range'];
-            resolve({ Body: res, ...(len !== undefined && { ContentLength: Number(len) }), ...(cr !== undefined && { ContentRange: cr }) });
-            return;
-          }
-          errorOf(res, status).then(reject, reject);
+          if (status >= 200 && status < 300) resolve(res);
+          else errorOf(res, status).then(reject, reject);
         },
       );
       req.on('socket', (socket) => {
@@ -139,9 +168,79 @@ export class S3Requests {
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`no data for ${this.t.idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
+      for (const p of o.body ?? []) req.write(p);
       req.end();
     });
   }
+
+  /** GETs `key` (`range`: an HTTP Range value such as "bytes=0-99"); the body is still to be read. */
+  async get(key: string, range: string | undefined, signal?: AbortSignal): Promise<GetResponse> {
+    const res = await this.request('GET', key, { ...(range && { headers: { range } }), signal });
+    const len = res.headers['content-length'];
+    const cr = res.headers['content-range'];
+    return { Body: res, ...(len !== undefined && { ContentLength: Number(len) }), ...(cr !== undefined && { ContentRange: cr }) };
+  }
+
+  /** PUTs `key` with the parts as its body and `headers` (If-None-Match, x-amz-storage-class). */
+  async put(key: string, parts: readonly Uint8Array[], headers: Record<string, string>, signal?: AbortSignal): Promise<void> {
+    await drain(await this.request('PUT', key, { body: parts, headers, signal }));
+  }
+
+  /** The size of `key` (HEAD). */
+  async head(key: string, signal?: AbortSignal): Promise<number> {
+    const res = await this.request('HEAD', key, { signal });
+    await drain(res);
+    return Number(res.headers['content-length'] ?? 0);
+  }
+
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    await drain(await this.request('DELETE', key, { signal }));
+  }
+
+  /** One page of ListObjectsV2 under `prefix`. */
+  async list(prefix: string, token: string | undefined, maxKeys: number | undefined, signal?: AbortSignal): Promise<ListPage> {
+    const query: Record<string, string> = { 'list-type': '2', prefix };
+    if (token) query['continuation-token'] = token;
+    if (maxKeys !== undefined) query['max-keys'] = String(maxKeys);
+    const xml = await text(await this.request('GET', undefined, { query, signal }));
+    const keys: { key: string; size: number }[] = [];
+    for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+      const key = /<Key>([^<]*)<\/Key>/.exec(m[1]!)?.[1];
+      if (key === undefined) continue;
+      keys.push({ key: xmlText(key), size: Number(/<Size>(\d+)<\/Size>/.exec(m[1]!)?.[1] ?? 0) });
+    }
+    const truncated = /<IsTruncated>\s*true\s*<\/IsTruncated>/i.test(xml);
+    const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml)?.[1];
+    const keyCount = /<KeyCount>(\d+)<\/KeyCount>/.exec(xml)?.[1];
+    return { keys, keyCount: keyCount === undefined ? keys.length : Number(keyCount), next: truncated && next ? xmlText(next) : undefined };
+  }
+}
+
+/** Reads a response body to its end and drops it. */
+function drain(res: http.IncomingMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    res.on('error', reject);
+    res.on('end', resolve);
+    res.resume();
+  });
+}
+
+/** A (small) response body as text. */
+function text(res: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+/** The text of an XML element (entities decoded). */
+export function xmlText(s: string): string {
+  return s.replace(/&(amp|lt|gt|quot|apos|#x[0-9a-fA-F]+|#[0-9]+);/g, (_, e: string) => {
+    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    return { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" }[e as 'amp']!;
+  });
 }
 
 /** The S3ResponseError of a non-2xx answer, from its XML error body (read up to 64 KiB). */

@@ -19,30 +19,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { finished, type Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-  type StorageClass,
-} from '@aws-sdk/client-s3';
+import type { S3Client, StorageClass } from '@aws-sdk/client-s3';
 import { StowageError } from '../errors.js';
 import { AbstractBackend } from './abstract-backend.js';
 import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
 import { dirOf, pathOf } from './layout.js';
 import { formatLocation, type S3Location } from './location.js';
-import { DEFAULT_S3_CONNECTIONS, makeS3Transport, type S3Settings } from './s3-client.js';
+import { DEFAULT_S3_CONNECTIONS, makeS3Transport, type S3Settings, type S3Transport } from './s3-transport.js';
 import { mapS3Error, shortBody } from './s3-errors.js';
-import { S3Requests } from './s3-request.js';
+import { S3Requests, type ListPage } from './s3-request.js';
+
+type Sdk = typeof import('@aws-sdk/client-s3');
 
 export type RequestKind = 'PUT' | 'GET' | 'HEAD' | 'LIST' | 'DELETE' | 'POST';
 
@@ -54,10 +41,12 @@ export interface S3BackendOptions extends S3Settings {
   /** A client to use instead of one made from the settings (every request then goes through it). */
   readonly client?: S3Client;
   /**
-   * GETs of a location with an explicit endpoint go out as signed requests outside the SDK's
-   * middleware stack (s3-request.ts; default true); false sends them through the SDK.
+   * Requests to a location with an explicit endpoint (GET, PUT, HEAD, DELETE, listing) go out
+   * as signed requests outside the SDK's middleware stack (s3-request.ts; default true), and the
+   * SDK's client is loaded only for what is rare (bucket creation, multipart); false sends
+   * every request through the SDK.
    */
-  readonly leanGets?: boolean;
+  readonly leanRequests?: boolean;
 }
 
 const MiB = 1 << 20;
@@ -93,8 +82,9 @@ export class S3Backend extends AbstractBackend {
   readonly location: S3Location;
   /** Requests sent, by kind. */
   readonly requests: Record<RequestKind, number> = { PUT: 0, GET: 0, HEAD: 0, LIST: 0, DELETE: 0, POST: 0 };
-  private readonly client: S3Client;
+  private readonly transport: S3Transport | undefined;
   private readonly lean: S3Requests | undefined;
+  private sdkReady: Promise<{ sdk: Sdk; client: S3Client }> | undefined;
   private readonly base: string;
   private readonly opts: S3BackendOptions;
   private readonly multipartThreshold: number;
@@ -105,11 +95,9 @@ export class S3Backend extends AbstractBackend {
     super();
     this.location = location;
     this.opts = opts;
-    if (opts.client) this.client = opts.client;
-    else {
-      const transport = makeS3Transport(location, opts);
-      this.client = transport.client;
-      if (location.endpoint && opts.leanGets !== false) this.lean = new S3Requests(location.endpoint, location.bucket, opts.pathStyle ?? location.pathStyle, transport);
+    if (!opts.client) {
+      this.transport = makeS3Transport(location, opts);
+      if (location.endpoint && opts.leanRequests !== false) this.lean = new S3Requests(location.endpoint, location.bucket, opts.pathStyle ?? location.pathStyle, this.transport);
     }
     this.base = location.prefix ? `${location.prefix}/` : '';
     this.multipartThreshold = opts.multipartThreshold ?? 200 * MiB;
@@ -125,14 +113,83 @@ export class S3Backend extends AbstractBackend {
     return this.base + pathOf(h);
   }
 
-  private async send<T>(kind: RequestKind, cmd: object, op: string, what: string, signal?: AbortSignal): Promise<T> {
+  /** The SDK and its client, loaded on first use. */
+  private sdk(): Promise<{ sdk: Sdk; client: S3Client }> {
+    return (this.sdkReady ??= (async () => {
+      // through s3-client.ts, whose static import of the SDK also holds in a bundle
+      const { sdk, makeS3Client } = await import('./s3-client.js');
+      return { sdk, client: this.opts.client ?? makeS3Client(this.location, this.opts, this.transport) };
+    })());
+  }
+
+  /** Sends an SDK command (made by `cmd` from the loaded SDK), counted, its failure mapped. */
+  private async send<T>(kind: RequestKind, cmd: (sdk: Sdk) => object, op: string, what: string, signal?: AbortSignal): Promise<T> {
     signal?.throwIfAborted();
     this.requests[kind]++;
     try {
-      return (await this.client.send(cmd as never, signal ? { abortSignal: signal } : undefined)) as T;
+      const { sdk, client } = await this.sdk();
+      return (await client.send(cmd(sdk) as never, signal ? { abortSignal: signal } : undefined)) as T;
     } catch (err) {
-      throw mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, op, what, this.location.bucket);
+      throw this.s3Error(err, op, what, signal);
     }
+  }
+
+  /** A request through the lean path (s3-request.ts), counted and its failure mapped as send() does. */
+  private async leanSend<T>(kind: RequestKind, fn: (r: S3Requests) => Promise<T>, op: string, what: string, signal?: AbortSignal): Promise<T> {
+    signal?.throwIfAborted();
+    this.requests[kind]++;
+    try {
+      return await fn(this.lean!);
+    } catch (err) {
+      throw this.s3Error(err, op, what, signal);
+    }
+  }
+
+  private s3Error(err: unknown, op: string, what: string, signal: AbortSignal | undefined): StowageError {
+    return mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, op, what, this.location.bucket);
+  }
+
+  /** PUTs one object (no multipart): `headers` as HTTP headers (lower case). */
+  private async putObject(key: string, parts: readonly Uint8Array[], headers: Record<string, string>, op: string, what: string, signal?: AbortSignal): Promise<void> {
+    if (this.lean) return this.leanSend('PUT', (r) => r.put(key, parts, headers, signal), op, what, signal);
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+    const ifNoneMatch = headers['if-none-match'];
+    const storageClass = headers['x-amz-storage-class'];
+    await this.send(
+      'PUT',
+      (sdk) =>
+        new sdk.PutObjectCommand({
+          Bucket: this.location.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: size,
+          ...(ifNoneMatch && { IfNoneMatch: ifNoneMatch }),
+          ...(storageClass && { StorageClass: storageClass as StorageClass }),
+        }),
+      op,
+      what,
+      signal,
+    );
+  }
+
+  private async deleteObject(key: string, op: string, what: string, signal?: AbortSignal): Promise<void> {
+    if (this.lean) return this.leanSend('DELETE', (r) => r.delete(key, signal), op, what, signal);
+    await this.send('DELETE', (sdk) => new sdk.DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }), op, what, signal);
+  }
+
+  /** One page of the listing under `prefix`. */
+  private async listPage(prefix: string, token: string | undefined, maxKeys: number | undefined, what: string, signal?: AbortSignal): Promise<ListPage> {
+    if (this.lean) return this.leanSend('LIST', (r) => r.list(prefix, token, maxKeys, signal), 'list', what, signal);
+    const r = await this.send<{ Contents?: { Key?: string; Size?: number }[]; IsTruncated?: boolean; NextContinuationToken?: string; KeyCount?: number }>(
+      'LIST',
+      (sdk) => new sdk.ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: prefix, ...(token && { ContinuationToken: token }), ...(maxKeys !== undefined && { MaxKeys: maxKeys }) }),
+      'list',
+      what,
+      signal,
+    );
+    const keys = (r.Contents ?? []).map((o) => ({ key: o.Key!, size: o.Size ?? 0 }));
+    return { keys, keyCount: r.KeyCount ?? keys.length, next: r.IsTruncated ? r.NextContinuationToken : undefined };
   }
 
   protected async _save(h: Handle, parts: readonly Uint8Array[], opts: SaveOptions): Promise<void> {
@@ -148,28 +205,17 @@ export class S3Backend extends AbstractBackend {
       throw new StowageError('ALREADY_EXISTS', `${what}: already exists`);
     }
     if (multipart) return this.multipartUpload(key, what, parts, size, signal);
-    const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-    await this.send(
-      'PUT',
-      new PutObjectCommand({
-        Bucket: this.location.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: size,
-        ...(conditional && { IfNoneMatch: '*' }),
-        ...(this.opts.storageClass && h.type === 'pack' && { StorageClass: this.opts.storageClass as StorageClass }),
-      }),
-      'save',
-      what,
-      signal,
-    );
+    const headers: Record<string, string> = {};
+    if (conditional) headers['if-none-match'] = '*';
+    if (this.opts.storageClass && h.type === 'pack') headers['x-amz-storage-class'] = this.opts.storageClass;
+    await this.putObject(key, parts, headers, 'save', what, signal);
   }
 
   private async multipartUpload(key: string, what: string, parts: readonly Uint8Array[], size: number, signal?: AbortSignal): Promise<void> {
     const bucket = this.location.bucket;
     const created = await this.send<{ UploadId?: string }>(
       'POST',
-      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...(this.opts.storageClass && { StorageClass: this.opts.storageClass as StorageClass }) }),
+      (sdk) => new sdk.CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...(this.opts.storageClass && { StorageClass: this.opts.storageClass as StorageClass }) }),
       'save',
       what,
       signal,
@@ -182,16 +228,16 @@ export class S3Backend extends AbstractBackend {
         const body = whole.subarray(off, Math.min(size, off + this.partSize));
         const r = await this.send<{ ETag?: string }>(
           'PUT',
-          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }),
+          (sdk) => new sdk.UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: n, Body: body, ContentLength: body.length }),
           'save',
           what,
           signal,
         );
         done.push({ PartNumber: n, ETag: r.ETag! });
       }
-      await this.send('POST', new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }), 'save', what, signal);
+      await this.send('POST', (sdk) => new sdk.CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: done } }), 'save', what, signal);
     } catch (err) {
-      await this.send('DELETE', new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), 'abort upload of', what).catch(() => undefined);
+      await this.send('DELETE', (sdk) => new sdk.AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), 'abort upload of', what).catch(() => undefined);
       throw err;
     }
   }
@@ -226,8 +272,7 @@ export class S3Backend extends AbstractBackend {
     }
     // a key outside the layout (a dot name is never a file of the repository)
     const key = `${this.base}.stowage-probe-${randomBytes(8).toString('hex')}`;
-    const put = (conditional: boolean) =>
-      this.send('PUT', new PutObjectCommand({ Bucket: this.location.bucket, Key: key, Body: Buffer.from('probe'), ContentLength: 5, ...(conditional && { IfNoneMatch: '*' }) }), 'probe', key, signal);
+    const put = (conditional: boolean) => this.putObject(key, [Buffer.from('probe')], conditional ? { 'if-none-match': '*' } : {}, 'probe', key, signal);
     await put(false);
     let honoured: boolean;
     try {
@@ -238,7 +283,7 @@ export class S3Backend extends AbstractBackend {
       else if ((err as StowageError).retryable) throw err;
       else honoured = false; // 400/501 NotImplemented: not supported
     } finally {
-      await this.send('DELETE', new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }), 'probe', key).catch(() => undefined);
+      await this.deleteObject(key, 'probe', key).catch(() => undefined);
     }
     if (file) {
       try {
@@ -254,7 +299,8 @@ export class S3Backend extends AbstractBackend {
   /** The object's size, or undefined when it does not exist. */
   private async headObject(key: string, what: string, signal?: AbortSignal): Promise<number | undefined> {
     try {
-      const r = await this.send<{ ContentLength?: number }>('HEAD', new HeadObjectCommand({ Bucket: this.location.bucket, Key: key }), 'stat', what, signal);
+      if (this.lean) return await this.leanSend('HEAD', (r) => r.head(key, signal), 'stat', what, signal);
+      const r = await this.send<{ ContentLength?: number }>('HEAD', (sdk) => new sdk.HeadObjectCommand({ Bucket: this.location.bucket, Key: key }), 'stat', what, signal);
       return r.ContentLength ?? 0;
     } catch (err) {
       if ((err as StowageError).code === 'NOT_FOUND') return undefined;
@@ -275,27 +321,16 @@ export class S3Backend extends AbstractBackend {
     await this.get(h, range, target, opts.signal);
   }
 
-  /** A GET through the lean path (s3-request.ts), counted and its failure mapped as send() does. */
-  private async leanGet(key: string, range: string | undefined, what: string, signal?: AbortSignal): ReturnType<S3Requests['get']> {
-    signal?.throwIfAborted();
-    this.requests.GET++;
-    try {
-      return await this.lean!.get(key, range, signal);
-    } catch (err) {
-      throw mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, 'load', what, this.location.bucket);
-    }
-  }
-
   /** GETs a file or a range; into `target` when given, else into a new buffer of the announced size. */
   private async get(h: Handle, range: Range | undefined, target: Uint8Array | undefined, signal?: AbortSignal): Promise<Uint8Array> {
     const key = this.key(h);
     const what = pathOf(h);
     const rangeHeader = range && `bytes=${range.offset}-${range.offset + range.length - 1}`;
     const r = this.lean
-      ? await this.leanGet(key, rangeHeader, what, signal)
+      ? await this.leanSend('GET', (l) => l.get(key, rangeHeader, signal), 'load', what, signal)
       : await this.send<{ Body?: Readable; ContentLength?: number; ContentRange?: string }>(
           'GET',
-          new GetObjectCommand({ Bucket: this.location.bucket, Key: key, ...(rangeHeader && { Range: rangeHeader }) }),
+          (sdk) => new sdk.GetObjectCommand({ Bucket: this.location.bucket, Key: key, ...(rangeHeader && { Range: rangeHeader }) }),
           'load',
           what,
           signal,
@@ -350,39 +385,26 @@ export class S3Backend extends AbstractBackend {
     const dir = `${this.base}${dirOf(type)}/`;
     let token: string | undefined;
     do {
-      const r = await this.send<{ Contents?: { Key?: string; Size?: number }[]; IsTruncated?: boolean; NextContinuationToken?: string }>(
-        'LIST',
-        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: dir, ...(token && { ContinuationToken: token }) }),
-        'list',
-        `${dirOf(type)}/`,
-        opts?.signal,
-      );
-      for (const o of r.Contents ?? []) {
-        const rel = o.Key!.slice(this.base.length);
+      const page = await this.listPage(dir, token, undefined, `${dirOf(type)}/`, opts?.signal);
+      for (const o of page.keys) {
+        const rel = o.key.slice(this.base.length);
         const name = rel.slice(rel.lastIndexOf('/') + 1);
         if (name.startsWith('.') || pathOf({ type, name }) !== rel) continue;
-        yield { name, size: o.Size ?? 0 };
+        yield { name, size: o.size };
       }
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+      token = page.next;
     } while (token);
   }
 
   protected async _remove(h: Handle, opts: OpOptions): Promise<void> {
     const key = this.key(h);
     if ((await this.headObject(key, pathOf(h), opts?.signal)) === undefined) throw new StowageError('NOT_FOUND', `${pathOf(h)}: not found`);
-    await this.send('DELETE', new DeleteObjectCommand({ Bucket: this.location.bucket, Key: key }), 'remove', pathOf(h), opts?.signal);
+    await this.deleteObject(key, 'remove', pathOf(h), opts?.signal);
   }
 
   protected async _isEmpty(opts: OpOptions): Promise<boolean> {
     try {
-      const r = await this.send<{ KeyCount?: number; Contents?: unknown[] }>(
-        'LIST',
-        new ListObjectsV2Command({ Bucket: this.location.bucket, Prefix: this.base, MaxKeys: 1 }),
-        'list',
-        this.info.location,
-        opts?.signal,
-      );
-      return (r.KeyCount ?? r.Contents?.length ?? 0) === 0;
+      return (await this.listPage(this.base, undefined, 1, this.info.location, opts?.signal)).keyCount === 0;
     } catch (err) {
       if ((err as StowageError).code === 'NO_REPOSITORY') return true;
       throw err;
@@ -393,15 +415,15 @@ export class S3Backend extends AbstractBackend {
   protected override async _create(opts: OpOptions): Promise<void> {
     const bucket = this.location.bucket;
     try {
-      await this.send('HEAD', new HeadBucketCommand({ Bucket: bucket }), 'check', `bucket ${bucket}`, opts?.signal);
+      await this.send('HEAD', (sdk) => new sdk.HeadBucketCommand({ Bucket: bucket }), 'check', `bucket ${bucket}`, opts?.signal);
       return;
     } catch (err) {
       if ((err as StowageError).code !== 'NOT_FOUND' && (err as StowageError).code !== 'NO_REPOSITORY') throw err;
     }
-    const region = await this.client.config.region();
+    const region = await (this.transport ? this.transport.region() : (await this.sdk()).client.config.region());
     const constraint = this.location.endpoint === undefined && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as never } } : {};
     try {
-      await this.send('PUT', new CreateBucketCommand({ Bucket: bucket, ...constraint }), 'create', `bucket ${bucket}`, opts?.signal);
+      await this.send('PUT', (sdk) => new sdk.CreateBucketCommand({ Bucket: bucket, ...constraint }), 'create', `bucket ${bucket}`, opts?.signal);
     } catch (err) {
       // another process created it first
       const name = ((err as StowageError).cause as { name?: string } | undefined)?.name;
@@ -423,14 +445,14 @@ export class S3Backend extends AbstractBackend {
     do {
       const r = await this.send<{ Uploads?: { Key?: string; UploadId?: string }[]; IsTruncated?: boolean; NextKeyMarker?: string; NextUploadIdMarker?: string }>(
         'LIST',
-        new ListMultipartUploadsCommand({ Bucket: this.location.bucket, Prefix: this.base, ...(keyMarker && { KeyMarker: keyMarker }), ...(idMarker && { UploadIdMarker: idMarker }) }),
+        (sdk) => new sdk.ListMultipartUploadsCommand({ Bucket: this.location.bucket, Prefix: this.base, ...(keyMarker && { KeyMarker: keyMarker }), ...(idMarker && { UploadIdMarker: idMarker }) }),
         'list uploads',
         this.info.location,
         opts?.signal,
       );
       for (const u of r.Uploads ?? []) {
         if (!dirs.some((d) => u.Key!.startsWith(d))) continue;
-        await this.send('DELETE', new AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: u.Key!, UploadId: u.UploadId! }), 'abort upload of', u.Key!, opts?.signal);
+        await this.send('DELETE', (sdk) => new sdk.AbortMultipartUploadCommand({ Bucket: this.location.bucket, Key: u.Key!, UploadId: u.UploadId! }), 'abort upload of', u.Key!, opts?.signal);
         n++;
       }
       keyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
@@ -440,6 +462,8 @@ export class S3Backend extends AbstractBackend {
   }
 
   protected override async _close(): Promise<void> {
-    this.client.destroy();
+    if (this.sdkReady) (await this.sdkReady.catch(() => undefined))?.client.destroy();
+    this.transport?.httpAgent.destroy();
+    this.transport?.httpsAgent.destroy();
   }
 }
