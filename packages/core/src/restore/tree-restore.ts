@@ -16,7 +16,7 @@
  * - mtimes go to the fs helper without a round trip each (its requests are batched and
  *   answered in order); a directory's request follows its contents' requests.
  * - Directory trees are loaded TREE_BATCH subdirectories at a time (one lookup, frames
- *   decoded once).
+ *   decoded once, on this thread: the walk needs no codec worker to start).
  *
  * Memory: the entries of the directories on the current path (and of up to two batches of
  * their subdirectories), the hard-linked files seen (dev:ino), the windows in flight (shared
@@ -185,6 +185,8 @@ interface Window {
 class TreeRestorer {
   private readonly helper = FsHelper.start();
   private readonly pool: CodecPool;
+  /** Tree blobs are small: decoded on this thread (the walk starts while the workers start). */
+  private readonly treePool: CodecPool;
   private readonly rings: WindowRings | undefined;
   /** First name restored of each hard-linked file (dev:ino), once its content is written. */
   private readonly links = new Map<string, Promise<Buffer | undefined>>();
@@ -214,6 +216,7 @@ class TreeRestorer {
     private readonly opts: TreeRestoreOptions,
   ) {
     this.pool = repo.codecs();
+    this.treePool = repo.codecs(0);
     this.rings = this.pool.maxWorkers > 0 ? windowRings(WINDOW_BYTES, repo.config.chunker.maxSize) : undefined;
     if (opts.includes?.length) this.include = ignore().add([...opts.includes]);
     if (opts.excludes?.length) this.exclude = ignore().add([...opts.excludes]);
@@ -252,6 +255,7 @@ class TreeRestorer {
     this.check();
     await Promise.race([top, new Promise<void>((_, reject) => this.stop.signal.addEventListener('abort', () => reject(this.failure!.err), { once: true }))]);
     while (this.helperCalls > 0) await new Promise<void>((r) => (this.helperIdle = r));
+    await this.helper.idle();
     this.check();
   }
 
@@ -283,7 +287,7 @@ class TreeRestorer {
       if (!p) {
         p = loadEntriesOf(
           this.repo,
-          this.pool,
+          this.treePool,
           subdirs.slice(b * TREE_BATCH, (b + 1) * TREE_BATCH).map((i) => entries[i]!.tree),
         );
         p.catch(() => undefined);
@@ -588,7 +592,7 @@ class TreeRestorer {
 
   /** Sets the mtime through the helper, without waiting for the answer (finish() waits for all). */
   private mtime(path: Buffer, n: TreeNode): void {
-    this.helperCall(this.helper.setMtime(path, BigInt(n.mtime)), (err) => this.fail(withPath(err, path)));
+    this.helper.setMtimeQueued(path, n.mtime, (err) => this.fail(withPath(err, path)));
   }
 
   private helperCall(p: Promise<void>, onError: (err: Error) => void): void {

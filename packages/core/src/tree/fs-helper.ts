@@ -9,8 +9,10 @@
  * - lgetxattr/llistxattr/lsetxattr for paths that are not valid UTF-8 (the xattr package
  *   takes string paths only).
  *
- * Requests are lines of space-separated fields, each field hex (paths are bytes); each is
- * answered by one line, in order: "ok[ payload]" or "err <errno> <message>". Requests made
+ * Requests are lines of space-separated fields, each field hex (paths are bytes), except
+ * "T <hex path> <seconds> <nanoseconds>" (an mtime, decimal: the one request made for every
+ * restored entry); each is answered by one line, in order: "ok[ payload]" or
+ * "err <errno> <message>". Requests made
  * in one turn of the event loop go out in one write, and perl answers everything it read
  * in one go with one write: a restore of many files sends its mtimes without a round trip
  * each, and awaits them only where the order matters. No shell is involved: perl gets the
@@ -22,10 +24,16 @@ import { StowageError } from '../errors.js';
 const SCRIPT = String.raw`
 use strict; use warnings;
 my ($UT, $MK, $LSX, $LGX, $LLX) = map { $_ + 0 } @ARGV;
+my $OMIT = (1 << 30) - 2;
 binmode STDIN; binmode STDOUT;
 sub res { my $r = shift; return $r == -1 ? "err " . ($! + 0) . " $!\n" : "ok\n"; }
 sub one {
-  my ($op, @f) = map { pack('H*', $_) } split / /, shift, -1;
+  my $line = shift;
+  if (substr($line, 0, 2) eq 'T ') {
+    my (undef, $p, $s, $ns) = split / /, $line;
+    return res(syscall($UT, -100, pack('H*', $p), pack('q4', 0, $OMIT, $s, $ns), 0x100));
+  }
+  my ($op, @f) = map { pack('H*', $_) } split / /, $line, -1;
   if ($op eq 't') {
     my ($p, $as, $ans, $ms, $mns) = @f;
     return res(syscall($UT, -100, $p, pack('q4', $as, $ans, $ms, $mns), 0x100));
@@ -93,9 +101,20 @@ export class FsCallError extends Error {
   }
 }
 
+/** A request waiting for its answer. */
+interface Waiter {
+  resolve(payload: string): void;
+  reject(e: Error): void;
+}
+
+const IGNORE = (): void => undefined;
+
 export class FsHelper {
   private readonly proc: ChildProcessWithoutNullStreams;
-  private readonly waiting = new Queue<{ resolve: (payload: string) => void; reject: (e: Error) => void }>();
+  private readonly waiting = new Queue<Waiter>();
+  /** Requests not answered yet, and who waits for none to be left. */
+  private unanswered = 0;
+  private onIdle: (() => void) | undefined;
   private buf = '';
   private out: string[] = [];
   private outBytes = 0;
@@ -116,7 +135,10 @@ export class FsHelper {
     this.exited = new Promise((resolve) => {
       const fail = (why: string) => {
         this.failed ??= new StowageError('UNSUPPORTED_FORMAT', `the perl helper for file metadata ${why}${stderr ? `: ${stderr.trim()}` : ''}`);
-        for (let w = this.waiting.shift(); w; w = this.waiting.shift()) w.reject(this.failed);
+        for (let w = this.waiting.shift(); w; w = this.waiting.shift()) {
+          this.answered();
+          w.reject(this.failed);
+        }
         resolve();
       };
       this.proc.on('error', (e) => fail(`could not start (${e.message}); tree snapshots need perl`));
@@ -137,6 +159,7 @@ export class FsHelper {
       at = nl + 1;
       const w = this.waiting.shift();
       if (!w) continue;
+      this.answered();
       if (line.startsWith('ok')) w.resolve(line.slice(3));
       else {
         const m = /^err (\d+) (.*)$/.exec(line);
@@ -146,16 +169,31 @@ export class FsHelper {
     this.buf = this.buf.slice(at);
   }
 
+  private answered(): void {
+    if (--this.unanswered === 0) this.onIdle?.();
+  }
+
   private request(fields: readonly (string | Buffer)[]): Promise<string> {
-    if (this.failed) return Promise.reject(this.failed);
-    if (this.closing) return Promise.reject(new StowageError('ABORTED', 'the perl helper for file metadata was closed'));
     let line = '';
     for (const f of fields) line += (line ? ' ' : '') + (typeof f === 'string' ? Buffer.from(f, 'latin1') : f).toString('hex');
+    return new Promise<string>((resolve, reject) => this.send(line, { resolve, reject }));
+  }
+
+  /** Queues a request line; `w` gets its answer. */
+  private send(line: string, w: Waiter): void {
+    if (this.failed) return w.reject(this.failed);
+    if (this.closing) return w.reject(new StowageError('ABORTED', 'the perl helper for file metadata was closed'));
     this.out.push(line);
     this.outBytes += line.length + 1;
+    this.unanswered++;
+    this.waiting.push(w);
     if (this.outBytes >= 1 << 16) this.flush();
     else this.flushing ??= setImmediate(() => this.flush());
-    return new Promise<string>((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  /** Resolves once every request made so far is answered. */
+  async idle(): Promise<void> {
+    while (this.unanswered > 0) await new Promise<void>((r) => (this.onIdle = r));
   }
 
   /** Writes the queued requests in one write. */
@@ -178,6 +216,32 @@ export class FsHelper {
       sec -= 1n;
     }
     await this.request(['t', path, '0', String(UTIME_OMIT), sec.toString(), ns.toString()]);
+  }
+
+  /**
+   * setMtime without a promise (a restore makes one for every entry): `mtimeNs` is decimal
+   * nanoseconds since the epoch (a tree node's mtime); `onError` gets a failure. idle()
+   * tells when all are done.
+   */
+  setMtimeQueued(path: Buffer, mtimeNs: string, onError: (err: Error) => void): void {
+    let sec: string;
+    let ns: string;
+    if (/^[0-9]{10,19}$/.test(mtimeNs)) {
+      sec = mtimeNs.slice(0, -9);
+      ns = mtimeNs.slice(-9);
+    } else {
+      // before 2001-09-09 or negative: exact with BigInt (ns in 0..999999999)
+      const t = BigInt(mtimeNs);
+      let q = t / 1_000_000_000n;
+      let r = t % 1_000_000_000n;
+      if (r < 0n) {
+        r += 1_000_000_000n;
+        q -= 1n;
+      }
+      sec = q.toString();
+      ns = r.toString();
+    }
+    this.send(`T ${path.toString('hex')} ${sec} ${ns}`, { resolve: IGNORE, reject: onError });
   }
 
   /** mknod: `mode` includes the file type bits (S_IFIFO, S_IFCHR, S_IFBLK). */
