@@ -35,9 +35,10 @@ const codec = new BlobCodec(workerData as CodecSpec);
 const port = parentPort!;
 /**
  * Encrypted repositories: sealing and opening leave a fresh buffer per blob behind (Node's
- * cipher API has no output buffer); collect them every 16 MB instead of V8's 64 MB.
+ * cipher API has no output buffer); scavenge them every 4 MB and run a full collection every
+ * 16 MB, instead of V8's 64 MB.
  */
-const garbage = codec.cipher.overhead > 0 ? new GarbageBound(16 * 1024 * 1024) : undefined;
+const garbage = codec.cipher.overhead > 0 ? new GarbageBound(4 * 1024 * 1024, 16 * 1024 * 1024) : undefined;
 /** The hashes of the streams in progress, by stream id (each belongs to one operation). */
 const shas = new Map<number, Hash>();
 const rangers = new Map<number, RangeHasher>();
