@@ -52,6 +52,15 @@ export interface IndexSource {
 }
 
 const SLOTS = 8;
+/**
+ * LevelDB tables open at once (classic-level's default is 1000). LevelDB memory-maps the
+ * tables it has open, and every lookup that finds a blob faults in pages around its block
+ * (the kernel maps up to 64 KiB around each fault): with all tables open, 163,000 lookups
+ * that found their blob in a cache of 10.7 million blobs left 960 MB of the tables mapped
+ * into the process (peak RSS), against 58 MB with 64 open tables and the keys of each
+ * batch sorted (getMany), at about 25 % more CPU for those lookups (2.2 -> 2.8 CPU-s).
+ */
+const MAX_OPEN_TABLES = 64;
 const META_FILE = Buffer.from([0xff, 0x66]); // prefix of "absorbed index file" keys
 const META_FILE_END = Buffer.from([0xff, 0x67]);
 /** The id filter's file in the slot's directory (LevelDB leaves names it does not know alone). */
@@ -166,7 +175,7 @@ export class LevelIndex {
     });
   }
 
-  /** Locations of `ids` in order; undefined where unknown. At most one LevelDB round trip, for the ids the filter may hold. */
+  /** Locations of `ids` in order; undefined where unknown. At most one LevelDB round trip, for the ids the filter may hold (asked in key order). */
   async getMany(ids: readonly Buffer[]): Promise<(BlobLocation | undefined)[]> {
     const out: (BlobLocation | undefined)[] = new Array<BlobLocation | undefined>(ids.length).fill(undefined);
     const ask: Buffer[] = [];
@@ -177,8 +186,10 @@ export class LevelIndex {
       at.push(i);
     }
     if (ask.length === 0) return out;
-    const values = await this.db.getMany(ask);
-    for (let j = 0; j < values.length; j++) if (values[j]) out[at[j]!] = decodeLocationValue(values[j]!);
+    // in key order: consecutive lookups fall in the same few tables (MAX_OPEN_TABLES)
+    const order = at.map((_, j) => j).sort((x, y) => Buffer.compare(ask[x]!, ask[y]!));
+    const values = await this.db.getMany(order.map((j) => ask[j]!));
+    for (let k = 0; k < values.length; k++) if (values[k]) out[at[order[k]!]!] = decodeLocationValue(values[k]!);
     return out;
   }
 
@@ -243,7 +254,7 @@ export class LevelIndex {
 
 async function tryOpen(location: string): Promise<Db | undefined> {
   for (let attempt = 0; attempt < 2; attempt++) {
-    const db: Db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    const db: Db = new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', maxOpenFiles: MAX_OPEN_TABLES });
     try {
       await db.open();
       return db;
