@@ -110,7 +110,7 @@ export function stowage(avgBytes: number, repoRoot: string, format: 'auto' | 'ra
   const restoreHow =
     format === 'stdout'
       ? 'restore: stowage restore latest - > file (the output is not fsynced; sha256 and image digests checked)'
-      : 'restore: stowage restore latest file (a temp file, fdatasync, then rename; sha256 and image digests checked)';
+      : 'restore: stowage restore latest file (a temp file beside it, then rename or link; no fsync; sha256 and image digests checked)';
   return {
     name: `stowage${encrypted ? '-enc' : ''}${format === 'auto' ? '' : `-${format}`}-${kib}k`,
     settings: `stowage, --chunk-avg ${avgBytes} (min avg/4, max avg*4), ${encrypted ? 'encrypted (the default: password in STOWAGE_PASSWORD, scrypt in every command, no key agent)' : 'no encryption'}, ${what}; ${restoreHow}`,
