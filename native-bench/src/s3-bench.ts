@@ -26,7 +26,14 @@ const KINDS = ['PUT', 'GET', 'HEAD', 'LIST', 'POST', 'DELETE'] as const;
 type Kind = (typeof KINDS)[number];
 type Counts = Record<Kind, number>;
 
-const { values } = parseArgs({ options: { corpus: { type: 'string', default: '/work/corpus/deb' }, out: { type: 'string', default: join(ROOT, 'native-bench/results/s3-bench.json') } } });
+const { values } = parseArgs({
+  options: {
+    corpus: { type: 'string', default: '/work/corpus/deb' },
+    out: { type: 'string', default: join(ROOT, 'native-bench/results/s3-bench.json') },
+    // a third row: Stowage with every request through the AWS SDK (STOWAGE_S3_SDK_REQUESTS=true), its own bucket
+    'sdk-row': { type: 'boolean', default: false },
+  },
+});
 
 /** Requests per bucket and kind in the radosgw log from byte `from` on. */
 function countRequests(log: string, from: number, bucket: string): Counts {
@@ -92,8 +99,17 @@ async function main(): Promise<void> {
       restore: (out, file) => ({ argv: ['restic', '-o', 's3.bucket-lookup=path', 'dump', 'latest', file], stdoutFile: out }),
     },
   ];
+  if (values['sdk-row']) {
+    const base = tools[0]!;
+    tools.push({
+      ...base,
+      name: 'stowage-sdk',
+      bucket: 'bench-stowage-sdk',
+      env: { ...base.env, STOWAGE_S3_SDK_REQUESTS: 'true', STOWAGE_CACHE_DIR: join(work, 'stowage-sdk-cache'), STOWAGE_REPOSITORY: `s3:${endpoint}/bench-stowage-sdk` },
+    });
+  }
   const env = (t: Tool) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, ...t.env });
-  const results: Record<string, { steps: (StepResult & { what: string; requests: Counts; load: number; cephCpuSeconds: number })[] }> = { stowage: { steps: [] }, restic: { steps: [] } };
+  const results: Record<string, { steps: (StepResult & { what: string; requests: Counts; load: number; cephCpuSeconds: number })[] }> = Object.fromEntries(tools.map((t) => [t.name, { steps: [] }]));
   /** CPU seconds (user + system) the Ceph daemons (mon, osd, radosgw) have used so far. */
   const cephCpu = () => {
     let ticks = 0;
@@ -119,7 +135,7 @@ async function main(): Promise<void> {
     const cephCpuSeconds = cephCpu() - ceph0;
     results[t.name]!.steps.push({ ...r, what, requests, load, cephCpuSeconds });
     console.log(
-      `${t.name.padEnd(8)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  cpu ${(r.cpuSeconds ?? 0).toFixed(2).padStart(6)} s  ceph cpu ${cephCpuSeconds.toFixed(2).padStart(5)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`,
+      `${t.name.padEnd(11)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  cpu ${(r.cpuSeconds ?? 0).toFixed(2).padStart(6)} s  ceph cpu ${cephCpuSeconds.toFixed(2).padStart(5)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`,
     );
   };
   try {
@@ -163,14 +179,17 @@ async function main(): Promise<void> {
   const machine = { cpus: availableParallelism(), loadAtEnd: loadavg()[0], restic: spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim() };
   mkdirSync(dirname(values.out!), { recursive: true });
   writeFileSync(values.out!, JSON.stringify({ date: new Date().toISOString(), corpus, machine, summary, ratio, results }, null, 2) + '\n');
-  console.log('\n| | stowage | restic 0.14 | ratio |\n|---|---|---|---|');
-  console.log(`| five snapshots (s) | ${s.snapshotsSeconds.toFixed(1)} | ${r.snapshotsSeconds.toFixed(1)} | ${ratio.snapshots.toFixed(2)} |`);
-  console.log(`| restore v5 (s) | ${s.restoreSeconds.toFixed(1)} | ${r.restoreSeconds.toFixed(1)} | ${ratio.restore.toFixed(2)} |`);
-  console.log(`| five snapshots, CPU (s) | ${s.snapshotsCpuSeconds.toFixed(1)} | ${r.snapshotsCpuSeconds.toFixed(1)} | |`);
-  console.log(`| restore v5, CPU (s) | ${s.restoreCpuSeconds.toFixed(1)} | ${r.restoreCpuSeconds.toFixed(1)} | |`);
-  console.log(`| peak RSS (MiB) | ${s.peakRssMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | |`);
-  for (const k of KINDS) console.log(`| ${k} requests (snapshots + restore) | ${s.snapshotRequests[k] + s.restoreRequests[k]} | ${r.snapshotRequests[k] + r.restoreRequests[k]} | |`);
-  console.log(`| all requests | ${s.totalRequests} | ${r.totalRequests} | ${ratio.requests.toFixed(2)} |`);
+  // columns: stowage, restic, the ratio, then (with --sdk-row) stowage with every request through the SDK
+  const k = summary['stowage-sdk'];
+  const row = (label: string, f: (x: typeof s) => string, ratioText = '') => console.log(`| ${label} | ${f(s)} | ${f(r)} | ${ratioText} |${k ? ` ${f(k)} |` : ''}`);
+  console.log(`\n| | stowage | restic 0.14 | ratio |${k ? ' stowage, SDK requests |' : ''}\n|---|---|---|---|${k ? '---|' : ''}`);
+  row('five snapshots (s)', (x) => x.snapshotsSeconds.toFixed(1), ratio.snapshots.toFixed(2));
+  row('restore v5 (s)', (x) => x.restoreSeconds.toFixed(1), ratio.restore.toFixed(2));
+  row('five snapshots, CPU (s)', (x) => x.snapshotsCpuSeconds.toFixed(1));
+  row('restore v5, CPU (s)', (x) => x.restoreCpuSeconds.toFixed(1));
+  row('peak RSS (MiB)', (x) => x.peakRssMiB.toFixed(0));
+  for (const kind of KINDS) row(`${kind} requests (snapshots + restore)`, (x) => String(x.snapshotRequests[kind] + x.restoreRequests[kind]));
+  row('all requests', (x) => String(x.totalRequests), ratio.requests.toFixed(2));
   console.log(`\nraw figures: ${values.out}; load average at the end ${machine.loadAtEnd?.toFixed(1)} on ${machine.cpus} CPUs`);
   rmSync(work, { recursive: true, force: true });
 }

@@ -29,6 +29,13 @@ export interface S3Settings {
   readonly multipartThreshold?: number;
   /** Part size of multipart uploads (default 64 MiB; at least 5 MiB). */
   readonly partSize?: number;
+  /**
+   * Requests to a location with an explicit endpoint (GET, PUT, HEAD, DELETE, listing) go out
+   * as SigV4-signed requests outside the SDK's middleware stack (s3-request.ts; default true),
+   * and the SDK's client is loaded only for what is rare (bucket creation, multipart); false
+   * sends every request through the SDK (env STOWAGE_S3_SDK_REQUESTS=true).
+   */
+  readonly leanRequests?: boolean;
   /** TCP connect timeout (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** A request fails when its socket is idle this long (default 60 s). */
@@ -58,6 +65,11 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
     out.pathStyle = /^(1|true|yes)$/i.test(ps);
   }
   if (env.STOWAGE_S3_STORAGE_CLASS) out.storageClass = env.STOWAGE_S3_STORAGE_CLASS;
+  const sdkOnly = env.STOWAGE_S3_SDK_REQUESTS;
+  if (sdkOnly) {
+    if (!/^(1|0|true|false|yes|no)$/i.test(sdkOnly)) throw new StowageError('INVALID_ARGUMENT', `STOWAGE_S3_SDK_REQUESTS must be true or false, got ${JSON.stringify(sdkOnly)}`);
+    out.leanRequests = !/^(1|true|yes)$/i.test(sdkOnly);
+  }
   const ck = env.STOWAGE_S3_CHECKSUMS;
   if (ck) {
     if (ck !== 'when_required' && ck !== 'when_supported') throw new StowageError('INVALID_ARGUMENT', `STOWAGE_S3_CHECKSUMS must be when_required or when_supported, got ${JSON.stringify(ck)}`);

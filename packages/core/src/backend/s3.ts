@@ -40,13 +40,6 @@ export interface S3BackendOptions extends S3Settings {
   readonly onNotice?: (message: string) => void;
   /** A client to use instead of one made from the settings (every request then goes through it). */
   readonly client?: S3Client;
-  /**
-   * Requests to a location with an explicit endpoint (GET, PUT, HEAD, DELETE, listing) go out
-   * as signed requests outside the SDK's middleware stack (s3-request.ts; default true), and the
-   * SDK's client is loaded only for what is rare (bucket creation, multipart); false sends
-   * every request through the SDK.
-   */
-  readonly leanRequests?: boolean;
 }
 
 const MiB = 1 << 20;
