@@ -1,11 +1,13 @@
-#!/usr/bin/env -S sh -c 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-2097152} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2097152} exec node --max-semi-space-size=2 "$0" "$@"'
-// The #! line runs node through sh with the memory settings measured for issue 13 (peak RSS
-// of image snapshots and restores), each kept when the user set it: glibc malloc with two
-// arenas that hand blocks of 2 MiB and more (and free tops of 2 MiB) back to the system,
-// instead of one arena per thread keeping up to 64 MiB each after large buffers were freed;
-// and a young generation of 2 MiB semi-spaces on every isolate (node's default grows to 16 MiB).
-// Package managers' shims copy the line (pnpm, npm); `node bin/stowage.js` runs without it.
-// See native-bench/README.md, "Peak RSS of image snapshots and restores".
+#!/usr/bin/env -S sh -c 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-2097152} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2097152} exec node "$0" "$@"'
+// The #! line runs node through sh with glibc's malloc set for a small peak RSS (issue 13),
+// each variable kept when the user set it: two arenas, and blocks and free tops of 2 MiB and
+// more handed back to the system. By default glibc gives each thread an arena, and once a
+// buffer larger than 128 KiB was freed its threshold rises, so that each arena keeps up to
+// twice that (up to 64 MiB) of free memory. No V8 flags: they would also make V8 reject the
+// code cache written by `node bin/stowage.js` (src/code-cache.ts), and a 2 MiB young
+// generation cost a restore about 20% more CPU for 9 MB. Package managers' shims copy the
+// line (pnpm, npm); `node bin/stowage.js` runs without it. See native-bench/README.md,
+// "Peak RSS of image snapshots and restores".
 //
 // Start the password's key derivation (scrypt, encrypted repositories) before the rest of
 // the CLI runs, so the two overlap (src/prefetch.ts); then run the CLI. The single-file
