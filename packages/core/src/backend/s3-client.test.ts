@@ -19,7 +19,15 @@ function codeOf(fn: () => unknown): string {
 
 describe('S3 settings', () => {
   it('reads STOWAGE_S3_* and refuses bad values with INVALID_ARGUMENT', () => {
-    expect(s3SettingsFromEnv({ STOWAGE_S3_CONNECTIONS: '16', STOWAGE_S3_PATH_STYLE: 'false', STOWAGE_S3_STORAGE_CLASS: 'STANDARD_IA', STOWAGE_S3_CHECKSUMS: 'when_supported', STOWAGE_S3_SDK_REQUESTS: 'true' })).toEqual({
+    expect(
+      s3SettingsFromEnv({
+        STOWAGE_S3_CONNECTIONS: '16',
+        STOWAGE_S3_PATH_STYLE: 'false',
+        STOWAGE_S3_STORAGE_CLASS: 'STANDARD_IA',
+        STOWAGE_S3_CHECKSUMS: 'when_supported',
+        STOWAGE_S3_SDK_REQUESTS: 'true',
+      }),
+    ).toEqual({
       connections: 16,
       pathStyle: false,
       storageClass: 'STANDARD_IA',
@@ -28,7 +36,13 @@ describe('S3 settings', () => {
     });
     expect(s3SettingsFromEnv({ STOWAGE_S3_SDK_REQUESTS: 'no' })).toEqual({ leanRequests: true });
     expect(s3SettingsFromEnv({})).toEqual({});
-    for (const env of [{ STOWAGE_S3_CONNECTIONS: '0' }, { STOWAGE_S3_CONNECTIONS: 'many' }, { STOWAGE_S3_PATH_STYLE: 'maybe' }, { STOWAGE_S3_CHECKSUMS: 'always' }, { STOWAGE_S3_SDK_REQUESTS: 'sometimes' }]) {
+    for (const env of [
+      { STOWAGE_S3_CONNECTIONS: '0' },
+      { STOWAGE_S3_CONNECTIONS: 'many' },
+      { STOWAGE_S3_PATH_STYLE: 'maybe' },
+      { STOWAGE_S3_CHECKSUMS: 'always' },
+      { STOWAGE_S3_SDK_REQUESTS: 'sometimes' },
+    ]) {
       expect(
         codeOf(() => s3SettingsFromEnv(env)),
         JSON.stringify(env),
