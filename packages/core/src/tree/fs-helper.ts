@@ -110,7 +110,8 @@ interface Waiter {
 const IGNORE = (): void => undefined;
 
 export class FsHelper {
-  private readonly proc: ChildProcessWithoutNullStreams;
+  /** Started with the first request (a snapshot with nothing sparse needs none). */
+  private proc: ChildProcessWithoutNullStreams | undefined;
   private readonly waiting = new Queue<Waiter>();
   /** Requests not answered yet, and who waits for none to be left. */
   private unanswered = 0;
@@ -121,17 +122,20 @@ export class FsHelper {
   private flushing: NodeJS.Immediate | undefined;
   private failed: Error | undefined;
   private closing = false;
-  private readonly exited: Promise<void>;
+  private exited: Promise<void> = Promise.resolve();
 
-  private constructor() {
-    const nums = SYSCALLS[process.arch];
-    if (!nums) throw new StowageError('UNSUPPORTED_FORMAT', `tree snapshots need system call numbers for ${process.arch} (known: ${Object.keys(SYSCALLS).join(', ')})`);
-    this.proc = spawn('perl', ['-e', SCRIPT, ...nums.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.proc.stdout.setEncoding('latin1');
-    this.proc.stdout.on('data', (s: string) => this.onData(s));
+  private constructor(private readonly nums: readonly number[]) {}
+
+  /** The perl process, started now if it is not running. */
+  private process(): ChildProcessWithoutNullStreams {
+    if (this.proc) return this.proc;
+    const proc = spawn('perl', ['-e', SCRIPT, ...this.nums.map(String)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = proc;
+    proc.stdout.setEncoding('latin1');
+    proc.stdout.on('data', (s: string) => this.onData(s));
     let stderr = '';
-    this.proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    this.proc.stdin.on('error', () => undefined); // reported through 'exit'
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.stdin.on('error', () => undefined); // reported through 'exit'
     this.exited = new Promise((resolve) => {
       const fail = (why: string) => {
         this.failed ??= new StowageError('UNSUPPORTED_FORMAT', `the perl helper for file metadata ${why}${stderr ? `: ${stderr.trim()}` : ''}`);
@@ -141,13 +145,17 @@ export class FsHelper {
         }
         resolve();
       };
-      this.proc.on('error', (e) => fail(`could not start (${e.message}); tree snapshots need perl`));
-      this.proc.on('exit', (code) => fail(`exited (${code})`));
+      proc.on('error', (e) => fail(`could not start (${e.message}); tree snapshots need perl`));
+      proc.on('exit', (code) => fail(`exited (${code})`));
     });
+    return proc;
   }
 
+  /** A helper for this machine (UNSUPPORTED_FORMAT on an architecture without known system call numbers); perl starts with the first request. */
   static start(): FsHelper {
-    return new FsHelper();
+    const nums = SYSCALLS[process.arch];
+    if (!nums) throw new StowageError('UNSUPPORTED_FORMAT', `tree snapshots need system call numbers for ${process.arch} (known: ${Object.keys(SYSCALLS).join(', ')})`);
+    return new FsHelper(nums);
   }
 
   private onData(s: string): void {
@@ -201,7 +209,7 @@ export class FsHelper {
     if (this.flushing) clearImmediate(this.flushing);
     this.flushing = undefined;
     if (this.out.length === 0) return;
-    this.proc.stdin.write(this.out.join('\n') + '\n');
+    this.process().stdin.write(this.out.join('\n') + '\n');
     this.out = [];
     this.outBytes = 0;
   }
@@ -278,7 +286,7 @@ export class FsHelper {
   async close(): Promise<void> {
     this.closing = true;
     this.flush();
-    this.proc.stdin.end();
+    this.proc?.stdin.end();
     await this.exited;
   }
 }
