@@ -226,3 +226,23 @@ describe('LevelIndex id filter', () => {
     }
   });
 });
+
+describe('LevelIndex id filter and damaged index files', () => {
+  it('an absorbed index file that can no longer be read (filter missing) does not fail the sync: LevelDB answers', async () => {
+    const dir = cacheDir();
+    const files = new Files();
+    files.files.set('a', [packOf(1)]);
+    let idx = await LevelIndex.open(dir);
+    await idx.sync(files);
+    await idx.close();
+    fs.rmSync(path.join(idx.location, FILTER_FILE));
+    idx = await LevelIndex.open(dir);
+    try {
+      const damaged: IndexSource = { listIndexFiles: () => files.listIndexFiles(), loadIndexFile: () => Promise.reject(new Error('index file a: checksum mismatch')) };
+      expect(await idx.sync(damaged)).toBe(0);
+      expect((await idx.getMany([blob(1), blob(2)])).map(Boolean)).toEqual([true, false]);
+    } finally {
+      await idx.close();
+    }
+  });
+});

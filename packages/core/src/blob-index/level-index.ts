@@ -129,14 +129,20 @@ export class LevelIndex {
       });
       absorbed.clear();
     }
-    // absorbed files the filter lacks: their ids from the index files (all present here)
-    for (const name of absorbed) {
-      if (this.covered.has(name)) continue;
-      for (const p of await source.loadIndexFile(name)) for (const e of p.entries) this.filter.add(e.id);
-      this.covered.add(name);
-      this.filterDirty = true;
+    // absorbed files the filter lacks: their ids from the index files (all present here). One
+    // that cannot be read (damaged since it was absorbed) leaves the filter unused: LevelDB
+    // still answers every lookup, as before the filter, and check reports the damage
+    try {
+      for (const name of absorbed) {
+        if (this.covered.has(name)) continue;
+        for (const p of await source.loadIndexFile(name)) for (const e of p.entries) this.filter.add(e.id);
+        this.covered.add(name);
+        this.filterDirty = true;
+      }
+      this.filterComplete = true;
+    } catch {
+      this.filterComplete = false;
     }
-    this.filterComplete = true;
     let n = 0;
     for (const name of names) {
       if (absorbed.has(name)) continue;
