@@ -3,10 +3,10 @@
  * GET (ranges), PUT, HEAD, DELETE and ListObjectsV2, the requests a repository sends all the time.
  *
  * Through the SDK's command and middleware stack (endpoint rules, user agent, checksum and
- * signing middleware, response wrapping) a 256 KiB ranged GET cost about 2.1 ms of CPU on this
- * 2-core machine against about 1.1 ms for the same signed GET sent with Node's http (Ceph RGW,
- * 400 GETs, 8 at once; native-bench/README.md, S3 section), and loading the SDK's S3 client costs
- * every process ~90 ms of CPU and ~20 MB. Requests here are signed by the SDK's own SigV4 signer
+ * signing middleware, response wrapping) a 256 KiB ranged GET cost 1.4-2.2 ms of CPU on this
+ * 2-core machine against 0.6-0.9 ms for the same signed GET sent with Node's http (Ceph RGW,
+ * 400 GETs, 8 at once: native-bench/dist/s3-requests-bench.js), and loading the SDK's S3 client
+ * cost a process ~90 ms of CPU and ~20 MB. Requests here are signed by the SDK's own SigV4 signer
  * (@smithy/signature-v4) with the same credential and region providers and go out on the same
  * keep-alive agent; a body is signed with its SHA-256 as the SDK signs it; a response body is
  * handed over as the stream it is, so the caller reads it straight into its buffer. Failures
