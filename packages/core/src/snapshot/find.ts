@@ -1,7 +1,7 @@
 /**
  * Listing snapshots and resolving user references (full id, unique prefix, "latest").
  */
-import { StowageError } from '../errors.js';
+import { isStowageError, StowageError } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { describeFilter, filterSnapshots, type SnapshotFilter } from './filter.js';
 import { decodeManifest, type Snapshot } from './manifest.js';
@@ -13,10 +13,15 @@ export async function loadSnapshot(repo: Repository, id: string): Promise<Snapsh
   return { id, ...decodeManifest(bytes, `snapshot ${id}`) };
 }
 
-/** All snapshots, oldest first (ties broken by id). */
+/**
+ * All snapshots, oldest first (ties broken by id). A snapshot file listed but gone when it
+ * is read was removed in between by a forget (which runs beside snapshots under a shared
+ * lock): it is left out, as if the listing had come a moment later.
+ */
 export async function listSnapshots(repo: Repository): Promise<Snapshot[]> {
   const names = await repo.listNames('snapshot');
-  const snaps = await Promise.all(names.map((n) => loadSnapshot(repo, n)));
+  const loaded = await Promise.all(names.map((n) => loadSnapshot(repo, n).catch((err: unknown) => (isStowageError(err, 'NOT_FOUND') ? undefined : Promise.reject(err)))));
+  const snaps = loaded.filter((s): s is Snapshot => s !== undefined);
   return snaps.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
