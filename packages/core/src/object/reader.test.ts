@@ -4,11 +4,9 @@
  * and the bytes and their SHA-256 are those written; the same with fresh memory (inline).
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Repository } from '../repository/repository.js';
+import { describe, expect, it } from 'vitest';
 import { WriteSession } from '../repository/write-session.js';
-import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { seeded, sharedTestRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
 import { ObjectReader } from './reader.js';
 import { ObjectWriter } from './writer.js';
@@ -16,16 +14,7 @@ import { ObjectWriter } from './writer.js';
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 describe('ObjectReader', () => {
-  let cacheRoot: string;
-  let repo: Repository;
-  beforeAll(async () => {
-    cacheRoot = tempCacheRoot();
-    ({ repo } = await testRepo(cacheRoot));
-  });
-  afterAll(async () => {
-    await repo.close();
-    fs.rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  const shared = sharedTestRepo();
 
   // small text files (framed together), the same file twice (one blob used twice in a window), a large file
   const text = (i: number) => Buffer.from(`file ${i}: ${'some compressible text '.repeat(100 + 37 * i)}`);
@@ -38,8 +27,8 @@ describe('ObjectReader', () => {
   ]);
 
   it('shared-memory windows come back as one piece each, with the bytes and SHA-256 written; fresh memory (inline) the same', async () => {
-    const session = new WriteSession(repo, { workers: 2 });
-    const w = new ObjectWriter(repo, session, { workers: 2 });
+    const session = new WriteSession(shared.repo, { workers: 2 });
+    const w = new ObjectWriter(shared.repo, session, { workers: 2 });
     await w.write(tar);
     await w.end();
     const written = await w.finish();
@@ -49,7 +38,7 @@ describe('ObjectReader', () => {
       [0, false],
     ] as const) {
       for (const windowBytes of [64 * 1024, 1 << 20]) {
-        const reader = new ObjectReader(repo, written.lists, { workers, windowBytes, ahead: 2, sharedMemory, sha256: true });
+        const reader = new ObjectReader(shared.repo, written.lists, { workers, windowBytes, ahead: 2, sharedMemory, sha256: true });
         const parts: Buffer[] = [];
         let windows = 0;
         for await (const win of reader) {

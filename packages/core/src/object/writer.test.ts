@@ -5,11 +5,10 @@
  * repository at once keeping apart.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
-import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { seeded, sharedTestRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
 import { ObjectReader } from './reader.js';
 import { ObjectWriter, type ObjectWriterOptions, type WrittenObject } from './writer.js';
@@ -45,16 +44,7 @@ async function write(repo: Repository, data: Buffer, piece: number, opts: Object
 }
 
 describe('ObjectWriter', () => {
-  let cacheRoot: string;
-  let repo: Repository;
-  beforeAll(async () => {
-    cacheRoot = tempCacheRoot();
-    ({ repo } = await testRepo(cacheRoot));
-  });
-  afterAll(async () => {
-    await repo.close();
-    fs.rmSync(cacheRoot, { recursive: true, force: true });
-  });
+  const shared = sharedTestRepo();
 
   const raw = seeded('object-writer-raw', 3_000_000);
   const tar = tarOf([
@@ -68,12 +58,12 @@ describe('ObjectWriter', () => {
     for (const piece of [100, 65_536, 1 << 22]) {
       it(`a raw stream and a tar in pieces of ${piece} bytes, workers ${workers}: extents read back to the same bytes, own sha256`, async () => {
         for (const data of [raw, tar]) {
-          const r = await write(repo, data, piece, { workers });
+          const r = await write(shared.repo, data, piece, { workers });
           expect(r.written.bytes).toBe(data.length);
           expect(r.written.sha256).toBe(sha(data));
           expect(r.released).toBe(r.pieces);
           expect(r.intact).toBe(true);
-          const back = await readBack(repo, r.written.lists, workers);
+          const back = await readBack(shared.repo, r.written.lists, workers);
           expect(back.bytes.equals(data)).toBe(true);
           expect(back.sha256).toBe(sha(data));
         }
@@ -82,8 +72,8 @@ describe('ObjectWriter', () => {
   }
 
   it('a tar is split into members and gets a file map; raw format stores the same bytes unsplit', async () => {
-    const session = new WriteSession(repo, { workers: 0 });
-    const w = new ObjectWriter(repo, session, { workers: 0 });
+    const session = new WriteSession(shared.repo, { workers: 0 });
+    const w = new ObjectWriter(shared.repo, session, { workers: 0 });
     await w.write(tar);
     await w.end();
     expect(w.tar).toBe(true);
@@ -91,9 +81,9 @@ describe('ObjectWriter', () => {
     const written = await w.finish();
     await session.flush();
     expect(written.files.length).toBeGreaterThan(0);
-    const r = await write(repo, tar, 4096, { workers: 0, format: 'raw' });
+    const r = await write(shared.repo, tar, 4096, { workers: 0, format: 'raw' });
     expect(r.written.files).toEqual([]);
-    expect((await readBack(repo, r.written.lists, 0)).bytes.equals(tar)).toBe(true);
+    expect((await readBack(shared.repo, r.written.lists, 0)).bytes.equals(tar)).toBe(true);
   });
 
   it('checks the digests of byte ranges known ahead (image layers), and names the one that differs', async () => {
@@ -102,7 +92,7 @@ describe('ObjectWriter', () => {
     expect(bigAt).toBeGreaterThan(start);
     const big = tar.subarray(bigAt, bigAt + 1_500_000);
     for (const workers of [0, 2]) {
-      const r = await write(repo, tar, 10_000, {
+      const r = await write(shared.repo, tar, 10_000, {
         workers,
         digestRanges: [
           { path: 'a/big', offset: bigAt, length: big.length, digest: `sha256:${sha(big)}`, what: 'layer big' },
@@ -117,15 +107,15 @@ describe('ObjectWriter', () => {
   it('two writers on one repository at once keep their hashes and extents apart', async () => {
     const a = seeded('ow-a', 2_000_000);
     const b = seeded('ow-b', 2_500_000);
-    const [ra, rb] = await Promise.all([write(repo, a, 70_000, { workers: 2 }), write(repo, b, 50_000, { workers: 2 })]);
+    const [ra, rb] = await Promise.all([write(shared.repo, a, 70_000, { workers: 2 }), write(shared.repo, b, 50_000, { workers: 2 })]);
     expect(ra.written.sha256).toBe(sha(a));
     expect(rb.written.sha256).toBe(sha(b));
-    expect((await readBack(repo, ra.written.lists, 2)).bytes.equals(a)).toBe(true);
-    expect((await readBack(repo, rb.written.lists, 2)).bytes.equals(b)).toBe(true);
+    expect((await readBack(shared.repo, ra.written.lists, 2)).bytes.equals(a)).toBe(true);
+    expect((await readBack(shared.repo, rb.written.lists, 2)).bytes.equals(b)).toBe(true);
   });
 
   it('an empty stream is an empty object', async () => {
-    const r = await write(repo, Buffer.alloc(0), 10, { workers: 0 });
+    const r = await write(shared.repo, Buffer.alloc(0), 10, { workers: 0 });
     expect(r.written).toMatchObject({ bytes: 0, chunks: 0, lists: [], sha256: sha(Buffer.alloc(0)) });
   });
 });
