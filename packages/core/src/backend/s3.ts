@@ -116,30 +116,27 @@ export class S3Backend extends AbstractBackend {
   }
 
   /** Sends an SDK command (made by `cmd` from the loaded SDK), counted, its failure mapped. */
-  private async send<T>(kind: RequestKind, cmd: (sdk: Sdk) => object, op: string, what: string, signal?: AbortSignal): Promise<T> {
-    signal?.throwIfAborted();
-    this.requests[kind]++;
-    try {
+  private send<T>(kind: RequestKind, cmd: (sdk: Sdk) => object, op: string, what: string, signal?: AbortSignal): Promise<T> {
+    return this.counted(kind, op, what, signal, async () => {
       const { sdk, client } = await this.sdk();
       return (await client.send(cmd(sdk) as never, signal ? { abortSignal: signal } : undefined)) as T;
-    } catch (err) {
-      throw this.s3Error(err, op, what, signal);
-    }
+    });
   }
 
   /** A request through the lean path (s3-request.ts), counted and its failure mapped as send() does. */
-  private async leanSend<T>(kind: RequestKind, fn: (r: S3Requests) => Promise<T>, op: string, what: string, signal?: AbortSignal): Promise<T> {
+  private leanSend<T>(kind: RequestKind, fn: (r: S3Requests) => Promise<T>, op: string, what: string, signal?: AbortSignal): Promise<T> {
+    return this.counted(kind, op, what, signal, () => fn(this.lean!));
+  }
+
+  /** Runs one request of `kind`: refused once `signal` fired, counted, its failure mapped (mapS3Error). */
+  private async counted<T>(kind: RequestKind, op: string, what: string, signal: AbortSignal | undefined, request: () => Promise<T>): Promise<T> {
     signal?.throwIfAborted();
     this.requests[kind]++;
     try {
-      return await fn(this.lean!);
+      return await request();
     } catch (err) {
-      throw this.s3Error(err, op, what, signal);
+      throw mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, op, what, this.location.bucket);
     }
-  }
-
-  private s3Error(err: unknown, op: string, what: string, signal: AbortSignal | undefined): StowageError {
-    return mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, op, what, this.location.bucket);
   }
 
   /** PUTs one object (no multipart): `headers` as HTTP headers (lower case). */
