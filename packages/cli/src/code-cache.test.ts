@@ -11,7 +11,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** Loads `file` through the code cache in a fresh process; returns the cache status and the module's answer. */
 function load(file: string): { status: string; answer: unknown } {
-  const code = `import { requireWithCodeCache } from ${JSON.stringify(dist)}; const r = requireWithCodeCache(${JSON.stringify(file)}); console.log(JSON.stringify({ status: r.state.status, answer: r.exports.answer() }));`;
+  const code = `import { requireWithCodeCache } from ${JSON.stringify(dist)}; const r = requireWithCodeCache(${JSON.stringify(file)}); console.log(JSON.stringify({ status: r.status, answer: r.exports.answer() }));`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout) as { status: string; answer: unknown };

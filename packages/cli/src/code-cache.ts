@@ -11,40 +11,31 @@
  *   functions this run compiled), to a temporary name and renamed, so concurrent commands never
  *   see a torn file. A directory that is not writable (a read-only install) just means no cache.
  */
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import vm from 'node:vm';
 
-/** What happened to the code cache in this process (tests read it). */
-export interface CodeCacheState {
-  readonly file: string;
-  /** `hit`: the cache was accepted; `miss`: there was none; `rejected`: V8 refused a stale one. */
-  readonly status: 'hit' | 'miss' | 'rejected';
-}
+/** What happened to the code cache: `hit`, it was accepted; `miss`, there was none; `rejected`, V8 refused a stale one. */
+export type CodeCacheStatus = 'hit' | 'miss' | 'rejected';
 
-/** The path of the code cache of `file`. */
-export function codeCacheFile(file: string): string {
-  return `${file}.v8-cache`;
-}
-
-/** Runs the CommonJS module `file` (as `require` would) and returns its exports, using and refreshing its code cache. */
-export function requireWithCodeCache(file: string): { exports: unknown; state: CodeCacheState } {
-  const cacheFile = codeCacheFile(file);
+/** Runs the CommonJS module `file` (as `require` would) and returns its exports, using and refreshing its code cache (`<file>.v8-cache`). */
+export function requireWithCodeCache(file: string): { exports: unknown; status: CodeCacheStatus } {
+  const cacheFile = `${file}.v8-cache`;
   const source = readFileSync(file, 'utf8');
   let cachedData: Buffer | undefined;
   try {
-    if (existsSync(cacheFile)) cachedData = readFileSync(cacheFile);
+    cachedData = readFileSync(cacheFile);
   } catch {
-    cachedData = undefined;
+    cachedData = undefined; // none yet, or unreadable: compile from source
   }
   const script = new vm.Script(Module.wrap(source), { filename: file, ...(cachedData !== undefined && { cachedData }) });
-  const status: CodeCacheState['status'] = cachedData === undefined ? 'miss' : script.cachedDataRejected === true ? 'rejected' : 'hit';
+  const status: CodeCacheStatus = cachedData === undefined ? 'miss' : script.cachedDataRejected === true ? 'rejected' : 'hit';
   if (status !== 'hit') process.once('exit', () => writeCache(script, cacheFile));
   const wrapper = script.runInThisContext() as (exports: unknown, require: NodeJS.Require, module: { exports: unknown }, filename: string, dirname: string) => void;
   const mod: { exports: unknown } = { exports: {} };
   wrapper.call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
-  return { exports: mod.exports, state: { file: cacheFile, status } };
+  return { exports: mod.exports, status };
 }
 
 function writeCache(script: vm.Script, cacheFile: string): void {
