@@ -34,10 +34,7 @@ sub one {
     return res(syscall($UT, -100, pack('H*', $p), pack('q4', 0, $OMIT, $s, $ns), 0x100));
   }
   my ($op, @f) = map { pack('H*', $_) } split / /, $line, -1;
-  if ($op eq 't') {
-    my ($p, $as, $ans, $ms, $mns) = @f;
-    return res(syscall($UT, -100, $p, pack('q4', $as, $ans, $ms, $mns), 0x100));
-  } elsif ($op eq 'm') {
+  if ($op eq 'm') {
     my ($p, $mode, $dev) = @f;
     return res(syscall($MK, -100, $p, $mode + 0, $dev + 0));
   } elsif ($op eq 's') {
@@ -89,9 +86,6 @@ const SYSCALLS: Record<string, readonly number[]> = {
   arm64: [88, 33, 6, 9, 12],
 };
 
-/** UTIME_OMIT: leave that time as it is. */
-const UTIME_OMIT = (1 << 30) - 2;
-
 export class FsCallError extends Error {
   constructor(
     readonly errno: number,
@@ -113,8 +107,7 @@ export class FsHelper {
   /** Started with the first request (a snapshot with nothing sparse needs none). */
   private proc: ChildProcessWithoutNullStreams | undefined;
   private readonly waiting = new Queue<Waiter>();
-  /** Requests not answered yet, and who waits for none to be left. */
-  private unanswered = 0;
+  /** Who waits for no request to be left unanswered (idle()). */
   private onIdle: (() => void) | undefined;
   private buf = '';
   private out: string[] = [];
@@ -178,7 +171,7 @@ export class FsHelper {
   }
 
   private answered(): void {
-    if (--this.unanswered === 0) this.onIdle?.();
+    if (this.waiting.length === 0) this.onIdle?.();
   }
 
   private request(fields: readonly (string | Buffer)[]): Promise<string> {
@@ -193,7 +186,6 @@ export class FsHelper {
     if (this.closing) return w.reject(new StowageError('ABORTED', 'the perl helper for file metadata was closed'));
     this.out.push(line);
     this.outBytes += line.length + 1;
-    this.unanswered++;
     this.waiting.push(w);
     if (this.outBytes >= 1 << 16) this.flush();
     else this.flushing ??= setImmediate(() => this.flush());
@@ -201,7 +193,7 @@ export class FsHelper {
 
   /** Resolves once every request made so far is answered. */
   async idle(): Promise<void> {
-    while (this.unanswered > 0) await new Promise<void>((r) => (this.onIdle = r));
+    while (this.waiting.length > 0) await new Promise<void>((r) => (this.onIdle = r));
   }
 
   /** Writes the queued requests in one write. */
@@ -214,22 +206,10 @@ export class FsHelper {
     this.outBytes = 0;
   }
 
-  /** Sets the modification time (ns since the epoch) of `path`, not following a symlink; atime is left as is. */
-  async setMtime(path: Buffer, mtimeNs: bigint): Promise<void> {
-    const s = mtimeNs / 1_000_000_000n;
-    let ns = mtimeNs % 1_000_000_000n;
-    let sec = s;
-    if (ns < 0n) {
-      ns += 1_000_000_000n;
-      sec -= 1n;
-    }
-    await this.request(['t', path, '0', String(UTIME_OMIT), sec.toString(), ns.toString()]);
-  }
-
   /**
-   * setMtime without a promise (a restore makes one for every entry): `mtimeNs` is decimal
-   * nanoseconds since the epoch (a tree node's mtime); `onError` gets a failure. idle()
-   * tells when all are done.
+   * Sets the modification time of `path`, not following a symlink (atime left as it is), without
+   * a promise (a restore makes one for every entry): `mtimeNs` is decimal nanoseconds since the
+   * epoch (a tree node's mtime); `onError` gets a failure. idle() tells when all are done.
    */
   setMtimeQueued(path: Buffer, mtimeNs: string, onError: (err: Error) => void): void {
     let sec: string;
@@ -295,6 +275,10 @@ export class FsHelper {
 class Queue<T> {
   private items: (T | undefined)[] = [];
   private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
 
   push(v: T): void {
     this.items.push(v);
