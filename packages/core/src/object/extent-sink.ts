@@ -1,12 +1,17 @@
 /**
- * Where a tree snapshot's content writer puts its chunk-list entries: every entry goes
- * to the snapshot's chunk lists (so gc, check and copy see every blob), and is handed,
- * split at file boundaries, to the files whose bytes it holds, in the order the files
- * were fed (the content writer writes entries in stream order, and a tree snapshot's
- * stream is the files' bytes back to back, nothing else).
+ * Where a tree snapshot's content writer puts its chunk-list entries: each entry is handed,
+ * split at file boundaries, to the files whose bytes it holds, in the order the files were
+ * fed (the content writer writes entries in stream order, and a tree snapshot's stream is
+ * the files' bytes back to back, nothing else). The entries do NOT go to the chunk lists
+ * themselves: the caller puts there each file's extents and its tree blobs (`other`), in an
+ * order of its own (a tree snapshot: walk order, so the lists are a function of the tree and
+ * an unchanged tree gives the same list blobs), so that every blob is in the lists (gc,
+ * check, copy).
  */
 import type { Extent } from '../tree/node.js';
 import type { ChunkListWriter } from './chunk-list.js';
+
+const DONE = Promise.resolve();
 
 interface Pending {
   left: number;
@@ -21,7 +26,7 @@ export class ExtentSink {
 
   constructor(private readonly lists: ChunkListWriter) {}
 
-  /** Entries written (the content writer numbers file records with it). */
+  /** Entries listed (the content writer numbers file records with it; a tree snapshot has no file records). */
   get count(): number {
     return this.lists.count;
   }
@@ -47,7 +52,7 @@ export class ExtentSink {
     }
   }
 
-  /** An entry of the fed stream (called by the content writer, in order). */
+  /** An entry of the fed stream (called by the content writer, in order): split among the files, not listed. */
   add(id: Buffer, length: number, offset = 0): Promise<void> {
     let off = offset;
     let len = length;
@@ -73,14 +78,20 @@ export class ExtentSink {
         }
       }
     }
-    return this.other(id, length, offset);
+    return DONE;
   }
 
-  /** An entry that is not fed content (a reused file's extent, a tree blob): chunk lists only. */
-  other(id: Buffer, length: number, offset = 0): Promise<void> {
-    const p = this.chain.then(() => this.lists.add(id, length, offset));
+  /**
+   * Entries of the chunk lists, after those given before (a file's extents, a tree blob).
+   * A failure to store a list blob is thrown by settled().
+   */
+  other(refs: readonly Extent[]): void {
+    if (refs.length === 0) return;
+    const p = this.chain.then(async () => {
+      for (const r of refs) await this.lists.add(r.id, r.length, r.offset);
+    });
+    p.catch(() => undefined); // thrown by settled()
     this.chain = p;
-    return p;
   }
 
   /** After the last entry: files whose bytes all arrived (truncated ones) resolve. */
@@ -92,7 +103,7 @@ export class ExtentSink {
     }
   }
 
-  /** Resolves once every entry added so far is in the chunk lists. */
+  /** Resolves once every entry given to other() so far is in the chunk lists. */
   async settled(): Promise<void> {
     await this.chain;
   }

@@ -183,9 +183,13 @@ export class ObjectWriter {
     this.needSink().shrinkLast(n);
   }
 
-  /** fileExtents: an extent of the object that is not processed content (a reused file's extent, a tree blob). */
-  reference(id: Buffer, length: number, offset = 0): Promise<void> {
-    return this.needSink().other(id, length, offset);
+  /**
+   * fileExtents: entries of the chunk lists, after those given before: the caller lists every
+   * extent of the object (its files' extents as expect() gave them or reused, its tree
+   * blobs), in an order of its own. A failure to store a list blob is thrown by finish().
+   */
+  reference(refs: readonly Extent[]): void {
+    this.needSink().other(refs);
   }
 
   private needSink(): ExtentSink {

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { restoreTree } from '../restore/tree-restore.js';
-import { seeded, sharedTestRepo, snapshotBytes } from '../testing/fixtures.js';
+import { seeded, sharedTestRepo, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { Repository } from '../repository/repository.js';
 import { lookupPath, walkEntries, treeTop } from '../tree/stored.js';
 import { snapshotTree } from './tree-snapshot.js';
 import { expectCode } from '../testing/expect-code.js';
@@ -73,6 +74,37 @@ describe('tree snapshots', () => {
     await restoreTree(repo, e.snapshot, out);
     expect(fs.readFileSync(path.join(out, 'd3/f8'), 'utf8')).toBe('changed\n');
     expect(fs.readFileSync(path.join(out, 'big.bin')).equals(files['big.bin'] as Buffer)).toBe(true);
+  });
+
+  it("an unchanged tree: the chunk lists are the parent's (walk order, whatever the timing), nothing is stored, no codec worker starts", async () => {
+    const src = path.join(dir, 'repeat');
+    const files: Record<string, string | Buffer> = { 'big.bin': seeded('repeat-big', 2_500_000), 'mid.bin': seeded('repeat-mid', 200_000) };
+    for (let i = 0; i < 600; i++) files[`d${i % 7}/s${i % 3}/f${i}`] = seeded(`f${i}`, 50 + ((i * 97) % 3000));
+    tree(src, files);
+    fs.linkSync(path.join(src, 'd0/s0/f0'), path.join(src, 'd1/link'));
+    const cacheRoot = tempCacheRoot();
+    try {
+      const { backend, repo } = await testRepo(cacheRoot);
+      const a = await snapshotTree(repo, [src], { workers: 2 });
+      await repo.close();
+      for (const force of [false, true]) {
+        // a fresh process's view: a repository opened anew, its codec pool unstarted
+        const again = await Repository.open(backend, { cacheRoot });
+        try {
+          const b = await snapshotTree(again, [src], { workers: 2, force });
+          expect(b.filesRead).toBe(force ? 602 : 0);
+          expect(b.snapshot.content.lists).toEqual(a.snapshot.content.lists);
+          expect(b.snapshot.content.chunks).toBe(a.snapshot.content.chunks);
+          expect(b.snapshot.tree!.root).toEqual(a.snapshot.tree!.root);
+          expect(b.snapshot.summary.bytesStored).toBe(0);
+          if (!force) expect(again.codecs(2).size).toBe(0);
+        } finally {
+          await again.close();
+        }
+      }
+    } finally {
+      fs.rmSync(cacheRoot, { recursive: true, force: true });
+    }
   });
 
   it('the parent: unchanged entries keep their xattrs and symlink targets without reading them; changed ones are read again', async () => {

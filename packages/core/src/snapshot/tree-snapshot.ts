@@ -39,6 +39,7 @@ import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
 import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
 import { isTreeSnapshot, loadEntries, loadSomeEntriesOf } from '../tree/stored.js';
+import { ListOrder } from '../tree/list-order.js';
 
 export type TreeWarningCode =
   /** A file or directory could not be read (permission denied, I/O error): skipped. */
@@ -171,7 +172,9 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
       rootNodes.push((await walker.entry(Buffer.from(t.path), t.name, '', t.st, old, t.st.dev, new Set())).later);
     }
     await walker.finish();
-    const root = await walker.saveTree(rootNodes);
+    const top = await walker.saveTree(rootNodes);
+    walker.listed.put(top.refs);
+    const root = top.ids;
     const written = await walker.object.finish();
     await session.flush();
     const s = walker.stats;
@@ -227,6 +230,8 @@ class TreeWalker {
   readonly warnings: TreeWarning[] = [];
   /** The snapshot's object: every file's bytes back to back, each file's extents handed back. */
   readonly object: ObjectWriter;
+  /** The snapshot's chunk-list entries, in walk order. */
+  readonly listed = new ListOrder((refs) => this.object.reference(refs));
   private readonly owners = new OwnerNames();
   private readonly ignore: Ignore | undefined;
   /** Old versions of the files in the batch being fed, by path key (delta bases). */
@@ -349,7 +354,7 @@ class TreeWalker {
     if (linkKey && this.linked.has(linkKey)) return old; // content counted with the first name
     this.stats.filesReused++;
     this.stats.bytes += old.size ?? 0;
-    for (const e of decodeExtents(old)) void this.detach(this.object.reference(e.id, e.length, e.offset));
+    this.listed.put(decodeExtents(old));
     if (linkKey) this.linked.set(linkKey, Promise.resolve({ size: old.size ?? 0, ...(old.content && { content: old.content }), ...(old.sparse && { sparse: old.sparse }) }));
     return old;
   }
@@ -517,10 +522,12 @@ class TreeWalker {
     }
     for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
     const same = old !== undefined && oldDir !== undefined && this.sameEntry(old, st) ? oldDir : undefined;
+    const listedAt = this.listed.reserve(); // the directory's tree blobs come after its entries'
     return {
       later: this.detach(
         (async () => {
-          const ids = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined, same);
+          const { ids, refs } = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined, same);
+          this.listed.fill(listedAt, refs);
           if (same && ids === old!.tree) return old; // the parent's directory, all of it
           node.tree = ids;
           return node;
@@ -646,12 +653,12 @@ class TreeWalker {
       this.prefetched = undefined;
       this.stats.filesReused++;
       this.stats.bytes += Number(st.size);
-      for (const e of decodeExtents(old!)) void this.detach(this.object.reference(e.id, e.length, e.offset));
+      this.listed.put(decodeExtents(old!));
       const c = { size: old!.size!, ...(old!.content && { content: old!.content }), ...(old!.sparse && { sparse: old!.sparse }) };
       if (linkKey) this.linked.set(linkKey, Promise.resolve(c));
       return now({ ...base, ...c });
     }
-    const content = (await this.readAndFeed(abs, rel, st, old)).later;
+    const content = (await this.readAndFeed(abs, rel, st, old, this.listed.reserve())).later;
     if (linkKey)
       this.linked.set(
         linkKey,
@@ -660,8 +667,11 @@ class TreeWalker {
     return { later: this.detach(content.then((c) => (c ? { ...base, ...c } : undefined))) };
   }
 
-  /** Reads a file and feeds it; resolves (once fed) to its content fields, or undefined if unreadable. */
-  private async readAndFeed(abs: Buffer, rel: string, st: BigIntStats, old: TreeNode | undefined): Promise<Later<Pick<TreeNode, 'size' | 'content' | 'sparse'> | undefined>> {
+  /**
+   * Reads a file and feeds it; resolves (once fed) to its content fields, or undefined if
+   * unreadable. Its extents (none: unreadable) fill place `listedAt` of the chunk lists.
+   */
+  private async readAndFeed(abs: Buffer, rel: string, st: BigIntStats, old: TreeNode | undefined, listedAt: number): Promise<Later<Pick<TreeNode, 'size' | 'content' | 'sparse'> | undefined>> {
     const pre = this.prefetched;
     this.prefetched = undefined;
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
@@ -671,6 +681,7 @@ class TreeWalker {
       if (r.error) {
         this.stats.files--;
         this.unreadable(abs, r.error);
+        this.listed.fill(listedAt, []);
         return now(undefined);
       }
       if (r.changed) this.warn('CHANGED_WHILE_READ', abs, 'changed while it was read: stored as read');
@@ -678,7 +689,10 @@ class TreeWalker {
       this.stats.bytesRead += r.data.length;
       this.stats.bytes += r.data.length;
       const size = r.data.length;
-      const later = this.feedWhole(rel, r.data, old).then((ext) => ({ size, content: encodeExtents(ext) }));
+      const later = this.feedWhole(rel, r.data, old).then((ext) => {
+        this.listed.fill(listedAt, ext);
+        return { size, content: encodeExtents(ext) };
+      });
       // backpressure: the walk waits while the content writer is MAX_BATCHES batches behind (memory)
       while (this.batchesQueued >= MAX_BATCHES) await this.batching;
       return { later };
@@ -690,6 +704,7 @@ class TreeWalker {
     } catch (err) {
       this.stats.files--;
       this.unreadable(abs, err);
+      this.listed.fill(listedAt, []);
       return now(undefined);
     }
     try {
@@ -732,7 +747,12 @@ class TreeWalker {
       this.stats.filesRead++;
       this.stats.bytes += got;
       const size = got < dataBytes ? (holes ? Number(st.size) : got) : Number(st.size);
-      return { later: extentsP.then((ext) => ({ size, content: encodeExtents(ext), ...(holes && { sparse: regions }) })) };
+      return {
+        later: extentsP.then((ext) => {
+          this.listed.fill(listedAt, ext);
+          return { size, content: encodeExtents(ext), ...(holes && { sparse: regions }) };
+        }),
+      };
     } catch (err) {
       if (err instanceof StowageError) throw err;
       const e = err as NodeJS.ErrnoException;
@@ -810,31 +830,32 @@ class TreeWalker {
     // tree blobs written in the meantime: wait for all (rethrows the first failure)
     while (this.outstanding > 0) await new Promise<void>((r) => (this.idle = r));
     if (this.failure) throw this.failure.err;
+    if (this.listed.waiting) throw new Error(`internal error: ${this.listed.waiting} places of the chunk lists never filled`);
   }
 
   /**
-   * Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids. A blob
-   * equal to the parent's (`oldTree`: the directory's blobs in the parent snapshot) is
-   * stored already: no index lookup. When the entries are the parent's nodes themselves
-   * (`same`: the parent's directory as loaded, a one-blob directory), returns `oldTree`
-   * itself without encoding anything.
+   * Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids and their
+   * chunk-list entries (for the caller to list in walk order). A blob equal to the parent's
+   * (`oldTree`: the directory's blobs in the parent snapshot) is stored already: no index
+   * lookup. When the entries are the parent's nodes themselves (`same`: the parent's
+   * directory as loaded, a one-blob directory), returns `oldTree` itself without encoding anything.
    */
-  async saveTree(nodes: readonly Promise<TreeNode | undefined>[], oldTree?: string[], same?: OldDir): Promise<string[]> {
+  async saveTree(nodes: readonly Promise<TreeNode | undefined>[], oldTree?: string[], same?: OldDir): Promise<{ ids: string[]; refs: Extent[] }> {
     const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== undefined);
     if (same && oldTree?.length === 1 && same.bytes > 0 && done.length === same.entries.length && done.every((n, i) => n === same.entries[i])) {
       // every entry is the parent's node (sameEntry), in the parent's order: the parent's blob, not encoded again
-      await this.object.reference(Buffer.from(oldTree[0]!, 'hex'), same.bytes, 0);
-      return oldTree;
+      return { ids: oldTree, refs: [{ id: Buffer.from(oldTree[0]!, 'hex'), offset: 0, length: same.bytes }] };
     }
     const ids: string[] = [];
+    const refs: Extent[] = [];
     for (let i = 0; i < done.length || i === 0; i += TREE_BLOB_ENTRIES) {
       const blob = encodeTreeBlob(done.slice(i, i + TREE_BLOB_ENTRIES));
       const id = this.repo.codec.id(blob);
       if (oldTree?.[ids.length] !== id.toString('hex')) await this.session.saveChunks('list', [blob], [id]);
-      await this.object.reference(id, blob.length, 0);
+      refs.push({ id, offset: 0, length: blob.length });
       ids.push(id.toString('hex'));
     }
-    return ids;
+    return { ids, refs };
   }
 }
 

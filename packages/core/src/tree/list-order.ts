@@ -1,0 +1,63 @@
+import type { Extent } from './node.js';
+
+/**
+ * The chunk-list entries of a tree snapshot in walk order, whatever order they become known
+ * in: each file's extents at its place in the walk, each directory's tree blobs after its
+ * entries', the top's last. A file's extents are known once the content writer cut its
+ * bytes, a directory's blobs once all its entries are; listing them as they came made the
+ * lists depend on timing, so an unchanged tree stored new list blobs (and started a codec
+ * worker for them). In walk order the lists are a function of the tree: an unchanged tree
+ * gives the parent's list blobs. Memory: the places not listed yet (those after the first
+ * one still waiting: files in the content writer, directories whose entries are).
+ */
+export class ListOrder {
+  private places: (readonly Extent[] | undefined)[] = [];
+  /** places[head] is the first place not listed; places[0] is place number `base`. */
+  private head = 0;
+  private base = 0;
+
+  constructor(private readonly out: (refs: readonly Extent[]) => void) {}
+
+  /** Places reserved and not listed yet. */
+  get waiting(): number {
+    return this.places.length - this.head;
+  }
+
+  /** Reserves the next place; fill it later. */
+  reserve(): number {
+    this.places.push(undefined);
+    return this.base + this.places.length - 1;
+  }
+
+  /** The entries of place `at` (reserved): listed with those before it, once they all are known. */
+  fill(at: number, refs: readonly Extent[]): void {
+    this.places[at - this.base] = refs;
+    if (at - this.base !== this.head) return;
+    let ready: Extent[] | undefined;
+    for (; this.head < this.places.length; this.head++) {
+      const p = this.places[this.head];
+      if (p === undefined) break;
+      if (p.length) (ready ??= []).push(...p);
+      this.places[this.head] = EMPTY;
+    }
+    if (this.head === this.places.length) {
+      this.base += this.head;
+      this.places = [];
+      this.head = 0;
+    } else if (this.head >= 1024) {
+      this.places.splice(0, this.head);
+      this.base += this.head;
+      this.head = 0;
+    }
+    if (ready) this.out(ready);
+  }
+
+  /** The next place, known now. */
+  put(refs: readonly Extent[]): void {
+    if (this.places.length === 0) {
+      if (refs.length) this.out(refs);
+    } else this.fill(this.reserve(), refs);
+  }
+}
+
+const EMPTY: readonly Extent[] = [];
