@@ -28,6 +28,8 @@ async function roundTrip(data: Buffer, splitter: Splitter, piece: (i: number) =>
   const session = {
     async saveChunks(_t: string, chunks: readonly Uint8Array[], ids: readonly Buffer[]) {
       chunks.forEach((c, i) => blobs.set(ids[i]!.toString('hex'), Buffer.from(c)));
+      // the writer may reuse the chunks' memory once this resolves: nothing of it may matter any more
+      for (const c of chunks) c.fill(0xdd);
       return { newBlobs: 0, newBytes: 0 };
     },
   } as unknown as WriteSession;
@@ -106,5 +108,32 @@ describe('ContentWriter + splitters', () => {
     const cut = image.subarray(0, 123457);
     const { back } = await roundTrip(Buffer.from(cut), new TarSplitter(), () => 4096);
     expect(back.equals(cut)).toBe(true);
+  });
+
+  it('reuses its memory: carried tails and slice-stream blobs take the same few buffers however long the input', async () => {
+    const allocationsFor = async (mib: number, raw: boolean): Promise<number> => {
+      const session = { saveChunks: async () => ({ newBlobs: 0, newBytes: 0, deltaCandidates: 0 }) } as unknown as WriteSession;
+      const lists = { count: 0, add: async () => undefined } as unknown as ChunkListWriter;
+      const w = new ContentWriter(session, createCutter(params), lists, (d) => blake3(d), createCutter(params));
+      const data = bytes('long', 1 << 20);
+      for (let i = 0; i < mib; i++) {
+        const ev: SplitEvent[] = [];
+        if (raw) for (let at = 0; at < data.length; at += 99_991) ev.push({ kind: 'content', bytes: data.subarray(at, at + 99_991) });
+        else
+          for (let at = 0; at + 3000 <= data.length; at += 3512) {
+            ev.push({ kind: 'glue', bytes: data.subarray(at + 3000, at + 3512) }, { kind: 'content', bytes: data.subarray(at, at + 3000) }, { kind: 'end-content' });
+          }
+        await w.process(ev);
+      }
+      if (raw) await w.process([{ kind: 'end-content' }]);
+      await w.finish();
+      return w.allocations;
+    };
+    for (const raw of [false, true]) {
+      const short = await allocationsFor(4, raw);
+      const long = await allocationsFor(32, raw);
+      expect(short).toBeLessThanOrEqual(20); // one round's working set (1 MiB of events, 64 KiB chunks)
+      expect(long).toBe(short);
+    }
   });
 });

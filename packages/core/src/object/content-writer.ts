@@ -20,6 +20,7 @@ import type { ArchiveMember, SplitEvent } from '../split/events.js';
 import type { ChunkListWriter } from './chunk-list.js';
 import { pickBase, pathKey, type Basis, type BasisFile, type FileMapWriter } from './file-map.js';
 import { SliceStream } from './slice-stream.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 /** Glue blobs are closed at this size. */
 export const GLUE_BYTES = 256 * 1024;
@@ -75,6 +76,8 @@ export class ContentWriter {
   readonly stats: ContentStats = { entries: 0, newChunks: 0, bytesNew: 0, deltaCandidates: 0 };
   readonly members: ArchiveMember[] = [];
   private carry: Uint8Array = new Uint8Array(0);
+  /** Memory of carried tails (and of chunks cut from them), reused once the session copied those chunks. */
+  private readonly carries = new BufferPool();
   /** True while `carry` is a view into the current input piece (copied before the piece is released). */
   private carryIsView = false;
   /** True once the current unit has emitted a chunk of its own. */
@@ -154,7 +157,7 @@ export class ContentWriter {
       if (this.chunks.length >= 4096) await this.saveChunks();
     }
     if (this.carryIsView) {
-      this.carry = new Uint8Array(this.carry); // the piece is about to be released
+      this.carry = this.join(this.carry); // the piece is about to be released
       this.carryIsView = false;
     }
     await this.saveChunks();
@@ -181,13 +184,13 @@ export class ContentWriter {
     let rest = bytes;
     if (this.carry.length > 0) {
       if (this.carry.length + bytes.length < this.max) {
-        this.carry = concat(this.carry, bytes);
+        this.carry = this.join(this.carry, bytes);
         this.carryIsView = false;
         return;
       }
       // decide the chunks that start in the carried tail, using just enough new bytes
       const take = Math.min(bytes.length, this.max);
-      const joined = concat(this.carry, bytes.subarray(0, take));
+      const joined = this.join(this.carry, bytes.subarray(0, take));
       const r = this.cutter.cuts(joined, false);
       let consumed = 0;
       for (let i = 0; i < r.count && consumed < this.carry.length; i++) {
@@ -197,7 +200,7 @@ export class ContentWriter {
       }
       if (consumed < this.carry.length) {
         // not decidable yet (bytes was short): keep carrying
-        this.carry = concat(joined.subarray(consumed), bytes.subarray(take));
+        this.carry = this.join(joined.subarray(consumed), bytes.subarray(take));
         this.carryIsView = false;
         return;
       }
@@ -283,14 +286,33 @@ export class ContentWriter {
   }
 
   private async saveChunks(): Promise<void> {
-    if (this.chunks.length === 0) return;
-    const r = await this.session.saveChunks('data', this.chunks, this.ids, this.hints);
-    this.stats.newChunks += r.newBlobs;
-    this.stats.bytesNew += r.newBytes;
-    this.stats.deltaCandidates += r.deltaCandidates;
-    this.chunks = [];
-    this.ids = [];
-    this.hints = [];
+    if (this.chunks.length > 0) {
+      const r = await this.session.saveChunks('data', this.chunks, this.ids, this.hints);
+      this.stats.newChunks += r.newBlobs;
+      this.stats.bytesNew += r.newBytes;
+      this.stats.deltaCandidates += r.deltaCandidates;
+      this.chunks = [];
+      this.ids = [];
+      this.hints = [];
+    }
+    // the session copied the chunks it keeps: their memory is free for the next ones
+    this.glue.recycle();
+    this.smallFiles.recycle();
+    this.carries.recycle(this.carry);
+  }
+
+  /** `a` then `b`, in a carry buffer (lent until the next saveChunks, or while it is the carry). */
+  private join(a: Uint8Array, b?: Uint8Array): Uint8Array {
+    const n = a.length + (b?.length ?? 0);
+    const out = this.carries.take(n).subarray(0, n);
+    out.set(a, 0);
+    if (b) out.set(b, a.length);
+    return out;
+  }
+
+  /** Buffers allocated so far for carried tails and slice streams (tests: memory is reused). */
+  get allocations(): number {
+    return this.carries.allocated + this.glue.allocations + this.smallFiles.allocations;
   }
 
   /** Writes queued entries, in order, up to the first slice whose blob is not cut yet. */
@@ -321,11 +343,4 @@ export class ContentWriter {
     }
     if (r > 0) this.records = this.records.slice(r);
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

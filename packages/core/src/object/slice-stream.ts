@@ -7,6 +7,7 @@
  * covering that range are cut, `resolve` maps the range to (blob, offset, length).
  */
 import type { Cutter } from '../chunker/index.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 export interface CutBlob {
   /** Stream offset of the blob's first byte. */
@@ -21,13 +22,18 @@ export class SliceStream {
   /** Bytes of the stream already cut into blobs. */
   cutUpTo = 0;
   private buf: Uint8Array = new Uint8Array(0);
+  /** The bytes not cut yet: buf[from, from + len). Before `from`: cut blobs, possibly still in use. */
+  private from = 0;
   private len = 0;
+  /** The stream's buffers: a cut blob's bytes are views of them until `recycle`. */
+  private readonly pool = new BufferPool();
   /** Blobs cut and not yet fully consumed by resolve(). */
   private readonly blobs: { start: number; end: number; id: Buffer }[] = [];
 
   /**
    * `cutter`: content-defined cuts; undefined: fixed blobs of `fixedBytes`.
-   * `onBlob` receives each new blob (its bytes are valid until the next call on this stream).
+   * `onBlob` receives each new blob; its bytes are a view of the stream's memory, valid
+   * until `recycle` is called.
    */
   constructor(
     private readonly cutter: Cutter | undefined,
@@ -39,12 +45,14 @@ export class SliceStream {
   /** Appends a copy of `bytes`; returns its stream offset. Cuts the blobs that are decided. */
   append(bytes: Uint8Array): number {
     const at = this.pos;
-    if (this.len + bytes.length > this.buf.length) {
-      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.len + bytes.length, 64 * 1024));
-      grown.set(this.buf.subarray(0, this.len));
-      this.buf = grown;
+    if (this.from + this.len + bytes.length > this.buf.length) {
+      // the cut blobs before `from` may still be in use: continue in another buffer
+      const next = this.pool.take(Math.max(this.buf.length, this.len + bytes.length));
+      next.set(this.buf.subarray(this.from, this.from + this.len));
+      this.buf = next;
+      this.from = 0;
     }
-    this.buf.set(bytes, this.len);
+    this.buf.set(bytes, this.from + this.len);
     this.len += bytes.length;
     this.pos += bytes.length;
     // nothing can be decided below one maximum chunk (content-defined) or the fixed size
@@ -55,6 +63,23 @@ export class SliceStream {
   /** Cuts everything appended so far into blobs (a flush point: layer end, input end). */
   flush(): void {
     this.cut(true);
+  }
+
+  /**
+   * The consumer is done with the bytes of every blob handed out so far (the write session
+   * copied them): the stream's memory is reused from here on.
+   */
+  recycle(): void {
+    this.pool.recycle(this.buf);
+    if (this.from > 0) {
+      this.buf.copyWithin(0, this.from, this.from + this.len);
+      this.from = 0;
+    }
+  }
+
+  /** Buffers the stream allocated so far (tests: memory is reused, not allocated per cut). */
+  get allocations(): number {
+    return this.pool.allocated;
   }
 
   /**
@@ -84,7 +109,7 @@ export class SliceStream {
     let lengths: ArrayLike<number>;
     let count: number;
     if (this.cutter) {
-      const r = this.cutter.cuts(this.buf.subarray(0, this.len), final);
+      const r = this.cutter.cuts(this.buf.subarray(this.from, this.from + this.len), final);
       lengths = r.lengths;
       count = r.count;
     } else {
@@ -94,7 +119,7 @@ export class SliceStream {
     }
     if (count === 0) return;
     const data = this.buf;
-    let off = 0;
+    let off = this.from;
     for (let i = 0; i < count; i++) {
       const n = lengths[i]!;
       const bytes = data.subarray(off, off + n);
@@ -104,11 +129,8 @@ export class SliceStream {
       this.cutUpTo += n;
       off += n;
     }
-    // the cut blobs' bytes stay with their consumer: continue in a fresh buffer
-    const rest = this.len - off;
-    const next = new Uint8Array(Math.max(this.buf.length, 64 * 1024));
-    next.set(data.subarray(off, this.len));
-    this.buf = next;
-    this.len = rest;
+    // the cut blobs' bytes stay with their consumer until recycle: the rest follows them
+    this.len -= off - this.from;
+    this.from = off;
   }
 }
