@@ -11,14 +11,17 @@
 import { corrupt } from '../errors.js';
 import { ID_BYTES, blake3 } from '../hash/blake3.js';
 import { ENTRY_BYTES, encodeEntries, readEntries, slotCount } from '../pack/entry.js';
-import type { IndexedPack } from './types.js';
+import type { AnyIndexedPack, IndexedPack } from './types.js';
 
 const MAGIC = Buffer.from('STWIDX01', 'latin1');
 
 /** Encodes the plaintext of an index file (through IndexFileBuilder: one encoder). */
-export function encodeIndexFile(packs: readonly IndexedPack[]): Buffer {
+export function encodeIndexFile(packs: readonly AnyIndexedPack[]): Buffer {
   const b = new IndexFileBuilder();
-  for (const p of packs) b.addPack(p.id, encodeEntries(p.entries), slotCount(p.entries));
+  for (const p of packs) {
+    if ('slots' in p) b.addPack(p.id, p.slots, p.slotCount);
+    else b.addPack(p.id, encodeEntries(p.entries), slotCount(p.entries));
+  }
   return b.take();
 }
 

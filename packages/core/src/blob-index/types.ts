@@ -11,3 +11,19 @@ export interface IndexedPack {
   readonly id: string;
   readonly entries: readonly PackEntry[];
 }
+
+/**
+ * The blobs of one pack as raw slots (pack/entry.ts), as its trailer and an index file hold
+ * them: what a write session keeps of its uploaded packs until their index file, with no
+ * object per blob.
+ */
+export interface RawIndexedPack {
+  /** Hex pack id. */
+  readonly id: string;
+  /** `slotCount` * ENTRY_BYTES bytes of slots, checked when the pack was built (PackWriter.finalize). */
+  readonly slots: Buffer;
+  readonly slotCount: number;
+}
+
+/** A pack's index entries, as objects or as raw slots. */
+export type AnyIndexedPack = IndexedPack | RawIndexedPack;

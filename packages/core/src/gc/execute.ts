@@ -19,7 +19,7 @@
  * interrupted gc writes byte-identical packs) is kept.
  */
 import { isStowageError } from '../errors.js';
-import { ENTRY_BYTES, encodeEntries, slotCount } from '../pack/entry.js';
+import { ENTRY_BYTES } from '../pack/entry.js';
 import type { FinishedPack } from '../pack/pack-writer.js';
 import { uploadPack } from '../pack/upload.js';
 import { removeLocks } from '../repository/lock.js';
@@ -108,7 +108,7 @@ async function repackAll(repo: Repository, plan: GcPlan, index: GcIndexFiles, op
     await uploadPack(repo.backend, pack);
     packs.add(pack.id);
     bytes += pack.size;
-    await index.addPack(pack.id, encodeEntries(pack.entries), slotCount(pack.entries));
+    await index.addPack(pack.id, pack.slots, pack.slotCount);
   };
   const repack = plan.packs.filter((p) => p.action === 'repack');
   const repacker = new Repacker(repo, table, onPack, repack.length);

@@ -24,6 +24,7 @@ import {
   decodeLocationValue,
   encodeEntries,
   encodeLocationValue,
+  locationValueOfSlot,
   entryFlags,
   readEntries,
   slotCount,
@@ -112,6 +113,9 @@ describe('one index-entry codec', () => {
   it.each(CASES)("$name: the LevelDB value bytes are the format's, and read back", ({ entry, value }) => {
     const v = encodeLocationValue(packId, entry);
     expect(v.toString('hex')).toBe(value);
+    // the same value straight from the slots (what a write session absorbs), after another entry
+    const slots = encodeEntries([CASES[0]!.entry, entry]);
+    expect(locationValueOfSlot(packId, slots, ENTRY_BYTES).toString('hex')).toBe(value);
     const { id: _id, ...loc } = entry;
     expect(decodeLocationValue(v)).toEqual({ pack: packId.toString('hex'), ...loc });
   });
@@ -123,6 +127,10 @@ describe('one index-entry codec', () => {
       await db.absorb('idx', [{ id: packId.toString('hex'), entries }]);
       const got = await db.getMany(entries.map((e) => e.id));
       expect(got).toEqual(entries.map(({ id: _id, ...loc }) => ({ pack: packId.toString('hex'), ...loc })));
+      // and as raw slots (a write session's packs): the same answers
+      const raw = entries.map((e) => ({ ...e, id: Buffer.alloc(32, 0x40 + e.id[0]!) }));
+      await db.absorb('raw', [{ id: packId.toString('hex'), slots: encodeEntries(raw), slotCount: slotCount(raw) }]);
+      expect(await db.getMany(raw.map((e) => e.id))).toEqual(got);
     } finally {
       await db.close();
     }

@@ -229,6 +229,26 @@ export function encodeLocationValue(packId: Uint8Array, e: EntryLocation): Buffe
   return v;
 }
 
+/**
+ * The LevelDB value of the entry slot at `off` of `slots` (its ref slot after it, when it has
+ * one), straight from the bytes: what encodeLocationValue gives for the decoded entry. For
+ * slots already checked (a pack this process built); ref slots themselves have no value.
+ */
+export function locationValueOfSlot(packId: Uint8Array, slots: Uint8Array, off: number): Buffer {
+  const flags = slots[off + 33]!;
+  const ref = off + ENTRY_BYTES;
+  const tail = (flags & FLAG_DELTA) !== 0 ? ID_BYTES : (flags & FLAG_FRAMED) !== 0 ? 8 : 0;
+  const v = Buffer.allocUnsafe(VALUE_HEAD_BYTES + tail);
+  v.set(packId.subarray(0, ID_BYTES), 0);
+  v.set(slots.subarray(off + 32, off + ENTRY_BYTES), 32);
+  if ((flags & FLAG_DELTA) !== 0) v.set(slots.subarray(ref, ref + ID_BYTES), VALUE_HEAD_BYTES);
+  else if ((flags & FLAG_FRAMED) !== 0) {
+    v.set(slots.subarray(ref + 34, ref + 38), VALUE_HEAD_BYTES);
+    v.set(slots.subarray(ref + 42, ref + 46), VALUE_HEAD_BYTES + 4);
+  }
+  return v;
+}
+
 /** Decodes a LevelDB value (encodeLocationValue). */
 export function decodeLocationValue(v: Buffer): BlobLocation {
   const flags = v[33]!;

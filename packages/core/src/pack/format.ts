@@ -27,7 +27,7 @@
  */
 import { corrupt } from '../errors.js';
 import { ID_BYTES, blake3 } from '../hash/blake3.js';
-import { ENTRY_BYTES, readEntries, slotCount, writeEntry, type PackEntry } from './entry.js';
+import { ENTRY_BYTES, encodeEntries, readEntries, slotCount, type PackEntry } from './entry.js';
 
 export const TRAILER_MAGIC = Buffer.from('STWT', 'latin1');
 export const FOOTER_MAGIC = Buffer.from('STOWPAK1', 'latin1');
@@ -39,13 +39,18 @@ export const MAX_PACK_BYTES = 0xffff_ffff;
 
 /** Encodes the plaintext trailer of a pack. */
 export function encodeTrailer(entries: readonly PackEntry[]): Buffer {
-  const slots = slotCount(entries);
-  const body = Buffer.allocUnsafe(4 + 1 + 4 + slots * ENTRY_BYTES + ID_BYTES);
+  return encodeTrailerSlots(encodeEntries(entries), slotCount(entries));
+}
+
+/** Encodes the plaintext trailer of a pack from its raw slots (`count` slots, pack/entry.ts). */
+export function encodeTrailerSlots(slots: Uint8Array, count: number): Buffer {
+  if (slots.length !== count * ENTRY_BYTES) throw new RangeError(`encodeTrailerSlots: ${slots.length} bytes for ${count} slots`);
+  const body = Buffer.allocUnsafe(4 + 1 + 4 + slots.length + ID_BYTES);
   TRAILER_MAGIC.copy(body, 0);
   body[4] = TRAILER_VERSION;
-  body.writeUInt32LE(slots, 5);
-  let off = 9;
-  for (const e of entries) off += writeEntry(body, off, e);
+  body.writeUInt32LE(count, 5);
+  body.set(slots, 9);
+  const off = 9 + slots.length;
   blake3(body.subarray(0, off)).copy(body, off);
   return body;
 }

@@ -1,12 +1,18 @@
 /**
  * Builds one pack in memory: blobs appended in order, then trailer and footer.
  * Synchronous and single use. `finalize` re-parses what it built before returning.
+ *
+ * Memory per blob: its entry is written straight into the trailer's slots (one growing
+ * buffer, 46 or 92 bytes a blob), and blobs whose stored bytes follow each other in one
+ * buffer (an encoded batch) make one part: no object is kept per blob. With 256-byte chunks
+ * a 16 MiB pack holds about 45,000 blobs; an entry object, its id Buffer and a view per blob
+ * kept about 300 bytes of heap each, for the pack being built and every pack uploading.
  */
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { Cipher } from '../crypto/cipher.js';
 import type { BlobType, PackEntry } from './entry.js';
-import { ENTRY_BYTES } from './entry.js';
-import { FOOTER_BYTES, MAX_PACK_BYTES, encodeFooter, encodeTrailer } from './format.js';
+import { ENTRY_BYTES, encodeEntries, readEntries, writeEntry } from './entry.js';
+import { FOOTER_BYTES, MAX_PACK_BYTES, encodeFooter, encodeTrailerSlots } from './format.js';
 import { parsePackTail } from './pack-reader.js';
 
 /** A finished pack, ready to save under `id`. */
@@ -19,6 +25,12 @@ export interface FinishedPack {
   readonly size: number;
   /** The pack as one buffer (concatenated on first use). */
   readonly bytes: Buffer;
+  /** The trailer's slots (pack/entry.ts): `slotCount` * ENTRY_BYTES bytes. */
+  readonly slots: Buffer;
+  readonly slotCount: number;
+  /** Blobs in the pack (entries; ref slots not counted). */
+  readonly count: number;
+  /** The entries as objects, decoded from `slots` on each use (an object per blob: tests and small packs). */
   readonly entries: readonly PackEntry[];
 }
 
@@ -33,7 +45,12 @@ export interface FrameMember {
 
 export class PackWriter {
   private readonly parts: Uint8Array[] = [];
-  private readonly entries: PackEntry[] = [];
+  /** The part being extended: `pending` grows while added bytes follow it in its buffer. */
+  private pending: Uint8Array | undefined;
+  private pendingLength = 0;
+  /** The trailer's slots so far (the first `slots` of them). */
+  private raw = Buffer.allocUnsafe(64 * ENTRY_BYTES);
+  private blobs = 0;
   private blobBytes = 0;
   private slots = 0;
   private finished = false;
@@ -42,7 +59,7 @@ export class PackWriter {
 
   /** Number of blobs so far. */
   get count(): number {
-    return this.entries.length;
+    return this.blobs;
   }
 
   /** Bytes of the pack if finalized now (blobs plus projected trailer and footer). */
@@ -56,10 +73,10 @@ export class PackWriter {
     if (base && !compressed) throw new TypeError('PackWriter: a delta blob is always a zstd frame');
     const slots = base ? 2 : 1;
     if (this.size + stored.length + slots * ENTRY_BYTES > MAX_PACK_BYTES) throw new RangeError('PackWriter: pack would exceed 4 GiB');
-    this.entries.push({ id, type, compressed, offset: this.blobBytes, length: stored.length, rawLength, ...(base && { base }) });
-    this.slots += slots;
-    this.parts.push(stored);
-    this.blobBytes += stored.length;
+    const at = this.room(slots); // first: it may replace this.raw
+    writeEntry(this.raw, at, { id, type, compressed, offset: this.blobBytes, length: stored.length, rawLength, base });
+    this.blobs++;
+    this.append(stored);
   }
 
   /**
@@ -71,38 +88,72 @@ export class PackWriter {
     if (this.finished) throw new TypeError('PackWriter: add after finalize');
     if (members.length === 0) throw new TypeError('PackWriter: a frame without members');
     if (this.size + stored.length + 2 * members.length * ENTRY_BYTES > MAX_PACK_BYTES) throw new RangeError('PackWriter: pack would exceed 4 GiB');
+    for (const m of members) if (m.offset + m.rawLength > frameRawLength) throw new RangeError('PackWriter: frame member outside its frame');
     for (const m of members) {
-      if (m.offset + m.rawLength > frameRawLength) throw new RangeError('PackWriter: frame member outside its frame');
-      this.entries.push({ id: m.id, type: m.type, compressed, offset: this.blobBytes, length: stored.length, rawLength: m.rawLength, frame: { offset: m.offset, rawLength: frameRawLength } });
-      this.slots += 2;
+      const frame = { offset: m.offset, rawLength: frameRawLength };
+      const at = this.room(2);
+      writeEntry(this.raw, at, { id: m.id, type: m.type, compressed, offset: this.blobBytes, length: stored.length, rawLength: m.rawLength, frame });
     }
-    this.parts.push(stored);
+    this.blobs += members.length;
+    this.append(stored);
+  }
+
+  /** Reserves `n` slots; returns the byte offset of the first. */
+  private room(n: number): number {
+    const at = this.slots * ENTRY_BYTES;
+    if (at + n * ENTRY_BYTES > this.raw.length) {
+      const raw = Buffer.allocUnsafe(Math.max(2 * this.raw.length, at + n * ENTRY_BYTES));
+      this.raw.copy(raw, 0, 0, at);
+      this.raw = raw;
+    }
+    this.slots += n;
+    return at;
+  }
+
+  /** Adds stored bytes: they extend the pending part when they follow it in the same buffer. */
+  private append(stored: Uint8Array): void {
+    const p = this.pending;
+    if (p && p.buffer === stored.buffer && p.byteOffset + this.pendingLength === stored.byteOffset) this.pendingLength += stored.length;
+    else {
+      this.closePart();
+      this.pending = stored;
+      this.pendingLength = stored.length;
+    }
     this.blobBytes += stored.length;
+  }
+
+  private closePart(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.parts.push(p.length === this.pendingLength ? p : new Uint8Array(p.buffer, p.byteOffset, this.pendingLength));
+    this.pending = undefined;
   }
 
   /** Appends trailer and footer, re-parses them, and returns the pack. The writer is unusable afterwards. */
   finalize(): FinishedPack {
     if (this.finished) throw new TypeError('PackWriter: finalize twice');
     this.finished = true;
-    const trailer = this.cipher.seal(encodeTrailer(this.entries));
+    this.closePart();
+    const slotCount = this.slots;
+    const body = encodeTrailerSlots(this.raw.subarray(0, slotCount * ENTRY_BYTES), slotCount);
+    const slots = body.subarray(9, 9 + slotCount * ENTRY_BYTES); // the trailer's own slots: exact size, no copy kept of `raw`
+    const trailer = this.cipher.seal(body);
     const tail = Buffer.concat([trailer, encodeFooter(trailer.length)]);
     const parts: Uint8Array[] = [...this.parts, tail];
     const size = this.blobBytes + tail.length;
     const hasher = new Blake3Hasher();
     for (const p of parts) hasher.update(p);
     const id = hasher.digestBuffer().toString('hex');
-    // Verify what we built: the tail must decode to exactly our entries.
+    // Verify what we built: the tail must decode (checked: ref slots, flags, bounds) to
+    // entries that encode to exactly our slots
     const parsed = parsePackTail(tail, size, this.cipher, `pack ${id}`);
-    if (
-      parsed.entries.length !== this.entries.length ||
-      parsed.entries.some(
-        (e, i) => !e.id.equals(this.entries[i]!.id) || e.offset !== this.entries[i]!.offset || !sameBase(e.base, this.entries[i]!.base) || e.frame?.offset !== this.entries[i]!.frame?.offset,
-      )
-    ) {
+    if (parsed.entries.length !== this.blobs || !encodeEntries(parsed.entries).equals(slots)) {
       throw new Error(`internal error: pack ${id} trailer does not re-read as written`);
     }
     this.parts.length = 0;
+    this.raw = Buffer.alloc(0);
     let joined: Buffer | undefined;
+    const count = this.blobs;
     return {
       id,
       parts,
@@ -111,13 +162,14 @@ export class PackWriter {
         joined ??= Buffer.concat(parts);
         return joined;
       },
-      entries: this.entries,
+      slots,
+      slotCount,
+      count,
+      get entries(): PackEntry[] {
+        return readEntries(slots, 0, slotCount, `pack ${id}`);
+      },
     };
   }
-}
-
-function sameBase(a: Buffer | undefined, b: Buffer | undefined): boolean {
-  return a === undefined ? b === undefined : b !== undefined && a.equals(b);
 }
 
 /** What PackWriter needs of an encoded batch (repository/blob-codec.ts EncodedBatch). */

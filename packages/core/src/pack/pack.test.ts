@@ -9,6 +9,7 @@ import { NULL_CIPHER } from '../crypto/cipher.js';
 import { decodeIndexFile, encodeIndexFile } from '../blob-index/index-file.js';
 import { readPackTrailer } from './pack-reader.js';
 import { PackWriter } from './pack-writer.js';
+import { ENTRY_BYTES, encodeEntries } from './entry.js';
 
 function buildPack(n: number) {
   const w = new PackWriter(NULL_CIPHER);
@@ -34,6 +35,27 @@ describe('packs', () => {
       expect(e.type).toBe(i % 2 ? 'list' : 'data');
       expect(pack.bytes.subarray(e.offset, e.offset + e.length).equals(blobs[i]!)).toBe(true);
     });
+  });
+
+  it('keeps no object per blob: entries are the trailer slots, and blobs that follow each other in one buffer are one part', () => {
+    const w = new PackWriter(NULL_CIPHER);
+    const batch = Buffer.alloc(3000, 7); // an encoded batch: 30 blobs of 100 bytes, one after another
+    for (let i = 0; i < 30; i++) w.add(Buffer.alloc(32, i), 'data', batch.subarray(i * 100, (i + 1) * 100), 100, false);
+    const other = Buffer.alloc(50, 9); // another batch's buffer: a new part
+    w.addFrame(other, 80, true, [
+      { id: Buffer.alloc(32, 0xa1), type: 'data', offset: 0, rawLength: 40 },
+      { id: Buffer.alloc(32, 0xa2), type: 'list', offset: 40, rawLength: 40 },
+    ]);
+    w.add(Buffer.alloc(32, 0xb0), 'data', batch.subarray(0, 10), 10, false); // not after `other`: a third part
+    const pack = w.finalize();
+    expect(pack.parts.map((p) => p.length)).toEqual([3000, 50, 10, pack.parts[3]!.length]); // blobs, then the tail
+    expect(pack.parts[0]!.buffer).toBe(batch.buffer);
+    expect(pack.count).toBe(33);
+    expect(pack.slotCount).toBe(35);
+    expect(pack.slots.length).toBe(35 * ENTRY_BYTES);
+    expect(encodeEntries(pack.entries).equals(pack.slots)).toBe(true);
+    expect(pack.entries.map((e) => e.offset)).toEqual([...Array.from({ length: 30 }, (_, i) => i * 100), 3000, 3000, 3050]);
+    expect(pack.entries[31]!.frame).toEqual({ offset: 40, rawLength: 80 });
   });
 
   it('reads trailers larger than the first tail read', async () => {

@@ -19,7 +19,7 @@ import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
 import { decodeIndexFile, encodeIndexFile } from '../blob-index/index-file.js';
 import { LevelIndex } from '../blob-index/level-index.js';
-import type { BlobLocation, IndexedPack } from '../blob-index/types.js';
+import type { AnyIndexedPack, BlobLocation, IndexedPack } from '../blob-index/types.js';
 import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from './blob-reads.js';
 import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
@@ -185,7 +185,7 @@ export class Repository {
   }
 
   /** Stores an index file for `packs`; returns its name. */
-  async saveIndexFile(packs: readonly IndexedPack[]): Promise<string> {
+  async saveIndexFile(packs: readonly AnyIndexedPack[]): Promise<string> {
     return this.saveFile('index', encodeIndexFile(packs));
   }
 

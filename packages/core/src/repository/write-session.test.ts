@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import type { AnyIndexedPack } from '../blob-index/types.js';
+import { ENTRY_BYTES } from '../pack/entry.js';
 import { WriteSession } from './write-session.js';
 
 const cacheRoot = tempCacheRoot();
@@ -10,6 +12,11 @@ describe('WriteSession', () => {
   it('writes an index file whenever the uploaded packs hold indexEveryBlobs blobs, and dedups across them', async () => {
     const { repo } = await testRepo(cacheRoot);
     const session = new WriteSession(repo, { workers: 0, indexEveryBlobs: 50, frames: false });
+    // what the session keeps of its uploaded packs until the index file: raw slots, no object per blob
+    const index = await repo.index();
+    const absorbed: AnyIndexedPack[][] = [];
+    const absorb = index.absorb.bind(index);
+    index.absorb = (name, packs) => (absorbed.push([...packs]), absorb(name, packs));
     const data = seeded('ws-index-every', 400 * 2048);
     const lengths = Array<number>(400).fill(2048);
     const ids = lengths.map((_, i) => repo.codec.id(data.subarray(i * 2048, (i + 1) * 2048)));
@@ -23,6 +30,10 @@ describe('WriteSession', () => {
     expect(session.stats.packs).toBeGreaterThanOrEqual(12);
     expect(session.stats.indexFiles).toBeGreaterThan(session.stats.packs / 3);
     expect(session.stats.indexFiles).toBeLessThan(session.stats.packs);
+    expect(absorbed).toHaveLength(session.stats.indexFiles);
+    const packs = absorbed.flat();
+    expect(packs.every((p) => 'slots' in p && !('entries' in p))).toBe(true);
+    expect(packs.reduce((n, p) => n + ('slots' in p ? p.slots.length / ENTRY_BYTES : 0), 0)).toBe(400);
     const found = await repo.lookup(ids);
     expect(found.every((l) => l !== undefined)).toBe(true);
     const [first] = await repo.loadBlobs([ids[123]!]);

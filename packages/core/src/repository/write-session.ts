@@ -8,15 +8,19 @@
  * Memory is bounded by settings, not input size: at most `maxEncodeBytes` of
  * plaintext queued for encoding, one pack being built, `maxUploads` packs being
  * uploaded, and the ids of blobs not yet in an index file (an index file is written
- * every `indexEveryPacks` packs, after which their ids live only in LevelDB).
+ * every `indexEveryPacks` packs or `indexEveryBlobs` blobs, after which their ids live
+ * only in the index cache). Per blob it keeps no object: queued ids are packed per batch,
+ * the packs' entries are their trailer slots (46 bytes a slot, pack/pack-writer.ts) until
+ * the index file, and the unindexed ids one flat hash table (util/id-set.ts).
  *
  * After the first failure the session is broken: every later call rethrows it.
  */
 import { StowageError, isStowageError } from '../errors.js';
-import type { PackEntry, BlobType } from '../pack/entry.js';
+import { ENTRY_BYTES, isRefCode, type BlobType } from '../pack/entry.js';
+import { ID_BYTES } from '../hash/blake3.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
 import { uploadPack } from '../pack/upload.js';
-import type { BlobLocation, IndexedPack } from '../blob-index/types.js';
+import type { BlobLocation, RawIndexedPack } from '../blob-index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 import type { Repository } from './repository.js';
@@ -91,7 +95,8 @@ interface BasePlan {
 
 interface EncodeJob {
   readonly type: BlobType;
-  readonly ids: Buffer[];
+  /** The blobs' ids, packed (ID_BYTES each): a batch waits here long enough for its objects to outlive young collections, so no object per id. */
+  readonly ids: Buffer;
   /** Per blob: the base offered to the encoder (used when the result says delta). */
   readonly bases: (Buffer | undefined)[] | undefined;
   readonly rawLengths: number[];
@@ -107,7 +112,8 @@ export class WriteSession {
   private queuedBytes = 0;
   private writer: PackWriter;
   private readonly uploads: Promise<void>[] = [];
-  private readonly uploaded: { id: string; entries: readonly PackEntry[] }[] = [];
+  /** Packs uploaded since the last index file, as raw slots (no object per blob). */
+  private readonly uploaded: RawIndexedPack[] = [];
   /** Blobs in `uploaded`. */
   private uploadedBlobs = 0;
   private broken: unknown;
@@ -192,7 +198,9 @@ export class WriteSession {
       const result = bases ? this.encodeWithBases(buf, newBytes, rawLengths, bases, slot?.bytes.subarray(total)) : this.pool.encode(buf, rawLengths, undefined, this.frameTarget);
       if (slot) result.then(slot.release, slot.release);
       result.catch(() => undefined); // observed when drained
-      this.encodeQueue.push({ type, ids: newIdx.map((i) => ids[i]!), bases: bases?.ids, rawLengths, bytes: total, result });
+      const packed = Buffer.allocUnsafeSlow(newIdx.length * ID_BYTES);
+      newIdx.forEach((i, k) => packed.set(ids[i]!.subarray(0, ID_BYTES), k * ID_BYTES));
+      this.encodeQueue.push({ type, ids: packed, bases: bases?.ids, rawLengths, bytes: total, result });
       this.queuedBytes += total;
       this.stats.newBlobs += newIdx.length;
       this.stats.newBytes += newBytes;
@@ -303,7 +311,7 @@ export class WriteSession {
       this.fail(err);
     }
     this.queuedBytes -= job.bytes;
-    const blobs = job.ids.map((id, i) => ({ id, type: job.type, rawLength: job.rawLengths[i]!, base: job.bases?.[i] }));
+    const blobs = job.rawLengths.map((rawLength, i) => ({ id: job.ids.subarray(i * ID_BYTES, (i + 1) * ID_BYTES), type: job.type, rawLength, base: job.bases?.[i] }));
     try {
       this.stats.storedBytes += addEncoded(
         (len) => {
@@ -339,8 +347,8 @@ export class WriteSession {
   private async upload(pack: FinishedPack): Promise<void> {
     await uploadPack(this.repo.backend, pack);
     this.stats.packs++;
-    this.uploaded.push({ id: pack.id, entries: pack.entries });
-    this.uploadedBlobs += pack.entries.length;
+    this.uploaded.push({ id: pack.id, slots: pack.slots, slotCount: pack.slotCount });
+    this.uploadedBlobs += pack.count;
   }
 
   private async awaitUploads(max: number): Promise<void> {
@@ -357,7 +365,7 @@ export class WriteSession {
   /** Writes an index file for the packs uploaded since the last one, then absorbs it. */
   private async writeIndex(): Promise<void> {
     if (this.uploaded.length === 0) return;
-    const packs: IndexedPack[] = this.uploaded.splice(0).map((p) => ({ id: p.id, entries: p.entries }));
+    const packs = this.uploaded.splice(0);
     this.uploadedBlobs = 0;
     try {
       const name = await this.repo.saveIndexFile(packs);
@@ -366,6 +374,8 @@ export class WriteSession {
     } catch (err) {
       this.fail(err);
     }
-    for (const p of packs) for (const e of p.entries) this.unindexed.delete(e.id);
+    for (const p of packs) {
+      for (let off = 0, end = p.slotCount * ENTRY_BYTES; off < end; off += ENTRY_BYTES) if (!isRefCode(p.slots[off + 32]!)) this.unindexed.delete(p.slots.subarray(off, off + ID_BYTES));
+    }
   }
 }
