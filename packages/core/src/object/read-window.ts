@@ -10,10 +10,11 @@ import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { decodeItem } from '../repository/blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from '../repository/blob-reads.js';
 import type { CodecPool } from '../repository/codec-pool.js';
-import { planReads, type PlannedRead } from '../repository/read-plan.js';
+import type { PlannedRead } from '../repository/read-plan.js';
 import type { BlobSource } from '../repository/blob-store.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import type { ChunkRef } from './chunk-list.js';
+import { WindowPlanner, type WindowPlan } from './window-plan.js';
 
 /** A window's bytes in order, and how to give back the memory they live in. */
 export interface BuiltWindow {
@@ -55,6 +56,18 @@ export function windowRings(windowBytes: number, maxChunk: number): WindowRings 
  * decoded blobs (adjacent views merged).
  */
 export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: ChunkRef[], rings?: WindowRings, stop?: AbortSignal): Promise<BuiltWindow> {
+  const planner = new WindowPlanner(repo, undefined);
+  planner.add(refs);
+  return buildPlannedWindow(repo, pool, planner.next(), rings, stop);
+}
+
+/**
+ * buildWindow for a window planned with the windows around it (window-plan.ts): besides
+ * its own blobs, it decodes those its plan keeps aside for later windows, and copies the
+ * blobs earlier windows kept for it to their places once they are decoded. Windows of one
+ * plan are built in plan order.
+ */
+export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, planned: Promise<WindowPlan>, rings?: WindowRings, stop?: AbortSignal): Promise<BuiltWindow> {
   // take both slots first, in window order (a later window never holds slots an earlier one waits for)
   const outSlot = rings ? await rings.out.acquire() : undefined;
   let readSlot: Slot | undefined = rings ? await rings.read.acquire() : undefined;
@@ -62,10 +75,10 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
     readSlot?.release();
     outSlot?.release();
   };
+  let plan: WindowPlan | undefined;
   try {
-    const locs = await locate(repo, refs);
-    const reads = planReads(refs, locs);
-    const bases = await loadBasesOf(repo, pool, locs, rings?.base);
+    plan = await planned;
+    const { refs, reads } = plan;
     let windowTotal = 0;
     for (const r of refs) windowTotal += r.length;
     const shared = outSlot !== undefined && readSlot !== undefined && fitsSlots(reads, windowTotal, outSlot, readSlot);
@@ -73,13 +86,23 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
       release();
       readSlot = undefined;
     }
+    const places = shared ? placesOf(refs) : undefined;
     let plain: Map<string, Uint8Array>;
+    const bases = await loadBasesOf(repo, pool, reads, rings?.base);
     try {
-      plain = await decodeReads(repo, pool, reads, bases.plain, shared ? { read: readSlot!.bytes, out: outSlot!.bytes.subarray(0, windowTotal), places: placesOf(refs) } : undefined, stop);
+      plain = await decodeReads(repo, pool, reads, bases.plain, shared ? { read: readSlot!.bytes, out: outSlot!.bytes.subarray(0, windowTotal), places: places! } : undefined, plan, stop);
     } finally {
       bases.release(); // decoded: the bases are no longer needed
     }
     stop?.throwIfAborted();
+    plan.settle();
+    // the blobs earlier windows decoded for this one (waited for only now: a window holding a base slot never waits for another)
+    for (const [k, c] of plan.carried) {
+      await c.ready;
+      if (places) placeCarried(outSlot!.bytes, c.bytes, places.get(k)!, k);
+      else plain.set(k, Buffer.from(c.bytes)); // fresh memory: the kept copy's memory is reused
+    }
+    plan.releaseCarried();
     if (shared) {
       readSlot!.release(); // decoded: the stored bytes are no longer needed
       readSlot = undefined;
@@ -88,8 +111,21 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
     }
     return { pieces: piecesOf(refs, plain), release: () => undefined };
   } catch (err) {
+    plan?.settle(err);
+    plan?.releaseCarried();
     release();
     throw err;
+  }
+}
+
+/** Copies a kept blob's plaintext to its places in a window (triples as DecodeItem.places); CORRUPT when a place lies outside the blob. */
+function placeCarried(out: Uint8Array, blob: Uint8Array, places: readonly number[], key: string): void {
+  for (let k = 0; k < places.length; k += 3) {
+    const at = places[k]!;
+    const from = places[k + 1]!;
+    const len = places[k + 2]!;
+    if (from + len > blob.length) throw corrupt(`blob ${Buffer.from(key, 'latin1').toString('hex')}: ${blob.length} bytes, but the chunk list needs ${from}+${len}`);
+    out.set(blob.subarray(from, from + len), at);
   }
 }
 
@@ -105,20 +141,6 @@ function placesOf(refs: readonly ChunkRef[]): Map<string, number[]> {
     at += r.length;
   }
   return places;
-}
-
-/** The index locations of the window's blobs (one batched lookup), keyed by latin1 id; unknown ones left out. */
-async function locate(repo: BlobSource, refs: readonly ChunkRef[]): Promise<Map<string, BlobLocation>> {
-  const unique = new Map<string, Buffer>();
-  for (const r of refs) unique.set(r.id.toString('latin1'), r.id);
-  const keys = [...unique.keys()];
-  const found = await repo.lookup([...unique.values()]);
-  const locs = new Map<string, BlobLocation>();
-  keys.forEach((k, i) => {
-    const l = found[i];
-    if (l) locs.set(k, l);
-  });
-  return locs;
 }
 
 /** True when the reads' stored bytes fit the read slot and the window's bytes the output slot. */
@@ -144,8 +166,10 @@ async function decodeReads(
   reads: readonly PlannedRead[],
   bases: ReadonlyMap<string, Uint8Array>,
   slots: { read: Uint8Array; out: Uint8Array; places: ReadonlyMap<string, readonly number[]> } | undefined,
+  plan: Pick<WindowPlan, 'asideAt' | 'aside'>,
   stop: AbortSignal | undefined,
 ): Promise<Map<string, Uint8Array>> {
+  const { asideAt, aside } = plan;
   const plain = new Map<string, Uint8Array>();
   let readOff = 0;
   let failure: { err: unknown } | undefined;
@@ -156,7 +180,8 @@ async function decodeReads(
         const items = rd.blobs.map((b) => ({
           ...decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))),
           ...(b.loc.frame && { frameKey: `${rd.pack}@${b.loc.offset}` }),
-          ...(slots && { places: slots.places.get(b.key) }),
+          ...(slots && { places: slots.places.get(b.key) ?? [] }),
+          ...(slots && asideAt.has(b.key) && { aside: asideAt.get(b.key) }),
         }));
         const what = `pack ${rd.pack}`;
         const fail = (err: unknown): never => {
@@ -167,7 +192,7 @@ async function decodeReads(
           readOff += rd.length;
           await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
           if (failure || stop?.aborted) return;
-          await pool.decodeInto(src, items, slots.out, what).catch(fail);
+          await pool.decodeInto(src, items, slots.out, what, aside).catch(fail);
           return;
         }
         const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
@@ -176,7 +201,10 @@ async function decodeReads(
         let off = 0;
         rd.blobs.forEach((b, i) => {
           const len = lengths[i]!;
-          plain.set(b.key, out.subarray(off, off + len));
+          const blob = out.subarray(off, off + len);
+          plain.set(b.key, blob);
+          const at = asideAt.get(b.key);
+          if (at !== undefined) aside!.set(blob, at); // kept for a later window
           off += len;
         });
       } catch (err) {
@@ -206,14 +234,14 @@ function piecesOf(refs: readonly ChunkRef[], plain: ReadonlyMap<string, Uint8Arr
 }
 
 /**
- * The plaintext of the bases of the delta blobs among `locs` (keyed by latin1 base id):
+ * The plaintext of the bases of the delta blobs among `reads` (keyed by latin1 base id):
  * one batched lookup, reads grouped by pack, decoded by the pool; into a slot of `ring`
  * when they fit (release it once the window is decoded), else into fresh memory. CORRUPT
  * when a base is missing from the index or is itself a delta.
  */
-async function loadBasesOf(repo: BlobSource, pool: CodecPool, locs: ReadonlyMap<string, BlobLocation>, ring: SlotRing | undefined): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
+async function loadBasesOf(repo: BlobSource, pool: CodecPool, reads: readonly PlannedRead[], ring: SlotRing | undefined): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
   const want = new Map<string, { base: Buffer; of: Uint8Array }>();
-  for (const [k, loc] of locs) if (loc.base) want.set(loc.base.toString('latin1'), { base: loc.base, of: Buffer.from(k, 'latin1') });
+  for (const rd of reads) for (const b of rd.blobs) if (b.loc.base) want.set(b.loc.base.toString('latin1'), { base: b.loc.base, of: b.id });
   if (want.size === 0) return { plain: new Map(), release: () => undefined };
   const list = [...want.values()];
   const found = await repo.lookupBases(list);

@@ -157,6 +157,39 @@ describe('blob codec', () => {
         expect(isStowageError(err, 'CORRUPT')).toBe(true);
       });
 
+      it('aside: blobs kept for a later window go whole to their aside offset, beside their places or with none, each checked whole', () => {
+        const big = seeded('abig', 300_000);
+        const blobs = [text(1), text(2), big, text(3)];
+        const { bytes, items } = roundTrip(codec, blobs, 65536);
+        const byId = (b: Buffer) => items.find((x) => Buffer.from(x.id).equals(blake3(b)))!;
+        // the window needs text 2 and a part of big (both kept as well); text 1 (a frame member) and text 3 only aside
+        const out = Buffer.alloc(blobs[1]!.length + 500);
+        const aside = Buffer.alloc(blobs[0]!.length + big.length + blobs[1]!.length + blobs[3]!.length);
+        const at = [0, blobs[0]!.length, blobs[0]!.length + big.length, blobs[0]!.length + big.length + blobs[1]!.length];
+        const job = [
+          { ...byId(blobs[0]!), places: [], aside: at[0] },
+          { ...byId(blobs[1]!), places: [0, 0, blobs[1]!.length], aside: at[2] },
+          { ...byId(big), places: [blobs[1]!.length, 1000, 500], aside: at[1] },
+          { ...byId(blobs[3]!), places: [], aside: at[3] },
+        ];
+        codec.decodeInto(bytes, job, out, 'test pack', aside);
+        expect(out.equals(Buffer.concat([blobs[1]!, big.subarray(1000, 1500)]))).toBe(true);
+        expect(aside.equals(Buffer.concat([blobs[0]!, big, blobs[1]!, blobs[3]!]))).toBe(true);
+        // an aside offset without aside memory (or past its end) is refused
+        expect(() => codec.decodeInto(bytes, job, out, 'test pack')).toThrow(RangeError);
+        expect(() => codec.decodeInto(bytes, job, out, 'test pack', aside.subarray(1))).toThrow(RangeError);
+        // damage in a blob wanted only aside is still found
+        const bad = Buffer.from(bytes);
+        bad[byId(big).offset + 1000]! ^= 0xff;
+        let err: unknown;
+        try {
+          codec.decodeInto(bad, [{ ...byId(big), places: [], aside: 0 }], out, 'test pack', aside);
+        } catch (e) {
+          err = e;
+        }
+        expect(isStowageError(err, 'CORRUPT')).toBe(true);
+      });
+
       it('a damaged frame is CORRUPT, naming a member', () => {
         const blobs = Array.from({ length: 8 }, (_, i) => text(i));
         const { bytes, items } = roundTrip(codec, blobs, 65536);

@@ -103,6 +103,13 @@ export interface DecodeItem extends Pick<EntryLocation, 'offset' | 'length' | 'r
    * checked against its id.
    */
   readonly places?: readonly number[] | undefined;
+  /**
+   * Where the blob's whole plaintext also goes in the call's `aside` output (besides its
+   * places, which may then be empty): a restore keeps there the blobs a later window needs,
+   * decoded (and checked) while their frame or pack range is at hand, so that window neither
+   * reads nor decodes them again.
+   */
+  readonly aside?: number | undefined;
 }
 
 export interface DecodedBatch {
@@ -269,9 +276,10 @@ export class BlobCodec {
 
   /**
    * Decodes and verifies blobs into `out` (consecutively, from its start, or at each item's
-   * `places`; it must hold them, and may be shared memory). Returns the raw lengths.
+   * `places`; it must hold them, and may be shared memory), and the items with an `aside`
+   * offset whole into `aside` as well. Returns the raw lengths.
    */
-  decodeInto(data: Uint8Array, items: readonly DecodeItem[], out: Uint8Array, what: string): number[] {
+  decodeInto(data: Uint8Array, items: readonly DecodeItem[], out: Uint8Array, what: string, aside?: Uint8Array): number[] {
     const lengths: number[] = [];
     let pos = 0;
     let frameAt = -1; // offset in data of the frame decoded in fbuf (members of one frame are decoded once)
@@ -280,6 +288,8 @@ export class BlobCodec {
       if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex()} in ${what}: stored bytes missing (pack truncated?)`);
       const places = it.places;
       if (!places && pos + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
+      const asideAt = it.aside;
+      if (asideAt !== undefined && (!aside || asideAt + it.rawLength > aside.length)) throw new RangeError('decodeInto: aside output missing or too small');
       let plain: Uint8Array;
       try {
         if (it.frame) {
@@ -302,11 +312,13 @@ export class BlobCodec {
           plain = this.fbuf.subarray(offset, offset + it.rawLength);
           if (!places) out.set(plain, pos);
         } else {
-          // a placed blob is decoded straight into a place that takes it whole, else into pbuf
+          // a placed blob is decoded straight into a place that takes it whole, else aside, else into pbuf
           const whole = places ? wholePlace(places, it.rawLength) : pos;
           if (whole >= 0) {
             if (whole + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
             plain = out.subarray(whole, whole + it.rawLength);
+          } else if (asideAt !== undefined) {
+            plain = aside!.subarray(asideAt, asideAt + it.rawLength);
           } else {
             if (this.pbuf.length < it.rawLength) this.pbuf = Buffer.allocUnsafeSlow(Math.max(it.rawLength, 1 << 20));
             plain = this.pbuf.subarray(0, it.rawLength);
@@ -323,6 +335,7 @@ export class BlobCodec {
       if (!this.hash(plain).equals(it.id)) throw corrupt(`blob ${idHex()} in ${what}: content does not match its id (hash mismatch)`);
       if (places) placeInto(out, plain, places, idHex);
       else pos += it.rawLength;
+      if (asideAt !== undefined && !(plain.buffer === aside!.buffer && plain.byteOffset === aside!.byteOffset + asideAt)) aside!.set(plain, asideAt);
       lengths.push(it.rawLength);
     }
     return lengths;

@@ -135,14 +135,15 @@ export class CodecPool {
 
   /**
    * Decodes and verifies blobs from `data` into `out` (both may be shared memory, which
-   * is read and written in place); resolves with the lengths.
+   * is read and written in place), and the items with an `aside` offset into `aside` as well
+   * (shared memory when there are workers); resolves with the lengths.
    */
-  decodeInto(data: Uint8Array, items: DecodeItem[], out: Uint8Array, what: string): Promise<number[]> {
-    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.decodeInto(data, items, out, what));
+  decodeInto(data: Uint8Array, items: DecodeItem[], out: Uint8Array, what: string, aside?: Uint8Array): Promise<number[]> {
+    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.decodeInto(data, items, out, what, aside));
     while (this.slots.length < this.maxWorkers) this.spawn();
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.outstanding < slot.outstanding) slot = s;
-    return this.postTo(slot, { seq: 0, op: 'decode-into', data, items: compactIds(items), out, what }, []) as Promise<number[]>;
+    return this.postTo(slot, { seq: 0, op: 'decode-into', data, items: compactIds(items), out, what, ...(aside && { aside }) }, []) as Promise<number[]>;
   }
 
   /**

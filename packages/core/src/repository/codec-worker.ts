@@ -15,7 +15,7 @@ export type WorkerRequest =
   | { readonly seq: number; readonly op: 'encode'; readonly data: Uint8Array; readonly lengths: number[]; readonly baseSpans?: number[]; readonly frameTarget?: number }
   | { readonly seq: number; readonly op: 'decode'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly what: string }
   /** Decodes from and into shared memory (nothing transferred); replies with the lengths. */
-  | { readonly seq: number; readonly op: 'decode-into'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly out: Uint8Array; readonly what: string }
+  | { readonly seq: number; readonly op: 'decode-into'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly out: Uint8Array; readonly what: string; readonly aside?: Uint8Array }
   /** Feeds hash stream `stream`'s SHA-256 (started on first use); replies (empty) only when `ack`, once the bytes are hashed. */
   | { readonly seq: number; readonly op: 'sha-update'; readonly stream: number; readonly data: readonly Uint8Array[]; readonly ack?: boolean }
   /** Replies with stream `stream`'s hex SHA-256 and forgets the stream. */
@@ -61,7 +61,7 @@ port.on('message', (req: WorkerRequest) => {
         return;
       }
       case 'decode-into':
-        port.postMessage({ seq: req.seq, ok: true, result: codec.decodeInto(req.data, req.items, req.out, req.what) } satisfies WorkerResponse);
+        port.postMessage({ seq: req.seq, ok: true, result: codec.decodeInto(req.data, req.items, req.out, req.what, req.aside) } satisfies WorkerResponse);
         garbage?.add(req.data.byteLength);
         return;
       case 'range-start':

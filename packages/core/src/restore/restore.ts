@@ -11,7 +11,7 @@
 import type { Writable } from 'node:stream';
 import { corrupt } from '../errors.js';
 import { describeMismatches, imageRangeHasher } from '../image/verify.js';
-import { ObjectReader } from '../object/reader.js';
+import { ObjectReader, REMOTE_CARRY } from '../object/reader.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadSnapshot } from '../snapshot/find.js';
@@ -83,6 +83,8 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     ahead: opts.ahead ?? 3,
     sharedMemory: true,
     sha256: true,
+    // a store with per-request costs: each pack range read once for the windows around it
+    ...((repo.backend.info.uploads ?? 1) > 1 && { carry: REMOTE_CARRY }),
     ...(image && { digestRanges: image.ranges }),
     ...(opts.signal && { signal: opts.signal }),
   });

@@ -1,0 +1,194 @@
+/**
+ * Windows planned together (window-plan.ts): an object whose windows need members of the
+ * same frames (files of an older object in another order) and one small blob in every
+ * window. Planned with a long enough horizon, each frame is decoded by one job and no pack
+ * byte is read twice; with the default horizon, fewer frames are decoded than window by
+ * window; whatever the arena's size, the bytes and SHA-256 are those written; and a damaged
+ * frame whose members are kept for later windows still fails the read (CORRUPT).
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isStowageError } from '../errors.js';
+import { CodecPool } from '../repository/codec-pool.js';
+import type { BlobSource } from '../repository/blob-store.js';
+import type { Repository } from '../repository/repository.js';
+import { WriteSession } from '../repository/write-session.js';
+import { tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { tarOf } from '../testing/tars.js';
+import { ObjectReader } from './reader.js';
+import type { CarryOptions } from './window-plan.js';
+import { ObjectWriter } from './writer.js';
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Deterministic shuffle. */
+function shuffled<T>(xs: readonly T[]): T[] {
+  const out = [...xs];
+  let s = 12345;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+interface Counted {
+  readonly source: BlobSource;
+  /** Every pack read (pack, offset, length). */
+  readonly reads: { pack: string; offset: number; length: number }[];
+  /** Per decode job, the frames its items name. */
+  readonly jobs: Set<string>[];
+}
+
+/** `repo` as a blob source whose reads and decode jobs are counted; `damage` flips a byte at (pack, offset) in what is read. */
+function counted(repo: Repository, pool: CodecPool, damage?: { pack: string; offset: number }): Counted {
+  const reads: Counted['reads'] = [];
+  const jobs: Set<string>[] = [];
+  const flip = (pack: string, offset: number, bytes: Uint8Array): void => {
+    if (damage && damage.pack === pack && damage.offset >= offset && damage.offset < offset + bytes.length) bytes[damage.offset - offset]! ^= 0x40;
+  };
+  const decodeInto = pool.decodeInto.bind(pool);
+  pool.decodeInto = (data, items, out, what, aside) => {
+    jobs.push(new Set(items.flatMap((it) => (it.frameKey ? [it.frameKey] : []))));
+    return decodeInto(data, items, out, what, aside);
+  };
+  const source: BlobSource = {
+    config: repo.config,
+    codecs: () => pool,
+    lookup: (ids) => repo.lookup(ids),
+    lookupBases: (bases) => repo.lookupBases(bases),
+    loadBlobs: (ids) => repo.loadBlobs(ids),
+    loadWholeBlobs: (locs, p) => repo.loadWholeBlobs(locs, p),
+    readPackRange: async (pack, offset, length) => {
+      reads.push({ pack, offset, length });
+      const b = await repo.readPackRange(pack, offset, length);
+      flip(pack, offset, b);
+      return b;
+    },
+    readPackRangeInto: async (pack, offset, length, target) => {
+      reads.push({ pack, offset, length });
+      await repo.readPackRangeInto(pack, offset, length, target);
+      flip(pack, offset, target.subarray(0, length));
+    },
+  };
+  return { source, reads, jobs };
+}
+
+/** Bytes read twice: the overlaps between reads of one pack. */
+function rereadBytes(reads: Counted['reads']): number {
+  let twice = 0;
+  const byPack = new Map<string, [number, number][]>();
+  for (const r of reads) {
+    let l = byPack.get(r.pack);
+    if (!l) byPack.set(r.pack, (l = []));
+    l.push([r.offset, r.offset + r.length]);
+  }
+  for (const l of byPack.values()) {
+    l.sort((a, b) => a[0] - b[0]);
+    let end = -1;
+    for (const [a, b] of l) {
+      if (a < end) twice += Math.min(b, end) - a;
+      end = Math.max(end, b);
+    }
+  }
+  return twice;
+}
+
+describe('windows planned together', () => {
+  let cacheRoot: string;
+  let repo: Repository;
+  let lists: readonly string[];
+  let data: Buffer;
+
+  // 300 small text files (framed together in the first object), read back in another order,
+  // with one small file repeated between every few files (a blob in every window)
+  const text = (i: number) => Buffer.from(`file ${i}: ${`line ${i} of some compressible text `.repeat(60 + (i % 40))}`);
+  const files = Array.from({ length: 300 }, (_, i) => ({ name: `f/${i}`, data: text(i) }));
+  const common = Buffer.from('the same small file, again and again: '.repeat(40));
+
+  async function write(tar: Buffer): Promise<readonly string[]> {
+    const session = new WriteSession(repo, { workers: 2 });
+    const w = new ObjectWriter(repo, session, { workers: 2 });
+    await w.write(tar);
+    await w.end();
+    const written = await w.finish();
+    await session.flush();
+    return written.lists;
+  }
+
+  beforeAll(async () => {
+    cacheRoot = tempCacheRoot();
+    ({ repo } = await testRepo(cacheRoot, { packSize: 1 << 20 }));
+    await write(tarOf(files));
+    data = tarOf(shuffled(files).flatMap((f, i) => (i % 4 === 0 ? [f, { name: `common/${i}`, data: common }] : [f])));
+    lists = await write(data);
+  });
+  afterAll(async () => {
+    await repo.close();
+    fs.rmSync(cacheRoot, { recursive: true, force: true });
+  });
+
+  async function readAll(carry: CarryOptions, damage?: { pack: string; offset: number }): Promise<{ bytes: Buffer; sha256?: string; counts: Counted }> {
+    const pool = new CodecPool(repo.codecSpec, 2);
+    try {
+      const counts = counted(repo, pool, damage);
+      const reader = new ObjectReader(counts.source, lists, { workers: 2, windowBytes: 8 * 1024, ahead: 3, sharedMemory: true, sha256: true, carry });
+      const parts: Buffer[] = [];
+      for await (const win of reader) {
+        for (const p of win.pieces) parts.push(Buffer.from(p));
+        win.done();
+      }
+      return { bytes: Buffer.concat(parts), sha256: (await reader.digests()).sha256, counts };
+    } finally {
+      await pool.close();
+    }
+  }
+
+  const frameDecodes = (c: Counted): number => c.jobs.reduce((n, j) => n + j.size, 0);
+
+  it('with a horizon over the whole object, each frame is decoded by one job and no pack byte is read twice', async () => {
+    const alone = await readAll({ horizon: 0, budget: 0 });
+    const all = await readAll({ horizon: 10_000, budget: 8 << 20 });
+    for (const r of [alone, all]) {
+      expect(r.bytes.equals(data)).toBe(true);
+      expect(r.sha256).toBe(sha(data));
+    }
+    const distinct = new Set(all.counts.jobs.flatMap((j) => [...j]));
+    expect(distinct.size).toBeGreaterThan(1);
+    expect(frameDecodes(all.counts)).toBe(distinct.size);
+    expect(rereadBytes(all.counts.reads)).toBe(0);
+    // window by window, the frames were decoded many times over and pack bytes read again
+    expect(frameDecodes(alone.counts)).toBeGreaterThan(3 * distinct.size);
+    expect(rereadBytes(alone.counts.reads)).toBeGreaterThan(0);
+  });
+
+  it('the default horizon decodes fewer frames and reads fewer bytes than window by window; a tiny arena wraps around; bytes and SHA-256 as written', async () => {
+    const alone = await readAll({ horizon: 0, budget: 0 });
+    const def = await readAll({ horizon: 8, budget: 256 * 1024 });
+    const tiny = await readAll({ horizon: 8, budget: 6 * 1024 });
+    for (const r of [def, tiny]) {
+      expect(r.bytes.equals(data)).toBe(true);
+      expect(r.sha256).toBe(sha(data));
+    }
+    const readBytes = (c: Counted): number => c.reads.reduce((n, r) => n + r.length, 0);
+    expect(frameDecodes(def.counts)).toBeLessThan(frameDecodes(alone.counts));
+    expect(readBytes(def.counts)).toBeLessThan(readBytes(alone.counts));
+    expect(frameDecodes(tiny.counts)).toBeLessThan(frameDecodes(alone.counts));
+  });
+
+  it('a damaged frame whose members are kept for later windows fails the read (CORRUPT)', async () => {
+    const all = await readAll({ horizon: 10_000, budget: 8 << 20 });
+    // every frame's members are kept for later windows here: damage a byte of the first one's stored bytes
+    const frame = [...new Set(all.counts.jobs.flatMap((j) => [...j]))][0]!;
+    const [pack, at] = frame.split('@') as [string, string];
+    let failure: unknown;
+    try {
+      await readAll({ horizon: 10_000, budget: 8 << 20 }, { pack, offset: Number(at) + 20 });
+    } catch (err) {
+      failure = err;
+    }
+    expect(isStowageError(failure, 'CORRUPT')).toBe(true);
+  });
+});
