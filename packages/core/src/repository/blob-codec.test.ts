@@ -117,6 +117,26 @@ describe('blob codec', () => {
         expect(isStowageError(err, 'CORRUPT')).toBe(true);
       });
 
+      it("one work buffer serves a batch's compression, verification and unkeyed frame reads: no second buffer of a unit's size", () => {
+        const fresh = new BlobCodec(spec);
+        const blobs = Array.from({ length: 300 }, (_, i) => Buffer.concat([seeded(`member ${i}`, 1000), Buffer.alloc(3000 + i, i)])); // 1.3 MB in one compressed frame
+        const total = blobs.reduce((n, b) => n + b.length, 0);
+        const { items, bytes } = roundTrip(fresh, blobs, 4 << 20);
+        expect(new Set(items.map((x) => x.offset)).size).toBe(1);
+        const afterEncode = fresh.scratchBytes;
+        expect(afterEncode).toBeLessThan(1.5 * total); // not a compression buffer and a verification buffer
+        // a snapshot's delta bases are read without frameKey: decoded into the same work buffer
+        fresh.decode(bytes, items, 'test pack');
+        expect(fresh.scratchBytes).toBe(afterEncode);
+        // a restore window's keyed frame goes to the frame cache, which then holds it
+        fresh.decode(
+          bytes,
+          items.map((x) => ({ ...x, frameKey: 'pack@0' })),
+          'test pack',
+        );
+        expect(fresh.scratchBytes).toBeGreaterThan(afterEncode);
+      });
+
       it('places: blobs decode straight to where their uses lie (parts, twice, frame members, deltas), each checked whole', () => {
         const base = seeded('pbase', 20_000);
         const changed = Buffer.from(base);

@@ -122,9 +122,13 @@ export interface DecodedBatch {
 export class BlobCodec {
   readonly cipher: Cipher;
   private readonly hash: (d: Uint8Array) => Buffer;
-  private scratch: Buffer = Buffer.alloc(0);
-  /** Compressed bytes of one blob before sealing (encrypted repositories). */
-  private zbuf: Buffer = Buffer.alloc(0);
+  /**
+   * The encoder's work buffer: a unit's compressed bytes before sealing (encrypted
+   * repositories), the unit compressed alone to compare with a delta, and then the unit
+   * decompressed again to verify it; also where a frame is decoded for a read that gives no
+   * frameKey (snapshots' delta bases). One buffer for all, never two of a unit's size.
+   */
+  private work: Buffer = Buffer.alloc(0);
   /** A delta frame being tried. */
   private dbuf: Buffer = Buffer.alloc(0);
   /** The plaintext of the frame last decoded (fbufLength bytes). */
@@ -162,7 +166,7 @@ export class BlobCodec {
       total += len;
     }
     const unitMax = frames ? Math.max(maxLen, Math.min(total, frameTarget)) : maxLen;
-    if (this.cipher.overhead > 0 && this.zbuf.length < compressBound(unitMax)) this.zbuf = Buffer.allocUnsafeSlow(compressBound(unitMax));
+    this.workFor(compressBound(unitMax));
     const out = Buffer.allocUnsafeSlow(bound);
     const r = { storedLengths: [] as number[], compressed: [] as boolean[], delta: [] as boolean[], frameStart: [] as number[], frameOffset: [] as number[], frameRaw: [] as number[] };
     let pos = 0;
@@ -178,9 +182,9 @@ export class BlobCodec {
         if (this.spec.verify !== false) this.verifyEncoded(plain, out.subarray(pos, pos + n), compressed);
         return [n, compressed];
       }
-      const n = compressInto(this.zbuf, plain, this.spec.level);
+      const n = compressInto(this.work, plain, this.spec.level);
       const compressed = n >= 0;
-      const m = this.cipher.sealInto(out, pos, compressed ? this.zbuf.subarray(0, n) : plain);
+      const m = this.cipher.sealInto(out, pos, compressed ? this.work.subarray(0, n) : plain);
       if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), compressed);
       return [m, compressed];
     };
@@ -221,8 +225,7 @@ export class BlobCodec {
       let d = this.deltaFrame(plain, base);
       if (d >= 0 && d > len * DELTA_SURE) {
         // not clearly worth it: compare with the blob compressed alone
-        if (this.zbuf.length < compressBound(len)) this.zbuf = Buffer.allocUnsafeSlow(compressBound(len));
-        const n = compressInto(this.zbuf, plain, this.spec.level);
+        const n = compressInto(this.work, plain, this.spec.level);
         if (d > (n >= 0 ? n : len) * DELTA_WORTH) d = -1;
       }
       if (d >= 0) {
@@ -254,12 +257,20 @@ export class BlobCodec {
     return compressWithDictInto(this.dbuf, plain, base, this.spec.level);
   }
 
-  /** Re-decodes a freshly encoded blob and compares it with its plaintext (guards against codec bugs). */
+  /** The work buffer, grown to at least `n` bytes (its contents are not kept when it grows). */
+  private workFor(n: number): Buffer {
+    if (this.work.length < n) this.work = Buffer.allocUnsafeSlow(Math.max(n, 1 << 20));
+    return this.work;
+  }
+
+  /**
+   * Re-decodes a freshly encoded blob and compares it with its plaintext (guards against
+   * codec bugs). `stored` must not lie in the work buffer (it is sealed, or in the output).
+   */
   private verifyEncoded(plain: Uint8Array, stored: Uint8Array, compressed: boolean, base?: Uint8Array): void {
     let back: Uint8Array = stored;
     if (compressed) {
-      if (this.scratch.length < plain.length) this.scratch = Buffer.allocUnsafe(Math.max(plain.length, 1 << 20));
-      back = this.scratch.subarray(0, plain.length);
+      back = this.workFor(plain.length).subarray(0, plain.length);
       if (base) decompressWithDictInto(back, stored, base);
       else decompressInto(back, stored);
     }
@@ -282,7 +293,8 @@ export class BlobCodec {
   decodeInto(data: Uint8Array, items: readonly DecodeItem[], out: Uint8Array, what: string, aside?: Uint8Array): number[] {
     const lengths: number[] = [];
     let pos = 0;
-    let frameAt = -1; // offset in data of the frame decoded in fbuf (members of one frame are decoded once)
+    let frameAt = -1; // offset in data of the frame decoded in work (unkeyed items: members of one frame are decoded once)
+    let frameLength = -1;
     for (const it of items) {
       const idHex = (): string => Buffer.from(it.id).toString('hex');
       if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex()} in ${what}: stored bytes missing (pack truncated?)`);
@@ -295,21 +307,28 @@ export class BlobCodec {
         if (it.frame) {
           const { offset, rawLength } = it.frame;
           if (offset + it.rawLength > rawLength) throw corrupt(`framed blob lies outside its frame (${offset}+${it.rawLength} of ${rawLength})`);
-          const same = it.frameKey !== undefined ? it.frameKey === this.fbufKey : frameAt === it.offset;
-          if (!same || this.fbufLength !== rawLength) {
-            frameAt = -1;
-            this.fbufKey = undefined;
+          // a keyed frame is kept in fbuf across calls (the next restore window may need it
+          // again); an unkeyed one only within this call, in the work buffer
+          const keyed = it.frameKey !== undefined;
+          const same = keyed ? it.frameKey === this.fbufKey && this.fbufLength === rawLength : frameAt === it.offset && frameLength === rawLength;
+          if (!same) {
+            if (keyed) this.fbufKey = undefined;
+            else frameAt = -1;
             const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `frame at ${it.offset} in ${what}`);
-            if (this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
-            const f = this.fbuf.subarray(0, rawLength);
+            if (keyed && this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
+            const f = (keyed ? this.fbuf : this.workFor(rawLength)).subarray(0, rawLength);
             if (it.compressed) decompressInto(f, opened);
             else if (opened.length !== rawLength) throw corrupt(`raw frame has ${opened.length} bytes, expected ${rawLength}`);
             else f.set(opened);
-            frameAt = it.offset;
-            this.fbufLength = rawLength;
-            this.fbufKey = it.frameKey;
+            if (keyed) {
+              this.fbufLength = rawLength;
+              this.fbufKey = it.frameKey;
+            } else {
+              frameAt = it.offset;
+              frameLength = rawLength;
+            }
           }
-          plain = this.fbuf.subarray(offset, offset + it.rawLength);
+          plain = (keyed ? this.fbuf : this.work).subarray(offset, offset + it.rawLength);
           if (!places) out.set(plain, pos);
         } else {
           // a placed blob is decoded straight into a place that takes it whole, else aside, else into pbuf
@@ -348,6 +367,11 @@ export class BlobCodec {
     else if (it.compressed) decompressInto(dst, opened);
     else if (opened.length !== it.rawLength) throw corrupt(`raw blob has ${opened.length} bytes, expected ${it.rawLength}`);
     else dst.set(opened);
+  }
+
+  /** Bytes of the codec's own buffers (work, delta, frame cache, placed blob): tests pin what encoding and decoding keep. */
+  get scratchBytes(): number {
+    return this.work.length + this.dbuf.length + this.fbuf.length + this.pbuf.length;
   }
 
   /** Id of a plaintext under this repository's id hash. */
