@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import type { AnyIndexedPack } from '../blob-index/types.js';
 import { ENTRY_BYTES } from '../pack/entry.js';
-import { WriteSession } from './write-session.js';
+import { ENCODE_SLOT_BYTES, WriteSession } from './write-session.js';
 
 const cacheRoot = tempCacheRoot();
 afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
@@ -38,6 +38,25 @@ describe('WriteSession', () => {
     expect(found.every((l) => l !== undefined)).toBe(true);
     const [first] = await repo.loadBlobs([ids[123]!]);
     expect(first!.equals(data.subarray(123 * 2048, 124 * 2048))).toBe(true);
+    await repo.close();
+  });
+});
+
+describe('WriteSession encode slots', () => {
+  it('a batch larger than an encode slot is split and encoded in slots (no fresh batch memory); every blob reads back', async () => {
+    const { repo } = await testRepo(cacheRoot);
+    const session = new WriteSession(repo, { workers: 1, frames: false });
+    const n = Math.ceil((ENCODE_SLOT_BYTES * 2.5) / (256 * 1024)); // two and a half slots of 256 KiB blobs in one call
+    const data = seeded('ws-split', n * 256 * 1024);
+    const lengths = Array<number>(n).fill(256 * 1024);
+    const ids = lengths.map((_, i) => repo.codec.id(data.subarray(i * 256 * 1024, (i + 1) * 256 * 1024)));
+    expect((await session.saveBatch('data', data, lengths, ids)).newBlobs).toBe(n);
+    await session.flush();
+    expect(session.slotless).toBe(0);
+    expect(session.stats.newBlobs).toBe(n);
+    const back = await repo.loadBlobs([ids[0]!, ids[n - 1]!]);
+    expect(back[0]!.equals(data.subarray(0, 256 * 1024))).toBe(true);
+    expect(back[1]!.equals(data.subarray((n - 1) * 256 * 1024))).toBe(true);
     await repo.close();
   });
 });

@@ -81,7 +81,8 @@ const ENCODE_SLOTS = 2;
  * at 1.08 GB; gc writes index files of at most 200,000 entries too.
  */
 export const INDEX_EVERY_BLOBS = 100_000;
-const ENCODE_SLOT_BYTES = 12 * 1024 * 1024;
+/** Bytes of an encode slot: a larger batch is split (WriteSession.queueNew). */
+export const ENCODE_SLOT_BYTES = 12 * 1024 * 1024;
 
 /** Delta bases of one batch: which blob gets which base, and the reads that fetch them. */
 interface BasePlan {
@@ -125,6 +126,8 @@ export class WriteSession {
   /** Largest frame of small blobs (0: none): FRAME_TARGET, at most a quarter pack. */
   private readonly frameTarget: number;
   private readonly encodeSlots = new SlotRing(ENCODE_SLOTS, ENCODE_SLOT_BYTES);
+  /** Batches encoded from fresh memory instead of a slot (inline, or a blob larger than a slot): tests. */
+  slotless = 0;
 
   constructor(
     private readonly repo: Repository,
@@ -170,43 +173,60 @@ export class WriteSession {
     ask.forEach((i, j) => {
       if (!found[j]) isKnown[i] = 0;
     });
-    // 2. copy the new ones (deduplicated within the call) into one buffer for the encoder
+    // 2. the new ones (deduplicated within the call) go to the encoder
     const newIdx: number[] = [];
     let newBytes = 0;
-    let deltaCandidates = 0;
     for (let i = 0; i < ids.length; i++) {
       if (isKnown[i] || !this.unindexed.add(ids[i]!)) continue;
       newIdx.push(i);
       newBytes += chunks[i]!.length;
     }
-    if (newIdx.length > 0) {
-      // candidate delta bases go into the same buffer, after the blobs (each once), read and
-      // decoded there while the next batch is cut
-      const bases = hints ? await this.planBases(newIdx.map((i) => hints[i])) : undefined;
-      const total = newBytes + (bases?.reads.plainBytes ?? 0);
-      // a shared-memory slot when the batch (and the stored bytes of its bases, read into the
-      // slot's end) fits: the workers read and write it in place; else fresh memory
-      const slot = this.pool.maxWorkers > 0 && total + (bases?.reads.storedBytes ?? 0) <= ENCODE_SLOT_BYTES ? await this.encodeSlots.acquire() : undefined;
-      const buf = slot ? slot.bytes.subarray(0, total) : new Uint8Array(total);
-      let o = 0;
-      for (const i of newIdx) {
-        buf.set(chunks[i]!, o);
-        o += chunks[i]!.length;
-      }
-      const rawLengths = newIdx.map((i) => chunks[i]!.length);
-      if (bases) deltaCandidates = bases.spans.filter((x, k) => k % 2 === 1 && x > 0).length;
-      const result = bases ? this.encodeWithBases(buf, newBytes, rawLengths, bases, slot?.bytes.subarray(total)) : this.pool.encode(buf, rawLengths, undefined, this.frameTarget);
-      if (slot) result.then(slot.release, slot.release);
-      result.catch(() => undefined); // observed when drained
-      const packed = Buffer.allocUnsafeSlow(newIdx.length * ID_BYTES);
-      newIdx.forEach((i, k) => packed.set(ids[i]!.subarray(0, ID_BYTES), k * ID_BYTES));
-      this.encodeQueue.push({ type, ids: packed, bases: bases?.ids, rawLengths, bytes: total, result });
-      this.queuedBytes += total;
-      this.stats.newBlobs += newIdx.length;
-      this.stats.newBytes += newBytes;
-    }
+    const deltaCandidates = newIdx.length > 0 ? await this.queueNew(type, newIdx, chunks, ids, hints) : 0;
     while (this.queuedBytes > this.maxEncodeBytes) await this.drainOne();
     return { newBlobs: newIdx.length, newBytes, deltaCandidates };
+  }
+
+  /**
+   * Queues blobs `idx` of `chunks` for encoding: copied into an encode slot, their candidate
+   * delta bases after them (each once), read and decoded there while the next batch is cut.
+   * A batch whose blobs, bases and the bases' stored bytes (read into the slot's end) do not
+   * fit one slot is split in two, in order, and each part planned and queued on its own, so
+   * the workers always read and write shared memory in place and the main thread allocates
+   * no batch or base buffers (docker.tar v5 had two such batches of about 7 MB, with 12 MB of
+   * bases read into fresh memory). Inline (no workers), or a single blob larger than a slot,
+   * uses fresh memory. Returns the number of delta candidates.
+   */
+  private async queueNew(type: BlobType, idx: readonly number[], chunks: readonly Uint8Array[], ids: readonly Buffer[], hints: readonly (Buffer | undefined)[] | undefined): Promise<number> {
+    let bytes = 0;
+    for (const i of idx) bytes += chunks[i]!.length;
+    const bases = hints ? await this.planBases(idx.map((i) => hints[i])) : undefined;
+    const total = bytes + (bases?.reads.plainBytes ?? 0);
+    const fits = total + (bases?.reads.storedBytes ?? 0) <= ENCODE_SLOT_BYTES;
+    if (this.pool.maxWorkers > 0 && !fits && idx.length > 1) {
+      let k = 0;
+      for (let half = 0; k < idx.length - 1 && 2 * (half + chunks[idx[k]!]!.length) <= bytes; k++) half += chunks[idx[k]!]!.length;
+      k = Math.max(1, k);
+      return (await this.queueNew(type, idx.slice(0, k), chunks, ids, hints)) + (await this.queueNew(type, idx.slice(k), chunks, ids, hints));
+    }
+    const slot = this.pool.maxWorkers > 0 && fits ? await this.encodeSlots.acquire() : undefined;
+    const buf = slot ? slot.bytes.subarray(0, total) : new Uint8Array(total);
+    let o = 0;
+    for (const i of idx) {
+      buf.set(chunks[i]!, o);
+      o += chunks[i]!.length;
+    }
+    const rawLengths = idx.map((i) => chunks[i]!.length);
+    const result = bases ? this.encodeWithBases(buf, bytes, rawLengths, bases, slot?.bytes.subarray(total)) : this.pool.encode(buf, rawLengths, undefined, this.frameTarget);
+    if (slot) result.then(slot.release, slot.release);
+    result.catch(() => undefined); // observed when drained
+    const packed = Buffer.allocUnsafeSlow(idx.length * ID_BYTES);
+    idx.forEach((i, k) => packed.set(ids[i]!.subarray(0, ID_BYTES), k * ID_BYTES));
+    this.encodeQueue.push({ type, ids: packed, bases: bases?.ids, rawLengths, bytes: total, result });
+    this.queuedBytes += total;
+    this.stats.newBlobs += idx.length;
+    this.stats.newBytes += bytes;
+    this.slotless += slot ? 0 : 1;
+    return bases ? bases.spans.filter((x, k) => k % 2 === 1 && x > 0).length : 0;
   }
 
   /**
