@@ -65,7 +65,7 @@ export class ExtentSink {
         continue;
       }
       const take = Math.min(len, p.left);
-      p.extents.push({ id: Buffer.from(id), offset: off, length: take });
+      p.extents.push({ id, offset: off, length: take }); // ids are never changed once made (a copy here pinned an 8 KiB pool slab per file)
       p.left -= take;
       off += take;
       len -= take;
