@@ -40,6 +40,7 @@ export { listSnapshots, loadSnapshot, resolveSnapshot } from './snapshot/find.js
 export { matchesFilter, filterSnapshots, type SnapshotFilter } from './snapshot/filter.js';
 export { snapshotFile, snapshotStream, type SnapshotOptions, type SnapshotResult } from './snapshot/create.js';
 export { snapshotTree, type TreeSnapshotOptions, type TreeSnapshotResult, type TreeWarning, type TreeWarningCode } from './snapshot/tree-snapshot.js';
+export { TreeScan, type TreeScanOptions, type ScannedDir } from './tree/scan.js';
 export { INPUT_FORMATS, type InputFormat } from './split/detect.js';
 
 // restore: whole, ranges, trees, file listings of image layers

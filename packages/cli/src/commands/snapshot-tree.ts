@@ -1,6 +1,6 @@
 /** `stowage snapshot <dir>...`: the tree snapshot half of the snapshot command. */
 import { readFileSync } from 'node:fs';
-import { snapshotTree, StowageError, type ProgressFn, type Repository, type TreeSnapshotResult } from '@stowage/core';
+import { snapshotTree, StowageError, type ProgressFn, type Repository, type TreeScan, type TreeSnapshotResult } from '@stowage/core';
 import { shortId } from '@stowage/core/internal';
 import type { Context } from '../context.js';
 import { formatBytes } from '../format.js';
@@ -36,7 +36,7 @@ export async function runTreeSnapshot(
   repo: Repository,
   inputs: string[],
   o: TreeOpts,
-  common: { name?: string; hostname?: string; tags: string[]; delta?: boolean; signal: AbortSignal; force: boolean; progress?: ProgressFn },
+  common: { name?: string; hostname?: string; tags: string[]; delta?: boolean; signal: AbortSignal; force: boolean; progress?: ProgressFn; scan?: TreeScan },
 ): Promise<number | undefined> {
   const r = await snapshotTree(repo, inputs, {
     ...common,

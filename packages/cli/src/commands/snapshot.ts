@@ -1,6 +1,6 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
 import { statSync } from 'node:fs';
-import { imageNames, snapshotFile, snapshotStream, type InputFormat, type Snapshot } from '@stowage/core';
+import { imageNames, snapshotFile, snapshotStream, TreeScan, type InputFormat, type Snapshot } from '@stowage/core';
 import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, isImageLocation, shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
@@ -46,75 +46,87 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
     .option('--one-file-system', 'directories: do not descend into other file systems (mount points are stored empty)')
     .option('--parent <snapshot>', 'directories: reuse unchanged files from this snapshot (default: the latest of the same paths on this host)')
     .action((inputs: string[], o: Opts) =>
-      run((ctx) =>
-        withRepo(ctx, async (repo) => {
-          const progress = progressFor(ctx);
-          const common = {
-            ...(o.name !== undefined && { name: o.name }),
-            ...(o.host !== undefined && { hostname: o.host }),
-            tags: o.tag ?? [],
-            ...(o.allowEmpty && { allowEmpty: true }),
-            ...(o.format !== undefined && { format: o.format }),
-            ...(o.delta === false && { delta: false }),
-            ...(o.basis !== undefined && { basis: o.basis }),
-            signal: ctx.signal,
-            ...(progress.fn && { progress: progress.fn }),
-          };
-          if (inputs.length === 1 && isImageLocation(inputs[0]!)) {
-            let r;
+      run(async (ctx) => {
+        // directories: their listings and lstats are read while the repository opens (the
+        // password's key derivation runs on another thread meanwhile); the walk takes them
+        const scan = isTree(inputs) ? new TreeScan(inputs, o.oneFileSystem ? { oneFileSystem: true } : {}) : undefined;
+        try {
+          return await withRepo(ctx, async (repo) => {
+            const progress = progressFor(ctx);
+            const common = {
+              ...(o.name !== undefined && { name: o.name }),
+              ...(o.host !== undefined && { hostname: o.host }),
+              tags: o.tag ?? [],
+              ...(o.allowEmpty && { allowEmpty: true }),
+              ...(o.format !== undefined && { format: o.format }),
+              ...(o.delta === false && { delta: false }),
+              ...(o.basis !== undefined && { basis: o.basis }),
+              signal: ctx.signal,
+              ...(progress.fn && { progress: progress.fn }),
+            };
+            if (!scan && inputs.length === 1 && isImageLocation(inputs[0]!)) {
+              let r;
+              try {
+                r = await snapshotImageLocation(repo, inputs[0]!, o, { ...common, force: o.force ?? false });
+              } finally {
+                progress.done();
+              }
+              report(ctx, r.snap, r.reused, r.extra, r.line);
+              return undefined;
+            }
+            if (scan) {
+              try {
+                return await runTreeSnapshot(ctx, repo, inputs, o, { ...common, force: o.force ?? false, scan });
+              } finally {
+                progress.done();
+              }
+            }
+            const input = inputs[0]!;
+            let snap: Snapshot;
+            let reused = false;
             try {
-              r = await snapshotImageLocation(repo, inputs[0]!, o, { ...common, force: o.force ?? false });
+              if (input === '-') {
+                snap = await snapshotStream(repo, process.stdin, { kind: 'stdin', path: '-' }, common);
+              } else {
+                const r = await snapshotFile(repo, input, { ...common, force: o.force ?? false });
+                snap = r.snapshot;
+                reused = r.reused;
+              }
             } finally {
               progress.done();
             }
-            report(ctx, r.snap, r.reused, r.extra, r.line);
+            report(ctx, snap, reused);
+            if (snap.changedWhileRead) {
+              ctx.warn(
+                `${printable(snap.source.path)}: file changed while it was read (${snap.changedWhileRead}): the snapshot holds what was read, which may be no consistent version of it; \`stowage snapshots\` marks it`,
+              );
+              if (!snap.image?.warnings) return EXIT_WARNINGS;
+            }
+            // an archive that looks like an image but is not a complete one: stored as a plain tar
+            for (const w of snap.image?.warnings ?? []) ctx.warn(oneLine(w));
+            if (snap.image?.warnings) {
+              ctx.warn('stored as a plain tar (byte for byte), without image checks on restore; `stowage snapshots` marks it incomplete');
+              return EXIT_WARNINGS;
+            }
             return undefined;
-          }
-          const isDir = (p: string): boolean => {
-            try {
-              return statSync(p).isDirectory();
-            } catch {
-              return false;
-            }
-          };
-          if (inputs.length > 1 || (inputs[0] !== '-' && isDir(inputs[0]!))) {
-            try {
-              return await runTreeSnapshot(ctx, repo, inputs, o, { ...common, force: o.force ?? false });
-            } finally {
-              progress.done();
-            }
-          }
-          const input = inputs[0]!;
-          let snap: Snapshot;
-          let reused = false;
-          try {
-            if (input === '-') {
-              snap = await snapshotStream(repo, process.stdin, { kind: 'stdin', path: '-' }, common);
-            } else {
-              const r = await snapshotFile(repo, input, { ...common, force: o.force ?? false });
-              snap = r.snapshot;
-              reused = r.reused;
-            }
-          } finally {
-            progress.done();
-          }
-          report(ctx, snap, reused);
-          if (snap.changedWhileRead) {
-            ctx.warn(
-              `${printable(snap.source.path)}: file changed while it was read (${snap.changedWhileRead}): the snapshot holds what was read, which may be no consistent version of it; \`stowage snapshots\` marks it`,
-            );
-            if (!snap.image?.warnings) return EXIT_WARNINGS;
-          }
-          // an archive that looks like an image but is not a complete one: stored as a plain tar
-          for (const w of snap.image?.warnings ?? []) ctx.warn(oneLine(w));
-          if (snap.image?.warnings) {
-            ctx.warn('stored as a plain tar (byte for byte), without image checks on restore; `stowage snapshots` marks it incomplete');
-            return EXIT_WARNINGS;
-          }
-          return undefined;
-        }),
-      ),
+          });
+        } finally {
+          scan?.close();
+        }
+      }),
     );
+}
+
+/** True when the inputs are a tree snapshot's: several paths, or one directory (not an image location). */
+function isTree(inputs: readonly string[]): boolean {
+  if (inputs.length > 1) return true;
+  const p = inputs[0]!;
+  if (p === '-' || isImageLocation(p)) return false;
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function report(ctx: Context, s: Snapshot, reused: boolean, extra: Record<string, unknown> = {}, line?: string): void {

@@ -40,6 +40,7 @@ import { OwnerNames } from '../tree/owners.js';
 import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
 import { isTreeSnapshot, loadEntries, loadSomeEntriesOf } from '../tree/stored.js';
 import { ListOrder } from '../tree/list-order.js';
+import type { EntryStat, TreeScan } from '../tree/scan.js';
 
 export type TreeWarningCode =
   /** A file or directory could not be read (permission denied, I/O error): skipped. */
@@ -87,6 +88,12 @@ export interface TreeSnapshotOptions {
   readonly signal?: AbortSignal;
   /** Warnings and notes as they happen (they are also returned). */
   readonly onWarning?: (w: TreeWarning) => void;
+  /**
+   * Directory listings and lstats read ahead (tree/scan.ts, started on the same paths before
+   * the repository was opened): taken as the walk reaches them. The snapshot stops the scan
+   * when its walk starts and drops what is left at the end.
+   */
+  readonly scan?: TreeScan;
 }
 
 export interface TreeSnapshotResult {
@@ -166,6 +173,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
   try {
     const walker = new TreeWalker(repo, session, helper, opts, parent?.id);
     const parentTop = parent ? await loadEntries(repo, parent.tree!.root) : [];
+    opts.scan?.stop(); // the walk lists the rest itself
     const rootNodes: Promise<TreeNode | undefined>[] = [];
     for (const t of tops) {
       const old = parentTop.find((n) => nodeName(n).equals(t.name));
@@ -209,6 +217,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
     await session.abort(err);
     throw err;
   } finally {
+    opts.scan?.close();
     await helper.close();
   }
 }
@@ -287,7 +296,7 @@ class TreeWalker {
     abs: Buffer,
     name: Buffer,
     rel: string,
-    st: BigIntStats,
+    st: EntryStat,
     old: TreeNode | undefined,
     rootDev: bigint,
     ancestors: Set<string>,
@@ -338,12 +347,12 @@ class TreeWalker {
    * Such an entry is stored as the parent's node itself (no new object, no xattr or link
    * reads), so an unchanged directory's tree blob is the parent's without encoding it.
    */
-  private sameEntry(old: TreeNode, st: BigIntStats): boolean {
+  private sameEntry(old: TreeNode, st: EntryStat): boolean {
     return sameInode(old, st) && old.type === nodeType(st) && (old.type !== 'file' || this.unchanged(old, st)) && old.user === this.owners.user(old.uid) && old.group === this.owners.group(old.gid);
   }
 
   /** An entry for which sameEntry(old) holds (not a directory): its stats counted, a file's extents referenced. */
-  private reuse(old: TreeNode, st: BigIntStats): TreeNode {
+  private reuse(old: TreeNode, st: EntryStat): TreeNode {
     if (old.type !== 'file') {
       this.stats.others++;
       return old;
@@ -359,7 +368,7 @@ class TreeWalker {
     return old;
   }
 
-  private baseNode(name: Buffer, st: BigIntStats, xattrs: [string, string][]): TreeNode {
+  private baseNode(name: Buffer, st: EntryStat, xattrs: [string, string][]): TreeNode {
     const uid = Number(st.uid);
     const gid = Number(st.gid);
     const user = this.owners.user(uid);
@@ -433,7 +442,7 @@ class TreeWalker {
     return this.ignore !== undefined && rel !== '' && this.ignore.ignores(dir ? `${rel}/` : rel);
   }
 
-  private async dir(abs: Buffer, rel: string, st: BigIntStats, base: TreeNode, old: TreeNode | undefined, rootDev: bigint, ancestors: Set<string>): Promise<Later<TreeNode | undefined>> {
+  private async dir(abs: Buffer, rel: string, st: EntryStat, base: TreeNode, old: TreeNode | undefined, rootDev: bigint, ancestors: Set<string>): Promise<Later<TreeNode | undefined>> {
     const key = `${st.dev}:${st.ino}`;
     this.stats.dirs++;
     const node: TreeNode = { ...base, type: 'dir' };
@@ -442,9 +451,11 @@ class TreeWalker {
       return now(node);
     }
     if (this.opts.oneFileSystem && st.dev !== rootDev) return now(node); // a mount point: the directory, not its contents
+    const scanned = this.opts.scan?.take(abs);
     let names: Buffer[];
     try {
-      names = readdirSync(abs, { encoding: 'buffer' });
+      if (scanned?.names instanceof Error) throw scanned.names;
+      names = scanned ? scanned.names : readdirSync(abs, { encoding: 'buffer' });
     } catch (err) {
       this.unreadable(abs, err);
       return now(undefined);
@@ -453,7 +464,7 @@ class TreeWalker {
       this.stats.dirs--;
       return now(undefined);
     }
-    names.sort(Buffer.compare);
+    if (!scanned) names.sort(Buffer.compare);
     const oldDir = old?.type === 'dir' ? ((await this.takePreloaded(old)) ?? (await this.loadOldDir(old))) : undefined;
     const oldEntries = oldDir?.entries ?? [];
     const oldByName = new Map(oldEntries.map((e) => [nodeName(e).toString('latin1'), e]));
@@ -465,7 +476,9 @@ class TreeWalker {
     const xattrs: ([string, string][] | undefined)[] = [];
     const stats = childPaths.map((p, i) => {
       try {
-        const st = lstatSync(p, { bigint: true });
+        const got = scanned?.stats[i];
+        if (got instanceof Error) throw got;
+        const st = got ?? lstatSync(p, { bigint: true });
         const o = oldByName.get(names[i]!.toString('latin1'));
         if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? [];
         else if (!st.isSocket()) xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
@@ -628,7 +641,7 @@ class TreeWalker {
     }
   }
 
-  private unchanged(old: TreeNode | undefined, st: BigIntStats): boolean {
+  private unchanged(old: TreeNode | undefined, st: EntryStat): boolean {
     return (
       old !== undefined &&
       old.type === 'file' &&
@@ -640,7 +653,7 @@ class TreeWalker {
     );
   }
 
-  private async file(abs: Buffer, rel: string, st: BigIntStats, base: TreeNode, old: TreeNode | undefined): Promise<Later<TreeNode | undefined>> {
+  private async file(abs: Buffer, rel: string, st: EntryStat, base: TreeNode, old: TreeNode | undefined): Promise<Later<TreeNode | undefined>> {
     this.stats.files++;
     const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
     const seen = linkKey ? this.linked.get(linkKey) : undefined;
@@ -671,7 +684,7 @@ class TreeWalker {
    * Reads a file and feeds it; resolves (once fed) to its content fields, or undefined if
    * unreadable. Its extents (none: unreadable) fill place `listedAt` of the chunk lists.
    */
-  private async readAndFeed(abs: Buffer, rel: string, st: BigIntStats, old: TreeNode | undefined, listedAt: number): Promise<Later<Pick<TreeNode, 'size' | 'content' | 'sparse'> | undefined>> {
+  private async readAndFeed(abs: Buffer, rel: string, st: EntryStat, old: TreeNode | undefined, listedAt: number): Promise<Later<Pick<TreeNode, 'size' | 'content' | 'sparse'> | undefined>> {
     const pre = this.prefetched;
     this.prefetched = undefined;
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
@@ -860,7 +873,7 @@ class TreeWalker {
 }
 
 /** The node type of an lstat (sockets and unknown types: undefined). */
-function nodeType(st: BigIntStats): TreeNode['type'] | undefined {
+function nodeType(st: EntryStat): TreeNode['type'] | undefined {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'dir';
   if (st.isSymbolicLink()) return 'symlink';
@@ -871,7 +884,7 @@ function nodeType(st: BigIntStats): TreeNode['type'] | undefined {
 }
 
 /** The parent's node `o` is of the same inode, unchanged since (ctime: any change of content or metadata moves it). */
-function sameInode(o: TreeNode, st: BigIntStats): boolean {
+function sameInode(o: TreeNode, st: EntryStat): boolean {
   return o.ctime === st.ctimeNs.toString() && o.ino === Number(st.ino) && o.dev === Number(st.dev) && (o.type === 'dir') === st.isDirectory() && (o.type === 'symlink') === st.isSymbolicLink();
 }
 
@@ -902,12 +915,12 @@ function unreadable(error: unknown): ReadResult {
 }
 
 /** True when a file read as `got` bytes differs from its stat before (`st`) and after the read. */
-function changedWhileRead(st: BigIntStats, after: BigIntStats, got: number): boolean {
+function changedWhileRead(st: EntryStat, after: BigIntStats, got: number): boolean {
   return got !== Number(st.size) || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
 }
 
 /** readSmall with synchronous calls (tiny files, see SYNC_READ). */
-function readTiny(p: Buffer, st: BigIntStats): ReadResult {
+function readTiny(p: Buffer, st: EntryStat): ReadResult {
   let fd: number;
   try {
     fd = openSync(p, C.O_RDONLY | C.O_NOFOLLOW);
@@ -934,7 +947,7 @@ function readTiny(p: Buffer, st: BigIntStats): ReadResult {
 }
 
 /** Reads a small file whole; notes when it changed (size, mtime) while read. */
-async function readSmall(p: Buffer, st: BigIntStats): Promise<ReadResult> {
+async function readSmall(p: Buffer, st: EntryStat): Promise<ReadResult> {
   let fh: fs.FileHandle;
   try {
     fh = await fs.open(p, C.O_RDONLY | C.O_NOFOLLOW);
