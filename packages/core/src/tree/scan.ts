@@ -111,18 +111,11 @@ class PackedStat implements EntryStat {
   }
 }
 
+/** The packed fields, in PackedStat's order. */
+const KEYS = ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'blocks', 'mtimeNs', 'ctimeNs'] as const;
+
 function pack(st: BigIntStats, a: BigInt64Array, at: number): void {
-  a[at] = st.dev;
-  a[at + 1] = st.ino;
-  a[at + 2] = st.mode;
-  a[at + 3] = st.nlink;
-  a[at + 4] = st.uid;
-  a[at + 5] = st.gid;
-  a[at + 6] = st.rdev;
-  a[at + 7] = st.size;
-  a[at + 8] = st.blocks;
-  a[at + 9] = st.mtimeNs;
-  a[at + 10] = st.ctimeNs;
+  for (let i = 0; i < FIELDS; i++) a[at + i] = st[KEYS[i]!];
 }
 
 /** A directory as held by the scan: names back to back, the lstat fields packed, errors aside. */
