@@ -104,6 +104,7 @@ export interface TreeSnapshotResult {
   readonly filesRead: number;
 }
 
+const SLASH = Buffer.from('/');
 /** Small files are read whole, several at a time; larger ones are streamed in pieces. */
 const SMALL_READ = 1 << 20;
 /**
@@ -467,9 +468,9 @@ class TreeWalker {
     if (!scanned) names.sort(Buffer.compare);
     const oldDir = old?.type === 'dir' ? ((await this.takePreloaded(old)) ?? (await this.loadOldDir(old))) : undefined;
     const oldEntries = oldDir?.entries ?? [];
-    const oldByName = new Map(oldEntries.map((e) => [nodeName(e).toString('latin1'), e]));
-    const childPaths = names.map((n) => Buffer.concat([abs, Buffer.from('/'), n]));
-    const childRel = names.map((n) => (rel ? `${rel}/${n.toString()}` : n.toString()));
+    const olds = matchByName(names, oldEntries);
+    const childPaths = names.map((n) => Buffer.concat([abs, SLASH, n]));
+    const relOf = (i: number): string => (rel ? `${rel}/${names[i]!.toString()}` : names[i]!.toString());
     // lstat and xattrs of all entries: synchronous calls, as a tree of small files is bound by
     // them (measured on the v1 rootfs: 2.7 s with thread-pool calls, see the benchmark notes)
     // an entry whose inode and ctime are the parent's has the parent's xattrs (setting one changes the ctime)
@@ -479,7 +480,7 @@ class TreeWalker {
         const got = scanned?.stats[i];
         if (got instanceof Error) throw got;
         const st = got ?? lstatSync(p, { bigint: true });
-        const o = oldByName.get(names[i]!.toString('latin1'));
+        const o = olds[i];
         if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? [];
         else if (!st.isSocket()) xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
         return st;
@@ -492,7 +493,7 @@ class TreeWalker {
     // the parent's trees of the subdirectories (and below), loaded ahead of the walk
     const oldDirs: TreeNode[] = [];
     stats.forEach((s, i) => {
-      const o = s?.isDirectory() ? oldByName.get(names[i]!.toString('latin1')) : undefined;
+      const o = s?.isDirectory() ? olds[i] : undefined;
       if (o) oldDirs.push(o);
     });
     this.preload(oldDirs, true);
@@ -505,8 +506,8 @@ class TreeWalker {
       while (nextRead < names.length && reads.size < READ_AHEAD && inFlightBytes < 4 * BATCH_BYTES) {
         const i = nextRead++;
         const s = stats[i];
-        if (!s || !s.isFile() || s.size > BigInt(SMALL_READ) || s.size < BigInt(SYNC_READ) || this.excluded(childRel[i]!, false)) continue;
-        if (this.unchanged(oldByName.get(names[i]!.toString('latin1')), s)) continue;
+        if (!s || !s.isFile() || s.size > BigInt(SMALL_READ) || s.size < BigInt(SYNC_READ) || (this.ignore && this.excluded(relOf(i), false))) continue;
+        if (this.unchanged(olds[i], s)) continue;
         if (s.nlink > 1n && this.linked.has(`${s.dev}:${s.ino}`)) continue;
         inFlightBytes += Number(s.size);
         reads.set(i, readSmall(childPaths[i]!, s));
@@ -523,14 +524,15 @@ class TreeWalker {
       }
       const s = stats[i];
       if (!s) continue;
-      if (this.excluded(childRel[i]!, s.isDirectory())) continue;
+      const childRel = relOf(i);
+      if (this.excluded(childRel, s.isDirectory())) continue;
       const ahead = reads.get(i);
       if (ahead) {
         reads.delete(i);
         inFlightBytes -= Number(s.size);
         this.prefetched = ahead;
       }
-      children.push((await this.entry(childPaths[i]!, names[i]!, childRel[i]!, s, oldByName.get(names[i]!.toString('latin1')), rootDev, inner, xattrs[i])).later);
+      children.push((await this.entry(childPaths[i]!, names[i]!, childRel, s, olds[i], rootDev, inner, xattrs[i])).later);
       this.prefetched = undefined;
     }
     for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
@@ -870,6 +872,24 @@ class TreeWalker {
     }
     return { ids, refs };
   }
+}
+
+/**
+ * The parent's entry of each name (same index; undefined: none): a merge of the two lists,
+ * both sorted by name bytes (an entry out of order in a damaged parent only goes unmatched:
+ * read again).
+ */
+function matchByName(names: readonly Buffer[], old: readonly TreeNode[]): (TreeNode | undefined)[] {
+  const out = new Array<TreeNode | undefined>(names.length);
+  let j = 0;
+  let oldName = old.length ? nodeName(old[0]!) : undefined;
+  for (let i = 0; i < names.length && oldName; i++) {
+    let c = Buffer.compare(names[i]!, oldName);
+    while (c > 0 && ++j < old.length) c = Buffer.compare(names[i]!, (oldName = nodeName(old[j]!)));
+    if (j >= old.length) break;
+    if (c === 0) out[i] = old[j];
+  }
+  return out;
 }
 
 /** The node type of an lstat (sockets and unknown types: undefined). */
