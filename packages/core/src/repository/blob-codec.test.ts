@@ -66,6 +66,15 @@ describe('blob codec', () => {
         for (const e of entries.filter((x) => x.frame)) expect(e.frame!.rawLength).toBeLessThanOrEqual(8192);
       });
 
+      it('stored bytes that compressed well come in a buffer of their size (a pack keeps them as long as their buffer)', () => {
+        const squeezed = codec.encode(Buffer.concat([text(1), text(2), text(3)]), [text(1).length, text(2).length, text(3).length], undefined, 8192);
+        expect(squeezed.stored.length).toBeLessThan(text(1).length);
+        expect(squeezed.stored.buffer.byteLength).toBe(squeezed.stored.length);
+        const noise = seeded('noise', 50_000);
+        const raw = codec.encode(noise, [noise.length]);
+        expect(raw.stored.length).toBeGreaterThanOrEqual(noise.length);
+      });
+
       it('a frame that does not compress is stored raw and still decodes', () => {
         const blobs = Array.from({ length: 6 }, (_, i) => seeded(`rnd${i}`, 3000));
         const { entries, out } = roundTrip(codec, blobs, 65536);
