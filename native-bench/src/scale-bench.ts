@@ -26,7 +26,7 @@
  * Run each call under the bench lock: `flock /work/bench.lock node native-bench/dist/scale-bench.js ...`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,8 @@ interface Measured {
   cpuSecPerGB: number | null;
   load: [number, number];
   repoBlobsBefore?: number;
+  /** The big repository's index cache before the snapshot: its bytes and LevelDB tables (its CPU per byte depends on them: compaction). */
+  cacheBefore?: { bytes: number; tables: number };
 }
 
 function envFor(dir: string): NodeJS.ProcessEnv {
@@ -190,8 +192,11 @@ async function measure(): Promise<Measured[]> {
         await rm(empty, { recursive: true, force: true });
       }
       const before = (await readState()).blobs;
+      const cacheBefore = await cacheState(join(big, 'cache'));
+      log(`big repository's index cache: ${(cacheBefore.bytes / MB).toFixed(0)} MB in ${cacheBefore.tables} LevelDB tables`);
       const m = await snapshot(`${kind} into the big repository (${before} blobs)`, big, file, format);
       m.repoBlobsBefore = before;
+      m.cacheBefore = cacheBefore;
       out.push(m);
       const s = await readState();
       s.blobs += m.newChunks ?? 0;
@@ -201,6 +206,18 @@ async function measure(): Promise<Measured[]> {
     }
   }
   return out;
+}
+
+/** Bytes and LevelDB tables (.ldb files) of an index cache directory (all slots). */
+async function cacheState(dir: string): Promise<{ bytes: number; tables: number }> {
+  let bytes = 0;
+  let tables = 0;
+  for (const ent of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!ent.isFile()) continue;
+    bytes += (await stat(join(ent.parentPath, ent.name))).size;
+    if (ent.name.endsWith('.ldb')) tables++;
+  }
+  return { bytes, tables };
 }
 
 async function bigTar(): Promise<Measured[]> {
