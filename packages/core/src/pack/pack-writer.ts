@@ -67,6 +67,11 @@ export class PackWriter {
     return this.blobBytes + 9 + this.slots * ENTRY_BYTES + 32 + this.cipher.overhead + FOOTER_BYTES;
   }
 
+  /** True when a blob of this pack lies in `buffer` (the memory of the caller's views). */
+  holds(buffer: ArrayBufferLike): boolean {
+    return this.pending?.buffer === buffer || this.parts.some((p) => p.buffer === buffer);
+  }
+
   /** Appends a stored blob (`base`: the base of a delta blob). `stored` must not be modified afterwards. */
   add(id: Buffer, type: BlobType, stored: Uint8Array, rawLength: number, compressed: boolean, base?: Buffer): void {
     if (this.finished) throw new TypeError('PackWriter: add after finalize');

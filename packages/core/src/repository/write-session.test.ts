@@ -61,6 +61,26 @@ describe('WriteSession encode slots', () => {
   });
 });
 
+describe('WriteSession output buffers', () => {
+  it("hands every encoded batch's output back once the packs holding it are saved (a batch spanning two packs after both); the packs read back", async () => {
+    const { repo } = await testRepo(cacheRoot);
+    const session = new WriteSession(repo, { workers: 0, frames: false });
+    const n = 400;
+    const data = seeded('ws-release', n * 2048);
+    const lengths = Array<number>(n).fill(2048);
+    const ids = lengths.map((_, i) => repo.codec.id(data.subarray(i * 2048, (i + 1) * 2048)));
+    for (let i = 0; i < n; i += 20) await session.saveBatch('data', data.subarray(i * 2048, (i + 20) * 2048), lengths.slice(i, i + 20), ids.slice(i, i + 20));
+    await session.flush();
+    expect(session.stats.packs).toBeGreaterThanOrEqual(10); // 64 KiB packs: batches of 40 KiB span two
+    expect(session.releasedBuffers).toBe(n / 20);
+    const back = await repo.loadBlobs([ids[0]!, ids[199]!, ids[n - 1]!]);
+    expect(back[0]!.equals(data.subarray(0, 2048))).toBe(true);
+    expect(back[1]!.equals(data.subarray(199 * 2048, 200 * 2048))).toBe(true);
+    expect(back[2]!.equals(data.subarray((n - 1) * 2048))).toBe(true);
+    await repo.close();
+  });
+});
+
 describe('WriteSession uploads (pack/upload.ts)', () => {
   it('a backend that reads a pack trailer back different breaks the session loudly; no index file names the pack', async () => {
     const { backend, repo } = await testRepo(cacheRoot);
