@@ -297,8 +297,10 @@ export class BlobCodec {
   decodeInto(data: Uint8Array, items: readonly DecodeItem[], out: Uint8Array, what: string, aside?: Uint8Array): number[] {
     const lengths: number[] = [];
     let pos = 0;
-    let frameAt = -1; // offset in data of the frame decoded in work (unkeyed items: members of one frame are decoded once)
+    // the frame an unkeyed item last decoded in this call: offset in data, length, buffer (members of one frame are decoded once)
+    let frameAt = -1;
     let frameLength = -1;
+    let frameBuf: Buffer | undefined;
     for (const it of items) {
       const idHex = (): string => Buffer.from(it.id).toString('hex');
       if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex()} in ${what}: stored bytes missing (pack truncated?)`);
@@ -312,27 +314,30 @@ export class BlobCodec {
           const { offset, rawLength } = it.frame;
           if (offset + it.rawLength > rawLength) throw corrupt(`framed blob lies outside its frame (${offset}+${it.rawLength} of ${rawLength})`);
           // a keyed frame is kept in fbuf across calls (the next restore window may need it
-          // again); an unkeyed one only within this call, in the work buffer
-          const keyed = it.frameKey !== undefined;
-          const same = keyed ? it.frameKey === this.fbufKey && this.fbufLength === rawLength : frameAt === it.offset && frameLength === rawLength;
+          // again); an unkeyed one only within this call: in the work buffer when an encoder
+          // made it large enough (snapshots' delta bases), else in fbuf
+          const key = it.frameKey;
+          const target = key === undefined && this.work.length >= rawLength ? this.work : this.fbuf;
+          const same = key !== undefined ? key === this.fbufKey && this.fbufLength === rawLength : frameAt === it.offset && frameLength === rawLength && frameBuf === target;
           if (!same) {
-            if (keyed) this.fbufKey = undefined;
-            else frameAt = -1;
+            frameAt = -1;
+            this.fbufKey = undefined;
             const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `frame at ${it.offset} in ${what}`);
-            if (keyed && this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
-            const f = (keyed ? this.fbuf : this.workFor(rawLength)).subarray(0, rawLength);
+            if (target === this.fbuf && this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
+            const buf = target === this.work ? this.work : this.fbuf;
+            const f = buf.subarray(0, rawLength);
             if (it.compressed) decompressInto(f, opened);
             else if (opened.length !== rawLength) throw corrupt(`raw frame has ${opened.length} bytes, expected ${rawLength}`);
             else f.set(opened);
-            if (keyed) {
+            if (buf === this.fbuf) {
               this.fbufLength = rawLength;
-              this.fbufKey = it.frameKey;
-            } else {
-              frameAt = it.offset;
-              frameLength = rawLength;
+              this.fbufKey = key;
             }
+            frameAt = it.offset;
+            frameLength = rawLength;
+            frameBuf = buf;
           }
-          plain = (keyed ? this.fbuf : this.work).subarray(offset, offset + it.rawLength);
+          plain = (key !== undefined ? this.fbuf : frameBuf!).subarray(offset, offset + it.rawLength);
           if (!places) out.set(plain, pos);
         } else {
           // a placed blob is decoded straight into a place that takes it whole, else aside, else into pbuf
