@@ -362,11 +362,23 @@ class TreeWalker {
     this.prefetched = undefined;
     const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
     if (linkKey && this.linked.has(linkKey)) return old; // content counted with the first name
+    this.reuseContent(old, linkKey);
+    return old;
+  }
+
+  /**
+   * The stored content of `old`, a file unchanged since the parent (restic's rule: same size,
+   * mtime, ctime, inode): counted as reused, its extents listed again, and kept for the
+   * file's other names (`linkKey`). Returns its content fields.
+   */
+  private reuseContent(old: TreeNode, linkKey: string | undefined): Pick<TreeNode, 'size' | 'content' | 'sparse'> {
+    this.prefetched = undefined;
     this.stats.filesReused++;
     this.stats.bytes += old.size ?? 0;
     this.listed.put(decodeExtents(old));
-    if (linkKey) this.linked.set(linkKey, Promise.resolve({ size: old.size ?? 0, ...(old.content && { content: old.content }), ...(old.sparse && { sparse: old.sparse }) }));
-    return old;
+    const c = { size: old.size ?? 0, ...(old.content && { content: old.content }), ...(old.sparse && { sparse: old.sparse }) };
+    if (linkKey) this.linked.set(linkKey, Promise.resolve(c));
+    return c;
   }
 
   private baseNode(name: Buffer, st: EntryStat, xattrs: [string, string][]): TreeNode {
@@ -643,7 +655,7 @@ class TreeWalker {
     }
   }
 
-  private unchanged(old: TreeNode | undefined, st: EntryStat): boolean {
+  private unchanged(old: TreeNode | undefined, st: EntryStat): old is TreeNode {
     return (
       old !== undefined &&
       old.type === 'file' &&
@@ -663,16 +675,7 @@ class TreeWalker {
       this.prefetched = undefined;
       return { later: this.detach(seen.then((c) => ({ ...base, ...c }))) };
     }
-    if (this.unchanged(old, st)) {
-      // restic's rule: same size, mtime, ctime, inode: the stored content is this file's
-      this.prefetched = undefined;
-      this.stats.filesReused++;
-      this.stats.bytes += Number(st.size);
-      this.listed.put(decodeExtents(old!));
-      const c = { size: old!.size!, ...(old!.content && { content: old!.content }), ...(old!.sparse && { sparse: old!.sparse }) };
-      if (linkKey) this.linked.set(linkKey, Promise.resolve(c));
-      return now({ ...base, ...c });
-    }
+    if (this.unchanged(old, st)) return now({ ...base, ...this.reuseContent(old, linkKey) });
     const content = (await this.readAndFeed(abs, rel, st, old, this.listed.reserve())).later;
     if (linkKey)
       this.linked.set(
