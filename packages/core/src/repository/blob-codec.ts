@@ -317,19 +317,19 @@ export class BlobCodec {
           // again); an unkeyed one only within this call: in the work buffer when an encoder
           // made it large enough (snapshots' delta bases), else in fbuf
           const key = it.frameKey;
-          const target = key === undefined && this.work.length >= rawLength ? this.work : this.fbuf;
-          const same = key !== undefined ? key === this.fbufKey && this.fbufLength === rawLength : frameAt === it.offset && frameLength === rawLength && frameBuf === target;
+          const inWork = key === undefined && this.work.length >= rawLength;
+          const same = key !== undefined ? key === this.fbufKey && this.fbufLength === rawLength : frameAt === it.offset && frameLength === rawLength && frameBuf === (inWork ? this.work : this.fbuf);
           if (!same) {
             frameAt = -1;
             this.fbufKey = undefined;
             const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `frame at ${it.offset} in ${what}`);
-            if (target === this.fbuf && this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
-            const buf = target === this.work ? this.work : this.fbuf;
+            if (!inWork && this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
+            const buf = inWork ? this.work : this.fbuf;
             const f = buf.subarray(0, rawLength);
             if (it.compressed) decompressInto(f, opened);
             else if (opened.length !== rawLength) throw corrupt(`raw frame has ${opened.length} bytes, expected ${rawLength}`);
             else f.set(opened);
-            if (buf === this.fbuf) {
+            if (!inWork) {
               this.fbufLength = rawLength;
               this.fbufKey = key;
             }
