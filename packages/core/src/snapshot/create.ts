@@ -15,9 +15,9 @@ import { StowageError, isStowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
-import { SlotRing, type Slot } from '../util/slot-ring.js';
 import { lockRepository, type RepositoryLock } from '../repository/lock.js';
 import { commitSnapshot } from './commit.js';
+import { inputError, pieceSlots, readPieces } from './input-reader.js';
 import { ObjectWriter, type WrittenObject } from '../object/writer.js';
 import type { InputFormat } from '../split/detect.js';
 import { imageFacts, imageRepository, type ImageFacts } from '../image/facts.js';
@@ -109,7 +109,7 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
     };
     const snapshot = await snapshotSource(
       repo,
-      readFileHandle(fh, abs),
+      readPieces(fh, abs, READ_SLOTS, READ_BYTES),
       { kind: 'file', path: abs, stat },
       { ...opts, finalize, hostname: host, ...(workers === undefined ? {} : { workers }) },
       known,
@@ -163,7 +163,7 @@ async function snapshotSource(repo: Repository, source: AsyncIterable<Uint8Array
 type StreamSource = { readonly kind: 'file' | 'stdin'; readonly path: string; readonly stat?: SourceStat };
 
 /**
- * Reads the input into the object writer, piece by piece (pieces read by readFileHandle
+ * Reads the input into the object writer, piece by piece (pieces read by readPieces
  * return to their ring once hashed); EMPTY_INPUT for an empty input unless allowed. Ends
  * the object's input.
  */
@@ -312,42 +312,6 @@ async function reuse(repo: Repository, lock: RepositoryLock, parent: Snapshot, o
   };
   const id = await commitSnapshot(repo, lock, manifest);
   return { id, ...manifest };
-}
-
-/** The slot a piece read by readFileHandle lives in (released once the piece is hashed). */
-const pieceSlots = new WeakMap<Uint8Array, Slot>();
-
-/**
- * Reads a file in 4 MiB pieces into a small ring of shared-memory slots (no garbage,
- * bounded memory; the reader waits while every slot is in use); read errors become
- * INPUT_UNREADABLE.
- */
-async function* readFileHandle(fh: fs.FileHandle, what: string): AsyncGenerator<Uint8Array> {
-  const ring = new SlotRing(READ_SLOTS, READ_BYTES);
-  for (;;) {
-    const slot = await ring.acquire();
-    let n: number;
-    try {
-      n = (await fh.read(slot.bytes, 0, READ_BYTES, null)).bytesRead;
-    } catch (err) {
-      slot.release();
-      throw inputError(what, err);
-    }
-    if (n === 0) {
-      slot.release();
-      return;
-    }
-    const piece = slot.bytes.subarray(0, n);
-    pieceSlots.set(piece, slot);
-    yield piece;
-  }
-}
-
-function inputError(what: string, err: unknown): StowageError {
-  if (err instanceof StowageError) return err;
-  const e = err as NodeJS.ErrnoException;
-  const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-  return new StowageError('INPUT_UNREADABLE', `cannot read ${what}: ${why}`, { cause: err });
 }
 
 /** The user name recorded in snapshots ("" when the system has none for this uid). */
