@@ -73,6 +73,18 @@ describe.skipIf(!s3)('S3 backend on a real S3', () => {
     await b.close();
   });
 
+  it('scavenges after every 2 MiB of response body read into a buffer (its dead socket and parser chunks), never a full collection', async () => {
+    const calls: (string | undefined)[] = [];
+    const b = open({ collect: (o) => calls.push(o?.type) });
+    const data = Buffer.alloc(11 << 20, 7); // 22 MiB of dead chunks: 5 scavenges whatever the chunk sizes
+    await b.save({ type: 'pack', name: 'ab03' }, data);
+    const target = Buffer.alloc(data.length);
+    await b.loadInto({ type: 'pack', name: 'ab03' }, { offset: 0, length: data.length }, target);
+    expect(target.equals(data)).toBe(true);
+    expect(calls).toEqual(['minor', 'minor', 'minor', 'minor', 'minor']);
+    await b.close();
+  });
+
   it('uploads large files as multipart (one object, same bytes) and aborts stale uploads on removeTemporary', async () => {
     const b = open({ multipartThreshold: 6 << 20, partSize: 5 << 20 });
     const data = Buffer.alloc(11 << 20);

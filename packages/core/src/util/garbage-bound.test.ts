@@ -45,4 +45,8 @@ describe('GarbageBound', () => {
     expect(process.memoryUsage().arrayBuffers).toBeLessThan(8 * MiB);
     expect(() => gc!({ type: 'minor' })).not.toThrow();
   });
+
+  it('looks the collector up once per thread (one context for every bound)', () => {
+    expect(exposedGc()).toBe(exposedGc());
+  });
 });

@@ -1,5 +1,6 @@
 /**
- * A bound on the dead short-lived buffers of a codec worker thread.
+ * A bound on the dead short-lived buffers of a thread (codec workers' cipher outputs, the
+ * main thread's HTTP response chunks: backend/s3.ts).
  *
  * Node's ciphers return fresh memory from every update (AES-GCM sealing and opening: one
  * new buffer per blob or frame), and V8 collects such external memory only once about
@@ -53,8 +54,14 @@ export class GarbageBound {
   }
 }
 
-/** V8's collector, or undefined where it cannot be reached. */
+let reached: { gc: Gc | undefined } | undefined;
+
+/** V8's collector, or undefined where it cannot be reached (looked up once per thread). */
 export function exposedGc(): Gc | undefined {
+  return (reached ??= { gc: reachGc() }).gc;
+}
+
+function reachGc(): Gc | undefined {
   try {
     setFlagsFromString('--expose-gc');
     const gc: unknown = runInNewContext('gc');
