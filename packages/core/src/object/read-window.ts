@@ -19,6 +19,13 @@ import { WindowPlanner, type WindowPlan } from './window-plan.js';
 /** A window's bytes in order, and how to give back the memory they live in. */
 export interface BuiltWindow {
   readonly pieces: Buffer[];
+  /**
+   * Set when the window is one piece in page-aligned memory (an aligned output slot): the
+   * bytes in front of it in that memory (its `skew`), which its consumer may overwrite
+   * until it releases the window (restore/direct-writer.ts puts the previous window's
+   * unaligned tail there, to write whole blocks with O_DIRECT).
+   */
+  readonly room?: number;
   /** Call once the pieces are no longer used (idempotent). */
   readonly release: () => void;
 }
@@ -33,18 +40,19 @@ export interface WindowRings {
 
 /**
  * Three slots of each (one window being written and hashed, two being prepared). A
- * window needs at most windowBytes plus a few blobs that extend past it. The workers
+ * window needs at most windowBytes plus a few blobs that extend past it (and, with `align`,
+ * up to `align` bytes in front of it: the output slots are then page-aligned). The workers
  * decode a window straight into its order in its output slot (DecodeItem.places), which
  * then travels on to the writer and the hashing threads; the read slot is free once the
  * window is decoded.
  */
-export function windowRings(windowBytes: number, maxChunk: number): WindowRings {
+export function windowRings(windowBytes: number, maxChunk: number, align = 0): WindowRings {
   const out = windowBytes + 2 * Math.max(maxChunk, 1 << 20);
   // read slots: twice the window, since a window may need a few members of many frames (read
   // whole) and read through gaps; without room the window falls back to fresh memory (on
   // docker.tar v5: 1 window in 47 at out + 1 MiB, RSS 233 MB against 215 MB).
   // base slots: touched only by snapshots with deltas (untouched shared memory costs no RSS)
-  return { read: new SlotRing(3, 2 * out), out: new SlotRing(3, out), base: new SlotRing(2, 2 * out) };
+  return { read: new SlotRing(3, 2 * out), out: new SlotRing(3, out + align, align > 0), base: new SlotRing(2, 2 * out) };
 }
 
 /**
@@ -65,9 +73,10 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
  * buildWindow for a window planned with the windows around it (window-plan.ts): besides
  * its own blobs, it decodes those its plan keeps aside for later windows, and copies the
  * blobs earlier windows kept for it to their places once they are decoded. Windows of one
- * plan are built in plan order.
+ * plan are built in plan order. `skew`: where the window starts in its output slot (the
+ * slot's first `skew` bytes are left to the consumer: BuiltWindow.room).
  */
-export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, planned: Promise<WindowPlan>, rings?: WindowRings, stop?: AbortSignal): Promise<BuiltWindow> {
+export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, planned: Promise<WindowPlan>, rings?: WindowRings, stop?: AbortSignal, skew = 0): Promise<BuiltWindow> {
   // take both slots first, in window order (a later window never holds slots an earlier one waits for)
   const outSlot = rings ? await rings.out.acquire() : undefined;
   let readSlot: Slot | undefined = rings ? await rings.read.acquire() : undefined;
@@ -81,7 +90,7 @@ export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, plan
     const { refs, reads } = plan;
     let windowTotal = 0;
     for (const r of refs) windowTotal += r.length;
-    const shared = outSlot !== undefined && readSlot !== undefined && fitsSlots(reads, windowTotal, outSlot, readSlot);
+    const shared = outSlot !== undefined && readSlot !== undefined && fitsSlots(reads, skew + windowTotal, outSlot, readSlot);
     if (!shared) {
       release();
       readSlot = undefined;
@@ -90,7 +99,8 @@ export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, plan
     let plain: Map<string, Uint8Array>;
     const bases = await loadBasesOf(repo, pool, reads, rings?.base);
     try {
-      plain = await decodeReads(repo, pool, reads, bases.plain, shared ? { read: readSlot!.bytes, out: outSlot!.bytes.subarray(0, windowTotal), places: places! } : undefined, plan, stop);
+      const slots = shared ? { read: readSlot!.bytes, out: outSlot!.bytes.subarray(skew, skew + windowTotal), places: places! } : undefined;
+      plain = await decodeReads(repo, pool, reads, bases.plain, slots, plan, stop);
     } finally {
       bases.release(); // decoded: the bases are no longer needed
     }
@@ -99,7 +109,7 @@ export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, plan
     // the blobs earlier windows decoded for this one (waited for only now: a window holding a base slot never waits for another)
     for (const [k, c] of plan.carried) {
       await c.ready;
-      if (places) placeCarried(outSlot!.bytes, c.bytes, places.get(k)!, k);
+      if (places) placeCarried(outSlot!.bytes.subarray(skew), c.bytes, places.get(k)!, k);
       else plain.set(k, Buffer.from(c.bytes)); // fresh memory: the kept copy's memory is reused
     }
     plan.releaseCarried();
@@ -107,7 +117,8 @@ export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, plan
       readSlot!.release(); // decoded: the stored bytes are no longer needed
       readSlot = undefined;
       const out = outSlot!.bytes;
-      return { pieces: windowTotal > 0 ? [Buffer.from(out.buffer, out.byteOffset, windowTotal)] : [], release };
+      if (windowTotal === 0) return { pieces: [], release };
+      return { pieces: [Buffer.from(out.buffer, out.byteOffset + skew, windowTotal)], release, ...(rings!.out.aligned && { room: skew }) };
     }
     return { pieces: piecesOf(refs, plain), release: () => undefined };
   } catch (err) {

@@ -26,13 +26,18 @@ describe('ObjectReader', () => {
     { name: 'again/7', data: text(7) },
   ]);
 
-  it('shared-memory windows come back as one piece each, with the bytes and SHA-256 written; fresh memory (inline) the same', async () => {
+  async function writeTar() {
     const session = new WriteSession(shared.repo, { workers: 2 });
     const w = new ObjectWriter(shared.repo, session, { workers: 2 });
     await w.write(tar);
     await w.end();
     const written = await w.finish();
     await session.flush();
+    return written;
+  }
+
+  it('shared-memory windows come back as one piece each, with the bytes and SHA-256 written; fresh memory (inline) the same', async () => {
+    const written = await writeTar();
     for (const [workers, sharedMemory] of [
       [2, true],
       [0, false],
@@ -52,5 +57,27 @@ describe('ObjectReader', () => {
         expect((await reader.digests()).sha256).toBe(sha(tar));
       }
     }
+  });
+
+  it('aligned reads put each window in its slot at its offset modulo align (room), leaving the bytes in front free; bytes and SHA-256 unchanged', async () => {
+    const written = await writeTar();
+    const reader = new ObjectReader(shared.repo, written.lists, { workers: 2, windowBytes: 50_000, ahead: 2, sharedMemory: true, sha256: true, align: 4096 });
+    const parts: Buffer[] = [];
+    const rooms: number[] = [];
+    for await (const win of reader) {
+      expect(win.pieces).toHaveLength(1);
+      const p = win.pieces[0]!;
+      expect(win.room).toBe(win.at % 4096);
+      expect(p.byteOffset % 4096).toBe(win.room);
+      rooms.push(win.room!);
+      // the room is the caller's: scribbling over it changes nothing read or hashed
+      new Uint8Array(p.buffer, p.byteOffset - win.room!, win.room!).fill(0xee);
+      parts.push(Buffer.from(p));
+      win.done();
+    }
+    expect(rooms.some((r) => r > 0)).toBe(true);
+    expect(Buffer.concat(parts).equals(tar)).toBe(true);
+    expect((await reader.digests()).sha256).toBe(sha(tar));
+    expect(() => new ObjectReader(shared.repo, written.lists, { windowBytes: 50_000, ahead: 2, align: 3000 })).toThrow(/power of two/);
   });
 });

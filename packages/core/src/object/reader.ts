@@ -37,6 +37,13 @@ export interface ObjectReadOptions {
   /** Byte ranges (of the bytes read) whose digests to check (digests().mismatches). */
   readonly digestRanges?: readonly DigestedRange[];
   readonly signal?: AbortSignal;
+  /**
+   * With shared memory: put each window in page-aligned memory at its position in the bytes
+   * read modulo `align` (a power of two up to 64 KiB, e.g. 4096), leaving the bytes in front
+   * of it to the caller (ReadWindow.room), so that a writer can write whole aligned blocks with
+   * O_DIRECT (restore/direct-writer.ts). Default 0: no alignment.
+   */
+  readonly align?: number;
   /** With shared memory: windows planned ahead and bytes of decoded blobs kept for them (default none: each window planned alone; REMOTE_CARRY for S3). */
   readonly carry?: CarryOptions;
 }
@@ -46,6 +53,12 @@ export interface ReadWindow {
   readonly pieces: Buffer[];
   /** Offset of the first piece in the bytes read. */
   readonly at: number;
+  /**
+   * With `align`, when the window is one piece in page-aligned memory: the bytes in front of
+   * it in that memory (`at` modulo `align`), which the caller may overwrite until done() or
+   * release(). Undefined otherwise (then nothing about the pieces' memory is known).
+   */
+  readonly room?: number;
   /** Gives the pieces to this read's hashes (which may take their memory over), then frees their slot. */
   done(): void;
   /** Frees the window's slot without hashing it (the pieces were not used: the read is failing). */
@@ -88,7 +101,9 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
     this.pool = repo.codecs(opts.workers);
     this.sha = opts.sha256 ? this.pool.sha256() : undefined;
     this.ranges = opts.digestRanges?.length ? this.pool.rangeHasher(opts.digestRanges, this.sha) : undefined;
-    this.rings = opts.sharedMemory && this.pool.maxWorkers > 0 ? windowRings(opts.windowBytes, repo.config.chunker.maxSize) : undefined;
+    const align = opts.align ?? 0;
+    if (!(align === 0 || (Number.isInteger(align) && align > 0 && align <= 65536 && (align & (align - 1)) === 0))) throw new TypeError(`align must be 0 or a power of two up to 65536, not ${align}`);
+    this.rings = opts.sharedMemory && this.pool.maxWorkers > 0 ? windowRings(opts.windowBytes, repo.config.chunker.maxSize, align) : undefined;
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<ReadWindow> {
@@ -98,19 +113,27 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
       const w = await inFlight.shift()!;
       const at = this.bytes;
       for (const p of w.pieces) this.bytes += p.length;
-      return { pieces: w.pieces, at, done: () => this.hash(w, at), release: w.release };
+      return { pieces: w.pieces, at, ...(w.room !== undefined && { room: w.room }), done: () => this.hash(w, at), release: w.release };
     };
     let ended = false;
     try {
       const planner = new WindowPlanner(this.repo, this.rings && this.opts.carry);
+      // where each window queued in the planner starts in the bytes read (aligned reads place windows by it)
+      const align = this.rings?.out.aligned ? this.opts.align! : 0;
+      const starts: number[] = [];
+      let end = 0;
       const build = (): void => {
-        const p = buildPlannedWindow(this.repo, this.pool, planner.next(), this.rings, stop.signal);
+        const start = starts.shift()!;
+        const skew = align > 0 ? start % align : 0;
+        const p = buildPlannedWindow(this.repo, this.pool, planner.next(), this.rings, stop.signal, skew);
         p.catch(() => undefined);
         inFlight.push(p);
       };
       for await (const window of extentWindows(readChunkLists(this.repo, this.lists), this.opts.windowBytes, this.opts.range)) {
         this.opts.signal?.throwIfAborted();
         planner.add(window);
+        starts.push(end);
+        for (const r of window) end += r.length;
         if (planner.queued <= planner.horizon) continue;
         build();
         while (inFlight.length > this.opts.ahead) yield await next();

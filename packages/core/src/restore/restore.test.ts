@@ -1,7 +1,9 @@
 /**
  * Restore plans its windows together on a store with per-request costs (a backend that
  * wants several uploads at once: S3), and window by window elsewhere: the same snapshot
- * restores byte for byte both ways, with fewer pack reads on the former.
+ * restores byte for byte both ways, with fewer pack reads on the former. A file target gets
+ * its windows placed for O_DIRECT writes (each at its file offset modulo 4 KiB, in
+ * page-aligned memory), both ways.
  */
 import * as fs from 'node:fs';
 import { Writable } from 'node:stream';
@@ -11,7 +13,8 @@ import { MemoryBackend } from '../backend/memory.js';
 import type { Repository } from '../repository/repository.js';
 import { snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
-import { restoreToStream } from './restore.js';
+import { DirectWriter } from './direct-writer.js';
+import { restoreToFile, restoreToStream } from './restore.js';
 
 /** A memory backend that says what an S3 backend says of itself when `remote` is set. */
 class SwitchableBackend extends MemoryBackend {
@@ -73,5 +76,27 @@ describe('restore on a store with per-request costs', () => {
     expect(remote.bytes.equals(data)).toBe(true);
     expect(local.reads).toBeGreaterThan(0);
     expect(remote.reads).toBeLessThan(local.reads / 2); // 33 against 200 when written
+  });
+
+  it('a file target gets every shared-memory window placed for O_DIRECT writes (room in front); the file holds the bytes, both ways', async () => {
+    const dir = fs.mkdtempSync(`${cacheRoot}/out-`);
+    const spy = vi.spyOn(DirectWriter.prototype, 'write');
+    try {
+      for (const remote of [false, true]) {
+        backend.remote = remote;
+        spy.mockClear();
+        const target = `${dir}/restored-${remote}`;
+        const r = await restoreToFile(repo, id, target, { windowBytes: 64 * 1024 });
+        expect(r.bytes).toBe(data.length);
+        expect(fs.readFileSync(target).equals(data)).toBe(true);
+        const rooms = spy.mock.calls.map((c) => c[1]);
+        expect(rooms.length).toBeGreaterThan(10);
+        expect(rooms.every((room) => room !== undefined)).toBe(true);
+        expect(rooms.some((room) => room! > 0)).toBe(true);
+      }
+    } finally {
+      spy.mockRestore();
+      backend.remote = false;
+    }
   });
 });

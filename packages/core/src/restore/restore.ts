@@ -16,6 +16,7 @@ import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadSnapshot } from '../snapshot/find.js';
 import type { Snapshot } from '../snapshot/manifest.js';
+import { DIRECT_ALIGN } from './direct-writer.js';
 import { streamWriter, writeTargetFile } from './target.js';
 
 export interface RestoreOptions {
@@ -56,12 +57,15 @@ export interface RestoreResult {
 
 /** Something that takes the restored bytes in order. */
 interface Sink {
-  write(pieces: readonly Buffer[]): Promise<void>;
+  /** `room`: as PieceWriter's (target.ts). */
+  write(pieces: readonly Buffer[], room?: number): Promise<void>;
+  /** Windows placed for O_DIRECT writes (ObjectReadOptions.align): a file target. */
+  readonly align?: number;
 }
 
 /** Restores snapshot `id` into file `target` (atomically; refuses an existing target unless overwrite). */
 export async function restoreToFile(repo: Repository, id: string, target: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
-  return writeTargetFile(target, opts.overwrite ?? false, (write) => restore(repo, id, { write }, opts));
+  return writeTargetFile(target, opts.overwrite ?? false, (write) => restore(repo, id, { write, align: DIRECT_ALIGN }, opts));
 }
 
 /**
@@ -86,11 +90,12 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     // a store with per-request costs: each pack range read once for the windows around it
     ...((repo.backend.info.uploads ?? 1) > 1 && { carry: REMOTE_CARRY }),
     ...(image && { digestRanges: image.ranges }),
+    ...(sink.align && { align: sink.align }),
     ...(opts.signal && { signal: opts.signal }),
   });
   for await (const w of reader) {
     try {
-      await sink.write(w.pieces);
+      await sink.write(w.pieces, w.room);
     } catch (err) {
       w.release(); // nothing will hash these pieces: give their slots back
       throw err;

@@ -9,14 +9,20 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { StowageError } from '../errors.js';
 import { targetWriteError } from '../util/fs-error.js';
+import { DirectWriter } from './direct-writer.js';
 import { checkRestoreTarget } from './target-check.js';
 
-/** Writes pieces of the output, in order. */
-export type PieceWriter = (pieces: readonly Buffer[]) => Promise<void>;
+/**
+ * Writes pieces of the output, in order. `room`: the pieces are one piece in page-aligned
+ * memory with that many bytes in front of it free to overwrite (ReadWindow.room), so a
+ * file writer may write it with O_DIRECT (direct-writer.ts); streams ignore it.
+ */
+export type PieceWriter = (pieces: readonly Buffer[], room?: number) => Promise<void>;
 
 /**
- * Runs `fill` with a writer into a temp file beside `target`; when `fill` resolves, the
- * file is put in place (replacing an existing target only with `overwrite`). TARGET_EXISTS
+ * Runs `fill` with a writer into a temp file beside `target` (whole blocks written with
+ * O_DIRECT where the pieces allow it and the file system takes it: direct-writer.ts); when
+ * `fill` resolves, the file is put in place (replacing an existing target only with `overwrite`). TARGET_EXISTS
  * when the target exists (checked first, and again atomically at the end).
  */
 export async function writeTargetFile<T>(target: string, overwrite: boolean, fill: (write: PieceWriter) => Promise<T>): Promise<T> {
@@ -31,33 +37,20 @@ export async function writeTargetFile<T>(target: string, overwrite: boolean, fil
   let done = false;
   const what = `restore target ${abs}`;
   try {
-    let pos = 0;
-    const result = await fill(async (pieces) => {
-      let want = 0;
-      for (const p of pieces) want += p.length;
-      const { bytesWritten } = await fh.writev(pieces as Buffer[], pos).catch((err: unknown) => {
+    const writer = await DirectWriter.open(tmp, fh);
+    let result: T;
+    try {
+      result = await fill((pieces, room) =>
+        writer.write(pieces, room).catch((err: unknown) => {
+          throw targetWriteError(err, what);
+        }),
+      );
+      await writer.finish().catch((err: unknown) => {
         throw targetWriteError(err, what);
       });
-      pos += bytesWritten;
-      if (bytesWritten === want) return;
-      // short write (rare): finish piece by piece
-      let skip = bytesWritten;
-      for (const p of pieces) {
-        if (skip >= p.length) {
-          skip -= p.length;
-          continue;
-        }
-        let off = skip;
-        skip = 0;
-        while (off < p.length) {
-          const r = await fh.write(p, off, p.length - off, pos).catch((err: unknown) => {
-            throw targetWriteError(err, what);
-          });
-          off += r.bytesWritten;
-          pos += r.bytesWritten;
-        }
-      }
-    });
+    } finally {
+      await writer.close().catch(() => undefined);
+    }
     try {
       await fh.close(); // (a full disk may show only now)
       if (overwrite) {

@@ -8,6 +8,8 @@
  * faults or garbage after the first round; `acquire` waits for a free slot, which is
  * also the pipeline's back-pressure.
  */
+import { alignedShared } from './aligned-memory.js';
+
 export interface Slot {
   /** The slot's memory (a view of a SharedArrayBuffer). */
   readonly bytes: Uint8Array;
@@ -23,8 +25,10 @@ export class SlotRing {
     readonly count: number,
     /** Bytes per slot. */
     readonly size: number,
+    /** Each slot starts on a page boundary (O_DIRECT writes from it: util/aligned-memory.ts). */
+    readonly aligned = false,
   ) {
-    for (let i = 0; i < count; i++) this.free.push(new Uint8Array(new SharedArrayBuffer(size)));
+    for (let i = 0; i < count; i++) this.free.push(new Uint8Array(aligned ? alignedShared(size) : new SharedArrayBuffer(size), 0, size));
   }
 
   /** A free slot, waiting for one when all are in use. */
