@@ -17,7 +17,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { closeSync, constants as C, fstatSync, lstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { getAttribute, getAttributeSync, listAttributes, listAttributesSync } from '@napi-rs/xattr';
@@ -40,7 +40,8 @@ import { OwnerNames } from '../tree/owners.js';
 import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
 import { isTreeSnapshot, loadEntries, loadSomeEntriesOf } from '../tree/stored.js';
 import { ListOrder } from '../tree/list-order.js';
-import type { EntryStat, TreeScan } from '../tree/scan.js';
+import { ReadArena } from '../tree/read-arena.js';
+import { lstatPacked, STAT_FIELDS, type EntryStat, type TreeScan } from '../tree/scan.js';
 
 export type TreeWarningCode =
   /** A file or directory could not be read (permission denied, I/O error): skipped. */
@@ -249,6 +250,8 @@ class TreeWalker {
   private readonly basis: Basis | undefined;
   private events: SplitEvent[] = [];
   private batchBytes = 0;
+  /** Memory of the tiny files' bytes in the batches being fed (reused batch to batch). */
+  private readonly arena = new ReadArena();
   /** Hard-linked files seen (nlink > 1), by dev:ino: their content, stored once. */
   private readonly linked = new Map<string, Promise<Pick<TreeNode, 'size' | 'content' | 'sparse'>>>();
   /** The parent's entries of directories about to be walked, loaded in batches (see dir()). */
@@ -487,11 +490,13 @@ class TreeWalker {
     // them (measured on the v1 rootfs: 2.7 s with thread-pool calls, see the benchmark notes)
     // an entry whose inode and ctime are the parent's has the parent's xattrs (setting one changes the ctime)
     const xattrs: ([string, string][] | undefined)[] = [];
+    // packed: the entries' lstats are held while the directory is walked (see PackedStat)
+    const packed = scanned ? undefined : new BigInt64Array(names.length * STAT_FIELDS);
     const stats = childPaths.map((p, i) => {
       try {
         const got = scanned?.stats[i];
         if (got instanceof Error) throw got;
-        const st = got ?? lstatSync(p, { bigint: true });
+        const st = got ?? lstatPacked(p, packed!, i);
         const o = olds[i];
         if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? [];
         else if (!st.isSocket()) xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
@@ -550,17 +555,18 @@ class TreeWalker {
     for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
     const same = old !== undefined && oldDir !== undefined && this.sameEntry(old, st) ? oldDir : undefined;
     const listedAt = this.listed.reserve(); // the directory's tree blobs come after its entries'
-    return {
-      later: this.detach(
-        (async () => {
-          const { ids, refs } = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined, same);
-          this.listed.fill(listedAt, refs);
-          if (same && ids === old!.tree) return old; // the parent's directory, all of it
-          node.tree = ids;
-          return node;
-        })(),
-      ),
-    };
+    // a method, not a closure here: a closure would keep this call's locals (names, paths,
+    // lstats) alive until the entries' extents are known
+    return { later: this.detach(this.dirDone(node, children, old, same, listedAt)) };
+  }
+
+  /** Directory `node` once its entries are: its tree blobs written and listed at `listedAt`; the parent's node `old` itself when the directory is `same` as it. */
+  private async dirDone(node: TreeNode, children: Promise<TreeNode | undefined>[], old: TreeNode | undefined, same: OldDir | undefined, listedAt: number): Promise<TreeNode> {
+    const { ids, refs } = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined, same);
+    this.listed.fill(listedAt, refs);
+    if (same && old && ids === old.tree) return old; // the parent's directory, all of it
+    node.tree = ids;
+    return node;
   }
 
   private prefetched: Promise<ReadResult> | undefined;
@@ -695,7 +701,7 @@ class TreeWalker {
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
     const holes = sparse !== undefined && sparse.reduce((a, [, l]) => a + l, 0) < Number(st.size);
     if (!holes && st.size <= BigInt(SMALL_READ)) {
-      const r = pre ? await pre : st.size < BigInt(SYNC_READ) ? readTiny(abs, st) : await readSmall(abs, st);
+      const r = pre ? await pre : st.size < BigInt(SYNC_READ) ? readTiny(abs, st, this.arena) : await readSmall(abs, st);
       if (r.error) {
         this.stats.files--;
         this.unreadable(abs, r.error);
@@ -815,12 +821,16 @@ class TreeWalker {
     this.events = [];
     this.batchBytes = 0;
     this.batchesQueued++;
+    const release = this.arena.seal();
     const p = this.batching
       .then(async () => {
         if (events.length) await this.object.process(events);
         this.oldFiles.clear();
       })
-      .finally(() => this.batchesQueued--);
+      .finally(() => {
+        release(); // the content writer copied the batch's bytes
+        this.batchesQueued--;
+      });
     this.batching = p;
     return p;
   }
@@ -942,8 +952,8 @@ function changedWhileRead(st: EntryStat, after: BigIntStats, got: number): boole
   return got !== Number(st.size) || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
 }
 
-/** readSmall with synchronous calls (tiny files, see SYNC_READ). */
-function readTiny(p: Buffer, st: EntryStat): ReadResult {
+/** readSmall with synchronous calls (tiny files, see SYNC_READ), into `arena`'s memory (committed when read). */
+function readTiny(p: Buffer, st: EntryStat, arena: ReadArena): ReadResult {
   let fd: number;
   try {
     fd = openSync(p, C.O_RDONLY | C.O_NOFOLLOW);
@@ -952,7 +962,8 @@ function readTiny(p: Buffer, st: EntryStat): ReadResult {
   }
   try {
     const size = Number(st.size);
-    const buf = Buffer.allocUnsafe(size + 1);
+    const room = arena.room(size + 1);
+    const buf = room ?? Buffer.allocUnsafe(size + 1);
     let got = 0;
     for (;;) {
       const n = readSync(fd, buf, got, buf.length - got, got);
@@ -961,6 +972,7 @@ function readTiny(p: Buffer, st: EntryStat): ReadResult {
       if (got >= size) break; // whole (a read past the size would say it grew: fstat tells)
     }
     const after = fstatSync(fd, { bigint: true });
+    if (room) arena.commit(got);
     return { data: buf.subarray(0, got), changed: changedWhileRead(st, after, got) };
   } catch (error) {
     return unreadable(error);

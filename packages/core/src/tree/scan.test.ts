@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotTree } from '../snapshot/tree-snapshot.js';
 import { sharedTestRepo } from '../testing/fixtures.js';
-import { TreeScan, type EntryStat } from './scan.js';
+import { lstatPacked, STAT_FIELDS, TreeScan, type EntryStat } from './scan.js';
 
 /** Lets a scan run its slices (a tree this small takes a few ms). */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 200));
@@ -43,6 +43,16 @@ describe('TreeScan', () => {
     expect(scan.take(Buffer.from(path.join(src, 'link')))).toBeUndefined(); // a symlink is not entered
     scan.close();
     expect(scan.size).toBe(0);
+  });
+
+  it('lstatPacked: the fields lstat gives, held in a BigInt64Array (no BigIntStats kept)', () => {
+    const src = path.join(dir, 'src');
+    const names = fs.readdirSync(src, { encoding: 'buffer' });
+    const into = new BigInt64Array(names.length * STAT_FIELDS);
+    const packed = names.map((n, i) => lstatPacked(Buffer.concat([Buffer.from(src), Buffer.from('/'), n]), into, i));
+    names.forEach((n, i) => same(packed[i]!, fs.lstatSync(Buffer.concat([Buffer.from(src), Buffer.from('/'), n]), { bigint: true })));
+    expect(() => lstatPacked(Buffer.from(path.join(dir, 'nothing-here')), into, 0)).toThrow(/ENOENT/);
+    same(packed[0]!, fs.lstatSync(Buffer.concat([Buffer.from(src), Buffer.from('/'), names[0]!]), { bigint: true })); // a failed lstat leaves the entry as it was
   });
 
   it('stops at maxEntries and at stop(); a directory that cannot be listed keeps its error', async () => {
