@@ -31,6 +31,29 @@ describe('requireWithCodeCache', () => {
     expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('flagsOnHit: set only when the cache was accepted, after its check; the cache stays valid with and without them', () => {
+    const file = path.join(dir, 'mod3.cjs');
+    const cache = `${file}.v8-cache`;
+    fs.writeFileSync(file, `exports.answer = () => 3;`);
+    // whether V8 accepts the cache file again after loading: the flags changed when it does not
+    const code = (flags: string) =>
+      `import { requireWithCodeCache } from ${JSON.stringify(dist)}; import fs from 'node:fs'; import vm from 'node:vm'; import Module from 'node:module';` +
+      `const r = requireWithCodeCache(${JSON.stringify(file)}, { flagsOnHit: ${JSON.stringify(flags)} });` +
+      `let again = null; try { again = !new vm.Script(Module.wrap(fs.readFileSync(${JSON.stringify(file)}, 'utf8')), { filename: ${JSON.stringify(file)}, cachedData: fs.readFileSync(${JSON.stringify(cache)}) }).cachedDataRejected; } catch {}` +
+      `console.log(JSON.stringify({ status: r.status, again }));`;
+    const run = (flags: string): { status: string; again: boolean | null } => {
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', code(flags)], { encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { status: string; again: boolean | null };
+    };
+    const flags = '--interrupt-budget=1000000';
+    expect(run(flags).status).toBe('miss'); // no flags set: the cache written at exit is valid without them
+    const written = fs.readFileSync(cache);
+    expect(run(flags)).toEqual({ status: 'hit', again: false }); // set after the check: the same cache is now rejected in this process
+    expect(run('')).toEqual({ status: 'hit', again: true });
+    expect(fs.readFileSync(cache).equals(written)).toBe(true); // never rewritten
+  });
+
   it('a cache that cannot be written only means no cache, and leaves no temporary file', () => {
     const file = path.join(dir, 'mod2.cjs');
     fs.writeFileSync(file, `exports.answer = () => 1;`);
