@@ -3,7 +3,7 @@
  * carries what), and the repository opener.
  */
 import { Repository, StowageError, openBackend, type Backend, type KekCache } from '@stowage/core';
-import { AGENT_SOCKET_ENV, defaultCacheRoot, keyAgentCache } from '@stowage/core/internal';
+import { AGENT_SOCKET_ENV, defaultCacheRoot, defaultWorkerCount, keyAgentCache } from '@stowage/core/internal';
 import { expectsEncryption, passwordSource } from './password.js';
 import { applyLockOptions } from './locking.js';
 
@@ -71,8 +71,18 @@ export function kekCacheFor(ctx: Context): { kekCache?: KekCache } {
   return { kekCache: keyAgentCache(socket, (err) => (ctx.opts.debug ? ctx.info(`stowage: key agent skipped: ${err.message}`) : undefined)) };
 }
 
+/** How withRepo opens the repository. */
+export interface RepoOpening {
+  /**
+   * The command reads blobs in bulk with codec workers (a restore): start the workers first
+   * and open the index cache, so both happen while the password's key is derived (core
+   * OpenOptions.prestartWorkers, openIndexEarly).
+   */
+  readonly bulkRead?: boolean;
+}
+
 /** Opens the repository, runs `fn`, and always closes it. */
-export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>): Promise<T> {
+export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promise<T>, how: RepoOpening = {}): Promise<T> {
   const keyHint = ctx.opts.keyHint ?? (process.env.STOWAGE_KEY_HINT || undefined);
   const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), {
     cacheRoot: cacheRoot(ctx),
@@ -80,6 +90,7 @@ export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promis
     expectEncrypted: expectsEncryption(ctx),
     ...(keyHint && { keyHint }),
     ...kekCacheFor(ctx),
+    ...(how.bulkRead && { prestartWorkers: defaultWorkerCount(), openIndexEarly: true }),
   });
   applyLockOptions(ctx, repo);
   try {

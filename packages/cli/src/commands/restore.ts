@@ -39,67 +39,69 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .option('--upload-chunk <size>', 'docker://: upload blobs larger than this in chunks of this size (default 64M)', sizeArg('--upload-chunk'))
     .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
     .action((ref: string, target: string, o: Opts) =>
-      run((ctx) =>
-        withRepo(ctx, async (repo) => {
-          await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being read
-          // "app:v5" is an image reference; "<id or latest>:<path>" a path in a snapshot of directories
-          const image = asImageRef(ref) !== undefined && !/^(latest|[0-9a-f]{4,64})$/.test(ref.slice(0, ref.indexOf(':')));
-          const [snapRef, subpath] = image ? [ref, undefined] : splitSnapshotPath(ref);
-          const id = await resolveSnapshot(repo, snapRef, filterFrom(o));
-          if (isImageLocation(target)) return await restoreImage(ctx, repo, ref, id, target, o); // a registry or an OCI layout (restore-image.ts)
-          const snap = await loadSnapshot(repo, id);
-          if (isTreeSnapshot(snap)) return await runTreeRestore(ctx, repo, snap, subpath, target, o);
-          if (subpath !== undefined || o.format !== undefined || o.include || o.exclude)
-            throw new StowageError(
-              'INVALID_ARGUMENT',
-              `snapshot ${shortId(id)} is a single ${snap.format === 'raw' || !snap.format ? 'file' : `${snap.format} archive`}, not a snapshot of directories: <snapshot>:<path>, --format, --include and --exclude do not apply`,
-            );
-          // a file target: kind, parent folder, writability, before anything is read (--mkdir makes the folder)
-          if (target !== '-') {
-            const t = await checkRestoreTarget(target, { overwrite: o.overwrite ?? false, mkdir: o.mkdir ?? false });
-            if (t.created) ctx.info(`created folder ${printable(t.created)} (--mkdir)`);
-          }
-          if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
-          ctx.verbose(
-            `restoring snapshot ${shortId(id)} (${printable(snap.name)}, ${snap.time}, host ${printable(snap.hostname)}, ${snap.format ?? 'raw'}, ${formatBytes(snap.source.size)}) to ${target === '-' ? 'stdout' : printable(target)}`,
-          );
-          const progress = progressFor(ctx); // on stderr, also while stdout carries the data
-          const t0 = performance.now();
-          const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(o.imageCheck === false && { imageCheck: false }), ...(progress.fn && { progress: progress.fn }) };
-          let r;
-          try {
-            r = target === '-' ? await restoreToStream(repo, id, process.stdout, opts) : await restoreToFile(repo, id, target, opts);
-          } finally {
-            progress.done();
-          }
-          const secs = (performance.now() - t0) / 1000;
-          const images =
-            r.imageBlobsVerified !== undefined
-              ? `, ${r.imageBlobsVerified} image digest${r.imageBlobsVerified === 1 ? '' : 's'} (layers, config${r.snapshot.image?.manifestDigest ? ', manifest' : ''}) verified`
-              : '';
-          const summary = {
-            id,
-            target,
-            bytes: r.bytes,
-            sha256: r.sha256,
-            verified: true,
-            seconds: secs,
-            ...(r.imageBlobsVerified !== undefined && { imageBlobsVerified: r.imageBlobsVerified }),
-            ...(r.warnings && { warnings: r.warnings }),
-          };
-          for (const w of r.warnings ?? []) ctx.warn(w);
-          if (target === '-') {
-            if (ctx.opts.json) process.stderr.write(jsonText(summary) + '\n');
-            else ctx.info(`restored snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, sha256 verified${images}`);
-          } else if (ctx.opts.json) {
-            ctx.json(summary);
-          } else {
-            ctx.say(`restored snapshot ${shortId(id)} to ${printable(target)}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified${images}`);
-          }
-          return r.warnings ? EXIT_WARNINGS : undefined;
-        }),
-      ),
+      // bulkRead: the codec workers boot and the index cache opens while the key is derived
+      run((ctx) => withRepo(ctx, (repo) => restoreCommand(ctx, repo, ref, target, o), { bulkRead: true })),
     );
+}
+
+/** The restore command, the repository open. */
+async function restoreCommand(ctx: Context, repo: Repository, ref: string, target: string, o: Opts): Promise<number | void> {
+  await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being read
+  // "app:v5" is an image reference; "<id or latest>:<path>" a path in a snapshot of directories
+  const image = asImageRef(ref) !== undefined && !/^(latest|[0-9a-f]{4,64})$/.test(ref.slice(0, ref.indexOf(':')));
+  const [snapRef, subpath] = image ? [ref, undefined] : splitSnapshotPath(ref);
+  const id = await resolveSnapshot(repo, snapRef, filterFrom(o));
+  if (isImageLocation(target)) return await restoreImage(ctx, repo, ref, id, target, o); // a registry or an OCI layout (restore-image.ts)
+  const snap = await loadSnapshot(repo, id);
+  if (isTreeSnapshot(snap)) return await runTreeRestore(ctx, repo, snap, subpath, target, o);
+  if (subpath !== undefined || o.format !== undefined || o.include || o.exclude)
+    throw new StowageError(
+      'INVALID_ARGUMENT',
+      `snapshot ${shortId(id)} is a single ${snap.format === 'raw' || !snap.format ? 'file' : `${snap.format} archive`}, not a snapshot of directories: <snapshot>:<path>, --format, --include and --exclude do not apply`,
+    );
+  // a file target: kind, parent folder, writability, before anything is read (--mkdir makes the folder)
+  if (target !== '-') {
+    const t = await checkRestoreTarget(target, { overwrite: o.overwrite ?? false, mkdir: o.mkdir ?? false });
+    if (t.created) ctx.info(`created folder ${printable(t.created)} (--mkdir)`);
+  }
+  if (o.layer !== undefined) return await restoreLayer(ctx, repo, id, o.layer, target, o.overwrite ?? false); // awaited: the lock is released after it settles
+  ctx.verbose(
+    `restoring snapshot ${shortId(id)} (${printable(snap.name)}, ${snap.time}, host ${printable(snap.hostname)}, ${snap.format ?? 'raw'}, ${formatBytes(snap.source.size)}) to ${target === '-' ? 'stdout' : printable(target)}`,
+  );
+  const progress = progressFor(ctx); // on stderr, also while stdout carries the data
+  const t0 = performance.now();
+  const opts = { overwrite: o.overwrite ?? false, signal: ctx.signal, ...(o.imageCheck === false && { imageCheck: false }), ...(progress.fn && { progress: progress.fn }) };
+  let r;
+  try {
+    r = target === '-' ? await restoreToStream(repo, id, process.stdout, opts) : await restoreToFile(repo, id, target, opts);
+  } finally {
+    progress.done();
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const images =
+    r.imageBlobsVerified !== undefined
+      ? `, ${r.imageBlobsVerified} image digest${r.imageBlobsVerified === 1 ? '' : 's'} (layers, config${r.snapshot.image?.manifestDigest ? ', manifest' : ''}) verified`
+      : '';
+  const summary = {
+    id,
+    target,
+    bytes: r.bytes,
+    sha256: r.sha256,
+    verified: true,
+    seconds: secs,
+    ...(r.imageBlobsVerified !== undefined && { imageBlobsVerified: r.imageBlobsVerified }),
+    ...(r.warnings && { warnings: r.warnings }),
+  };
+  for (const w of r.warnings ?? []) ctx.warn(w);
+  if (target === '-') {
+    if (ctx.opts.json) process.stderr.write(jsonText(summary) + '\n');
+    else ctx.info(`restored snapshot ${shortId(id)}: ${formatBytes(r.bytes)}, sha256 verified${images}`);
+  } else if (ctx.opts.json) {
+    ctx.json(summary);
+  } else {
+    ctx.say(`restored snapshot ${shortId(id)} to ${printable(target)}: ${formatBytes(r.bytes)} in ${secs.toFixed(2)} s (${formatRate(r.bytes, secs)}), sha256 ${r.sha256} verified${images}`);
+  }
+  return r.warnings ? EXIT_WARNINGS : undefined;
 }
 
 async function restoreLayer(ctx: Context, repo: Repository, id: string, ref: string, target: string, overwrite: boolean): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * A pool of codec worker threads, or an inline codec when workers do not pay off.
  *
- * Workers start lazily: one when the first job arrives; encode jobs add another
+ * Workers start lazily (or are taken from those started before the key was known,
+ * codec-warm.ts): one when the first job arrives; encode jobs add another
  * (up to the maximum) only while every running worker is busy, so a snapshot of
  * mostly known data never pays for threads it does not use. Decode jobs use the
  * full pool at once. Jobs go to the worker with the fewest outstanding jobs; each
@@ -13,12 +14,12 @@
  * handle, or on a worker under the handle's id), so many operations can share one pool.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { StowageError, type ErrorCode } from '../errors.js';
 import { BlobCodec, type CodecSpec, type DecodeItem, type DecodedBatch, type EncodedBatch } from './blob-codec.js';
 import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
+import { takeWarmWorker, workerUrl } from './codec-warm.js';
 import { RangeHasher, type DigestedRange, type DigestMismatch } from '../hash/range-hasher.js';
 
 interface Pending {
@@ -263,8 +264,11 @@ export class CodecPool {
     this.failAll(new StowageError('ABORTED', 'codec pool closed'));
   }
 
+  /** Starts a worker, or takes one started before the codec was known (codec-warm.ts) and sends it the spec. */
   private spawn(): void {
-    const worker = new Worker(workerUrl(), { workerData: this.spec });
+    const warm = takeWarmWorker();
+    const worker = warm ?? new Worker(workerUrl(), { workerData: this.spec });
+    if (warm) worker.postMessage({ seq: 0, op: 'init', spec: this.spec } satisfies WorkerRequest);
     const slot: WorkerSlot = { worker, outstanding: 0 };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (err) => this.failAll(err));
@@ -344,16 +348,4 @@ function inlineRanges(ranges: readonly DigestedRange[]): StreamRanges {
     result: () => Promise.resolve(r.mismatches()),
     discard: () => undefined,
   };
-}
-
-/**
- * The compiled worker script: the CLI bundle's CommonJS worker beside it (scripts/bundle.mjs:
- * it starts faster), else the module beside this one (tests run sources, so fall back to dist).
- */
-function workerUrl(): URL {
-  const bundled = new URL('./codec-worker.cjs', import.meta.url);
-  if (existsSync(bundled)) return bundled;
-  const here = new URL('./codec-worker.js', import.meta.url);
-  if (existsSync(here)) return here;
-  return new URL('../../dist/repository/codec-worker.js', import.meta.url);
 }

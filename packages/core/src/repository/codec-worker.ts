@@ -12,6 +12,8 @@ import { RangeHasher, type DigestedRange } from '../hash/range-hasher.js';
 import { GarbageBound } from '../util/garbage-bound.js';
 
 export type WorkerRequest =
+  /** The codec of a worker started without one (codec-warm.ts): its first message; no reply. */
+  | { readonly seq: number; readonly op: 'init'; readonly spec: CodecSpec }
   | { readonly seq: number; readonly op: 'encode'; readonly data: Uint8Array; readonly lengths: number[]; readonly baseSpans?: number[]; readonly frameTarget?: number }
   | { readonly seq: number; readonly op: 'decode'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly what: string }
   /** Decodes from and into shared memory (nothing transferred); replies with the lengths. */
@@ -31,14 +33,22 @@ export type WorkerRequest =
 
 export type WorkerResponse = { readonly seq: number; readonly ok: true; readonly result: unknown } | { readonly seq: number; readonly ok: false; readonly code?: string; readonly message: string };
 
-const codec = new BlobCodec(workerData as CodecSpec);
 const port = parentPort!;
+/** The codec: from workerData, or from the first message of a worker started before it was known (codec-warm.ts). */
+let codecOrNone: BlobCodec | undefined = workerData ? new BlobCodec(workerData as CodecSpec) : undefined;
+const needCodec = (): BlobCodec => codecOrNone ?? fail();
+function fail(): never {
+  throw new Error('internal error: codec worker used before its init message');
+}
 /**
  * Encrypted repositories: sealing and opening leave a fresh buffer per blob behind (Node's
  * cipher API has no output buffer); scavenge them every 4 MB and run a full collection every
  * 16 MB, instead of V8's 64 MB.
  */
-const garbage = codec.cipher.overhead > 0 ? new GarbageBound(4 * 1024 * 1024, 16 * 1024 * 1024) : undefined;
+let garbage = garbageBoundFor(codecOrNone);
+function garbageBoundFor(codec: BlobCodec | undefined): GarbageBound | undefined {
+  return codec && codec.cipher.overhead > 0 ? new GarbageBound(4 * 1024 * 1024, 16 * 1024 * 1024) : undefined;
+}
 /** The hashes of the streams in progress, by stream id (each belongs to one operation). */
 const shas = new Map<number, Hash>();
 const rangers = new Map<number, RangeHasher>();
@@ -46,22 +56,26 @@ const rangers = new Map<number, RangeHasher>();
 port.on('message', (req: WorkerRequest) => {
   try {
     switch (req.op) {
+      case 'init':
+        codecOrNone = new BlobCodec(req.spec);
+        garbage = garbageBoundFor(codecOrNone);
+        return;
       case 'encode': {
-        const r = codec.encode(req.data, req.lengths, req.baseSpans, req.frameTarget);
+        const r = needCodec().encode(req.data, req.lengths, req.baseSpans, req.frameTarget);
         const stored = new Uint8Array(r.stored.buffer, r.stored.byteOffset, r.stored.byteLength);
         port.postMessage({ seq: req.seq, ok: true, result: { ...r, stored } } satisfies WorkerResponse, transferable(r.stored));
         garbage?.add(2 * r.stored.length); // each blob sealed (a copy) and opened again to verify it
         return;
       }
       case 'decode': {
-        const r = codec.decode(req.data, req.items, req.what);
+        const r = needCodec().decode(req.data, req.items, req.what);
         const plain = new Uint8Array(r.plain.buffer, r.plain.byteOffset, r.plain.byteLength);
         port.postMessage({ seq: req.seq, ok: true, result: { ...r, plain } } satisfies WorkerResponse, transferable(r.plain));
         garbage?.add(req.data.byteLength); // every blob opened into fresh memory
         return;
       }
       case 'decode-into':
-        port.postMessage({ seq: req.seq, ok: true, result: codec.decodeInto(req.data, req.items, req.out, req.what, req.aside) } satisfies WorkerResponse);
+        port.postMessage({ seq: req.seq, ok: true, result: needCodec().decodeInto(req.data, req.items, req.out, req.what, req.aside) } satisfies WorkerResponse);
         garbage?.add(req.data.byteLength);
         return;
       case 'range-start':

@@ -26,6 +26,7 @@ import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { cipherFromSpec, type CipherSpec } from '../crypto/cipher-spec.js';
 import { CodecPool, defaultWorkerCount } from './codec-pool.js';
+import { prestartCodecWorkers } from './codec-warm.js';
 import type { RepoConfig } from './config.js';
 import { chunkerParams } from './config.js';
 import { chunkerSeedFor, cipherSpecFor, listKeys, resolveKey, saveKey, type KdfParams, type KeyInfo, type KeyListing } from './keys.js';
@@ -45,6 +46,8 @@ export class Repository {
   readonly cacheDir: string;
   private indexCache: LevelIndex | undefined;
   private indexOpening: Promise<LevelIndex> | undefined;
+  /** The index cache's database, opened while the key was derived (OpenOptions.openIndexEarly); index() syncs it. */
+  private levelOpening: Promise<LevelIndex> | undefined;
   private readonly pools = new Map<number, CodecPool>();
   /** This process's lock on the repository (repository/lock.ts keeps it). */
   readonly lockState = new LockState();
@@ -78,8 +81,22 @@ export class Repository {
 
   /** Opens an existing repository. NO_REPOSITORY when there is none at the location. */
   static async open(backend: Backend, opts: OpenOptions = {}): Promise<Repository> {
-    const { config, secrets } = await openRepository(backend, opts);
-    return new Repository(backend, config, secrets, opts);
+    if (opts.prestartWorkers) prestartCodecWorkers(opts.prestartWorkers); // they start while the key is derived
+    let early: Promise<LevelIndex> | undefined;
+    const openIndex = (config: RepoConfig): void => {
+      early = LevelIndex.open(repoCacheDir(opts.cacheRoot ?? defaultCacheRoot(), config.id));
+      early.catch(() => undefined); // reported by index(), the first use
+    };
+    let parts;
+    try {
+      parts = await openRepository(backend, opts, opts.openIndexEarly ? openIndex : undefined);
+    } catch (err) {
+      await early?.then((idx) => idx.close()).catch(() => undefined);
+      throw err;
+    }
+    const repo = new Repository(backend, parts.config, parts.secrets, opts);
+    repo.levelOpening = early;
+    return repo;
   }
 
   /** True for an encrypted repository. */
@@ -193,7 +210,9 @@ export class Repository {
   async index(): Promise<LevelIndex> {
     if (this.indexCache) return this.indexCache;
     this.indexOpening ??= (async () => {
-      const idx = await LevelIndex.open(this.cacheDir);
+      const early = this.levelOpening;
+      this.levelOpening = undefined;
+      const idx = await (early ?? LevelIndex.open(this.cacheDir));
       try {
         await idx.sync({ listIndexFiles: () => this.listNames('index'), loadIndexFile: (n) => this.loadIndexFile(n) });
       } catch (err) {
@@ -296,6 +315,8 @@ export class Repository {
     this.pools.clear();
     await Promise.all(pools.map((p) => p.close()));
     if (this.indexCache) await this.indexCache.close();
+    else await this.levelOpening?.then((idx) => idx.close()).catch(() => undefined); // opened early, never used
+    this.levelOpening = undefined;
     this.indexCache = undefined;
     this.indexOpening = undefined;
     await this.backend.close();

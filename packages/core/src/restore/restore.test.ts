@@ -10,9 +10,11 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BackendInfo } from '../backend/backend.js';
 import { MemoryBackend } from '../backend/memory.js';
-import type { Repository } from '../repository/repository.js';
+import { Repository } from '../repository/repository.js';
 import { snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
+import { stopWarmWorkers, warmCodecWorkers } from '../repository/codec-warm.js';
+import { TEST_KDF } from '../repository/keys.js';
 import { DirectWriter } from './direct-writer.js';
 import { restoreToFile, restoreToStream } from './restore.js';
 
@@ -97,6 +99,52 @@ describe('restore on a store with per-request costs', () => {
     } finally {
       spy.mockRestore();
       backend.remote = false;
+    }
+  });
+
+  it('an encrypted repository opened with prestartWorkers and openIndexEarly starts its codec workers and opens its index cache before the key is derived; the restore takes them; a wrong password closes the cache again', async () => {
+    const root = tempCacheRoot();
+    const mem = new MemoryBackend();
+    try {
+      const made = await Repository.init(mem, { cacheRoot: root, password: 'pw', kdf: TEST_KDF, packSize: 1 << 20 });
+      const big = Buffer.concat([data, data.subarray(0, 100_000)]);
+      const snap = await snapshotBytes(made, big, 'enc', { format: 'tar' });
+      const cacheDir = made.cacheDir;
+      await made.close();
+      await stopWarmWorkers();
+      fs.rmSync(cacheDir, { recursive: true, force: true }); // the index cache is built again on the next open
+      await expect(Repository.open(mem, { cacheRoot: root, openIndexEarly: true, password: 'wrong' })).rejects.toMatchObject({ code: 'WRONG_PASSWORD' });
+      expect(fs.readdirSync(cacheDir)).toEqual(['index-0']); // opened before the password failed, and closed: the next open takes the same slot
+      let startedBeforeKey = -1;
+      const opened = await Repository.open(mem, {
+        cacheRoot: root,
+        prestartWorkers: 2,
+        openIndexEarly: true,
+        password: () => {
+          startedBeforeKey = warmCodecWorkers(); // asked for only once the config said "encrypted", before any key derivation
+          return 'pw';
+        },
+      });
+      try {
+        expect(startedBeforeKey).toBe(2);
+        const parts: Buffer[] = [];
+        const sink = new Writable({
+          write(chunk: Buffer, _enc, cb) {
+            parts.push(Buffer.from(chunk));
+            cb();
+          },
+        });
+        await restoreToStream(opened, snap.id, sink);
+        expect(Buffer.concat(parts).equals(big)).toBe(true);
+        expect(warmCodecWorkers()).toBe(0); // the restore's pool took both
+        expect(opened.codecs().size).toBe(2);
+        expect(fs.readdirSync(cacheDir)).toEqual(['index-0']);
+      } finally {
+        await opened.close();
+      }
+    } finally {
+      await stopWarmWorkers();
+      fs.rmSync(root, { recursive: true, force: true });
     }
   });
 });
