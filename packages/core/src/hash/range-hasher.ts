@@ -1,9 +1,31 @@
 /**
  * Hashing byte ranges of a stream fed in order: the SHA-256 (or SHA-512) of every blob
  * whose digest an archive states (image layers, configs, OCI manifests), computed while
- * the stream goes past, compared with the stated digests at the end.
+ * the stream goes past, compared with the stated digests at the end; or the BLAKE3 of a
+ * range, to compare with what an earlier snapshot recorded of the same member.
  */
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { blake3Stream } from './blake3.js';
+
+/** A running hash of one range. */
+interface RunningHash {
+  update(data: Uint8Array): void;
+  hex(): string;
+}
+
+/** `sha256`, `sha512` or `blake3`: the algorithm a digest names. */
+function algorithmOf(digest: string): 'sha256' | 'sha512' | 'blake3' {
+  return digest.startsWith('sha512:') ? 'sha512' : digest.startsWith('blake3:') ? 'blake3' : 'sha256';
+}
+
+function startHash(alg: 'sha256' | 'sha512' | 'blake3'): RunningHash {
+  if (alg === 'blake3') {
+    const b = blake3Stream();
+    return { update: (d) => b.update(d), hex: () => b.digestHex() };
+  }
+  const h = createHash(alg);
+  return { update: (d) => void h.update(d), hex: () => h.digest('hex') };
+}
 
 /** A byte range of a stream with the digest its bytes must have. */
 export interface DigestedRange {
@@ -11,7 +33,10 @@ export interface DigestedRange {
   readonly path: string;
   readonly offset: number;
   readonly length: number;
-  /** `sha256:<hex>` or `sha512:<hex>`. */
+  /**
+   * `sha256:<hex>`, `sha512:<hex>` or `blake3:<hex>`. `blake3:` alone expects nothing: the
+   * range's BLAKE3 comes back as a mismatch (its `actual`).
+   */
   readonly digest: string;
   /** What it is, for messages: "layer sha256:...", "config sha256:...". */
   readonly what: string;
@@ -28,7 +53,7 @@ export interface DigestMismatch {
 /** Hashes byte ranges of a stream fed in order (`update` with each run of pieces and its stream offset). */
 export class RangeHasher {
   private readonly rangesSorted: DigestedRange[];
-  private readonly hashes: (Hash | undefined)[];
+  private readonly hashes: (RunningHash | undefined)[];
   private readonly fed: number[];
   /** Index of the first range not yet wholly behind the stream position. */
   private first = 0;
@@ -53,6 +78,20 @@ export class RangeHasher {
     return this.rangesSorted.reduce((a, r) => a + r.length, 0);
   }
 
+  /**
+   * More ranges, found while the stream goes past (an archive member announced by its
+   * header): each must start at or after every byte fed so far.
+   */
+  add(ranges: readonly DigestedRange[]): void {
+    for (const r of ranges) {
+      let i = this.rangesSorted.length;
+      while (i > this.first && this.rangesSorted[i - 1]!.offset > r.offset) i--;
+      this.rangesSorted.splice(i, 0, r);
+      this.hashes.splice(i, 0, undefined);
+      this.fed.splice(i, 0, 0);
+    }
+  }
+
   /** Feeds `pieces`, which start at stream offset `offset`. */
   update(pieces: readonly Uint8Array[], offset: number): void {
     let pos = offset;
@@ -72,7 +111,7 @@ export class RangeHasher {
       const to = Math.min(r.offset + r.length, end);
       if (to <= from) continue;
       let h = this.hashes[i];
-      if (!h) this.hashes[i] = h = createHash(r.digest.startsWith('sha512:') ? 'sha512' : 'sha256');
+      if (!h) this.hashes[i] = h = startHash(algorithmOf(r.digest));
       h.update(p.subarray(from - pos, to - pos));
       this.fed[i]! += to - from;
     }
@@ -82,9 +121,9 @@ export class RangeHasher {
   mismatches(): DigestMismatch[] {
     const out: DigestMismatch[] = [];
     this.rangesSorted.forEach((r, i) => {
-      const alg = r.digest.startsWith('sha512:') ? 'sha512' : 'sha256';
-      const h = this.hashes[i] ?? createHash(alg);
-      const actual = this.fed[i] === r.length ? `${alg}:${h.digest('hex')}` : `(only ${this.fed[i]} of ${r.length} bytes)`;
+      const alg = algorithmOf(r.digest);
+      const h = this.hashes[i] ?? startHash(alg);
+      const actual = this.fed[i] === r.length ? `${alg}:${h.hex()}` : `(only ${this.fed[i]} of ${r.length} bytes)`;
       if (actual !== r.digest) out.push({ what: r.what, path: r.path, expected: r.digest, actual });
     });
     return out;

@@ -47,6 +47,19 @@ export class ChunkListWriter {
     await this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((id.readUInt16LE(30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
   }
 
+  /**
+   * Appends entries as stored (LIST_ENTRY_BYTES each: an earlier object's extents, reused),
+   * exactly as add() would one by one, without an object per entry.
+   */
+  async addEntries(entries: Buffer): Promise<void> {
+    for (let e = 0; e < entries.length; e += LIST_ENTRY_BYTES) {
+      const { buf, off } = this.out.next();
+      entries.copy(buf, off, e, e + LIST_ENTRY_BYTES);
+      const offset = entries.readUInt32LE(e + 32);
+      await this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((entries.readUInt16LE(e + 30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
+    }
+  }
+
   /** Stores the partial list (if any). Call once at the end. */
   async finish(): Promise<string[]> {
     return this.out.finish();

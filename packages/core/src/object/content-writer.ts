@@ -13,12 +13,15 @@
  * Both streams are flushed at the splitter's flush points (layer boundaries), so an
  * unchanged layer yields the same blobs. Entries are slices of these blobs, written to
  * the chunk list in stream order as soon as the blobs they refer to are cut.
+ * - A member the splitter passes through as reused (an image layer the basis stored and
+ *   verified) gets the basis' entries for it, and its files the basis' file map records;
+ *   its bytes are neither cut nor hashed here (the object writer checks them).
  */
 import type { Cutter } from '../chunker/index.js';
 import type { BlobSink } from '../repository/blob-store.js';
 import type { ArchiveMember, SplitEvent } from '../split/events.js';
-import type { ChunkListWriter } from './chunk-list.js';
-import { pickBase, pathKey, type Basis, type BasisFile, type FileMapWriter } from './file-map.js';
+import { LIST_ENTRY_BYTES, type ChunkListWriter } from './chunk-list.js';
+import { pickBase, pathKey, type Basis, type BasisFile, type FileMapWriter, type ReusableMember } from './file-map.js';
 import { SliceStream } from './slice-stream.js';
 import { BufferPool } from '../util/buffer-pool.js';
 
@@ -36,15 +39,19 @@ export const SMALL_FILE = 4096;
 /** Most bytes one merged slice entry covers. */
 const MERGE_MAX = 1 << 20;
 
-/** A file whose chunks get a file map record: where its extents start, how many. */
+/**
+ * A file whose chunks get a file map record: where its extents start, how many. Or, with
+ * `reused`, the place of a reused member's records (its files', renumbered from `first`).
+ */
 interface FileRecord {
   readonly key: Buffer;
   first: number;
   count: number;
   done: boolean;
+  readonly reused?: ReusableMember;
 }
 
-type Item = { id: Buffer; offset: number; length: number; record?: FileRecord } | { stream: SliceStream; start: number; length: number };
+type Item = { id: Buffer; offset: number; length: number; record?: FileRecord } | { stream: SliceStream; start: number; length: number } | { reuse: ReusableMember; record: FileRecord };
 
 /** The file being chunked: its name's key, size, old version, and position. */
 interface CurrentFile {
@@ -70,10 +77,12 @@ export interface ContentStats {
   bytesNew: number;
   /** New chunks of files that had an old version (candidates for a delta). */
   deltaCandidates: number;
+  /** Bytes of members whose extents were reused from the basis. */
+  reusedBytes: number;
 }
 
 export class ContentWriter {
-  readonly stats: ContentStats = { entries: 0, newChunks: 0, bytesNew: 0, deltaCandidates: 0 };
+  readonly stats: ContentStats = { entries: 0, newChunks: 0, bytesNew: 0, deltaCandidates: 0, reusedBytes: 0 };
   readonly members: ArchiveMember[] = [];
   private carry: Uint8Array = new Uint8Array(0);
   /** Memory of carried tails (and of chunks cut from them), reused once the session copied those chunks. */
@@ -102,7 +111,7 @@ export class ContentWriter {
     private readonly session: BlobSink,
     private readonly cutter: Cutter,
     /** Receives the entries in stream order (a chunk list, or a tree snapshot's extent sink). */
-    private readonly lists: Pick<ChunkListWriter, 'count' | 'add'>,
+    private readonly lists: Pick<ChunkListWriter, 'count' | 'add'> & Partial<Pick<ChunkListWriter, 'addEntries'>>,
     private readonly idOf: (data: Uint8Array) => Buffer,
     /** A second cutter (same parameters) for the small-file stream. */
     smallCutter: Cutter,
@@ -152,6 +161,12 @@ export class ContentWriter {
           break;
         case 'member':
           this.members.push(e.member);
+          break;
+        case 'reuse':
+          this.endFile();
+          this.reuse(e.name, e.size);
+          break;
+        case 'reused':
           break;
       }
       if (this.chunks.length >= 4096) await this.saveChunks();
@@ -272,6 +287,24 @@ export class ContentWriter {
     this.items.push({ id, offset: 0, length: view.length, ...(record && { record }) });
   }
 
+  /** Queues the basis' entries of member `name` (written with the file map records of the files in it). */
+  private reuse(name: string, size: number): void {
+    const m = this.basis?.member(name);
+    if (!m || m.size !== size) throw new Error(`internal error: member ${name} reused without a hashed copy in the basis`);
+    const record: FileRecord = { key: m.entries.subarray(0, 0), first: -1, count: 0, done: true, reused: m };
+    this.records.push(record);
+    this.items.push({ reuse: m, record });
+    this.stats.reusedBytes += size;
+  }
+
+  /** Writes a reused member's entries as they are: one copy, no object per entry. */
+  private async writeReused(m: ReusableMember, record: FileRecord): Promise<void> {
+    if (!this.lists.addEntries) throw new Error('internal error: a member reused by a writer without chunk lists');
+    record.first = this.lists.count;
+    await this.lists.addEntries(m.entries);
+    this.stats.entries += m.entries.length / LIST_ENTRY_BYTES;
+  }
+
   /** Appends bytes to a slice stream and queues the entry that will point into its blobs. */
   private slice(stream: SliceStream, bytes: Uint8Array): void {
     if (bytes.length === 0) return;
@@ -320,6 +353,10 @@ export class ContentWriter {
     let i = 0;
     for (; i < this.items.length; i++) {
       const it = this.items[i]!;
+      if ('reuse' in it) {
+        await this.writeReused(it.reuse, it.record);
+        continue;
+      }
       if ('id' in it) {
         if (it.record) it.record.first = this.lists.count;
         await this.lists.add(it.id, it.length, it.offset);
@@ -334,12 +371,17 @@ export class ContentWriter {
       }
     }
     this.items = this.items.slice(i);
-    // file map records whose extents are all numbered, in order
+    await this.writeRecords();
+  }
+
+  /** Writes the file map records whose extents are all numbered, in order. */
+  private async writeRecords(): Promise<void> {
     let r = 0;
     for (; r < this.records.length; r++) {
       const rec = this.records[r]!;
       if (!rec.done || rec.first < 0) break;
-      await this.files?.map?.add(rec.key, rec.first, rec.count);
+      if (rec.reused) for (const f of rec.reused.records) await this.files?.map?.add(f.key, rec.first + f.rel, f.count);
+      else await this.files?.map?.add(rec.key, rec.first, rec.count);
     }
     if (r > 0) this.records = this.records.slice(r);
   }

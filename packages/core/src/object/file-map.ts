@@ -60,12 +60,40 @@ export interface BasisFile {
   readonly size: number;
 }
 
-/** The files of a parent snapshot, by path key. */
+/**
+ * A top-level archive member (an image layer `<hex>.tar` or `blobs/sha256/<hex>`, an
+ * uncompressed tar of 1 MiB or more) and the BLAKE3 of its bytes, recorded when the
+ * snapshot was taken (manifest `content.members`): the next snapshot of the same image
+ * reuses its extents when a member of the same name and size comes again, and keeps them
+ * only if that member's bytes hash the same.
+ */
+export interface MemberHash {
+  readonly name: string;
+  /** Offset of the member's data in the input. */
+  readonly offset: number;
+  readonly size: number;
+  /** Hex BLAKE3 (unkeyed) of the member's data. */
+  readonly blake3: string;
+}
+
+/** A hashed member of a parent snapshot, ready to be reused: its extents and the file map records inside it. */
+export interface ReusableMember {
+  readonly size: number;
+  /** Hex BLAKE3 its bytes had. */
+  readonly blake3: string;
+  /** Chunk-list entries (LIST_ENTRY_BYTES each) covering exactly the member's bytes, in order. */
+  readonly entries: Buffer;
+  /** File map records of the files inside it: first extent relative to `entries`, count, path key. */
+  readonly records: readonly { readonly key: Buffer; readonly rel: number; readonly count: number }[];
+}
+
+/** The files of a parent snapshot, by path key, and its hashed members, by name. */
 export class Basis {
   constructor(
     /** Id of the snapshot the files come from. */
     readonly snapshot: string,
     private readonly files: ReadonlyMap<string, BasisFile>,
+    private readonly members: ReadonlyMap<string, ReusableMember> = new Map(),
   ) {}
 
   get size(): number {
@@ -75,6 +103,16 @@ export class Basis {
   /** The old version of the file with this path key, if the parent had one. */
   file(key: Buffer): BasisFile | undefined {
     return this.files.get(key.toString('latin1'));
+  }
+
+  /** The parent's hashed member of this name, if any. */
+  member(name: string): ReusableMember | undefined {
+    return this.members.get(name);
+  }
+
+  /** Names of the parent's hashed members. */
+  get memberNames(): readonly string[] {
+    return [...this.members.keys()];
   }
 }
 
@@ -110,14 +148,14 @@ export function pickBase(old: BasisFile, size: number, offset: number, length: n
  */
 export interface BasisSource {
   readonly id: string;
-  readonly content: { readonly lists: readonly string[]; readonly files?: readonly string[] | undefined };
+  readonly content: { readonly lists: readonly string[]; readonly files?: readonly string[] | undefined; readonly members?: readonly MemberHash[] | undefined };
 }
 
 /**
  * Loads the basis of snapshot `snap`: its file map joined with its chunk lists.
  * Undefined when the snapshot has no file map (raw input, or made before file maps).
  * Memory: the snapshot's extents (40 bytes each) while joining, then the chunk ids of
- * its mapped files.
+ * its mapped files and the extents of its hashed members.
  */
 export async function loadBasis(repo: BlobSource, snap: BasisSource): Promise<Basis | undefined> {
   const maps = snap.content.files;
@@ -127,6 +165,8 @@ export async function loadBasis(repo: BlobSource, snap: BasisSource): Promise<Ba
   if (extents.length % LIST_ENTRY_BYTES !== 0) throw corrupt(`snapshot ${snap.id}: chunk lists are malformed`);
   const count = extents.length / LIST_ENTRY_BYTES;
   const files = new Map<string, BasisFile>();
+  const members = hashedMembers(snap, extents, count);
+  const spans = [...members.values()];
   for (const blob of await repo.loadBlobs(maps.map((h) => Buffer.from(h, 'hex')))) {
     if (blob.length % FILE_MAP_RECORD_BYTES !== 0) throw corrupt(`snapshot ${snap.id}: file map is malformed`);
     for (let off = 0; off < blob.length; off += FILE_MAP_RECORD_BYTES) {
@@ -144,7 +184,58 @@ export async function loadBasis(repo: BlobSource, snap: BasisSource): Promise<Ba
         size += len;
       }
       files.set(blob.toString('latin1', off, off + 16), { ids, lengths, size });
+      const inside = spans.find((m) => first >= m.first && first + n <= m.first + m.entries.length / LIST_ENTRY_BYTES);
+      if (inside && n > 0) inside.records.push({ key: Buffer.from(blob.subarray(off, off + 16)), rel: first - inside.first, count: n });
     }
   }
-  return new Basis(snap.id, files);
+  const reusable = new Map<string, ReusableMember>();
+  for (const [name, m] of members) reusable.set(name, { size: m.size, blake3: m.blake3, entries: m.entries, records: m.records.sort((a, b) => a.rel - b.rel) });
+  return new Basis(snap.id, files, reusable);
+}
+
+/**
+ * The extents of each well-formed hashed member of `snap`: the entries overlapping its
+ * byte range, the first and last cut to it. A member the extents do not cover is left out.
+ */
+function hashedMembers(
+  snap: BasisSource,
+  extents: Buffer,
+  count: number,
+): Map<string, { size: number; blake3: string; first: number; entries: Buffer; records: { key: Buffer; rel: number; count: number }[] }> {
+  const out = new Map<string, { size: number; blake3: string; first: number; entries: Buffer; records: { key: Buffer; rel: number; count: number }[] }>();
+  const listed = Array.isArray(snap.content.members) ? snap.content.members : [];
+  const wanted = listed.filter(
+    (v) =>
+      typeof v?.name === 'string' && Number.isSafeInteger(v.offset) && Number.isSafeInteger(v.size) && v.offset >= 0 && v.size > 0 && typeof v.blake3 === 'string' && /^[0-9a-f]{64}$/.test(v.blake3),
+  );
+  if (wanted.length === 0) return out;
+  const starts = new Float64Array(count + 1);
+  for (let i = 0; i < count; i++) starts[i + 1] = starts[i]! + extents.readUInt32LE(i * LIST_ENTRY_BYTES + 36);
+  for (const v of wanted) {
+    const end = v.offset + v.size;
+    if (end > starts[count]!) continue;
+    let lo = 0;
+    let hi = count; // first entry whose end is past v.offset
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (starts[mid + 1]! <= v.offset) lo = mid + 1;
+      else hi = mid;
+    }
+    let last = lo;
+    while (last < count && starts[last]! < end) last++;
+    const entries = Buffer.from(extents.subarray(lo * LIST_ENTRY_BYTES, last * LIST_ENTRY_BYTES));
+    // cut the first and last entries to the member's range
+    const cutFront = v.offset - starts[lo]!;
+    if (cutFront > 0) {
+      entries.writeUInt32LE(entries.readUInt32LE(32) + cutFront, 32);
+      entries.writeUInt32LE(entries.readUInt32LE(36) - cutFront, 36);
+    }
+    const cutBack = starts[last]! - end;
+    if (cutBack > 0) {
+      const e = entries.length - LIST_ENTRY_BYTES;
+      entries.writeUInt32LE(entries.readUInt32LE(e + 36) - cutBack, e + 36);
+    }
+    out.set(v.name, { size: v.size, blake3: v.blake3, first: lo, entries, records: [] });
+  }
+  return out;
 }

@@ -51,8 +51,12 @@ export interface StreamSha {
 
 /** Hashes of byte ranges of one stream, owned by the operation that feeds it (CodecPool.rangeHasher). */
 export interface StreamRanges {
-  /** Feeds pieces starting at stream `offset` (copied, or read in place from shared memory: then resolves once hashed). */
-  update(pieces: readonly Uint8Array[], offset: number): Promise<void>;
+  /**
+   * Feeds pieces starting at stream `offset` (copied, or read in place from shared memory:
+   * then resolves once hashed); `add`: ranges found since the last update, none of them
+   * starting before `offset`.
+   */
+  update(pieces: readonly Uint8Array[], offset: number, add?: readonly DigestedRange[]): Promise<void>;
   /** The ranges whose bytes did not match their digest; the hasher ends. */
   result(): Promise<DigestMismatch[]>;
   /** Drops the hashes (the operation failed); idempotent, a no-op after result. */
@@ -211,10 +215,11 @@ export class CodecPool {
     this.send(slot, { seq: 0, op: 'range-start', stream: id, ranges }, []);
     let open = true;
     const hasher: StreamRanges = {
-      update: (pieces, offset) => {
+      update: (pieces, offset, add) => {
         const shared = pieces.some((p) => !(p.buffer instanceof ArrayBuffer));
-        if (shared) return this.postTo(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ack: true }, []).then(() => undefined);
-        this.send(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset }, []); // copies
+        const more = add?.length ? { add } : {};
+        if (shared) return this.postTo(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ack: true, ...more }, []).then(() => undefined);
+        this.send(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ...more }, []); // copies
         return Promise.resolve();
       },
       result: async () => {
@@ -341,7 +346,8 @@ function inlineSha(): StreamSha {
 function inlineRanges(ranges: readonly DigestedRange[]): StreamRanges {
   const r = new RangeHasher(ranges);
   return {
-    update(pieces, offset) {
+    update(pieces, offset, add) {
+      if (add?.length) r.add(add);
       r.update(pieces, offset);
       return Promise.resolve();
     },

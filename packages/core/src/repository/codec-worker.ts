@@ -25,7 +25,15 @@ export type WorkerRequest =
   /** Starts hashing byte ranges of stream `stream` (image layers); no reply. */
   | { readonly seq: number; readonly op: 'range-start'; readonly stream: number; readonly ranges: readonly DigestedRange[] }
   /** Feeds pieces starting at stream `offset` to the range hashes; replies (empty) when `ack`. */
-  | { readonly seq: number; readonly op: 'range-update'; readonly stream: number; readonly data: readonly Uint8Array[]; readonly offset: number; readonly ack?: boolean }
+  | {
+      readonly seq: number;
+      readonly op: 'range-update';
+      readonly stream: number;
+      readonly data: readonly Uint8Array[];
+      readonly offset: number;
+      readonly ack?: boolean;
+      readonly add?: readonly DigestedRange[];
+    }
   /** Replies with the ranges whose bytes do not match their digest, and forgets them. */
   | { readonly seq: number; readonly op: 'range-result'; readonly stream: number }
   /** Forgets stream `stream`'s hashes (its operation failed); no reply. */
@@ -81,10 +89,13 @@ port.on('message', (req: WorkerRequest) => {
       case 'range-start':
         rangers.set(req.stream, new RangeHasher(req.ranges));
         return;
-      case 'range-update':
-        rangers.get(req.stream)?.update(req.data, req.offset);
+      case 'range-update': {
+        const r = rangers.get(req.stream);
+        if (req.add) r?.add(req.add);
+        r?.update(req.data, req.offset);
         if (req.ack) port.postMessage({ seq: req.seq, ok: true, result: null } satisfies WorkerResponse);
         return;
+      }
       case 'range-result': {
         const bad = rangers.get(req.stream)?.mismatches() ?? [];
         rangers.delete(req.stream);

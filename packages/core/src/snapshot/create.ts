@@ -18,7 +18,7 @@ import { WriteSession } from '../repository/write-session.js';
 import { lockRepository, type RepositoryLock } from '../repository/lock.js';
 import { commitSnapshot } from './commit.js';
 import { inputError, pieceSlots, readPieces } from './input-reader.js';
-import { ObjectWriter, type WrittenObject } from '../object/writer.js';
+import { LayerReuseMismatch, ObjectWriter, type WrittenObject } from '../object/writer.js';
 import type { InputFormat } from '../split/detect.js';
 import { imageFacts, imageRepository, type ImageFacts } from '../image/facts.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
@@ -55,6 +55,13 @@ export interface SnapshotOptions {
   readonly delta?: boolean;
   /** Snapshot id (or unique prefix) whose files serve as delta bases. */
   readonly basis?: string;
+  /**
+   * Image layers (members named by their digest) that the basis stored and hashed, and that
+   * come again with the same name and size, reuse its extents instead of being split again;
+   * their bytes are still hashed (BLAKE3), and when one does not hash the same the file is
+   * read again without reuse. Default true; files only (stdin is read once).
+   */
+  readonly reuseLayers?: boolean;
   /**
    * Called with the finished manifest just before the snapshot file (the commit point) is
    * saved; what it returns is saved instead, and a throw stores no snapshot (copy/ keeps
@@ -93,30 +100,33 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
     const parent = findUnchanged(known, abs, stat, host);
     if (parent && readTheSameWay(parent, opts)) return { snapshot: await reuse(repo, lock, parent, opts, host), reused: true };
   }
-  let fh: fs.FileHandle;
+  const workers = stat.size < INLINE_BELOW ? 0 : opts.workers;
+  // restic's "file changed during backup": compare the file before and after reading
+  const finalize = (m: SnapshotManifest): SnapshotManifest => {
+    const changed = changedWhileRead(abs, st, m.source.size);
+    const out = changed ? { ...m, changedWhileRead: changed } : m;
+    return opts.finalize ? opts.finalize(out) : out;
+  };
+  const attempt = async (reuseLayers: boolean): Promise<Snapshot> => {
+    let fh: fs.FileHandle;
+    try {
+      fh = await fs.open(abs, 'r');
+    } catch (err) {
+      throw inputError(abs, err);
+    }
+    try {
+      const o = { ...opts, finalize, hostname: host, ...(workers === undefined ? {} : { workers }) };
+      return await snapshotSource(repo, readPieces(fh, abs, READ_SLOTS, READ_BYTES), { kind: 'file', path: abs, stat }, o, known, reuseLayers);
+    } finally {
+      await fh.close();
+    }
+  };
   try {
-    fh = await fs.open(abs, 'r');
+    return { snapshot: await attempt(opts.reuseLayers !== false), reused: false };
   } catch (err) {
-    throw inputError(abs, err);
-  }
-  try {
-    const workers = stat.size < INLINE_BELOW ? 0 : opts.workers;
-    // restic's "file changed during backup": compare the file before and after reading
-    const finalize = (m: SnapshotManifest): SnapshotManifest => {
-      const changed = changedWhileRead(abs, st, m.source.size);
-      const out = changed ? { ...m, changedWhileRead: changed } : m;
-      return opts.finalize ? opts.finalize(out) : out;
-    };
-    const snapshot = await snapshotSource(
-      repo,
-      readPieces(fh, abs, READ_SLOTS, READ_BYTES),
-      { kind: 'file', path: abs, stat },
-      { ...opts, finalize, hostname: host, ...(workers === undefined ? {} : { workers }) },
-      known,
-    );
-    return { snapshot, reused: false };
-  } finally {
-    await fh.close();
+    // a layer reused from the basis did not hash the same: read it all again
+    if (!(err instanceof LayerReuseMismatch)) throw err;
+    return { snapshot: await attempt(false), reused: false };
   }
 }
 
@@ -126,11 +136,21 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
  * computed on a copy when it runs on a worker thread).
  */
 export async function snapshotStream(repo: Repository, source: AsyncIterable<Uint8Array>, src: StreamSource, opts: SnapshotOptions = {}): Promise<Snapshot> {
-  return snapshotSource(repo, source, src, opts, undefined);
+  return snapshotSource(repo, source, src, opts, undefined, false);
 }
 
-/** snapshotStream, given the repository's snapshots when the caller listed them already. */
-async function snapshotSource(repo: Repository, source: AsyncIterable<Uint8Array>, src: StreamSource, opts: SnapshotOptions, known: readonly Snapshot[] | undefined): Promise<Snapshot> {
+/**
+ * snapshotStream, given the repository's snapshots when the caller listed them already;
+ * `reuseLayers` for an input that can be read again (LayerReuseMismatch: read it again without).
+ */
+async function snapshotSource(
+  repo: Repository,
+  source: AsyncIterable<Uint8Array>,
+  src: StreamSource,
+  opts: SnapshotOptions,
+  known: readonly Snapshot[] | undefined,
+  reuseLayers: boolean,
+): Promise<Snapshot> {
   const t0 = performance.now();
   await using lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
   // stop at once (LOCKED) when the lock is lost, not only at the commit point
@@ -144,6 +164,8 @@ async function snapshotSource(repo: Repository, source: AsyncIterable<Uint8Array
       ...(opts.format && { format: opts.format }),
       ...(opts.workers !== undefined && { workers: opts.workers }),
       ...(deltas && { basis: () => chooseBasis(repo, inputName, opts.basis, known) }),
+      hashLayers: opts.format !== 'raw',
+      reuseLayers: reuseLayers && deltas,
     });
     await writeInput(object, source, src, opts, signal);
     const facts = imageOf(object, opts);
@@ -218,7 +240,7 @@ function manifestOf(written: WrittenObject, session: WriteSession, facts: Return
     source: sourceInfo,
     format,
     ...(image && { image }),
-    content: { chunks: written.chunks, lists: written.lists, ...(written.files.length && { files: written.files }) },
+    content: { chunks: written.chunks, lists: written.lists, ...(written.files.length && { files: written.files }), ...(written.members.length && { members: written.members }) },
     summary: {
       bytesRead: written.bytes,
       bytesNew: stats.bytesNew,
@@ -227,6 +249,7 @@ function manifestOf(written: WrittenObject, session: WriteSession, facts: Return
       newChunks: stats.newChunks,
       seconds: (performance.now() - t0) / 1000,
       ...(stats.deltaCandidates && { deltaCandidates: stats.deltaCandidates }),
+      ...(stats.reusedBytes && { bytesReused: stats.reusedBytes }),
       ...(session.stats.deltaBlobs && { deltaBlobs: session.stats.deltaBlobs, deltaBytesStored: session.stats.deltaStoredBytes }),
     },
     ...(written.basis && session.stats.deltaBlobs && { basis: written.basis.snapshot }),

@@ -6,6 +6,7 @@
  */
 import { StowageError, corrupt } from '../errors.js';
 import type { ImageFacts } from '../image/facts.js';
+import type { MemberHash } from '../object/file-map.js';
 
 /** File identity used to skip re-reading an unchanged input (restic's parent logic). */
 export interface SourceStat {
@@ -44,6 +45,8 @@ export interface SnapshotSummary {
   readonly deltaBlobs?: number;
   /** Stored bytes of those deltas. */
   readonly deltaBytesStored?: number;
+  /** Bytes of image layers whose extents were reused from the basis without splitting them again. */
+  readonly bytesReused?: number;
 }
 
 export interface SnapshotManifest {
@@ -70,6 +73,8 @@ export interface SnapshotManifest {
     readonly lists: readonly string[];
     /** Hex ids of the file map blobs (tar input: which extents hold which file; file-map.ts). */
     readonly files?: readonly string[];
+    /** Image layers (members named by their digest, 1 MiB and more) with the BLAKE3 of their bytes: the next snapshot may reuse their extents (file-map.ts). */
+    readonly members?: readonly MemberHash[];
   };
   readonly summary: SnapshotSummary;
   /** The snapshot whose content was reused without reading the input. */

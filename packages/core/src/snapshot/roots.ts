@@ -12,10 +12,11 @@ import type { SnapshotManifest } from './manifest.js';
 /**
  * Manifest fields that hold no blob ids (inline JSON), or whose blob ids are walked below.
  * 'tree': its root tree blobs, and every blob the tree references, are also in content.lists.
+ * content.members: member names, byte ranges of the input and their BLAKE3 (no blob ids).
  */
 type KnownFields =
   'version' | 'time' | 'hostname' | 'username' | 'program' | 'name' | 'tags' | 'source' | 'format' | 'image' | 'tree' | 'content' | 'summary' | 'parent' | 'basis' | 'original' | 'changedWhileRead';
-type KnownContentFields = 'chunks' | 'lists' | 'files';
+type KnownContentFields = 'chunks' | 'lists' | 'files' | 'members';
 
 // If one of these lines fails to compile, SnapshotManifest has a new field: if it can
 // reference blobs, walk them in snapshotRoots (and gc/plan.ts, check/check.ts); then add it above.

@@ -6,7 +6,7 @@
  * anything else is stored as a byte stream. raw/tar/docker/oci force the choice.
  */
 import { StowageError } from '../errors.js';
-import { RawSplitter, type Splitter } from './events.js';
+import { RawSplitter, type Splitter, type TarHooks } from './events.js';
 import { BLOCK, parseHeader } from './tar-header.js';
 import { TarSplitter } from './tar-splitter.js';
 
@@ -16,9 +16,9 @@ export const INPUT_FORMATS: readonly InputFormat[] = ['auto', 'raw', 'tar', 'doc
 /** Bytes needed to decide (fewer at EOF). */
 export const SNIFF_BYTES = BLOCK;
 
-/** A splitter for `format`, looking at the first bytes of the input when auto. */
-export function splitterFor(format: InputFormat, head: Uint8Array): { splitter: Splitter; tar: boolean } {
+/** A splitter for `format`, looking at the first bytes of the input when auto (`hooks` for a tar splitter). */
+export function splitterFor(format: InputFormat, head: Uint8Array, hooks?: TarHooks): { splitter: Splitter; tar: boolean } {
   if (!INPUT_FORMATS.includes(format)) throw new StowageError('INVALID_ARGUMENT', `unknown format "${format}" (use ${INPUT_FORMATS.join(', ')})`);
   const tar = format === 'auto' ? head.length >= BLOCK && parseHeader(head.subarray(0, BLOCK)) !== undefined : format !== 'raw';
-  return { splitter: tar ? new TarSplitter() : new RawSplitter(), tar };
+  return { splitter: tar ? new TarSplitter(0, 0, hooks) : new RawSplitter(), tar };
 }

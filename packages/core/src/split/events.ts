@@ -1,7 +1,7 @@
 /**
  * What a splitter reports about the input stream, in stream order. Every input byte
- * appears in exactly one 'content' or 'glue' event, so concatenating them gives the
- * input back exactly, whatever the splitter understood of it.
+ * appears in exactly one 'content', 'glue' or 'reused' event, so concatenating them gives
+ * the input back exactly, whatever the splitter understood of it.
  */
 export type SplitEvent =
   /** Bytes of the current content unit (a file's data, or the whole input when raw). */
@@ -15,7 +15,14 @@ export type SplitEvent =
   /** The next content unit is the data of this regular file (name as in its archive, which may be a layer). */
   | { readonly kind: 'file'; readonly name: string; readonly size: number }
   /** A top-level archive member (for image facts); `data` only for small metadata files. */
-  | { readonly kind: 'member'; readonly member: ArchiveMember };
+  | { readonly kind: 'member'; readonly member: ArchiveMember }
+  /**
+   * The data of top-level member `name` (`size` bytes, from 'reused' events) is not split:
+   * the caller chose to reuse what an earlier snapshot stored for it (TarHooks.memberStart).
+   */
+  | { readonly kind: 'reuse'; readonly name: string; readonly size: number }
+  /** Bytes of a member being reused: neither split nor stored. */
+  | { readonly kind: 'reused'; readonly bytes: Uint8Array };
 
 export interface ArchiveMember {
   readonly name: string;
@@ -30,6 +37,16 @@ export interface ArchiveMember {
   readonly linkname?: string;
   /** The compression the member's first bytes announce (gzip, zstd, bzip2, xz magic). */
   readonly compression?: 'gzip' | 'zstd' | 'bzip2' | 'xz';
+}
+
+/** What a tar splitter asks its caller while it splits. */
+export interface TarHooks {
+  /**
+   * A top-level regular member with data starts at input offset `offset`: return true to
+   * have its data passed through as 'reused' events (after a 'reuse' event) instead of
+   * being split.
+   */
+  memberStart?(name: string, offset: number, size: number): boolean;
 }
 
 /** A streaming splitter: push pieces, get events; views into a piece stay valid while the piece does. */

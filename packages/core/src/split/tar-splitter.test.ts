@@ -166,6 +166,42 @@ describe('TarSplitter on broken and hand-made input', () => {
     { name: 'l', type: '2', linkname: 'a.txt' },
   ]);
 
+  it('passes a member the caller reuses through as reused bytes, unsplit, after a reuse event; the rest as before', () => {
+    const layer = tarOf([{ name: 'usr/x', data: seeded('x', 5000) }]);
+    const input = tarOf([
+      { name: 'keep.tar', data: layer },
+      { name: 'reuse.tar', data: layer },
+      { name: 'small', data: seeded('s', 10) },
+    ]);
+    for (const piece of [100, 512, 4096, input.length]) {
+      const asked: { name: string; offset: number; size: number }[] = [];
+      const hooks = { memberStart: (name: string, offset: number, size: number) => (asked.push({ name, offset, size }), name === 'reuse.tar') };
+      const run = splitAll(input, piece, new TarSplitter(0, 0, hooks));
+      expect(run.joined.equals(input)).toBe(true);
+      // asked for every top-level regular member with data (at least two blocks); nested members are not top-level
+      expect(asked).toEqual([
+        { name: 'keep.tar', offset: BLOCK, size: layer.length },
+        { name: 'reuse.tar', offset: 2 * BLOCK + layer.length, size: layer.length },
+      ]);
+      expect(run.members.map((m) => [m.name, m.nestedTar, m.offset, m.size])).toEqual([
+        ['keep.tar', true, BLOCK, layer.length],
+        ['reuse.tar', true, 2 * BLOCK + layer.length, layer.length],
+        ['small', false, 3 * BLOCK + 2 * layer.length, 10],
+      ]);
+    }
+    const out: SplitEvent[] = [];
+    const t = new TarSplitter(0, 0, { memberStart: (name) => name === 'reuse.tar' });
+    t.push(input, out);
+    t.end(out);
+    const at = out.findIndex((e) => e.kind === 'reuse');
+    expect(out[at]).toEqual({ kind: 'reuse', name: 'reuse.tar', size: layer.length });
+    expect(out[at - 1]!.kind).toBe('flush-glue');
+    const reused = out.filter((e): e is Extract<SplitEvent, { kind: 'reused' }> => e.kind === 'reused');
+    expect(Buffer.concat(reused.map((e) => e.bytes)).equals(layer)).toBe(true);
+    // the reused member's files are not announced: only keep.tar's usr/x and small are
+    expect(out.filter((e) => e.kind === 'file').map((e) => (e as { name: string }).name)).toEqual(['usr/x', 'small']);
+  });
+
   it('header glue is a view of the piece when the block lies in it, a copy when it straddles pieces; events stay valid while their pieces do', () => {
     const nested = tarOf([
       {

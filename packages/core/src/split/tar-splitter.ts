@@ -5,7 +5,7 @@
  * blocks become 'glue'. Anything that does not parse as tar from some point on is
  * passed through as one content unit ("raw mode"): the split is always lossless.
  */
-import type { ArchiveMember, SplitEvent, Splitter } from './events.js';
+import type { ArchiveMember, SplitEvent, Splitter, TarHooks } from './events.js';
 import { BLOCK, hasData, isMetaType, isZeroBlock, parseHeader, parsePax } from './tar-header.js';
 
 /** Members at most this large whose names look like image metadata are captured for image facts. */
@@ -19,7 +19,7 @@ const MAGIC_BYTES = 6;
 /** Nesting depth limit (an image archive holds layer tars; deeper tars are content). */
 const MAX_DEPTH = 2;
 
-type Mode = 'header' | 'ext' | 'meta' | 'sniff' | 'data' | 'nested' | 'pad' | 'trailer' | 'raw';
+type Mode = 'header' | 'ext' | 'meta' | 'sniff' | 'data' | 'nested' | 'reused' | 'pad' | 'trailer' | 'raw';
 
 export class TarSplitter implements Splitter {
   private mode: Mode = 'header';
@@ -36,10 +36,11 @@ export class TarSplitter implements Splitter {
   private pos = 0;
   private rawStarted = false;
 
-  /** `base`: offset of this level's stream in the input; `depth`: 0 for the input itself. */
+  /** `base`: offset of this level's stream in the input; `depth`: 0 for the input itself; `hooks` for the top level. */
   constructor(
     private readonly base = 0,
     private readonly depth = 0,
+    private readonly hooks: TarHooks = {},
   ) {}
 
   push(piece: Uint8Array, out: SplitEvent[]): void {
@@ -62,6 +63,9 @@ export class TarSplitter implements Splitter {
         break;
       case 'nested':
         this.child!.end(out);
+        out.push({ kind: 'flush-glue' });
+        break;
+      case 'reused':
         out.push({ kind: 'flush-glue' });
         break;
       default:
@@ -142,6 +146,17 @@ export class TarSplitter implements Splitter {
         }
         return n;
       }
+      case 'reused': {
+        const n = Math.min(avail, this.left);
+        out.push({ kind: 'reused', bytes: piece.subarray(off, off + n) });
+        this.left -= n;
+        this.pos += n;
+        if (this.left === 0) {
+          out.push({ kind: 'flush-glue' });
+          this.afterRegion(out);
+        }
+        return n;
+      }
       case 'nested': {
         const n = Math.min(avail, this.left);
         this.child!.push(piece.subarray(off, off + n), out);
@@ -180,8 +195,14 @@ export class TarSplitter implements Splitter {
       this.mode = 'meta';
     } else {
       this.member = { name: h.name, type: h.type, offset: dataOffset, size, nested: false, ...(this.wantsCapture(h.name, size) && { capture: [] }), ...(h.linkname && { linkname: h.linkname }) };
+      const regular = h.type === '0' || h.type === '\0' || h.type === '7';
       if (h.sparseExtended) this.mode = 'ext';
-      else this.mode = size >= NESTED_MIN && this.depth < MAX_DEPTH && (h.type === '0' || h.type === '\0' || h.type === '7') ? 'sniff' : 'data';
+      else if (this.depth === 0 && regular && size >= NESTED_MIN && this.hooks.memberStart?.(h.name, dataOffset, size)) {
+        // an earlier snapshot's copy of this member is reused (its bytes are checked by the caller)
+        this.member.nested = true;
+        out.push({ kind: 'flush-glue' }, { kind: 'reuse', name: h.name, size });
+        this.mode = 'reused';
+      } else this.mode = size >= NESTED_MIN && this.depth < MAX_DEPTH && regular ? 'sniff' : 'data';
     }
     if (this.mode !== 'ext' && size === 0) this.afterRegion(out);
   }

@@ -91,7 +91,7 @@ export function tarOf(entries: ReadonlyArray<{ name: string; data?: Uint8Array; 
 }
 
 export interface SplitRun {
-  /** Concatenation of every content and glue event: must equal the input. */
+  /** Concatenation of every content, glue and reused event: must equal the input. */
   readonly joined: Buffer;
   readonly members: ArchiveMember[];
   readonly contentUnits: number;
@@ -108,7 +108,7 @@ export function splitAll(input: Uint8Array, pieceSize: number, splitter: Splitte
   const take = () => {
     for (const e of out) {
       events++;
-      if (e.kind === 'content' || e.kind === 'glue')
+      if (e.kind === 'content' || e.kind === 'glue' || e.kind === 'reused')
         parts.push(Buffer.from(e.bytes)); // copy: views die with the piece
       else if (e.kind === 'member') members.push(e.member);
       else if (e.kind === 'end-content') contentUnits++;
