@@ -47,6 +47,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
 /** The restore command, the repository open. */
 async function restoreCommand(ctx: Context, repo: Repository, ref: string, target: string, o: Opts): Promise<number | void> {
   await using _lock = await readLock(ctx, repo); // shared: gc cannot delete what is being read
+  repo.prefetchIndex(); // its listing loads while the snapshot is resolved (S3: round trips)
   // "app:v5" is an image reference; "<id or latest>:<path>" a path in a snapshot of directories
   const image = asImageRef(ref) !== undefined && !/^(latest|[0-9a-f]{4,64})$/.test(ref.slice(0, ref.indexOf(':')));
   const [snapRef, subpath] = image ? [ref, undefined] : splitSnapshotPath(ref);

@@ -160,14 +160,15 @@ export interface BasisSource {
 export async function loadBasis(repo: BlobSource, snap: BasisSource): Promise<Basis | undefined> {
   const maps = snap.content.files;
   if (!maps || maps.length === 0) return undefined;
-  const lists = await repo.loadBlobs(snap.content.lists.map((h) => Buffer.from(h, 'hex')));
+  // both at once: on a remote backend each blob is a round trip
+  const [lists, mapBlobs] = await Promise.all([repo.loadBlobs(snap.content.lists.map((h) => Buffer.from(h, 'hex'))), repo.loadBlobs(maps.map((h) => Buffer.from(h, 'hex')))]);
   const extents = lists.length === 1 ? lists[0]! : Buffer.concat(lists);
   if (extents.length % LIST_ENTRY_BYTES !== 0) throw corrupt(`snapshot ${snap.id}: chunk lists are malformed`);
   const count = extents.length / LIST_ENTRY_BYTES;
   const files = new Map<string, BasisFile>();
   const members = hashedMembers(snap, extents, count);
   const spans = [...members.values()];
-  for (const blob of await repo.loadBlobs(maps.map((h) => Buffer.from(h, 'hex')))) {
+  for (const blob of mapBlobs) {
     if (blob.length % FILE_MAP_RECORD_BYTES !== 0) throw corrupt(`snapshot ${snap.id}: file map is malformed`);
     for (let off = 0; off < blob.length; off += FILE_MAP_RECORD_BYTES) {
       const first = blob.readUInt32LE(off + 16);

@@ -91,6 +91,19 @@ describe('repository locks', () => {
     await s.release();
   });
 
+  it('taking a lock reads the other lock files only, never its own (a GET each on S3)', async () => {
+    const other = await fakeLock({ exclusive: false });
+    const loads: string[] = [];
+    const load = backend.load.bind(backend);
+    backend.load = (h, r, o) => {
+      if (h.type === 'lock') loads.push(h.name);
+      return load(h, r, o);
+    };
+    const l = await lockRepository(a, 'shared');
+    expect(loads).toEqual([other, other]); // before and after writing its own
+    await l.release();
+  });
+
   it('stale locks are ignored: not refreshed for 30 minutes, or a dead process on this host', async () => {
     const old = new Date(Date.now() - 31 * 60_000).toISOString();
     const n1 = await fakeLock({ refreshed: old, time: old });

@@ -163,11 +163,15 @@ async function acquire(repo: Repository, kind: LockKind, options: LockOptions): 
   return lock;
 }
 
-/** Every lock file (and queued request) with its staleness; unreadable ones with `error`. */
-export async function listLocks(repo: Repository, opts: { staleMs?: number; now?: () => number } = {}): Promise<LockListing[]> {
+/**
+ * Every lock file (and queued request) with its staleness; unreadable ones with `error`.
+ * Files named in `skip` (the caller's own) are left out unread.
+ */
+export async function listLocks(repo: Repository, opts: { staleMs?: number; now?: () => number; skip?: ReadonlySet<string> } = {}): Promise<LockListing[]> {
   const out: LockListing[] = [];
   const now = (opts.now ?? Date.now)();
   for await (const f of repo.backend.list('lock')) {
+    if (opts.skip?.has(f.name)) continue;
     let info: LockInfo;
     try {
       info = readLockFile(f.name, await repo.backend.load({ type: 'lock', name: f.name }), (b) => repo.cipher.open(b, `lock ${f.name}`));
@@ -274,8 +278,9 @@ async function dropLive(repo: Repository, f: LiveFile): Promise<void> {
  * locks, and with an exclusive locker whose own request is younger (or who has none).
  */
 async function assertNoConflict(repo: Repository, exclusive: boolean, mine: ReadonlySet<string>, o: TryOptions): Promise<void> {
-  for (const l of await listLocks(repo, { staleMs: o.staleMs, now: o.now })) {
-    if (mine.has(l.name) || l.stale) continue;
+  // our own files are not read (on S3 a GET each)
+  for (const l of await listLocks(repo, { staleMs: o.staleMs, now: o.now, skip: mine })) {
+    if (l.stale) continue;
     if (!l.info) {
       o.note(l.name, l.error ?? 'unreadable');
       continue;

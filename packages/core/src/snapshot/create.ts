@@ -95,6 +95,7 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   const stat: SourceStat = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
   const host = opts.hostname ?? osHostname();
   await using lock = await lockRepository(repo, 'shared'); // held until the snapshot file is written (gc takes it exclusively)
+  repo.prefetchIndex(); // loads while the snapshots are listed and the input's first piece is read
   const known = await listSnapshots(repo); // for the unchanged-input check and the delta basis
   if (!opts.force) {
     const parent = findUnchanged(known, abs, stat, host);
@@ -153,6 +154,7 @@ async function snapshotSource(
 ): Promise<Snapshot> {
   const t0 = performance.now();
   await using lock = await lockRepository(repo, 'shared'); // re-entrant: one lock file with snapshotFile
+  repo.prefetchIndex();
   // stop at once (LOCKED) when the lock is lost, not only at the commit point
   const signal = opts.signal ? AbortSignal.any([opts.signal, lock.signal]) : lock.signal;
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
