@@ -39,8 +39,8 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .option('--upload-chunk <size>', 'docker://: upload blobs larger than this in chunks of this size (default 64M)', sizeArg('--upload-chunk'))
     .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
     .action((ref: string, target: string, o: Opts) =>
-      // bulkRead: the codec workers boot and the index cache opens while the key is derived
-      run((ctx) => withRepo(ctx, (repo) => restoreCommand(ctx, repo, ref, target, o), { bulkRead: true })),
+      // the codec workers boot and the index cache opens while the key is derived
+      run((ctx) => withRepo(ctx, { workers: 'all', index: true }, (repo) => restoreCommand(ctx, repo, ref, target, o))),
     );
 }
 

@@ -80,4 +80,30 @@ describe('ObjectReader', () => {
     expect((await reader.digests()).sha256).toBe(sha(tar));
     expect(() => new ObjectReader(shared.repo, written.lists, { windowBytes: 50_000, ahead: 2, align: 3000 })).toThrow(/power of two/);
   });
+
+  it('done(using): the pieces are hashed while the caller still uses them (a write in flight), and their slot comes back only once that settled too', async () => {
+    const written = await writeTar();
+    const reader = new ObjectReader(shared.repo, written.lists, { workers: 2, windowBytes: 16 * 1024, ahead: 2, sharedMemory: true, sha256: true });
+    const it = reader[Symbol.asyncIterator]();
+    const parts: Buffer[] = [];
+    const writes: (() => void)[] = [];
+    // three output slots: the first three windows, each "still being written", hold them all
+    for (let i = 0; i < 3; i++) {
+      const { value: win } = await it.next();
+      parts.push(Buffer.from(win!.pieces[0]!));
+      win!.done(new Promise<void>((resolve) => writes.push(resolve)));
+    }
+    const fourth = it.next();
+    const early = await Promise.race([fourth.then(() => 'arrived'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+    expect(early).toBe('waiting'); // no slot is free while the writes are in flight, though the hashes are done
+    for (const w of writes) w();
+    let r = await fourth;
+    while (!r.done) {
+      parts.push(Buffer.from(r.value.pieces[0]!));
+      r.value.done(Promise.resolve());
+      r = await it.next();
+    }
+    expect(Buffer.concat(parts).equals(tar)).toBe(true);
+    expect((await reader.digests()).sha256).toBe(sha(tar));
+  });
 });

@@ -59,8 +59,12 @@ export interface ReadWindow {
    * release(). Undefined otherwise (then nothing about the pieces' memory is known).
    */
   readonly room?: number;
-  /** Gives the pieces to this read's hashes (which may take their memory over), then frees their slot. */
-  done(): void;
+  /**
+   * Gives the pieces to this read's hashes (which may take their memory over), then frees
+   * their slot. `using`: the caller is still reading the pieces (a write in flight): they are
+   * hashed meanwhile, and the slot is freed once both have settled.
+   */
+  done(using?: Promise<unknown>): void;
   /** Frees the window's slot without hashing it (the pieces were not used: the read is failing). */
   release(): void;
 }
@@ -113,7 +117,7 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
       const w = await inFlight.shift()!;
       const at = this.bytes;
       for (const p of w.pieces) this.bytes += p.length;
-      return { pieces: w.pieces, at, ...(w.room !== undefined && { room: w.room }), done: () => this.hash(w, at), release: w.release };
+      return { pieces: w.pieces, at, ...(w.room !== undefined && { room: w.room }), done: (using) => this.hash(w, at, using), release: w.release };
     };
     let ended = false;
     try {
@@ -158,11 +162,16 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
     }
   }
 
-  /** Hashes a window's pieces (the hashing threads may take their memory), then frees its slot. */
-  private hash(w: BuiltWindow, at: number): void {
-    if (!this.sha && !this.ranges) return w.release();
+  /** Hashes a window's pieces (the hashing threads may take their memory), then frees its slot (once `using` settled too). */
+  private hash(w: BuiltWindow, at: number, using?: Promise<unknown>): void {
+    if (!this.sha && !this.ranges) {
+      if (using) void using.then(w.release, w.release);
+      else w.release();
+      return;
+    }
     const ranged = this.ranges ? this.ranges.update(w.pieces, at) : Promise.resolve();
-    Promise.all([ranged, this.sha?.update(w.pieces, true)]).then(w.release, w.release);
+    // ordinary memory may be taken over by the SHA-256's thread only when nobody else still reads it
+    void Promise.allSettled([ranged, this.sha?.update(w.pieces, using === undefined), using]).then(w.release);
   }
 
   /**

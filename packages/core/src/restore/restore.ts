@@ -94,15 +94,12 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     ...(opts.signal && { signal: opts.signal }),
   });
   for await (const w of reader) {
-    try {
-      await sink.write(w.pieces, w.room);
-    } catch (err) {
-      w.release(); // nothing will hash these pieces: give their slots back
-      throw err;
-    }
-    // after the write: worker threads hash the pieces (layer ranges on one, the whole
-    // stream on another); their slot returns once both are done
-    w.done();
+    // worker threads hash the pieces (layer ranges on one, the whole stream on another) while
+    // they are written (an O_DIRECT write mostly waits for the disk); their slot returns once
+    // the write and both hashes are done
+    const written = sink.write(w.pieces, w.room);
+    w.done(written);
+    await written;
     opts.progress?.({ op: 'restore', done: w.at + w.pieces.reduce((a, p) => a + p.length, 0), total: snap.source.size });
   }
   const { bytes, sha256: digest = '', mismatches: bad } = await reader.digests();
