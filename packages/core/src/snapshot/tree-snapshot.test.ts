@@ -191,6 +191,29 @@ describe('tree snapshots', () => {
     expect(fs.readFileSync(path.join(out, 'c-stays'), 'utf8')).toBe('ok');
   });
 
+  it("tree blobs: each entry's fields in one order (the blob's JSON, so an unchanged tree gives the same blobs from any build)", async () => {
+    const src = path.join(dir, 'order');
+    tree(src, { 'sub/file': 'some bytes\n', empty: '' });
+    fs.linkSync(path.join(src, 'empty'), path.join(src, 'empty2'));
+    fs.writeFileSync(Buffer.from(`${src}/odd\xff`, 'latin1'), 'odd name');
+    fs.symlinkSync('sub/file', path.join(src, 'link'));
+    const snap = (await snapshotTree(shared.repo, [src], { workers: 0, force: true })).snapshot;
+    const order = ['name', 'nameb', 'type', 'mode', 'uid', 'gid', 'user', 'group', 'mtime', 'ctime', 'ino', 'dev', 'links', 'xattrs', 'size', 'content', 'sparse', 'target', 'targetb', 'rdev', 'tree'];
+    const seen = new Map<string, string[]>();
+    for await (const e of walkEntries(shared.repo, (await treeTop(shared.repo, snap)).entries)) {
+      const keys = Object.keys(e.node);
+      expect(keys.map((k) => order.indexOf(k))).toEqual(keys.map((k) => order.indexOf(k)).sort((a, b) => a - b));
+      expect(keys.filter((k) => !order.includes(k))).toEqual([]);
+      seen.set(e.path.toString('latin1'), keys);
+      if (e.path.toString().startsWith('empty')) expect([e.node.links, e.node.size, e.node.content]).toEqual([2, 0, '']); // both names, the same fields
+    }
+    expect(seen.get('sub')).toEqual(expect.arrayContaining(['name', 'type', 'mtime', 'ino', 'dev', 'tree']));
+    expect(seen.get('sub/file')).toEqual(expect.arrayContaining(['name', 'type', 'mode', 'mtime', 'ctime', 'size', 'content']));
+    expect(seen.get('odd\xff')![0]).toBe('nameb');
+    expect(seen.get('link')).toContain('target');
+    expect(seen.size).toBe(6);
+  });
+
   it('excludes: gitignore patterns, an exclude file, --exclude-if-present', async () => {
     const src = path.join(dir, 'ex');
     tree(src, {

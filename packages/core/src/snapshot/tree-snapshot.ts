@@ -106,6 +106,10 @@ export interface TreeSnapshotResult {
 }
 
 const SLASH = Buffer.from('/');
+/** One event for every file's end (the content writer only reads events). */
+const END_CONTENT: SplitEvent = { kind: 'end-content' };
+/** No extended attributes (shared: never changed). */
+const NO_XATTRS: [string, string][] = [];
 /** Small files are read whole, several at a time; larger ones are streamed in pieces. */
 const SMALL_READ = 1 << 20;
 /**
@@ -379,7 +383,9 @@ class TreeWalker {
     this.stats.filesReused++;
     this.stats.bytes += old.size ?? 0;
     this.listed.put(decodeExtents(old));
-    const c = { size: old.size ?? 0, ...(old.content && { content: old.content }), ...(old.sparse && { sparse: old.sparse }) };
+    const c: Pick<TreeNode, 'size' | 'content' | 'sparse'> = { size: old.size ?? 0 }; // no spread (see baseNode)
+    if (old.content) c.content = old.content;
+    if (old.sparse) c.sparse = old.sparse;
     if (linkKey) this.linked.set(linkKey, Promise.resolve(c));
     return c;
   }
@@ -389,20 +395,32 @@ class TreeWalker {
     const gid = Number(st.gid);
     const user = this.owners.user(uid);
     const group = this.owners.group(gid);
-    const node: TreeNode = {
-      ...nameFields(name),
-      type: 'file',
-      mode: Number(st.mode & 0o7777n),
-      uid,
-      gid,
-      ...(user !== undefined && { user }),
-      ...(group !== undefined && { group }),
-      mtime: st.mtimeNs.toString(),
-      ctime: st.ctimeNs.toString(),
-      ino: Number(st.ino),
-      dev: Number(st.dev),
-      ...(st.nlink > 1n && !st.isDirectory() && { links: Number(st.nlink) }),
-    };
+    const mode = Number(st.mode & 0o7777n);
+    const mtime = st.mtimeNs.toString();
+    const ctime = st.ctimeNs.toString();
+    const ino = Number(st.ino);
+    const dev = Number(st.dev);
+    const links = st.nlink > 1n && !st.isDirectory() ? Number(st.nlink) : undefined;
+    const f = nameFields(name);
+    // No spread into the literal: V8 builds such an object through a slow path, about 3.5 KB
+    // of heap a node instead of about 150 bytes, and nodes live until their directory's blob
+    // is written (issue 11, peak RSS). Keys in the same order either way (the tree blob's JSON).
+    let node: TreeNode;
+    if ('name' in f && user !== undefined && group !== undefined && links === undefined) node = { name: f.name, type: 'file', mode, uid, gid, user, group, mtime, ctime, ino, dev };
+    else {
+      node = ('name' in f ? { name: f.name } : { nameb: f.nameb }) as TreeNode;
+      node.type = 'file';
+      node.mode = mode;
+      node.uid = uid;
+      node.gid = gid;
+      if (user !== undefined) node.user = user;
+      if (group !== undefined) node.group = group;
+      node.mtime = mtime;
+      node.ctime = ctime;
+      node.ino = ino;
+      node.dev = dev;
+      if (links !== undefined) node.links = links;
+    }
     if (xattrs.length) node.xattrs = xattrs;
     return node;
   }
@@ -411,7 +429,7 @@ class TreeWalker {
     const text = utf8OrUndefined(abs);
     try {
       const names = text !== undefined ? await listAttributes(text) : await this.helper.listXattrs(abs);
-      if (names.length === 0) return [];
+      if (names.length === 0) return NO_XATTRS;
       const out: [string, string][] = [];
       for (const n of [...names].sort()) {
         const v = text !== undefined ? await getAttribute(text, n) : await this.helper.getXattr(abs, n);
@@ -426,10 +444,10 @@ class TreeWalker {
   /** xattrsSync: listing and reading on the calling thread (see dir()). */
   private xattrsSync(abs: Buffer): [string, string][] {
     const text = utf8OrUndefined(abs);
-    if (text === undefined) return []; // filled in by entry() through the helper
+    if (text === undefined) return NO_XATTRS; // filled in by entry() through the helper
     try {
       const names = listAttributesSync(text);
-      if (names.length === 0) return [];
+      if (names.length === 0) return NO_XATTRS;
       const out: [string, string][] = [];
       for (const n of [...names].sort()) {
         const v = getAttributeSync(text, n);
@@ -445,7 +463,7 @@ class TreeWalker {
   private xattrsFailed(abs: Buffer, err: unknown): [string, string][] {
     const msg = (err as Error).message;
     if (!/not supported|ENOTSUP|EOPNOTSUPP|95/.test(msg)) this.warn('XATTRS_UNREADABLE', abs, `extended attributes not read: ${msg}`);
-    return [];
+    return NO_XATTRS;
   }
 
   private unreadable(abs: Buffer, err: unknown): void {
@@ -461,7 +479,8 @@ class TreeWalker {
   private async dir(abs: Buffer, rel: string, st: EntryStat, base: TreeNode, old: TreeNode | undefined, rootDev: bigint, ancestors: Set<string>): Promise<Later<TreeNode | undefined>> {
     const key = `${st.dev}:${st.ino}`;
     this.stats.dirs++;
-    const node: TreeNode = { ...base, type: 'dir' };
+    const node = base;
+    node.type = 'dir';
     if (ancestors.has(key)) {
       this.warn('LOOP', abs, 'directory loop (a bind mount of one of its ancestors): stored empty, not entered again');
       return now(node);
@@ -484,7 +503,8 @@ class TreeWalker {
     const oldDir = old?.type === 'dir' ? ((await this.takePreloaded(old)) ?? (await this.loadOldDir(old))) : undefined;
     const oldEntries = oldDir?.entries ?? [];
     const olds = matchByName(names, oldEntries);
-    const childPaths = names.map((n) => Buffer.concat([abs, SLASH, n]));
+    // an entry's path is made where it is used (held for the directory's walk, a thousand paths outlived young collections)
+    const pathOf = (i: number): Buffer => Buffer.concat([abs, SLASH, names[i]!]);
     const relOf = (i: number): string => (rel ? `${rel}/${names[i]!.toString()}` : names[i]!.toString());
     // lstat and xattrs of all entries: synchronous calls, as a tree of small files is bound by
     // them (measured on the v1 rootfs: 2.7 s with thread-pool calls, see the benchmark notes)
@@ -492,13 +512,14 @@ class TreeWalker {
     const xattrs: ([string, string][] | undefined)[] = [];
     // packed: the entries' lstats are held while the directory is walked (see PackedStat)
     const packed = scanned ? undefined : new BigInt64Array(names.length * STAT_FIELDS);
-    const stats = childPaths.map((p, i) => {
+    const stats = names.map((_, i) => {
+      const p = pathOf(i);
       try {
         const got = scanned?.stats[i];
         if (got instanceof Error) throw got;
         const st = got ?? lstatPacked(p, packed!, i);
         const o = olds[i];
-        if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? [];
+        if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? NO_XATTRS;
         else if (!st.isSocket()) xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
         return st;
       } catch (err) {
@@ -527,7 +548,7 @@ class TreeWalker {
         if (this.unchanged(olds[i], s)) continue;
         if (s.nlink > 1n && this.linked.has(`${s.dev}:${s.ino}`)) continue;
         inFlightBytes += Number(s.size);
-        reads.set(i, readSmall(childPaths[i]!, s));
+        reads.set(i, readSmall(pathOf(i), s));
       }
     };
     const children: Promise<TreeNode | undefined>[] = [];
@@ -549,7 +570,7 @@ class TreeWalker {
         inFlightBytes -= Number(s.size);
         this.prefetched = ahead;
       }
-      children.push((await this.entry(childPaths[i]!, names[i]!, childRel, s, olds[i], rootDev, inner, xattrs[i])).later);
+      children.push((await this.entry(pathOf(i), names[i]!, childRel, s, olds[i], rootDev, inner, xattrs[i])).later);
       this.prefetched = undefined;
     }
     for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
@@ -679,23 +700,28 @@ class TreeWalker {
     const seen = linkKey ? this.linked.get(linkKey) : undefined;
     if (seen) {
       this.prefetched = undefined;
-      return { later: this.detach(seen.then((c) => ({ ...base, ...c }))) };
+      return { later: this.detach(seen.then((c) => withContent(base, c))) };
     }
-    if (this.unchanged(old, st)) return now({ ...base, ...this.reuseContent(old, linkKey) });
-    const content = (await this.readAndFeed(abs, rel, st, old, this.listed.reserve())).later;
+    if (this.unchanged(old, st)) return now(withContent(base, this.reuseContent(old, linkKey)));
+    // not detached: `later` never rejects, and its directory's blob waits for it (a file's
+    // promises and closures live until its extents are cut: as few as possible, see readAndFeed)
+    const later = (await this.readAndFeed(abs, rel, st, base, old, this.listed.reserve())).later;
     if (linkKey)
       this.linked.set(
         linkKey,
-        content.then((c) => c ?? { size: 0 }),
+        later.then((n) => (n ? contentOf(n) : { size: 0 })),
       );
-    return { later: this.detach(content.then((c) => (c ? { ...base, ...c } : undefined))) };
+    return { later };
   }
 
   /**
-   * Reads a file and feeds it; resolves (once fed) to its content fields, or undefined if
-   * unreadable. Its extents (none: unreadable) fill place `listedAt` of the chunk lists.
+   * Reads a file and feeds it; resolves (once fed) to its node (`base` with its content
+   * fields), or undefined if unreadable. Its extents (none: unreadable) fill place
+   * `listedAt` of the chunk lists. What waits here for the extents outlives the young
+   * generation (they are known once the content writer cut the small-file chunk, about a
+   * thousand tiny files later): one promise and one closure a file.
    */
-  private async readAndFeed(abs: Buffer, rel: string, st: EntryStat, old: TreeNode | undefined, listedAt: number): Promise<Later<Pick<TreeNode, 'size' | 'content' | 'sparse'> | undefined>> {
+  private async readAndFeed(abs: Buffer, rel: string, st: EntryStat, base: TreeNode, old: TreeNode | undefined, listedAt: number): Promise<Later<TreeNode | undefined>> {
     const pre = this.prefetched;
     this.prefetched = undefined;
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
@@ -713,9 +739,9 @@ class TreeWalker {
       this.stats.bytesRead += r.data.length;
       this.stats.bytes += r.data.length;
       const size = r.data.length;
-      const later = this.feedWhole(rel, r.data, old).then((ext) => {
+      const later = this.feedWhole(rel, r.data, old).then((ext): TreeNode => {
         this.listed.fill(listedAt, ext);
-        return { size, content: encodeExtents(ext) };
+        return withContent(base, { size, content: encodeExtents(ext) });
       });
       // backpressure: the walk waits while the content writer is MAX_BATCHES batches behind (memory)
       while (this.batchesQueued >= MAX_BATCHES) await this.batching;
@@ -772,9 +798,9 @@ class TreeWalker {
       this.stats.bytes += got;
       const size = got < dataBytes ? (holes ? Number(st.size) : got) : Number(st.size);
       return {
-        later: extentsP.then((ext) => {
+        later: extentsP.then((ext): TreeNode => {
           this.listed.fill(listedAt, ext);
-          return { size, content: encodeExtents(ext), ...(holes && { sparse: regions }) };
+          return withContent(base, holes ? { size, content: encodeExtents(ext), sparse: regions } : { size, content: encodeExtents(ext) });
         }),
       };
     } catch (err) {
@@ -806,7 +832,7 @@ class TreeWalker {
     const extents = this.object.expect(data.length);
     this.events.push({ kind: 'file', name, size: data.length });
     if (data.length) this.events.push({ kind: 'content', bytes: data });
-    this.events.push({ kind: 'end-content' });
+    this.events.push(END_CONTENT);
     this.batchBytes += data.length;
     if (this.batchBytes >= BATCH_BYTES || this.events.length >= 3000) void this.detach(this.flushBatch());
     return extents;
@@ -903,6 +929,22 @@ function matchByName(names: readonly Buffer[], old: readonly TreeNode[]): (TreeN
     if (c === 0) out[i] = old[j];
   }
   return out;
+}
+
+/** The content fields of a file's node (what its other hard-linked names get). */
+function contentOf(n: TreeNode): Pick<TreeNode, 'size' | 'content' | 'sparse'> {
+  const c: Pick<TreeNode, 'size' | 'content' | 'sparse'> = { size: n.size ?? 0 };
+  if (n.content !== undefined) c.content = n.content;
+  if (n.sparse !== undefined) c.sparse = n.sparse;
+  return c;
+}
+
+/** `base` (a new node of this walk, not shared) with content fields `c`, in the order contentOf gives them; no spread (see baseNode). */
+function withContent(base: TreeNode, c: Pick<TreeNode, 'size' | 'content' | 'sparse'>): TreeNode {
+  base.size = c.size;
+  if (c.content !== undefined) base.content = c.content;
+  if (c.sparse !== undefined) base.sparse = c.sparse;
+  return base;
 }
 
 /** The node type of an lstat (sockets and unknown types: undefined). */
