@@ -51,7 +51,9 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
         // password's key derivation runs on another thread meanwhile); the walk takes them
         const scan = isTree(inputs) ? new TreeScan(inputs, o.oneFileSystem ? { oneFileSystem: true } : {}) : undefined;
         try {
-          return await withRepo(ctx, async (repo) => {
+          // directories: the index cache opens while the key is derived (the walk looks up the
+          // parent's trees first thing); no codec worker is started ahead (an unchanged tree needs none)
+          return await withRepo(ctx, { index: scan !== undefined }, async (repo) => {
             const progress = progressFor(ctx);
             const common = {
               ...(o.name !== undefined && { name: o.name }),
