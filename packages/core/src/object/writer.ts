@@ -26,7 +26,7 @@
  */
 import type { DigestedRange, DigestMismatch } from '../hash/range-hasher.js';
 import type { BlobSink, BlobStore } from '../repository/blob-store.js';
-import type { StreamRanges, StreamSha } from '../repository/codec-pool.js';
+import type { CodecPool, StreamRanges, StreamSha } from '../repository/codec-pool.js';
 import { splitterFor, SNIFF_BYTES, type InputFormat } from '../split/detect.js';
 import type { ArchiveMember, SplitEvent, Splitter } from '../split/events.js';
 import type { Extent } from '../tree/node.js';
@@ -108,7 +108,10 @@ export class ObjectWriter {
   private readonly sink: ExtentSink | undefined;
   private readonly content: ContentWriter;
   private readonly sha: StreamSha | undefined;
-  private readonly ranges: StreamRanges | undefined;
+  /** The digests of `digestRanges`, and of layers as they are found (started at the first layer when none were given). */
+  private ranges: StreamRanges | undefined;
+  /** The pool that hashes (undefined: nothing is hashed). */
+  private readonly pool: CodecPool | undefined;
   private split: { splitter: Splitter; tar: boolean } | undefined;
   /** Pieces held until enough bytes came to choose a splitter, with their release. */
   private head: { piece: Uint8Array; release: (() => void) | undefined }[] = [];
@@ -139,10 +142,10 @@ export class ObjectWriter {
     const files = opts.basis || this.map ? { ...(opts.basis && { basis: opts.basis }), ...(this.map && { map: this.map }) } : undefined;
     this.content = new ContentWriter(session, store.cutter(), this.sink ?? this.lists, (d) => store.codec.id(d), store.cutter(), files);
     const hashes = opts.sha256 ?? !opts.fileExtents;
-    const ranged = !!opts.digestRanges?.length || !!opts.hashLayers;
-    const pool = hashes || ranged ? store.codecs(opts.workers) : undefined;
-    this.sha = hashes ? pool!.sha256() : undefined; // this write's own hash (the pool is shared by every operation)
-    this.ranges = ranged ? pool!.rangeHasher(opts.digestRanges ?? [], this.sha) : undefined;
+    const ranged = !!opts.digestRanges?.length;
+    this.pool = hashes || ranged || opts.hashLayers ? store.codecs(opts.workers) : undefined;
+    this.sha = hashes ? this.pool!.sha256() : undefined; // this write's own hash (the pool is shared by every operation)
+    this.ranges = ranged ? this.pool!.rangeHasher(opts.digestRanges!, this.sha) : undefined;
   }
 
   /** New chunks and bytes so far. */
@@ -313,6 +316,8 @@ export class ObjectWriter {
     // its ring once hashed) or get a copy (the caller's buffers are left as they were)
     const hashed = this.sha ? this.sha.update([piece]) : Promise.resolve();
     const add = this.pendingLayers.length ? this.pendingLayers.splice(0) : undefined;
+    // the layer hasher starts with the first layer (a raw input or a plain tar never needs it)
+    if (add && !this.ranges) this.ranges = this.pool!.rangeHasher([], this.sha);
     const ranged = this.ranges ? this.ranges.update([piece], at, add) : Promise.resolve();
     if (release) Promise.all([hashed, ranged]).then(release, release);
   }
