@@ -7,6 +7,10 @@ import { formatBytes } from '../format.js';
 import { saySnapshotSummary, snapshotSummaryJson } from './snapshot-report.js';
 import { EXIT_WARNINGS } from '../exit-codes.js';
 import { printable } from './tree-render.js';
+import { withHeapGrowth } from '../heap-growth.js';
+
+/** V8 heap growth (percent) during a tree snapshot's walk (heap-growth.ts). */
+const TREE_HEAP_GROWTH = 100;
 
 export interface TreeOpts {
   exclude?: string[];
@@ -38,14 +42,17 @@ export async function runTreeSnapshot(
   o: TreeOpts,
   common: { name?: string; hostname?: string; tags: string[]; delta?: boolean; signal: AbortSignal; force: boolean; progress?: ProgressFn; scan?: TreeScan },
 ): Promise<number | undefined> {
-  const r = await snapshotTree(repo, inputs, {
-    ...common,
-    excludes: excludePatterns(o),
-    ...(o.excludeIfPresent && { excludeIfPresent: o.excludeIfPresent }),
-    ...(o.oneFileSystem && { oneFileSystem: true }),
-    ...(o.parent !== undefined && { parent: o.parent }),
-    onWarning: (w) => (w.note ? ctx.info(`stowage: note: ${printable(w.message)} [${w.code}]`) : ctx.warn(`${printable(w.message)} [${w.code}]`)),
-  });
+  // the old generation grows to twice what survived a full collection, not V8's up to 4x (peak RSS, see heap-growth.ts)
+  const r = await withHeapGrowth(TREE_HEAP_GROWTH, () =>
+    snapshotTree(repo, inputs, {
+      ...common,
+      excludes: excludePatterns(o),
+      ...(o.excludeIfPresent && { excludeIfPresent: o.excludeIfPresent }),
+      ...(o.oneFileSystem && { oneFileSystem: true }),
+      ...(o.parent !== undefined && { parent: o.parent }),
+      onWarning: (w) => (w.note ? ctx.info(`stowage: note: ${printable(w.message)} [${w.code}]`) : ctx.warn(`${printable(w.message)} [${w.code}]`)),
+    }),
+  );
   report(ctx, r);
   return r.warnings.some((w) => !w.note) ? EXIT_WARNINGS : undefined;
 }
