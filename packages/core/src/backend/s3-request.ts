@@ -22,6 +22,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { S3Transport } from './s3-transport.js';
+import { DirectGets, FallbackError, HttpStatusError, type DirectGetResult } from './s3-direct-get.js';
 
 /** SHA-256 (or HMAC-SHA-256 with a key) in the shape the signer takes. */
 class Sha256 {
@@ -95,12 +96,15 @@ export class S3Requests {
   private readonly host: string;
   private readonly bucketPath: string;
   private readonly send: typeof http.request;
+  /** Ranged GETs read in place (plain http endpoints only). */
+  private readonly direct: DirectGets | undefined;
 
   constructor(
     endpoint: string,
     bucket: string,
     pathStyle: boolean,
     private readonly t: Pick<S3Transport, 'agent' | 'credentials' | 'region' | 'connectTimeoutMs' | 'idleTimeoutMs'>,
+    directGets = true,
   ) {
     const u = new URL(endpoint);
     this.protocol = u.protocol === 'https:' ? 'https:' : 'http:';
@@ -110,6 +114,8 @@ export class S3Requests {
     this.port = u.port ? Number(u.port) : undefined;
     this.host = u.port ? `${this.hostname}:${u.port}` : this.hostname;
     this.bucketPath = pathStyle ? `/${encodeKey(bucket)}` : '';
+    // header values are sent as they are: a host name or region with line breaks would split them
+    if (this.protocol === 'http:' && directGets && !/[\r\n]/.test(this.host)) this.direct = new DirectGets(this.hostname, this.port ?? 80, t);
     this.signer = new SignatureV4({ service: 's3', region: t.region, credentials: t.credentials, sha256: Sha256, uriEscapePath: false, applyChecksum: true });
   }
 
@@ -121,26 +127,8 @@ export class S3Requests {
    * SHA-256 (as the SDK does), hashed part by part.
    */
   async request(method: string, key: string | undefined, o: RequestOptions = {}): Promise<http.IncomingMessage> {
-    // the bucket itself as the SDK names it: '/bucket/' (path style) or '/'
-    const path = key === undefined ? `${this.bucketPath}/` : `${this.bucketPath}/${encodeKey(key)}`;
-    const headers: Record<string, string> = { host: this.host, ...o.headers };
-    let size = 0;
-    if (o.body) {
-      const h = createHash('sha256');
-      for (const p of o.body) {
-        h.update(p);
-        size += p.length;
-      }
-      headers['x-amz-content-sha256'] = h.digest('hex');
-      headers['content-length'] = String(size);
-    } else headers['x-amz-content-sha256'] = EMPTY_SHA256;
-    const query = o.query ?? {};
-    const signed = await this.signer.sign({ method, protocol: this.protocol, hostname: this.hostname, ...(this.port && { port: this.port }), path, query, headers });
+    const signed = await this.sign(method, key, o);
     o.signal?.throwIfAborted();
-    const qs = Object.keys(query)
-      .sort()
-      .map((k) => `${encodeKey(k)}=${encodeKey(query[k]!)}`)
-      .join('&');
     return new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = this.send(
         {
@@ -148,7 +136,7 @@ export class S3Requests {
           protocol: this.protocol,
           host: this.hostname,
           ...(this.port && { port: this.port }),
-          path: qs ? `${path}?${qs}` : path,
+          path: signed.path,
           method,
           headers: signed.headers,
           timeout: this.t.idleTimeoutMs,
@@ -171,6 +159,55 @@ export class S3Requests {
       for (const p of o.body ?? []) req.write(p);
       req.end();
     });
+  }
+
+  /** The path (with its query) and signed headers of a request (a body is signed with its SHA-256, hashed part by part). */
+  private async sign(method: string, key: string | undefined, o: RequestOptions): Promise<{ path: string; headers: Record<string, string> }> {
+    // the bucket itself as the SDK names it: '/bucket/' (path style) or '/'
+    const path = key === undefined ? `${this.bucketPath}/` : `${this.bucketPath}/${encodeKey(key)}`;
+    const headers: Record<string, string> = { host: this.host, ...o.headers };
+    let size = 0;
+    if (o.body) {
+      const h = createHash('sha256');
+      for (const p of o.body) {
+        h.update(p);
+        size += p.length;
+      }
+      headers['x-amz-content-sha256'] = h.digest('hex');
+      headers['content-length'] = String(size);
+    } else headers['x-amz-content-sha256'] = EMPTY_SHA256;
+    const query = o.query ?? {};
+    const signed = await this.signer.sign({ method, protocol: this.protocol, hostname: this.hostname, ...(this.port && { port: this.port }), path, query, headers });
+    const qs = Object.keys(query)
+      .sort()
+      .map((k) => `${encodeKey(k)}=${encodeKey(query[k]!)}`)
+      .join('&');
+    return { path: qs ? `${path}?${qs}` : path, headers: signed.headers };
+  }
+
+  /**
+   * A ranged GET of `key` read straight into `target` (s3-direct-get.ts: plain http
+   * endpoints); undefined when this endpoint or this answer needs the regular path (https,
+   * or an answer without a Content-Length), which the caller then takes.
+   */
+  async getInto(key: string, range: string, target: Uint8Array, signal?: AbortSignal): Promise<DirectGetResult | undefined> {
+    if (!this.direct) return undefined;
+    const signed = await this.sign('GET', key, { headers: { range } });
+    signal?.throwIfAborted();
+    let head = `GET ${signed.path} HTTP/1.1\r\n`;
+    for (const [k, v] of Object.entries(signed.headers)) head += `${k}: ${v}\r\n`;
+    try {
+      return await this.direct.get(`${head}\r\n`, target, signal);
+    } catch (err) {
+      if (err instanceof FallbackError) return undefined;
+      if (err instanceof HttpStatusError) throw s3ErrorOf(err.status, err.body.toString('utf8'));
+      throw err;
+    }
+  }
+
+  /** Closes the direct path's idle connections. */
+  close(): void {
+    this.direct?.close();
   }
 
   /** GETs `key` (`range`: an HTTP Range value such as "bytes=0-99"); the body is still to be read. */
@@ -243,17 +280,17 @@ export function xmlText(s: string): string {
   });
 }
 
+/** The S3ResponseError of a non-2xx answer's XML error body. */
+function s3ErrorOf(status: number, xml: string): S3ResponseError {
+  return new S3ResponseError(status, /<Code>([^<]*)<\/Code>/.exec(xml)?.[1], /<Message>([^<]*)<\/Message>/.exec(xml)?.[1]);
+}
+
 /** The S3ResponseError of a non-2xx answer, from its XML error body (read up to 64 KiB). */
 function errorOf(res: http.IncomingMessage, status: number): Promise<S3ResponseError> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let n = 0;
-    const done = (): void => {
-      const xml = Buffer.concat(chunks).toString('utf8');
-      const code = /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
-      const message = /<Message>([^<]*)<\/Message>/.exec(xml)?.[1];
-      resolve(new S3ResponseError(status, code, message));
-    };
+    const done = (): void => resolve(s3ErrorOf(status, Buffer.concat(chunks).toString('utf8')));
     res.on('data', (c: Buffer) => {
       if (n < 65536) chunks.push(c);
       n += c.length;

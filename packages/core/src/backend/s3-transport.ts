@@ -36,6 +36,13 @@ export interface S3Settings {
    * sends every request through the SDK (env STOWAGE_S3_SDK_REQUESTS=true).
    */
   readonly leanRequests?: boolean;
+  /**
+   * Ranged GETs from a plain http endpoint read their body straight into the caller's buffer
+   * (s3-direct-get.ts; default true): Node's http client hands each socket read over as a
+   * fresh Buffer, whose external memory sets off full collections on the main thread during a
+   * restore. false (env STOWAGE_S3_DIRECT_GETS=false) reads them through Node's http client.
+   */
+  readonly directGets?: boolean;
   /** TCP connect timeout (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** A request fails when its socket is idle this long (default 60 s). */
@@ -69,6 +76,11 @@ export function s3SettingsFromEnv(env: NodeJS.ProcessEnv = process.env): S3Setti
   if (sdkOnly) {
     if (!/^(1|0|true|false|yes|no)$/i.test(sdkOnly)) throw new StowageError('INVALID_ARGUMENT', `STOWAGE_S3_SDK_REQUESTS must be true or false, got ${JSON.stringify(sdkOnly)}`);
     out.leanRequests = !/^(1|true|yes)$/i.test(sdkOnly);
+  }
+  const direct = env.STOWAGE_S3_DIRECT_GETS;
+  if (direct) {
+    if (!/^(1|0|true|false|yes|no)$/i.test(direct)) throw new StowageError('INVALID_ARGUMENT', `STOWAGE_S3_DIRECT_GETS must be true or false, got ${JSON.stringify(direct)}`);
+    out.directGets = /^(1|true|yes)$/i.test(direct);
   }
   const ck = env.STOWAGE_S3_CHECKSUMS;
   if (ck) {

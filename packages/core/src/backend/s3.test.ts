@@ -73,15 +73,33 @@ describe.skipIf(!s3)('S3 backend on a real S3', () => {
     await b.close();
   });
 
-  it('scavenges after every 2 MiB of response body read into a buffer (its dead socket and parser chunks), never a full collection', async () => {
+  it('scavenges after every 2 MiB of response body read into a buffer through Node http (its dead socket and parser chunks), never a full collection', async () => {
     const calls: (string | undefined)[] = [];
-    const b = open({ collect: (o) => calls.push(o?.type) });
+    const b = open({ collect: (o) => calls.push(o?.type), directGets: false });
     const data = Buffer.alloc(11 << 20, 7); // 22 MiB of dead chunks: 5 scavenges whatever the chunk sizes
     await b.save({ type: 'pack', name: 'ab03' }, data);
     const target = Buffer.alloc(data.length);
     await b.loadInto({ type: 'pack', name: 'ab03' }, { offset: 0, length: data.length }, target);
     expect(target.equals(data)).toBe(true);
     expect(calls).toEqual(['minor', 'minor', 'minor', 'minor', 'minor']);
+    await b.close();
+  });
+
+  it('ranged GETs into a buffer read in place (direct GETs, http endpoints): no dead chunks, no collection, errors as before', async () => {
+    const calls: (string | undefined)[] = [];
+    const b = open({ collect: (o) => calls.push(o?.type) });
+    const data = Buffer.alloc(11 << 20);
+    for (let i = 0; i < data.length; i += 997) data[i] = i & 0xff;
+    await b.save({ type: 'pack', name: 'ab04' }, data);
+    const target = Buffer.alloc(data.length);
+    await b.loadInto({ type: 'pack', name: 'ab04' }, { offset: 0, length: data.length }, target);
+    expect(target.equals(data)).toBe(true);
+    const part = await b.load({ type: 'pack', name: 'ab04' }, { offset: 1_000_003, length: 77_777 });
+    expect(Buffer.from(part).equals(data.subarray(1_000_003, 1_077_780))).toBe(true);
+    expect(calls).toEqual([]);
+    expect(await code(b.loadInto({ type: 'pack', name: 'ab04' }, { offset: data.length - 5, length: 10 }, new Uint8Array(10)))).toBe('CORRUPT');
+    expect(await code(b.loadInto({ type: 'pack', name: 'nope' }, { offset: 0, length: 10 }, new Uint8Array(10)))).toBe('NOT_FOUND');
+    expect(b.requests.GET).toBe(4); // one each, no fallback
     await b.close();
   });
 
