@@ -44,10 +44,10 @@ export class RecordBlobWriter {
     return this.blobs;
   }
 
+  /** Stores the blob being filled; its buffer is reused (the sink copies what it keeps before saveBlob resolves). */
   private async flush(): Promise<void> {
     const id = await this.session.saveBlob('list', this.buf.subarray(0, this.n * this.recordBytes));
     this.blobs.push(id.toString('hex'));
-    this.buf = Buffer.allocUnsafe(this.max * this.recordBytes);
     this.n = 0;
   }
 }
