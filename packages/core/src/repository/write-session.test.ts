@@ -1,12 +1,9 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import type { AnyIndexedPack } from '../blob-index/types.js';
 import { ENTRY_BYTES } from '../pack/entry.js';
 import { ENCODE_SLOT_BYTES, WriteSession } from './write-session.js';
-import { LocalBackend } from '../backend/local.js';
 
 const cacheRoot = tempCacheRoot();
 afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
@@ -102,31 +99,5 @@ describe('WriteSession uploads (pack/upload.ts)', () => {
     expect(await repo.listNames('index')).toEqual([]);
     backend.load = load;
     await repo.close();
-  });
-
-  it('on a local directory writes each pack to its temporary file while it is built: the same repository, nothing left behind', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-ws-'));
-    try {
-      const backend = new LocalBackend(path.join(dir, 'repo'));
-      const { repo } = await testRepo(cacheRoot, { backend });
-      const session = new WriteSession(repo, { workers: 1, frames: false });
-      const data = seeded('ws-stream', 300 * 4096);
-      const lengths = Array<number>(300).fill(4096);
-      const ids = lengths.map((_, i) => repo.codec.id(data.subarray(i * 4096, (i + 1) * 4096)));
-      for (let i = 0; i < 300; i += 30) await session.saveBatch('data', data.subarray(i * 4096, (i + 30) * 4096), lengths.slice(i, i + 30), ids.slice(i, i + 30));
-      await session.flush();
-      // 64 KiB packs: several, each written batch by batch before its commit
-      expect(session.stats.packs).toBeGreaterThan(3);
-      expect(session.streamedBytes).toBeGreaterThan(0);
-      expect(session.streamedBytes).toBeLessThanOrEqual(session.stats.storedBytes);
-      expect(session.releasedBuffers).toBeGreaterThan(0);
-      const loaded = await repo.loadBlobs(ids);
-      loaded.forEach((b, i) => expect(b.equals(data.subarray(i * 4096, (i + 1) * 4096))).toBe(true));
-      const leftovers = fs.readdirSync(path.join(dir, 'repo', 'data')).filter((f) => f.startsWith('.'));
-      expect(leftovers).toEqual([]);
-      await repo.close();
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
   });
 });

@@ -7,9 +7,7 @@
  *
  * Memory is bounded by settings, not input size: at most `maxEncodeBytes` of
  * plaintext queued for encoding, one pack being built, `maxUploads` packs being
- * uploaded (on a backend with `createTemp`, a local directory, the pack being built is
- * written to its temporary file batch by batch, and a pack being committed holds only its
- * trailer), and the ids of blobs not yet in an index file (an index file is written
+ * uploaded, and the ids of blobs not yet in an index file (an index file is written
  * every `indexEveryPacks` packs or `indexEveryBlobs` blobs, after which their ids live
  * only in the index cache). Per blob it keeps no object: queued ids are packed per batch,
  * the packs' entries are their trailer slots (46 bytes a slot, pack/pack-writer.ts) until
@@ -21,8 +19,7 @@ import { StowageError, isStowageError } from '../errors.js';
 import { ENTRY_BYTES, isRefCode, type BlobType } from '../pack/entry.js';
 import { ID_BYTES } from '../hash/blake3.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
-import { commitPack, uploadPack } from '../pack/upload.js';
-import type { TempFile } from '../backend/backend.js';
+import { uploadPack } from '../pack/upload.js';
 import type { BlobLocation, RawIndexedPack } from '../blob-index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
@@ -131,14 +128,6 @@ export class WriteSession {
   private readonly encodeSlots = new SlotRing(ENCODE_SLOTS, ENCODE_SLOT_BYTES);
   /** Packs being uploaded (their parts are the encoders' outputs until saved). */
   private readonly inFlight = new Set<FinishedPack>();
-  /**
-   * The pack being built's temporary file, on a backend that has them (packs written while
-   * built), opened at the first batch; `writing` is its append in flight (one at a time) and
-   * `parts` what that append writes.
-   */
-  private temp: { readonly file: Promise<TempFile>; writing: Promise<void>; parts: readonly Uint8Array[] } | undefined;
-  /** Bytes written to packs' temporary files while they were built (tests). */
-  streamedBytes = 0;
   /** Output buffers handed back to V8 once their packs were saved (tests). */
   releasedBuffers = 0;
   /** Batches encoded from fresh memory instead of a slot (inline, or a blob larger than a slot): tests. */
@@ -324,12 +313,6 @@ export class WriteSession {
   /** Stops work in flight; whatever was uploaded stays as unreferenced packs (gc removes them). */
   async abort(reason: unknown = new StowageError('ABORTED', 'write session aborted')): Promise<void> {
     this.broken ??= reason;
-    const temp = this.temp;
-    this.temp = undefined;
-    if (temp) {
-      await temp.writing.catch(() => undefined);
-      await (await temp.file.catch(() => undefined))?.discard();
-    }
     await Promise.allSettled(this.uploads);
   }
 
@@ -373,49 +356,14 @@ export class WriteSession {
       if (r.frameStart[i] !== -1) this.stats.framedBlobs++;
     }
     if (this.writer.size >= this.repo.config.packSize) this.finishPack();
-    await this.stream();
     await this.awaitUploads(this.maxUploads);
-  }
-
-  /**
-   * On a backend with temporary files: hands the bytes added to the pack being built since
-   * the last call to its temporary file, after the previous append finished (one in flight,
-   * so at most about two batches' outputs wait for the disk); each append's encoder outputs
-   * are detached once written, unless a pack still holds them (see release).
-   */
-  private async stream(): Promise<void> {
-    const create = this.repo.backend.createTemp?.bind(this.repo.backend);
-    if (!create) return;
-    const parts = this.writer.drain();
-    if (parts.length === 0) return;
-    if (!this.temp) {
-      const file = create('pack');
-      file.catch(() => undefined); // observed by the appends and the commit
-      this.temp = { file, writing: Promise.resolve(), parts: [] };
-    }
-    const t = this.temp;
-    try {
-      await t.writing;
-    } catch (err) {
-      this.fail(err);
-    }
-    t.parts = parts;
-    t.writing = (async () => {
-      await (await t.file).append(parts);
-      for (const p of parts) this.streamedBytes += p.length;
-      t.parts = [];
-      this.detach(parts);
-    })();
-    t.writing.catch(() => undefined); // observed by the next append or the commit
   }
 
   private finishPack(): void {
     const pack = this.writer.finalize();
     this.writer = new PackWriter(this.repo.cipher);
-    const temp = this.temp;
-    this.temp = undefined;
     this.inFlight.add(pack);
-    const p = this.upload(pack, temp)
+    const p = this.upload(pack)
       .finally(() => this.inFlight.delete(pack))
       .then(() => this.release(pack));
     p.catch(() => undefined);
@@ -432,35 +380,18 @@ export class WriteSession {
    * outputs of packs already saved.
    */
   private release(pack: FinishedPack): void {
-    this.detach(pack.parts.slice(0, -1)); // the tail is the writer's own (Buffer.concat: maybe Node's pool)
-  }
-
-  /** Detaches the encoder output buffers of `parts` that no pack, the writer or an append in flight still uses. */
-  private detach(parts: readonly Uint8Array[]): void {
-    for (const part of parts) {
+    for (const part of pack.parts.slice(0, -1)) {
       const b = part.buffer;
       if (!(b instanceof ArrayBuffer) || b.byteLength === 0) continue; // shared memory, or released already
-      if (this.writer.holds(b) || this.temp?.parts.some((x) => x.buffer === b) || [...this.inFlight].some((q) => q.parts.some((x) => x.buffer === b))) continue;
+      if (this.writer.holds(b) || [...this.inFlight].some((q) => q.parts.some((x) => x.buffer === b))) continue;
       structuredClone(b, { transfer: [b] });
       this.releasedBuffers++;
     }
   }
 
-  /**
-   * Uploads a pack (pack/upload.ts: saved, then its trailer read back and checked); one
-   * written while built (`temp`) is committed from its temporary file once the appends
-   * finished.
-   */
-  private async upload(pack: FinishedPack, temp: WriteSession['temp']): Promise<void> {
-    if (temp) {
-      try {
-        await temp.writing;
-      } catch (err) {
-        await (await temp.file).discard();
-        throw err;
-      }
-      await commitPack(this.repo.backend, await temp.file, pack);
-    } else await uploadPack(this.repo.backend, pack);
+  /** Uploads a pack (pack/upload.ts: saved, then its trailer read back and checked). */
+  private async upload(pack: FinishedPack): Promise<void> {
+    await uploadPack(this.repo.backend, pack);
     this.stats.packs++;
     this.uploaded.push({ id: pack.id, slots: pack.slots, slotCount: pack.slotCount });
     this.uploadedBlobs += pack.count;
