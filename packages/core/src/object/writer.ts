@@ -282,14 +282,18 @@ export class ObjectWriter {
   private async loadReusable(load: () => Promise<Basis | undefined>): Promise<void> {
     const basis = await load();
     this.content.basis = basis;
+    const candidates = (basis?.memberNames ?? []).map((name) => [name, basis!.member(name)!] as const).filter(([, m]) => m.size >= LAYER_REUSE_MIN);
+    // every extent's blob of every candidate, in one batched lookup
+    const ids = new Map<string, Buffer>();
+    for (const [, m] of candidates) for (let e = 0; e < m.entries.length; e += LIST_ENTRY_BYTES) ids.set(m.entries.toString('latin1', e, e + 32), m.entries.subarray(e, e + 32));
+    const keys = [...ids.keys()];
+    const found = await this.store.lookup([...ids.values()]);
+    const missing = new Set(keys.filter((_, i) => found[i] === undefined));
     const out = new Map<string, ReusableMember>();
-    for (const name of basis?.memberNames ?? []) {
-      const m = basis!.member(name)!;
-      if (m.size < LAYER_REUSE_MIN) continue;
-      const ids = new Map<string, Buffer>();
-      for (let e = 0; e < m.entries.length; e += LIST_ENTRY_BYTES) ids.set(m.entries.toString('latin1', e, e + 32), m.entries.subarray(e, e + 32));
-      const found = await this.store.lookup([...ids.values()]);
-      if (found.every((l) => l !== undefined)) out.set(name, m);
+    for (const [name, m] of candidates) {
+      let whole = true;
+      for (let e = 0; e < m.entries.length && whole; e += LIST_ENTRY_BYTES) whole = !missing.has(m.entries.toString('latin1', e, e + 32));
+      if (whole) out.set(name, m);
     }
     this.reusable = out;
   }
