@@ -14,7 +14,7 @@
  * unchanged layer yields the same blobs. Entries are slices of these blobs, written to
  * the chunk list in stream order as soon as the blobs they refer to are cut.
  * - A member the splitter passes through as reused (an image layer the basis stored and
- *   verified) gets the basis' entries for it, and its files the basis' file map records;
+ *   hashed) gets the basis' entries for it, and its files the basis' file map records;
  *   its bytes are neither cut nor hashed here (the object writer checks them).
  */
 import type { Cutter } from '../chunker/index.js';

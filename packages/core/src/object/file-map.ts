@@ -189,21 +189,22 @@ export async function loadBasis(repo: BlobSource, snap: BasisSource): Promise<Ba
       if (inside && n > 0) inside.records.push({ key: Buffer.from(blob.subarray(off, off + 16)), rel: first - inside.first, count: n });
     }
   }
-  const reusable = new Map<string, ReusableMember>();
-  for (const [name, m] of members) reusable.set(name, { size: m.size, blake3: m.blake3, entries: m.entries, records: m.records.sort((a, b) => a.rel - b.rel) });
-  return new Basis(snap.id, files, reusable);
+  for (const m of spans) m.records.sort((a, b) => a.rel - b.rel);
+  return new Basis(snap.id, files, members);
+}
+
+/** A hashed member being loaded: `first` is its first extent's number; loadBasis fills `records`. */
+interface MemberSpan extends ReusableMember {
+  readonly first: number;
+  readonly records: { key: Buffer; rel: number; count: number }[];
 }
 
 /**
  * The extents of each well-formed hashed member of `snap`: the entries overlapping its
  * byte range, the first and last cut to it. A member the extents do not cover is left out.
  */
-function hashedMembers(
-  snap: BasisSource,
-  extents: Buffer,
-  count: number,
-): Map<string, { size: number; blake3: string; first: number; entries: Buffer; records: { key: Buffer; rel: number; count: number }[] }> {
-  const out = new Map<string, { size: number; blake3: string; first: number; entries: Buffer; records: { key: Buffer; rel: number; count: number }[] }>();
+function hashedMembers(snap: BasisSource, extents: Buffer, count: number): Map<string, MemberSpan> {
+  const out = new Map<string, MemberSpan>();
   const listed = Array.isArray(snap.content.members) ? snap.content.members : [];
   const wanted = listed.filter(
     (v) =>
