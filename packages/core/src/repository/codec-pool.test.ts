@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { idHasher } from '../hash/blake3.js';
-import { CodecPool, compactIds } from './codec-pool.js';
+import { blake3, idHasher } from '../hash/blake3.js';
+import { parsePackTail } from '../pack/pack-reader.js';
+import { PackWriter, addEncoded } from '../pack/pack-writer.js';
+import { BlobCodec, decodeItem, type CodecSpec, type DecodeItem } from './blob-codec.js';
+import { CodecPool, compactIds, frameAffinity, lastFrameKept } from './codec-pool.js';
 import { prestartCodecWorkers, stopWarmWorkers, warmCodecWorkers } from './codec-warm.js';
 
 describe('compactIds', () => {
@@ -85,6 +88,89 @@ describe('CodecPool with workers started before the key was known (codec-warm.ts
     } finally {
       await pool.close();
       await sealer.close();
+    }
+  });
+});
+
+describe('CodecPool decode jobs follow the frame a worker keeps decoded', () => {
+  const spec: CodecSpec = { level: 3, cipher: { algorithm: 'aes-256-gcm', key: randomBytes(32) } };
+  const text = (tag: string, i: number) => Buffer.from(`${tag} file ${i}: ${'some compressible text '.repeat(100 + i)}`);
+
+  /** One pack of three frames (F, G, H: eight small blobs each); decode items keyed by frame, placed one after another in a shared output. */
+  function framedPack() {
+    const codec = new BlobCodec(spec);
+    const blobs = ['F', 'G', 'H'].flatMap((tag) => Array.from({ length: 8 }, (_, i) => text(tag, i)));
+    const writer = new PackWriter(codec.cipher);
+    for (const tag of [0, 1, 2]) {
+      const group = blobs.slice(tag * 8, tag * 8 + 8);
+      const enc = codec.encode(
+        Buffer.concat(group),
+        group.map((b) => b.length),
+        undefined,
+        1 << 20,
+      );
+      addEncoded(
+        () => writer,
+        enc,
+        group.map((b) => ({ id: blake3(b), type: 'data' as const, rawLength: b.length })),
+      );
+    }
+    const bytes = writer.finalize().bytes;
+    const { entries } = parsePackTail(bytes, bytes.length, codec.cipher, 'test pack');
+    expect(new Set(entries.map((e) => e.offset)).size).toBe(3);
+    const data = new Uint8Array(new SharedArrayBuffer(bytes.length));
+    data.set(bytes);
+    let at = 0;
+    const items = entries.map((e) => {
+      const it: DecodeItem = { ...decodeItem(e, e.id, e.offset), frameKey: `pack@${e.offset}`, places: [at, 0, e.rawLength] };
+      at += e.rawLength;
+      return it;
+    });
+    return { blobs, data, items, total: at, frames: [0, 1, 2].map((f) => items.slice(f * 8, f * 8 + 8)) };
+  }
+
+  it('frameAffinity: the worker keeping a frame the items need, and an order with that frame first (only when every item has places)', () => {
+    const { items, frames } = framedPack();
+    const mixed = [...frames[0]!.slice(0, 2), ...frames[1]!.slice(0, 2)];
+    const slots = [{ frame: 'other' }, { frame: mixed[2]!.frameKey }];
+    const { holder, order } = frameAffinity(slots, mixed);
+    expect(holder).toBe(slots[1]);
+    expect(order).toEqual([2, 3, 0, 1]);
+    expect(frameAffinity(slots, frames[1]!).order).toBeUndefined(); // already first
+    expect(
+      frameAffinity(
+        slots,
+        mixed.map(({ places: _p, ...it }) => it),
+      ),
+    ).toEqual({ holder: slots[1] }); // consecutive outputs: order kept
+    expect(frameAffinity([{ frame: undefined }, { frame: 'other' }], items)).toEqual({});
+    expect(lastFrameKept(mixed, 'x')).toBe(mixed[3]!.frameKey);
+    expect(lastFrameKept([], 'x')).toBe('x');
+    expect(lastFrameKept([{ ...mixed[0]!, frameKey: undefined }], 'x')).toBeUndefined(); // an unkeyed frame may take the buffer
+  });
+
+  it('a job needing a frame a worker keeps goes to that worker, that frame first: damaged stored bytes of the kept frame are never decompressed again', async () => {
+    const { blobs, data, items, total, frames } = framedPack();
+    const pool = new CodecPool(spec, 2);
+    try {
+      const out = new Uint8Array(new SharedArrayBuffer(total));
+      // F's first members go to worker 0, G's (posted while F's job is out) to worker 1
+      await Promise.all([pool.decodeInto(data, frames[0]!.slice(0, 4), out, 'F'), pool.decodeInto(data, frames[1]!.slice(0, 4), out, 'G')]);
+      // damage both frames' stored bytes: only a decompression would notice
+      const damaged = new Uint8Array(new SharedArrayBuffer(data.length));
+      damaged.set(data);
+      for (const f of [0, 1]) damaged[frames[f]![0]!.offset + 30]! ^= 0xff;
+      // G's other members: both workers are idle (least outstanding would be worker 0), but worker 1 keeps G
+      expect(await pool.decodeInto(damaged, frames[1]!.slice(4), out, 'G again')).toEqual(frames[1]!.slice(4).map((it) => it.rawLength));
+      // a job with H's members before F's: worker 0 keeps F, so F's go first (before H is decoded into the same buffer); lengths in item order
+      const mixed = [...frames[2]!, ...frames[0]!.slice(4)];
+      expect(await pool.decodeInto(damaged, mixed, out, 'H and F')).toEqual(mixed.map((it) => it.rawLength));
+      expect(Buffer.from(out).equals(Buffer.concat(blobs.slice(0, 24)))).toBe(true);
+      // worker 0 now keeps H (decoded after F), worker 1 G: F is decompressed again, and its damage found
+      await expect(pool.decodeInto(damaged, frames[0]!.slice(0, 1), out, 'F once more')).rejects.toMatchObject({ code: 'CORRUPT' });
+      expect(items.length).toBe(24);
+    } finally {
+      await pool.close();
     }
   });
 });

@@ -31,6 +31,12 @@ interface Pending {
 interface WorkerSlot {
   readonly worker: Worker;
   outstanding: number;
+  /**
+   * The frameKey of the frame the worker's codec keeps decoded once the jobs posted to it
+   * so far have run (the last keyed frame of its last decode job), as far as the pool can
+   * tell; undefined when unknown. A hint only: the codec checks the key itself.
+   */
+  frame?: string | undefined;
 }
 
 /** A running SHA-256 of one stream, owned by the operation that feeds it (CodecPool.sha256). */
@@ -80,6 +86,41 @@ export function compactIds(items: readonly DecodeItem[]): DecodeItem[] {
     const id = ids.subarray(at, (at += it.id.length));
     return { ...it, id };
   });
+}
+
+/**
+ * The worker among `slots` that keeps decoded a frame `items` need (by frameKey), and the
+ * item order that puts that frame's members first (so the codec finds it before decoding
+ * another frame into its buffer), when the items all have places (so their order does not
+ * change where they are written) and the order changes. A restore window's frames are mostly
+ * different from its neighbours', but a frame cut by a window boundary, or used again a few
+ * windows on, is found this way: restore of docker.tar v5 (encrypted) decompressed 384 MB of
+ * frames before, 353 MB with it (and opened 209 -> 198 MB of sealed bytes).
+ */
+export function frameAffinity<S extends { readonly frame?: string | undefined }>(slots: readonly S[], items: readonly DecodeItem[]): { holder?: S; order?: number[] } {
+  for (const slot of slots) {
+    const key = slot.frame;
+    if (key === undefined) continue;
+    const first = items.findIndex((it) => it.frameKey === key);
+    if (first < 0) continue;
+    if (first === 0 || !items.every((it) => it.places)) return { holder: slot };
+    const order: number[] = [];
+    items.forEach((it, i) => it.frameKey === key && order.push(i));
+    items.forEach((it, i) => it.frameKey !== key && order.push(i));
+    return { holder: slot, order };
+  }
+  return {};
+}
+
+/**
+ * The frame a codec keeps decoded after decoding `items` in order, having kept `before`
+ * (BlobCodec.decodeInto: a keyed frame stays in its frame buffer; an unkeyed one may
+ * replace it, so then it is unknown).
+ */
+export function lastFrameKept(items: readonly DecodeItem[], before: string | undefined): string | undefined {
+  let kept = before;
+  for (const it of items) if (it.frame) kept = it.frameKey;
+  return kept;
 }
 
 /** Number of workers used by default: one per core. */
@@ -132,7 +173,7 @@ export class CodecPool {
   decode(data: Uint8Array, items: DecodeItem[], what: string): Promise<DecodedBatch> {
     if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.decode(data, items, what));
     while (this.slots.length < this.maxWorkers) this.spawn();
-    return this.post({ seq: 0, op: 'decode', data, items: compactIds(items), what }, [data]).then((r) => {
+    return this.post({ seq: 0, op: 'decode', data, items: compactIds(items), what }, [data], (slot) => (slot.frame = lastFrameKept(items, slot.frame))).then((r) => {
       const x = r as { plain: Uint8Array; lengths: number[] };
       return { plain: Buffer.from(x.plain.buffer, x.plain.byteOffset, x.plain.byteLength), lengths: x.lengths };
     });
@@ -148,7 +189,14 @@ export class CodecPool {
     while (this.slots.length < this.maxWorkers) this.spawn();
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.outstanding < slot.outstanding) slot = s;
-    return this.postTo(slot, { seq: 0, op: 'decode-into', data, items: compactIds(items), out, what, ...(aside && { aside }) }, []) as Promise<number[]>;
+    // a job needing the frame a worker keeps decoded goes to that worker, with that frame's
+    // members first, unless it is further behind than one job
+    const { holder, order } = frameAffinity(this.slots, items);
+    if (holder && holder.outstanding <= slot.outstanding + 1) slot = holder;
+    const job = holder === slot && order ? order.map((i) => items[i]!) : items;
+    slot.frame = lastFrameKept(job, slot.frame);
+    const posted = this.postTo(slot, { seq: 0, op: 'decode-into', data, items: compactIds(job), out, what, ...(aside && { aside }) }, []) as Promise<number[]>;
+    return job === items ? posted : posted.then(() => items.map((it) => it.rawLength));
   }
 
   /**
@@ -281,9 +329,10 @@ export class CodecPool {
     this.slots.push(slot);
   }
 
-  private post(req: WorkerRequest, data: Uint8Array[]): Promise<unknown> {
+  private post(req: WorkerRequest, data: Uint8Array[], chosen?: (slot: WorkerSlot) => void): Promise<unknown> {
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.outstanding < slot.outstanding) slot = s;
+    chosen?.(slot);
     const transfer: ArrayBuffer[] = [];
     for (const d of data) {
       const whole = d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer && d.buffer.byteLength !== Buffer.poolSize;
