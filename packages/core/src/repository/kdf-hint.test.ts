@@ -35,6 +35,27 @@ describe('KDF hints for remote repositories', () => {
     expect(readdirSync(join(cacheRoot, 'kdf-hints'))).toEqual([kdfHintFile(cacheRoot, LOCATION).split('/').pop()]);
   });
 
+  it('init over a remote location remembers its first key at once, so the first command after init derives while it loads', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'stowage-kdf-hint-init-'));
+    try {
+      const backend = remote();
+      const repo = await Repository.init(backend, { cacheRoot: root, password: 'pw', kdf: TEST_KDF });
+      const hint = readKdfHint(root, LOCATION);
+      expect(hint?.name).toBe(repo.keyName);
+      expect(hint?.kdf).toEqual(TEST_KDF);
+      const before = prefetched();
+      prefetchUnlockRemote(LOCATION, 'pw', { cacheRoot: root });
+      expect(prefetched()).toBe(before + 1);
+      expect((await Repository.open(backend, { cacheRoot: root, password: 'pw' })).keyName).toBe(repo.keyName);
+      expect(prefetched()).toBe(before); // the derivation started from the init's hint was the one open used
+      await Repository.init(new MemoryBackend(), { cacheRoot: root, password: 'pw', kdf: TEST_KDF }); // local: no hint
+      await Repository.init(remote(), { cacheRoot: root }); // plaintext: no key, no hint (the encrypted one's stays)
+      expect(readdirSync(join(root, 'kdf-hints'))).toEqual([kdfHintFile(root, LOCATION).split('/').pop()]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('prefetchUnlockRemote starts the derivation from the hint; open takes it, and a wrong guess changes nothing', async () => {
     const backend = remote();
     const repo = await Repository.init(backend, { cacheRoot, password: 'pw', kdf: TEST_KDF });

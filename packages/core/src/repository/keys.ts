@@ -144,8 +144,8 @@ export async function buildKeyFile(master: MasterKeys, password: string, configH
   return Buffer.from(JSON.stringify(file, null, 2) + '\n');
 }
 
-/** Writes a new key file for `master` under `password`; returns its public part. */
-export async function saveKey(backend: Backend, master: MasterKeys, password: string, configHash: string, opts: KeyFileOptions = {}): Promise<KeyInfo> {
+/** Writes a new key file for `master` under `password`; returns its public part and its salt (for a KDF hint, kdf-hint.ts). */
+export async function saveKey(backend: Backend, master: MasterKeys, password: string, configHash: string, opts: KeyFileOptions = {}): Promise<KeyInfo & { readonly salt: Buffer }> {
   if (password.length === 0) throw new StowageError('INVALID_ARGUMENT', 'an empty password is not allowed');
   const bytes = await buildKeyFile(master, password, configHash, opts);
   const name = blake3Hex(bytes);

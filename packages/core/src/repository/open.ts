@@ -13,7 +13,7 @@ import { refuseRecordedDowngrade, rememberEncrypted } from './encryption-record.
 import type { KekCache } from './key-agent.js';
 import type { InitOptions, RepoConfig } from './config.js';
 import { newConfig, parseConfig } from './config.js';
-import { rememberKdfHint } from './kdf-hint.js';
+import { rememberKdfHint, type KdfHint } from './kdf-hint.js';
 import { keyNames, newMasterKeys, saveKey, unlock, unlockWithKek, type KdfParams, type KeyInfo, type MasterKeys } from './keys.js';
 
 /** A password, or a function asked for it only when the repository turns out to be encrypted. */
@@ -90,6 +90,7 @@ export async function initRepository(backend: Backend, opts: RepositoryInitOptio
   }
   const configBytes = Buffer.from(JSON.stringify(config, null, 2) + '\n');
   let secrets: Secrets | undefined;
+  let hint: KdfHint | undefined;
   let password: string | undefined;
   if (encryption !== 'none') {
     password = await askPassword(opts.password);
@@ -107,9 +108,13 @@ export async function initRepository(backend: Backend, opts: RepositoryInitOptio
       kek.fill(0);
     }
     secrets = { master, key: key.name, configHash };
+    hint = { name: key.name, kdf: key.kdf, salt: key.salt.toString('base64') };
   }
   await backend.save(CONFIG_HANDLE, configBytes);
-  if (secrets) await rememberEncrypted(opts.cacheRoot ?? defaultCacheRoot(), config.id, backend.info.location);
+  const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
+  if (secrets) await rememberEncrypted(cacheRoot, config.id, backend.info.location);
+  // S3: the first command after init derives while it loads, as every later one does
+  if (hint) rememberKdfHint(cacheRoot, backend.info.location, hint);
   return { config, secrets: secrets };
 }
 
