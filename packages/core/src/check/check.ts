@@ -120,7 +120,7 @@ async function loadSnapshots(repo: Repository, findings: Findings): Promise<{ lo
   const names = await repo.listNames('snapshot');
   for (const name of names) {
     try {
-      loaded.push(await loadSnapshot(repo, name));
+      loaded.push(await loadSnapshot(repo, name, { fresh: true })); // the stored file, not a cached copy
     } catch (err) {
       if (!isStowageError(err)) throw err;
       findings.add({ severity: 'error', kind: 'snapshot-unreadable', snapshot: name, message: `snapshot ${name}: ${err.message}`, snapshots: [name] });

@@ -24,8 +24,8 @@ export interface KdfHint {
   readonly salt: string;
 }
 
-/** Locations whose key files are local files (the prefetch reads those directly). */
-function isRemote(location: string): boolean {
+/** False for locations whose files are local files (a local directory, the memory backend): the prefetch reads those directly, and file-cache.ts keeps nothing for them. */
+export function isRemoteLocation(location: string): boolean {
   return !/^(local|memory):/.test(location) && !path.isAbsolute(location);
 }
 
@@ -48,7 +48,7 @@ export function readKdfHint(cacheRoot: string, location: string): KdfHint | unde
 
 /** Remembers the key file that opened the repository at a remote `location` (no write when unchanged). */
 export function rememberKdfHint(cacheRoot: string, location: string, hint: KdfHint): void {
-  if (!isRemote(location)) return;
+  if (!isRemoteLocation(location)) return;
   const old = readKdfHint(cacheRoot, location);
   if (old && old.name === hint.name && old.salt === hint.salt) return;
   try {

@@ -12,6 +12,7 @@
  * file it opens yields the master keys, from which come the cipher of every stored
  * file (cipherSpec), the keyed id hash (codecSpec.idKey) and the chunker seed.
  */
+import * as path from 'node:path';
 import type { Backend, FileType, OpOptions } from '../backend/backend.js';
 import { loadRangeInto } from '../backend/backend.js';
 import { createCutter, type Cutter } from '../chunker/index.js';
@@ -23,6 +24,8 @@ import type { AnyIndexedPack, BlobLocation, IndexedPack } from '../blob-index/ty
 import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from './blob-reads.js';
 import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
+import { FileCache } from './file-cache.js';
+import { isRemoteLocation } from './kdf-hint.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { cipherFromSpec, type CipherSpec } from '../crypto/cipher-spec.js';
 import { CodecPool, defaultWorkerCount } from './codec-pool.js';
@@ -35,6 +38,12 @@ import { LockState } from './lock-state.js';
 import { initRepository, openRepository, type OpenOptions, type RepositoryInitOptions, type Secrets } from './open.js';
 
 export type { OpenOptions, PasswordSource, RepositoryInitOptions } from './open.js';
+
+/** Options of Repository.loadFile. */
+export interface LoadFileOptions extends OpOptions {
+  /** Read the stored file even when the local cache has a copy (check: the repository's bytes are what is checked). */
+  readonly fresh?: boolean;
+}
 
 /** Reads loadBlobs keeps in flight (the backend's connection limit bounds them further). */
 const LOAD_BLOBS_AT_ONCE = 8;
@@ -56,6 +65,8 @@ export class Repository {
   readonly lockState = new LockState();
   readonly #secrets: Secrets | undefined;
   readonly #chunkerSeed: bigint | undefined;
+  /** Snapshot files kept in the cache dir (remote repositories only: file-cache.ts). */
+  readonly #snapshotFiles: FileCache | undefined;
 
   private constructor(
     readonly backend: Backend,
@@ -70,6 +81,7 @@ export class Repository {
     this.codec = new BlobCodec(this.codecSpec);
     this.#chunkerSeed = secrets ? chunkerSeedFor(secrets.master) : undefined;
     this.cacheDir = repoCacheDir(opts.cacheRoot ?? defaultCacheRoot(), config.id);
+    this.#snapshotFiles = isRemoteLocation(backend.info.location) ? new FileCache(path.join(this.cacheDir, 'snapshots')) : undefined;
   }
 
   /**
@@ -181,21 +193,32 @@ export class Repository {
       // Same name = same bytes: an identical file already stored is success.
       if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
     }
+    if (type === 'snapshot') this.#snapshotFiles?.put(name, stored);
     return name;
   }
 
-  /** Loads a file, checks its name against the hash of its bytes, and opens it. */
-  async loadFile(type: Exclude<FileType, 'config' | 'pack'>, name: string, opts?: OpOptions): Promise<Buffer> {
-    const stored = await this.backend.load({ type, name }, undefined, opts);
+  /**
+   * Loads a file, checks its name against the hash of its bytes, and opens it. Snapshot files
+   * of a remote repository come from the local cache when it has them (file-cache.ts: the
+   * same bytes, checked the same way), unless `fresh` asks for the stored file (check).
+   */
+  async loadFile(type: Exclude<FileType, 'config' | 'pack'>, name: string, opts?: LoadFileOptions): Promise<Buffer> {
     const what = `${type} file ${name}`;
+    const cache = type === 'snapshot' ? this.#snapshotFiles : undefined;
+    const cached = opts?.fresh ? undefined : cache?.get(name);
+    if (cached) return this.cipher.open(cached, what);
+    const stored = await this.backend.load({ type, name }, undefined, opts);
     if (blake3Hex(stored) !== name) throw corrupt(`${what}: content does not match its name (damaged)`);
-    return this.cipher.open(stored, what);
+    const plain = this.cipher.open(stored, what);
+    cache?.put(name, stored); // once it opened: a file sealed with another key is never kept
+    return plain;
   }
 
-  /** Names of all files of a type. */
+  /** Names of all files of a type. A listing of snapshot files drops cached copies of the ones gone (forgotten). */
   async listNames(type: FileType, opts?: OpOptions): Promise<string[]> {
     const out: string[] = [];
     for await (const f of this.backend.list(type, opts)) out.push(f.name);
+    if (type === 'snapshot') this.#snapshotFiles?.keepOnly(out);
     return out;
   }
 

@@ -7,9 +7,9 @@ import { describeFilter, filterSnapshots, type SnapshotFilter } from './filter.j
 import { decodeManifest, type Snapshot } from './manifest.js';
 import { asImageRef, newestHolding } from './find-image.js';
 
-/** Loads one snapshot by full id. */
-export async function loadSnapshot(repo: Repository, id: string): Promise<Snapshot> {
-  const bytes = await repo.loadFile('snapshot', id);
+/** Loads one snapshot by full id (`fresh`: from the repository, never the local cache: Repository.loadFile). */
+export async function loadSnapshot(repo: Repository, id: string, opts: { readonly fresh?: boolean } = {}): Promise<Snapshot> {
+  const bytes = await repo.loadFile('snapshot', id, opts.fresh ? { fresh: true } : undefined);
   return { id, ...decodeManifest(bytes, `snapshot ${id}`) };
 }
 
