@@ -24,7 +24,7 @@
  * that has this front door; they need none of their own.
  */
 import { StowageError, abortedError, isStowageError } from '../errors.js';
-import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, RemoveOptions, SaveOptions } from './backend.js';
 import { FILE_TYPES } from './backend.js';
 import { checkName, pathOf } from './layout.js';
 
@@ -83,9 +83,13 @@ export abstract class AbstractBackend implements Backend {
     return this.listChecked(type, opts);
   }
 
-  async remove(h: Handle, opts: OpOptions = {}): Promise<void> {
+  async remove(h: Handle, opts: RemoveOptions = {}): Promise<void> {
     checkName(h);
-    await this.guard('remove', h, opts.signal, () => this._remove(h, opts));
+    try {
+      await this.guard('remove', h, opts.signal, () => this._remove(h, opts));
+    } catch (err) {
+      if (!(opts.missingOk && isStowageError(err, 'NOT_FOUND'))) throw err;
+    }
   }
 
   async isEmpty(opts: OpOptions = {}): Promise<boolean> {
@@ -135,7 +139,8 @@ export abstract class AbstractBackend implements Backend {
     }
   }
   protected abstract _list(type: FileType, opts: Opts): AsyncIterable<FileInfo>;
-  protected abstract _remove(h: Handle, opts: Opts): Promise<void>;
+  /** `opts.missingOk`: the caller ignores NOT_FOUND (remove swallows it), so a hook may skip telling it apart. */
+  protected abstract _remove(h: Handle, opts: RemoveOptions): Promise<void>;
   protected abstract _isEmpty(opts: Opts): Promise<boolean>;
   /** Default: nothing to prepare. */
   protected async _create(_opts: Opts): Promise<void> {}

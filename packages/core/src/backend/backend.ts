@@ -23,6 +23,15 @@ export interface OpOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of Backend.remove. */
+export interface RemoveOptions extends OpOptions {
+  /**
+   * A missing file is no error (releasing a lock file). Lets a backend skip what only tells
+   * "missing" apart: S3's remove HEADs first otherwise (a DELETE of a missing key succeeds).
+   */
+  readonly missingOk?: boolean;
+}
+
 /** A byte range of a file. */
 export interface Range {
   readonly offset: number;
@@ -76,8 +85,8 @@ export interface Backend {
   exists(h: Handle, opts?: OpOptions): Promise<boolean>;
   /** Every file of a type (order unspecified). Files being written are never listed. */
   list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo>;
-  /** Removes a file; NOT_FOUND when missing. */
-  remove(h: Handle, opts?: OpOptions): Promise<void>;
+  /** Removes a file; NOT_FOUND when missing, unless `opts.missingOk`. */
+  remove(h: Handle, opts?: RemoveOptions): Promise<void>;
   /** True when the repository location holds nothing (used by init). */
   isEmpty(opts?: OpOptions): Promise<boolean>;
   /** Prepares an empty location for a new repository (creates directories). */

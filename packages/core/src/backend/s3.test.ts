@@ -153,6 +153,22 @@ describe.skipIf(!s3)('S3 backend on a real S3', () => {
     await again.close();
   });
 
+  it('remove HEADs first (NOT_FOUND when missing); with missingOk it is one DELETE (a lock release)', async () => {
+    const b = open();
+    const h = { type: 'lock' as const, name: 'l1' };
+    await b.save(h, Buffer.from('a'));
+    const before = { ...b.requests };
+    await b.remove(h, { missingOk: true });
+    expect(b.requests.HEAD - before.HEAD).toBe(0);
+    expect(b.requests.DELETE - before.DELETE).toBe(1);
+    expect(await b.exists(h)).toBe(false);
+    await b.save(h, Buffer.from('a'));
+    await b.remove(h);
+    expect(await code(b.remove(h))).toBe('NOT_FOUND');
+    expect(b.requests.HEAD - before.HEAD).toBe(3); // exists, then one per plain remove
+    await b.close();
+  });
+
   it('isEmpty and create work on a missing bucket, a bucket and a prefix; create says it made the bucket', async () => {
     const notices: string[] = [];
     const b = open({ newBucket: true, onNotice: (m) => notices.push(m) });

@@ -10,7 +10,8 @@
  * - Ranged GETs read straight into the caller's buffer; a body shorter than announced is a
  *   retryable error, a range past the end of the object CORRUPT.
  * - Listing follows pagination; keys that are not files of the layout are skipped.
- * - `remove` HEADs first, so a missing file is NOT_FOUND as on every backend.
+ * - `remove` HEADs first, so a missing file is NOT_FOUND as on every backend (not with `missingOk`:
+ *   a lock's release is one DELETE).
  * - No retries here (the SDK's are off too): wrap with `retrying` (retry.ts).
  *
  * `requests` counts requests by kind, for tests and benchmarks.
@@ -22,7 +23,7 @@ import { finished, type Readable } from 'node:stream';
 import type { S3Client, StorageClass } from '@aws-sdk/client-s3';
 import { StowageError } from '../errors.js';
 import { AbstractBackend } from './abstract-backend.js';
-import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, RemoveOptions, SaveOptions } from './backend.js';
 import { dirOf, pathOf } from './layout.js';
 import { formatLocation, type S3Location } from './location.js';
 import { DEFAULT_S3_CONNECTIONS, makeS3Transport, type S3Settings, type S3Transport } from './s3-transport.js';
@@ -424,9 +425,10 @@ export class S3Backend extends AbstractBackend {
     } while (token);
   }
 
-  protected async _remove(h: Handle, opts: OpOptions): Promise<void> {
+  protected async _remove(h: Handle, opts: RemoveOptions): Promise<void> {
     const key = this.key(h);
-    if ((await this.headObject(key, pathOf(h), opts?.signal)) === undefined) throw new StowageError('NOT_FOUND', `${pathOf(h)}: not found`);
+    // a DELETE of a missing key succeeds: HEAD first only when the caller tells "missing" apart
+    if (!opts?.missingOk && (await this.headObject(key, pathOf(h), opts?.signal)) === undefined) throw new StowageError('NOT_FOUND', `${pathOf(h)}: not found`);
     await this.deleteObject(key, 'remove', pathOf(h), opts?.signal);
   }
 

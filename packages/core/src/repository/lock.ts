@@ -270,7 +270,8 @@ async function writeLive(repo: Repository, info: LockInfo, now: () => number, re
 async function dropLive(repo: Repository, f: LiveFile): Promise<void> {
   clearInterval(f.timer);
   await f.refreshing;
-  await repo.backend.remove({ type: 'lock', name: f.name }).catch(() => undefined);
+  // missingOk: one request on S3 (no HEAD first); a lock removed by another process is gone either way
+  await repo.backend.remove({ type: 'lock', name: f.name }, { missingOk: true }).catch(() => undefined);
 }
 
 /**
@@ -318,7 +319,7 @@ async function refresh(repo: Repository, h: LiveFile): Promise<void> {
     h.name = name;
     h.info = info;
     h.lastRefresh = h.now();
-    await repo.backend.remove({ type: 'lock', name: old }).catch(() => undefined);
+    await repo.backend.remove({ type: 'lock', name: old }, { missingOk: true }).catch(() => undefined);
   } catch {
     // transient backend trouble: the next interval tries again; verify() notices when it is too late
   }

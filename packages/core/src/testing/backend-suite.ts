@@ -119,6 +119,19 @@ export function backendSuite(name: string, factory: () => Promise<{ backend: Bac
     );
 
     it(
+      'remove with missingOk: an existing file is removed, a missing one is no error',
+      withBackend(async (b) => {
+        const h = { type: 'lock' as const, name: 'l2' };
+        await b.save(h, Buffer.from('lock'));
+        await b.remove(h, { missingOk: true });
+        expect(await b.exists(h)).toBe(false);
+        await b.remove(h, { missingOk: true });
+        await b.remove({ type: 'lock', name: 'never' }, { missingOk: true });
+        expect(await code(b.remove(h))).toBe('NOT_FOUND');
+      }),
+    );
+
+    it(
       'lists each type separately, with sizes, and removes',
       withBackend(async (b) => {
         await b.save({ type: 'pack', name: '00aa' }, Buffer.alloc(3));
