@@ -82,6 +82,8 @@ export interface RepoOpening {
   readonly workers?: number | 'all';
   /** The command looks blobs up: open the index cache while the key is derived (core OpenOptions.openIndexEarly). */
   readonly index?: boolean;
+  /** The command takes a lock: on S3 the lock files are listed while the key is derived (core OpenOptions.listLocksEarly). */
+  readonly locks?: boolean;
 }
 
 /** Opens the repository (as `how` says), runs `fn`, and always closes it. */
@@ -98,6 +100,7 @@ export async function withRepo<T>(ctx: Context, a: RepoOpening | ((repo: Reposit
     ...kekCacheFor(ctx),
     ...(how.workers && { prestartWorkers: how.workers === 'all' ? defaultWorkerCount() : how.workers }),
     ...(how.index && { openIndexEarly: true }),
+    ...(how.locks && { listLocksEarly: true }),
   });
   applyLockOptions(ctx, repo);
   try {

@@ -40,7 +40,7 @@ export function registerRestore(program: Command, run: (fn: (ctx: Context) => Pr
     .option('--no-image-check', 'image snapshots: do not recompute the layer, config and manifest digests (the whole sha256 is still verified)')
     .action((ref: string, target: string, o: Opts) =>
       // the codec workers boot and the index cache opens while the key is derived
-      run((ctx) => withRepo(ctx, { workers: 'all', index: true }, (repo) => restoreCommand(ctx, repo, ref, target, o))),
+      run((ctx) => withRepo(ctx, { workers: 'all', index: true, locks: true }, (repo) => restoreCommand(ctx, repo, ref, target, o))),
     );
 }
 

@@ -53,7 +53,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
         try {
           // directories: the index cache opens while the key is derived (the walk looks up the
           // parent's trees first thing); no codec worker is started ahead (an unchanged tree needs none)
-          return await withRepo(ctx, { index: scan !== undefined }, async (repo) => {
+          return await withRepo(ctx, { index: scan !== undefined, locks: true }, async (repo) => {
             const progress = progressFor(ctx);
             const common = {
               ...(o.name !== undefined && { name: o.name }),

@@ -456,3 +456,41 @@ describe('a lost lock stops every writer before its point of no return (issue 9 
     await x.release();
   });
 });
+
+describe('the first lock listing taken while the repository opens (listLocksEarly, remote repositories)', () => {
+  /** The shared memory backend, named like an S3 location, counting its lock listings. */
+  function remote(): { view: MemoryBackend; lists: () => number } {
+    let n = 0;
+    const view = Object.assign(Object.create(backend) as MemoryBackend, {
+      info: { ...backend.info, location: 's3:http://127.0.0.1:9/locks-early' },
+      list: (type: Parameters<MemoryBackend['list']>[0], o?: Parameters<MemoryBackend['list']>[1]) => {
+        if (type === 'lock') n++;
+        return backend.list(type, o);
+      },
+    });
+    return { view, lists: () => n };
+  }
+
+  it('the lock uses it for its first look (one listing fewer after the key), and still sees a conflicting lock taken after it', async () => {
+    const { view, lists } = remote();
+    const early = await Repository.open(view, { cacheRoot, listLocksEarly: true });
+    expect(lists()).toBe(1); // listed while opening
+    const l = await lockRepository(early, 'shared');
+    expect(lists()).toBe(2); // the early listing, then the look after our file was written
+    await l.release();
+    const plain = await Repository.open(view, { cacheRoot });
+    await (await lockRepository(plain, 'shared')).release();
+    expect(lists()).toBe(4); // without it: before and after
+    // an exclusive lock taken after the early listing: the look after our own file finds it
+    const late = await Repository.open(view, { cacheRoot, listLocksEarly: true });
+    const x = await lockRepository(a, 'exclusive');
+    await expectLocked(lockRepository(late, 'shared'));
+    expect(lockFiles()).toEqual([`locks/${x.name}`]); // ours was removed again
+    await x.release();
+    await (await lockRepository(late, 'shared')).release(); // the retry lists afresh
+    // and a local repository lists nothing early
+    await Repository.open(backend, { cacheRoot, listLocksEarly: true });
+    expect(lists()).toBe(8);
+    await Promise.all([early.close(), plain.close(), late.close()]);
+  });
+});

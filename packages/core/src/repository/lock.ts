@@ -9,7 +9,8 @@
  * A lock is a small sealed JSON file in `locks/` (Backend type 'lock') under a random name:
  * `{ exclusive, hostname, pid, username, time, refreshed }`. The protocol is restic's:
  *
- * 1. list the locks; a conflicting live lock -> LOCKED (or wait and retry, `retryMs`);
+ * 1. list the locks; a conflicting live lock -> LOCKED (or wait and retry, `retryMs`); this
+ *    listing may be one taken while the repository opened (OpenOptions.listLocksEarly);
  * 2. create our lock file;
  * 3. list again; a conflicting live lock that appeared meanwhile -> remove ours, LOCKED/retry.
  *
@@ -43,6 +44,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname as osHostname, userInfo } from 'node:os';
 import { StowageError, isStowageError } from '../errors.js';
 import { describeLock, lockName, readLockFile, selfIdentity, staleReason, type LockInfo } from './lock-rules.js';
+import type { FileInfo } from '../backend/backend.js';
 import type { Held, LiveFile, LockKind, LockOptions } from './lock-state.js';
 import type { Repository } from './repository.js';
 
@@ -167,10 +169,10 @@ async function acquire(repo: Repository, kind: LockKind, options: LockOptions): 
  * Every lock file (and queued request) with its staleness; unreadable ones with `error`.
  * Files named in `skip` (the caller's own) are left out unread.
  */
-export async function listLocks(repo: Repository, opts: { staleMs?: number; now?: () => number; skip?: ReadonlySet<string> } = {}): Promise<LockListing[]> {
+export async function listLocks(repo: Repository, opts: { staleMs?: number; now?: () => number; skip?: ReadonlySet<string>; listed?: Iterable<FileInfo> | undefined } = {}): Promise<LockListing[]> {
   const out: LockListing[] = [];
   const now = (opts.now ?? Date.now)();
-  for await (const f of repo.backend.list('lock')) {
+  for await (const f of opts.listed ?? repo.backend.list('lock')) {
     if (opts.skip?.has(f.name)) continue;
     let info: LockInfo;
     try {
@@ -216,7 +218,10 @@ interface TryOptions {
 async function tryLock(repo: Repository, kind: LockKind, o: TryOptions): Promise<Held> {
   const exclusive = kind === 'exclusive';
   const mine = new Set(o.request ? [o.request.name] : []);
-  await assertNoConflict(repo, exclusive, mine, o);
+  // this first look only spares writing a lock file beside a conflicting one: a listing taken
+  // while the repository opened will do (the look after our file is written is what counts)
+  const early = await repo.takeEarlyLockListing()?.catch(() => undefined);
+  await assertNoConflict(repo, exclusive, mine, o, early);
   const live = await writeLive(repo, lockInfo(exclusive, o.now), o.now, o.refreshMs);
   try {
     mine.add(live.name);
@@ -278,9 +283,9 @@ async function dropLive(repo: Repository, f: LiveFile): Promise<void> {
  * LOCKED when a live lock conflicts. Requests for the exclusive lock conflict with new shared
  * locks, and with an exclusive locker whose own request is younger (or who has none).
  */
-async function assertNoConflict(repo: Repository, exclusive: boolean, mine: ReadonlySet<string>, o: TryOptions): Promise<void> {
+async function assertNoConflict(repo: Repository, exclusive: boolean, mine: ReadonlySet<string>, o: TryOptions, listed?: readonly FileInfo[]): Promise<void> {
   // our own files are not read (on S3 a GET each)
-  for (const l of await listLocks(repo, { staleMs: o.staleMs, now: o.now, skip: mine })) {
+  for (const l of await listLocks(repo, { staleMs: o.staleMs, now: o.now, skip: mine, listed })) {
     if (l.stale) continue;
     if (!l.info) {
       o.note(l.name, l.error ?? 'unreadable');

@@ -52,6 +52,14 @@ export interface OpenOptions {
    * repository fails to open.
    */
   readonly openIndexEarly?: boolean;
+  /**
+   * List the lock files while the key is derived (remote repositories only), for the first
+   * lock this repository object takes: that listing only spares a lock file when a conflicting
+   * lock is already there (the check that counts is the listing after our lock file is
+   * written, lock.ts), so it may be a moment old. For callers that will lock (snapshot,
+   * restore): on S3 it takes a round trip off the lock. Unused, it cost one LIST.
+   */
+  readonly listLocksEarly?: boolean;
 }
 
 /** What Repository.init takes besides the config choices. */

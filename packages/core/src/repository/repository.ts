@@ -13,7 +13,7 @@
  * file (cipherSpec), the keyed id hash (codecSpec.idKey) and the chunker seed.
  */
 import * as path from 'node:path';
-import type { Backend, FileType, OpOptions } from '../backend/backend.js';
+import type { Backend, FileInfo, FileType, OpOptions } from '../backend/backend.js';
 import { loadRangeInto } from '../backend/backend.js';
 import { createCutter, type Cutter } from '../chunker/index.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
@@ -45,6 +45,13 @@ export interface LoadFileOptions extends OpOptions {
   readonly fresh?: boolean;
 }
 
+/** Every file of a type, listed. */
+async function listAll(backend: Backend, type: FileType): Promise<FileInfo[]> {
+  const out: FileInfo[] = [];
+  for await (const f of backend.list(type)) out.push(f);
+  return out;
+}
+
 /** Reads loadBlobs keeps in flight (the backend's connection limit bounds them further). */
 const LOAD_BLOBS_AT_ONCE = 8;
 
@@ -67,6 +74,8 @@ export class Repository {
   readonly #chunkerSeed: bigint | undefined;
   /** Snapshot files kept in the cache dir (remote repositories only: file-cache.ts). */
   readonly #snapshotFiles: FileCache | undefined;
+  /** The lock files listed while the repository opened (OpenOptions.listLocksEarly), until the first lock takes them. */
+  #earlyLocks: Promise<FileInfo[]> | undefined;
 
   private constructor(
     readonly backend: Backend,
@@ -97,6 +106,8 @@ export class Repository {
   /** Opens an existing repository. NO_REPOSITORY when there is none at the location. */
   static async open(backend: Backend, opts: OpenOptions = {}): Promise<Repository> {
     if (opts.prestartWorkers) prestartCodecWorkers(opts.prestartWorkers); // they start while the key is derived
+    const locks = opts.listLocksEarly && isRemoteLocation(backend.info.location) ? listAll(backend, 'lock') : undefined;
+    locks?.catch(() => undefined); // the lock lists again when this failed
     let early: Promise<LevelIndex> | undefined;
     const openIndex = (config: RepoConfig): void => {
       early = LevelIndex.open(repoCacheDir(opts.cacheRoot ?? defaultCacheRoot(), config.id));
@@ -111,6 +122,7 @@ export class Repository {
     }
     const repo = new Repository(backend, parts.config, parts.secrets, opts);
     repo.levelOpening = early;
+    repo.#earlyLocks = locks;
     return repo;
   }
 
@@ -260,6 +272,13 @@ export class Repository {
   prefetchIndex(): void {
     if (this.indexCache || this.indexOpening) return;
     this.index().catch(() => undefined); // rethrown to the first caller of index()
+  }
+
+  /** The lock listing taken while the repository opened (OpenOptions.listLocksEarly), once; undefined after that or without one. */
+  takeEarlyLockListing(): Promise<FileInfo[]> | undefined {
+    const p = this.#earlyLocks;
+    this.#earlyLocks = undefined;
+    return p;
   }
 
   /** Brings an open index cache up to date with the index files (lock.ts calls it after taking a lock: gc may have replaced them). */
