@@ -3,11 +3,15 @@
  * (directly, through a symlink on PATH, or through a package manager's shim, which copies its
  * `#!` line), runs node with glibc malloc limited to two arenas that hand memory of 2 MB and
  * more back to the system (MALLOC_* variables, a user's own values kept), and passes every
- * argument through unchanged. Checked on the running process
+ * argument through unchanged. It drops NODE_EXTRA_CA_CERTS (which Node 20 parses at every
+ * start, about 50 ms per command) unless the command may open a TLS connection: an argument
+ * or STOWAGE_REPOSITORY / STOWAGE_FROM_REPOSITORY naming https://, docker:// or an s3:
+ * repository other than s3:http://. Checked on the running process
  * (/proc/<pid>/environ and cmdline): Linux only.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, sandbox, type Sandbox } from './helpers/cli.js';
 
@@ -15,8 +19,8 @@ const linux = fs.existsSync('/proc/self/environ');
 if (!linux) console.warn('launcher.test.ts: no /proc (not Linux): the launcher checks are skipped');
 
 /** Starts the launcher as a program; waits until it became node; returns what /proc says, then ends its input. */
-async function launch(args: string[], env: NodeJS.ProcessEnv): Promise<{ argv: string[]; env: Map<string, string>; code: number | null; stderr: string }> {
-  const p = spawn(BIN, args, { env, stdio: ['pipe', 'ignore', 'pipe'] });
+async function launch(args: string[], env: NodeJS.ProcessEnv, program = BIN): Promise<{ argv: string[]; env: Map<string, string>; code: number | null; stderr: string }> {
+  const p = spawn(program, args, { env, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<number | null>((resolve) => p.on('close', resolve));
@@ -68,6 +72,44 @@ describe.skipIf(!linux)('the launcher (bin/stowage.js run as a program)', () => 
     expect(r.env.get('MALLOC_TRIM_THRESHOLD_')).toBe('2097152');
     const list = JSON.parse(sb.run(['-r', repo, '--json', 'snapshots']).stdout) as { name: string }[];
     expect(list.map((s) => s.name)).toContain('a "b" $c');
+  });
+
+  /** The sandbox's environment with NODE_EXTRA_CA_CERTS set (an empty file) and no repository variables. */
+  function withExtraCa(name: string): { ca: string; env: NodeJS.ProcessEnv } {
+    const ca = sb.file(name);
+    fs.writeFileSync(ca, '');
+    const env: NodeJS.ProcessEnv = { ...sb.env, NODE_EXTRA_CA_CERTS: ca };
+    delete env.STOWAGE_REPOSITORY;
+    delete env.STOWAGE_FROM_REPOSITORY;
+    return { ca, env };
+  }
+
+  it('drops NODE_EXTRA_CA_CERTS for a command that opens no TLS connection, through a symlink too', async () => {
+    const { env } = withExtraCa('extra-ca.pem');
+    const r = await launch(['-r', repo, 'snapshot', '-', '--allow-empty'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.env.has('NODE_EXTRA_CA_CERTS')).toBe(false);
+    expect(r.env.get('MALLOC_ARENA_MAX')).toBe('2');
+    expect((await launch(['--version', '-r', 's3:http://127.0.0.1:1/bucket'], env)).env.has('NODE_EXTRA_CA_CERTS')).toBe(false);
+    const link = sb.file('bin-link/stowage');
+    fs.mkdirSync(path.dirname(link));
+    fs.symlinkSync(BIN, link);
+    const viaLink = await launch(['-r', repo, 'snapshot', '-', '--allow-empty'], env, link);
+    expect(viaLink.code, viaLink.stderr).toBe(0);
+    expect(viaLink.env.has('NODE_EXTRA_CA_CERTS')).toBe(false);
+    expect(viaLink.env.get('MALLOC_ARENA_MAX')).toBe('2');
+  });
+
+  it('keeps NODE_EXTRA_CA_CERTS when an argument or a repository variable may need TLS', async () => {
+    const { ca, env: base } = withExtraCa('extra-ca2.pem');
+    const cases: [string[], NodeJS.ProcessEnv][] = [
+      [['--version', 'docker://registry.example/app:v1'], base],
+      [['--version', '-r', 's3:https://s3.example/bucket'], base],
+      [['--version', '--repo=s3:s3.amazonaws.com/bucket'], base],
+      [['--version'], { ...base, STOWAGE_REPOSITORY: 's3:bucket/prefix' }],
+      [['--version'], { ...base, STOWAGE_FROM_REPOSITORY: 'https://example/x' }],
+    ];
+    for (const [args, env] of cases) expect((await launch(args, env)).env.get('NODE_EXTRA_CA_CERTS'), args.join(' ')).toBe(ca);
   });
 
   it("keeps the user's own malloc settings", async () => {

@@ -1,13 +1,10 @@
-#!/usr/bin/env -S sh -c 'MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} MALLOC_MMAP_THRESHOLD_=${MALLOC_MMAP_THRESHOLD_:-2097152} MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_:-2097152} exec node "$0" "$@"'
-// The #! line runs node through sh with glibc's malloc set for a small peak RSS (issue 13),
-// each variable kept when the user set it: two arenas, and blocks and free tops of 2 MiB and
-// more handed back to the system. By default glibc gives each thread an arena, and once a
-// buffer larger than 128 KiB was freed its threshold rises, so that each arena keeps up to
-// twice that (up to 64 MiB) of free memory. No V8 flags: they would also make V8 reject the
-// code cache written by `node bin/stowage.js` (src/code-cache.ts), and a 2 MiB young
-// generation cost a restore about 20% more CPU for 9 MB. Package managers' shims copy the
-// line (pnpm, npm); `node bin/stowage.js` runs without it. See native-bench/README.md,
-// "Peak RSS of image snapshots and restores".
+#!/usr/bin/env -S sh -c 'f=$0; [ -L "$f" ] && f=$(readlink -f "$f"); . "${f%/*}/launch.sh"'
+// The #! line runs bin/launch.sh (sh, beside this file; through a symlink too), which sets
+// glibc's malloc for a small peak RSS and drops NODE_EXTRA_CA_CERTS for commands that open no
+// TLS connection (Node parses that file at every start), then runs node on this file. Package
+// managers' shims copy the line (pnpm, npm); `node bin/stowage.js` runs without it. See
+// native-bench/README.md, "Peak RSS of image snapshots and restores" and "Image snapshots' CPU:
+// session of 2026-11-29 late (hsnap)".
 //
 // Start the password's key derivation (scrypt, encrypted repositories) before the rest of
 // the CLI runs, so the two overlap (src/prefetch.ts); then run the CLI. The single-file
