@@ -37,14 +37,15 @@ export class ChunkListWriter {
     return this.out.count;
   }
 
-  async add(id: Buffer, length: number, offset = 0): Promise<void> {
+  /** Appends one entry; returns a promise only when that stored a list blob (await it before the next entry). */
+  add(id: Buffer, length: number, offset = 0): Promise<void> | undefined {
     const { buf, off } = this.out.next();
     id.copy(buf, off);
     buf.writeUInt32LE(offset, off + 32);
     buf.writeUInt32LE(length, off + 36);
     // Content-defined list boundaries: a run of entries that recurs (an unchanged layer in
     // the next version) yields the same list blobs, so chunk lists dedupe too.
-    await this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((id.readUInt16LE(30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
+    return this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((id.readUInt16LE(30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
   }
 
   /**
@@ -56,7 +57,8 @@ export class ChunkListWriter {
       const { buf, off } = this.out.next();
       entries.copy(buf, off, e, e + LIST_ENTRY_BYTES);
       const offset = entries.readUInt32LE(e + 32);
-      await this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((entries.readUInt16LE(e + 30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
+      const stored = this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((entries.readUInt16LE(e + 30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
+      if (stored) await stored;
     }
   }
 

@@ -359,14 +359,16 @@ export class ContentWriter {
       }
       if ('id' in it) {
         if (it.record) it.record.first = this.lists.count;
-        await this.lists.add(it.id, it.length, it.offset);
+        const stored = this.lists.add(it.id, it.length, it.offset);
+        if (stored) await stored;
         this.stats.entries++;
         continue;
       }
       const parts = it.stream.resolve(it.start, it.length);
       if (!parts) break;
       for (const p of parts) {
-        await this.lists.add(p.id, p.length, p.offset);
+        const stored = this.lists.add(p.id, p.length, p.offset);
+        if (stored) await stored;
         this.stats.entries++;
       }
     }
@@ -380,8 +382,17 @@ export class ContentWriter {
     for (; r < this.records.length; r++) {
       const rec = this.records[r]!;
       if (!rec.done || rec.first < 0) break;
-      if (rec.reused) for (const f of rec.reused.records) await this.files?.map?.add(f.key, rec.first + f.rel, f.count);
-      else await this.files?.map?.add(rec.key, rec.first, rec.count);
+      const map = this.files?.map;
+      if (!map) continue;
+      if (rec.reused) {
+        for (const f of rec.reused.records) {
+          const stored = map.add(f.key, rec.first + f.rel, f.count);
+          if (stored) await stored;
+        }
+      } else {
+        const stored = map.add(rec.key, rec.first, rec.count);
+        if (stored) await stored;
+      }
     }
     if (r > 0) this.records = this.records.slice(r);
   }

@@ -11,8 +11,6 @@
 import type { Extent } from '../tree/node.js';
 import type { ChunkListWriter } from './chunk-list.js';
 
-const DONE = Promise.resolve();
-
 interface Pending {
   left: number;
   readonly extents: Extent[];
@@ -52,8 +50,8 @@ export class ExtentSink {
     }
   }
 
-  /** An entry of the fed stream (called by the content writer, in order): split among the files, not listed. */
-  add(id: Buffer, length: number, offset = 0): Promise<void> {
+  /** An entry of the fed stream (called by the content writer, in order): split among the files, not listed. Never waits (undefined, as ChunkListWriter.add when it stored nothing). */
+  add(id: Buffer, length: number, offset = 0): Promise<void> | undefined {
     let off = offset;
     let len = length;
     while (len > 0) {
@@ -78,7 +76,7 @@ export class ExtentSink {
         }
       }
     }
-    return DONE;
+    return undefined;
   }
 
   /**
@@ -88,7 +86,10 @@ export class ExtentSink {
   other(refs: readonly Extent[]): void {
     if (refs.length === 0) return;
     const p = this.chain.then(async () => {
-      for (const r of refs) await this.lists.add(r.id, r.length, r.offset);
+      for (const r of refs) {
+        const stored = this.lists.add(r.id, r.length, r.offset);
+        if (stored) await stored;
+      }
     });
     p.catch(() => undefined); // thrown by settled()
     this.chain = p;

@@ -40,12 +40,13 @@ export class FileMapWriter {
     this.out = new RecordBlobWriter(session, FILE_MAP_RECORD_BYTES, FILE_MAP_RECORDS);
   }
 
-  async add(key: Buffer, firstExtent: number, extentCount: number): Promise<void> {
+  /** Appends one record; returns a promise only when that stored a file map blob (await it before the next record). */
+  add(key: Buffer, firstExtent: number, extentCount: number): Promise<void> | undefined {
     const { buf, off } = this.out.next();
     key.copy(buf, off, 0, 16);
     buf.writeUInt32LE(firstExtent, off + 16);
     buf.writeUInt32LE(extentCount, off + 20);
-    await this.out.commit();
+    return this.out.commit();
   }
 
   async finish(): Promise<string[]> {

@@ -32,3 +32,20 @@ it('writes blobs of at most max records from one reused buffer', async () => {
   ]);
   expect(buffers.size).toBe(1);
 });
+
+it('commit gives a promise only when it writes a blob (full, or a boundary): no await per record', async () => {
+  const sink = { saveBlob: async () => Buffer.from([1]) } as unknown as BlobSink;
+  const w = new RecordBlobWriter(sink, 4, 3);
+  const written: boolean[] = [];
+  for (let i = 0; i < 5; i++) {
+    w.next().buf.writeUInt32LE(i, w.next().off);
+    const stored = w.commit(i === 3);
+    written.push(stored !== undefined);
+    if (stored) await stored;
+  }
+  // records 0..2 fill the first blob (the third commit writes it), record 3 is a boundary, record 4 waits for finish
+  expect(written).toEqual([false, false, true, true, false]);
+  expect(w.count).toBe(5);
+  expect(w.pending).toBe(1);
+  expect(await w.finish()).toEqual(['01', '01', '01']);
+});

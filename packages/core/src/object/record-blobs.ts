@@ -31,11 +31,16 @@ export class RecordBlobWriter {
     return { buf: this.buf, off: this.n * this.recordBytes };
   }
 
-  /** Takes the record filled after next(); writes the blob when full or when `boundary`. */
-  async commit(boundary = false): Promise<void> {
+  /**
+   * Takes the record filled after next(); writes the blob when full or when `boundary`.
+   * Returns the write's promise then (await it before the next record), else undefined:
+   * most records end no blob, and an await per record (a chunk list of a reused layer holds
+   * tens of thousands) cost more than filling the record.
+   */
+  commit(boundary = false): Promise<void> | undefined {
     this.n++;
     this.count++;
-    if (this.n === this.max || boundary) await this.flush();
+    return this.n === this.max || boundary ? this.flush() : undefined;
   }
 
   /** Writes the partial blob (if any); returns the ids of all blobs. Call once at the end. */
