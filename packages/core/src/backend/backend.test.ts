@@ -33,3 +33,42 @@ it('local: files are read-only, in the documented layout, and no temp files rema
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('local createTemp: appended bytes are invisible until commit, then a read-only file of that name; taken names, discard and leftovers', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-backend-'));
+  try {
+    const b = new LocalBackend(dir);
+    await b.create();
+    const t = await b.createTemp('pack');
+    await t.append([Buffer.from('pack '), Buffer.from('by')]);
+    await t.append([Buffer.from('tes')]);
+    const names = async () => {
+      const out: string[] = [];
+      for await (const f of b.list('pack')) out.push(f.name);
+      return out;
+    };
+    expect(await names()).toEqual([]);
+    expect(fs.readdirSync(path.join(dir, 'data')).filter((f) => f.startsWith('.tmp-'))).toHaveLength(1);
+    await t.commit('abcdef02');
+    const packFile = path.join(dir, 'data', 'ab', 'abcdef02');
+    expect(fs.readFileSync(packFile, 'utf8')).toBe('pack bytes');
+    expect(fs.statSync(packFile).mode & 0o222).toBe(0);
+    expect(await names()).toEqual(['abcdef02']);
+    // a taken name: ALREADY_EXISTS, the file unchanged, the temporary gone
+    const again = await b.createTemp('pack');
+    await again.append([Buffer.from('other')]);
+    await expect(again.commit('abcdef02')).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    expect(fs.readFileSync(packFile, 'utf8')).toBe('pack bytes');
+    const dropped = await b.createTemp('pack');
+    await dropped.append([Buffer.from('dropped')]);
+    await dropped.discard();
+    expect(fs.readdirSync(path.join(dir, 'data')).filter((f) => f.startsWith('.'))).toEqual([]);
+    // a crashed writer's temporary: removeTemporary clears it
+    await (await b.createTemp('pack')).append([Buffer.from('crashed')]);
+    expect(await b.removeTemporary(['pack'])).toBe(1);
+    expect(fs.readdirSync(path.join(dir, 'data')).filter((f) => f.startsWith('.'))).toEqual([]);
+    await b.close();
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

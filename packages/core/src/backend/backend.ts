@@ -62,6 +62,24 @@ export interface SaveOptions extends OpOptions {
   readonly overwrite?: boolean;
 }
 
+/**
+ * A file written piece by piece before it has a name (Backend.createTemp): what a writer
+ * appends goes to storage at once, so it need not hold the file in memory. Invisible to
+ * load, stat and list until `commit`; a crash leaves a temporary that removeTemporary clears.
+ */
+export interface TempFile {
+  /** Appends `parts` in order; their memory may be reused once this resolves. One append at a time. */
+  append(parts: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Makes the bytes appended the file `name` (of the type given to createTemp), atomically
+   * and durably as `save` does: ALREADY_EXISTS when a file of that name exists. The temporary
+   * is gone afterwards, whether commit succeeded or failed.
+   */
+  commit(name: string, opts?: OpOptions): Promise<void>;
+  /** Removes the temporary (a writer that gives up). */
+  discard(): Promise<void>;
+}
+
 export interface Backend {
   readonly info: BackendInfo;
   /**
@@ -74,6 +92,11 @@ export interface Backend {
   /** Optional: like save, with the file's bytes given as consecutive parts (no concatenation). */
   saveParts?(h: Handle, parts: readonly Uint8Array[], opts?: SaveOptions): Promise<void>;
   load(h: Handle, range?: Range, opts?: OpOptions): Promise<Uint8Array>;
+  /**
+   * Optional: a new file of `type` written piece by piece and named when committed (a local
+   * directory: packs written while they are built). Backends without it get whole files.
+   */
+  createTemp?(type: FileType, opts?: OpOptions): Promise<TempFile>;
   /**
    * Optional: reads `range` straight into `target` (length = range.length; may be shared
    * memory). Same errors as load. Callers fall back to load + copy (see loadRangeInto).

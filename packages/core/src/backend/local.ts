@@ -3,7 +3,9 @@
  *
  * Durable atomic writes: the bytes go to a temp file in the destination directory,
  * are fsynced, then linked (no-clobber) or renamed (overwrite) into place, and the
- * directory is fsynced. Temp files start with "." and are never listed.
+ * directory is fsynced. Temp files start with "." and are never listed. A file written piece
+ * by piece (createTemp: packs while they are built) is a temp file in the type's directory
+ * (`data/` for packs) until committed the same way.
  *
  * Modes (restic's rule): key files are 0600 in a 0700 `keys/` (an offline password-guessing
  * target must not be readable by others, whatever the umask); every other file is made
@@ -17,9 +19,9 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { StowageError } from '../errors.js';
 import { AbstractBackend } from './abstract-backend.js';
-import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
+import type { BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions, TempFile } from './backend.js';
 import { FILE_TYPES } from './backend.js';
-import { dirOf, pathOf } from './layout.js';
+import { checkName, dirOf, pathOf } from './layout.js';
 import { HandleCache } from './handle-cache.js';
 import { mkdirs } from '../util/mkdirs.js';
 
@@ -53,20 +55,8 @@ export class LocalBackend extends AbstractBackend {
       // created 0600 (a key keeps that); the others become read-only below
       const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, h.type === 'key' ? KEY_MODE : 0o644);
       try {
-        let off = 0;
-        for (const data of parts) {
-          opts.signal?.throwIfAborted();
-          let done = 0;
-          while (done < data.length) {
-            const { bytesWritten } = await fh.write(data, done, data.length - done, off);
-            done += bytesWritten;
-            off += bytesWritten;
-          }
-        }
-        // 0644 minus the umask as created: drop the write bits (keys stay 0600)
-        if (h.type === 'key') await fh.chmod(KEY_MODE);
-        else await fh.chmod((await fh.stat()).mode & 0o444);
-        await fh.sync();
+        await writeParts(fh, parts, 0, opts.signal);
+        await sealFile(fh, h.type);
       } finally {
         await fh.close();
       }
@@ -82,6 +72,62 @@ export class LocalBackend extends AbstractBackend {
       await fs.unlink(tmp).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * A file of `type` written piece by piece (Backend.createTemp): a `.tmp-` file in the
+   * type's directory (`data/` for packs), linked to its name by commit as `_save` links
+   * its temp file (read-only, fsynced, no-clobber, directory fsynced).
+   */
+  async createTemp(type: FileType, opts: OpOptions = {}): Promise<TempFile> {
+    if (!FILE_TYPES.includes(type) || type === 'config') throw new TypeError(`createTemp: bad file type ${JSON.stringify(type)}`);
+    opts.signal?.throwIfAborted();
+    const tmp = path.join(this.root, dirOf(type), `.tmp-${randomBytes(8).toString('hex')}`);
+    const what = { type, name: path.basename(tmp) };
+    let fh: fs.FileHandle | undefined;
+    try {
+      fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, type === 'key' ? KEY_MODE : 0o644);
+    } catch (err) {
+      throw mapFsError(err, what, 'save');
+    }
+    let size = 0;
+    const drop = async (): Promise<void> => {
+      const f = fh;
+      fh = undefined;
+      await f?.close().catch(() => undefined);
+      await fs.unlink(tmp).catch(() => undefined);
+    };
+    return {
+      append: async (parts) => {
+        if (!fh) throw new TypeError('TempFile: append after commit or discard');
+        try {
+          size = await writeParts(fh, parts, size);
+        } catch (err) {
+          throw mapFsError(err, what, 'save');
+        }
+      },
+      commit: async (name, o = {}) => {
+        const h = { type, name };
+        checkName(h);
+        const f = fh;
+        if (!f) throw new TypeError('TempFile: commit after commit or discard');
+        const dest = this.abs(h);
+        try {
+          await sealFile(f, type);
+          fh = undefined;
+          await f.close();
+          o.signal?.throwIfAborted(); // the last moment the file is still invisible
+          await fs.link(tmp, dest);
+          await fs.unlink(tmp);
+          await fsyncDir(path.dirname(dest));
+        } catch (err) {
+          fh = f;
+          await drop();
+          throw o.signal?.aborted ? new StowageError('ABORTED', `save ${pathOf(h)}: aborted`, { cause: err }) : mapFsError(err, h, 'save');
+        }
+      },
+      discard: drop,
+    };
   }
 
   protected async _load(h: Handle, range: Range | undefined, opts: OpOptions): Promise<Uint8Array> {
@@ -187,7 +233,8 @@ export class LocalBackend extends AbstractBackend {
     for (const type of types) {
       if (type === 'config') continue;
       const base = path.join(this.root, dirOf(type));
-      const dirs = type === 'pack' ? (await readdirOrEmpty(base)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join(base, d)) : [base];
+      // packs: their directories, and data/ itself (createTemp's files)
+      const dirs = type === 'pack' ? [base, ...(await readdirOrEmpty(base)).filter((d) => /^[0-9a-f]{2}$/.test(d)).map((d) => path.join(base, d))] : [base];
       for (const dir of dirs) {
         for (const name of await readdirOrEmpty(dir)) {
           if (!name.startsWith('.tmp-')) continue;
@@ -217,6 +264,27 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+/** Writes `parts` at `off` on; returns the offset after them. */
+async function writeParts(fh: fs.FileHandle, parts: readonly Uint8Array[], off: number, signal?: AbortSignal): Promise<number> {
+  for (const data of parts) {
+    signal?.throwIfAborted();
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await fh.write(data, done, data.length - done, off);
+      done += bytesWritten;
+      off += bytesWritten;
+    }
+  }
+  return off;
+}
+
+/** A written file made immutable and durable: read-only (0644 minus the umask as created, keys stay 0600), fsynced. */
+async function sealFile(fh: fs.FileHandle, type: FileType): Promise<void> {
+  if (type === 'key') await fh.chmod(KEY_MODE);
+  else await fh.chmod((await fh.stat()).mode & 0o444);
+  await fh.sync();
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -19,11 +19,16 @@ import { parsePackTail } from './pack-reader.js';
 export interface FinishedPack {
   /** Hex BLAKE3 of the pack's bytes: its file name. */
   readonly id: string;
-  /** The pack's bytes in order (blobs, trailer, footer), not copied into one buffer. */
+  /**
+   * The pack's bytes in order (blobs, trailer, footer), not copied into one buffer; when the
+   * writer was drained (PackWriter.drain), only the bytes after what it handed out.
+   */
   readonly parts: readonly Uint8Array[];
-  /** Total length of the parts. */
+  /** Bytes handed out by drain before finalize (0 when never drained): the pack starts with them. */
+  readonly drained: number;
+  /** Total length of the pack (drained bytes and parts). */
   readonly size: number;
-  /** The pack as one buffer (concatenated on first use). */
+  /** The pack as one buffer (concatenated on first use; not for a drained pack). */
   readonly bytes: Buffer;
   /** The trailer's slots (pack/entry.ts): `slotCount` * ENTRY_BYTES bytes. */
   readonly slots: Buffer;
@@ -54,6 +59,10 @@ export class PackWriter {
   private blobBytes = 0;
   private slots = 0;
   private finished = false;
+  /** The pack's BLAKE3, fed part by part as parts close (so parts handed out by drain need not come back). */
+  private readonly hasher = new Blake3Hasher();
+  /** Bytes handed out by drain. */
+  private drainedBytes = 0;
 
   constructor(private readonly cipher: Cipher) {}
 
@@ -115,6 +124,19 @@ export class PackWriter {
     return at;
   }
 
+  /**
+   * The pack's bytes added since the last drain, in order, handed to the caller (who writes
+   * them out, e.g. to a backend's TempFile): the writer no longer holds them, and the pack
+   * it finalizes starts with them (FinishedPack.drained).
+   */
+  drain(): Uint8Array[] {
+    if (this.finished) throw new TypeError('PackWriter: drain after finalize');
+    this.closePart();
+    const out = this.parts.splice(0);
+    for (const p of out) this.drainedBytes += p.length;
+    return out;
+  }
+
   /** Adds stored bytes: they extend the pending part when they follow it in the same buffer. */
   private append(stored: Uint8Array): void {
     const p = this.pending;
@@ -130,7 +152,9 @@ export class PackWriter {
   private closePart(): void {
     const p = this.pending;
     if (!p) return;
-    this.parts.push(p.length === this.pendingLength ? p : new Uint8Array(p.buffer, p.byteOffset, this.pendingLength));
+    const part = p.length === this.pendingLength ? p : new Uint8Array(p.buffer, p.byteOffset, this.pendingLength);
+    this.hasher.update(part);
+    this.parts.push(part);
     this.pending = undefined;
   }
 
@@ -146,9 +170,8 @@ export class PackWriter {
     const tail = Buffer.concat([trailer, encodeFooter(trailer.length)]);
     const parts: Uint8Array[] = [...this.parts, tail];
     const size = this.blobBytes + tail.length;
-    const hasher = new Blake3Hasher();
-    for (const p of parts) hasher.update(p);
-    const id = hasher.digestBuffer().toString('hex');
+    this.hasher.update(tail);
+    const id = this.hasher.digestBuffer().toString('hex');
     // Verify what we built: the tail must decode (checked: ref slots, flags, bounds) to
     // entries that encode to exactly our slots
     const parsed = parsePackTail(tail, size, this.cipher, `pack ${id}`);
@@ -159,11 +182,14 @@ export class PackWriter {
     this.raw = Buffer.alloc(0);
     let joined: Buffer | undefined;
     const count = this.blobs;
+    const drained = this.drainedBytes;
     return {
       id,
       parts,
+      drained,
       size,
       get bytes(): Buffer {
+        if (drained > 0) throw new TypeError('FinishedPack: bytes of a drained pack');
         joined ??= Buffer.concat(parts);
         return joined;
       },

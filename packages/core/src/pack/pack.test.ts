@@ -58,6 +58,29 @@ describe('packs', () => {
     expect(pack.entries[31]!.frame).toEqual({ offset: 40, rawLength: 80 });
   });
 
+  it('drain hands out the bytes added so far and forgets them; the finished pack is the same pack, named by all its bytes', () => {
+    const { pack: whole } = buildPack(20);
+    const w = new PackWriter(NULL_CIPHER);
+    const out: Uint8Array[] = [];
+    const area = Buffer.concat(Array.from({ length: 20 }, (_, i) => Buffer.alloc(100 + i * 7, i)));
+    for (let i = 0, off = 0; i < 20; off += 100 + i * 7, i++) {
+      const b = area.subarray(off, off + 100 + i * 7);
+      w.add(blake3(b), i % 2 ? 'list' : 'data', b, b.length, false);
+      if (i % 6 === 5) {
+        out.push(...w.drain());
+        expect(w.holds(area.buffer)).toBe(false);
+      }
+    }
+    expect(w.holds(area.buffer)).toBe(true); // blobs 18 and 19: not drained, in the finished pack's parts
+    const pack = w.finalize();
+    const drained = Buffer.concat(out);
+    expect(pack.drained).toBe(drained.length);
+    expect(Buffer.concat([drained, ...pack.parts]).equals(whole.bytes)).toBe(true);
+    expect(pack.id).toBe(whole.id);
+    expect(pack.size).toBe(whole.size);
+    expect(() => pack.bytes).toThrow(TypeError);
+  });
+
   it('reads trailers larger than the first tail read', async () => {
     const { pack } = buildPack(3000); // 3000 * 46-byte entries > 64 KiB
     const be = new MemoryBackend();

@@ -11,18 +11,45 @@
  *    what was written; BACKEND when it differs. PackWriter.finalize re-parsed that tail before,
  *    so a tail that reads back equal decodes to exactly the pack's entries.
  *
- * Only after uploadPack resolves may an index file name the pack.
+ * A pack written to a backend's TempFile while it was built (write sessions on a local
+ * directory) goes through `commitPack` instead of step 1: its rest appended, the file
+ * committed under the pack's name; steps 2 and 3 the same.
+ *
+ * Only after uploadPack (or commitPack) resolves may an index file name the pack.
  */
-import { saveParts, type Backend } from '../backend/backend.js';
+import { saveParts, type Backend, type TempFile } from '../backend/backend.js';
 import { StowageError, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
 import type { FinishedPack } from './pack-writer.js';
 
 /** Saves `pack`, then reads its trailer and footer back and checks them (see the file comment). */
 export async function uploadPack(backend: Backend, pack: FinishedPack): Promise<void> {
+  if (pack.drained > 0) throw new TypeError('uploadPack: a drained pack is committed from its TempFile (commitPack)');
+  await stored(backend, pack, () => saveParts(backend, { type: 'pack', name: pack.id }, joinAdjacent(pack.parts)));
+}
+
+/**
+ * The same for a pack written while it was built: `temp` holds the bytes the writer drained
+ * (FinishedPack.drained); the rest of the pack's parts are appended, the file committed under
+ * the pack's name, and checked as uploadPack checks it. The temporary is gone afterwards.
+ */
+export async function commitPack(backend: Backend, temp: TempFile, pack: FinishedPack): Promise<void> {
+  await stored(backend, pack, async () => {
+    try {
+      await temp.append(joinAdjacent(pack.parts));
+    } catch (err) {
+      await temp.discard();
+      throw err;
+    }
+    await temp.commit(pack.id);
+  });
+}
+
+/** Runs `save`; an existing file of the pack's name must hash to it; then the tail must read back as written. */
+async function stored(backend: Backend, pack: FinishedPack, save: () => Promise<void>): Promise<void> {
   const h = { type: 'pack' as const, name: pack.id };
   try {
-    await saveParts(backend, h, joinAdjacent(pack.parts));
+    await save();
   } catch (err) {
     if (!isStowageError(err, 'ALREADY_EXISTS')) throw err;
     if (blake3Hex(await backend.load(h)) !== pack.id) {

@@ -1,9 +1,13 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import type { AnyIndexedPack } from '../blob-index/types.js';
 import { ENTRY_BYTES } from '../pack/entry.js';
 import { ENCODE_SLOT_BYTES, WriteSession } from './write-session.js';
+import { LocalBackend } from '../backend/local.js';
+import { blake3Hex } from '../hash/blake3.js';
 
 const cacheRoot = tempCacheRoot();
 afterAll(() => fs.rmSync(cacheRoot, { recursive: true, force: true }));
@@ -99,5 +103,75 @@ describe('WriteSession uploads (pack/upload.ts)', () => {
     expect(await repo.listNames('index')).toEqual([]);
     backend.load = load;
     await repo.close();
+  });
+
+  it('on a local directory writes each pack to its temporary file while it is built: the same repository, nothing left behind', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-ws-'));
+    try {
+      const backend = new LocalBackend(path.join(dir, 'repo'));
+      const { repo } = await testRepo(cacheRoot, { backend });
+      const session = new WriteSession(repo, { workers: 1, frames: false });
+      const data = seeded('ws-stream', 300 * 4096);
+      const lengths = Array<number>(300).fill(4096);
+      const ids = lengths.map((_, i) => repo.codec.id(data.subarray(i * 4096, (i + 1) * 4096)));
+      for (let i = 0; i < 300; i += 30) await session.saveBatch('data', data.subarray(i * 4096, (i + 30) * 4096), lengths.slice(i, i + 30), ids.slice(i, i + 30));
+      await session.flush();
+      // 64 KiB packs: several, each written batch by batch before its commit
+      expect(session.stats.packs).toBeGreaterThan(3);
+      expect(session.streamedBytes).toBeGreaterThan(0);
+      expect(session.streamedBytes).toBeLessThanOrEqual(session.stats.storedBytes);
+      expect(session.releasedBuffers).toBeGreaterThan(0);
+      const loaded = await repo.loadBlobs(ids);
+      loaded.forEach((b, i) => expect(b.equals(data.subarray(i * 4096, (i + 1) * 4096))).toBe(true));
+      const leftovers = fs.readdirSync(path.join(dir, 'repo', 'data')).filter((f) => f.startsWith('.'));
+      expect(leftovers).toEqual([]);
+      await repo.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // A tree snapshot saves tree blobs while file contents are saved. Before: with a 64 KiB queue
+  // two drains streamed at once, their appends both wrote at the same offset, and the
+  // trailer's read-back found the pack short (CORRUPT "short read, wanted 1019 bytes at offset
+  // 63000, file ends after 0", as the 1,000,000-file tree snapshot did); with an 8 KiB queue a
+  // second caller drained a queue the first had emptied (TypeError).
+  it.each([64 * 1024, 8 * 1024])('saves running at once (queue %i bytes) drain one at a time: every streamed pack has all its bytes, every blob reads back', async (maxEncodeBytes) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-ws-'));
+    try {
+      const backend = new LocalBackend(path.join(dir, 'repo'));
+      const { repo } = await testRepo(cacheRoot, { backend });
+      const session = new WriteSession(repo, { workers: 2, frames: false, maxEncodeBytes });
+      const n = 600;
+      const size = 3000;
+      const data = seeded('ws-stream-concurrent', n * size);
+      const ids = Array.from({ length: n }, (_, i) => repo.codec.id(data.subarray(i * size, (i + 1) * size)));
+      // four writers at once, each saving small batches (1-3 blobs), as content, tree and list writers do
+      const writer = async (w: number): Promise<void> => {
+        for (let i = w * 150; i < (w + 1) * 150;) {
+          const k = Math.min(1 + (i % 3), (w + 1) * 150 - i);
+          await session.saveBatch('data', data.subarray(i * size, (i + k) * size), Array<number>(k).fill(size), ids.slice(i, i + k));
+          i += k;
+        }
+      };
+      await Promise.all([0, 1, 2, 3].map(writer));
+      await session.flush();
+      expect(session.stats.packs).toBeGreaterThan(10);
+      expect(session.streamedBytes).toBeGreaterThan(0);
+      // every pack file is whole: its name is the BLAKE3 of its bytes
+      let packs = 0;
+      for await (const f of backend.list('pack')) {
+        const bytes = await backend.load({ type: 'pack', name: f.name });
+        expect(blake3Hex(bytes)).toBe(f.name);
+        packs++;
+      }
+      expect(packs).toBe(session.stats.packs);
+      const loaded = await repo.loadBlobs(ids);
+      loaded.forEach((b, i) => expect(b.equals(data.subarray(i * size, (i + 1) * size))).toBe(true));
+      expect(fs.readdirSync(path.join(dir, 'repo', 'data')).filter((f) => f.startsWith('.'))).toEqual([]);
+      await repo.close();
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,9 @@
  *
  * Memory is bounded by settings, not input size: at most `maxEncodeBytes` of
  * plaintext queued for encoding, one pack being built, `maxUploads` packs being
- * uploaded, and the ids of blobs not yet in an index file (an index file is written
+ * uploaded (on a backend with `createTemp`, a local directory, the pack being built is
+ * written to its temporary file batch by batch, and a pack being committed holds only its
+ * trailer), and the ids of blobs not yet in an index file (an index file is written
  * every `indexEveryPacks` packs or `indexEveryBlobs` blobs, after which their ids live
  * only in the index cache). Per blob it keeps no object: queued ids are packed per batch,
  * the packs' entries are their trailer slots (46 bytes a slot, pack/pack-writer.ts) until
@@ -19,7 +21,8 @@ import { StowageError, isStowageError } from '../errors.js';
 import { ENTRY_BYTES, isRefCode, type BlobType } from '../pack/entry.js';
 import { ID_BYTES } from '../hash/blake3.js';
 import { PackWriter, addEncoded, type FinishedPack } from '../pack/pack-writer.js';
-import { uploadPack } from '../pack/upload.js';
+import { commitPack, uploadPack } from '../pack/upload.js';
+import type { TempFile } from '../backend/backend.js';
 import type { BlobLocation, RawIndexedPack } from '../blob-index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
@@ -126,8 +129,22 @@ export class WriteSession {
   /** Largest frame of small blobs (0: none): FRAME_TARGET, at most a quarter pack. */
   private readonly frameTarget: number;
   private readonly encodeSlots = new SlotRing(ENCODE_SLOTS, ENCODE_SLOT_BYTES);
-  /** Packs being uploaded (their parts are the encoders' outputs until saved). */
-  private readonly inFlight = new Set<FinishedPack>();
+  /**
+   * The pack being built's temporary file, on a backend that has them (packs written while
+   * built), opened at the first batch; `writing` is its last append (each waits for the one
+   * before).
+   */
+  private temp: { readonly file: Promise<TempFile>; writing: Promise<void> } | undefined;
+  /**
+   * Encoder output buffers in use, with how many parts use each: parts drained to a temporary
+   * file until written, parts of a finished pack until it is saved. A buffer is detached when
+   * its count drops to 0 and the pack writer holds none of it (see unuse).
+   */
+  private readonly outputUses = new Map<ArrayBuffer, number>();
+  /** The drain running (drains run one at a time, in queue order, whoever asks). */
+  private drainTail: Promise<void> = Promise.resolve();
+  /** Bytes written to packs' temporary files while they were built (tests). */
+  streamedBytes = 0;
   /** Output buffers handed back to V8 once their packs were saved (tests). */
   releasedBuffers = 0;
   /** Batches encoded from fresh memory instead of a slot (inline, or a blob larger than a slot): tests. */
@@ -305,6 +322,8 @@ export class WriteSession {
   async flush(): Promise<void> {
     this.check();
     while (this.encodeQueue.length) await this.drainOne();
+    await this.drainTail; // a drain another caller started
+    this.check();
     if (this.writer.count > 0) this.finishPack();
     await this.awaitUploads(0);
     await this.writeIndex();
@@ -313,6 +332,12 @@ export class WriteSession {
   /** Stops work in flight; whatever was uploaded stays as unreferenced packs (gc removes them). */
   async abort(reason: unknown = new StowageError('ABORTED', 'write session aborted')): Promise<void> {
     this.broken ??= reason;
+    const temp = this.temp;
+    this.temp = undefined;
+    if (temp) {
+      await temp.writing.catch(() => undefined);
+      await (await temp.file.catch(() => undefined))?.discard();
+    }
     await Promise.allSettled(this.uploads);
   }
 
@@ -325,8 +350,19 @@ export class WriteSession {
     throw this.broken;
   }
 
-  /** Takes the oldest encode job into the pack writer (FIFO keeps packs in stream order). */
-  private async drainOne(): Promise<void> {
+  /**
+   * Takes the oldest encode job into the pack writer (FIFO keeps packs in stream order), after
+   * the drain in progress: callers saving at once (a tree snapshot saves tree blobs while file
+   * contents are saved) never drain two jobs at once, nor find the queue emptied by the other.
+   */
+  private drainOne(): Promise<void> {
+    const p = this.drainTail.then(() => (this.encodeQueue.length > 0 ? this.drainNext() : undefined));
+    this.drainTail = p.catch(() => undefined);
+    return p;
+  }
+
+  private async drainNext(): Promise<void> {
+    this.check();
     const job = this.encodeQueue.shift()!;
     let r: EncodedBatch;
     try {
@@ -356,42 +392,107 @@ export class WriteSession {
       if (r.frameStart[i] !== -1) this.stats.framedBlobs++;
     }
     if (this.writer.size >= this.repo.config.packSize) this.finishPack();
+    await this.stream();
     await this.awaitUploads(this.maxUploads);
+  }
+
+  /**
+   * On a backend with temporary files: hands the bytes added to the pack being built since
+   * the last call to its temporary file. The appends of one file run one after the other
+   * (each starts when the one before finished: two at once would both write at the same
+   * offset), and this waits for the append before its own, so at most about two batches'
+   * outputs wait for the disk. The drained parts' buffers count as used from the moment they
+   * leave the writer until written, then are detached unless still used (see unuse).
+   */
+  private async stream(): Promise<void> {
+    const create = this.repo.backend.createTemp?.bind(this.repo.backend);
+    if (!create) return;
+    const parts = this.writer.drain();
+    if (parts.length === 0) return;
+    this.use(parts);
+    if (!this.temp) {
+      const file = create('pack');
+      file.catch(() => undefined); // observed by the appends and the commit
+      this.temp = { file, writing: Promise.resolve() };
+    }
+    const t = this.temp;
+    const before = t.writing;
+    t.writing = (async () => {
+      await before;
+      await (await t.file).append(parts);
+      for (const p of parts) this.streamedBytes += p.length;
+      this.unuse(parts);
+    })();
+    t.writing.catch(() => undefined); // observed by the next append or the commit
+    try {
+      await before;
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   private finishPack(): void {
     const pack = this.writer.finalize();
     this.writer = new PackWriter(this.repo.cipher);
-    this.inFlight.add(pack);
-    const p = this.upload(pack)
-      .finally(() => this.inFlight.delete(pack))
-      .then(() => this.release(pack));
+    const temp = this.temp;
+    this.temp = undefined;
+    const outputs = pack.parts.slice(0, -1); // the tail is the writer's own (Buffer.concat: maybe Node's pool)
+    this.use(outputs);
+    const p = this.upload(pack, temp).then(() => this.unuse(outputs));
     p.catch(() => undefined);
     this.uploads.push(p);
   }
 
-  /**
-   * Hands the encoders' output buffers of a saved pack back to V8 at once: each is detached
-   * (its memory moved to a new, unreferenced ArrayBuffer that the next scavenge frees) unless
-   * the pack being built or another pack in flight still has blobs in it (a batch can span
-   * two packs). A pack keeps its outputs while it fills, long enough for V8 to promote them
-   * to its old generation, where they were freed only by a full collection, which V8 starts
-   * after 64 MB of external memory: a first snapshot (everything new) held 40-50 MB of the
-   * outputs of packs already saved.
-   */
-  private release(pack: FinishedPack): void {
-    for (const part of pack.parts.slice(0, -1)) {
+  /** Counts a use of each encoder output buffer under `parts` (parts drained to a temporary file, a finished pack's parts). */
+  private use(parts: readonly Uint8Array[]): void {
+    for (const part of parts) {
       const b = part.buffer;
-      if (!(b instanceof ArrayBuffer) || b.byteLength === 0) continue; // shared memory, or released already
-      if (this.writer.holds(b) || [...this.inFlight].some((q) => q.parts.some((x) => x.buffer === b))) continue;
+      if (b instanceof ArrayBuffer && b.byteLength > 0) this.outputUses.set(b, (this.outputUses.get(b) ?? 0) + 1);
+    }
+  }
+
+  /**
+   * Ends a use of each buffer under `parts` (written, or its pack saved), and hands the
+   * buffers no longer used back to V8 at once: each is detached (its memory moved to a new,
+   * unreferenced ArrayBuffer that the next scavenge frees) once no drained part waiting to be
+   * written, no pack being saved and not the pack writer uses it (a batch can span two
+   * packs). A pack kept its outputs while it filled and was saved, long enough for V8 to
+   * promote them to its old generation, where they were freed only by a full collection,
+   * which V8 starts after 64 MB of external memory: a first snapshot (everything new) held
+   * 40-50 MB of the outputs of packs already saved.
+   */
+  private unuse(parts: readonly Uint8Array[]): void {
+    for (const part of parts) {
+      const b = part.buffer;
+      if (!(b instanceof ArrayBuffer)) continue; // shared memory
+      const n = this.outputUses.get(b);
+      if (n === undefined) continue; // not counted (empty)
+      if (n > 1) {
+        this.outputUses.set(b, n - 1);
+        continue;
+      }
+      this.outputUses.delete(b);
+      if (this.writer.holds(b)) continue; // counted again once drained or in a finished pack
       structuredClone(b, { transfer: [b] });
       this.releasedBuffers++;
     }
   }
 
-  /** Uploads a pack (pack/upload.ts: saved, then its trailer read back and checked). */
-  private async upload(pack: FinishedPack): Promise<void> {
-    await uploadPack(this.repo.backend, pack);
+  /**
+   * Uploads a pack (pack/upload.ts: saved, then its trailer read back and checked); one
+   * written while built (`temp`) is committed from its temporary file once the appends
+   * finished.
+   */
+  private async upload(pack: FinishedPack, temp: WriteSession['temp']): Promise<void> {
+    if (temp) {
+      try {
+        await temp.writing;
+      } catch (err) {
+        await (await temp.file).discard();
+        throw err;
+      }
+      await commitPack(this.repo.backend, await temp.file, pack);
+    } else await uploadPack(this.repo.backend, pack);
     this.stats.packs++;
     this.uploaded.push({ id: pack.id, slots: pack.slots, slotCount: pack.slotCount });
     this.uploadedBlobs += pack.count;
