@@ -186,6 +186,23 @@ describe('docker-archive facts', () => {
     expect(factsOf(tarOf([{ name: 'manifest.json', data: Buffer.from('not json') }]))).toBeUndefined();
     expect(factsOf(tarOf([{ name: 'a.txt', data: Buffer.from('x') }]))).toBeUndefined();
   });
+
+  it('manifest.json is found under any path that normalizes to it (the last such member), and only at the top', () => {
+    const { archive } = skopeoDocker([layerTar('p1')]);
+    const members = splitAll(archive, 4096).members;
+    const manifest = members.find((m) => m.name === 'manifest.json')!;
+    const other = { ...manifest, data: json({ name: 'not a docker manifest' }) };
+    // renamed to paths that normalize to manifest.json: still a docker-archive
+    for (const name of ['./manifest.json', '/manifest.json', 'x/../manifest.json', 'manifest.json/', './/manifest.json/.']) {
+      const f = imageFacts(members.map((m) => (m === manifest ? { ...m, name } : m)));
+      expect(f?.kind, name).toBe('docker');
+      expect(f?.names, name).toEqual(['example.com/app:v1']);
+    }
+    // a later member of the same path replaces it (as tar extraction does); deeper ones do not count
+    expect(imageFacts([...members, { ...other, name: './manifest.json' }])).toBeUndefined();
+    expect(imageFacts(members.map((m) => (m === manifest ? { ...m, name: 'etc/manifest.json' } : m)))).toBeUndefined();
+    expect(imageFacts([...members, { ...other, name: 'usr/share/manifest.json' }])?.kind).toBe('docker');
+  });
 });
 
 describe('OCI archive facts', () => {

@@ -78,13 +78,15 @@ const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
  * not an image archive at all (no docker manifest.json, no OCI layout).
  */
 export function imageFacts(members: readonly ArchiveMember[]): ImageFacts | undefined {
-  const archive = new Archive(members);
-  if (archive.has('oci-layout') && archive.has('index.json')) return ociFacts(archive);
-  const manifest = archive.get('manifest.json');
+  // the whole archive's paths are looked up only for an image: a plain tar (a rootfs of 12,000
+  // members) made a map of every normalized path at the end of its snapshot, ~50 ms and enough
+  // surviving strings for V8 to double its young generation (~10 MB at the snapshot's peak)
+  if (topMember(members, 'oci-layout') && topMember(members, 'index.json')) return ociFacts(new Archive(members));
+  const manifest = topMember(members, 'manifest.json');
   if (manifest) {
     const parsed = parseJson(manifest.data);
     // a manifest.json that is not a docker one is just a file in a plain tar
-    if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((e) => isObject(e) && 'Config' in e && 'Layers' in e)) return dockerFacts(archive, parsed as DockerEntry[]);
+    if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((e) => isObject(e) && 'Config' in e && 'Layers' in e)) return dockerFacts(new Archive(members), parsed as DockerEntry[]);
   }
   const started = startedAsImage(members);
   if (started) {
@@ -110,10 +112,11 @@ const OCI_FIRST = /^(blobs(\/sha(256|512)(\/[0-9a-f]{64,128})?)?\/?|oci-layout|i
  * or undefined: how an archive cut short (a `docker save` that died) is still recognised.
  */
 export function startedAsImage(members: readonly ArchiveMember[]): 'docker' | 'oci' | undefined {
-  const first = members
-    .map((m) => normalize(m.name).replace(/\/$/, ''))
-    .filter((n) => n !== '' && n !== '.')
-    .slice(0, 4);
+  const first: string[] = [];
+  for (let i = 0; i < members.length && first.length < 4; i++) {
+    const n = normalize(members[i]!.name);
+    if (n !== '' && n !== '.') first.push(n);
+  }
   if (first.length === 0) return undefined;
   if (first.every((n) => DOCKER_FIRST.test(n))) return 'docker';
   if (first.every((n) => OCI_FIRST.test(n)) && first.some((n) => n.startsWith('blobs'))) return 'oci';
@@ -410,6 +413,16 @@ class Archive {
     const [alg, hex] = digest.split(':');
     return this.resolve(`blobs/${alg}/${hex}`);
   }
+}
+
+/**
+ * The member whose normalized path is `name` (the last one, as Archive keeps it), normalizing
+ * only the paths that contain `name`: normalizing drops components and never makes new text.
+ */
+function topMember(members: readonly ArchiveMember[], name: string): ArchiveMember | undefined {
+  let found: ArchiveMember | undefined;
+  for (const m of members) if (m.name.includes(name) && normalize(m.name) === name) found = m;
+  return found;
 }
 
 function normalize(p: string): string {
