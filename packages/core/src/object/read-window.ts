@@ -188,12 +188,13 @@ async function decodeReads(
     reads.map(async (rd) => {
       try {
         // a frame is named by its pack and offset, so the codec skips decompressing it again when the next window needs more of its members
-        const items = rd.blobs.map((b) => ({
-          ...decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1'))),
-          ...(b.loc.frame && { frameKey: `${rd.pack}@${b.loc.offset}` }),
-          ...(slots && { places: slots.places.get(b.key) ?? [] }),
-          ...(slots && asideAt.has(b.key) && { aside: asideAt.get(b.key) }),
-        }));
+        const items = rd.blobs.map((b) =>
+          decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1')), {
+            frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined,
+            places: slots ? (slots.places.get(b.key) ?? []) : undefined,
+            aside: slots ? asideAt.get(b.key) : undefined,
+          }),
+        );
         const what = `pack ${rd.pack}`;
         const fail = (err: unknown): never => {
           throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);

@@ -408,13 +408,42 @@ function placeInto(out: Uint8Array, plain: Uint8Array, places: readonly number[]
   }
 }
 
-/** A location's fields as a decode item; `basePlain` is required when the location is a delta blob. */
+/**
+ * A location's fields as a decode item; `basePlain` is required when the location is a delta
+ * blob; `more`: the item's frameKey, places and aside. Every item has all of DecodeItem's
+ * fields (undefined when unused): one object shape, built without spreads (V8 builds an
+ * object literal with spreads through its slow path, about 1.5 µs and 750 bytes of heap
+ * each instead of 0.1 µs and 300; a restore of docker.tar v5 builds 7,400 items twice).
+ */
 export function decodeItem(
   loc: Pick<EntryLocation, 'offset' | 'length' | 'rawLength' | 'compressed' | 'frame'> & { readonly base?: Uint8Array | undefined },
   id: Uint8Array,
   offset: number,
   basePlain?: Uint8Array,
+  more?: Pick<DecodeItem, 'frameKey' | 'places' | 'aside'>,
 ): DecodeItem {
   if (loc.base && !basePlain) throw new Error(`internal error: delta blob ${Buffer.from(id).toString('hex')} decoded without its base`);
-  return { offset, length: loc.length, rawLength: loc.rawLength, compressed: loc.compressed, id, ...(loc.base && { base: basePlain }), ...(loc.frame && { frame: loc.frame }) };
+  return withFields(offset, loc.length, loc.rawLength, loc.compressed, id, loc.base ? basePlain : undefined, loc.frame, more?.frameKey, more?.places, more?.aside);
+}
+
+/** A DecodeItem with every field, in one order (see decodeItem); `it` with another id. */
+export function withId(it: DecodeItem, id: Uint8Array): DecodeItem {
+  return withFields(it.offset, it.length, it.rawLength, it.compressed, id, it.base, it.frame, it.frameKey, it.places, it.aside);
+}
+
+function withFields(
+  offset: number,
+  length: number,
+  rawLength: number,
+  compressed: boolean,
+  id: Uint8Array,
+  base: Uint8Array | undefined,
+  frame: DecodeItem['frame'],
+  frameKey: string | undefined,
+  places: readonly number[] | undefined,
+  aside: number | undefined,
+): DecodeItem {
+  // typed against Required<DecodeItem>, so a field added to DecodeItem must be added here too
+  const it: { [K in keyof Required<DecodeItem>]: DecodeItem[K] } = { offset, length, rawLength, compressed, id, base, frame, frameKey, places, aside };
+  return it;
 }

@@ -18,6 +18,20 @@ describe('compactIds', () => {
     expect(new Set(out.map((x) => x.id.buffer)).size).toBe(1);
     expect(out.map(({ id: _id, ...rest }) => rest)).toEqual(items.map(({ id: _id, ...rest }) => rest));
   });
+
+  it('decode items have one shape, every field in one order (built without spreads), and keep their fields through compactIds', () => {
+    const id = new Uint8Array(32).fill(7);
+    const plain = decodeItem({ offset: 10, length: 5, rawLength: 9, compressed: true }, id, 3);
+    const framed = decodeItem({ offset: 10, length: 5, rawLength: 9, compressed: true, frame: { offset: 4, rawLength: 100 } }, id, 3, undefined, { frameKey: 'p@10', places: [0, 0, 9], aside: 64 });
+    const keys = ['offset', 'length', 'rawLength', 'compressed', 'id', 'base', 'frame', 'frameKey', 'places', 'aside'];
+    expect(Object.keys(plain)).toEqual(keys);
+    expect(Object.keys(framed)).toEqual(keys);
+    expect(framed).toMatchObject({ offset: 3, length: 5, rawLength: 9, frame: { offset: 4, rawLength: 100 }, frameKey: 'p@10', places: [0, 0, 9], aside: 64 });
+    const [c] = compactIds([framed]);
+    expect(Object.keys(c!)).toEqual(keys);
+    expect({ ...c, id: undefined }).toEqual({ ...framed, id: undefined });
+    expect(() => decodeItem({ offset: 0, length: 1, rawLength: 1, compressed: true, base: id }, id, 0)).toThrow(/without its base/);
+  });
 });
 
 describe('CodecPool hash streams', () => {

@@ -17,7 +17,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { StowageError, type ErrorCode } from '../errors.js';
-import { BlobCodec, type CodecSpec, type DecodeItem, type DecodedBatch, type EncodedBatch } from './blob-codec.js';
+import { BlobCodec, withId, type CodecSpec, type DecodeItem, type DecodedBatch, type EncodedBatch } from './blob-codec.js';
 import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
 import { takeWarmWorker, workerUrl } from './codec-warm.js';
 import { RangeHasher, type DigestedRange, type DigestMismatch } from '../hash/range-hasher.js';
@@ -83,8 +83,7 @@ export function compactIds(items: readonly DecodeItem[]): DecodeItem[] {
   let at = 0;
   return items.map((it) => {
     ids.set(it.id, at);
-    const id = ids.subarray(at, (at += it.id.length));
-    return { ...it, id };
+    return withId(it, ids.subarray(at, (at += it.id.length)));
   });
 }
 
