@@ -7,8 +7,9 @@
  * one volume directory that goes through v1..v5 in place (rsync -aHAX --delete from the unpacked
  * version, untimed, so unchanged files keep their inode and times as on a real volume); per tool
  * a fresh repository, then timed: the snapshot of each version, a repeat with nothing changed,
- * the restore of the last version (checked with rsync -naHAXc --numeric-ids against the volume),
- * repository size, peak RSS.
+ * the restore of the last version (checked with rsync -naHAXc --numeric-ids against the volume;
+ * each tool restores to a fresh journaled ext4 of its own, see restoreTarget), repository size,
+ * peak RSS.
  * Part 2, generated trees of small files (default 10,000 and 1,000,000; 1,000 files a directory,
  * 50..2,000 bytes each): first snapshot and repeat, peak RSS (the memory bound of item 2).
  *
@@ -141,6 +142,7 @@ async function rootfsPart(tools: string[]): Promise<void> {
   for (const t of tools) {
     const tool = TOOLS[t]!;
     const work = join(TMP, `rootfs-${t}`);
+    unmount(work);
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     const repo = join(work, 'repo');
@@ -159,7 +161,8 @@ async function rootfsPart(tools: string[]): Promise<void> {
       rss.push((r.rssKB ?? 0) / 1024);
     }
     const repeat = await step(t, 'repeat v5 (unchanged)', tool.snapshot(repo, vol, 'v5-again'));
-    const out = join(work, 'out');
+    const target = restoreTarget(work);
+    const out = target.dir;
     const restore = await step(t, 'restore v5', tool.restore(repo, out, 'v5-again'));
     const landed = join(out, tool.landing(vol));
     const diff = spawnSync('bash', ['-c', `rsync -naHAXci --numeric-ids "${vol}/" "${landed}/" | wc -l`])
@@ -172,8 +175,48 @@ async function rootfsPart(tools: string[]): Promise<void> {
       `${t}: five versions ${total.toFixed(1)} s, repeat ${repeat.seconds.toFixed(2)} s, restore ${restore.seconds.toFixed(2)} s, repository ${(size / 1e6).toFixed(1)} MB, peak RSS ${maxRss.toFixed(0)} MB, rsync -naHAXc differences after restore: ${diff}`,
     );
     save();
-    rmSync(out, { recursive: true, force: true });
+    target.release();
   }
+}
+
+/**
+ * Where a tool restores: a fresh journaled ext4 (mkfs.ext4's defaults) on a loop device of its
+ * own, when this runs as root and mkfs.ext4 and mount work; else a plain directory in `work`.
+ * Why: this machine's root file system is an ext4 without a journal, whose inode allocator
+ * skips, one by one, every inode deleted in the last 60 s (360 s while its inode table block is
+ * dirty; fs/ext4/ialloc.c, recently_deleted). After the rsync --delete of the versions and the
+ * removal of an earlier run's trees, a restore of v5's 12,000 entries there paid 2-4 s of kernel
+ * time depending on what was deleted before it (`tar -x` of v5.rootfs.tar alike: 0.43 s of system
+ * time in a quiet place, 3.7-3.9 s where a tree had just been removed), so the order of the tools
+ * decided the restore figures. Each tool gets the same empty file system; it is unmounted and
+ * dropped afterwards (no mass deletion for the next tool).
+ */
+function restoreTarget(work: string): { dir: string; release(): void } {
+  const mnt = join(work, 'mnt');
+  mkdirSync(mnt, { recursive: true });
+  const img = join(work, 'mnt.ext4');
+  const root = process.getuid?.() === 0;
+  const made =
+    root &&
+    spawnSync('bash', ['-c', `truncate -s 4G "$1" && mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1" && mount -o loop "$1" "$2"`, 'sh', img, mnt], { stdio: 'ignore' }).status === 0;
+  if (!made) {
+    rmSync(img, { force: true });
+    console.log(`restore target: a plain directory (${root ? 'mkfs.ext4 or mount -o loop failed' : 'not root'}): figures depend on recent deletions`);
+  }
+  return {
+    // below the mount point: the file system's root holds lost+found
+    dir: join(mnt, 'out'),
+    release() {
+      unmount(work);
+      rmSync(img, { force: true });
+      rmSync(mnt, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Unmounts a restore target left mounted in `work` (by a run that stopped early). */
+function unmount(work: string): void {
+  if (existsSync(join(work, 'mnt'))) spawnSync('umount', [join(work, 'mnt')], { stdio: 'ignore' });
 }
 
 /** n small files, 1,000 a directory, 50..2,000 bytes of mixed text/random each (deterministic). */
