@@ -46,6 +46,41 @@ describe('WriteSession', () => {
   });
 });
 
+describe('WriteSession.flush with a check beside', () => {
+  it('runs the check once every pack is saved, beside the last index file; its failure fails the flush', async () => {
+    const { backend, repo } = await testRepo(cacheRoot);
+    const files = async (type: 'pack' | 'index') => {
+      const out: string[] = [];
+      for await (const f of backend.list(type)) out.push(f.name);
+      return out;
+    };
+    const data = seeded('ws-beside', 100 * 2048);
+    const lengths = Array<number>(100).fill(2048);
+    const ids = lengths.map((_, i) => repo.codec.id(data.subarray(i * 2048, (i + 1) * 2048)));
+    const session = new WriteSession(repo, { workers: 0, frames: false });
+    await session.saveBatch('data', data, lengths, ids);
+    let seen: { packs: number; index: number } | undefined;
+    await session.flush(async () => {
+      seen = { packs: (await files('pack')).length, index: (await files('index')).length };
+    });
+    expect(seen?.packs).toBe(session.stats.packs); // every pack saved before the check
+    expect(session.stats.packs).toBeGreaterThan(1);
+    expect(await files('index')).toHaveLength(1);
+    // a failing check fails the flush (the index file may be written: it only names saved packs)
+    const again = new WriteSession(repo, { workers: 0, frames: false });
+    const more = seeded('ws-beside-2', 10 * 2048);
+    await again.saveBatch(
+      'data',
+      more,
+      Array<number>(10).fill(2048),
+      Array.from({ length: 10 }, (_, i) => repo.codec.id(more.subarray(i * 2048, (i + 1) * 2048))),
+    );
+    const lost = new Error('lock lost');
+    await expect(again.flush(() => Promise.reject(lost))).rejects.toBe(lost);
+    await repo.close();
+  });
+});
+
 describe('WriteSession encode slots', () => {
   it('a batch larger than an encode slot is split and encoded in slots (no fresh batch memory); every blob reads back', async () => {
     const { repo } = await testRepo(cacheRoot);

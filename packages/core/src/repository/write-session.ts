@@ -318,15 +318,21 @@ export class WriteSession {
   /**
    * Makes everything saved so far durable and visible: encodes the rest, finishes and
    * uploads the last pack, writes the index file and absorbs it into the index cache.
+   * `beside`, a check the caller must pass before it commits (a snapshot: its lock's verify),
+   * runs beside that last index file's save, once every pack is saved (on S3 one round trip
+   * instead of two in a row); flush rejects with its error.
    */
-  async flush(): Promise<void> {
+  async flush(beside?: () => Promise<void>): Promise<void> {
     this.check();
     while (this.encodeQueue.length) await this.drainOne();
     await this.drainTail; // a drain another caller started
     this.check();
     if (this.writer.count > 0) this.finishPack();
     await this.awaitUploads(0);
-    await this.writeIndex();
+    if (!beside) return this.writeIndex();
+    const check = beside();
+    check.catch(() => undefined); // observed below, also when the index file fails first
+    await Promise.all([this.writeIndex(), check]);
   }
 
   /** Stops work in flight; whatever was uploaded stays as unreferenced packs (gc removes them). */

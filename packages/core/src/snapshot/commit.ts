@@ -7,8 +7,12 @@ import type { RepositoryLock } from '../repository/lock.js';
 import type { Repository } from '../repository/repository.js';
 import { encodeManifest, type SnapshotManifest } from './manifest.js';
 
-/** Writes the snapshot file of `manifest` under `lock`; returns the snapshot id. */
-export async function commitSnapshot(repo: Repository, lock: RepositoryLock, manifest: SnapshotManifest): Promise<string> {
-  await lock.verify();
+/**
+ * Writes the snapshot file of `manifest` under `lock`; returns the snapshot id. `verified`:
+ * the caller verified the lock as its last step before this one (beside its last index file:
+ * WriteSession.flush), so it is not asked again.
+ */
+export async function commitSnapshot(repo: Repository, lock: RepositoryLock, manifest: SnapshotManifest, opts: { readonly verified?: boolean } = {}): Promise<string> {
+  if (!opts.verified) await lock.verify();
   return repo.saveFile('snapshot', encodeManifest(manifest), { signal: lock.signal });
 }

@@ -172,10 +172,10 @@ async function snapshotSource(
     await writeInput(object, source, src, opts, signal);
     const facts = imageOf(object, opts);
     const written = await object.finish();
-    await session.flush();
+    await session.flush(() => lock.verify()); // the lock is checked beside the last index file's save
     const manifest = manifestOf(written, session, facts, src, opts, inputName, t0);
     const saved = opts.finalize ? opts.finalize(manifest) : manifest;
-    const id = await commitSnapshot(repo, lock, saved);
+    const id = await commitSnapshot(repo, lock, saved, { verified: true });
     return { id, ...saved };
   } catch (err) {
     object?.discard();
