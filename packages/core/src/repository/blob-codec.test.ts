@@ -75,6 +75,17 @@ describe('blob codec', () => {
         expect(raw.stored.length).toBeGreaterThanOrEqual(noise.length);
       });
 
+      it('lastEncodeGarbage: the output left behind when the stored bytes were copied out of it, else 0 (codec workers count it)', () => {
+        const plain = Buffer.concat([text(1), text(2), text(3)]);
+        const squeezed = codec.encode(plain, [text(1).length, text(2).length, text(3).length], undefined, 8192);
+        expect(squeezed.stored.buffer.byteLength).toBe(squeezed.stored.length); // copied out
+        expect(codec.lastEncodeGarbage).toBeGreaterThanOrEqual(plain.length); // the bound-sized output
+        const noise = seeded('noise', 50_000);
+        const raw = codec.encode(noise, [noise.length]);
+        expect(raw.stored.buffer.byteLength).toBeGreaterThan(raw.stored.length); // the output itself
+        expect(codec.lastEncodeGarbage).toBe(0);
+      });
+
       it('a frame that does not compress is stored raw and still decodes', () => {
         const blobs = Array.from({ length: 6 }, (_, i) => seeded(`rnd${i}`, 3000));
         const { entries, out } = roundTrip(codec, blobs, 65536);

@@ -138,6 +138,12 @@ export class BlobCodec {
   private fbufKey: string | undefined;
   /** A placed blob that no place takes whole is decoded here first. */
   private pbuf: Buffer = Buffer.alloc(0);
+  /**
+   * Bytes of fresh memory the last encode() left for the garbage collector: its bound-sized
+   * output when the stored bytes were copied out of it (0 when the output itself was
+   * returned). Not counting the cipher's own outputs (one per blob sealed and opened).
+   */
+  lastEncodeGarbage = 0;
 
   constructor(readonly spec: CodecSpec) {
     this.cipher = cipherFromSpec(spec.cipher);
@@ -250,7 +256,9 @@ export class BlobCodec {
     // the stored bytes are kept (in a pack being written) as long as their buffer: one that
     // compressed well is copied out of the bound-sized output, which would stay pinned whole
     // (a tree snapshot of 1,000,000 small files held 230 MB of such outputs at its peak)
-    const stored = pos < out.length / 2 ? Buffer.from(out.buffer.slice(out.byteOffset, out.byteOffset + pos)) : out.subarray(0, pos);
+    const copied = pos < out.length / 2;
+    const stored = copied ? Buffer.from(out.buffer.slice(out.byteOffset, out.byteOffset + pos)) : out.subarray(0, pos);
+    this.lastEncodeGarbage = copied ? out.length : 0;
     return { stored, ...r };
   }
 
