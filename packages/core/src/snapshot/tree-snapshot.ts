@@ -513,17 +513,20 @@ class TreeWalker {
     // packed: the entries' lstats are held while the directory is walked (see PackedStat)
     const packed = scanned ? undefined : new BigInt64Array(names.length * STAT_FIELDS);
     const stats = names.map((_, i) => {
-      const p = pathOf(i);
+      let p: Buffer | undefined; // made only when used (an entry scanned and unchanged needs none)
       try {
         const got = scanned?.stats[i];
         if (got instanceof Error) throw got;
-        const st = got ?? lstatPacked(p, packed!, i);
+        const st = got ?? lstatPacked((p = pathOf(i)), packed!, i);
         const o = olds[i];
         if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? NO_XATTRS;
-        else if (!st.isSocket()) xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
+        else if (!st.isSocket()) {
+          p ??= pathOf(i);
+          xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
+        }
         return st;
       } catch (err) {
-        this.unreadable(p, err);
+        this.unreadable(p ?? pathOf(i), err);
         return undefined;
       }
     });
@@ -562,15 +565,21 @@ class TreeWalker {
       }
       const s = stats[i];
       if (!s) continue;
-      const childRel = relOf(i);
-      if (this.excluded(childRel, s.isDirectory())) continue;
+      const childRel = this.ignore ? relOf(i) : undefined; // else made only when used
+      if (childRel !== undefined && this.excluded(childRel, s.isDirectory())) continue;
       const ahead = reads.get(i);
       if (ahead) {
         reads.delete(i);
         inFlightBytes -= Number(s.size);
         this.prefetched = ahead;
       }
-      children.push((await this.entry(pathOf(i), names[i]!, childRel, s, olds[i], rootDev, inner, xattrs[i])).later);
+      const o = olds[i];
+      if (o !== undefined && o.type !== 'dir' && this.sameEntry(o, s)) {
+        // what entry() does first, without making its path and relative path or calling it: in an
+        // unchanged repeat every entry but the directories goes this way
+        this.opts.signal?.throwIfAborted();
+        children.push(Promise.resolve(this.reuse(o, s)));
+      } else children.push((await this.entry(pathOf(i), names[i]!, childRel ?? relOf(i), s, o, rootDev, inner, xattrs[i])).later);
       this.prefetched = undefined;
     }
     for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
