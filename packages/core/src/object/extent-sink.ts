@@ -21,6 +21,8 @@ export class ExtentSink {
   private readonly queue: Pending[] = [];
   private head = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** Entries given to other() not yet in the lists (a drain is queued or running while there are any). */
+  private others: (readonly Extent[])[] = [];
 
   constructor(private readonly lists: ChunkListWriter) {}
 
@@ -85,14 +87,23 @@ export class ExtentSink {
    */
   other(refs: readonly Extent[]): void {
     if (refs.length === 0) return;
-    const p = this.chain.then(async () => {
-      for (const r of refs) {
+    // one drain for all the calls made while it waits or runs, not a link of the chain per
+    // call (an unchanged repeat makes one call per file)
+    if (this.others.push(refs) > 1) return;
+    const p = this.chain.then(() => this.drainOthers());
+    p.catch(() => undefined); // thrown by settled()
+    this.chain = p;
+  }
+
+  /** Adds the entries given to other() so far, and those given while it runs, in order. */
+  private async drainOthers(): Promise<void> {
+    for (let k = 0; k < this.others.length; k++) {
+      for (const r of this.others[k]!) {
         const stored = this.lists.add(r.id, r.length, r.offset);
         if (stored) await stored;
       }
-    });
-    p.catch(() => undefined); // thrown by settled()
-    this.chain = p;
+    }
+    this.others = [];
   }
 
   /** After the last entry: files whose bytes all arrived (truncated ones) resolve. */
