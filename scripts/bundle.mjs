@@ -2,7 +2,7 @@
 // to the CLI's dist: packages/cli/dist/stowage.bundle.cjs, prefetch.bundle.mjs, codec-worker.cjs.
 // Native addons stay external (resolved from packages/cli's own dependencies).
 // Start-up measured on this machine: `stowage --version` 0.25 s unbundled, 0.13 s bundled.
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 rmSync('packages/cli/dist/chunks', { recursive: true, force: true });
@@ -35,7 +35,8 @@ await build({
   define: { 'import.meta.url': '__stowageImportMetaUrl' },
   banner: { js: "const __stowageImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
-rmSync('packages/cli/dist/stowage.bundle.cjs.v8-cache', { force: true });
+// the code caches of the bundle before (one per command: packages/cli/src/code-cache.ts)
+for (const name of readdirSync('packages/cli/dist')) if (/^stowage\.bundle\.cjs\.([a-z-]+\.)?v8-cache$/.test(name)) rmSync(`packages/cli/dist/${name}`, { force: true });
 rmSync('packages/cli/dist/stowage.bundle.mjs', { force: true });
 // The codec worker as CommonJS: a worker thread that loads an ES module first boots Node's ESM
 // loader in its isolate, about 15 ms of CPU more per worker start (measured: 55-60 against

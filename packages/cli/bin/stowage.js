@@ -28,8 +28,11 @@ prefetch.prefetchFromArgs(process.argv, process.env);
 // about 0.15-0.2 CPU-s of a 0.7 s unchanged tree snapshot (and of a 3 s first one) on
 // functions that ran a few hundred times, on the two cores the command itself needs.
 // Set after the cache check, so the cache stays valid (see src/code-cache.ts flagsOnHit).
+// One cache per command (src/code-cache.ts commandCacheKey): a cache holds what the run that
+// wrote it compiled.
 const TIERING = '--interrupt-budget=1000000';
-const cli = bundled
-  ? (await import('../dist/code-cache.js')).requireWithCodeCache(fileURLToPath(bundle), { flagsOnHit: TIERING }).exports
+const codeCache = bundled ? await import('../dist/code-cache.js') : undefined;
+const cli = codeCache
+  ? codeCache.requireWithCodeCache(fileURLToPath(bundle), { flagsOnHit: TIERING, key: codeCache.commandCacheKey(process.argv) }).exports
   : { ...(await import('../dist/main.js')), ...(await import('../dist/run.js')) };
 cli.runToExit(() => cli.main(process.argv), { json: process.argv.includes('--json') });

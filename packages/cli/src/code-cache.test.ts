@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const dist = fileURLToPath(new URL('../dist/code-cache.js', import.meta.url));
@@ -61,5 +61,43 @@ describe('requireWithCodeCache', () => {
     expect(load(file)).toEqual({ status: 'miss', answer: 1 });
     expect(load(file)).toEqual({ status: 'miss', answer: 1 });
     expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('commandCacheKey', () => {
+  it('names the command of a command line: the first argument that is one of CACHED_COMMANDS', async () => {
+    const { commandCacheKey } = (await import(pathToFileURL(dist).href)) as typeof import('./code-cache.js');
+    expect(commandCacheKey(['node', 'stowage', '-r', '/tmp/repo', 'snapshot', 'x.tar'])).toBe('snapshot');
+    expect(commandCacheKey(['node', 'stowage', 'restore', 'latest', 'snapshot'])).toBe('restore');
+    expect(commandCacheKey(['node', 'stowage', '--version'])).toBeUndefined();
+    expect(commandCacheKey(['node', 'stowage'])).toBeUndefined();
+  });
+
+  it('CACHED_COMMANDS are the commands of `stowage --help`', async () => {
+    const { CACHED_COMMANDS } = (await import(pathToFileURL(dist).href)) as typeof import('./code-cache.js');
+    const bin = fileURLToPath(new URL('../bin/stowage.js', import.meta.url));
+    const r = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const commands = r.stdout
+      .slice(r.stdout.indexOf('Commands:'))
+      .split('\n')
+      .slice(1)
+      .map((l) => /^ {2}([a-z-]+)/.exec(l)?.[1])
+      .filter((n): n is string => n !== undefined && n !== 'help');
+    expect([...CACHED_COMMANDS].sort()).toEqual(commands.sort());
+  });
+
+  it('a key gives the command a cache file of its own', () => {
+    const file = path.join(dir, 'mod4.cjs');
+    fs.writeFileSync(file, `exports.answer = () => 4;`);
+    const code = (key: string) =>
+      `import { requireWithCodeCache } from ${JSON.stringify(dist)}; const r = requireWithCodeCache(${JSON.stringify(file)}, { key: ${JSON.stringify(key)} }); console.log(r.status);`;
+    const run = (key: string) => spawnSync(process.execPath, ['--input-type=module', '-e', code(key)], { encoding: 'utf8' }).stdout.trim();
+    expect(run('snapshot')).toBe('miss');
+    expect(fs.existsSync(`${file}.snapshot.v8-cache`)).toBe(true);
+    expect(run('snapshot')).toBe('hit');
+    expect(run('restore')).toBe('miss');
+    expect(run('../x')).toBe('miss'); // not a word: the shared cache
+    expect(fs.existsSync(`${file}.v8-cache`)).toBe(true);
   });
 });

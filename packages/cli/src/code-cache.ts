@@ -4,7 +4,8 @@
  * does the same; Node 20 has no such thing). bin/stowage.js uses it; node built-ins only.
  *
  * Contract:
- * - The cache is a file beside the bundle (`<bundle>.v8-cache`). It is only an acceleration:
+ * - The cache is a file beside the bundle (`<bundle>.v8-cache`, or `<bundle>.<key>.v8-cache`
+ *   with a `key`: bin/stowage.js keeps one per command, see commandCacheKey). It is only an acceleration:
  *   V8 checks it against the source, its own version and flags, and rejects a stale one
  *   (`cachedDataRejected`), which is then compiled from source as if there were no cache.
  * - When the cache is missing or was rejected, it is written when the process exits (with the
@@ -24,9 +25,53 @@ import vm from 'node:vm';
 /** What happened to the code cache: `hit`, it was accepted; `miss`, there was none; `rejected`, V8 refused a stale one. */
 export type CodeCacheStatus = 'hit' | 'miss' | 'rejected';
 
-/** Runs the CommonJS module `file` (as `require` would) and returns its exports, using and refreshing its code cache (`<file>.v8-cache`). */
-export function requireWithCodeCache(file: string, opts: { flagsOnHit?: string } = {}): { exports: unknown; status: CodeCacheStatus } {
-  const cacheFile = `${file}.v8-cache`;
+/**
+ * The commands that get a code cache of their own (`stowage --help`; code-cache.test.ts pins the
+ * list against it). A cache holds the functions compiled by the run that wrote it, and V8
+ * compiles a function when it first runs: a cache written by `stowage --version` (the first
+ * command of a fresh install, often) left a snapshot to compile its whole path lazily every
+ * time, about 30 ms of CPU per command (Runtime_CompileLazy 0.16 CPU-s over five snapshots,
+ * native-bench/README.md, hsnap's late section).
+ */
+export const CACHED_COMMANDS: readonly string[] = [
+  'init',
+  'snapshot',
+  'snapshots',
+  'restore',
+  'ls',
+  'find',
+  'diff',
+  'dump',
+  'repair',
+  'forget',
+  'gc',
+  'check',
+  'unlock',
+  'key',
+  'version',
+  'completion',
+  'serve',
+  'copy',
+  'agent',
+];
+
+/**
+ * The code cache key of a command line (process.argv): the first argument that names a command
+ * of CACHED_COMMANDS, or undefined (the shared cache). An option's value that happens to be a
+ * command name only picks another cache, which is as valid: the key never changes what runs.
+ */
+export function commandCacheKey(argv: readonly string[]): string | undefined {
+  for (let i = 2; i < argv.length; i++) if (CACHED_COMMANDS.includes(argv[i]!)) return argv[i];
+  return undefined;
+}
+
+/**
+ * Runs the CommonJS module `file` (as `require` would) and returns its exports, using and
+ * refreshing its code cache (`<file>.v8-cache`, or `<file>.<key>.v8-cache`; a key is a
+ * lower-case word, anything else is ignored).
+ */
+export function requireWithCodeCache(file: string, opts: { flagsOnHit?: string; key?: string } = {}): { exports: unknown; status: CodeCacheStatus } {
+  const cacheFile = opts.key !== undefined && /^[a-z][a-z-]{0,31}$/.test(opts.key) ? `${file}.${opts.key}.v8-cache` : `${file}.v8-cache`;
   const source = readFileSync(file, 'utf8');
   let cachedData: Buffer | undefined;
   try {
