@@ -5,11 +5,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { restoreTree } from '../restore/tree-restore.js';
 import { seeded, sharedTestRepo, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { Repository } from '../repository/repository.js';
+import { WriteSession } from '../repository/write-session.js';
 import { lookupPath, walkEntries, treeTop } from '../tree/stored.js';
 import { snapshotTree } from './tree-snapshot.js';
 import { expectCode } from '../testing/expect-code.js';
@@ -241,6 +242,46 @@ describe('tree snapshots', () => {
     await restoreTree(shared.repo, r.snapshot, out);
     expect(fs.readFileSync(path.join(out, 'two/b'), 'utf8')).toBe('2');
     expect(fs.readFileSync(path.join(out, 'file.txt'), 'utf8')).toBe('f');
+  });
+
+  it('new tree blobs are stored together: one index lookup and one encode job for many directories, not one each', async () => {
+    const src = path.join(dir, 'many-dirs');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) files[`d${i % 30}/e${i}/f`] = `file ${i}\n`;
+    tree(src, files);
+    const saves = vi.spyOn(WriteSession.prototype, 'saveChunks');
+    try {
+      const r = await snapshotTree(shared.repo, [src], { workers: 0, force: true });
+      // the calls that stored tree blobs (chunk-list blobs are 'list' blobs too)
+      const treeCalls = saves.mock.calls.filter(([type, chunks]) => type === 'list' && chunks.some((c) => Buffer.from(c).toString('latin1', 0, 6) === '{"v":1'));
+      const stored = treeCalls.flatMap(([, chunks]) => chunks).length;
+      expect(stored).toBe(300 + 30 + 1 + 1); // every directory's blob and the top's, once
+      expect(treeCalls.length).toBe(1); // about 60 KB of blobs: one store, at the end
+      const out = path.join(dir, 'many-dirs-out');
+      await restoreTree(shared.repo, r.snapshot, out);
+      expect(fs.readFileSync(path.join(out, 'd7/e157/f'), 'utf8')).toBe('file 157\n');
+      expect((await paths(shared.repo, r.snapshot)).length).toBe(30 + 300 + 300);
+    } finally {
+      saves.mockRestore();
+    }
+  });
+
+  it('every changed file is offered its old version as delta basis, also while earlier batches are still being stored', async () => {
+    const src = path.join(dir, 'deltas');
+    // 1,500 files of 6 KiB: several batches of small files (a batch holds at most 1,000 files)
+    const files: Record<string, Buffer> = {};
+    for (let i = 0; i < 1500; i++) files[`d${i % 3}/f${i}`] = seeded(`delta ${i}`, 6144);
+    tree(src, files);
+    const repo = shared.repo;
+    const a = await snapshotTree(repo, [src], { workers: 0, force: true });
+    expect(a.filesRead).toBe(1500);
+    for (const [p, c] of Object.entries(files)) fs.writeFileSync(path.join(src, p), Buffer.concat([c.subarray(0, 6000), Buffer.from('changed tail'.repeat(12))]));
+    const b = await snapshotTree(repo, [src], { workers: 0 });
+    expect(b.snapshot.parent).toBe(a.snapshot.id);
+    expect(b.filesRead).toBe(1500);
+    // each new chunk is of a changed file whose old version exists: each one had a base offered
+    expect(b.snapshot.summary.newChunks).toBeGreaterThanOrEqual(1500);
+    expect(b.snapshot.summary.deltaCandidates).toBe(b.snapshot.summary.newChunks);
   });
 
   it('bad input: a missing path, a file where a tree is expected, two paths with one base name', async () => {

@@ -132,6 +132,14 @@ const YIELD_MS = 2;
 const BATCH_BYTES = 4 << 20;
 /** Batches queued for the content writer before the walk waits. */
 const MAX_BATCHES = 2;
+/**
+ * New tree blobs are stored together once this many bytes of them wait (and at the end): one
+ * index lookup and one encode job for a few hundred directories, where a job per directory
+ * (870 in the v5 rootfs) cost a lookup, an encode slot, a worker round trip and a pack append
+ * each. The batch is compressed as one frame (blob-codec.ts frames), which also bounds what a
+ * read of one tree blob decodes.
+ */
+const TREE_SAVE_BYTES = 256 << 10;
 
 interface Stats {
   files: number;
@@ -188,6 +196,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
     await walker.finish();
     const top = await walker.saveTree(rootNodes);
     walker.listed.put(top.refs);
+    await walker.storeTrees();
     const root = top.ids;
     const written = await walker.object.finish();
     await session.flush();
@@ -274,6 +283,12 @@ class TreeWalker {
   private failure: { err: unknown } | undefined;
   private idle: (() => void) | undefined;
   private fileNo = 0;
+  /** New tree blobs not stored yet (their ids are known and listed), and their bytes. */
+  private treeBlobs: Uint8Array[] = [];
+  private treeIds: Buffer[] = [];
+  private treeBytes = 0;
+  /** The last store of tree blobs (stores run one after another). */
+  private treeSaving: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly repo: Repository,
@@ -770,7 +785,7 @@ class TreeWalker {
       const regions: [number, number][] = holes ? sparse! : [[0, Number(st.size)]];
       const dataBytes = regions.reduce((a, [, l]) => a + l, 0);
       await this.flushBatch();
-      await this.startFile(rel, dataBytes, old);
+      const oldKey = await this.startFile(rel, dataBytes, old);
       const extentsP = this.object.expect(dataBytes);
       let got = 0;
       let short = false;
@@ -803,6 +818,7 @@ class TreeWalker {
         else if (after.mtimeNs !== st.mtimeNs || after.size !== st.size) this.warn('CHANGED_WHILE_READ', abs, 'changed while it was read: stored as read');
       }
       await this.object.process([{ kind: 'end-content' }]);
+      if (oldKey !== undefined) this.oldFiles.delete(oldKey);
       this.stats.filesRead++;
       this.stats.bytes += got;
       const size = got < dataBytes ? (holes ? Number(st.size) : got) : Number(st.size);
@@ -822,22 +838,31 @@ class TreeWalker {
     }
   }
 
-  private async startFile(rel: string, size: number, old: TreeNode | undefined): Promise<void> {
+  /** A large file's start: its old version offered as delta basis (until its end, see readAndFeed), its 'file' event fed. */
+  private async startFile(rel: string, size: number, old: TreeNode | undefined): Promise<string | undefined> {
     const name = `${++this.fileNo}:${rel}`;
-    if (this.basis && old?.type === 'file' && old.content) {
-      const ext = decodeExtents(old);
-      this.oldFiles.set(pathKey(name).toString('latin1'), { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
-    }
+    const key = this.offerOld(name, old);
     await this.object.process([{ kind: 'file', name, size }]);
+    return key;
+  }
+
+  /**
+   * The parent's version of file `name` (fed next), offered to the content writer as delta
+   * basis (by its path key) until the batch that holds it was processed; returns the key.
+   */
+  private offerOld(name: string, old: TreeNode | undefined): string | undefined {
+    if (!this.basis || old?.type !== 'file' || !old.content) return undefined;
+    const ext = decodeExtents(old);
+    const key = pathKey(name).toString('latin1');
+    this.oldFiles.set(key, { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
+    return key;
   }
 
   /** Queues a small file's bytes; the batch is fed when large enough. */
   private feedWhole(rel: string, data: Buffer, old: TreeNode | undefined): Promise<Extent[]> {
     const name = `${++this.fileNo}:${rel}`;
-    if (this.basis && old?.type === 'file' && old.content) {
-      const ext = decodeExtents(old);
-      this.oldFiles.set(pathKey(name).toString('latin1'), { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
-    }
+    const key = this.offerOld(name, old);
+    if (key !== undefined) this.batchOld.push(key);
     const extents = this.object.expect(data.length);
     this.events.push({ kind: 'file', name, size: data.length });
     if (data.length) this.events.push({ kind: 'content', bytes: data });
@@ -849,18 +874,23 @@ class TreeWalker {
 
   private batching: Promise<void> = Promise.resolve();
   private batchesQueued = 0;
+  /** Path keys of the old versions offered for the files of the batch being filled (dropped once it was processed). */
+  private batchOld: string[] = [];
 
   /** Feeds the queued small files to the content writer (in order, one batch at a time). */
   flushBatch(): Promise<void> {
     const events = this.events;
+    const old = this.batchOld;
     this.events = [];
+    this.batchOld = [];
     this.batchBytes = 0;
     this.batchesQueued++;
     const release = this.arena.seal();
     const p = this.batching
       .then(async () => {
         if (events.length) await this.object.process(events);
-        this.oldFiles.clear();
+        // this batch's old versions only: the walk offers the next batch's while this one is processed
+        for (const k of old) this.oldFiles.delete(k);
       })
       .finally(() => {
         release(); // the content writer copied the batch's bytes
@@ -896,9 +926,32 @@ class TreeWalker {
     if (this.listed.waiting) throw new Error(`internal error: ${this.listed.waiting} places of the chunk lists never filled`);
   }
 
+  /** A new tree blob to store: stored with others once TREE_SAVE_BYTES of them wait (a failure is thrown by finish). */
+  private queueTreeBlob(blob: Uint8Array, id: Buffer): void {
+    this.treeBlobs.push(blob);
+    this.treeIds.push(id);
+    this.treeBytes += blob.length;
+    if (this.treeBytes >= TREE_SAVE_BYTES) void this.detach(this.storeTrees());
+  }
+
+  /** Stores the tree blobs waiting (after the stores before); resolves once they are in the write session. */
+  storeTrees(): Promise<void> {
+    const blobs = this.treeBlobs;
+    const ids = this.treeIds;
+    this.treeBlobs = [];
+    this.treeIds = [];
+    this.treeBytes = 0;
+    const p = this.treeSaving.then(async () => {
+      if (blobs.length) await this.session.saveChunks('list', blobs, ids);
+    });
+    this.treeSaving = p.catch(() => undefined); // rejections go to the caller (detach: finish)
+    return p;
+  }
+
   /**
    * Writes entries as tree blobs (TREE_BLOB_ENTRIES each); returns their hex ids and their
-   * chunk-list entries (for the caller to list in walk order). A blob equal to the parent's
+   * chunk-list entries (for the caller to list in walk order). New blobs are stored with
+   * others (queueTreeBlob; storeTrees after the last). A blob equal to the parent's
    * (`oldTree`: the directory's blobs in the parent snapshot) is stored already: no index
    * lookup. When the entries are the parent's nodes themselves (`same`: the parent's
    * directory as loaded, a one-blob directory), returns `oldTree` itself without encoding anything.
@@ -914,7 +967,7 @@ class TreeWalker {
     for (let i = 0; i < done.length || i === 0; i += TREE_BLOB_ENTRIES) {
       const blob = encodeTreeBlob(done.slice(i, i + TREE_BLOB_ENTRIES));
       const id = this.repo.codec.id(blob);
-      if (oldTree?.[ids.length] !== id.toString('hex')) await this.session.saveChunks('list', [blob], [id]);
+      if (oldTree?.[ids.length] !== id.toString('hex')) this.queueTreeBlob(blob, id);
       refs.push({ id, offset: 0, length: blob.length });
       ids.push(id.toString('hex'));
     }
