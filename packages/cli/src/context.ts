@@ -50,10 +50,11 @@ export function repoLocation(ctx: Context): string {
 /**
  * The backend of a location (local directory or s3:..., see the core's parseLocation); S3
  * settings from STOWAGE_S3_* and the AWS_* environment, notices (a created bucket) on stderr,
- * retries with -v.
+ * retries with -v. SIGINT/SIGTERM (ctx.signal) abort every request of it.
  */
 export function backendFor(ctx: Context, location: string): Promise<Backend> {
   return openBackend(location, {
+    signal: ctx.signal,
     s3: { cacheDir: cacheRoot(ctx), onNotice: (m) => ctx.info(m) },
     // -v shows each retry of a transient storage failure
     retry: { onRetry: (e) => ctx.verbose(`retrying ${e.op} ${e.what} in ${(e.delayMs / 1000).toFixed(1)} s (attempt ${e.attempt + 1}): ${e.error.message}`) },

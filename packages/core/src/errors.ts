@@ -57,11 +57,18 @@ export class StowageError extends Error {
   readonly code: ErrorCode;
   /** True when repeating the same call may succeed (transient backend failure). */
   readonly retryable: boolean;
+  /**
+   * True when the call failed because the other side sent nothing for a timeout (a server that
+   * accepted the request and never answered, or a connect that never completed): retrying such
+   * a call is bounded more tightly than other transient failures (backend/retry.ts).
+   */
+  readonly timedOut: boolean;
 
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { retryable?: boolean }) {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { retryable?: boolean; timedOut?: boolean }) {
     super(message, options);
     this.code = code;
     this.retryable = options?.retryable ?? false;
+    this.timedOut = options?.timedOut ?? false;
   }
 }
 

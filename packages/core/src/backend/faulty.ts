@@ -97,7 +97,7 @@ export function faulty(next: Backend, rules: readonly FaultRule[]): FaultyBacken
     const what = op === 'list' ? `${h.type} files` : pathOf(h);
     const cause = Object.assign(new Error(`${r.error}: ${MESSAGES[r.error]} (injected)`), { code: r.error });
     if (r.error === 'ENOENT') return new StowageError('NOT_FOUND', `${what}: not found (injected)`, { cause });
-    return new StowageError('BACKEND', `${op} ${what}: ${MESSAGES[r.error]} (injected)`, { cause, retryable: RETRYABLE.has(r.error) });
+    return new StowageError('BACKEND', `${op} ${what}: ${MESSAGES[r.error]} (injected)`, { cause, retryable: RETRYABLE.has(r.error), timedOut: r.error === 'TIMEOUT' });
   };
 
   /** Throws the rule's error, after the TIMEOUT's wait. */

@@ -16,6 +16,13 @@ export interface OpenBackendOptions {
   /** Settings for S3 locations (merged over STOWAGE_S3_* from the environment). */
   readonly s3?: S3BackendOptions;
   readonly retry?: RetryOptions;
+  /**
+   * The life of the backend (a command's SIGINT/SIGTERM): when it fires, every request of a
+   * remote backend in flight or waiting to retry is aborted, also where a caller passed no
+   * signal of its own; requests made after it (the command's cleanup: releasing its lock) run.
+   * Local directories do not use it (their calls do not hang on a peer).
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Opens the backend of a location string or parsed location (INVALID_ARGUMENT for a bad one). */
@@ -25,5 +32,5 @@ export async function openBackend(location: string | Location, opts: OpenBackend
   const { S3Backend } = await import('./s3.js');
   const { s3SettingsFromEnv } = await import('./s3-transport.js');
   const s3 = new S3Backend(loc, { ...s3SettingsFromEnv(opts.s3?.env), ...opts.s3 });
-  return retrying(limited(s3), opts.retry);
+  return retrying(limited(s3), { ...opts.retry, ...(opts.signal && { signal: opts.signal }) });
 }

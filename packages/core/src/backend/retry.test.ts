@@ -3,6 +3,7 @@
  * bursts, 5xx, resets, timeouts, truncated reads) are retried with growing, jittered waits;
  * permanent ones never; nothing starts after an abort; bodies go again from their start.
  */
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { isStowageError } from '../errors.js';
 import { code } from '../testing/backend-suite.js';
@@ -43,10 +44,38 @@ describe('retrying', () => {
   });
 
   it.each(['SLOWDOWN', 'HTTP500', 'RESET', 'TIMEOUT', 'EIO'] as const)('retries %s', async (error) => {
-    const { b, f } = setup([{ op: 'load', error, times: 2 }]);
+    const { b, f } = setup([{ op: 'load', error, times: error === 'TIMEOUT' ? 1 : 2 }]);
     await b.save(pack, bytes(100));
     expect(Buffer.from(await b.load(pack)).equals(bytes(100))).toBe(true);
+    expect(f.injected).toBe(error === 'TIMEOUT' ? 1 : 2);
+  });
+
+  it('tries a call that times out twice, not `retries` times: a server that never answers fails the call in two idle timeouts', async () => {
+    const { b, f, events } = setup([{ op: 'load', error: 'TIMEOUT', delayMs: 1 }]);
+    await b.save(pack, bytes(100));
+    const err = await b.load(pack).catch((e: unknown) => e);
+    expect(isStowageError(err, 'BACKEND') && err.retryable && err.timedOut).toBe(true);
     expect(f.injected).toBe(2);
+    expect(events.length).toBe(1);
+    // listings too
+    const l = setup([{ op: 'list', error: 'TIMEOUT', delayMs: 1 }]);
+    const listed = await (async () => {
+      for await (const _ of l.b.list('pack')) void _;
+    })().catch((e: unknown) => e);
+    expect(isStowageError(listed, 'BACKEND') && listed.timedOut).toBe(true);
+    expect(l.f.injected).toBe(2);
+  });
+
+  it('timeouts mixed with other transient failures: only the timeouts count against timeoutAttempts', async () => {
+    const mem = new MemoryBackend();
+    const f = faulty(mem, [
+      { op: 'stat', error: 'SLOWDOWN', times: 3 },
+      { op: 'stat', error: 'TIMEOUT', delayMs: 1, times: 2 },
+    ]);
+    const b = retrying(f, { baseMs: 1, capMs: 2, timeoutAttempts: 3 });
+    await b.save(pack, bytes(10));
+    expect((await b.stat(pack)).size).toBe(10); // 3 throttles + 2 timeouts, then an answer
+    expect(f.injected).toBe(5);
   });
 
   it.each(['FORBIDDEN', 'ENOENT', 'EACCES', 'ENOSPC'] as const)('never retries the permanent %s', async (error) => {
@@ -116,6 +145,47 @@ describe('retrying', () => {
     // an already aborted signal: not even a first attempt
     expect(await code(b.save(pack, bytes(8), { signal: ac.signal }))).not.toBe('ok');
     expect(f.injected).toBe(1);
+  });
+
+  it("the backend's signal (a command's SIGINT) aborts the calls in flight, with or without a signal of their own; later calls run", async () => {
+    const mem = new MemoryBackend();
+    const seen: (AbortSignal | undefined)[] = [];
+    // a server that accepts and never answers: the call ends only through its signal
+    mem.load = (_h, _r, o) => {
+      seen.push(o?.signal);
+      return new Promise((_, reject) => o?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    };
+    mem.isEmpty = (o) => mem.load(pack, undefined, o).then(() => true);
+    const life = new AbortController();
+    const b = retrying(mem, { signal: life.signal });
+    const own = new AbortController();
+    const calls = [b.load(pack), b.isEmpty(), b.load(pack, undefined, { signal: own.signal }), b.load(pack, undefined, { signal: life.signal })];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen.every((s) => s instanceof AbortSignal)).toBe(true);
+    life.abort(new Error('SIGTERM'));
+    const t0 = Date.now();
+    const results = await Promise.allSettled(calls);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+    // a call made after it fired (the interrupted command's cleanup: its lock's release) runs
+    mem.load = MemoryBackend.prototype.load.bind(mem);
+    await mem.save(pack, bytes(5));
+    expect((await b.stat(pack)).size).toBe(5);
+    expect((await b.load(pack)).length).toBe(5);
+    // but not one that passes the fired signal as its own
+    expect(await code(b.stat(pack, { signal: life.signal }))).toBe('ABORTED');
+    // the call's own signal still works alone, and a finished call leaves no listener on the long-lived one
+    const life2 = new AbortController();
+    const silent = new MemoryBackend();
+    silent.load = (_h, _r, o) => new Promise((_, reject) => o?.signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true }));
+    const b2 = retrying(silent, { signal: life2.signal });
+    const own2 = new AbortController();
+    const p = b2.load(pack, undefined, { signal: own2.signal });
+    await new Promise((r) => setTimeout(r, 10));
+    own2.abort();
+    expect((await Promise.allSettled([p]))[0]!.status).toBe('rejected');
+    expect(life2.signal.aborted).toBe(false);
+    expect(getEventListeners(life2.signal, 'abort').length).toBe(0);
   });
 });
 

@@ -8,6 +8,17 @@
  * clients throttled at once spread out. No retry starts once the operation's signal is
  * aborted: the wait ends with ABORTED.
  *
+ * A call that failed because the server sent nothing for its idle timeout (`timedOut`: it
+ * accepted the request and never answered, or the connect never completed) is tried at most
+ * `timeoutAttempts` times (default 2), whatever `retries` says: a silent server rarely starts
+ * answering on a later attempt, and six retries of a 60 s idle timeout held one request for
+ * seven minutes. Throttling, 5xx answers and resets keep the full schedule.
+ *
+ * `signal` (the backend's life, usually the command's: SIGINT/SIGTERM) aborts every call in
+ * flight when it fires, the request as well as a backoff wait, also for callers that pass no
+ * signal of their own. Calls that start after it fired run as if it had not: they are the
+ * interrupted command's cleanup (its lock's release), each still bounded by the timeouts.
+ *
  * Bodies are byte arrays, so a retried save sends the whole body again from its start; a
  * retried ranged read fills the target again from its start; a retried list skips the names
  * it already gave. A create-only save whose earlier attempt failed in flight may find the
@@ -29,6 +40,10 @@ export interface RetryOptions {
   readonly onRetry?: (e: RetryEvent) => void;
   /** Random source in [0, 1) (tests). */
   readonly random?: () => number;
+  /** Attempts of one call that may end by a timeout before its error is final (default 2). */
+  readonly timeoutAttempts?: number;
+  /** Aborts the calls in flight when it fires (with each call's own signal, whichever fires first); later calls run (cleanup). */
+  readonly signal?: AbortSignal;
 }
 
 export interface RetryEvent {
@@ -75,27 +90,49 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
   const base = opts.baseMs ?? 200;
   const cap = opts.capMs ?? 5000;
   const random = opts.random ?? Math.random;
+  const timeoutAttempts = opts.timeoutAttempts ?? 2;
+  const life = opts.signal;
   let retried = 0;
 
-  async function attempt<T>(op: string, what: string, signal: AbortSignal | undefined, fn: (attempt: number) => Promise<T>): Promise<T> {
-    for (let n = 0; ; n++) {
-      signal?.throwIfAborted();
-      try {
-        return await fn(n);
-      } catch (err) {
-        if (!isTransient(err) || n >= retries || signal?.aborted) throw err;
-        const delayMs = Math.floor(random() * Math.min(cap, base * 2 ** n));
-        opts.onRetry?.({ op, what, attempt: n + 1, delayMs, error: err as StowageError });
-        retried++;
-        await sleep(delayMs, signal);
-      }
+  /** Whether a call that failed with `err` after `n` retries and `timeouts` timeouts is final. */
+  const final = (err: unknown, n: number, timeouts: number, signal: AbortSignal | undefined): boolean =>
+    !isTransient(err) || n >= retries || signal?.aborted === true || ((err as StowageError).timedOut && timeouts >= timeoutAttempts);
+
+  /** Runs `fn` with the call's options, their signal joined with the backend's life. */
+  async function joined<O extends OpOptions, T>(o: O | undefined, fn: (o: O | undefined) => Promise<T>): Promise<T> {
+    if (!life || life.aborted || o?.signal === life) return fn(o);
+    if (!o?.signal) return fn({ ...o, signal: life } as O);
+    const link = linkSignals(o.signal, life);
+    try {
+      return await fn({ ...o, signal: link.signal });
+    } finally {
+      link.done();
     }
   }
 
-  const saveWith = (h: Handle, write: () => Promise<void>, size: number, o?: SaveOptions) =>
-    attempt('save', pathOf(h), o?.signal, async (n) => {
+  function attempt<O extends OpOptions, T>(op: string, what: string, o: O | undefined, fn: (attempt: number, o: O | undefined) => Promise<T>): Promise<T> {
+    return joined(o, async (o) => {
+      const signal = o?.signal;
+      for (let n = 0, timeouts = 0; ; n++) {
+        if (signal?.aborted) throw aborted(signal);
+        try {
+          return await fn(n, o);
+        } catch (err) {
+          if ((err as StowageError).timedOut) timeouts++;
+          if (final(err, n, timeouts, signal)) throw err;
+          const delayMs = Math.floor(random() * Math.min(cap, base * 2 ** n));
+          opts.onRetry?.({ op, what, attempt: n + 1, delayMs, error: err as StowageError });
+          retried++;
+          await sleep(delayMs, signal);
+        }
+      }
+    });
+  }
+
+  const saveWith = (h: Handle, write: (o: SaveOptions | undefined) => Promise<void>, size: number, o?: SaveOptions) =>
+    attempt('save', pathOf(h), o, async (n, o) => {
       try {
-        await write();
+        await write(o);
       } catch (err) {
         // an earlier attempt may have landed before its answer was lost
         if (n > 0 && !o?.overwrite && isStowageError(err, 'ALREADY_EXISTS')) {
@@ -114,48 +151,57 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
       return retried;
     },
     next,
-    save: (h, data, o) => saveWith(h, () => next.save(h, data, o), data.length, o),
+    save: (h, data, o) => saveWith(h, (o) => next.save(h, data, o), data.length, o),
     ...(next.saveParts && {
       saveParts: (h: Handle, parts: readonly Uint8Array[], o?: SaveOptions) =>
         saveWith(
           h,
-          () => next.saveParts!(h, parts, o),
+          (o) => next.saveParts!(h, parts, o),
           parts.reduce((s, p) => s + p.length, 0),
           o,
         ),
     }),
-    load: (h: Handle, range?: Range, o?: OpOptions) => attempt('load', pathOf(h), o?.signal, () => next.load(h, range, o)),
+    load: (h: Handle, range?: Range, o?: OpOptions) => attempt('load', pathOf(h), o, (_, o) => next.load(h, range, o)),
     ...(next.loadInto && {
-      loadInto: (h: Handle, range: Range, target: Uint8Array, o?: OpOptions) => attempt('load', pathOf(h), o?.signal, () => next.loadInto!(h, range, target, o)),
+      loadInto: (h: Handle, range: Range, target: Uint8Array, o?: OpOptions) => attempt('load', pathOf(h), o, (_, o) => next.loadInto!(h, range, target, o)),
     }),
-    stat: (h, o) => attempt('stat', pathOf(h), o?.signal, () => next.stat(h, o)),
-    exists: (h, o) => attempt('stat', pathOf(h), o?.signal, () => next.exists(h, o)),
-    list(type: FileType, o?: OpOptions): AsyncIterable<FileInfo> {
+    stat: (h, o) => attempt('stat', pathOf(h), o, (_, o) => next.stat(h, o)),
+    exists: (h, o) => attempt('stat', pathOf(h), o, (_, o) => next.exists(h, o)),
+    list(type: FileType, own?: OpOptions): AsyncIterable<FileInfo> {
       return {
         async *[Symbol.asyncIterator]() {
-          const seen = new Set<string>();
-          for (let n = 0; ; n++) {
-            o?.signal?.throwIfAborted();
-            try {
-              for await (const f of next.list(type, o)) {
-                if (seen.has(f.name)) continue;
-                seen.add(f.name);
-                yield f;
+          const live = life && !life.aborted ? life : undefined;
+          const link = live && own?.signal && own.signal !== live ? linkSignals(own.signal, live) : undefined;
+          const signal = link?.signal ?? own?.signal ?? live;
+          const o = signal === own?.signal ? own : { ...own, signal };
+          try {
+            const seen = new Set<string>();
+            for (let n = 0, timeouts = 0; ; n++) {
+              if (signal?.aborted) throw aborted(signal);
+              try {
+                for await (const f of next.list(type, o)) {
+                  if (seen.has(f.name)) continue;
+                  seen.add(f.name);
+                  yield f;
+                }
+                return;
+              } catch (err) {
+                if ((err as StowageError).timedOut) timeouts++;
+                if (final(err, n, timeouts, signal)) throw err;
+                const delayMs = Math.floor(random() * Math.min(cap, base * 2 ** n));
+                opts.onRetry?.({ op: 'list', what: `${type} files`, attempt: n + 1, delayMs, error: err as StowageError });
+                retried++;
+                await sleep(delayMs, signal);
               }
-              return;
-            } catch (err) {
-              if (!isTransient(err) || n >= retries || o?.signal?.aborted) throw err;
-              const delayMs = Math.floor(random() * Math.min(cap, base * 2 ** n));
-              opts.onRetry?.({ op: 'list', what: `${type} files`, attempt: n + 1, delayMs, error: err as StowageError });
-              retried++;
-              await sleep(delayMs, o?.signal);
             }
+          } finally {
+            link?.done();
           }
         },
       };
     },
     remove: (h, o) =>
-      attempt('remove', pathOf(h), o?.signal, async (n) => {
+      attempt('remove', pathOf(h), o, async (n, o) => {
         try {
           await next.remove(h, o);
         } catch (err) {
@@ -164,12 +210,36 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
           throw err;
         }
       }),
-    isEmpty: (o) => attempt('list', 'repository', o?.signal, () => next.isEmpty(o)),
-    create: (o) => attempt('create', 'repository', o?.signal, () => next.create(o)),
+    isEmpty: (o) => attempt('list', 'repository', o, (_, o) => next.isEmpty(o)),
+    create: (o) => attempt('create', 'repository', o, (_, o) => next.create(o)),
     ...(next.removeTemporary && {
-      removeTemporary: (types: readonly FileType[], o?: OpOptions) => attempt('remove temporary files', 'repository', o?.signal, () => next.removeTemporary!(types, o)),
+      removeTemporary: (types: readonly FileType[], o?: OpOptions) => attempt('remove temporary files', 'repository', o, (_, o) => next.removeTemporary!(types, o)),
     }),
     close: () => next.close(),
   };
   return b;
+}
+
+/**
+ * A signal that fires when either of two does (with that one's reason), and `done` to detach
+ * it from both when the call ends: Node 20's first releases lack AbortSignal.any, and a
+ * listener left on the backend's long-lived signal per call would pile up.
+ */
+function linkSignals(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; done: () => void } {
+  const c = new AbortController();
+  const fromA = () => c.abort(a.reason);
+  const fromB = () => c.abort(b.reason);
+  if (a.aborted) fromA();
+  else if (b.aborted) fromB();
+  else {
+    a.addEventListener('abort', fromA, { once: true });
+    b.addEventListener('abort', fromB, { once: true });
+  }
+  return {
+    signal: c.signal,
+    done: () => {
+      a.removeEventListener('abort', fromA);
+      b.removeEventListener('abort', fromB);
+    },
+  };
 }

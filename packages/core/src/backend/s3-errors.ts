@@ -62,10 +62,10 @@ export function mapS3Error(err: unknown, op: string, what: string, bucket: strin
   const sock = socketCode(err);
   if (sock) {
     const hint = sock === 'ECONNREFUSED' ? ': connection refused (is the endpoint right and the server running?)' : sock === 'ENOTFOUND' ? ': host not found' : `: ${sock}`;
-    return new StowageError('BACKEND', `${op} ${what}${hint}`, { cause: err, retryable: TRANSIENT_SOCKET.has(sock) });
+    return new StowageError('BACKEND', `${op} ${what}${hint}`, { cause: err, retryable: TRANSIENT_SOCKET.has(sock), timedOut: sock === 'ETIMEDOUT' });
   }
   if (TRANSIENT_NAMES.has(name) || TRANSIENT_NAMES.has(code) || (status !== undefined && TRANSIENT_STATUS.has(status)))
-    return new StowageError('BACKEND', `${op} ${what}: ${name || `HTTP ${status}`}${msg && msg !== name ? `: ${msg}` : ''}`, { cause: err, retryable: true });
+    return new StowageError('BACKEND', `${op} ${what}: ${name || `HTTP ${status}`}${msg && msg !== name ? `: ${msg}` : ''}`, { cause: err, retryable: true, timedOut: name === 'TimeoutError' });
   return new StowageError('BACKEND', `${op} ${what}: ${name && name !== 'Error' ? `${name}: ` : ''}${msg}${status ? ` (HTTP ${status})` : ''}`, { cause: err });
 }
 
