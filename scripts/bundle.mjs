@@ -51,3 +51,6 @@ await build({
   entryPoints: ['packages/core/dist/repository/codec-worker.js'],
   outfile: 'packages/cli/dist/codec-worker.cjs',
 });
+// The tree restore's file writer thread (core restore/tree-writer-worker.ts), CommonJS for the
+// same reason; restore/tree-writer.ts finds it beside the main bundle.
+await build({ ...common, format: 'cjs', banner: {}, entryPoints: ['packages/core/dist/restore/tree-writer-worker.js'], outfile: 'packages/cli/dist/tree-writer.cjs' });

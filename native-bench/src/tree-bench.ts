@@ -12,6 +12,12 @@
  * peak RSS.
  * Part 2, generated trees of small files (default 10,000 and 1,000,000; 1,000 files a directory,
  * 50..2,000 bytes each): first snapshot and repeat, peak RSS (the memory bound of item 2).
+ * Part "restore" (not in the default parts): the restore of v5 alone, again and again, from the
+ * repositories an earlier rootfs run left in --tmp: an untimed round first (caches: V8's code
+ * cache of a fresh build, the page cache), then --restores rounds in which every tool (and
+ * every Stowage build of --builds, all on the one Stowage repository) restores in turn, each
+ * into a fresh ext4 of its own; the first timed round is checked with rsync. Medians per tool
+ * and their ratio to restic's.
  *
  * Each step is its own process, timed around the spawn; peak RSS and CPU from GNU time. The
  * machine's load average is recorded at every step: other engineers share the machine.
@@ -19,6 +25,7 @@
  *   node native-bench/dist/tree-bench.js [--corpus /work/corpus/deb] [--tools stowage,restic,borg]
  *     [--files 10000,1000000] [--files-tools stowage,restic,borg] [--parts rootfs,files]
  *     [--tmp /work/bench-tmp/tree] [--out native-bench/results/tree.json]
+ *     [--restores 5] [--builds before=/tmp/before,after=.]   (part "restore")
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
@@ -39,6 +46,8 @@ const { values } = parseArgs({
     'files-tools': { type: 'string', default: 'stowage,restic,borg' },
     parts: { type: 'string', default: 'rootfs,files' },
     tmp: { type: 'string', default: '/work/bench-tmp/tree' },
+    restores: { type: 'string', default: '5' },
+    builds: { type: 'string', default: '' },
     out: { type: 'string', default: join(ROOT, 'native-bench/results/tree.json') },
   },
 });
@@ -93,7 +102,7 @@ interface Step {
 }
 
 const steps: Step[] = [];
-const summary: Record<string, Record<string, number | string | null>> = {};
+const summary: Record<string, Record<string, number | string | null | number[]>> = {};
 
 function sh(cmd: string): void {
   const r = spawnSync('bash', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -219,6 +228,61 @@ function unmount(work: string): void {
   if (existsSync(join(work, 'mnt'))) spawnSync('umount', [join(work, 'mnt')], { stdio: 'ignore' });
 }
 
+/**
+ * The restore of v5 alone, `--restores` rounds of every tool in turn (see the file comment);
+ * `--builds name=root,...` restores with each of those Stowage checkouts instead of this one.
+ */
+async function restorePart(tools: string[]): Promise<void> {
+  const builds = list(values.builds!).map((b) => {
+    const [name, root] = b.split('=');
+    if (!name || !root) throw new Error(`--builds: name=root, not ${b}`);
+    return { name: `stowage-${name}`, root: resolve(root) };
+  });
+  const runs: { name: string; tool: Tool; work: string }[] = [];
+  for (const t of tools) {
+    const work = join(TMP, `rootfs-${t}`);
+    if (!existsSync(join(work, 'repo')) || !existsSync(join(work, 'volume'))) throw new Error(`${work}: no repository and volume of an earlier rootfs run (run --parts rootfs first)`);
+    if (t === 'stowage' && builds.length > 0) {
+      for (const b of builds) runs.push({ name: b.name, work, tool: { ...TOOLS.stowage!, restore: (r, o) => [...stowageArgv(b.root), '-r', r, 'restore', 'latest', o] } });
+    } else runs.push({ name: t, tool: TOOLS[t]!, work });
+  }
+  const times = new Map<string, { s: number[]; cpu: number[] }>();
+  const rounds = Number(values.restores);
+  for (let round = 0; round <= rounds; round++) {
+    for (const { name, tool, work } of runs) {
+      env.STOWAGE_CACHE_DIR = join(work, 'cache');
+      env.RESTIC_CACHE_DIR = join(work, 'cache');
+      env.BORG_BASE_DIR = join(work, 'borg-base');
+      unmount(work);
+      const target = restoreTarget(work);
+      const r = await step(name, round === 0 ? 'restore v5 (untimed)' : `restore v5 #${round}`, tool.restore(join(work, 'repo'), target.dir, 'v5-again'));
+      if (round === 1) {
+        const diff = spawnSync('bash', ['-c', `rsync -naHAXci --numeric-ids "${work}/volume/" "${join(target.dir, tool.landing(join(work, 'volume')))}/" | wc -l`])
+          .stdout.toString()
+          .trim();
+        console.log(`${name}: rsync -naHAXc differences after restore: ${diff}`);
+        if (diff !== '0') summary[`restore ${name} rsync differences`] = { lines: Number(diff) };
+      }
+      target.release();
+      if (round === 0 || r.code !== 0) continue;
+      const t = times.get(name) ?? { s: [], cpu: [] };
+      t.s.push(r.seconds);
+      t.cpu.push(r.cpuSeconds ?? NaN);
+      times.set(name, t);
+    }
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const restic = times.get('restic');
+  for (const [name, t] of times) {
+    const ratio = restic ? median(t.s) / median(restic.s) : null;
+    summary[`restore ${name}`] = { restoreSeconds: t.s.map((x) => Number(x.toFixed(3))), cpuSeconds: t.cpu, medianSeconds: median(t.s), medianCpuSeconds: median(t.cpu), ratioToRestic: ratio };
+    console.log(
+      `${name}: restore v5 median ${median(t.s).toFixed(2)} s (${t.s.map((x) => x.toFixed(2)).join(' / ')}), CPU median ${median(t.cpu).toFixed(2)} s${ratio === null ? '' : `, ${ratio.toFixed(2)} x restic's`}`,
+    );
+  }
+  save();
+}
+
 /** n small files, 1,000 a directory, 50..2,000 bytes of mixed text/random each (deterministic). */
 function generate(dir: string, n: number): void {
   if (existsSync(join(dir, '.done'))) return;
@@ -275,6 +339,7 @@ async function main(): Promise<void> {
   const parts = list(values.parts!);
   const tools = list(values.tools!).filter((t) => installed(t) || (console.log(`skipped ${t}: not installed`), false));
   if (parts.includes('rootfs')) await rootfsPart(tools);
+  if (parts.includes('restore')) await restorePart(tools);
   if (parts.includes('files')) await filesPart(list(values.files!).map(Number), list(values['files-tools']!).filter(installed));
   save();
   console.log(`results: ${OUT}`);

@@ -11,10 +11,15 @@
  *   and directories (object/read-window.ts: one index lookup per window, pack reads
  *   grouped, every blob decoded and verified once on the codec workers, delta bases
  *   included), WINDOWS_AHEAD windows prepared while one is written.
- * - Files below SYNC_WRITE are written, chowned and chmodded with synchronous calls (a
- *   thread-pool round trip per call costs more than the call); larger ones asynchronously.
- * - mtimes go to the fs helper without a round trip each (its requests are batched and
- *   answered in order); a directory's request follows its contents' requests.
+ * - The files' writes (create, write, truncate, chown, chmod, close) are made per window on
+ *   a thread of their own (restore/tree-writer.ts), in walk order, while this thread walks on
+ *   and plans the next windows; a file's extended attributes and mtime are set here once
+ *   its window's answer says it is complete. A chown or chmod that would set what a new
+ *   entry has already is left out when the target passes nothing on (inheritsNothing).
+ * - An mtime of whole seconds (tar archives', container layers') is set by the writer on the
+ *   open file, or here with lutimes (both exact then: file-writes.ts wholeSeconds); other
+ *   mtimes go to the fs helper without a round trip each (its requests are batched and
+ *   answered in order). A directory's mtime is set once its contents are complete.
  * - Directory trees are loaded TREE_BATCH subdirectories at a time (one lookup, frames
  *   decoded once, on this thread: the walk needs no codec worker to start).
  *
@@ -23,26 +28,9 @@
  * slots). The walk waits while WINDOWS_AHEAD windows wait to be written.
  */
 import * as fs from 'node:fs/promises';
-import {
-  chmodSync,
-  closeSync,
-  constants as C,
-  fchmodSync,
-  fchownSync,
-  ftruncateSync,
-  lchownSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  rmdirSync,
-  rmSync,
-  symlinkSync,
-  writeSync,
-} from 'node:fs';
+import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import * as nodePath from 'node:path';
-import { setAttributeSync } from '@napi-rs/xattr';
+import { listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
 import { StowageError } from '../errors.js';
 import { isFatalWriteError, targetWriteError } from '../util/fs-error.js';
@@ -54,7 +42,10 @@ import type { Snapshot } from '../snapshot/manifest.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { decodeExtents, nodeName, symlinkTarget, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
 import { loadEntriesOf, lookupPath } from '../tree/stored.js';
-import { buildWindow, windowRings, type BuiltWindow, type WindowRings } from '../object/read-window.js';
+import { buildPlannedWindow, windowRings, type BuiltWindow, type WindowRings } from '../object/read-window.js';
+import { WindowPlanner, type CarryOptions } from '../object/window-plan.js';
+import { answerError, CHMOD, CHOWN, encodeBatch, FIRST, LAST, MTIME, wholeSeconds, type SegmentSpec, type WriteAnswer, type WriteBatch } from './file-writes.js';
+import { TreeWriter } from './tree-writer.js';
 
 export interface TreeRestoreOptions {
   /** Restore into a non-empty directory, replacing entries of the same names. */
@@ -84,20 +75,25 @@ const WINDOW_BYTES = 8 << 20;
 const WINDOW_FILES = 4096;
 /** Windows built (read, decoded) ahead of the one being written. */
 const WINDOWS_AHEAD = 2;
-/** Files up to this size are written with synchronous calls. */
-const SYNC_WRITE = 256 << 10;
+/**
+ * Windows planned beyond the one being built, and decoded blobs kept for them (object/
+ * window-plan.ts): a frame whose members several windows need is decompressed once, its
+ * members for later windows kept aside (shared memory, touched only as used).
+ */
+const CARRY: CarryOptions = { horizon: 4, budget: 16 << 20 };
 /** Subdirectories whose trees are loaded in one batch. */
 const TREE_BATCH = 64;
 const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
+const S_ISGID = 0o2000;
 
 /** Restores `snap` (a tree snapshot) into directory `target`. TARGET_EXISTS when it is not empty and no overwrite. */
 export async function restoreTree(repo: Repository, snap: Snapshot, target: string, opts: TreeRestoreOptions = {}): Promise<TreeRestoreResult> {
   const { node: top, entries } = await lookupPath(repo, snap, opts.subpath ?? '');
   const dest = nodePath.resolve(target);
-  await prepareTarget(dest, opts.overwrite ?? false);
-  const r = new TreeRestorer(repo, opts);
+  const emptied = await prepareTarget(dest, opts.overwrite ?? false);
+  const r = new TreeRestorer(repo, opts, emptied && inheritsNothing(dest));
   try {
     if (entries) {
       const kids = await r.contents(Buffer.from(dest), entries, '', false);
@@ -120,7 +116,8 @@ export async function restoreTree(repo: Repository, snap: Snapshot, target: stri
   return r.result();
 }
 
-async function prepareTarget(dest: string, overwrite: boolean): Promise<void> {
+/** Creates `dest` or checks that it is an empty directory (or overwrite); true when it is empty now. */
+async function prepareTarget(dest: string, overwrite: boolean): Promise<boolean> {
   let names: string[];
   try {
     const st = await fs.stat(dest);
@@ -131,9 +128,30 @@ async function prepareTarget(dest: string, overwrite: boolean): Promise<void> {
     await mkdirs(dest).catch((e: unknown) => {
       throw unwritable(e, dest);
     });
-    return;
+    return true;
   }
   if (names.length > 0 && !overwrite) throw new StowageError('TARGET_EXISTS', `${dest} is not empty (use --overwrite to restore into it)`);
+  return names.length === 0;
+}
+
+/**
+ * True when what is created in directory `dest` gets exactly the mode asked for minus the
+ * umask, and the creator's owner and group: `dest` has no setgid bit (new entries would take
+ * its group, new directories the bit) and no default ACL (new entries would take its entries
+ * and mask instead of the umask). Then the restore may leave out a chown or chmod that would
+ * set what an entry already has (TreeRestorer.made).
+ */
+function inheritsNothing(dest: string): boolean {
+  try {
+    if (statSync(dest).mode & S_ISGID) return false;
+  } catch {
+    return false;
+  }
+  try {
+    return !listAttributesSync(dest).includes('system.posix_acl_default');
+  } catch {
+    return true; // no extended attributes on this file system: no ACLs either
+  }
 }
 
 /** A file system error while writing the target: NO_SPACE or TARGET_UNWRITABLE naming the path (util/fs-error.ts). */
@@ -153,18 +171,16 @@ interface Pending {
   readonly done: Promise<boolean>;
 }
 
-/** A regular file whose content goes through the windows. */
+/** A regular file whose content goes through the windows (and the writer). */
 interface FileJob {
+  /** Its number for the writer. */
+  readonly id: number;
   readonly path: Buffer;
   readonly node: TreeNode;
-  /** Data regions (the whole file, or a sparse file's regions): where the content bytes go. */
-  readonly regions: readonly [number, number][];
-  region: number;
-  pos: number;
-  regionLeft: number;
+  /** Content bytes written so far. */
   written: number;
-  fd?: number;
-  fh?: fs.FileHandle;
+  /** The writer sets its mtime (whole seconds). */
+  mtimeSet: boolean;
   resolve(ok: boolean): void;
 }
 
@@ -194,30 +210,46 @@ class TreeRestorer {
   private readonly include: Ignore | undefined;
   private readonly exclude: Ignore | undefined;
   private readonly root = process.getuid?.() === 0;
+  /**
+   * What an entry this restore creates gets without a call, when the target passes on
+   * nothing (inheritsNothing): this process's owner and group, the mode asked for minus the
+   * umask. Then a chown or chmod that would set exactly that is left out (a rootfs: most
+   * entries are root's, most modes 0644/0755). Undefined: every entry gets both calls.
+   */
+  private readonly made: { readonly uid: number; readonly gid: number; readonly umask: number } | undefined;
   private files = 0;
   private dirs = 0;
   private others = 0;
   private bytes = 0;
   private window: Window = { refs: [], segments: [], bytes: 0 };
-  /** Windows dispatched and not written yet. */
+  /** Windows dispatched and not built yet. */
   private windowsQueued = 0;
+  private readonly planner: WindowPlanner;
+  /** Windows given to the planner whose building has not started, with their writer batches, in order. */
+  private readonly planned: { readonly w: Window; readonly batch: WriteBatch }[] = [];
+  /** Built windows given to the writer, in order. */
+  private posted: Promise<void> = Promise.resolve();
+  /** Answers of the writer handled, in order. */
   private written: Promise<void> = Promise.resolve();
+  private readonly writer = TreeWriter.start();
+  private jobs = 0;
   private roomFor: (() => void) | undefined;
   /** Helper requests not answered yet. */
   private helperCalls = 0;
   private helperIdle: (() => void) | undefined;
   private failure: { err: unknown } | undefined;
   private readonly stop = new AbortController();
-  /** Files open across windows (large ones), closed when abandoned. */
-  private readonly open = new Set<FileJob>();
 
   constructor(
     private readonly repo: Repository,
     private readonly opts: TreeRestoreOptions,
+    clean: boolean,
   ) {
+    this.made = clean && process.geteuid && process.getegid ? { uid: process.geteuid(), gid: process.getegid(), umask: process.umask() } : undefined;
     this.pool = repo.codecs();
     this.treePool = repo.codecs(0);
     this.rings = this.pool.maxWorkers > 0 ? windowRings(WINDOW_BYTES, repo.config.chunker.maxSize) : undefined;
+    this.planner = new WindowPlanner(repo, this.rings && CARRY);
     if (opts.includes?.length) this.include = ignore().add([...opts.includes]);
     if (opts.excludes?.length) this.exclude = ignore().add([...opts.excludes]);
   }
@@ -227,6 +259,7 @@ class TreeRestorer {
   }
 
   async close(): Promise<void> {
+    await this.writer.close();
     await this.helper.close();
   }
 
@@ -251,6 +284,8 @@ class TreeRestorer {
   /** After the walk: writes what is queued, waits for `top` (every entry's completion) and every helper call. */
   async finish(top: Promise<unknown>): Promise<void> {
     this.dispatch();
+    while (this.planned.length > 0) this.build();
+    await this.posted;
     await this.written;
     this.check();
     await Promise.race([top, new Promise<void>((_, reject) => this.stop.signal.addEventListener('abort', () => reject(this.failure!.err), { once: true }))]);
@@ -262,9 +297,9 @@ class TreeRestorer {
   /** After a failure: nothing more is written; waits for the windows in flight (their reads end) and closes open files. */
   async abandon(err: unknown): Promise<void> {
     this.fail(err);
+    await this.posted;
     await this.written;
-    for (const j of this.open) await closeJob(j).catch(() => undefined);
-    this.open.clear();
+    await this.writer.abandon();
   }
 
   /**
@@ -326,10 +361,13 @@ class TreeRestorer {
     if (this.opts.overwrite) clear(path, n.type === 'dir');
     switch (n.type) {
       case 'dir': {
+        // created with its own mode when nothing is inherited (the owner may always write, to fill it)
+        let created: number | undefined = this.made ? (n.mode & 0o777) | 0o700 : 0o700;
         try {
-          mkdirSync(path, { mode: 0o700 });
+          mkdirSync(path, { mode: created });
         } catch (e) {
           if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+          created = undefined;
         }
         const kids = await this.contents(path, await tree(), rel, included);
         return this.after(kids, () => {
@@ -338,7 +376,7 @@ class TreeRestorer {
             return false;
           }
           this.dirs++;
-          this.meta(path, n);
+          this.meta(path, n, created);
           return true;
         });
       }
@@ -347,7 +385,8 @@ class TreeRestorer {
       case 'symlink':
         symlinkSync(symlinkTarget(n), path);
         this.others++;
-        break;
+        this.meta(path, n, 0o777); // a symlink's own mode is never set
+        return { done: Promise.resolve(true) };
       case 'fifo':
       case 'char':
       case 'block': {
@@ -408,13 +447,12 @@ class TreeRestorer {
         key,
         done.then((ok) => (ok ? path : undefined)),
       );
-    const job: FileJob = { path, node: n, regions: n.sparse ?? [[0, n.size ?? 0]], region: 0, pos: 0, regionLeft: 0, written: 0, resolve };
-    job.pos = job.regions[0]?.[0] ?? 0;
-    job.regionLeft = job.regions[0]?.[1] ?? 0;
+    const job: FileJob = { id: this.jobs++, path, node: n, written: 0, mtimeSet: false, resolve };
     const extents = decodeExtents(n);
     if (extents.length === 0) {
-      // nothing to read (empty, or all holes): written now
-      await this.write({ job, bytes: 0, first: true, last: true }, []);
+      // nothing to read (empty, or all holes): created with the window's files
+      this.window.segments.push({ job, bytes: 0, first: true, last: true });
+      if (this.window.segments.length >= WINDOW_FILES) await this.dispatched();
       return { done };
     }
     let seg = 0;
@@ -430,25 +468,36 @@ class TreeRestorer {
         w.segments.push({ job, bytes: seg, first: firstSeg, last });
         seg = 0;
         firstSeg = false;
-        if (w.bytes >= WINDOW_BYTES || w.segments.length >= WINDOW_FILES) {
-          this.dispatch();
-          while (this.windowsQueued > WINDOWS_AHEAD && !this.failure) await new Promise<void>((r) => (this.roomFor = r));
-          this.check();
-        }
+        if (w.bytes >= WINDOW_BYTES || w.segments.length >= WINDOW_FILES) await this.dispatched();
       }
     }
     return { done };
   }
 
-  /** Starts reading the queued window; it is written after the windows before it. */
+  /** Dispatches the queued window; resolves once no more than WINDOWS_AHEAD (beyond the planner's horizon) wait to be built. */
+  private async dispatched(): Promise<void> {
+    this.dispatch();
+    while (this.windowsQueued > WINDOWS_AHEAD + this.planner.horizon && !this.failure) await new Promise<void>((r) => (this.roomFor = r));
+    this.check();
+  }
+
+  /** Queues the current window with the planner (its index lookup starts); builds the windows the planner has seen far enough past. */
   private dispatch(): void {
     const w = this.window;
-    if (w.refs.length === 0) return;
+    if (w.segments.length === 0) return;
     this.window = { refs: [], segments: [], bytes: 0 };
-    const built = buildWindow(this.repo, this.pool, w.refs, this.rings, this.stop.signal);
-    built.catch(() => undefined);
+    this.planner.add(w.refs);
+    this.planned.push({ w, batch: this.batch(w) });
     this.windowsQueued++;
-    this.written = this.written.then(async () => {
+    while (this.planner.queued > this.planner.horizon) this.build();
+  }
+
+  /** Starts reading the oldest planned window; the writer gets it after the windows before it. */
+  private build(): void {
+    const { w, batch } = this.planned.shift()!;
+    const built = buildPlannedWindow(this.repo, this.pool, this.planner.next(), this.rings, this.stop.signal);
+    built.catch(() => undefined);
+    this.posted = this.posted.then(async () => {
       let b: BuiltWindow;
       try {
         b = await built;
@@ -459,104 +508,94 @@ class TreeRestorer {
         this.windowsQueued--;
         this.roomFor?.();
       }
-      try {
-        if (!this.failure) await this.writeWindow(w, b.pieces);
-      } catch (err) {
-        this.fail(err);
-      } finally {
+      if (this.failure) {
         b.release();
+        return;
       }
+      // one piece in shared memory (read in place by the writer), else the pieces copied into one
+      const data = b.pieces.length === 1 ? b.pieces[0]! : Buffer.concat(b.pieces);
+      const answer = this.writer.write(batch, data);
+      this.written = this.written.then(() =>
+        answer
+          .then(
+            (a) => this.answered(w, a),
+            (err: unknown) => this.fail(err),
+          )
+          .finally(() => b.release()),
+      );
     });
   }
 
-  /** Writes a window's bytes to its files, segment by segment. */
-  private async writeWindow(w: Window, pieces: readonly Buffer[]): Promise<void> {
-    let p = 0;
-    let at = 0;
+  /** The writer's batch of a window's segments (owner and mode left out where a new file has them already). */
+  private batch(w: Window): WriteBatch {
+    const specs: SegmentSpec[] = [];
     for (const seg of w.segments) {
-      const bufs: Buffer[] = [];
-      let need = seg.bytes;
-      while (need > 0) {
-        const piece = pieces[p]!;
-        const take = Math.min(need, piece.length - at);
-        bufs.push(piece.subarray(at, at + take));
-        at += take;
-        need -= take;
-        if (at === piece.length) {
-          p++;
-          at = 0;
-        }
+      const j = seg.job;
+      const flags = (seg.first ? FIRST : 0) | (seg.last ? LAST : 0);
+      if (!seg.first) {
+        specs.push({ job: j.id, flags, bytes: seg.bytes });
+        continue;
       }
-      await this.write(seg, bufs);
-      if (this.failure) return;
+      const n = j.node;
+      const openMode = this.made ? n.mode & 0o777 : 0o600;
+      const mtime = wholeSeconds(n.mtime);
+      j.mtimeSet = mtime !== undefined;
+      specs.push({
+        job: j.id,
+        flags: flags | (this.root && !this.ownerIs(n) ? CHOWN : 0) | (this.modeIs(n, openMode) ? 0 : CHMOD) | (j.mtimeSet ? MTIME : 0),
+        bytes: seg.bytes,
+        path: j.path,
+        openMode,
+        mode: n.mode & 0o7777,
+        uid: n.uid,
+        gid: n.gid,
+        size: n.size ?? 0,
+        mtime,
+        regions: n.sparse,
+      });
     }
+    return encodeBatch(specs);
   }
 
-  /** Writes one segment of a file: created with the first, metadata with the last. */
-  private async write(seg: Segment, bufs: readonly Buffer[]): Promise<void> {
-    const j = seg.job;
-    const size = j.node.size ?? 0;
-    const sync = seg.first && seg.last && size <= SYNC_WRITE;
-    const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
-    if (seg.first) {
-      if (sync) j.fd = openSync(j.path, flags, 0o600);
-      else {
-        j.fh = await fs.open(j.path, flags, 0o600);
-        this.open.add(j);
-      }
-    }
-    try {
-      for (let data of bufs) {
-        while (data.length > 0) {
-          while (j.regionLeft === 0 && j.region + 1 < j.regions.length) {
-            j.region++;
-            j.pos = j.regions[j.region]![0];
-            j.regionLeft = j.regions[j.region]![1];
-          }
-          const take = Math.min(data.length, j.regionLeft || data.length);
-          if (j.fd !== undefined) writeAll(j.fd, data.subarray(0, take), j.pos);
-          else await writeAllAsync(j.fh!, data.subarray(0, take), j.pos);
-          j.pos += take;
-          j.regionLeft -= Math.min(take, j.regionLeft);
-          j.written += take;
-          data = data.subarray(take);
-        }
-      }
-      if (!seg.last) return;
-      const fd = j.fd ?? j.fh!.fd;
-      if (j.node.sparse || j.written !== size) ftruncateSync(fd, size);
-      this.fdMeta(fd, j.path, j.node);
-    } catch (err) {
-      await closeJob(j).catch(() => undefined);
-      this.open.delete(j);
-      throw withPath(err, j.path); // a write error names the file, not the target folder
-    }
-    await closeJob(j);
-    this.open.delete(j);
-    this.mtime(j.path, j.node);
-    this.files++;
-    this.bytes += j.written;
-    this.opts.progress?.({ op: 'restore', done: this.bytes });
-    j.resolve(true);
-  }
-
-  /** Owner, mode and xattrs of an open file (chown first: it clears setuid bits and capabilities). */
-  private fdMeta(fd: number, path: Buffer, n: TreeNode): void {
-    if (this.root) {
+  /** A window's files the writer completed: their xattrs and mtime; its failure fails the restore. */
+  private answered(w: Window, a: WriteAnswer): void {
+    for (const [i, m] of a.warnings) this.warn(w.segments[i]!.job.path, m);
+    for (let i = 0; i < a.done && !this.failure; i++) {
+      const seg = w.segments[i]!;
+      const j = seg.job;
+      j.written += seg.bytes;
+      if (!seg.last) continue;
       try {
-        fchownSync(fd, n.uid, n.gid);
+        this.xattrs(j.path, j.node);
       } catch (err) {
-        if (isFatalWriteError(err)) throw withPath(err, path);
-        this.warn(path, `owner not set: ${(err as Error).message}`);
+        this.fail(err);
+        return;
       }
+      if (!j.mtimeSet) this.mtime(j.path, j.node);
+      this.files++;
+      this.bytes += j.written;
+      this.opts.progress?.({ op: 'restore', done: this.bytes });
+      j.resolve(true);
     }
-    fchmodSync(fd, n.mode & 0o7777);
-    this.xattrs(path, n);
+    if (a.error) this.fail(withPath(answerError(a.error), w.segments[a.error.seg]!.job.path)); // a write error names the file, not the target folder
   }
 
-  /** Owner, mode, xattrs, mtime of `path` (in that order: chown clears setuid bits and capabilities). */
-  meta(path: Buffer, n: TreeNode): void {
-    if (this.root) {
+  /** True when an entry created by this restore has `n`'s owner already. */
+  private ownerIs(n: TreeNode): boolean {
+    return this.made !== undefined && n.uid === this.made.uid && n.gid === this.made.gid;
+  }
+
+  /** True when an entry created by this restore with mode `created` has `n`'s mode already (setuid/setgid/sticky always set by chmod). */
+  private modeIs(n: TreeNode, created: number): boolean {
+    return this.made !== undefined && (n.mode & 0o7777) === (created & 0o777 & ~this.made.umask);
+  }
+
+  /**
+   * Owner, mode, xattrs, mtime of `path` (in that order: chown clears setuid bits and
+   * capabilities); `created`: the mode this restore created it with (undefined: it existed).
+   */
+  meta(path: Buffer, n: TreeNode, created?: number): void {
+    if (this.root && !(created !== undefined && this.ownerIs(n))) {
       try {
         lchownSync(path, n.uid, n.gid);
       } catch (err) {
@@ -564,9 +603,12 @@ class TreeRestorer {
         this.warn(path, `owner not set: ${(err as Error).message}`);
       }
     }
-    if (n.type !== 'symlink') chmodSync(path, n.mode & 0o7777);
+    if (n.type !== 'symlink' && !(created !== undefined && this.modeIs(n, created))) chmodSync(path, n.mode & 0o7777);
     this.xattrs(path, n);
-    this.mtime(path, n);
+    const sec = wholeSeconds(n.mtime);
+    if (sec !== undefined)
+      lutimesSync(path, Date.now() / 1000, sec); // exact (see wholeSeconds), and no helper request
+    else this.mtime(path, n);
   }
 
   private xattrs(path: Buffer, n: TreeNode): void {
@@ -616,27 +658,4 @@ function clear(path: Buffer, dir: boolean): void {
   }
   if (dir && st.isDirectory()) return;
   rmSync(path, { recursive: true, force: true });
-}
-
-async function closeJob(j: FileJob): Promise<void> {
-  if (j.fd !== undefined) {
-    const fd = j.fd;
-    j.fd = undefined;
-    closeSync(fd);
-  }
-  if (j.fh) {
-    const fh = j.fh;
-    j.fh = undefined;
-    await fh.close();
-  }
-}
-
-function writeAll(fd: number, data: Buffer, pos: number): void {
-  let off = 0;
-  while (off < data.length) off += writeSync(fd, data, off, data.length - off, pos + off);
-}
-
-async function writeAllAsync(fh: fs.FileHandle, data: Buffer, pos: number): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += (await fh.write(data, off, data.length - off, pos + off)).bytesWritten;
 }

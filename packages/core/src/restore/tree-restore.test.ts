@@ -1,0 +1,91 @@
+/**
+ * Tree restore details the end-to-end tests (test/tree*.test.ts) do not reach: a file larger
+ * than a read window (written across windows by the writer thread) keeps its owner, mode and
+ * mtime; whole-second mtimes (set without the helper) are exact on files, directories and
+ * symlinks; and a target that passes its group on (setgid) or has a default ACL makes the
+ * restore set every owner and mode instead of leaving out the calls a new entry would not need.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seeded, sharedTestRepo } from '../testing/fixtures.js';
+import { snapshotTree } from '../snapshot/tree-snapshot.js';
+import { restoreTree } from './tree-restore.js';
+
+const ROOT = process.getuid?.() === 0;
+
+describe('tree restore', () => {
+  const shared = sharedTestRepo();
+  let dir: string;
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-tree-restore-'));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a file across windows keeps owner, mode and mtime; whole-second mtimes are exact on files, directories and symlinks', async () => {
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    const huge = seeded('huge', 20_000_000); // more than a window (8 MiB)
+    fs.writeFileSync(path.join(src, 'huge'), huge);
+    fs.writeFileSync(path.join(src, 'sub/small'), 'small\n');
+    fs.symlinkSync('small', path.join(src, 'sub/link'));
+    fs.chmodSync(path.join(src, 'huge'), 0o751);
+    if (ROOT) fs.chownSync(path.join(src, 'huge'), 2345, 6789);
+    const t = 1_580_608_922; // whole seconds, as in tar archives
+    for (const p of ['huge', 'sub/small']) fs.utimesSync(path.join(src, p), t, t);
+    fs.lutimesSync(path.join(src, 'sub/link'), t + 1, t + 1);
+    fs.utimesSync(path.join(src, 'sub'), t + 2, t + 2);
+    const snap = (await snapshotTree(shared.repo, [src])).snapshot;
+    const out = path.join(dir, 'out');
+    await restoreTree(shared.repo, snap, out);
+    expect(fs.readFileSync(path.join(out, 'huge')).equals(huge)).toBe(true);
+    for (const p of ['huge', 'sub/small', 'sub/link', 'sub']) {
+      const a = fs.lstatSync(path.join(src, p), { bigint: true });
+      const b = fs.lstatSync(path.join(out, p), { bigint: true });
+      expect([p, b.mode, b.uid, b.gid, b.mtimeNs]).toEqual([p, a.mode, a.uid, a.gid, a.mtimeNs]);
+    }
+  });
+
+  it.skipIf(!ROOT)('a target that passes its group on (setgid): every entry still gets its own group and mode', async () => {
+    const src = path.join(dir, 'sgid-src');
+    fs.mkdirSync(path.join(src, 'd'), { recursive: true });
+    fs.writeFileSync(path.join(src, 'd/f'), 'x');
+    fs.chmodSync(path.join(src, 'd'), 0o755);
+    fs.chmodSync(path.join(src, 'd/f'), 0o644);
+    const snap = (await snapshotTree(shared.repo, [src])).snapshot;
+    const out = path.join(dir, 'sgid-out');
+    fs.mkdirSync(out);
+    fs.chownSync(out, 0, 4242);
+    fs.chmodSync(out, 0o2775); // new entries would take group 4242, new directories the setgid bit
+    await restoreTree(shared.repo, snap, out);
+    for (const p of ['d', 'd/f']) {
+      const a = fs.lstatSync(path.join(src, p));
+      const b = fs.lstatSync(path.join(out, p));
+      expect([p, b.mode, b.uid, b.gid]).toEqual([p, a.mode, a.uid, a.gid]);
+    }
+  });
+
+  it.skipIf(!ROOT || !hasSetfacl())('a target with a default ACL: every entry still gets its own mode', async () => {
+    const src = path.join(dir, 'acl-src');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'f'), 'x');
+    fs.chmodSync(path.join(src, 'f'), 0o644);
+    const snap = (await snapshotTree(shared.repo, [src])).snapshot;
+    const out = path.join(dir, 'acl-out');
+    fs.mkdirSync(out);
+    execFileSync('setfacl', ['-d', '-m', 'u::rwx,g::rwx,o::---', out]); // a new file's mode: the mode asked for without others' bits (not minus the umask)
+    await restoreTree(shared.repo, snap, out);
+    expect(fs.lstatSync(path.join(out, 'f')).mode & 0o7777).toBe(0o644);
+  });
+});
+
+function hasSetfacl(): boolean {
+  try {
+    execFileSync('setfacl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
