@@ -14,6 +14,16 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+// STOWAGE_TIMELINE=1: the command's timeline (performance marks, ms since the process started) on stderr at exit
+if (process.env.STOWAGE_TIMELINE) {
+  performance.mark('launcher');
+  process.once('exit', () => {
+    const t = performance.nodeTiming;
+    const rows = [['node bootstrap done', t.bootstrapComplete], ...performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]), ['exit', performance.now()]];
+    process.stderr.write(rows.map(([n, ms]) => `timeline ${ms.toFixed(1).padStart(8)} ms  ${n}`).join('\n') + '\n');
+  });
+}
+
 // The tiny prefetch bundle (node built-ins only) loads and starts scrypt on libuv's thread
 // pool first; the main bundle then loads while the derivation runs (they share the result
 // through globalThis, core repository/kek.ts).
@@ -22,6 +32,7 @@ const prefetchBundle = new URL('../dist/prefetch.bundle.mjs', import.meta.url);
 const bundled = existsSync(bundle) && existsSync(prefetchBundle);
 const prefetch = bundled ? await import(prefetchBundle.href) : await import('../dist/prefetch.js');
 prefetch.prefetchFromArgs(process.argv, process.env);
+if (process.env.STOWAGE_TIMELINE) performance.mark('prefetch started');
 // the main bundle through V8's code cache (src/code-cache.ts). When the cache was accepted,
 // functions are optimised later than V8's default (an interrupt budget of 1,000,000 instead of
 // 132 KiB of bytecode run): a command runs for seconds, and V8's optimising compiler spent
@@ -35,4 +46,5 @@ const codeCache = bundled ? await import('../dist/code-cache.js') : undefined;
 const cli = codeCache
   ? codeCache.requireWithCodeCache(fileURLToPath(bundle), { flagsOnHit: TIERING, key: codeCache.commandCacheKey(process.argv) }).exports
   : { ...(await import('../dist/main.js')), ...(await import('../dist/run.js')) };
+if (process.env.STOWAGE_TIMELINE) performance.mark('bundle loaded');
 cli.runToExit(() => cli.main(process.argv), { json: process.argv.includes('--json') });

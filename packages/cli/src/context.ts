@@ -92,6 +92,7 @@ export async function withRepo<T>(ctx: Context, fn: (repo: Repository) => Promis
 export async function withRepo<T>(ctx: Context, how: RepoOpening, fn: (repo: Repository) => Promise<T>): Promise<T>;
 export async function withRepo<T>(ctx: Context, a: RepoOpening | ((repo: Repository) => Promise<T>), b?: (repo: Repository) => Promise<T>): Promise<T> {
   const [how, fn] = typeof a === 'function' ? [{}, a] : [a, b!];
+  if (process.env['STOWAGE_TIMELINE']) performance.mark('withRepo');
   const keyHint = ctx.opts.keyHint ?? (process.env.STOWAGE_KEY_HINT || undefined);
   const repo = await Repository.open(await backendFor(ctx, repoLocation(ctx)), {
     cacheRoot: cacheRoot(ctx),
@@ -104,9 +105,11 @@ export async function withRepo<T>(ctx: Context, a: RepoOpening | ((repo: Reposit
     ...(how.locks && { listLocksEarly: true }),
   });
   applyLockOptions(ctx, repo);
+  if (process.env['STOWAGE_TIMELINE']) performance.mark('repository open');
   try {
     return await fn(repo);
   } finally {
     await repo.close();
+    if (process.env['STOWAGE_TIMELINE']) performance.mark('repository closed');
   }
 }

@@ -35,6 +35,7 @@
  * Memory: 2-4 bytes per blob (about 33 MB at 13 million blobs; id-filter.ts).
  */
 import * as fs from 'node:fs/promises';
+import { mark } from '../util/timeline.js';
 import * as path from 'node:path';
 import { Level } from 'level';
 import { StowageError } from '../errors.js';
@@ -106,6 +107,7 @@ export class LevelIndex {
         await db.close().catch(() => undefined);
         throw err;
       }
+      mark('leveldb open');
       return idx;
     }
     throw new StowageError('LOCKED', `all ${SLOTS} index cache slots in ${cacheDir} are in use by other processes`);

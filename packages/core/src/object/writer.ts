@@ -33,6 +33,7 @@ import type { Extent } from '../tree/node.js';
 import { ChunkListWriter, LIST_ENTRY_BYTES } from './chunk-list.js';
 import { ContentWriter, type ContentStats } from './content-writer.js';
 import { ExtentSink } from './extent-sink.js';
+import { markOnce } from '../util/timeline.js';
 import { FileMapWriter, type Basis, type MemberHash, type ReusableMember } from './file-map.js';
 
 /** Members smaller than this are never hashed or reused (image metadata stays captured and split). */
@@ -140,7 +141,7 @@ export class ObjectWriter {
     this.map = opts.fileMap === false || opts.fileExtents ? undefined : new FileMapWriter(session);
     this.sink = opts.fileExtents ? new ExtentSink(this.lists) : undefined;
     const files = opts.basis || this.map ? { ...(opts.basis && { basis: opts.basis }), ...(this.map && { map: this.map }) } : undefined;
-    this.content = new ContentWriter(session, store.cutter(), this.sink ?? this.lists, (d) => store.codec.id(d), store.cutter(), files);
+    this.content = new ContentWriter(session, store.cutter(), this.sink ?? this.lists, (d) => (markOnce('first id hashed'), store.codec.id(d)), store.cutter(), files);
     const hashes = opts.sha256 ?? !opts.fileExtents;
     const ranged = !!opts.digestRanges?.length;
     this.pool = hashes || ranged || opts.hashLayers ? store.codecs(opts.workers) : undefined;

@@ -20,6 +20,7 @@ import { StowageError, type ErrorCode } from '../errors.js';
 import { BlobCodec, withId, type CodecSpec, type DecodeItem, type DecodedBatch, type EncodedBatch } from './blob-codec.js';
 import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
 import { takeWarmWorker, workerUrl } from './codec-warm.js';
+import { markOnce } from '../util/timeline.js';
 import { RangeHasher, type DigestedRange, type DigestMismatch } from '../hash/range-hasher.js';
 
 interface Pending {
@@ -321,6 +322,8 @@ export class CodecPool {
     const warm = takeWarmWorker();
     const worker = warm ?? new Worker(workerUrl(), { workerData: this.spec });
     if (warm) worker.postMessage({ seq: 0, op: 'init', spec: this.spec } satisfies WorkerRequest);
+    markOnce(warm ? 'pool took warm worker' : 'pool spawns worker');
+    worker.once('online', () => markOnce('worker online'));
     const slot: WorkerSlot = { worker, outstanding: 0 };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (err) => this.failAll(err));

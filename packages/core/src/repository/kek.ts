@@ -5,6 +5,7 @@
  * so it is cheap to import first.
  */
 import { scrypt } from 'node:crypto';
+import { mark } from '../util/timeline.js';
 
 /** scrypt parameters of a key file. */
 export interface KdfParams {
@@ -52,8 +53,9 @@ function cacheKey(salt: Uint8Array, k: KdfParams): string {
 }
 
 function scryptAsync(password: string, salt: Uint8Array, k: KdfParams): Promise<Buffer> {
+  mark('scrypt start');
   return new Promise((resolve, reject) => {
-    scrypt(Buffer.from(password, 'utf8'), salt, KEK_BYTES, { N: k.N, r: k.r, p: k.p, maxmem: 256 * k.N * k.r + (32 << 20) }, (err, key) => (err ? reject(err) : resolve(key)));
+    scrypt(Buffer.from(password, 'utf8'), salt, KEK_BYTES, { N: k.N, r: k.r, p: k.p, maxmem: 256 * k.N * k.r + (32 << 20) }, (err, key) => (mark('scrypt end'), err ? reject(err) : resolve(key)));
   });
 }
 

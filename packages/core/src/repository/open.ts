@@ -8,6 +8,7 @@ import type { Backend } from '../backend/backend.js';
 import { CONFIG_HANDLE } from '../backend/backend.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
 import { blake3Hex } from '../hash/blake3.js';
+import { mark } from '../util/timeline.js';
 import { defaultCacheRoot } from './cache-dir.js';
 import { refuseRecordedDowngrade, rememberEncrypted } from './encryption-record.js';
 import type { KekCache } from './key-agent.js';
@@ -139,6 +140,7 @@ export async function openRepository(backend: Backend, opts: OpenOptions = {}, o
     throw err;
   }
   const config = parseConfig(raw);
+  mark('config read');
   onConfig?.(config);
   const enc = config.encryption;
   const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
@@ -168,6 +170,7 @@ export async function openRepository(backend: Backend, opts: OpenOptions = {}, o
   const password = await askPassword(opts.password);
   if (password === undefined) throw new StowageError('PASSWORD_REQUIRED', `the repository at ${backend.info.location} is encrypted and no password was given`);
   const { key, master, kek, salt } = await unlock(backend, password, configHash, opts.keyHint ? { hint: opts.keyHint } : {});
+  mark('key unlocked');
   rememberKdfHint(cacheRoot, backend.info.location, { name: key.name, kdf: key.kdf, salt: salt.toString('base64') }); // S3: the next command derives while it loads
   if (opts.kekCache) await opts.kekCache.put(key.name, kek);
   kek.fill(0);

@@ -17,6 +17,7 @@ import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { lockRepository, type RepositoryLock } from '../repository/lock.js';
 import { commitSnapshot } from './commit.js';
+import { mark } from '../util/timeline.js';
 import { inputError, pieceSlots, readPieces } from './input-reader.js';
 import { LayerReuseMismatch, ObjectWriter, type WrittenObject } from '../object/writer.js';
 import type { InputFormat } from '../split/detect.js';
@@ -94,9 +95,12 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   if (!st.isFile()) throw new StowageError('INPUT_UNREADABLE', `cannot read ${abs}: not a regular file`);
   const stat: SourceStat = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
   const host = opts.hostname ?? osHostname();
+  mark('snapshotFile');
   await using lock = await lockRepository(repo, 'shared'); // held until the snapshot file is written (gc takes it exclusively)
   repo.prefetchIndex(); // loads while the snapshots are listed and the input's first piece is read
+  mark('locked');
   const known = await listSnapshots(repo); // for the unchanged-input check and the delta basis
+  mark('snapshots listed');
   if (!opts.force) {
     const parent = findUnchanged(known, abs, stat, host);
     if (parent && readTheSameWay(parent, opts)) return { snapshot: await reuse(repo, lock, parent, opts, host), reused: true };
@@ -170,12 +174,16 @@ async function snapshotSource(
       reuseLayers: reuseLayers && deltas,
     });
     await writeInput(object, source, src, opts, signal);
+    mark('input written');
     const facts = imageOf(object, opts);
     const written = await object.finish();
+    mark('object finished');
     await session.flush(() => lock.verify()); // the lock is checked beside the last index file's save
+    mark('flushed');
     const manifest = manifestOf(written, session, facts, src, opts, inputName, t0);
     const saved = opts.finalize ? opts.finalize(manifest) : manifest;
     const id = await commitSnapshot(repo, lock, saved, { verified: true });
+    mark('committed');
     return { id, ...saved };
   } catch (err) {
     object?.discard();

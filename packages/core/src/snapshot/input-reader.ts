@@ -5,6 +5,7 @@
 import type * as fs from 'node:fs/promises';
 import { StowageError } from '../errors.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
+import { markOnce } from '../util/timeline.js';
 
 /** The part of a FileHandle the reader uses. */
 export type PieceSource = Pick<fs.FileHandle, 'read'>;
@@ -43,6 +44,7 @@ export async function* readPieces(fh: PieceSource, what: string, slots: number, 
       }
       next = readOne();
       next.catch(() => undefined); // observed by the next round, or dropped in finally
+      markOnce('first input piece');
       const piece = slot.bytes.subarray(0, n);
       pieceSlots.set(piece, slot);
       yield piece;
