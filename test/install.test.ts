@@ -38,13 +38,14 @@ describe('installing and identifying stowage', () => {
       expect(r.stdout).toMatch(/^stowage \d+\.\d+\.\d+\nrepository format 1 \(reads and writes\)\nnode v\d+/);
       expect(r.stdout).toMatch(/zstd-napi \d+\.\d+\.\d+ \(zstd \d+\.\d+\.\d+\)/);
       expect(r.stdout).toMatch(/@napi-rs\/blake-hash \d+\.\d+\.\d+/);
+      expect(r.stdout).toMatch(/sodium-native \d+\.\d+\.\d+/);
       expect(r.stdout).toMatch(/classic-level \d+\.\d+\.\d+/);
     }
     expect(sb.run(['init', '--insecure-no-encryption']).code).toBe(0);
     const j = JSON.parse(sb.run(['--json', 'version']).stdout);
     expect(j.repositoryFormat).toBe(1);
     expect(j.repository).toEqual({ location: sb.repo, format: 1 });
-    expect(Object.keys(j.modules)).toEqual(expect.arrayContaining(['zstd-napi', '@napi-rs/blake-hash', 'level', 'classic-level']));
+    expect(Object.keys(j.modules)).toEqual(expect.arrayContaining(['zstd-napi', '@napi-rs/blake-hash', 'sodium-native', 'level', 'classic-level']));
   });
 
   it('bash completion completes commands, subcommands and options', () => {

@@ -49,6 +49,7 @@ export function runtimeVersions(from: string = import.meta.url): RuntimeVersions
   };
   look(req, 'zstd-napi');
   look(req, '@napi-rs/blake-hash');
+  look(req, 'sodium-native');
   const level = look(req, 'level');
   if (level) look(createRequire(path.join(level.dir, 'package.json')), 'classic-level');
   let zstd: string | undefined;
