@@ -4,6 +4,7 @@
  * derived once per command, not twice. Read from the command's timeline (STOWAGE_TIMELINE=1:
  * `timeline <ms> ms  <event>` lines on stderr at exit, core util/timeline.ts).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,25 @@ describe('start-up of an encrypted command', () => {
     expect(at('key unlocked')).toBeGreaterThanOrEqual(at('scrypt end'));
     expect(at('exit')).toBeGreaterThanOrEqual(at('repository closed'));
     if (bundled) expect(at('scrypt start')).toBeLessThan(at('bundle loaded'));
+  });
+
+  it('a snapshot of a new file of 4 MiB or more boots its first codec worker while the key is derived; a repeat of it boots none', () => {
+    const file = sb.file('input.bin');
+    fs.writeFileSync(file, randomBytes(5 << 20));
+    const events = (r: { code: number; stderr: string }): string[] => {
+      expect(r.code, r.stderr).toBe(0);
+      return timeline(r.stderr).map((e) => e.event);
+    };
+    const first = events(sb.run(['snapshot', file], { env: { STOWAGE_TIMELINE: '1' } }));
+    expect(first).toContain('codec workers prestarted');
+    expect(first).toContain('pool took warm worker');
+    expect(first.indexOf('codec workers prestarted')).toBeLessThan(first.indexOf('key unlocked'));
+    const repeat = sb.run(['snapshot', file, '--json'], { env: { STOWAGE_TIMELINE: '1' } });
+    expect(events(repeat)).not.toContain('codec workers prestarted');
+    expect(JSON.parse(repeat.stdout).reused).toBe(true);
+    // changed: a worker again
+    fs.appendFileSync(file, 'more');
+    expect(events(sb.run(['snapshot', file], { env: { STOWAGE_TIMELINE: '1' } }))).toContain('codec workers prestarted');
   });
 
   it('prints no timeline without STOWAGE_TIMELINE', () => {

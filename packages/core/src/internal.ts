@@ -9,6 +9,7 @@ export { CONFIG_HANDLE } from './backend/backend.js';
 export { defaultCacheRoot } from './repository/cache-dir.js';
 export { defaultWorkerCount } from './repository/codec-pool.js';
 export { warmCodecWorkers } from './repository/codec-warm.js';
+export { INLINE_BELOW as SNAPSHOT_INLINE_BELOW } from './snapshot/create.js';
 export { AGENT_SOCKET_ENV, agentRequest, keyAgentCache, type AgentEntry, type AgentRequest } from './repository/key-agent.js';
 export { socketDir, startKeyAgent, type KeyAgent, type KeyAgentOptions } from './repository/key-agent-server.js';
 export { parseSize, formatSize, formatRate } from './units/size.js';

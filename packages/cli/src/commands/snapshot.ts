@@ -1,10 +1,12 @@
 /** `stowage snapshot <file|->`: store a snapshot of a file or of stdin. */
 import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { imageNames, snapshotFile, snapshotStream, TreeScan, type InputFormat, type Snapshot } from '@stowage/core';
-import { UNCOMPRESSED_LAYERS_HINT, compressedLayers, isImageLocation, shortId } from '@stowage/core/internal';
+import { SNAPSHOT_INLINE_BELOW, UNCOMPRESSED_LAYERS_HINT, compressedLayers, isImageLocation, shortId } from '@stowage/core/internal';
 import type { Command } from 'commander';
 import { collect } from '../args.js';
-import { withRepo, type Context } from '../context.js';
+import { cacheRoot, withRepo, type Context } from '../context.js';
+import { inputStat, looksUnchanged, rememberInput } from '../input-hints.js';
 import { formatBytes } from '../format.js';
 import { saySnapshotSummary, snapshotSummaryJson } from './snapshot-report.js';
 import { progressFor } from '../progress-bar.js';
@@ -52,8 +54,9 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
         const scan = isTree(inputs) ? new TreeScan(inputs, o.oneFileSystem ? { oneFileSystem: true } : {}) : undefined;
         try {
           // directories: the index cache opens while the key is derived (the walk looks up the
-          // parent's trees first thing); no codec worker is started ahead (an unchanged tree needs none)
-          return await withRepo(ctx, { index: scan !== undefined, locks: true }, async (repo) => {
+          // parent's trees first thing); no codec worker is started ahead (an unchanged tree needs none).
+          // A file: the index cache and its first codec worker (SHA-256, ids, zstd) too (fileOpening)
+          return await withRepo(ctx, { index: scan !== undefined, locks: true, ...(!scan && fileOpening(ctx, inputs)) }, async (repo) => {
             const progress = progressFor(ctx);
             const common = {
               ...(o.name !== undefined && { name: o.name }),
@@ -93,6 +96,7 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
                 const r = await snapshotFile(repo, input, { ...common, force: o.force ?? false });
                 snap = r.snapshot;
                 reused = r.reused;
+                if (snap.source.stat && !snap.changedWhileRead) rememberInput(cacheRoot(ctx), snap.source.path, snap.source.stat);
               }
             } finally {
               progress.done();
@@ -117,6 +121,27 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
         }
       }),
     );
+}
+
+/**
+ * How a snapshot of one file opens the repository: a file of SNAPSHOT_INLINE_BELOW or more is
+ * hashed and encoded on codec workers, so the first one boots while the password's key is
+ * derived (on the core scrypt leaves free once the CLI is loaded) instead of after it, unless
+ * the file looks unchanged since its last snapshot on this machine (input-hints.ts): a repeat
+ * reuses the content unread and needs no worker. The index cache opens early either way.
+ */
+function fileOpening(ctx: Context, inputs: readonly string[]): { workers?: number; index?: boolean } {
+  const input = inputs[0]!;
+  if (inputs.length !== 1 || input === '-' || isImageLocation(input)) return {};
+  const abs = resolve(input);
+  let st;
+  try {
+    st = statSync(abs, { bigint: true });
+  } catch {
+    return {}; // the snapshot reports it
+  }
+  if (!st.isFile() || st.size < BigInt(SNAPSHOT_INLINE_BELOW)) return {};
+  return looksUnchanged(cacheRoot(ctx), abs, inputStat(st)) ? { index: true } : { workers: 1, index: true };
 }
 
 /** True when the inputs are a tree snapshot's: several paths, or one directory (not an image location). */

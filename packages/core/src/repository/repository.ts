@@ -29,6 +29,7 @@ import { isRemoteLocation } from './kdf-hint.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { cipherFromSpec, type CipherSpec } from '../crypto/cipher-spec.js';
 import { CodecPool, defaultWorkerCount } from './codec-pool.js';
+import { mark } from '../util/timeline.js';
 import { prestartCodecWorkers } from './codec-warm.js';
 import type { RepoConfig } from './config.js';
 import { chunkerParams } from './config.js';
@@ -105,7 +106,10 @@ export class Repository {
 
   /** Opens an existing repository. NO_REPOSITORY when there is none at the location. */
   static async open(backend: Backend, opts: OpenOptions = {}): Promise<Repository> {
-    if (opts.prestartWorkers) prestartCodecWorkers(opts.prestartWorkers); // they start while the key is derived
+    if (opts.prestartWorkers) {
+      prestartCodecWorkers(opts.prestartWorkers); // they start while the key is derived
+      mark('codec workers prestarted');
+    }
     const locks = opts.listLocksEarly && isRemoteLocation(backend.info.location) ? listAll(backend, 'lock') : undefined;
     locks?.catch(() => undefined); // the lock lists again when this failed
     let early: Promise<LevelIndex> | undefined;

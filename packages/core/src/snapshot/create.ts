@@ -77,8 +77,8 @@ export interface SnapshotResult {
   readonly reused: boolean;
 }
 
-/** Inputs below this size are encoded inline: starting workers would cost more. */
-const INLINE_BELOW = 4 * 1024 * 1024;
+/** Inputs below this size are encoded inline: starting workers would cost more (a caller starting codec workers ahead skips them below it). */
+export const INLINE_BELOW = 4 * 1024 * 1024;
 const READ_BYTES = 4 * 1024 * 1024;
 /** Input pieces in flight (being split, stored, hashed). */
 const READ_SLOTS = 3;
