@@ -87,6 +87,7 @@ const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
 const S_ISGID = 0o2000;
+const SLASH = Buffer.from('/');
 
 /** Restores `snap` (a tree snapshot) into directory `target`. TARGET_EXISTS when it is not empty and no overwrite. */
 export async function restoreTree(repo: Repository, snap: Snapshot, target: string, opts: TreeRestoreOptions = {}): Promise<TreeRestoreResult> {
@@ -311,10 +312,12 @@ class TreeRestorer {
     // subdirectories' trees, TREE_BATCH at a time, the next batch loading while this one is walked
     const subdirs: number[] = [];
     const names = entries.map((n) => nodeName(n));
-    const rels = names.map((name) => (rel ? `${rel}/${name.toString()}` : name.toString()));
-    const wanted = entries.map((n, i) => !this.exclude?.ignores(n.type === 'dir' ? `${rels[i]!}/` : rels[i]!));
+    // paths relative to the top only where patterns need them
+    const filtered = this.include !== undefined || this.exclude !== undefined;
+    const rels = filtered ? names.map((name) => (rel ? `${rel}/${name.toString()}` : name.toString())) : undefined;
+    const wanted = rels ? entries.map((n, i) => !this.exclude?.ignores(n.type === 'dir' ? `${rels[i]!}/` : rels[i]!)) : undefined;
     entries.forEach((n, i) => {
-      if (n.type === 'dir' && wanted[i]) subdirs.push(i);
+      if (n.type === 'dir' && (!wanted || wanted[i])) subdirs.push(i);
     });
     const batches = new Map<number, Promise<TreeNode[][]>>();
     const batch = (b: number): Promise<TreeNode[][]> => {
@@ -334,8 +337,8 @@ class TreeRestorer {
     for (let i = 0; i < entries.length; i++) {
       this.check();
       const n = entries[i]!;
-      if (!wanted[i]) continue;
-      const inc = included || !this.include || this.include.ignores(n.type === 'dir' ? `${rels[i]!}/` : rels[i]!);
+      if (wanted && !wanted[i]) continue;
+      const inc = included || !this.include || this.include.ignores(n.type === 'dir' ? `${rels![i]!}/` : rels![i]!);
       if (!inc && n.type !== 'dir') continue;
       let tree = (): Promise<TreeNode[]> => Promise.resolve([]);
       if (n.type === 'dir') {
@@ -346,7 +349,7 @@ class TreeRestorer {
         if (subdirs.length > (b + 1) * TREE_BATCH) void batch(b + 1);
         tree = () => batch(b).then((all) => all[k]!);
       }
-      out.push((await this.entry(Buffer.concat([dir, Buffer.from('/'), names[i]!]), n, rels[i]!, inc, tree)).done);
+      out.push((await this.entry(Buffer.concat([dir, SLASH, names[i]!]), n, rels ? rels[i]! : '', inc, tree)).done);
     }
     return out;
   }
