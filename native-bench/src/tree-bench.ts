@@ -25,7 +25,13 @@
  *   node native-bench/dist/tree-bench.js [--corpus /work/corpus/deb] [--tools stowage,restic,borg]
  *     [--files 10000,1000000] [--files-tools stowage,restic,borg] [--parts rootfs,files]
  *     [--tmp /work/bench-tmp/tree] [--out native-bench/results/tree.json]
- *     [--restores 5] [--builds before=/tmp/before,after=.]   (part "restore")
+ *     [--restores 5] [--builds before=/tmp/before,after=.]   (part "restore"; part rootfs too)
+ *     [--snapshots-only]
+ *
+ * --snapshots-only: the rootfs part times the five versions only (no repeat, restore, rsync).
+ * --builds with part rootfs: the stowage tool becomes one tool per named checkout
+ * (`stowage-<name>`, its node_modules/.bin/stowage, each with a repository of its own), in the
+ * order given, where `stowage` stands in --tools (e.g. --tools stowage,restic).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
@@ -49,9 +55,16 @@ const { values } = parseArgs({
     restores: { type: 'string', default: '5' },
     builds: { type: 'string', default: '' },
     out: { type: 'string', default: join(ROOT, 'native-bench/results/tree.json') },
+    'snapshots-only': { type: 'boolean', default: false },
   },
 });
 const list = (s: string) => s.split(',').filter(Boolean);
+/** --builds name=root,...: Stowage checkouts (as tools `stowage-<name>`), in order. */
+const BUILDS = list(values.builds!).map((b) => {
+  const [name, root] = b.split('=');
+  if (!name || !root) throw new Error(`--builds: name=root, not ${b}`);
+  return { name: `stowage-${name}`, root: resolve(root) };
+});
 const TMP = resolve(values.tmp!);
 const OUT = resolve(values.out!);
 
@@ -64,14 +77,19 @@ interface Tool {
   landing(dir: string): string;
 }
 
-const TOOLS: Record<string, Tool> = {
-  stowage: {
-    name: 'stowage',
-    init: (r) => [...stowageArgv(ROOT), '-r', r, 'init'],
-    snapshot: (r, d) => [...stowageArgv(ROOT), '-r', r, 'snapshot', d, '--json'],
-    restore: (r, o) => [...stowageArgv(ROOT), '-r', r, 'restore', 'latest', o],
+/** Stowage of the checkout at `root` (its node_modules/.bin/stowage, or its bin/stowage.js). */
+function stowageTool(name: string, root: string): Tool {
+  return {
+    name,
+    init: (r) => [...stowageArgv(root), '-r', r, 'init'],
+    snapshot: (r, d) => [...stowageArgv(root), '-r', r, 'snapshot', d, '--json'],
+    restore: (r, o) => [...stowageArgv(root), '-r', r, 'restore', 'latest', o],
     landing: () => '',
-  },
+  };
+}
+
+const TOOLS: Record<string, Tool> = {
+  stowage: stowageTool('stowage', ROOT),
   restic: {
     name: 'restic',
     init: (r) => ['restic', 'init', '-q', '-r', r],
@@ -87,6 +105,8 @@ const TOOLS: Record<string, Tool> = {
     landing: (d) => d,
   },
 };
+
+for (const b of BUILDS) TOOLS[b.name] = stowageTool(b.name, b.root);
 
 const env: NodeJS.ProcessEnv = { ...process.env, STOWAGE_PASSWORD: 'bench', RESTIC_PASSWORD: 'bench', BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes', BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes' };
 
@@ -136,7 +156,7 @@ function version(cmd: string, args: string[]): string {
 }
 
 function installed(t: string): boolean {
-  return t === 'stowage' || spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
+  return t === 'stowage' || (t in TOOLS && t.startsWith('stowage-')) || spawnSync('sh', ['-c', `command -v ${t}`]).status === 0;
 }
 
 async function rootfsPart(tools: string[]): Promise<void> {
@@ -168,6 +188,12 @@ async function rootfsPart(tools: string[]): Promise<void> {
       const r = await step(t, `snapshot v${v}`, tool.snapshot(repo, vol, `v${v}`));
       total += r.seconds;
       rss.push((r.rssKB ?? 0) / 1024);
+    }
+    if (values['snapshots-only']) {
+      summary[`rootfs ${t}`] = { fiveVersionsSeconds: total, repoBytes: await dirBytes(repo), peakRssMB: Math.max(...rss) };
+      console.log(`${t}: five versions ${total.toFixed(1)} s, repository ${((await dirBytes(repo)) / 1e6).toFixed(1)} MB, peak RSS ${Math.max(...rss).toFixed(0)} MB`);
+      save();
+      continue;
     }
     const repeat = await step(t, 'repeat v5 (unchanged)', tool.snapshot(repo, vol, 'v5-again'));
     const target = restoreTarget(work);
@@ -233,11 +259,7 @@ function unmount(work: string): void {
  * `--builds name=root,...` restores with each of those Stowage checkouts instead of this one.
  */
 async function restorePart(tools: string[]): Promise<void> {
-  const builds = list(values.builds!).map((b) => {
-    const [name, root] = b.split('=');
-    if (!name || !root) throw new Error(`--builds: name=root, not ${b}`);
-    return { name: `stowage-${name}`, root: resolve(root) };
-  });
+  const builds = BUILDS;
   const runs: { name: string; tool: Tool; work: string }[] = [];
   for (const t of tools) {
     const work = join(TMP, `rootfs-${t}`);
@@ -338,7 +360,8 @@ async function main(): Promise<void> {
   mkdirSync(TMP, { recursive: true });
   const parts = list(values.parts!);
   const tools = list(values.tools!).filter((t) => installed(t) || (console.log(`skipped ${t}: not installed`), false));
-  if (parts.includes('rootfs')) await rootfsPart(tools);
+  // part rootfs with --builds: one stowage tool per build, where stowage stands
+  if (parts.includes('rootfs')) await rootfsPart(tools.flatMap((t) => (t === 'stowage' && BUILDS.length ? BUILDS.map((b) => b.name) : [t])));
   if (parts.includes('restore')) await restorePart(tools);
   if (parts.includes('files')) await filesPart(list(values.files!).map(Number), list(values['files-tools']!).filter(installed));
   save();
