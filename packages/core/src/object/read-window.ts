@@ -14,7 +14,7 @@ import type { PlannedRead } from '../repository/read-plan.js';
 import type { BlobSource } from '../repository/blob-store.js';
 import { SlotRing, type Slot } from '../util/slot-ring.js';
 import type { ChunkRef } from './chunk-list.js';
-import { WindowPlanner, type WindowPlan } from './window-plan.js';
+import { WindowPlanner, type WindowPlan, type WindowRead } from './window-plan.js';
 
 /** A window's bytes in order, and how to give back the memory they live in. */
 export interface BuiltWindow {
@@ -96,13 +96,18 @@ export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, plan
       readSlot = undefined;
     }
     const places = shared ? placesOf(refs) : undefined;
+    const slots = shared ? { read: readSlot!.bytes, out: outSlot!.bytes.subarray(skew, skew + windowTotal), places: places! } : undefined;
     let plain: Map<string, Uint8Array>;
-    const bases = await loadBasesOf(repo, pool, reads, rings?.base);
-    try {
-      const slots = shared ? { read: readSlot!.bytes, out: outSlot!.bytes.subarray(skew, skew + windowTotal), places: places! } : undefined;
-      plain = await decodeReads(repo, pool, reads, bases.plain, slots, plan, stop);
-    } finally {
-      bases.release(); // decoded: the bases are no longer needed
+    if (plan.bases) {
+      // the plan reads the delta bases with the window's blobs
+      plain = await decodeReads(repo, pool, reads, undefined, slots, plan, stop, rings?.base);
+    } else {
+      const bases = await loadBasesOf(repo, pool, reads, rings?.base);
+      try {
+        plain = await decodeReads(repo, pool, reads, bases.plain, slots, plan, stop);
+      } finally {
+        bases.release(); // decoded: the bases are no longer needed
+      }
     }
     stop?.throwIfAborted();
     plan.settle();
@@ -155,9 +160,9 @@ function placesOf(refs: readonly ChunkRef[]): Map<string, number[]> {
 }
 
 /** True when the reads' stored bytes fit the read slot and the window's bytes the output slot. */
-function fitsSlots(reads: readonly PlannedRead[], windowTotal: number, outSlot: Slot, readSlot: Slot): boolean {
+function fitsSlots(reads: readonly WindowRead[], windowTotal: number, outSlot: Slot, readSlot: Slot): boolean {
   let readTotal = 0;
-  for (const rd of reads) readTotal += rd.length;
+  for (const rd of reads) if (!rd.held) readTotal += rd.length;
   return windowTotal <= outSlot.bytes.length && readTotal <= readSlot.bytes.length;
 }
 
@@ -165,7 +170,11 @@ function fitsSlots(reads: readonly PlannedRead[], windowTotal: number, outSlot: 
  * Reads every planned pack range and decodes (verifies) its blobs, all at once: into the
  * `slots` memory when given (stored bytes into `read` in plan order, plaintext into `out`
  * at each blob's `places`; nothing is returned), else into fresh memory (returns each
- * blob's plaintext by latin1 id).
+ * blob's plaintext by latin1 id). A read an earlier window holds (WindowRead.held) is
+ * decoded from there once it is ready; the parts of a read that later windows need
+ * (WindowRead.keep) are copied aside as soon as it is read. `bases`: the plaintext of the
+ * delta bases, when the window read them itself; else the plan's `bases` are among the
+ * reads' blobs and are decoded first, whole (into a slot of `baseRing` when they fit).
  *
  * Every read runs to its end (none may still write into the slots once they are released,
  * or have a job on a worker when the pool closes); after the first failure, here or of the
@@ -174,58 +183,160 @@ function fitsSlots(reads: readonly PlannedRead[], windowTotal: number, outSlot: 
 async function decodeReads(
   repo: BlobSource,
   pool: CodecPool,
-  reads: readonly PlannedRead[],
-  bases: ReadonlyMap<string, Uint8Array>,
+  reads: readonly WindowRead[],
+  bases: ReadonlyMap<string, Uint8Array> | undefined,
   slots: { read: Uint8Array; out: Uint8Array; places: ReadonlyMap<string, readonly number[]> } | undefined,
-  plan: Pick<WindowPlan, 'asideAt' | 'aside'>,
+  plan: Pick<WindowPlan, 'asideAt' | 'aside' | 'bases' | 'baseOnly'>,
   stop: AbortSignal | undefined,
+  baseRing?: SlotRing,
 ): Promise<Map<string, Uint8Array>> {
-  const { asideAt, aside } = plan;
+  const { asideAt, aside, baseOnly } = plan;
   const plain = new Map<string, Uint8Array>();
   let readOff = 0;
   let failure: { err: unknown } | undefined;
-  await Promise.all(
-    reads.map(async (rd) => {
-      try {
-        // a frame is named by its pack and offset, so the codec skips decompressing it again when the next window needs more of its members
-        const items = rd.blobs.map((b) =>
-          decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && bases.get(b.loc.base.toString('latin1')), {
-            frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined,
-            places: slots ? (slots.places.get(b.key) ?? []) : undefined,
-            aside: slots ? asideAt.get(b.key) : undefined,
-          }),
-        );
-        const what = `pack ${rd.pack}`;
-        const fail = (err: unknown): never => {
-          throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
-        };
-        if (slots) {
-          const src = slots.read.subarray(readOff, readOff + rd.length);
-          readOff += rd.length;
-          await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src);
+  const fail =
+    (what: string) =>
+    (err: unknown): never => {
+      throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
+    };
+  // every read's stored bytes: read (copying aside what later windows need), or held by an earlier window
+  const srcs = reads.map((rd) => {
+    let p: Promise<Uint8Array>;
+    if (rd.held) {
+      const h = rd.held;
+      p = h.ready.then(() => h.bytes);
+    } else if (slots) {
+      const src = slots.read.subarray(readOff, readOff + rd.length);
+      readOff += rd.length;
+      p = repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src).then(() => keepParts(rd, src));
+    } else p = repo.readPackRange(rd.pack, rd.offset, rd.length).then((b) => keepParts(rd, b));
+    p.catch(() => undefined); // awaited below
+    return p;
+  });
+  let own: { plain: Map<string, Uint8Array>; release: () => void } | undefined;
+  try {
+    let basesReady: Promise<ReadonlyMap<string, Uint8Array>> | undefined;
+    if (plan.bases && plan.bases.size > 0) {
+      basesReady = decodeBases(pool, reads, srcs, plan.bases, baseRing, fail).then((b) => {
+        own = b;
+        return b.plain;
+      });
+      basesReady.catch(() => undefined); // awaited by the reads with deltas
+    }
+    await Promise.all(
+      reads.map(async (rd, i) => {
+        try {
+          const blobs = baseOnly?.size ? rd.blobs.filter((b) => !baseOnly.has(b.key)) : rd.blobs;
+          const src = await srcs[i]!;
+          if (blobs.length === 0) return;
+          const basePlain = basesReady && blobs.some((b) => b.loc.base) ? await basesReady : bases;
           if (failure || stop?.aborted) return;
-          await pool.decodeInto(src, items, slots.out, what, aside).catch(fail);
-          return;
+          // a frame is named by its pack and offset, so the codec skips decompressing it again when the next window needs more of its members
+          const items = blobs.map((b) =>
+            decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && basePlain?.get(b.loc.base.toString('latin1')), {
+              frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined,
+              places: slots ? (slots.places.get(b.key) ?? []) : undefined,
+              aside: slots ? asideAt.get(b.key) : undefined,
+            }),
+          );
+          const what = `pack ${rd.pack}`;
+          if (slots) {
+            await pool.decodeInto(src, items, slots.out, what, aside).catch(fail(what));
+            return;
+          }
+          const { plain: out, lengths } = await pool.decode(src, items, what).catch(fail(what));
+          let off = 0;
+          blobs.forEach((b, k) => {
+            const len = lengths[k]!;
+            const blob = out.subarray(off, off + len);
+            plain.set(b.key, blob);
+            const at = asideAt.get(b.key);
+            if (at !== undefined) aside!.set(blob, at); // kept for a later window
+            off += len;
+          });
+        } catch (err) {
+          failure ??= { err };
         }
-        const stored = await repo.readPackRange(rd.pack, rd.offset, rd.length);
-        if (failure || stop?.aborted) return;
-        const { plain: out, lengths } = await pool.decode(stored, items, what).catch(fail);
-        let off = 0;
-        rd.blobs.forEach((b, i) => {
-          const len = lengths[i]!;
-          const blob = out.subarray(off, off + len);
-          plain.set(b.key, blob);
-          const at = asideAt.get(b.key);
-          if (at !== undefined) aside!.set(blob, at); // kept for a later window
-          off += len;
-        });
-      } catch (err) {
-        failure ??= { err };
+      }),
+    );
+    if (basesReady) await basesReady.catch((err: unknown) => void (failure ??= { err }));
+  } finally {
+    own?.release(); // decoded: the bases are no longer needed
+  }
+  if (failure) throw failure.err;
+  return plain;
+}
+
+/** Copies the parts of a read that later windows need aside (WindowRead.keep); returns the bytes read. */
+function keepParts(rd: WindowRead, src: Uint8Array): Uint8Array {
+  if (rd.keep) {
+    for (const k of rd.keep) {
+      k.to.set(src.subarray(k.at, k.at + k.length));
+      k.done();
+    }
+  }
+  return src;
+}
+
+/**
+ * Decodes the delta bases among the reads' blobs (`want`, by latin1 id), whole and checked,
+ * once each read's bytes are at hand: into a slot of `ring` when they fit, else fresh memory.
+ * Waits for every job before it settles (none still writes into the slot); release the slot
+ * once the deltas are decoded.
+ */
+async function decodeBases(
+  pool: CodecPool,
+  reads: readonly WindowRead[],
+  srcs: readonly Promise<Uint8Array>[],
+  want: ReadonlySet<string>,
+  ring: SlotRing | undefined,
+  fail: (what: string) => (err: unknown) => never,
+): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
+  const jobs: { i: number; blobs: PlannedRead['blobs']; at: number; n: number }[] = [];
+  const done = new Set<string>();
+  let total = 0;
+  reads.forEach((rd, i) => {
+    const blobs = rd.blobs.filter((b) => want.has(b.key) && !done.has(b.key));
+    if (blobs.length === 0) return;
+    let n = 0;
+    for (const b of blobs) {
+      done.add(b.key);
+      n += b.loc.rawLength;
+    }
+    jobs.push({ i, blobs, at: total, n });
+    total += n;
+  });
+  const slot = ring && total <= ring.size ? await ring.acquire() : undefined;
+  const plain = new Map<string, Uint8Array>();
+  const results = await Promise.allSettled(
+    jobs.map(async (j) => {
+      const rd = reads[j.i]!;
+      const src = await srcs[j.i]!;
+      const what = `pack ${rd.pack}`;
+      const items = j.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined }));
+      let out: Uint8Array;
+      if (slot) {
+        out = slot.bytes.subarray(j.at, j.at + j.n);
+        await pool.decodeInto(src, items, out, what).catch(fail(what));
+      } else out = (await pool.decode(src, items, what).catch(fail(what))).plain;
+      let off = 0;
+      for (const b of j.blobs) {
+        plain.set(b.key, out.subarray(off, off + b.loc.rawLength));
+        off += b.loc.rawLength;
       }
     }),
   );
-  if (failure) throw failure.err;
-  return plain;
+  const bad = results.find((r) => r.status === 'rejected');
+  if (bad) {
+    slot?.release();
+    throw bad.reason;
+  }
+  for (const k of want) {
+    if (plain.has(k)) continue;
+    slot?.release();
+    throw new Error(`internal error: base ${Buffer.from(k, 'latin1').toString('hex')} is in none of the window's reads`);
+  }
+  return { plain, release: slot?.release ?? (() => undefined) };
 }
 
 /** The window's bytes in ref order, as views into the decoded blobs (adjacent views merged); CORRUPT when a ref runs past its blob. */

@@ -79,15 +79,18 @@ export interface ReadDigests {
 }
 
 /**
- * Windows planned 8 ahead and up to 8 MiB of decoded blobs kept for them (window-plan.ts):
- * what a read from a store with per-request costs (S3) uses. Restore of docker.tar v5
- * (encrypted, 4 MiB windows; 2026-11-29 evening): on Ceph RGW 367 ranged GETs of 223 MB
- * without, 283-289 GETs of 186-188 MB with. Locally it reads 221 -> 188 MB and decompresses
- * 386 -> 323 MB of frames, but no CPU-seconds or wall time could be told apart from noise
- * and peak RSS grows by about the budget (the arena's pages, once used, stay resident): so
- * local reads plan window by window (the default, no carry).
+ * Windows planned 8 ahead and up to 8 MiB of decoded blobs kept for them (window-plan.ts),
+ * the locations of 32 windows known ahead and up to 16 MiB of stored pack ranges kept for
+ * them, delta bases read with the windows: what a read from a store with per-request costs
+ * (S3) uses. Restore of docker.tar v5 (encrypted, 4 MiB windows; 2026-11-29 evening): on Ceph
+ * RGW 367 ranged GETs of 223 MB without any of it, 267 GETs of 183 MB with the decoded blobs
+ * kept (night), 192 GETs of 141 MB with the stored ranges kept too and the bases planned with
+ * the windows (Ceph's CPU 0.61-0.72 -> 0.48-0.54 s; peak RSS about +16 MiB, the stash).
+ * Locally the decoded blobs kept saved no CPU-seconds or wall time that could be told apart
+ * from noise and peak RSS grows by about the budget (the arena's pages, once used, stay
+ * resident): so local reads plan window by window (the default, no carry).
  */
-export const REMOTE_CARRY: CarryOptions = { horizon: 8, budget: 8 * 1024 * 1024 };
+export const REMOTE_CARRY: CarryOptions = { horizon: 8, budget: 8 * 1024 * 1024, lookahead: 32, stash: 16 * 1024 * 1024 };
 
 /** Reads an object from its extent lists (`lists`: hex ids of its chunk-list blobs). */
 export class ObjectReader implements AsyncIterable<ReadWindow> {
@@ -138,7 +141,7 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
         planner.add(window);
         starts.push(end);
         for (const r of window) end += r.length;
-        if (planner.queued <= planner.horizon) continue;
+        if (planner.queued <= planner.lookahead) continue;
         build();
         while (inFlight.length > this.opts.ahead) yield await next();
       }

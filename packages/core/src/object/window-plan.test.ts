@@ -14,7 +14,7 @@ import { CodecPool } from '../repository/codec-pool.js';
 import type { BlobSource } from '../repository/blob-store.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
-import { tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
 import { ObjectReader } from './reader.js';
 import type { CarryOptions } from './window-plan.js';
@@ -40,6 +40,8 @@ interface Counted {
   readonly reads: { pack: string; offset: number; length: number }[];
   /** Per decode job, the frames its items name. */
   readonly jobs: Set<string>[];
+  /** Delta bases looked up. */
+  bases: number;
 }
 
 /** `repo` as a blob source whose reads and decode jobs are counted; `damage` flips a byte at (pack, offset) in what is read. */
@@ -54,11 +56,15 @@ function counted(repo: Repository, pool: CodecPool, damage?: { pack: string; off
     jobs.push(new Set(items.flatMap((it) => (it.frameKey ? [it.frameKey] : []))));
     return decodeInto(data, items, out, what, aside);
   };
+  const counts = { bases: 0 };
   const source: BlobSource = {
     config: repo.config,
     codecs: () => pool,
     lookup: (ids) => repo.lookup(ids),
-    lookupBases: (bases) => repo.lookupBases(bases),
+    lookupBases: (bases) => {
+      counts.bases += bases.length;
+      return repo.lookupBases(bases);
+    },
     loadBlobs: (ids) => repo.loadBlobs(ids),
     loadWholeBlobs: (locs, p) => repo.loadWholeBlobs(locs, p),
     readPackRange: async (pack, offset, length) => {
@@ -73,7 +79,14 @@ function counted(repo: Repository, pool: CodecPool, damage?: { pack: string; off
       flip(pack, offset, target.subarray(0, length));
     },
   };
-  return { source, reads, jobs };
+  return {
+    source,
+    reads,
+    jobs,
+    get bases() {
+      return counts.bases;
+    },
+  };
 }
 
 /** Bytes read twice: the overlaps between reads of one pack. */
@@ -95,6 +108,25 @@ function rereadBytes(reads: Counted['reads']): number {
   }
   return twice;
 }
+
+/** Reads the object of `lists` in 8 KiB windows (shared memory, 2 workers, `carry`), counting its reads and decode jobs. */
+async function readObject(repo: Repository, lists: readonly string[], carry: CarryOptions, damage?: { pack: string; offset: number }): Promise<{ bytes: Buffer; sha256?: string; counts: Counted }> {
+  const pool = new CodecPool(repo.codecSpec, 2);
+  try {
+    const counts = counted(repo, pool, damage);
+    const reader = new ObjectReader(counts.source, lists, { workers: 2, windowBytes: 8 * 1024, ahead: 3, sharedMemory: true, sha256: true, carry });
+    const parts: Buffer[] = [];
+    for await (const win of reader) {
+      for (const p of win.pieces) parts.push(Buffer.from(p));
+      win.done();
+    }
+    return { bytes: Buffer.concat(parts), sha256: (await reader.digests()).sha256, counts };
+  } finally {
+    await pool.close();
+  }
+}
+
+const readBytes = (c: Counted): number => c.reads.reduce((n, r) => n + r.length, 0);
 
 describe('windows planned together', () => {
   let cacheRoot: string;
@@ -130,21 +162,7 @@ describe('windows planned together', () => {
     fs.rmSync(cacheRoot, { recursive: true, force: true });
   });
 
-  async function readAll(carry: CarryOptions, damage?: { pack: string; offset: number }): Promise<{ bytes: Buffer; sha256?: string; counts: Counted }> {
-    const pool = new CodecPool(repo.codecSpec, 2);
-    try {
-      const counts = counted(repo, pool, damage);
-      const reader = new ObjectReader(counts.source, lists, { workers: 2, windowBytes: 8 * 1024, ahead: 3, sharedMemory: true, sha256: true, carry });
-      const parts: Buffer[] = [];
-      for await (const win of reader) {
-        for (const p of win.pieces) parts.push(Buffer.from(p));
-        win.done();
-      }
-      return { bytes: Buffer.concat(parts), sha256: (await reader.digests()).sha256, counts };
-    } finally {
-      await pool.close();
-    }
-  }
+  const readAll = (carry: CarryOptions, damage?: { pack: string; offset: number }) => readObject(repo, lists, carry, damage);
 
   const frameDecodes = (c: Counted): number => c.jobs.reduce((n, j) => n + j.size, 0);
 
@@ -172,7 +190,6 @@ describe('windows planned together', () => {
       expect(r.bytes.equals(data)).toBe(true);
       expect(r.sha256).toBe(sha(data));
     }
-    const readBytes = (c: Counted): number => c.reads.reduce((n, r) => n + r.length, 0);
     expect(frameDecodes(def.counts)).toBeLessThan(frameDecodes(alone.counts));
     expect(readBytes(def.counts)).toBeLessThan(readBytes(alone.counts));
     expect(frameDecodes(tiny.counts)).toBeLessThan(frameDecodes(alone.counts));
@@ -186,6 +203,88 @@ describe('windows planned together', () => {
     let failure: unknown;
     try {
       await readAll({ horizon: 10_000, budget: 8 << 20 }, { pack, offset: Number(at) + 20 });
+    } catch (err) {
+      failure = err;
+    }
+    expect(isStowageError(failure, 'CORRUPT')).toBe(true);
+  });
+
+  it('with a stash over the whole object, no pack byte is read twice however small the decoded arena; a small stash still gives the bytes as written', async () => {
+    const alone = await readAll({ horizon: 0, budget: 0 });
+    const stashed = await readAll({ horizon: 2, budget: 4 * 1024, lookahead: 10_000, stash: 8 << 20 });
+    const small = await readAll({ horizon: 2, budget: 4 * 1024, lookahead: 10_000, stash: 3 * 1024 });
+    for (const r of [stashed, small]) {
+      expect(r.bytes.equals(data)).toBe(true);
+      expect(r.sha256).toBe(sha(data));
+    }
+    expect(rereadBytes(stashed.counts.reads)).toBe(0);
+    expect(rereadBytes(small.counts.reads)).toBeGreaterThan(0); // a stash that fills up drops the ranges needed last: they are read again
+    expect(readBytes(small.counts)).toBeLessThan(readBytes(alone.counts));
+  });
+
+  it('damaged stored bytes kept in the stash fail the windows that decode them (CORRUPT)', async () => {
+    const carry = { horizon: 0, budget: 1, lookahead: 10_000, stash: 8 << 20 };
+    const all = await readAll(carry);
+    expect(rereadBytes(all.counts.reads)).toBe(0);
+    const frame = [...new Set(all.counts.jobs.flatMap((j) => [...j]))][0]!;
+    const [pack, at] = frame.split('@') as [string, string];
+    let failure: unknown;
+    try {
+      await readAll(carry, { pack, offset: Number(at) + 20 });
+    } catch (err) {
+      failure = err;
+    }
+    expect(isStowageError(failure, 'CORRUPT')).toBe(true);
+  });
+});
+
+describe('delta bases planned with the windows (a stash)', () => {
+  let cacheRoot: string;
+  let repo: Repository;
+  let v2: Buffer;
+  let lists: readonly string[];
+  let lists1: readonly string[];
+
+  // two versions of 60 small config files: v2 changes each a little (stored as deltas against v1's, which are framed)
+  const conf = (i: number, v: number) => Buffer.from(`# config ${i}\n${`option_${i} = value ${i % 7}\n`.repeat(150 + i)}${v === 2 ? `changed ${i}\n` : ''}`);
+  const tar = (v: number) => tarOf(Array.from({ length: 60 }, (_, i) => ({ name: `etc/c${i}.conf`, data: conf(i, v) })));
+
+  beforeAll(async () => {
+    cacheRoot = tempCacheRoot();
+    ({ repo } = await testRepo(cacheRoot, { packSize: 1 << 20 }));
+    lists1 = (await snapshotBytes(repo, tar(1), 'img', { format: 'tar' })).content.lists;
+    v2 = tar(2);
+    lists = (await snapshotBytes(repo, v2, 'img', { format: 'tar' })).content.lists;
+  });
+  afterAll(async () => {
+    await repo.close();
+    fs.rmSync(cacheRoot, { recursive: true, force: true });
+  });
+
+  it('reads each base with the windows that need it (no stored byte read twice) and gives the bytes as written; without a stash each window reads its bases apart', async () => {
+    const apart = await readObject(repo, lists, { horizon: 8, budget: 256 * 1024 });
+    const together = await readObject(repo, lists, { horizon: 8, budget: 256 * 1024, lookahead: 10_000, stash: 8 << 20 });
+    expect(apart.counts.bases).toBeGreaterThan(10); // v2's files are deltas
+    for (const r of [apart, together]) {
+      expect(r.bytes.equals(v2)).toBe(true);
+      expect(r.sha256).toBe(sha(v2));
+    }
+    expect(rereadBytes(together.counts.reads)).toBe(0);
+    expect(rereadBytes(apart.counts.reads)).toBeGreaterThan(0);
+    expect(together.counts.reads.length).toBeLessThan(apart.counts.reads.length);
+  });
+
+  it('a damaged base fails the read (CORRUPT)', async () => {
+    const carry = { horizon: 8, budget: 256 * 1024, lookahead: 10_000, stash: 8 << 20 };
+    const { counts } = await readObject(repo, lists, carry);
+    // the bases are v1's blobs: a frame of v1 that reading v2 decodes
+    const v1Frames = new Set((await readObject(repo, lists1, carry)).counts.jobs.flatMap((j) => [...j]));
+    const frames = [...new Set(counts.jobs.flatMap((j) => [...j]))].filter((f) => v1Frames.has(f));
+    expect(frames.length).toBeGreaterThan(0);
+    const [pack, at] = frames[0]!.split('@') as [string, string];
+    let failure: unknown;
+    try {
+      await readObject(repo, lists, carry, { pack, offset: Number(at) + 20 });
     } catch (err) {
       failure = err;
     }
