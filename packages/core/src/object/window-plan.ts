@@ -462,18 +462,7 @@ export class WindowPlanner {
       }
       if (!region) continue;
       region.refs = 2; // the stash's own (until no queued window needs it) and the copy's (until it is made)
-      let done!: (err?: unknown) => void;
-      const ready = new Promise<void>((resolve, reject) => {
-        let settled = false;
-        done = (err) => {
-          if (settled) return;
-          settled = true;
-          stash.unref(region);
-          if (err === undefined) resolve();
-          else reject(err instanceof Error ? err : new Error(String(err)));
-        };
-      });
-      ready.catch(() => undefined); // a window that decodes from it sees the failure
+      const { ready, settle: done } = settledOnce(() => stash.unref(region)); // a window that decodes from it sees a failure
       this.stashed.set(f.u, { region, held: { bytes: region.bytes, ready } });
       let list = copies.get(f.rd);
       if (!list) copies.set(f.rd, (list = []));
@@ -554,17 +543,7 @@ export class WindowPlanner {
       n += b.loc.rawLength;
     }
     const region = this.arena!.alloc(n)!;
-    let settle!: (err?: unknown) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      let settled = false;
-      settle = (err) => {
-        if (settled) return;
-        settled = true;
-        if (err === undefined) resolve();
-        else reject(err instanceof Error ? err : new Error(String(err)));
-      };
-    });
-    ready.catch(() => undefined); // a window that takes these blobs sees the failure
+    const { ready, settle } = settledOnce(); // a window that takes these blobs sees a failure
     for (const b of keep) {
       const off = at.get(b.key)!;
       this.kept.set(b.key, { region, bytes: region.bytes.subarray(off, off + b.loc.rawLength), ready });
@@ -572,6 +551,27 @@ export class WindowPlanner {
     }
     return { region, at, settle };
   }
+}
+
+/**
+ * A promise and the one call that settles it (resolved without an error, else rejected;
+ * later calls do nothing), after `first`. Unhandled rejections are swallowed: whoever
+ * awaits it sees the failure.
+ */
+function settledOnce(first?: () => void): { ready: Promise<void>; settle: (err?: unknown) => void } {
+  let settle!: (err?: unknown) => void;
+  const ready = new Promise<void>((resolve, reject) => {
+    let settled = false;
+    settle = (err) => {
+      if (settled) return;
+      settled = true;
+      first?.();
+      if (err === undefined) resolve();
+      else reject(err instanceof Error ? err : new Error(String(err)));
+    };
+  });
+  ready.catch(() => undefined);
+  return { ready, settle };
 }
 
 /** The stored units of a window's blobs and bases (by unitOf), with the latin1 ids it needs of each. */
