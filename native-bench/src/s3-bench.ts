@@ -14,6 +14,8 @@
  *
  * --restores N restores v5 N times per tool (alternating stowage, restic, stowage, ...) and
  * reports the median: one restore moves by 0.2-0.5 s from run to run on this machine.
+ * --stowage <checkout> runs that built checkout's stowage instead of this one's (a before/after
+ * pair with the same bench).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,8 @@ const { values } = parseArgs({
     'sdk-row': { type: 'boolean', default: false },
     // restores of v5 per tool (alternating), median reported
     restores: { type: 'string', default: '1' },
+    // a built checkout whose stowage to run (default: this one)
+    stowage: { type: 'string' },
   },
 });
 
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
   const endpoint = url.origin;
   const log = join(state, 'log', 'client.rgw.a.log');
   const creds = { AWS_ACCESS_KEY_ID: decodeURIComponent(url.username), AWS_SECRET_ACCESS_KEY: decodeURIComponent(url.password), AWS_REGION: 'us-east-1' };
-  const stowage = stowageArgv(ROOT);
+  const stowage = stowageArgv(values.stowage ? resolve(values.stowage) : ROOT);
   const tools: Tool[] = [
     {
       name: 'stowage',
