@@ -19,7 +19,14 @@ if (process.env.STOWAGE_TIMELINE) {
   performance.mark('launcher');
   process.once('exit', () => {
     const t = performance.nodeTiming;
-    const rows = [['node bootstrap done', t.bootstrapComplete], ...performance.getEntriesByType('mark').map((m) => [m.name, m.startTime]), ['exit', performance.now()]];
+    // marks and measures (core util/timeline.ts: S3 requests, packs saved, ...) with their details, in time order
+    const detail = (e) => (e.detail ? ` ${JSON.stringify(e.detail)}` : '');
+    const rows = [
+      ['node bootstrap done', t.bootstrapComplete],
+      ...performance.getEntriesByType('mark').map((m) => [m.name + detail(m), m.startTime]),
+      ...performance.getEntriesByType('measure').map((m) => [`${m.name} (${m.duration.toFixed(1)} ms)${detail(m)}`, m.startTime]),
+    ].sort((a, b) => a[1] - b[1]);
+    rows.push(['exit', performance.now()]);
     process.stderr.write(rows.map(([n, ms]) => `timeline ${ms.toFixed(1).padStart(8)} ms  ${n}`).join('\n') + '\n');
   });
 }

@@ -23,6 +23,7 @@ import * as https from 'node:https';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { S3Transport } from './s3-transport.js';
 import { DirectGets, FallbackError, HttpStatusError, type DirectGetResult } from './s3-direct-get.js';
+import { now, timelineOn, timelineSpan } from '../util/timeline.js';
 
 /** SHA-256 (or HMAC-SHA-256 with a key) in the shape the signer takes. */
 class Sha256 {
@@ -127,7 +128,9 @@ export class S3Requests {
    * SHA-256 (as the SDK does), hashed part by part.
    */
   async request(method: string, key: string | undefined, o: RequestOptions = {}): Promise<http.IncomingMessage> {
+    const t0 = timelineOn ? now() : 0;
     const signed = await this.sign(method, key, o);
+    if (timelineOn && o.body) timelineSpan('s3 sign', t0, { method, key });
     o.signal?.throwIfAborted();
     return new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = this.send(

@@ -30,6 +30,7 @@ import { DEFAULT_S3_CONNECTIONS, makeS3Transport, type S3Settings, type S3Transp
 import { mapS3Error, shortBody } from './s3-errors.js';
 import { S3Requests, type ListPage } from './s3-request.js';
 import { GarbageBound, exposedGc, type Gc } from '../util/garbage-bound.js';
+import { now, timelineOn, timelineSpan } from '../util/timeline.js';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -150,24 +151,27 @@ export class S3Backend extends AbstractBackend {
   }
 
   /** A request through the lean path (s3-request.ts), counted and its failure mapped as send() does. */
-  private leanSend<T>(kind: RequestKind, fn: (r: S3Requests) => Promise<T>, op: string, what: string, signal?: AbortSignal): Promise<T> {
-    return this.counted(kind, op, what, signal, () => fn(this.lean!));
+  private leanSend<T>(kind: RequestKind, fn: (r: S3Requests) => Promise<T>, op: string, what: string, signal?: AbortSignal, bytes?: number): Promise<T> {
+    return this.counted(kind, op, what, signal, () => fn(this.lean!), bytes);
   }
 
   /** Runs one request of `kind`: refused once `signal` fired, counted, its failure mapped (mapS3Error). */
-  private async counted<T>(kind: RequestKind, op: string, what: string, signal: AbortSignal | undefined, request: () => Promise<T>): Promise<T> {
+  private async counted<T>(kind: RequestKind, op: string, what: string, signal: AbortSignal | undefined, request: () => Promise<T>, bytes?: number): Promise<T> {
     signal?.throwIfAborted();
     this.requests[kind]++;
+    const t0 = timelineOn ? now() : 0;
     try {
       return await request();
     } catch (err) {
       throw mapS3Error(signal?.aborted ? Object.assign(new Error('aborted'), { name: 'AbortError' }) : err, op, what, this.location.bucket);
+    } finally {
+      if (timelineOn) timelineSpan(`s3 ${kind}`, t0, { what, bytes });
     }
   }
 
   /** PUTs one object (no multipart): `headers` as HTTP headers (lower case). */
   private async putObject(key: string, parts: readonly Uint8Array[], headers: Record<string, string>, op: string, what: string, signal?: AbortSignal): Promise<void> {
-    if (this.lean) return this.leanSend('PUT', (r) => r.put(key, parts, headers, signal), op, what, signal);
+    if (this.lean) return this.leanSend('PUT', (r) => r.put(key, parts, headers, signal), op, what, signal, timelineOn ? parts.reduce((n, p) => n + p.length, 0) : undefined);
     const size = parts.reduce((n, p) => n + p.length, 0);
     const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     const ifNoneMatch = headers['if-none-match'];
@@ -345,7 +349,7 @@ export class S3Backend extends AbstractBackend {
     if (range && target && rangeHeader && this.directGets) {
       // read in place (plain http endpoints, s3-direct-get.ts); undefined: the answer needs the path below
       const into = target.subarray(0, range.length);
-      const d = await this.leanSend('GET', (l) => l.getInto(key, rangeHeader, into, signal), 'load', what, signal);
+      const d = await this.leanSend('GET', (l) => l.getInto(key, rangeHeader, into, signal), 'load', what, signal, range.length);
       if (d) {
         if (d.contentLength < range.length) {
           const total = /\/(\d+)$/.exec(d.contentRange ?? '')?.[1];

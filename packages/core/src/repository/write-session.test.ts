@@ -79,6 +79,57 @@ describe('WriteSession.flush with a check beside', () => {
     await expect(again.flush(() => Promise.reject(lost))).rejects.toBe(lost);
     await repo.close();
   });
+
+  it('runs the commit once the index file is stored and the check passed, beside the absorption; returns its result, fails with it', async () => {
+    const { backend, repo } = await testRepo(cacheRoot);
+    const index = await repo.index();
+    const absorb = index.absorb.bind(index);
+    const order: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    index.absorb = async (name, packs) => {
+      order.push('absorb started');
+      await held; // the commit runs meanwhile
+      order.push('absorb done');
+      return absorb(name, packs);
+    };
+    const save = async (session: WriteSession, seed: string) => {
+      const data = seeded(seed, 10 * 2048);
+      const ids = Array.from({ length: 10 }, (_, i) => repo.codec.id(data.subarray(i * 2048, (i + 1) * 2048)));
+      await session.saveBatch('data', data, Array<number>(10).fill(2048), ids);
+      return ids;
+    };
+    const session = new WriteSession(repo, { workers: 0, frames: false });
+    const ids = await save(session, 'ws-commit');
+    const result = await session.flush(
+      async () => void order.push('check'),
+      async () => {
+        let n = 0;
+        for await (const _ of backend.list('index')) n++;
+        order.push(`commit (${n} index file)`);
+        release();
+        return 'snapshot id';
+      },
+    );
+    expect(result).toBe('snapshot id');
+    expect(order).toEqual(['check', 'absorb started', 'commit (1 index file)', 'absorb done']);
+    expect((await repo.lookup(ids)).every((l) => l !== undefined)).toBe(true);
+    // a failing commit fails the flush once the absorption is done; a failing check means no commit
+    const failed = new Error('snapshot file not written');
+    await expect(new WriteSession(repo, { workers: 0, frames: false }).flush(undefined, () => Promise.reject(failed))).rejects.toBe(failed);
+    const other = new WriteSession(repo, { workers: 0, frames: false });
+    await save(other, 'ws-commit-2');
+    let committed = false;
+    const lost = new Error('lock lost');
+    await expect(
+      other.flush(
+        () => Promise.reject(lost),
+        async () => void (committed = true),
+      ),
+    ).rejects.toBe(lost);
+    expect(committed).toBe(false);
+    await repo.close();
+  });
 });
 
 describe('WriteSession encode slots', () => {

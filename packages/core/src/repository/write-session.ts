@@ -31,6 +31,7 @@ import { IdSet } from '../util/id-set.js';
 import { SlotRing } from '../util/slot-ring.js';
 import { frameTargetFor } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
+import { now, timelineMark, timelineOn, timelineSpan } from '../util/timeline.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
@@ -321,18 +322,34 @@ export class WriteSession {
    * `beside`, a check the caller must pass before it commits (a snapshot: its lock's verify),
    * runs beside that last index file's save, once every pack is saved (on S3 one round trip
    * instead of two in a row); flush rejects with its error.
+   *
+   * `commit`, the caller's next write, which must follow the index file (a snapshot file),
+   * runs once that file is stored and `beside` passed, beside the index file's absorption
+   * into the local index cache (a local write the commit does not need): flush resolves with
+   * its result when both are done, and rejects when either failed.
    */
-  async flush(beside?: () => Promise<void>): Promise<void> {
+  async flush(beside?: () => Promise<void>): Promise<void>;
+  async flush<T>(beside: (() => Promise<void>) | undefined, commit: () => Promise<T>): Promise<T>;
+  async flush<T>(beside?: () => Promise<void>, commit?: () => Promise<T>): Promise<T | undefined> {
     this.check();
+    timelineMark('session flush', { queued: this.encodeQueue.length, queuedBytes: this.queuedBytes, uploads: this.uploads.length });
     while (this.encodeQueue.length) await this.drainOne();
     await this.drainTail; // a drain another caller started
     this.check();
+    timelineMark('session drained');
     if (this.writer.count > 0) this.finishPack();
     await this.awaitUploads(0);
-    if (!beside) return this.writeIndex();
-    const check = beside();
-    check.catch(() => undefined); // observed below, also when the index file fails first
-    await Promise.all([this.writeIndex(), check]);
+    timelineMark('session packs saved');
+    const check = beside?.();
+    check?.catch(() => undefined); // observed below, also when the index file fails first
+    const [saved] = await Promise.all([this.saveIndex(), check]);
+    const absorbing = saved && this.absorbIndex(saved);
+    if (!commit) return void (await absorbing);
+    absorbing?.catch(() => undefined); // observed below
+    const [absorbed, committed] = await Promise.allSettled([absorbing, commit()]);
+    if (committed.status === 'rejected') throw committed.reason;
+    if (absorbed.status === 'rejected') throw absorbed.reason;
+    return committed.value;
   }
 
   /** Stops work in flight; whatever was uploaded stays as unreferenced packs (gc removes them). */
@@ -490,6 +507,7 @@ export class WriteSession {
    * finished.
    */
   private async upload(pack: FinishedPack, temp: WriteSession['temp']): Promise<void> {
+    const t0 = timelineOn ? now() : 0;
     if (temp) {
       try {
         await temp.writing;
@@ -499,6 +517,7 @@ export class WriteSession {
       }
       await commitPack(this.repo.backend, await temp.file, pack);
     } else await uploadPack(this.repo.backend, pack);
+    if (timelineOn) timelineSpan('pack saved', t0, { size: pack.size, blobs: pack.count });
     this.stats.packs++;
     this.uploaded.push({ id: pack.id, slots: pack.slots, slotCount: pack.slotCount });
     this.uploadedBlobs += pack.count;
@@ -517,13 +536,32 @@ export class WriteSession {
 
   /** Writes an index file for the packs uploaded since the last one, then absorbs it. */
   private async writeIndex(): Promise<void> {
-    if (this.uploaded.length === 0) return;
+    const saved = await this.saveIndex();
+    if (saved) await this.absorbIndex(saved);
+  }
+
+  /** Writes an index file for the packs uploaded since the last one (none: undefined). */
+  private async saveIndex(): Promise<{ readonly name: string; readonly packs: RawIndexedPack[] } | undefined> {
+    if (this.uploaded.length === 0) return undefined;
     const packs = this.uploaded.splice(0);
     this.uploadedBlobs = 0;
+    const t0 = timelineOn ? now() : 0;
     try {
       const name = await this.repo.saveIndexFile(packs);
+      if (timelineOn) timelineSpan('index file saved', t0, { packs: packs.length });
       this.stats.indexFiles++;
+      return { name, packs };
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  /** Absorbs a saved index file into the index cache; its blobs are no longer this session's to track. */
+  private async absorbIndex({ name, packs }: { readonly name: string; readonly packs: RawIndexedPack[] }): Promise<void> {
+    const t0 = timelineOn ? now() : 0;
+    try {
       await (await this.repo.index()).absorb(name, packs);
+      if (timelineOn) timelineSpan('index file absorbed', t0, { packs: packs.length });
     } catch (err) {
       this.fail(err);
     }

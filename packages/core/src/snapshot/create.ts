@@ -178,13 +178,18 @@ async function snapshotSource(
     const facts = imageOf(object, opts);
     const written = await object.finish();
     mark('object finished');
-    await session.flush(() => lock.verify()); // the lock is checked beside the last index file's save
-    mark('flushed');
-    const manifest = manifestOf(written, session, facts, src, opts, inputName, t0);
-    const saved = opts.finalize ? opts.finalize(manifest) : manifest;
-    const id = await commitSnapshot(repo, lock, saved, { verified: true });
+    // the lock is checked beside the last index file's save; the snapshot file goes up beside its absorption into the index cache
+    const snapshot = await session.flush(
+      () => lock.verify(),
+      async () => {
+        mark('flushed');
+        const manifest = manifestOf(written, session, facts, src, opts, inputName, t0);
+        const saved = opts.finalize ? opts.finalize(manifest) : manifest;
+        return { id: await commitSnapshot(repo, lock, saved, { verified: true }), ...saved };
+      },
+    );
     mark('committed');
-    return { id, ...saved };
+    return snapshot;
   } catch (err) {
     object?.discard();
     await session.abort(err);

@@ -18,3 +18,25 @@ export function markOnce(name: string): void {
   once.add(name);
   performance.mark(name);
 }
+
+/** Whether a timeline is recorded (STOWAGE_TIMELINE set). */
+export const timelineOn = ON;
+
+/** Milliseconds since the process started (performance.now()), the clock of the marks. */
+export function now(): number {
+  return performance.now();
+}
+
+/** Records `name` now with `fields` (printed beside it; only with STOWAGE_TIMELINE). */
+export function timelineMark(name: string, fields?: Record<string, unknown>): void {
+  if (ON) performance.mark(name, fields ? { detail: fields } : undefined);
+}
+
+/**
+ * Records something that started at `start` (from now()) and ends now, with `fields` (the S3
+ * backend: each request's kind, file and bytes; the write session: packs saved, the index
+ * file, its absorption), as a performance measure (only with STOWAGE_TIMELINE).
+ */
+export function timelineSpan(name: string, start: number, fields?: Record<string, unknown>): void {
+  if (ON) performance.measure(name, { start, end: performance.now(), ...(fields && { detail: fields }) });
+}
