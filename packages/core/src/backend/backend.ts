@@ -55,11 +55,23 @@ export interface BackendInfo {
    * store with per-request latency (S3) wants several; each costs a pack of memory.
    */
   readonly uploads?: number;
+  /**
+   * Saves take the content's SHA-256 from SaveOptions.sha256 when given instead of hashing
+   * the content themselves (S3: each PUT is signed with its body's SHA-256, which the store
+   * checks against the body): a writer that can hash its bytes earlier (a pack while it is
+   * built) passes it.
+   */
+  readonly contentSha256?: boolean;
 }
 
 export interface SaveOptions extends OpOptions {
   /** Allow replacing an existing file of this name (lock refresh only); default false. */
   readonly overwrite?: boolean;
+  /**
+   * The hex SHA-256 of the whole content, computed by the caller (see BackendInfo.contentSha256):
+   * used instead of hashing the parts again. A wrong value fails the save (the store checks it).
+   */
+  readonly sha256?: string;
 }
 
 /**

@@ -86,6 +86,8 @@ export interface RequestOptions {
   readonly headers?: Record<string, string>;
   /** The body, as consecutive parts (sent one after another, never joined). */
   readonly body?: readonly Uint8Array[];
+  /** The body's hex SHA-256 when the caller has it (else it is hashed here, part by part). */
+  readonly bodySha256?: string | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -171,12 +173,12 @@ export class S3Requests {
     const headers: Record<string, string> = { host: this.host, ...o.headers };
     let size = 0;
     if (o.body) {
-      const h = createHash('sha256');
+      const h = o.bodySha256 === undefined ? createHash('sha256') : undefined;
       for (const p of o.body) {
-        h.update(p);
+        h?.update(p);
         size += p.length;
       }
-      headers['x-amz-content-sha256'] = h.digest('hex');
+      headers['x-amz-content-sha256'] = h ? h.digest('hex') : o.bodySha256!;
       headers['content-length'] = String(size);
     } else headers['x-amz-content-sha256'] = EMPTY_SHA256;
     const query = o.query ?? {};
@@ -221,9 +223,9 @@ export class S3Requests {
     return { Body: res, ...(len !== undefined && { ContentLength: Number(len) }), ...(cr !== undefined && { ContentRange: cr }) };
   }
 
-  /** PUTs `key` with the parts as its body and `headers` (If-None-Match, x-amz-storage-class). */
-  async put(key: string, parts: readonly Uint8Array[], headers: Record<string, string>, signal?: AbortSignal): Promise<void> {
-    await drain(await this.request('PUT', key, { body: parts, headers, signal }));
+  /** PUTs `key` with the parts as its body and `headers` (If-None-Match, x-amz-storage-class); `sha256`: the body's, when known. */
+  async put(key: string, parts: readonly Uint8Array[], headers: Record<string, string>, signal?: AbortSignal, sha256?: string): Promise<void> {
+    await drain(await this.request('PUT', key, { body: parts, headers, signal, bodySha256: sha256 }));
   }
 
   /** The size of `key` (HEAD). */

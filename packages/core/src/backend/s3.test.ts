@@ -3,6 +3,7 @@
  * the conformance suite every backend passes, then what is S3's own: pagination, multipart,
  * create-only with and without If-None-Match, bucket creation, prefixes, errors.
  */
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -166,6 +167,23 @@ describe.skipIf(!s3)('S3 backend on a real S3', () => {
     await b.remove(h);
     expect(await code(b.remove(h))).toBe('NOT_FOUND');
     expect(b.requests.HEAD - before.HEAD).toBe(3); // exists, then one per plain remove
+    await b.close();
+  });
+
+  it("takes a save's SHA-256 from the caller (contentSha256): the store checks it against the body, so a wrong one fails and stores nothing", async () => {
+    const b = open();
+    expect(b.info.contentSha256).toBe(true);
+    const parts = [Buffer.from('pack '), Buffer.from('bytes')];
+    const sha256 = createHash('sha256').update(Buffer.concat(parts)).digest('hex');
+    await b.saveParts({ type: 'pack', name: 'p1' }, parts, { sha256 });
+    expect(Buffer.from(await b.load({ type: 'pack', name: 'p1' })).toString()).toBe('pack bytes');
+    const wrong = createHash('sha256').update('other bytes').digest('hex');
+    const err = await b.saveParts({ type: 'pack', name: 'p2' }, parts, { sha256: wrong }).catch((e: unknown) => e);
+    expect(isStowageError(err, 'BACKEND')).toBe(true);
+    expect(await b.exists({ type: 'pack', name: 'p2' })).toBe(false);
+    const sdk = open({ leanRequests: false });
+    expect(sdk.info.contentSha256).toBe(false); // the SDK hashes its bodies itself
+    await sdk.close();
     await b.close();
   });
 

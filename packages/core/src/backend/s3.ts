@@ -126,7 +126,7 @@ export class S3Backend extends AbstractBackend {
     // a writer keeps up to 3 packs uploading (fewer with fewer connections) and builds one: at
     // most `connections` packs buffered (7 in flight peaked at 275 MB RSS on the docker.tar
     // series: native-bench/dist/s3-bench.js).
-    this.info = { location: formatLocation(location), connections, uploads: Math.max(1, Math.min(3, connections - 1)) };
+    this.info = { location: formatLocation(location), connections, uploads: Math.max(1, Math.min(3, connections - 1)), contentSha256: this.lean !== undefined };
   }
 
   private key(h: Handle): string {
@@ -170,8 +170,8 @@ export class S3Backend extends AbstractBackend {
   }
 
   /** PUTs one object (no multipart): `headers` as HTTP headers (lower case). */
-  private async putObject(key: string, parts: readonly Uint8Array[], headers: Record<string, string>, op: string, what: string, signal?: AbortSignal): Promise<void> {
-    if (this.lean) return this.leanSend('PUT', (r) => r.put(key, parts, headers, signal), op, what, signal, timelineOn ? parts.reduce((n, p) => n + p.length, 0) : undefined);
+  private async putObject(key: string, parts: readonly Uint8Array[], headers: Record<string, string>, op: string, what: string, signal?: AbortSignal, sha256?: string): Promise<void> {
+    if (this.lean) return this.leanSend('PUT', (r) => r.put(key, parts, headers, signal, sha256), op, what, signal, timelineOn ? parts.reduce((n, p) => n + p.length, 0) : undefined);
     const size = parts.reduce((n, p) => n + p.length, 0);
     const body = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
     const ifNoneMatch = headers['if-none-match'];
@@ -228,7 +228,7 @@ export class S3Backend extends AbstractBackend {
     const headers: Record<string, string> = {};
     if (conditional) headers['if-none-match'] = '*';
     if (this.opts.storageClass && h.type === 'pack') headers['x-amz-storage-class'] = this.opts.storageClass;
-    await this.putObject(key, parts, headers, 'save', what, signal);
+    await this.putObject(key, parts, headers, 'save', what, signal, opts.sha256);
   }
 
   private async multipartUpload(key: string, what: string, parts: readonly Uint8Array[], size: number, signal?: AbortSignal): Promise<void> {

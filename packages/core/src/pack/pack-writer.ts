@@ -8,6 +8,7 @@
  * a 16 MiB pack holds about 45,000 blobs; an entry object, its id Buffer and a view per blob
  * kept about 300 bytes of heap each, for the pack being built and every pack uploading.
  */
+import { createHash, type Hash } from 'node:crypto';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import type { Cipher } from '../crypto/cipher.js';
 import type { BlobType, PackEntry } from './entry.js';
@@ -19,6 +20,8 @@ import { parsePackTail } from './pack-reader.js';
 export interface FinishedPack {
   /** Hex BLAKE3 of the pack's bytes: its file name. */
   readonly id: string;
+  /** Hex SHA-256 of the pack's bytes, when the writer was asked for it (PackWriter opts.sha256). */
+  readonly sha256?: string;
   /**
    * The pack's bytes in order (blobs, trailer, footer), not copied into one buffer; when the
    * writer was drained (PackWriter.drain), only the bytes after what it handed out.
@@ -63,8 +66,16 @@ export class PackWriter {
   private readonly hasher = new Blake3Hasher();
   /** Bytes handed out by drain. */
   private drainedBytes = 0;
+  /** The pack's SHA-256 (opts.sha256), fed as the BLAKE3 is. */
+  private readonly sha: Hash | undefined;
 
-  constructor(private readonly cipher: Cipher) {}
+  /** `sha256`: also hash the pack with SHA-256 as it is built (FinishedPack.sha256: for a backend that signs uploads with it). */
+  constructor(
+    private readonly cipher: Cipher,
+    opts: { readonly sha256?: boolean | undefined } = {},
+  ) {
+    this.sha = opts.sha256 ? createHash('sha256') : undefined;
+  }
 
   /** Number of blobs so far. */
   get count(): number {
@@ -154,6 +165,7 @@ export class PackWriter {
     if (!p) return;
     const part = p.length === this.pendingLength ? p : new Uint8Array(p.buffer, p.byteOffset, this.pendingLength);
     this.hasher.update(part);
+    this.sha?.update(part);
     this.parts.push(part);
     this.pending = undefined;
   }
@@ -171,7 +183,9 @@ export class PackWriter {
     const parts: Uint8Array[] = [...this.parts, tail];
     const size = this.blobBytes + tail.length;
     this.hasher.update(tail);
+    this.sha?.update(tail);
     const id = this.hasher.digestBuffer().toString('hex');
+    const sha256 = this.sha?.digest('hex');
     // Verify what we built: the tail must decode (checked: ref slots, flags, bounds) to
     // entries that encode to exactly our slots
     const parsed = parsePackTail(tail, size, this.cipher, `pack ${id}`);
@@ -185,6 +199,7 @@ export class PackWriter {
     const drained = this.drainedBytes;
     return {
       id,
+      ...(sha256 !== undefined && { sha256 }),
       parts,
       drained,
       size,

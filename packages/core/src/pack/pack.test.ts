@@ -1,6 +1,7 @@
 /**
  * Pack format: what the writer builds, the reader gets back; damage is CORRUPT.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../backend/memory.js';
 import { isStowageError } from '../errors.js';
@@ -35,6 +36,26 @@ describe('packs', () => {
       expect(e.type).toBe(i % 2 ? 'list' : 'data');
       expect(pack.bytes.subarray(e.offset, e.offset + e.length).equals(blobs[i]!)).toBe(true);
     });
+  });
+
+  it('hashes the pack with SHA-256 as it is built when asked (for a backend that signs uploads with it), drained or not; not otherwise', () => {
+    const fill = (w: PackWriter) => {
+      const batch = Buffer.alloc(3000, 7);
+      for (let i = 0; i < 30; i++) w.add(Buffer.alloc(32, i), 'data', batch.subarray(i * 100, (i + 1) * 100), 100, false);
+    };
+    const plain = new PackWriter(NULL_CIPHER);
+    fill(plain);
+    expect(plain.finalize().sha256).toBeUndefined();
+    const w = new PackWriter(NULL_CIPHER, { sha256: true });
+    fill(w);
+    const pack = w.finalize();
+    expect(pack.sha256).toBe(createHash('sha256').update(pack.bytes).digest('hex'));
+    const d = new PackWriter(NULL_CIPHER, { sha256: true });
+    fill(d);
+    const drained = Buffer.concat(d.drain());
+    d.add(Buffer.alloc(32, 99), 'list', Buffer.alloc(10, 1), 10, false);
+    const rest = d.finalize();
+    expect(rest.sha256).toBe(createHash('sha256').update(drained).update(Buffer.concat(rest.parts)).digest('hex'));
   });
 
   it('keeps no object per blob: entries are the trailer slots, and blobs that follow each other in one buffer are one part', () => {

@@ -3,7 +3,8 @@
  * and gc's repacking (gc/execute.ts) both upload through `uploadPack`.
  *
  * 1. Save the pack's parts under its name (views that follow each other in one buffer are
- *    joined first: one write each).
+ *    joined first: one write each), with the pack's SHA-256 when its writer computed one
+ *    (a backend that signs uploads with it, S3, then need not hash the pack again).
  * 2. When a file of that name exists already (another writer, or an interrupted gc run, stored
  *    the identical pack: same name = same bytes), read it whole and check that its content
  *    matches its name; CORRUPT otherwise.
@@ -25,7 +26,7 @@ import type { FinishedPack } from './pack-writer.js';
 /** Saves `pack`, then reads its trailer and footer back and checks them (see the file comment). */
 export async function uploadPack(backend: Backend, pack: FinishedPack): Promise<void> {
   if (pack.drained > 0) throw new TypeError('uploadPack: a drained pack is committed from its TempFile (commitPack)');
-  await stored(backend, pack, () => saveParts(backend, { type: 'pack', name: pack.id }, joinAdjacent(pack.parts)));
+  await stored(backend, pack, () => saveParts(backend, { type: 'pack', name: pack.id }, joinAdjacent(pack.parts), pack.sha256 === undefined ? undefined : { sha256: pack.sha256 }));
 }
 
 /**

@@ -156,7 +156,7 @@ export class WriteSession {
     opts: WriteSessionOptions = {},
   ) {
     this.pool = repo.codecs(opts.workers);
-    this.writer = new PackWriter(repo.cipher);
+    this.writer = new PackWriter(repo.cipher, { sha256: repo.backend.info.contentSha256 });
     this.maxEncodeBytes = opts.maxEncodeBytes ?? 12 * 1024 * 1024;
     this.maxUploads = opts.maxUploads ?? repo.backend.info.uploads ?? 1;
     this.indexEveryPacks = opts.indexEveryPacks ?? 32;
@@ -456,7 +456,7 @@ export class WriteSession {
 
   private finishPack(): void {
     const pack = this.writer.finalize();
-    this.writer = new PackWriter(this.repo.cipher);
+    this.writer = new PackWriter(this.repo.cipher, { sha256: this.repo.backend.info.contentSha256 });
     const temp = this.temp;
     this.temp = undefined;
     const outputs = pack.parts.slice(0, -1); // the tail is the writer's own (Buffer.concat: maybe Node's pool)
