@@ -98,35 +98,39 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
   const final = (err: unknown, n: number, timeouts: number, signal: AbortSignal | undefined): boolean =>
     !isTransient(err) || n >= retries || signal?.aborted === true || ((err as StowageError).timedOut && timeouts >= timeoutAttempts);
 
-  /** Runs `fn` with the call's options, their signal joined with the backend's life. */
-  async function joined<O extends OpOptions, T>(o: O | undefined, fn: (o: O | undefined) => Promise<T>): Promise<T> {
-    if (!life || life.aborted || o?.signal === life) return fn(o);
-    if (!o?.signal) return fn({ ...o, signal: life } as O);
+  /** The call's options with their signal joined to the backend's life, and `done` to detach the join when the call ends. */
+  function withLife<O extends OpOptions>(o: O | undefined): { o: O | undefined; done?: () => void } {
+    if (!life || life.aborted || o?.signal === life) return { o };
+    if (!o?.signal) return { o: { ...o, signal: life } as O };
     const link = linkSignals(o.signal, life);
-    try {
-      return await fn({ ...o, signal: link.signal });
-    } finally {
-      link.done();
-    }
+    return { o: { ...o, signal: link.signal }, done: link.done };
   }
 
-  function attempt<O extends OpOptions, T>(op: string, what: string, o: O | undefined, fn: (attempt: number, o: O | undefined) => Promise<T>): Promise<T> {
-    return joined(o, async (o) => {
-      const signal = o?.signal;
+  /** After try `n` failed with `err`: throws it when it is final, else reports the retry and waits its backoff. */
+  async function retryAfter(op: string, what: string, err: unknown, n: number, timeouts: number, signal: AbortSignal | undefined): Promise<void> {
+    if (final(err, n, timeouts, signal)) throw err;
+    const delayMs = Math.floor(random() * Math.min(cap, base * 2 ** n));
+    opts.onRetry?.({ op, what, attempt: n + 1, delayMs, error: err as StowageError });
+    retried++;
+    await sleep(delayMs, signal);
+  }
+
+  async function attempt<O extends OpOptions, T>(op: string, what: string, own: O | undefined, fn: (attempt: number, o: O | undefined) => Promise<T>): Promise<T> {
+    const { o, done } = withLife(own);
+    const signal = o?.signal;
+    try {
       for (let n = 0, timeouts = 0; ; n++) {
         if (signal?.aborted) throw aborted(signal);
         try {
           return await fn(n, o);
         } catch (err) {
           if ((err as StowageError).timedOut) timeouts++;
-          if (final(err, n, timeouts, signal)) throw err;
-          const delayMs = Math.floor(random() * Math.min(cap, base * 2 ** n));
-          opts.onRetry?.({ op, what, attempt: n + 1, delayMs, error: err as StowageError });
-          retried++;
-          await sleep(delayMs, signal);
+          await retryAfter(op, what, err, n, timeouts, signal);
         }
       }
-    });
+    } finally {
+      done?.();
+    }
   }
 
   const saveWith = (h: Handle, write: (o: SaveOptions | undefined) => Promise<void>, size: number, o?: SaveOptions) =>
@@ -170,10 +174,8 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
     list(type: FileType, own?: OpOptions): AsyncIterable<FileInfo> {
       return {
         async *[Symbol.asyncIterator]() {
-          const live = life && !life.aborted ? life : undefined;
-          const link = live && own?.signal && own.signal !== live ? linkSignals(own.signal, live) : undefined;
-          const signal = link?.signal ?? own?.signal ?? live;
-          const o = signal === own?.signal ? own : { ...own, signal };
+          const { o, done } = withLife(own);
+          const signal = o?.signal;
           try {
             const seen = new Set<string>();
             for (let n = 0, timeouts = 0; ; n++) {
@@ -187,15 +189,11 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
                 return;
               } catch (err) {
                 if ((err as StowageError).timedOut) timeouts++;
-                if (final(err, n, timeouts, signal)) throw err;
-                const delayMs = Math.floor(random() * Math.min(cap, base * 2 ** n));
-                opts.onRetry?.({ op: 'list', what: `${type} files`, attempt: n + 1, delayMs, error: err as StowageError });
-                retried++;
-                await sleep(delayMs, signal);
+                await retryAfter('list', `${type} files`, err, n, timeouts, signal);
               }
             }
           } finally {
-            link?.done();
+            done?.();
           }
         },
       };
