@@ -31,7 +31,7 @@ import { IdSet } from '../util/id-set.js';
 import { SlotRing } from '../util/slot-ring.js';
 import { frameTargetFor } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
-import { now, timelineMark, timelineOn, timelineSpan } from '../util/timeline.js';
+import { mark, now, timelineOn, timelineSpan } from '../util/timeline.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
@@ -332,14 +332,14 @@ export class WriteSession {
   async flush<T>(beside: (() => Promise<void>) | undefined, commit: () => Promise<T>): Promise<T>;
   async flush<T>(beside?: () => Promise<void>, commit?: () => Promise<T>): Promise<T | undefined> {
     this.check();
-    timelineMark('session flush', { queued: this.encodeQueue.length, queuedBytes: this.queuedBytes, uploads: this.uploads.length });
+    mark('session flush', { queued: this.encodeQueue.length, queuedBytes: this.queuedBytes, uploads: this.uploads.length });
     while (this.encodeQueue.length) await this.drainOne();
     await this.drainTail; // a drain another caller started
     this.check();
-    timelineMark('session drained');
+    mark('session drained');
     if (this.writer.count > 0) this.finishPack();
     await this.awaitUploads(0);
-    timelineMark('session packs saved');
+    mark('session packs saved');
     const check = beside?.();
     check?.catch(() => undefined); // observed below, also when the index file fails first
     const [saved] = await Promise.all([this.saveIndex(), check]);

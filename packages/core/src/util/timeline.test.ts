@@ -13,7 +13,7 @@ it('records nothing without STOWAGE_TIMELINE', async () => {
   vi.resetModules();
   const t = await import('./timeline.js');
   expect(t.timelineOn).toBe(false);
-  t.timelineMark('test mark', { a: 1 });
+  t.mark('test mark', { a: 1 });
   t.timelineSpan('test span', t.now(), { b: 2 });
   expect(performance.getEntriesByName('test mark')).toEqual([]);
   expect(performance.getEntriesByName('test span')).toEqual([]);
@@ -25,7 +25,7 @@ it('with STOWAGE_TIMELINE, marks and spans are performance entries with their fi
   const t = await import('./timeline.js');
   expect(t.timelineOn).toBe(true);
   const start = t.now();
-  t.timelineMark('test mark', { queued: 2 });
+  t.mark('test mark', { queued: 2 });
   t.timelineSpan('test span', start, { what: 'data/ab/ab', bytes: 5 });
   const [m] = performance.getEntriesByName('test mark', 'mark') as PerformanceMark[];
   expect(m!.detail).toEqual({ queued: 2 });

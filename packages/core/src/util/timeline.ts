@@ -6,9 +6,9 @@
  */
 const ON = typeof process !== 'undefined' && !!process.env['STOWAGE_TIMELINE'];
 
-/** Records the time `name` happened (only with STOWAGE_TIMELINE). */
-export function mark(name: string): void {
-  if (ON) performance.mark(name);
+/** Records the time `name` happened, with `fields` printed beside it (only with STOWAGE_TIMELINE). */
+export function mark(name: string, fields?: Record<string, unknown>): void {
+  if (ON) performance.mark(name, fields ? { detail: fields } : undefined);
 }
 
 /** Records `name` the first time only. */
@@ -25,11 +25,6 @@ export const timelineOn = ON;
 /** Milliseconds since the process started (performance.now()), the clock of the marks. */
 export function now(): number {
   return performance.now();
-}
-
-/** Records `name` now with `fields` (printed beside it; only with STOWAGE_TIMELINE). */
-export function timelineMark(name: string, fields?: Record<string, unknown>): void {
-  if (ON) performance.mark(name, fields ? { detail: fields } : undefined);
 }
 
 /**
