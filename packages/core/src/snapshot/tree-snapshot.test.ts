@@ -11,6 +11,8 @@ import { restoreTree } from '../restore/tree-restore.js';
 import { seeded, sharedTestRepo, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
+import { MemoryBackend } from '../backend/memory.js';
+import type { FileInfo, FileType, Handle, OpOptions, SaveOptions } from '../backend/backend.js';
 import { lookupPath, walkEntries, treeTop } from '../tree/stored.js';
 import { snapshotTree } from './tree-snapshot.js';
 import { expectCode } from '../testing/expect-code.js';
@@ -102,6 +104,64 @@ describe('tree snapshots', () => {
         } finally {
           await again.close();
         }
+      }
+    } finally {
+      fs.rmSync(cacheRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('the parent is found while the lock file is written, and dropped when it is gone once the lock is held (forget and gc in between)', async () => {
+    const src = path.join(dir, 'early-parent');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 40; i++) files[`d${i % 4}/f${i}`] = `early ${i}\n`.repeat(i + 1);
+    tree(src, files);
+    // what happens, in order: the snapshots listed, the lock file saved (a save that waits a
+    // moment, as an fsync or a PUT does); with `forget`, the listed parent is removed meanwhile
+    const events: string[] = [];
+    let forget: string | undefined;
+    class Watched extends MemoryBackend {
+      override async *list(type: FileType, opts?: OpOptions): AsyncIterable<FileInfo> {
+        if (type === 'snapshot') events.push('snapshots listed');
+        yield* super.list(type, opts);
+      }
+      override async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+        if (h.type !== 'lock') return super.save(h, data, opts);
+        await new Promise((r) => setTimeout(r, 30));
+        if (forget !== undefined) await super.remove({ type: 'snapshot', name: forget });
+        await super.save(h, data, opts);
+        events.push('lock saved');
+      }
+    }
+    const cacheRoot = tempCacheRoot();
+    try {
+      const { repo } = await testRepo(cacheRoot, { backend: new Watched() });
+      try {
+        const a = await snapshotTree(repo, [src], { workers: 0 });
+        events.length = 0;
+        const b = await snapshotTree(repo, [src], { workers: 0 });
+        expect(events.slice(0, 2)).toEqual(['snapshots listed', 'lock saved']); // read beside the lock, not after it
+        expect(b.snapshot.parent).toBe(a.snapshot.id);
+        expect(b.filesRead).toBe(0);
+        // the parent found early is gone once the lock is held: not used (its blobs may be gone
+        // too); found again under the lock, where b is the latest
+        forget = b.snapshot.id;
+        events.length = 0;
+        const c = await snapshotTree(repo, [src], { workers: 0 });
+        expect(events.slice(0, 2)).toEqual(['snapshots listed', 'lock saved']);
+        expect(c.snapshot.parent).toBe(a.snapshot.id);
+        expect(c.filesRead).toBe(0);
+        // no parent left at all: everything read
+        forget = a.snapshot.id;
+        await repo.backend.remove({ type: 'snapshot', name: c.snapshot.id });
+        const d = await snapshotTree(repo, [src], { workers: 0 });
+        expect(d.snapshot.parent).toBeUndefined();
+        expect(d.filesRead).toBe(40);
+        forget = undefined;
+        const out = path.join(dir, 'early-parent-out');
+        await restoreTree(repo, d.snapshot, out);
+        expect(fs.readFileSync(path.join(out, 'd3/f7'), 'utf8')).toBe(files['d3/f7']);
+      } finally {
+        await repo.close();
       }
     } finally {
       fs.rmSync(cacheRoot, { recursive: true, force: true });

@@ -24,7 +24,6 @@ import { getAttribute, getAttributeSync, listAttributes, listAttributesSync } fr
 import ignore, { type Ignore } from 'ignore';
 import { StowageError } from '../errors.js';
 import type { ProgressFn } from '../progress.js';
-import type { CodecPool } from '../repository/codec-pool.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
 import { lockRepository } from '../repository/lock.js';
@@ -38,10 +37,12 @@ import { PROGRAM, safeUsername } from './create.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
 import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
-import { isTreeSnapshot, loadEntries, loadSomeEntriesOf } from '../tree/stored.js';
+import { isTreeSnapshot, loadEntries } from '../tree/stored.js';
+import { ParentTrees, type OldDir } from '../tree/parent-trees.js';
 import { ListOrder } from '../tree/list-order.js';
 import { ReadArena } from '../tree/read-arena.js';
 import { lstatPacked, STAT_FIELDS, type EntryStat, type TreeScan } from '../tree/scan.js';
+import { mark } from '../util/timeline.js';
 
 export type TreeWarningCode =
   /** A file or directory could not be read (permission denied, I/O error): skipped. */
@@ -120,12 +121,6 @@ const SMALL_READ = 1 << 20;
 const SYNC_READ = 64 << 10;
 const PIECE = 4 << 20;
 const READ_AHEAD = 16;
-/** Subdirectories whose parent trees are loaded in one batch. */
-const TREE_BATCH = 64;
-/** Tree-blob bytes (plaintext) of the parent loaded ahead of the walk at most (about 300 bytes an entry). */
-const PRELOAD_BYTES = 2 << 20;
-/** Batches of the parent's trees loading at once (a lookup, pack reads and a decode each: pipelined). */
-const PRELOAD_BATCHES = 2;
 /** The walk lets the event loop run (I/O callbacks: the parent's trees loading) after this many ms of synchronous work. */
 const YIELD_MS = 2;
 /** Fed small files are handed to the content writer in batches of this many bytes. */
@@ -179,27 +174,48 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
   }
   if (!tops.some((t) => t.st.isDirectory())) throw new StowageError('INVALID_ARGUMENT', `${abs.join(', ')}: not a directory (snapshot a file with one path, a tree with directories)`);
   const host = opts.hostname ?? osHostname();
-  await using lock = await lockRepository(repo, 'shared');
-  const parent = opts.force ? undefined : await findParent(repo, abs, host, opts.parent);
+  mark('snapshotTree');
+  // The lock file is written (fsynced, 25-35 ms on a local disk; a PUT on S3) while the parent
+  // is found, its top tree read and its first directories loaded (ParentTrees): reads only,
+  // and what they found is used only if the parent still exists once the lock is held (a gc
+  // in between could have removed it, and its blobs with it)
+  const locking = lockRepository(repo, 'shared');
+  locking.catch(() => undefined); // awaited below: its failure is the snapshot's
+  let trees = new ParentTrees(repo, repo.codecs(0));
+  const early = opts.force ? undefined : readParent(repo, abs, host, opts.parent, tops, trees);
+  await using lock = await locking;
+  mark('locked');
+  let found = await early;
+  if (found?.parent && !(await repo.backend.exists({ type: 'snapshot', name: found.parent.id }))) found = undefined;
+  if (!found && !opts.force) {
+    // not read early (a parent not in the index cache before its sync, a parent gone): found again, under the lock
+    trees = new ParentTrees(repo, repo.codecs(0));
+    found = await readParent(repo, abs, host, opts.parent, tops, trees, true);
+  }
+  const parent = found?.parent;
+  mark('parent found');
   const t0 = performance.now();
   const session = new WriteSession(repo, opts.workers === undefined ? {} : { workers: opts.workers });
   const helper = FsHelper.start();
   try {
-    const walker = new TreeWalker(repo, session, helper, opts, parent?.id);
-    const parentTop = parent ? await loadEntries(repo, parent.tree!.root) : [];
+    const walker = new TreeWalker(repo, session, helper, opts, parent?.id, trees);
     opts.scan?.stop(); // the walk lists the rest itself
     const rootNodes: Promise<TreeNode | undefined>[] = [];
-    for (const t of tops) {
-      const old = parentTop.find((n) => nodeName(n).equals(t.name));
+    for (let i = 0; i < tops.length; i++) {
+      const t = tops[i]!;
+      const old = found?.olds[i];
       rootNodes.push((await walker.entry(Buffer.from(t.path), t.name, '', t.st, old, t.st.dev, new Set())).later);
     }
+    mark('walked');
     await walker.finish();
     const top = await walker.saveTree(rootNodes);
     walker.listed.put(top.refs);
     await walker.storeTrees();
     const root = top.ids;
     const written = await walker.object.finish();
+    mark('object finished');
     await session.flush();
+    mark('flushed');
     const s = walker.stats;
     const manifest: SnapshotManifest = {
       version: 1,
@@ -227,6 +243,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
       ...(parent && session.stats.deltaBlobs && { basis: parent.id }),
     };
     const id = await commitSnapshot(repo, lock, manifest);
+    mark('committed');
     return { snapshot: { id, ...manifest }, warnings: walker.warnings, filesReused: s.filesReused, filesRead: s.filesRead };
   } catch (err) {
     await session.abort(err);
@@ -234,6 +251,33 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
   } finally {
     opts.scan?.close();
     await helper.close();
+  }
+}
+
+/**
+ * The parent (findParent), its entries of the input paths (`olds`, same index as `tops`) and
+ * the loading of their directories started in `trees`. With `strict` false (before the lock),
+ * undefined when anything fails (the caller tries again, strictly, under the lock); strictly,
+ * the errors of findParent and of the parent's top tree are thrown.
+ */
+async function readParent(
+  repo: Repository,
+  paths: readonly string[],
+  host: string,
+  wanted: string | undefined,
+  tops: readonly { name: Buffer }[],
+  trees: ParentTrees,
+  strict = false,
+): Promise<{ parent: Snapshot | undefined; olds: (TreeNode | undefined)[] } | undefined> {
+  try {
+    const parent = await findParent(repo, paths, host, wanted);
+    const top = parent ? await loadEntries(repo, parent.tree!.root) : [];
+    const olds = tops.map((t) => top.find((n) => nodeName(n).equals(t.name)));
+    trees.preload(olds.filter((o): o is TreeNode => o !== undefined));
+    return { parent, olds };
+  } catch (err) {
+    if (strict) throw err;
+    return undefined;
   }
 }
 
@@ -267,17 +311,6 @@ class TreeWalker {
   private readonly arena = new ReadArena();
   /** Hard-linked files seen (nlink > 1), by dev:ino: their content, stored once. */
   private readonly linked = new Map<string, Promise<Pick<TreeNode, 'size' | 'content' | 'sparse'>>>();
-  /** The parent's entries of directories about to be walked, loaded in batches (see dir()). */
-  private readonly preloaded = new Map<TreeNode, Promise<OldDir | undefined>>();
-  /** Tree-blob bytes each preloaded directory holds, and their sum. */
-  private readonly preloadedSize = new Map<TreeNode, number>();
-  private preloadedBytes = 0;
-  /** Directories waiting to be preloaded, and the batches loading. */
-  private preloadQueue: TreeNode[] = [];
-  private preloading = 0;
-  /** Directories the walk has reached (never preloaded after that). */
-  private readonly walked = new WeakSet<TreeNode>();
-  private readonly pool: CodecPool;
   /** Detached work in flight (files waiting for their extents, tree blobs being written): a count, not a list (memory). */
   private outstanding = 0;
   private failure: { err: unknown } | undefined;
@@ -296,8 +329,9 @@ class TreeWalker {
     private readonly helper: FsHelper,
     private readonly opts: TreeSnapshotOptions,
     parentId: string | undefined,
+    /** The parent's directories, loaded ahead of the walk. */
+    private readonly trees: ParentTrees,
   ) {
-    this.pool = repo.codecs(0); // tree blobs are small: decoded here, no worker round trip
     this.basis = parentId && opts.delta !== false ? new Basis(parentId, this.oldFiles) : undefined;
     const basis = this.basis;
     this.object = new ObjectWriter(repo, session, { fileExtents: true, ...(basis && { basis: () => Promise.resolve(basis) }) });
@@ -515,7 +549,7 @@ class TreeWalker {
       return now(undefined);
     }
     if (!scanned) names.sort(Buffer.compare);
-    const oldDir = old?.type === 'dir' ? ((await this.takePreloaded(old)) ?? (await this.loadOldDir(old))) : undefined;
+    const oldDir = old?.type === 'dir' ? ((await this.trees.take(old)) ?? (await this.trees.load(old))) : undefined;
     const oldEntries = oldDir?.entries ?? [];
     const olds = matchByName(names, oldEntries);
     // an entry's path is made where it is used (held for the directory's walk, a thousand paths outlived young collections)
@@ -552,7 +586,7 @@ class TreeWalker {
       const o = s?.isDirectory() ? olds[i] : undefined;
       if (o) oldDirs.push(o);
     });
-    this.preload(oldDirs, true);
+    this.trees.preload(oldDirs, true);
     // read ahead: small files not reusable from the parent, read while earlier entries are fed
     const reads = new Map<number, Promise<ReadResult>>();
     let nextRead = 0;
@@ -597,7 +631,7 @@ class TreeWalker {
       } else children.push((await this.entry(pathOf(i), names[i]!, childRel ?? relOf(i), s, o, rootDev, inner, xattrs[i])).later);
       this.prefetched = undefined;
     }
-    for (const o of oldDirs) void this.takePreloaded(o); // those not walked (excluded, no longer directories)
+    for (const o of oldDirs) void this.trees.take(o); // those not walked (excluded, no longer directories)
     const same = old !== undefined && oldDir !== undefined && this.sameEntry(old, st) ? oldDir : undefined;
     const listedAt = this.listed.reserve(); // the directory's tree blobs come after its entries'
     // a method, not a closure here: a closure would keep this call's locals (names, paths,
@@ -619,94 +653,6 @@ class TreeWalker {
   private piece: Buffer | undefined;
   /** When the walk last let the event loop run (see YIELD_MS). */
   private ranSince = performance.now();
-
-  /**
-   * Loads the parent's entries of directories `olds` (parent nodes) ahead of the walk: the
-   * walk's current subdirectories first (`first`), and on from each loaded directory to its
-   * subdirectories. One batch at a time of up to TREE_BATCH directories (one lookup, frames
-   * decoded once), while the tree blobs held ahead stay under PRELOAD_BYTES (by their sizes
-   * in the index). A walk that loaded directory by directory waited a lookup and a read per
-   * directory.
-   */
-  private preload(olds: readonly TreeNode[], first = false): void {
-    const add = olds.filter((o) => o.type === 'dir' && o.tree?.length && !this.preloaded.has(o) && !this.walked.has(o));
-    if (add.length) this.preloadQueue = first ? add.concat(this.preloadQueue) : this.preloadQueue.concat(add);
-    this.pump();
-  }
-
-  private pump(): void {
-    if (this.preloading >= PRELOAD_BATCHES || this.failure || this.preloadedBytes >= PRELOAD_BYTES) return;
-    const batch: TreeNode[] = [];
-    while (batch.length < TREE_BATCH && this.preloadQueue.length) {
-      const o = this.preloadQueue.shift()!;
-      if (!this.preloaded.has(o) && !this.walked.has(o)) batch.push(o);
-    }
-    if (batch.length === 0) return;
-    this.preloading++;
-    const loaded = loadSomeEntriesOf(
-      this.repo,
-      this.pool,
-      batch.map((o) => o.tree),
-      PRELOAD_BYTES - this.preloadedBytes,
-    );
-    loaded.catch(() => undefined);
-    batch.forEach((o, k) => {
-      // undefined: not loaded (over the budget, or failed): the walk loads it itself
-      const entries = loaded.then(
-        (r) => (k < r.entries.length ? { entries: r.entries[k]!, bytes: r.bytes[k]! } : undefined),
-        () => undefined,
-      );
-      this.preloaded.set(o, entries);
-    });
-    loaded.then(
-      (r) => {
-        const n = r.entries.length;
-        batch.forEach((o, k) => {
-          if (k >= n) {
-            if (this.preloaded.get(o)) this.preloaded.delete(o);
-            return;
-          }
-          if (!this.preloaded.has(o)) return; // taken already
-          this.preloadedSize.set(o, r.bytes[k]!);
-          this.preloadedBytes += r.bytes[k]!;
-        });
-        this.preloadQueue = batch
-          .slice(n)
-          .filter((o) => !this.walked.has(o))
-          .concat(this.preloadQueue);
-        this.preloading--;
-        this.preload(r.entries.flat());
-      },
-      () => {
-        for (const o of batch) this.preloaded.delete(o);
-        this.preloading--; // the walk loads those directories itself and reports
-        this.pump();
-      },
-    );
-    this.pump(); // the next batch, while this one loads
-  }
-
-  /** The preloaded entries of `old` (undefined: not preloaded, or it resolves to undefined when not loaded); the walk has reached it. */
-  private takePreloaded(old: TreeNode): Promise<OldDir | undefined> | undefined {
-    this.walked.add(old);
-    const p = this.preloaded.get(old);
-    if (!p) return undefined;
-    this.preloaded.delete(old);
-    this.preloadedBytes -= this.preloadedSize.get(old) ?? 0;
-    this.preloadedSize.delete(old);
-    this.pump();
-    return p;
-  }
-
-  /** The parent's entries of directory `old`, loaded by the walk (none when they cannot be read: everything is read again). */
-  private async loadOldDir(old: TreeNode): Promise<OldDir> {
-    try {
-      const r = await loadSomeEntriesOf(this.repo, this.pool, [old.tree], Infinity);
-      return { entries: r.entries[0]!, bytes: r.bytes[0]! };
-    } catch {
-      return { entries: [], bytes: 0 };
-    }
-  }
 
   private unchanged(old: TreeNode | undefined, st: EntryStat): old is TreeNode {
     return (
@@ -911,6 +857,7 @@ class TreeWalker {
       () => this.settled(),
       (err: unknown) => {
         this.failure ??= { err };
+        this.trees.stop();
         this.settled();
       },
     );
@@ -1028,12 +975,6 @@ function nodeType(st: EntryStat): TreeNode['type'] | undefined {
 /** The parent's node `o` is of the same inode, unchanged since (ctime: any change of content or metadata moves it). */
 function sameInode(o: TreeNode, st: EntryStat): boolean {
   return o.ctime === st.ctimeNs.toString() && o.ino === Number(st.ino) && o.dev === Number(st.dev) && (o.type === 'dir') === st.isDirectory() && (o.type === 'symlink') === st.isSymbolicLink();
-}
-
-/** A directory of the parent snapshot as loaded: its entries and its tree blobs' plaintext bytes (0: not known). */
-interface OldDir {
-  readonly entries: TreeNode[];
-  readonly bytes: number;
 }
 
 /** A value available later, wrapped so that awaiting the wrapper does not wait for it. */
