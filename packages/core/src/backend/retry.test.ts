@@ -187,6 +187,28 @@ describe('retrying', () => {
     expect(life2.signal.aborted).toBe(false);
     expect(getEventListeners(life2.signal, 'abort').length).toBe(0);
   });
+
+  it("many calls at once on the backend's signal (a restore's reads waiting for a connection) raise no listener warning", async () => {
+    const g = gated();
+    const life = new AbortController();
+    const own = () => new AbortController().signal; // a call's own signal, joined to the backend's
+    const b = retrying(limited(g.mem, 2), { signal: life.signal });
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const saves = Array.from({ length: 24 }, (_, i) => b.save({ type: 'pack', name: `ee${i}` }, bytes(4), i % 2 ? { signal: own() } : undefined));
+      await new Promise((r) => setTimeout(r, 20));
+      expect(getEventListeners(life.signal, 'abort').length).toBeGreaterThan(10);
+      g.release();
+      await Promise.all(saves);
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+      expect(getEventListeners(life.signal, 'abort').length).toBe(0);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 /** A memory backend whose pack saves wait for `release()`. */

@@ -25,6 +25,7 @@
  * file already there: when its size matches, that attempt landed (names are content hashes)
  * and the save succeeds.
  */
+import { setMaxListeners } from 'node:events';
 import { StowageError, isStowageError } from '../errors.js';
 import type { Backend, BackendInfo, FileInfo, FileType, Handle, OpOptions, Range, SaveOptions } from './backend.js';
 import { pathOf } from './layout.js';
@@ -92,6 +93,9 @@ export function retrying(next: Backend, opts: RetryOptions = {}): RetryingBacken
   const random = opts.random ?? Math.random;
   const timeoutAttempts = opts.timeoutAttempts ?? 2;
   const life = opts.signal;
+  // every call in flight or waiting for a connection listens to it (one listener each, removed
+  // when the call ends): many at once is its normal use, not a leak to warn about
+  if (life) setMaxListeners(0, life);
   let retried = 0;
 
   /** Whether a call that failed with `err` after `n` retries and `timeouts` timeouts is final. */

@@ -9,7 +9,8 @@ import { IndexTable } from '../blob-index/index-table.js';
 import type { MemoryBackend } from '../backend/memory.js';
 import { isStowageError } from '../errors.js';
 import { seeded, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
-import { LIST_ENTRY_BYTES, decodeChunkList, forEachChunk, readChunkLists, repoListLoader, walkChunkList, type ListLoader } from './chunk-list.js';
+import type { BlobSource } from '../repository/blob-store.js';
+import { LISTS_AHEAD, LIST_ENTRY_BYTES, decodeChunkList, forEachChunk, readChunkLists, repoListLoader, walkChunkList, type ListLoader } from './chunk-list.js';
 import { tableListLoader } from './table-lists.js';
 
 const cacheRoot = tempCacheRoot();
@@ -105,5 +106,82 @@ describe('the chunk-list walker', () => {
     await expect(visits(hex, load)).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringContaining(`pack ${pack}`) });
     await expect(visits('ab'.repeat(32), load)).rejects.toMatchObject({ code: 'CORRUPT', message: `chunk list ${'ab'.repeat(32)} is not in the index` });
     await repo.close();
+  });
+});
+
+/**
+ * A blob source of list blobs only (hex id -> plaintext) whose loads each take a turn of the
+ * event loop or two; counts the loads in flight. `fail` names a list whose load fails.
+ */
+function listSource(lists: Map<string, Buffer>, fail?: string) {
+  let running = 0;
+  let peak = 0;
+  let started = 0;
+  const source = {
+    loadBlobs: async (ids: readonly Buffer[]) => {
+      started++;
+      running++;
+      peak = Math.max(peak, running);
+      try {
+        await new Promise((r) => setTimeout(r, 1 + (started % 3)));
+        return ids.map((id) => {
+          const hex = id.toString('hex');
+          if (hex === fail) throw Object.assign(new Error(`blob ${hex} is not in the index`), { code: 'NOT_FOUND' });
+          return Buffer.from(lists.get(hex)!);
+        });
+      } finally {
+        running--;
+      }
+    },
+  } as unknown as BlobSource;
+  return { source, peak: () => peak, running: () => running, started: () => started };
+}
+
+describe('readChunkLists: list blobs loaded ahead', () => {
+  const lists = new Map<string, Buffer>();
+  const order: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const hex = (i + 16).toString(16).repeat(32);
+    order.push(hex);
+    lists.set(hex, list(Array.from({ length: 1 + (i % 4) }, (_, j): [number, number, number] => [i, j, 100 + j])));
+  }
+  const expected = order.flatMap((hex) => decodeChunkList(lists.get(hex)!, hex).map((r) => `${r.id.toString('hex')}:${r.offset}:${r.length}`));
+  const refsOf = async (it: AsyncIterable<{ id: Buffer; offset: number; length: number }[]>) => {
+    const out: string[] = [];
+    for await (const refs of it) for (const r of refs) out.push(`${r.id.toString('hex')}:${r.offset}:${r.length}`);
+    return out;
+  };
+
+  it('yields every list in order with up to `ahead` loads in flight (default 1: one at a time)', async () => {
+    for (const ahead of [undefined, 1, 3, LISTS_AHEAD]) {
+      const src = listSource(lists);
+      expect(await refsOf(readChunkLists(src.source, order, ahead))).toEqual(expected);
+      expect(src.peak()).toBe(ahead ?? 1);
+      expect(src.started()).toBe(order.length);
+    }
+    expect(LISTS_AHEAD).toBeGreaterThan(1);
+    await expect(refsOf(readChunkLists(listSource(lists).source, order, 0))).rejects.toThrow(TypeError);
+  });
+
+  it('a list that fails to load fails the read at its turn, after the lists before it; no load outlives the iteration', async () => {
+    const src = listSource(lists, order[5]);
+    const seen: string[] = [];
+    let failure: unknown;
+    try {
+      for await (const refs of readChunkLists(src.source, order, LISTS_AHEAD)) seen.push(...refs.map((r) => `${r.id.toString('hex')}:${r.offset}:${r.length}`));
+    } catch (err) {
+      failure = err;
+    }
+    expect((failure as { code?: string }).code).toBe('NOT_FOUND');
+    expect(seen).toEqual(order.slice(0, 5).flatMap((hex) => decodeChunkList(lists.get(hex)!, hex).map((r) => `${r.id.toString('hex')}:${r.offset}:${r.length}`)));
+    expect(src.running()).toBe(0);
+    // a caller that stops early: the loads started ahead have settled when the loop ends
+    const early = listSource(lists);
+    for await (const refs of readChunkLists(early.source, order, LISTS_AHEAD)) {
+      expect(refs.length).toBeGreaterThan(0);
+      break;
+    }
+    expect(early.started()).toBeGreaterThan(1);
+    expect(early.running()).toBe(0);
   });
 });

@@ -111,12 +111,44 @@ export function repoListLoader(repo: Pick<BlobSource, 'loadBlobs'>): ListLoader 
   return async (id) => (await repo.loadBlobs([id]))[0]!;
 }
 
-/** Yields the chunk refs of a snapshot in order, loading one list blob at a time. */
-export async function* readChunkLists(repo: BlobSource, lists: readonly string[]): AsyncGenerator<ChunkRef[]> {
+/**
+ * List blobs readChunkLists loads ahead of the one being walked. One at a time, the first
+ * window of a restore of docker.tar v5 from Ceph RGW waited for 8 list blobs read one after
+ * another (about 70 ms of small GETs, each behind the last); the lists are small (about
+ * 80 KiB of plaintext on average, at most 640 KiB), so a few in flight cost little memory.
+ */
+export const LISTS_AHEAD = 8;
+
+/**
+ * Yields the chunk refs of a snapshot in order, loading up to `ahead` list blobs at once
+ * (default 1: one at a time; LISTS_AHEAD for a remote repository). Each list is verified as it is loaded; a failed
+ * load is thrown when its turn comes. When the caller stops early, the loads still in
+ * flight are waited for (and their failures dropped), so none outlives the iteration.
+ */
+export async function* readChunkLists(repo: BlobSource, lists: readonly string[], ahead = 1): AsyncGenerator<ChunkRef[]> {
+  if (!Number.isSafeInteger(ahead) || ahead < 1) throw new TypeError(`ahead must be a whole number >= 1, not ${ahead}`);
   const load = repoListLoader(repo);
-  for (const hex of lists) {
-    const refs: ChunkRef[] = [];
-    await walkChunkList(hex, load, (list, at, offset, length) => refs.push({ id: list.subarray(at, at + 32), offset, length }));
-    yield refs;
+  const pending: { hex: string; plain: Promise<Buffer> }[] = [];
+  let next = 0;
+  const fill = (): void => {
+    while (next < lists.length && pending.length < ahead) {
+      const hex = lists[next++]!;
+      const plain = load(Buffer.from(hex, 'hex'), hex);
+      plain.catch(() => undefined); // thrown when its turn comes
+      pending.push({ hex, plain });
+    }
+  };
+  try {
+    fill();
+    while (pending.length > 0) {
+      const { hex, plain } = pending.shift()!;
+      const buf = await plain;
+      fill();
+      const refs: ChunkRef[] = [];
+      forEachChunk(buf, `chunk list ${hex}`, (list, at, offset, length) => refs.push({ id: list.subarray(at, at + 32), offset, length }));
+      yield refs;
+    }
+  } finally {
+    await Promise.allSettled(pending.map((p) => p.plain));
   }
 }

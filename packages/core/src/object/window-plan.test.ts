@@ -17,7 +17,9 @@ import { WriteSession } from '../repository/write-session.js';
 import { snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
 import { ObjectReader } from './reader.js';
-import type { CarryOptions } from './window-plan.js';
+import { readChunkLists, type ChunkRef } from './chunk-list.js';
+import { extentWindows } from './extents.js';
+import { WindowPlanner, type CarryOptions } from './window-plan.js';
 import { ObjectWriter } from './writer.js';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -220,6 +222,39 @@ describe('windows planned together', () => {
     expect(rereadBytes(stashed.counts.reads)).toBe(0);
     expect(rereadBytes(small.counts.reads)).toBeGreaterThan(0); // a stash that fills up drops the ranges needed last: they are read again
     expect(readBytes(small.counts)).toBeLessThan(readBytes(alone.counts));
+  });
+
+  it('with startAfter, the first window is planned once that many windows are queued behind it and each later one after one more, up to the lookahead; the bytes are those written', async () => {
+    const windows: ChunkRef[][] = [];
+    for await (const w of extentWindows(readChunkLists(repo, lists), 8 * 1024)) windows.push(w);
+    expect(windows.length).toBeGreaterThan(20);
+    /** The number of windows added before each plan became ready, for a planner of `carry` (plans asked for as soon as ready). */
+    const readyAt = async (carry: CarryOptions): Promise<number[]> => {
+      const planner = new WindowPlanner(repo, carry);
+      const at: number[] = [];
+      const plans = [];
+      for (const [i, w] of windows.entries()) {
+        planner.add(w);
+        while (planner.ready) {
+          at.push(i + 1);
+          plans.push(planner.next());
+        }
+      }
+      for (const p of await Promise.all(plans)) {
+        p.settle(new Error('not read'));
+        p.releaseCarried();
+      }
+      return at.slice(0, 6);
+    };
+    const carry = { horizon: 2, budget: 64 * 1024, lookahead: 6, stash: 1 << 20 };
+    expect(await readyAt(carry)).toEqual([7, 8, 9, 10, 11, 12]);
+    // 2 behind the first, 3 behind the second, ... 6 from the fifth on
+    expect(await readyAt({ ...carry, startAfter: 2 })).toEqual([3, 5, 7, 9, 11, 12]);
+    const alone = await readAll({ horizon: 0, budget: 0 });
+    const started = await readAll({ ...carry, startAfter: 2 });
+    expect(started.bytes.equals(data)).toBe(true);
+    expect(started.sha256).toBe(sha(data));
+    expect(readBytes(started.counts)).toBeLessThan(readBytes(alone.counts));
   });
 
   it('damaged stored bytes kept in the stash fail the windows that decode them (CORRUPT)', async () => {

@@ -12,6 +12,7 @@ import type { Writable } from 'node:stream';
 import { corrupt } from '../errors.js';
 import { describeMismatches, imageRangeHasher } from '../image/verify.js';
 import { ObjectReader, REMOTE_CARRY } from '../object/reader.js';
+import { LISTS_AHEAD } from '../object/chunk-list.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
 import { loadSnapshot } from '../snapshot/find.js';
@@ -88,7 +89,7 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     sharedMemory: true,
     sha256: true,
     // a store with per-request costs: each pack range read once for the windows around it
-    ...((repo.backend.info.uploads ?? 1) > 1 && { carry: REMOTE_CARRY }),
+    ...((repo.backend.info.uploads ?? 1) > 1 && { carry: REMOTE_CARRY, listsAhead: LISTS_AHEAD }),
     ...(image && { digestRanges: image.ranges }),
     ...(sink.align && { align: sink.align }),
     ...(opts.signal && { signal: opts.signal }),
