@@ -15,6 +15,7 @@ import { RawSplitter, type SplitEvent, type Splitter } from '../split/events.js'
 import { TarSplitter } from '../split/tar-splitter.js';
 import type { ChunkListWriter } from './chunk-list.js';
 import { ContentWriter } from './content-writer.js';
+import { Basis, pathKey, type BasisFile } from './file-map.js';
 
 const params = { minSize: 4096, avgSize: 16384, maxSize: 65536, level: 1, seed: 0n };
 
@@ -135,5 +136,39 @@ describe('ContentWriter + splitters', () => {
       expect(short).toBeLessThanOrEqual(20); // one round's working set (1 MiB of events, 64 KiB chunks)
       expect(long).toBe(short);
     }
+  });
+});
+
+describe('ContentWriter: old versions by path key', () => {
+  it("takes a file event's key when given (hashed once, by the producer), looks nothing up for a null key, hashes the name otherwise", async () => {
+    const hints: (Buffer | undefined)[] = [];
+    const session = {
+      async saveChunks(_t: string, chunks: readonly Uint8Array[], _ids: readonly Buffer[], h: readonly (Buffer | undefined)[]) {
+        hints.push(...h);
+        return { newBlobs: chunks.length, newBytes: 0, deltaCandidates: 0 };
+      },
+    } as unknown as WriteSession;
+    const lists = { add: () => undefined, count: 0 } as unknown as ChunkListWriter;
+    const old = (n: number): BasisFile => ({ ids: [Buffer.alloc(32, n)], lengths: [20_000], size: 20_000 });
+    const given = Buffer.alloc(16, 7); // not pathKey('a'): only found when the event's key is taken
+    const files = new Map([
+      [given.toString('latin1'), old(1)],
+      [pathKey('b').toString('latin1'), old(2)],
+      [pathKey('c').toString('latin1'), old(3)],
+    ]);
+    const w = new ContentWriter(session, createCutter(params), lists, (d) => blake3(d), createCutter(params), { basis: () => Promise.resolve(new Basis('parent', files)) });
+    for (const [name, key] of [
+      ['a', given],
+      ['b', null],
+      ['c', undefined],
+    ] as const) {
+      await w.process([{ kind: 'file', name, size: 20_000, ...(key !== undefined && { key }) }, { kind: 'content', bytes: bytes(name, 20_000) }, { kind: 'end-content' }]);
+    }
+    await w.finish();
+    const bases = hints.map((h) => h?.[0]);
+    expect(bases).toContain(1); // a: by the key given
+    expect(bases).not.toContain(2); // b: null, no lookup (its name's key is in the basis)
+    expect(bases).toContain(3); // c: by its name, hashed here
+    expect(bases).toContain(undefined);
   });
 });

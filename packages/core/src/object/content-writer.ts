@@ -38,6 +38,8 @@ export const SMALL_FILE = 4096;
 
 /** Most bytes one merged slice entry covers. */
 const MERGE_MAX = 1 << 20;
+/** The key of a file without one (no old version, no file map: see SplitEvent 'file'). */
+const NO_KEY = Buffer.alloc(0);
 
 /**
  * A file whose chunks get a file map record: where its extents start, how many. Or, with
@@ -148,8 +150,9 @@ export class ContentWriter {
           this.endFile();
           if (this.files) {
             if (this.basis === null) this.basis = (await this.files.basis?.()) ?? undefined;
-            const key = pathKey(e.name);
-            this.file = { key, size: e.size, old: this.basis?.file(key), pos: 0, record: undefined };
+            // the producer's key, if it has one (hashed once); none when it says there is no old version and no file map wants one
+            const key = e.key ?? (e.key === null && !this.files.map ? undefined : pathKey(e.name));
+            this.file = { key: key ?? NO_KEY, size: e.size, old: key ? this.basis?.file(key) : undefined, pos: 0, record: undefined };
           }
           break;
         case 'glue':

@@ -25,26 +25,51 @@ function ext(n: number): Extent {
   return { id, offset: 0, length: n + 1 };
 }
 
+/** The entries as stored (LIST_ENTRY_BYTES each), as a tree node's content holds them. */
+function stored(refs: readonly Extent[]): Buffer {
+  const b = Buffer.alloc(refs.length * LIST_ENTRY_BYTES);
+  refs.forEach((r, i) => {
+    r.id.copy(b, i * LIST_ENTRY_BYTES);
+    b.writeUInt32LE(r.offset, i * LIST_ENTRY_BYTES + 32);
+    b.writeUInt32LE(r.length, i * LIST_ENTRY_BYTES + 36);
+  });
+  return b;
+}
+
 describe('ExtentSink.other', () => {
-  it('lists the entries of every call in call order, calls made while a drain waits for a list blob to be stored included', async () => {
+  /** The list blobs of more than a list blob's worth of entries, in calls of 1..7 entries (`asStored`: which calls give them as stored), some made while the drain waits. */
+  async function listBlobs(asStored: (call: number) => boolean): Promise<{ blobs: Buffer[]; n: number }> {
     const { sink, blobs } = keeper();
     const lists = new ChunkListWriter(sink);
     const es = new ExtentSink(lists);
     let n = 0;
-    // more than a list blob's worth, in calls of 1..7 entries, some made while the drain waits
-    while (n < LIST_ENTRIES + 5000) {
+    for (let call = 0; n < LIST_ENTRIES + 5000; call++) {
       const refs = Array.from({ length: (n % 7) + 1 }, () => ext(n++));
-      es.other(refs);
+      es.other(asStored(call) ? stored(refs) : refs);
       if (n % 3 === 0) await new Promise((r) => setImmediate(r));
     }
     es.other([]);
+    es.other(Buffer.alloc(0));
     await es.settled();
     await lists.finish();
+    return { blobs, n };
+  }
+
+  it('lists the entries of every call in call order, calls made while a drain waits for a list blob to be stored included', async () => {
+    const { blobs, n } = await listBlobs(() => false);
     const all = Buffer.concat(blobs);
     expect(all.length).toBe(n * LIST_ENTRY_BYTES);
     for (let i = 0; i < n; i++) {
       expect(all.readUInt32LE(i * LIST_ENTRY_BYTES)).toBe(i);
       expect(all.readUInt32LE(i * LIST_ENTRY_BYTES + 36)).toBe(i + 1);
     }
+  });
+
+  it('entries given as stored (a reused file) are listed as the same extents would be: the same list blobs', async () => {
+    const plain = await listBlobs(() => false);
+    const mixed = await listBlobs((call) => call % 3 !== 1);
+    expect(mixed.n).toBe(plain.n);
+    expect(mixed.blobs.length).toBeGreaterThan(1);
+    expect(mixed.blobs).toEqual(plain.blobs);
   });
 });

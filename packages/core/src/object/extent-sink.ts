@@ -9,7 +9,7 @@
  * check, copy).
  */
 import type { Extent } from '../tree/node.js';
-import type { ChunkListWriter } from './chunk-list.js';
+import { LIST_ENTRY_BYTES, type ChunkListWriter } from './chunk-list.js';
 
 interface Pending {
   left: number;
@@ -22,7 +22,7 @@ export class ExtentSink {
   private head = 0;
   private chain: Promise<void> = Promise.resolve();
   /** Entries given to other() not yet in the lists (a drain is queued or running while there are any). */
-  private others: (readonly Extent[])[] = [];
+  private others: (readonly Extent[] | Buffer)[] = [];
 
   constructor(private readonly lists: ChunkListWriter) {}
 
@@ -82,10 +82,11 @@ export class ExtentSink {
   }
 
   /**
-   * Entries of the chunk lists, after those given before (a file's extents, a tree blob).
-   * A failure to store a list blob is thrown by settled().
+   * Entries of the chunk lists, after those given before (a file's extents, a tree blob),
+   * as extents or as stored (LIST_ENTRY_BYTES each: a reused file's extents as its tree node
+   * holds them, no object per entry). A failure to store a list blob is thrown by settled().
    */
-  other(refs: readonly Extent[]): void {
+  other(refs: readonly Extent[] | Buffer): void {
     if (refs.length === 0) return;
     // one drain for all the calls made while it waits or runs, not a link of the chain per
     // call (an unchanged repeat makes one call per file)
@@ -98,7 +99,15 @@ export class ExtentSink {
   /** Adds the entries given to other() so far, and those given while it runs, in order. */
   private async drainOthers(): Promise<void> {
     for (let k = 0; k < this.others.length; k++) {
-      for (const r of this.others[k]!) {
+      const refs = this.others[k]!;
+      if (Buffer.isBuffer(refs)) {
+        for (let at = 0; at < refs.length; at += LIST_ENTRY_BYTES) {
+          const stored = this.lists.addStored(refs, at);
+          if (stored) await stored;
+        }
+        continue;
+      }
+      for (const r of refs) {
         const stored = this.lists.add(r.id, r.length, r.offset);
         if (stored) await stored;
       }

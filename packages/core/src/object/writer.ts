@@ -262,7 +262,7 @@ export class ObjectWriter {
    * extent of the object (its files' extents as expect() gave them or reused, its tree
    * blobs), in an order of its own. A failure to store a list blob is thrown by finish().
    */
-  reference(refs: readonly Extent[]): void {
+  reference(refs: readonly Extent[] | Buffer): void {
     this.needSink().other(refs);
   }
 

@@ -36,7 +36,7 @@ import type { Snapshot, SnapshotManifest } from './manifest.js';
 import { PROGRAM, safeUsername } from './create.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
-import { decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
+import { compareName, decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, storedExtents, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
 import { isTreeSnapshot, loadEntries } from '../tree/stored.js';
 import { ParentTrees, type OldDir } from '../tree/parent-trees.js';
 import { ListOrder } from '../tree/list-order.js';
@@ -119,6 +119,9 @@ const SMALL_READ = 1 << 20;
  * file) cost more CPU than the reads (10,000 files of 50..2,000 bytes: see native-bench tree-bench).
  */
 const SYNC_READ = 64 << 10;
+/** SMALL_READ and SYNC_READ as BigInts (lstat sizes), made once. */
+const SMALL_READ_N = BigInt(SMALL_READ);
+const SYNC_READ_N = BigInt(SYNC_READ);
 const PIECE = 4 << 20;
 const READ_AHEAD = 16;
 /** The walk lets the event loop run (I/O callbacks: the parent's trees loading) after this many ms of synchronous work. */
@@ -405,7 +408,17 @@ class TreeWalker {
    * reads), so an unchanged directory's tree blob is the parent's without encoding it.
    */
   private sameEntry(old: TreeNode, st: EntryStat): boolean {
-    return sameInode(old, st) && old.type === nodeType(st) && (old.type !== 'file' || this.unchanged(old, st)) && old.user === this.owners.user(old.uid) && old.group === this.owners.group(old.gid);
+    return sameInode(old, st) && this.sameBeyondInode(old, st);
+  }
+
+  /** sameEntry for an entry whose inode is known to be the same (sameInode): what it checks beyond. */
+  private sameBeyondInode(old: TreeNode, st: EntryStat): boolean {
+    return (
+      old.type === nodeType(st) &&
+      (old.type !== 'file' || (old.size === Number(st.size) && old.mtime === st.mtimeNs.toString())) &&
+      old.user === this.owners.user(old.uid) &&
+      old.group === this.owners.group(old.gid)
+    );
   }
 
   /** An entry for which sameEntry(old) holds (not a directory): its stats counted, a file's extents referenced. */
@@ -431,7 +444,7 @@ class TreeWalker {
     this.prefetched = undefined;
     this.stats.filesReused++;
     this.stats.bytes += old.size ?? 0;
-    this.listed.put(decodeExtents(old));
+    this.listed.put(storedExtents(old)); // as stored: no object per extent (an unchanged repeat lists every file's this way)
     const c: Pick<TreeNode, 'size' | 'content' | 'sparse'> = { size: old.size ?? 0 }; // no spread (see baseNode)
     if (old.content) c.content = old.content;
     if (old.sparse) c.sparse = old.sparse;
@@ -559,6 +572,8 @@ class TreeWalker {
     // them (measured on the v1 rootfs: 2.7 s with thread-pool calls, see the benchmark notes)
     // an entry whose inode and ctime are the parent's has the parent's xattrs (setting one changes the ctime)
     const xattrs: ([string, string][] | undefined)[] = [];
+    // entries whose inode is the parent's, unchanged since (sameInode): 1
+    const sameInodes = new Uint8Array(names.length);
     // packed: the entries' lstats are held while the directory is walked (see PackedStat)
     const packed = scanned ? undefined : new BigInt64Array(names.length * STAT_FIELDS);
     const stats = names.map((_, i) => {
@@ -568,8 +583,10 @@ class TreeWalker {
         if (got instanceof Error) throw got;
         const st = got ?? lstatPacked((p = pathOf(i)), packed!, i);
         const o = olds[i];
-        if (o && sameInode(o, st)) xattrs[i] = o.xattrs ?? NO_XATTRS;
-        else if (!st.isSocket()) {
+        if (o && sameInode(o, st)) {
+          sameInodes[i] = 1;
+          xattrs[i] = o.xattrs ?? NO_XATTRS;
+        } else if (!st.isSocket()) {
           p ??= pathOf(i);
           xattrs[i] = utf8OrUndefined(p) === undefined ? undefined : this.xattrsSync(p);
         }
@@ -596,7 +613,7 @@ class TreeWalker {
       while (nextRead < names.length && reads.size < READ_AHEAD && inFlightBytes < 4 * BATCH_BYTES) {
         const i = nextRead++;
         const s = stats[i];
-        if (!s || !s.isFile() || s.size > BigInt(SMALL_READ) || s.size < BigInt(SYNC_READ) || (this.ignore && this.excluded(relOf(i), false))) continue;
+        if (!s || !s.isFile() || s.size > SMALL_READ_N || s.size < SYNC_READ_N || (this.ignore && this.excluded(relOf(i), false))) continue;
         if (this.unchanged(olds[i], s)) continue;
         if (s.nlink > 1n && this.linked.has(`${s.dev}:${s.ino}`)) continue;
         inFlightBytes += Number(s.size);
@@ -623,7 +640,7 @@ class TreeWalker {
         this.prefetched = ahead;
       }
       const o = olds[i];
-      if (o !== undefined && o.type !== 'dir' && this.sameEntry(o, s)) {
+      if (o !== undefined && o.type !== 'dir' && sameInodes[i] === 1 && this.sameBeyondInode(o, s)) {
         // what entry() does first, without making its path and relative path or calling it: in an
         // unchanged repeat every entry but the directories goes this way
         this.opts.signal?.throwIfAborted();
@@ -698,8 +715,8 @@ class TreeWalker {
     this.prefetched = undefined;
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
     const holes = sparse !== undefined && sparse.reduce((a, [, l]) => a + l, 0) < Number(st.size);
-    if (!holes && st.size <= BigInt(SMALL_READ)) {
-      const r = pre ? await pre : st.size < BigInt(SYNC_READ) ? readTiny(abs, st, this.arena) : await readSmall(abs, st);
+    if (!holes && st.size <= SMALL_READ_N) {
+      const r = pre ? await pre : st.size < SYNC_READ_N ? readTiny(abs, st, this.arena) : await readSmall(abs, st);
       if (r.error) {
         this.stats.files--;
         this.unreadable(abs, r.error);
@@ -792,30 +809,33 @@ class TreeWalker {
   /** A large file's start: its old version offered as delta basis (until its end, see readAndFeed), its 'file' event fed. */
   private async startFile(rel: string, size: number, old: TreeNode | undefined): Promise<string | undefined> {
     const name = `${++this.fileNo}:${rel}`;
-    const key = this.offerOld(name, old);
-    await this.object.process([{ kind: 'file', name, size }]);
-    return key;
+    const offered = this.offerOld(name, old);
+    await this.object.process([{ kind: 'file', name, size, key: offered?.key ?? null }]);
+    return offered?.mapKey;
   }
 
   /**
    * The parent's version of file `name` (fed next), offered to the content writer as delta
-   * basis (by its path key) until the batch that holds it was processed; returns the key.
+   * basis (by its path key) until the batch that holds it was processed; returns the key (for
+   * the file's event: the content writer does not hash the name again) and its key in oldFiles.
    */
-  private offerOld(name: string, old: TreeNode | undefined): string | undefined {
+  private offerOld(name: string, old: TreeNode | undefined): { key: Buffer; mapKey: string } | undefined {
     if (!this.basis || old?.type !== 'file' || !old.content) return undefined;
     const ext = decodeExtents(old);
-    const key = pathKey(name).toString('latin1');
-    this.oldFiles.set(key, { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
-    return key;
+    const key = pathKey(name);
+    const mapKey = key.toString('latin1');
+    this.oldFiles.set(mapKey, { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
+    return { key, mapKey };
   }
 
   /** Queues a small file's bytes; the batch is fed when large enough. */
   private feedWhole(rel: string, data: Buffer, old: TreeNode | undefined): Promise<Extent[]> {
     const name = `${++this.fileNo}:${rel}`;
-    const key = this.offerOld(name, old);
-    if (key !== undefined) this.batchOld.push(key);
+    const offered = this.offerOld(name, old);
+    if (offered) this.batchOld.push(offered.mapKey);
     const extents = this.object.expect(data.length);
-    this.events.push({ kind: 'file', name, size: data.length });
+    // the key hashed once; null: no old version offered, nothing for the content writer to look up
+    this.events.push({ kind: 'file', name, size: data.length, key: offered?.key ?? null });
     if (data.length) this.events.push({ kind: 'content', bytes: data });
     this.events.push(END_CONTENT);
     this.batchBytes += data.length;
@@ -935,10 +955,9 @@ class TreeWalker {
 function matchByName(names: readonly Buffer[], old: readonly TreeNode[]): (TreeNode | undefined)[] {
   const out = new Array<TreeNode | undefined>(names.length);
   let j = 0;
-  let oldName = old.length ? nodeName(old[0]!) : undefined;
-  for (let i = 0; i < names.length && oldName; i++) {
-    let c = Buffer.compare(names[i]!, oldName);
-    while (c > 0 && ++j < old.length) c = Buffer.compare(names[i]!, (oldName = nodeName(old[j]!)));
+  for (let i = 0; i < names.length && j < old.length; i++) {
+    let c = compareName(names[i]!, old[j]!);
+    while (c > 0 && ++j < old.length) c = compareName(names[i]!, old[j]!);
     if (j >= old.length) break;
     if (c === 0) out[i] = old[j];
   }
@@ -974,7 +993,7 @@ function nodeType(st: EntryStat): TreeNode['type'] | undefined {
 
 /** The parent's node `o` is of the same inode, unchanged since (ctime: any change of content or metadata moves it). */
 function sameInode(o: TreeNode, st: EntryStat): boolean {
-  return o.ctime === st.ctimeNs.toString() && o.ino === Number(st.ino) && o.dev === Number(st.dev) && (o.type === 'dir') === st.isDirectory() && (o.type === 'symlink') === st.isSymbolicLink();
+  return o.ino === Number(st.ino) && o.ctime === st.ctimeNs.toString() && o.dev === Number(st.dev) && (o.type === 'dir') === st.isDirectory() && (o.type === 'symlink') === st.isSymbolicLink();
 }
 
 /** A value available later, wrapped so that awaiting the wrapper does not wait for it. */

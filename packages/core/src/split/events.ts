@@ -13,7 +13,18 @@ export type SplitEvent =
   /** A good place to close the current group of glue (a nested archive starts or ends). */
   | { readonly kind: 'flush-glue' }
   /** The next content unit is the data of this regular file (name as in its archive, which may be a layer). */
-  | { readonly kind: 'file'; readonly name: string; readonly size: number }
+  | {
+      readonly kind: 'file';
+      readonly name: string;
+      readonly size: number;
+      /**
+       * The name's path key (object/file-map.ts pathKey) when the producer computed it already
+       * (a tree snapshot, for the old version it offered as delta basis); null when the producer
+       * knows the file has no old version in the basis (no lookup, and no key unless a file map
+       * needs one). Absent: the content writer computes it.
+       */
+      readonly key?: Buffer | null;
+    }
   /** A top-level archive member (for image facts); `data` only for small metadata files. */
   | { readonly kind: 'member'; readonly member: ArchiveMember }
   /**

@@ -1,10 +1,12 @@
 /** ListOrder: chunk-list entries in the order their places were reserved, whatever order they are filled in. */
 import { describe, expect, it } from 'vitest';
-import { ListOrder } from './list-order.js';
-import type { Extent } from './node.js';
+import { ListOrder, type Listed } from './list-order.js';
+import { decodeExtents, encodeExtents, type Extent } from './node.js';
 
 const ext = (n: number): Extent => ({ id: Buffer.alloc(32, n), offset: n, length: n + 1 });
-const offsets = (refs: readonly Extent[]): number[] => refs.map((r) => r.offset);
+const offsets = (refs: Listed): number[] => (Buffer.isBuffer(refs) ? decodeExtents({ content: refs.toString('base64') } as never) : refs).map((r) => r.offset);
+/** Extents as stored (a reused file's content). */
+const asStored = (refs: readonly Extent[]): Buffer => Buffer.from(encodeExtents(refs), 'base64');
 
 describe('ListOrder', () => {
   it('lists places in reservation order, each once everything before it is known', () => {
@@ -45,5 +47,21 @@ describe('ListOrder', () => {
     }
     expect(run(shuffled)).toEqual(run(forward));
     expect(run([...forward].reverse())).toEqual(run(forward));
+  });
+
+  it('entries as stored (reused files) keep their place among extents', () => {
+    const got: number[] = [];
+    const o = new ListOrder((refs) => got.push(...offsets(refs)));
+    const a = o.reserve();
+    o.put(asStored([ext(2), ext(3)]));
+    const b = o.reserve();
+    o.put(asStored([]));
+    o.put([ext(5)]);
+    o.fill(b, [ext(4)]);
+    expect(got).toEqual([]);
+    o.fill(a, [ext(1)]);
+    expect(got).toEqual([1, 2, 3, 4, 5]);
+    o.put(asStored([ext(6)])); // nothing waiting: listed at once
+    expect(got).toEqual([1, 2, 3, 4, 5, 6]);
   });
 });

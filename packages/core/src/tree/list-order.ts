@@ -1,5 +1,8 @@
 import type { Extent } from './node.js';
 
+/** A place's chunk-list entries: extents, or entries as stored (LIST_ENTRY_BYTES each: a file's `content` reused, decoded from base64 without an object per extent). */
+export type Listed = readonly Extent[] | Buffer;
+
 /**
  * The chunk-list entries of a tree snapshot in walk order, whatever order they become known
  * in: each file's extents at its place in the walk, each directory's tree blobs after its
@@ -11,12 +14,12 @@ import type { Extent } from './node.js';
  * one still waiting: files in the content writer, directories whose entries are).
  */
 export class ListOrder {
-  private places: (readonly Extent[] | undefined)[] = [];
+  private places: (Listed | undefined)[] = [];
   /** places[head] is the first place not listed; places[0] is place number `base`. */
   private head = 0;
   private base = 0;
 
-  constructor(private readonly out: (refs: readonly Extent[]) => void) {}
+  constructor(private readonly out: (refs: Listed) => void) {}
 
   /** Places reserved and not listed yet. */
   get waiting(): number {
@@ -30,14 +33,21 @@ export class ListOrder {
   }
 
   /** The entries of place `at` (reserved): listed with those before it, once they all are known. */
-  fill(at: number, refs: readonly Extent[]): void {
+  fill(at: number, refs: Listed): void {
     this.places[at - this.base] = refs;
     if (at - this.base !== this.head) return;
     let ready: Extent[] | undefined;
     for (; this.head < this.places.length; this.head++) {
       const p = this.places[this.head];
       if (p === undefined) break;
-      if (p.length) (ready ??= []).push(...p);
+      if (!Buffer.isBuffer(p)) {
+        if (p.length) (ready ??= []).push(...p);
+      } else if (p.length) {
+        // entries as stored: out in order, after the extents gathered before them
+        if (ready) this.out(ready);
+        ready = undefined;
+        this.out(p);
+      }
       this.places[this.head] = EMPTY;
     }
     if (this.head === this.places.length) {
@@ -53,7 +63,7 @@ export class ListOrder {
   }
 
   /** The next place, known now. */
-  put(refs: readonly Extent[]): void {
+  put(refs: Listed): void {
     if (this.places.length === 0) {
       if (refs.length) this.out(refs);
     } else this.fill(this.reserve(), refs);

@@ -129,12 +129,39 @@ export function encodeExtents(refs: readonly Extent[]): string {
 }
 
 export function decodeExtents(n: TreeNode): Extent[] {
-  if (!n.content) return [];
-  const b = Buffer.from(n.content, 'base64');
-  if (b.length % EXTENT_BYTES !== 0) throw corrupt(`tree entry ${nodeName(n).toString()}: malformed content extents`);
+  const b = storedExtents(n);
   const out: Extent[] = [];
   for (let off = 0; off < b.length; off += EXTENT_BYTES) out.push({ id: b.subarray(off, off + 32), offset: b.readUInt32LE(off + 32), length: b.readUInt32LE(off + 36) });
   return out;
+}
+
+/** A file's extents as stored (EXTENT_BYTES each, the chunk-list record: no object per extent); CORRUPT when malformed. */
+export function storedExtents(n: TreeNode): Buffer {
+  if (!n.content) return EMPTY;
+  const b = Buffer.from(n.content, 'base64');
+  if (b.length % EXTENT_BYTES !== 0) throw corrupt(`tree entry ${nodeName(n).toString()}: malformed content extents`);
+  return b;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Compares name bytes `b` with node `n`'s name as bytes (compareNames(b, nodeName(n))),
+ * without making a Buffer of the name while it is ASCII (a tree walk compares every entry
+ * with its parent's node).
+ */
+export function compareName(b: Buffer, n: TreeNode): number {
+  const s = n.name;
+  if (s === undefined) return Buffer.compare(b, nodeName(n));
+  const len = Math.min(b.length, s.length);
+  for (let k = 0; k < len; k++) {
+    const c = s.charCodeAt(k);
+    if (c >= 0x80) return Buffer.compare(b, Buffer.from(s, 'utf8')); // not ASCII from here: as bytes
+    // the name's bytes so far are its characters: byte k is c
+    if (b[k] !== c) return b[k]! < c ? -1 : 1;
+  }
+  // equal for `len` bytes, all ASCII: the shorter one is first
+  return b.length === s.length ? 0 : b.length < s.length ? -1 : 1;
 }
 
 /** Compares names as bytes (the order entries are stored in). */
