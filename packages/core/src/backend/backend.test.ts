@@ -2,9 +2,10 @@
  * Every backend passes the same conformance suite; local-only durability details below.
  */
 import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { backendSuite } from '../testing/backend-suite.js';
 import { LocalBackend } from './local.js';
 import { MemoryBackend } from './memory.js';
@@ -30,6 +31,34 @@ it('local: files are read-only, in the documented layout, and no temp files rema
     const leftovers = fs.readdirSync(path.join(dir, 'data', 'ab')).filter((f) => f.startsWith('.'));
     expect(leftovers).toEqual([]);
   } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('local: every file is fsynced with its directory when saved and when removed, but lock files (they only guard a live process)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-backend-'));
+  const probe = await fsp.open(path.join(dir, 'probe'), 'w');
+  const sync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
+  await probe.close();
+  try {
+    const b = new LocalBackend(path.join(dir, 'repo'));
+    await b.create();
+    const fsyncs = async (op: () => Promise<unknown>): Promise<number> => {
+      sync.mockClear();
+      await op();
+      return sync.mock.calls.length;
+    };
+    expect(await fsyncs(() => b.save({ type: 'snapshot', name: 's1' }, Buffer.from('{}')))).toBe(2); // the file, its directory
+    expect(await fsyncs(() => b.save({ type: 'index', name: 'i1' }, Buffer.from('x')))).toBe(2);
+    expect(await fsyncs(() => b.remove({ type: 'snapshot', name: 's1' }))).toBe(1);
+    expect(await fsyncs(() => b.save({ type: 'lock', name: 'l1' }, Buffer.from('lock')))).toBe(0);
+    expect(await fsyncs(() => b.save({ type: 'lock', name: 'l1' }, Buffer.from('lock 2'), { overwrite: true }))).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'repo', 'locks', 'l1'), 'utf8')).toBe('lock 2');
+    expect(fs.statSync(path.join(dir, 'repo', 'locks', 'l1')).mode & 0o222).toBe(0);
+    expect(await fsyncs(() => b.remove({ type: 'lock', name: 'l1' }))).toBe(0);
+    expect(fs.readdirSync(path.join(dir, 'repo', 'locks'))).toEqual([]);
+  } finally {
+    sync.mockRestore();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,7 +3,12 @@
  *
  * Durable atomic writes: the bytes go to a temp file in the destination directory,
  * are fsynced, then linked (no-clobber) or renamed (overwrite) into place, and the
- * directory is fsynced. Temp files start with "." and are never listed. A file written piece
+ * directory is fsynced. Lock files are written and removed the same way but without the
+ * fsyncs: a lock only guards the process that holds it, so after a crash it is
+ * stale (lock-rules.ts: its process is gone, the boot differs) or, if its bytes never reached
+ * the disk, unreadable, and both are ignored; other processes see it at once either way (the
+ * link is atomic, and on NFS close() sends the bytes). That takes two fsyncs off the start of
+ * every snapshot and one off its end. Temp files start with "." and are never listed. A file written piece
  * by piece (createTemp: packs while they are built) is a temp file in the type's directory
  * (`data/` for packs) until committed the same way.
  *
@@ -30,6 +35,10 @@ const KEY_MODE = 0o600;
 const KEY_DIR_MODE = 0o700;
 /** Other directories, before the umask. */
 const DIR_MODE = 0o755;
+/** Whether files of a type are fsynced (with their directory) when saved and removed: all but lock files (see the header). */
+function durable(type: FileType): boolean {
+  return type !== 'lock';
+}
 
 export class LocalBackend extends AbstractBackend {
   readonly info: BackendInfo;
@@ -67,7 +76,7 @@ export class LocalBackend extends AbstractBackend {
         await fs.link(tmp, dest);
         await fs.unlink(tmp);
       }
-      await fsyncDir(dir);
+      if (durable(h.type)) await fsyncDir(dir);
     } catch (err) {
       await fs.unlink(tmp).catch(() => undefined);
       throw err;
@@ -201,7 +210,7 @@ export class LocalBackend extends AbstractBackend {
     const file = this.abs(h);
     this.handles.evict(file);
     await fs.unlink(file);
-    await fsyncDir(path.dirname(file));
+    if (durable(h.type)) await fsyncDir(path.dirname(file));
   }
 
   protected async _isEmpty(): Promise<boolean> {
@@ -280,11 +289,11 @@ async function writeParts(fh: fs.FileHandle, parts: readonly Uint8Array[], off: 
   return off;
 }
 
-/** A written file made immutable and durable: read-only (0644 minus the umask as created, keys stay 0600), fsynced. */
+/** A written file made immutable and durable: read-only (0644 minus the umask as created, keys stay 0600), fsynced (not a lock file: see the header). */
 async function sealFile(fh: fs.FileHandle, type: FileType): Promise<void> {
   if (type === 'key') await fh.chmod(KEY_MODE);
   else await fh.chmod((await fh.stat()).mode & 0o444);
-  await fh.sync();
+  if (durable(type)) await fh.sync();
 }
 
 async function fsyncDir(dir: string): Promise<void> {
