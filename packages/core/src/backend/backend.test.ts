@@ -3,11 +3,12 @@
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect, it, vi } from 'vitest';
 import { backendSuite } from '../testing/backend-suite.js';
-import { LocalBackend } from './local.js';
+import { LocalBackend, SMALL_FILE_BYTES } from './local.js';
 import { MemoryBackend } from './memory.js';
 
 backendSuite('memory', async () => ({ backend: new MemoryBackend(), cleanup: async () => undefined }));
@@ -37,19 +38,25 @@ it('local: files are read-only, in the documented layout, and no temp files rema
 
 it('local: every file is fsynced with its directory when saved and when removed, but lock files (they only guard a live process)', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-backend-'));
+  // small files are fsynced with fs.fsync (the rest of their save is synchronous), large ones through a FileHandle
   const probe = await fsp.open(path.join(dir, 'probe'), 'w');
-  const sync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
+  const handleSync = vi.spyOn(Object.getPrototypeOf(probe) as { sync(): Promise<void> }, 'sync');
   await probe.close();
+  const cjsFs = createRequire(import.meta.url)('node:fs') as typeof fs;
+  const fdSync = vi.spyOn(cjsFs, 'fsync');
+  syncBuiltinESMExports();
   try {
     const b = new LocalBackend(path.join(dir, 'repo'));
     await b.create();
     const fsyncs = async (op: () => Promise<unknown>): Promise<number> => {
-      sync.mockClear();
+      handleSync.mockClear();
+      fdSync.mockClear();
       await op();
-      return sync.mock.calls.length;
+      return handleSync.mock.calls.length + fdSync.mock.calls.length;
     };
     expect(await fsyncs(() => b.save({ type: 'snapshot', name: 's1' }, Buffer.from('{}')))).toBe(2); // the file, its directory
-    expect(await fsyncs(() => b.save({ type: 'index', name: 'i1' }, Buffer.from('x')))).toBe(2);
+    expect(await fsyncs(() => b.save({ type: 'index', name: 'i1' }, Buffer.alloc(SMALL_FILE_BYTES + 1, 7)))).toBe(2);
+    expect(await fsyncs(() => b.save({ type: 'pack', name: 'abcdef01' }, Buffer.from('pack')))).toBe(2);
     expect(await fsyncs(() => b.remove({ type: 'snapshot', name: 's1' }))).toBe(1);
     expect(await fsyncs(() => b.save({ type: 'lock', name: 'l1' }, Buffer.from('lock')))).toBe(0);
     expect(await fsyncs(() => b.save({ type: 'lock', name: 'l1' }, Buffer.from('lock 2'), { overwrite: true }))).toBe(0);
@@ -57,8 +64,28 @@ it('local: every file is fsynced with its directory when saved and when removed,
     expect(fs.statSync(path.join(dir, 'repo', 'locks', 'l1')).mode & 0o222).toBe(0);
     expect(await fsyncs(() => b.remove({ type: 'lock', name: 'l1' }))).toBe(0);
     expect(fs.readdirSync(path.join(dir, 'repo', 'locks'))).toEqual([]);
+    expect(Buffer.from(await b.load({ type: 'index', name: 'i1' })).equals(Buffer.alloc(SMALL_FILE_BYTES + 1, 7))).toBe(true);
   } finally {
-    sync.mockRestore();
+    handleSync.mockRestore();
+    fdSync.mockRestore();
+    syncBuiltinESMExports();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+it('local: a small file whose save fails leaves nothing behind, and an existing name is kept (ALREADY_EXISTS)', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stowage-backend-'));
+  try {
+    const b = new LocalBackend(path.join(dir, 'repo'));
+    await b.create();
+    await b.save({ type: 'snapshot', name: 's1' }, Buffer.from('first'));
+    await expect(b.save({ type: 'snapshot', name: 's1' }, Buffer.from('second'))).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(b.save({ type: 'snapshot', name: 's2' }, Buffer.from('x'), { signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(fs.readdirSync(path.join(dir, 'repo', 'snapshots'))).toEqual(['s1']);
+    expect(fs.readFileSync(path.join(dir, 'repo', 'snapshots', 's1'), 'utf8')).toBe('first');
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
