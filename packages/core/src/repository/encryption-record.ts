@@ -8,9 +8,13 @@
  * location (so a forged config with a new id is caught too), apart from the repositories'
  * caches (deleting a repository's cache directory keeps them; deleting the whole cache root
  * forgets them). Each is a small JSON file: `{ id, location, encrypted: true, since }`.
- * Writing one is best effort: a cache that cannot be written never stops a command.
+ * Writing one is best effort: a cache that cannot be written never stops a command. The calls
+ * are synchronous (a few small local files, like the KDF hints): every encrypted command
+ * checks the records right after its key opens, and each asynchronous call would cost a
+ * thread-pool round trip there.
  */
 import { createHash } from 'node:crypto';
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { corrupt } from '../errors.js';
@@ -29,20 +33,12 @@ function files(cacheRoot: string, id: string, location: string): string[] {
 }
 
 /** Remembers that repository `id` at `location` is encrypted (best effort). */
-export async function rememberEncrypted(cacheRoot: string, id: string, location: string): Promise<void> {
+export function rememberEncrypted(cacheRoot: string, id: string, location: string): void {
   const record: EncryptionRecord = { id, location, encrypted: true, since: new Date().toISOString() };
   try {
-    await fs.mkdir(path.join(cacheRoot, 'security'), { recursive: true, mode: 0o700 });
-    for (const f of files(cacheRoot, id, location)) {
-      if (
-        await fs.stat(f).then(
-          () => true,
-          () => false,
-        )
-      )
-        continue;
-      await fs.writeFile(f, JSON.stringify(record) + '\n', { mode: 0o600 });
-    }
+    const missing = files(cacheRoot, id, location).filter((f) => !fsSync.existsSync(f));
+    if (missing.length > 0) fsSync.mkdirSync(path.join(cacheRoot, 'security'), { recursive: true, mode: 0o700 });
+    for (const f of missing) fsSync.writeFileSync(f, JSON.stringify(record) + '\n', { mode: 0o600 });
   } catch {
     // a read-only or missing cache: nothing remembered, nothing broken
   }

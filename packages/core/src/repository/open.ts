@@ -61,6 +61,13 @@ export interface OpenOptions {
    * restore): on S3 it takes a round trip off the lock. Unused, it cost one LIST.
    */
   readonly listLocksEarly?: boolean;
+  /**
+   * List the snapshot files and read their stored bytes while the key is derived
+   * (early-files.ts), for callers that will list the snapshots (a snapshot, a restore of
+   * "latest"): loadFile then opens those bytes instead of reading them again. Which snapshots
+   * exist is still what a later listing says. Unused, it cost the reads.
+   */
+  readonly readSnapshotsEarly?: boolean;
 }
 
 /** What Repository.init takes besides the config choices. */
@@ -121,7 +128,7 @@ export async function initRepository(backend: Backend, opts: RepositoryInitOptio
   }
   await backend.save(CONFIG_HANDLE, configBytes);
   const cacheRoot = opts.cacheRoot ?? defaultCacheRoot();
-  if (secrets) await rememberEncrypted(cacheRoot, config.id, backend.info.location);
+  if (secrets) rememberEncrypted(cacheRoot, config.id, backend.info.location);
   // S3: the first command after init derives while it loads, as every later one does
   if (hint) rememberKdfHint(cacheRoot, backend.info.location, hint);
   return { config, secrets: secrets };
@@ -164,7 +171,7 @@ export async function openRepository(backend: Backend, opts: OpenOptions = {}, o
   const configHash = blake3Hex(raw);
   const cached = opts.kekCache && (await unlockFromCache(backend, opts.kekCache, configHash, opts.keyHint));
   if (cached) {
-    await rememberEncrypted(cacheRoot, config.id, backend.info.location);
+    rememberEncrypted(cacheRoot, config.id, backend.info.location);
     return { config, secrets: { master: cached.master, key: cached.key.name, configHash } };
   }
   const password = await askPassword(opts.password);
@@ -174,7 +181,7 @@ export async function openRepository(backend: Backend, opts: OpenOptions = {}, o
   rememberKdfHint(cacheRoot, backend.info.location, { name: key.name, kdf: key.kdf, salt: salt.toString('base64') }); // S3: the next command derives while it loads
   if (opts.kekCache) await opts.kekCache.put(key.name, kek);
   kek.fill(0);
-  await rememberEncrypted(cacheRoot, config.id, backend.info.location); // only once a key opened: a forged encrypted config teaches nothing
+  rememberEncrypted(cacheRoot, config.id, backend.info.location); // only once a key opened: a forged encrypted config teaches nothing
   return { config, secrets: { master, key: key.name, configHash } };
 }
 
