@@ -33,7 +33,7 @@ describe('start-up of an encrypted command', () => {
     if (bundled) expect(at('scrypt start')).toBeLessThan(at('bundle loaded'));
   });
 
-  it('a snapshot of a new file of 4 MiB or more boots its first codec worker while the key is derived; a repeat of it boots none', () => {
+  it('a snapshot of a new file of 4 MiB or more boots its first codec worker while the key is derived; a repeat of it boots none and opens no index cache', () => {
     const file = sb.file('input.bin');
     fs.writeFileSync(file, randomBytes(5 << 20));
     const events = (r: { code: number; stderr: string }): string[] => {
@@ -45,8 +45,12 @@ describe('start-up of an encrypted command', () => {
     expect(first).toContain('pool took warm worker');
     expect(first.indexOf('codec workers prestarted')).toBeLessThan(first.indexOf('key unlocked'));
     const repeat = sb.run(['snapshot', file, '--json'], { env: { STOWAGE_TIMELINE: '1' } });
-    expect(events(repeat)).not.toContain('codec workers prestarted');
+    const r = events(repeat);
+    expect(r).not.toContain('codec workers prestarted');
     expect(JSON.parse(repeat.stdout).reused).toBe(true);
+    // nor the index cache (it needs none); its snapshot files were read as the repository opened
+    expect(r).not.toContain('leveldb open');
+    expect(r.some((e) => e.startsWith('snapshot files read early'))).toBe(true);
     // changed: a worker again
     fs.appendFileSync(file, 'more');
     expect(events(sb.run(['snapshot', file], { env: { STOWAGE_TIMELINE: '1' } }))).toContain('codec workers prestarted');

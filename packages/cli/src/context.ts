@@ -85,6 +85,8 @@ export interface RepoOpening {
   readonly index?: boolean;
   /** The command takes a lock: on S3 the lock files are listed while the key is derived (core OpenOptions.listLocksEarly). */
   readonly locks?: boolean;
+  /** The command lists the snapshots: their files are listed and read while the key is derived (core OpenOptions.readSnapshotsEarly). */
+  readonly snapshots?: boolean;
 }
 
 /** Opens the repository (as `how` says), runs `fn`, and always closes it. */
@@ -103,6 +105,7 @@ export async function withRepo<T>(ctx: Context, a: RepoOpening | ((repo: Reposit
     ...(how.workers && { prestartWorkers: how.workers === 'all' ? defaultWorkerCount() : how.workers }),
     ...(how.index && { openIndexEarly: true }),
     ...(how.locks && { listLocksEarly: true }),
+    ...(how.snapshots && { readSnapshotsEarly: true }),
   });
   applyLockOptions(ctx, repo);
   if (process.env['STOWAGE_TIMELINE']) performance.mark('repository open');

@@ -55,8 +55,9 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
         try {
           // directories: the index cache opens while the key is derived (the walk looks up the
           // parent's trees first thing); no codec worker is started ahead (an unchanged tree needs none).
-          // A file: the index cache and its first codec worker (SHA-256, ids, zstd) too (fileOpening)
-          return await withRepo(ctx, { index: scan !== undefined, locks: true, ...(!scan && fileOpening(ctx, inputs)) }, async (repo) => {
+          // A file: the index cache and its first codec worker (SHA-256, ids, zstd) too (fileOpening),
+          // and the snapshot files are read then (the unchanged-input check and the delta basis need them)
+          return await withRepo(ctx, { index: scan !== undefined, locks: true, ...(!scan && { snapshots: true, ...fileOpening(ctx, inputs) }) }, async (repo) => {
             const progress = progressFor(ctx);
             const common = {
               ...(o.name !== undefined && { name: o.name }),
@@ -128,7 +129,10 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
  * hashed and encoded on codec workers, so the first one boots while the password's key is
  * derived (on the core scrypt leaves free once the CLI is loaded) instead of after it, unless
  * the file looks unchanged since its last snapshot on this machine (input-hints.ts): a repeat
- * reuses the content unread and needs no worker. The index cache opens early either way.
+ * reuses the content unread and needs neither a worker nor the index cache (opening LevelDB
+ * costs CPU beside the key derivation, and closing it, or waiting for an open still under way,
+ * comes at the end of the command). A file that looks unchanged but is not opens the index on
+ * first use.
  */
 function fileOpening(ctx: Context, inputs: readonly string[]): { workers?: number; index?: boolean } {
   const input = inputs[0]!;
@@ -141,7 +145,7 @@ function fileOpening(ctx: Context, inputs: readonly string[]): { workers?: numbe
     return {}; // the snapshot reports it
   }
   if (!st.isFile() || st.size < BigInt(SNAPSHOT_INLINE_BELOW)) return {};
-  return looksUnchanged(cacheRoot(ctx), abs, inputStat(st)) ? { index: true } : { workers: 1, index: true };
+  return looksUnchanged(cacheRoot(ctx), abs, inputStat(st)) ? {} : { workers: 1, index: true };
 }
 
 /** True when the inputs are a tree snapshot's: several paths, or one directory (not an image location). */

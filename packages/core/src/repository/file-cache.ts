@@ -25,6 +25,12 @@ export class FileCache {
     return /^[0-9a-f]{64}$/.test(name) ? path.join(this.dir, name) : undefined;
   }
 
+  /** True when a copy of `name` is kept (unchecked: get() checks it). */
+  has(name: string): boolean {
+    const file = this.file(name);
+    return file !== undefined && fs.existsSync(file);
+  }
+
   /** The cached bytes of `name`, or undefined (not cached, or damaged: then removed). */
   get(name: string): Buffer | undefined {
     const file = this.file(name);

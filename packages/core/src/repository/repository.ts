@@ -24,6 +24,7 @@ import type { AnyIndexedPack, BlobLocation, IndexedPack } from '../blob-index/ty
 import { BlobCodec, decodeItem, type CodecSpec } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from './blob-reads.js';
 import { defaultCacheRoot, repoCacheDir } from './cache-dir.js';
+import { EarlyFiles } from './early-files.js';
 import { FileCache } from './file-cache.js';
 import { isRemoteLocation } from './kdf-hint.js';
 import type { Cipher } from '../crypto/cipher.js';
@@ -56,6 +57,11 @@ async function listAll(backend: Backend, type: FileType): Promise<FileInfo[]> {
 /** Reads loadBlobs keeps in flight (the backend's connection limit bounds them further). */
 const LOAD_BLOBS_AT_ONCE = 8;
 
+/** The local copies of a remote repository's snapshot files (file-cache.ts), in its cache dir `cacheDir`; none for a local one. */
+function snapshotCache(backend: Backend, cacheDir: string): FileCache | undefined {
+  return isRemoteLocation(backend.info.location) ? new FileCache(path.join(cacheDir, 'snapshots')) : undefined;
+}
+
 export class Repository {
   readonly cipher: Cipher;
   /** The cipher's serialisable form (holds the data key of encrypted repositories). */
@@ -77,6 +83,7 @@ export class Repository {
   readonly #snapshotFiles: FileCache | undefined;
   /** The lock files listed while the repository opened (OpenOptions.listLocksEarly), until the first lock takes them. */
   #earlyLocks: Promise<FileInfo[]> | undefined;
+  #earlySnapshots: EarlyFiles | undefined;
 
   private constructor(
     readonly backend: Backend,
@@ -91,7 +98,7 @@ export class Repository {
     this.codec = new BlobCodec(this.codecSpec);
     this.#chunkerSeed = secrets ? chunkerSeedFor(secrets.master) : undefined;
     this.cacheDir = repoCacheDir(opts.cacheRoot ?? defaultCacheRoot(), config.id);
-    this.#snapshotFiles = isRemoteLocation(backend.info.location) ? new FileCache(path.join(this.cacheDir, 'snapshots')) : undefined;
+    this.#snapshotFiles = snapshotCache(backend, this.cacheDir);
   }
 
   /**
@@ -113,20 +120,27 @@ export class Repository {
     const locks = opts.listLocksEarly && isRemoteLocation(backend.info.location) ? listAll(backend, 'lock') : undefined;
     locks?.catch(() => undefined); // the lock lists again when this failed
     let early: Promise<LevelIndex> | undefined;
-    const openIndex = (config: RepoConfig): void => {
-      early = LevelIndex.open(repoCacheDir(opts.cacheRoot ?? defaultCacheRoot(), config.id));
-      early.catch(() => undefined); // reported by index(), the first use
+    let snapshots: EarlyFiles | undefined;
+    const onConfig = (config: RepoConfig): void => {
+      const dir = repoCacheDir(opts.cacheRoot ?? defaultCacheRoot(), config.id);
+      if (opts.openIndexEarly) {
+        early = LevelIndex.open(dir);
+        early.catch(() => undefined); // reported by index(), the first use
+      }
+      if (opts.readSnapshotsEarly) snapshots = new EarlyFiles(backend, snapshotCache(backend, dir));
     };
     let parts;
     try {
-      parts = await openRepository(backend, opts, opts.openIndexEarly ? openIndex : undefined);
+      parts = await openRepository(backend, opts, opts.openIndexEarly || opts.readSnapshotsEarly ? onConfig : undefined);
     } catch (err) {
       await early?.then((idx) => idx.close()).catch(() => undefined);
+      await snapshots?.settled();
       throw err;
     }
     const repo = new Repository(backend, parts.config, parts.secrets, opts);
     repo.levelOpening = early;
     repo.#earlyLocks = locks;
+    repo.#earlySnapshots = snapshots;
     return repo;
   }
 
@@ -223,7 +237,9 @@ export class Repository {
     const cache = type === 'snapshot' ? this.#snapshotFiles : undefined;
     const cached = opts?.fresh ? undefined : cache?.get(name);
     if (cached) return this.cipher.open(cached, what);
-    const stored = await this.backend.load({ type, name }, undefined, opts);
+    // read while the repository opened (OpenOptions.readSnapshotsEarly): used when it is the file of that name
+    const early = type === 'snapshot' && !opts?.fresh ? await this.#earlySnapshots?.bytes(name) : undefined;
+    const stored = early !== undefined && blake3Hex(early) === name ? early : await this.backend.load({ type, name }, undefined, opts);
     if (blake3Hex(stored) !== name) throw corrupt(`${what}: content does not match its name (damaged)`);
     const plain = this.cipher.open(stored, what);
     cache?.put(name, stored); // once it opened: a file sealed with another key is never kept
@@ -279,6 +295,15 @@ export class Repository {
   }
 
   /** The lock listing taken while the repository opened (OpenOptions.listLocksEarly), once; undefined after that or without one. */
+  /**
+   * The snapshot files listed while the repository opened (OpenOptions.readSnapshotsEarly),
+   * before any lock: a hint of what there is, never what exists now; undefined without that
+   * listing (or when it failed).
+   */
+  async earlySnapshotNames(): Promise<readonly string[] | undefined> {
+    return this.#earlySnapshots?.names;
+  }
+
   takeEarlyLockListing(): Promise<FileInfo[]> | undefined {
     const p = this.#earlyLocks;
     this.#earlyLocks = undefined;
@@ -388,9 +413,11 @@ export class Repository {
     await this.indexOpening?.catch(() => undefined); // one still opening (prefetchIndex) is closed too
     if (this.indexCache) await this.indexCache.close();
     else await this.levelOpening?.then((idx) => idx.close()).catch(() => undefined); // opened early, never used
+    await this.#earlySnapshots?.settled();
     this.levelOpening = undefined;
     this.indexCache = undefined;
     this.indexOpening = undefined;
+    this.#earlySnapshots = undefined;
     await this.backend.close();
   }
 

@@ -22,7 +22,7 @@ import { inputError, pieceSlots, readPieces } from './input-reader.js';
 import { LayerReuseMismatch, ObjectWriter, type WrittenObject } from '../object/writer.js';
 import type { InputFormat } from '../split/detect.js';
 import { imageFacts, imageRepository, type ImageFacts } from '../image/facts.js';
-import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
+import { listSnapshots, loadSnapshot, peekSnapshots, resolveSnapshot } from './find.js';
 import { loadBasis, type Basis } from '../object/file-map.js';
 import type { Snapshot, SnapshotManifest, SnapshotSource, SourceStat } from './manifest.js';
 
@@ -96,8 +96,13 @@ export async function snapshotFile(repo: Repository, file: string, opts: Snapsho
   const stat: SourceStat = { dev: Number(st.dev), ino: Number(st.ino), size: Number(st.size), mtimeNs: st.mtimeNs.toString(), ctimeNs: st.ctimeNs.toString() };
   const host = opts.hostname ?? osHostname();
   mark('snapshotFile');
+  // An input that looks unchanged in the snapshots read while the repository opened (a hint:
+  // the listing under the lock decides) will be reused unread, so it needs no index.
+  const early = opts.force ? undefined : await peekSnapshots(repo);
+  const hinted = early && findUnchanged(early, abs, stat, host);
+  const looksUnchanged = hinted !== undefined && readTheSameWay(hinted, opts);
   await using lock = await lockRepository(repo, 'shared'); // held until the snapshot file is written (gc takes it exclusively)
-  repo.prefetchIndex(); // loads while the snapshots are listed and the input's first piece is read
+  if (!looksUnchanged) repo.prefetchIndex(); // loads while the snapshots are listed and the input's first piece is read
   mark('locked');
   const known = await listSnapshots(repo); // for the unchanged-input check and the delta basis
   mark('snapshots listed');

@@ -2,6 +2,7 @@
  * Listing snapshots and resolving user references (full id, unique prefix, "latest").
  */
 import { isStowageError, StowageError } from '../errors.js';
+import { EARLY_FILES_MAX } from '../repository/early-files.js';
 import type { Repository } from '../repository/repository.js';
 import { describeFilter, filterSnapshots, type SnapshotFilter } from './filter.js';
 import { decodeManifest, type Snapshot } from './manifest.js';
@@ -19,7 +20,22 @@ export async function loadSnapshot(repo: Repository, id: string, opts: { readonl
  * lock): it is left out, as if the listing had come a moment later.
  */
 export async function listSnapshots(repo: Repository): Promise<Snapshot[]> {
-  const names = await repo.listNames('snapshot');
+  return loadAll(repo, await repo.listNames('snapshot'));
+}
+
+/**
+ * The snapshots listed and read while the repository opened (OpenOptions.readSnapshotsEarly),
+ * before any lock was taken, oldest first: a hint for what to prepare (a snapshot that will
+ * reuse an unchanged input needs no index), never a substitute for listSnapshots, whose
+ * listing decides what exists. Undefined when there was no such listing or a file fails to open.
+ */
+export async function peekSnapshots(repo: Repository): Promise<Snapshot[] | undefined> {
+  const names = await repo.earlySnapshotNames();
+  // more files than were read early: not worth reading here
+  return names === undefined || names.length > EARLY_FILES_MAX ? undefined : loadAll(repo, names).catch(() => undefined);
+}
+
+async function loadAll(repo: Repository, names: readonly string[]): Promise<Snapshot[]> {
   const loaded = await Promise.all(names.map((n) => loadSnapshot(repo, n).catch((err: unknown) => (isStowageError(err, 'NOT_FOUND') ? undefined : Promise.reject(err)))));
   const snaps = loaded.filter((s): s is Snapshot => s !== undefined);
   return snaps.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
