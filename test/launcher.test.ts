@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, sandbox, type Sandbox } from './helpers/cli.js';
+import { BIN, ROOT, sandbox, type Sandbox } from './helpers/cli.js';
 
 const linux = fs.existsSync('/proc/self/environ');
 if (!linux) console.warn('launcher.test.ts: no /proc (not Linux): the launcher checks are skipped');
@@ -66,6 +66,7 @@ describe.skipIf(!linux)('the launcher (bin/stowage.js run as a program)', () => 
     const r = await launch(['-r', repo, 'snapshot', '-', '--allow-empty', '--name', 'a "b" $c'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.argv[0]).toBe('node');
+    expect(r.argv[1]).toBe(path.join(ROOT, 'packages/cli/bin/stowage.cjs')); // the CommonJS launcher: no ES module loader before the key derivation starts
     expect(r.argv.slice(2)).toEqual(['-r', repo, 'snapshot', '-', '--allow-empty', '--name', 'a "b" $c']);
     expect(r.env.get('MALLOC_ARENA_MAX')).toBe('2');
     expect(r.env.get('MALLOC_MMAP_THRESHOLD_')).toBe('2097152');

@@ -1,5 +1,8 @@
-# Sourced by the #! line of bin/stowage.js (sh, with $0 = that script and "$@" its arguments);
-# ends by running node on it. What it sets, each variable kept when the user set it:
+# Sourced by the #! line of bin/stowage.js (sh, with $0 = that script, $f = it with symlinks
+# resolved, and "$@" its arguments); ends by running node on the launcher beside it,
+# bin/stowage.cjs (CommonJS: node runs its first line 4-15 ms sooner than an ES module's, and
+# the password's key derivation starts there). What it sets, each variable kept when the user
+# set it:
 #
 # - glibc's malloc for a small peak RSS (issue 13): two arenas, and blocks and free tops of
 #   2 MiB and more handed back to the system. By default glibc gives each thread an arena, and
@@ -27,4 +30,4 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   [ -n "$stowage_tls_" ] || unset NODE_EXTRA_CA_CERTS
   unset stowage_tls_ stowage_arg_
 fi
-exec node "$0" "$@"
+exec node "${f%/*}/stowage.cjs" "$@"
