@@ -30,7 +30,7 @@ import { lockRepository } from '../repository/lock.js';
 import { commitSnapshot } from './commit.js';
 import type { SplitEvent } from '../split/events.js';
 import { ObjectWriter } from '../object/writer.js';
-import { Basis, pathKey, type BasisFile } from '../object/file-map.js';
+import { Basis, type BasisFile } from '../object/file-map.js';
 import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
 import type { Snapshot, SnapshotManifest } from './manifest.js';
 import { PROGRAM, safeUsername } from './create.js';
@@ -809,20 +809,23 @@ class TreeWalker {
   /** A large file's start: its old version offered as delta basis (until its end, see readAndFeed), its 'file' event fed. */
   private async startFile(rel: string, size: number, old: TreeNode | undefined): Promise<string | undefined> {
     const name = `${++this.fileNo}:${rel}`;
-    const offered = this.offerOld(name, old);
+    const offered = this.offerOld(old);
     await this.object.process([{ kind: 'file', name, size, key: offered?.key ?? null }]);
     return offered?.mapKey;
   }
 
   /**
-   * The parent's version of file `name` (fed next), offered to the content writer as delta
-   * basis (by its path key) until the batch that holds it was processed; returns the key (for
-   * the file's event: the content writer does not hash the name again) and its key in oldFiles.
+   * The parent's version of the file fed next (number `fileNo`), offered to the content writer
+   * as delta basis until the batch that holds it was processed; returns its key (given with the
+   * file's event) and its key in oldFiles. The key is the file's number in this walk, not a
+   * hash of its name: unique, and a tree snapshot keeps no file map (whose records hold path
+   * keys for later snapshots).
    */
-  private offerOld(name: string, old: TreeNode | undefined): { key: Buffer; mapKey: string } | undefined {
+  private offerOld(old: TreeNode | undefined): { key: Buffer; mapKey: string } | undefined {
     if (!this.basis || old?.type !== 'file' || !old.content) return undefined;
     const ext = decodeExtents(old);
-    const key = pathKey(name);
+    const key = Buffer.alloc(16);
+    key.writeDoubleLE(this.fileNo);
     const mapKey = key.toString('latin1');
     this.oldFiles.set(mapKey, { ids: ext.map((e) => Buffer.from(e.id)), lengths: ext.map((e) => e.length), size: ext.reduce((a, e) => a + e.length, 0) });
     return { key, mapKey };
@@ -831,7 +834,7 @@ class TreeWalker {
   /** Queues a small file's bytes; the batch is fed when large enough. */
   private feedWhole(rel: string, data: Buffer, old: TreeNode | undefined): Promise<Extent[]> {
     const name = `${++this.fileNo}:${rel}`;
-    const offered = this.offerOld(name, old);
+    const offered = this.offerOld(old);
     if (offered) this.batchOld.push(offered.mapKey);
     const extents = this.object.expect(data.length);
     // the key hashed once; null: no old version offered, nothing for the content writer to look up

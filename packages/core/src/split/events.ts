@@ -18,10 +18,11 @@ export type SplitEvent =
       readonly name: string;
       readonly size: number;
       /**
-       * The name's path key (object/file-map.ts pathKey) when the producer computed it already
-       * (a tree snapshot, for the old version it offered as delta basis); null when the producer
-       * knows the file has no old version in the basis (no lookup, and no key unless a file map
-       * needs one). Absent: the content writer computes it.
+       * The file's key in the delta basis, given by the producer (a tree snapshot, which keeps
+       * no file map, numbers its files: no hash of the name); null when the producer knows the
+       * file has no old version in the basis (no lookup, and no key unless a file map needs
+       * one). Absent: the content writer computes the name's path key (object/file-map.ts
+       * pathKey), which a file map's records must hold.
        */
       readonly key?: Buffer | null;
     }
