@@ -431,8 +431,17 @@ class TreeWalker {
     this.prefetched = undefined;
     const linkKey = st.nlink > 1n ? `${st.dev}:${st.ino}` : undefined;
     if (linkKey && this.linked.has(linkKey)) return old; // content counted with the first name
-    this.reuseContent(old, linkKey);
+    if (linkKey) this.reuseContent(old, linkKey);
+    else this.listReused(old);
     return old;
+  }
+
+  /** The stored content of `old` (unchanged since the parent): counted as reused, its extents listed again. */
+  private listReused(old: TreeNode): void {
+    this.prefetched = undefined;
+    this.stats.filesReused++;
+    this.stats.bytes += old.size ?? 0;
+    this.listed.put(storedExtents(old)); // as stored: no object per extent (an unchanged repeat lists every file's this way)
   }
 
   /**
@@ -441,10 +450,7 @@ class TreeWalker {
    * file's other names (`linkKey`). Returns its content fields.
    */
   private reuseContent(old: TreeNode, linkKey: string | undefined): Pick<TreeNode, 'size' | 'content' | 'sparse'> {
-    this.prefetched = undefined;
-    this.stats.filesReused++;
-    this.stats.bytes += old.size ?? 0;
-    this.listed.put(storedExtents(old)); // as stored: no object per extent (an unchanged repeat lists every file's this way)
+    this.listReused(old);
     const c: Pick<TreeNode, 'size' | 'content' | 'sparse'> = { size: old.size ?? 0 }; // no spread (see baseNode)
     if (old.content) c.content = old.content;
     if (old.sparse) c.sparse = old.sparse;
@@ -620,7 +626,8 @@ class TreeWalker {
         reads.set(i, readSmall(pathOf(i), s));
       }
     };
-    const children: Promise<TreeNode | undefined>[] = [];
+    // nodes known now (an unchanged entry: the parent's) as they are, no promise each
+    const children: (TreeNode | Promise<TreeNode | undefined>)[] = [];
     for (let i = 0; i < names.length; i++) {
       refill(i + 1);
       if (performance.now() - this.ranSince > YIELD_MS) {
@@ -644,7 +651,7 @@ class TreeWalker {
         // what entry() does first, without making its path and relative path or calling it: in an
         // unchanged repeat every entry but the directories goes this way
         this.opts.signal?.throwIfAborted();
-        children.push(Promise.resolve(this.reuse(o, s)));
+        children.push(this.reuse(o, s));
       } else children.push((await this.entry(pathOf(i), names[i]!, childRel ?? relOf(i), s, o, rootDev, inner, xattrs[i])).later);
       this.prefetched = undefined;
     }
@@ -657,7 +664,7 @@ class TreeWalker {
   }
 
   /** Directory `node` once its entries are: its tree blobs written and listed at `listedAt`; the parent's node `old` itself when the directory is `same` as it. */
-  private async dirDone(node: TreeNode, children: Promise<TreeNode | undefined>[], old: TreeNode | undefined, same: OldDir | undefined, listedAt: number): Promise<TreeNode> {
+  private async dirDone(node: TreeNode, children: (TreeNode | Promise<TreeNode | undefined>)[], old: TreeNode | undefined, same: OldDir | undefined, listedAt: number): Promise<TreeNode> {
     const { ids, refs } = await this.saveTree(children, old?.type === 'dir' ? old.tree : undefined, same);
     this.listed.fill(listedAt, refs);
     if (same && old && ids === old.tree) return old; // the parent's directory, all of it
@@ -931,8 +938,13 @@ class TreeWalker {
    * lookup. When the entries are the parent's nodes themselves (`same`: the parent's
    * directory as loaded, a one-blob directory), returns `oldTree` itself without encoding anything.
    */
-  async saveTree(nodes: readonly Promise<TreeNode | undefined>[], oldTree?: string[], same?: OldDir): Promise<{ ids: string[]; refs: Extent[] }> {
-    const done = (await Promise.all(nodes)).filter((n): n is TreeNode => n !== undefined);
+  async saveTree(nodes: readonly (TreeNode | Promise<TreeNode | undefined>)[], oldTree?: string[], same?: OldDir): Promise<{ ids: string[]; refs: Extent[] }> {
+    const done: TreeNode[] = [];
+    for (const n of nodes) {
+      // in order; a rejection of a later one is handled meanwhile (detach: the walk's failure)
+      const v = n instanceof Promise ? await n : n;
+      if (v !== undefined) done.push(v);
+    }
     if (same && oldTree?.length === 1 && same.bytes > 0 && done.length === same.entries.length && done.every((n, i) => n === same.entries[i])) {
       // every entry is the parent's node (sameEntry), in the parent's order: the parent's blob, not encoded again
       return { ids: oldTree, refs: [{ id: Buffer.from(oldTree[0]!, 'hex'), offset: 0, length: same.bytes }] };
