@@ -13,7 +13,6 @@
 'use strict';
 const { existsSync } = require('node:fs');
 const path = require('node:path');
-const { pathToFileURL } = require('node:url');
 
 // STOWAGE_TIMELINE=1: the command's timeline (performance marks, ms since the process started) on stderr at exit
 if (process.env.STOWAGE_TIMELINE) {
@@ -58,7 +57,7 @@ if (existsSync(bundle) && existsSync(prefetchBundle) && existsSync(codeCacheBund
   cli.runToExit(() => cli.main(process.argv), { json: process.argv.includes('--json') });
 } else {
   // not bundled: the compiled ES modules
-  const load = (name) => import(pathToFileURL(path.join(dist, name)).href);
+  const load = (name) => import(require('node:url').pathToFileURL(path.join(dist, name)).href);
   load('prefetch.js')
     .then(async (prefetch) => {
       prefetch.prefetchFromArgs(process.argv, process.env);

@@ -136,6 +136,7 @@ function sodiumDerive(password: Buffer, salt: Uint8Array, k: KdfParams): Promise
       2048 * k.N,
       (status) => (status === 0 ? resolve(out) : reject(new Error(`scrypt failed in libsodium (status ${status})`))),
     );
+    mark('scrypt queued'); // on libuv's thread pool, the addon loaded
   });
 }
 
