@@ -56,8 +56,9 @@ export function registerSnapshot(program: Command, run: (fn: (ctx: Context) => P
           // directories: the index cache opens while the key is derived (the walk looks up the
           // parent's trees first thing); no codec worker is started ahead (an unchanged tree needs none).
           // A file: the index cache and its first codec worker (SHA-256, ids, zstd) too (fileOpening),
-          // and the snapshot files are read then (the unchanged-input check and the delta basis need them)
-          return await withRepo(ctx, { index: scan !== undefined, locks: true, ...(!scan && { snapshots: true, ...fileOpening(ctx, inputs) }) }, async (repo) => {
+          // and the snapshot files are read then (the unchanged-input check and the delta basis need
+          // them; a tree snapshot's parent is looked for in them while its lock is taken)
+          return await withRepo(ctx, { index: scan !== undefined, locks: true, snapshots: true, ...(!scan && fileOpening(ctx, inputs)) }, async (repo) => {
             const progress = progressFor(ctx);
             const common = {
               ...(o.name !== undefined && { name: o.name }),

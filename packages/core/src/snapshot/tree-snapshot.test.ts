@@ -15,6 +15,7 @@ import { MemoryBackend } from '../backend/memory.js';
 import type { FileInfo, FileType, Handle, OpOptions, SaveOptions } from '../backend/backend.js';
 import { lookupPath, walkEntries, treeTop } from '../tree/stored.js';
 import { snapshotTree } from './tree-snapshot.js';
+import { peekSnapshots } from './find.js';
 import { expectCode } from '../testing/expect-code.js';
 
 function tree(root: string, files: Record<string, string | Buffer>): void {
@@ -160,6 +161,20 @@ describe('tree snapshots', () => {
         const out = path.join(dir, 'early-parent-out');
         await restoreTree(repo, d.snapshot, out);
         expect(fs.readFileSync(path.join(out, 'd3/f7'), 'utf8')).toBe(files['d3/f7']);
+        // the snapshots read while the repository opened (the CLI's readSnapshotsEarly): the
+        // parent is looked for in them, and dropped the same way when it is gone
+        const e = await snapshotTree(repo, [src], { workers: 0 });
+        const again = await Repository.open(repo.backend, { cacheRoot, readSnapshotsEarly: true });
+        try {
+          expect((await peekSnapshots(again))?.map((x) => x.id)).toContain(e.snapshot.id);
+          forget = e.snapshot.id;
+          const f = await snapshotTree(again, [src], { workers: 0 });
+          expect(f.snapshot.parent).toBe(d.snapshot.id);
+          expect(f.filesRead).toBe(0);
+        } finally {
+          forget = undefined;
+          await again.close();
+        }
       } finally {
         await repo.close();
       }

@@ -31,7 +31,7 @@ import { commitSnapshot } from './commit.js';
 import type { SplitEvent } from '../split/events.js';
 import { ObjectWriter } from '../object/writer.js';
 import { Basis, type BasisFile } from '../object/file-map.js';
-import { listSnapshots, loadSnapshot, resolveSnapshot } from './find.js';
+import { listSnapshots, loadSnapshot, peekSnapshots, resolveSnapshot } from './find.js';
 import type { Snapshot, SnapshotManifest } from './manifest.js';
 import { PROGRAM, safeUsername } from './create.js';
 import { FsHelper } from '../tree/fs-helper.js';
@@ -273,7 +273,8 @@ async function readParent(
   strict = false,
 ): Promise<{ parent: Snapshot | undefined; olds: (TreeNode | undefined)[] } | undefined> {
   try {
-    const parent = await findParent(repo, paths, host, wanted);
+    // before the lock: the snapshots read while the repository opened (OpenOptions.readSnapshotsEarly), if it read them
+    const parent = await findParent(repo, paths, host, wanted, strict ? undefined : await peekSnapshots(repo));
     const top = parent ? await loadEntries(repo, parent.tree!.root) : [];
     const olds = tops.map((t) => top.find((n) => nodeName(n).equals(t.name)));
     trees.preload(olds.filter((o): o is TreeNode => o !== undefined));
@@ -285,13 +286,13 @@ async function readParent(
 }
 
 /** The parent: `wanted` if given (must be a tree snapshot), else the latest tree snapshot of the same paths on `host`. */
-async function findParent(repo: Repository, paths: readonly string[], host: string, wanted: string | undefined): Promise<Snapshot | undefined> {
+async function findParent(repo: Repository, paths: readonly string[], host: string, wanted: string | undefined, listed?: readonly Snapshot[]): Promise<Snapshot | undefined> {
   if (wanted !== undefined) {
     const s = await loadSnapshot(repo, await resolveSnapshot(repo, wanted));
     if (!isTreeSnapshot(s)) throw new StowageError('INVALID_ARGUMENT', `--parent ${wanted}: snapshot ${s.id.slice(0, 8)} is not a snapshot of directories (format ${s.format ?? 'raw'})`);
     return s;
   }
-  const all = await listSnapshots(repo);
+  const all = listed ?? (await listSnapshots(repo));
   const key = JSON.stringify(paths);
   return all.findLast((s) => isTreeSnapshot(s) && s.hostname === host && JSON.stringify(s.tree!.paths) === key);
 }
