@@ -4,6 +4,7 @@ import { isStowageError } from '../errors.js';
 import { AesGcmCipher } from './aead.js';
 import { BlobCodec } from '../repository/blob-codec.js';
 import { cipherFromSpec } from './cipher-spec.js';
+import { NULL_CIPHER } from './cipher.js';
 import { expectCode } from '../testing/expect-code.js';
 
 describe('AES-256-GCM cipher', () => {
@@ -21,6 +22,19 @@ describe('AES-256-GCM cipher', () => {
       expect(c.open(a, 'x').equals(plain)).toBe(true);
       expect(c.open(new Uint8Array(b), 'x').equals(plain)).toBe(true);
     }
+  });
+
+  it('release frees what open returned at once, and leaves the sealed input alone; the identity releases nothing', () => {
+    const plain = randomBytes(300_000);
+    const sealed = c.seal(plain);
+    const opened = c.open(sealed, 'x');
+    expect(opened.equals(plain)).toBe(true);
+    c.release(opened);
+    expect(opened.buffer.byteLength).toBe(0); // detached: the memory went back at once
+    expect(c.open(sealed, 'x').equals(plain)).toBe(true);
+    const view = NULL_CIPHER.open(plain, 'x');
+    NULL_CIPHER.release(view);
+    expect(view.equals(plain)).toBe(true);
   });
 
   it('does not leave the plaintext in the sealed bytes', () => {

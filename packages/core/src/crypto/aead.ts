@@ -12,6 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync, type KeyObject } from 'node:crypto';
 import { corrupt } from '../errors.js';
+import { freeNow } from '../util/detach.js';
 import type { Cipher } from './cipher.js';
 
 export const AES_GCM = 'aes-256-gcm';
@@ -48,7 +49,10 @@ export class AesGcmCipher implements Cipher {
     nonce.copy(out, offset);
     const c = createCipheriv(AES_GCM, this.#key, nonce, { authTagLength: AES_GCM_TAG_BYTES });
     let off = offset + AES_GCM_NONCE_BYTES;
-    off += c.update(plain).copy(out, off);
+    // the cipher's output is fresh memory: copied, then freed at once (util/detach.ts)
+    const body = c.update(plain);
+    off += body.copy(out, off);
+    freeNow(body);
     off += c.final().copy(out, off);
     off += c.getAuthTag().copy(out, off);
     return off - offset;
@@ -68,6 +72,10 @@ export class AesGcmCipher implements Cipher {
       throw corrupt(`${what}: authentication failed (damaged, or not sealed with this repository's key)`, err);
     }
     return body;
+  }
+
+  release(opened: Buffer): void {
+    freeNow(opened);
   }
 
   #nonce(): Buffer {

@@ -16,6 +16,12 @@ export interface Cipher {
   sealInto(dst: Uint8Array, offset: number, plain: Uint8Array): number;
   /** Opens a sealed message; CORRUPT (naming `what`) when authentication fails. */
   open(sealed: Uint8Array, what: string): Buffer;
+  /**
+   * Frees, at once, the memory of a buffer `open` returned, once the caller no longer uses it
+   * or any view of it (a sealing cipher's output is fresh memory: util/detach.ts); a no-op for
+   * the identity, whose `open` returns a view of its input.
+   */
+  release(opened: Buffer): void;
 }
 
 /** The identity cipher of plaintext repositories. */
@@ -25,6 +31,7 @@ export const NULL_CIPHER: Cipher = {
   seal: (plain) => asBuffer(plain),
   sealInto: (dst, offset, plain) => (dst.set(plain, offset), plain.length),
   open: (sealed) => asBuffer(sealed),
+  release: () => undefined,
 };
 
 export function asBuffer(u: Uint8Array): Buffer {

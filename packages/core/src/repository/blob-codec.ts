@@ -191,7 +191,7 @@ export class BlobCodec {
       const n = compressInto(this.work, plain, this.spec.level);
       const compressed = n >= 0;
       const m = this.cipher.sealInto(out, pos, compressed ? this.work.subarray(0, n) : plain);
-      if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), compressed);
+      if (this.spec.verify !== false) this.verifyOpened(plain, out.subarray(pos, pos + m), compressed);
       return [m, compressed];
     };
     /** Records one blob's outcome. */
@@ -237,7 +237,7 @@ export class BlobCodec {
       if (d >= 0) {
         flushRun();
         const m = this.cipher.sealInto(out, pos, this.dbuf.subarray(0, d));
-        if (this.spec.verify !== false) this.verifyEncoded(plain, this.cipher.open(out.subarray(pos, pos + m), 'freshly encoded blob'), true, base!);
+        if (this.spec.verify !== false) this.verifyOpened(plain, out.subarray(pos, pos + m), true, base!);
         record(m, true, true);
         pos += m;
         continue;
@@ -289,6 +289,16 @@ export class BlobCodec {
     if (Buffer.compare(back, plain) !== 0) throw new Error('internal error: encoded blob does not decode to its plaintext');
   }
 
+  /** verifyEncoded of a sealed blob: opened (fresh memory, freed once compared: Cipher.release), then compared. */
+  private verifyOpened(plain: Uint8Array, sealed: Uint8Array, compressed: boolean, base?: Uint8Array): void {
+    const opened = this.cipher.open(sealed, 'freshly encoded blob');
+    try {
+      this.verifyEncoded(plain, opened, compressed, base);
+    } finally {
+      this.cipher.release(opened);
+    }
+  }
+
   /** Decodes and verifies blobs into one buffer; CORRUPT naming the blob when one does not match its id. */
   decode(data: Uint8Array, items: readonly DecodeItem[], what: string): DecodedBatch {
     let total = 0;
@@ -334,9 +344,13 @@ export class BlobCodec {
             if (!inWork && this.fbuf.length < rawLength) this.fbuf = Buffer.allocUnsafeSlow(Math.max(rawLength, 1 << 20));
             const buf = inWork ? this.work : this.fbuf;
             const f = buf.subarray(0, rawLength);
-            if (it.compressed) decompressInto(f, opened);
-            else if (opened.length !== rawLength) throw corrupt(`raw frame has ${opened.length} bytes, expected ${rawLength}`);
-            else f.set(opened);
+            try {
+              if (it.compressed) decompressInto(f, opened);
+              else if (opened.length !== rawLength) throw corrupt(`raw frame has ${opened.length} bytes, expected ${rawLength}`);
+              else f.set(opened);
+            } finally {
+              this.cipher.release(opened);
+            }
             if (!inWork) {
               this.fbufLength = rawLength;
               this.fbufKey = key;
@@ -380,10 +394,14 @@ export class BlobCodec {
   /** Opens and decompresses one whole (not framed) blob into `dst`. */
   private decodeOne(it: DecodeItem, data: Uint8Array, dst: Uint8Array, idHex: () => string): void {
     const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `blob ${idHex()}`);
-    if (it.base) decompressWithDictInto(dst, opened, it.base);
-    else if (it.compressed) decompressInto(dst, opened);
-    else if (opened.length !== it.rawLength) throw corrupt(`raw blob has ${opened.length} bytes, expected ${it.rawLength}`);
-    else dst.set(opened);
+    try {
+      if (it.base) decompressWithDictInto(dst, opened, it.base);
+      else if (it.compressed) decompressInto(dst, opened);
+      else if (opened.length !== it.rawLength) throw corrupt(`raw blob has ${opened.length} bytes, expected ${it.rawLength}`);
+      else dst.set(opened);
+    } finally {
+      this.cipher.release(opened); // fresh memory of a sealing cipher, freed now (Cipher.release)
+    }
   }
 
   /** Bytes of the codec's own buffers (work, delta, frame cache, placed blob): tests pin what encoding and decoding keep. */
