@@ -2,7 +2,8 @@
  * Issue 13 item 2 (peak RSS): the launcher, packages/cli/bin/stowage.js, started as a program
  * (directly, through a symlink on PATH, or through a package manager's shim, which copies its
  * `#!` line), runs node with glibc malloc limited to two arenas that hand memory of 2 MB and
- * more back to the system (MALLOC_* variables, a user's own values kept), and passes every
+ * more back to the system (MALLOC_* variables, a user's own values kept) and V8's young
+ * generation capped at 2 x 4 MiB (--max-semi-space-size=4), and passes every
  * argument through unchanged. It drops NODE_EXTRA_CA_CERTS (which Node 20 parses at every
  * start, about 50 ms per command) unless the command may open a TLS connection: an argument
  * or STOWAGE_REPOSITORY / STOWAGE_FROM_REPOSITORY naming https://, docker:// or an s3:
@@ -66,8 +67,10 @@ describe.skipIf(!linux)('the launcher (bin/stowage.js run as a program)', () => 
     const r = await launch(['-r', repo, 'snapshot', '-', '--allow-empty', '--name', 'a "b" $c'], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.argv[0]).toBe('node');
-    expect(r.argv[1]).toBe(path.join(ROOT, 'packages/cli/bin/stowage.cjs')); // the CommonJS launcher: no ES module loader before the key derivation starts
-    expect(r.argv.slice(2)).toEqual(['-r', repo, 'snapshot', '-', '--allow-empty', '--name', 'a "b" $c']);
+    // node's options (a young generation capped at 2 x 4 MiB), then the CommonJS launcher (no ES module loader before the key derivation starts), then the arguments as given
+    expect(r.argv[1]).toBe('--max-semi-space-size=4');
+    expect(r.argv[2]).toBe(path.join(ROOT, 'packages/cli/bin/stowage.cjs'));
+    expect(r.argv.slice(3)).toEqual(['-r', repo, 'snapshot', '-', '--allow-empty', '--name', 'a "b" $c']);
     expect(r.env.get('MALLOC_ARENA_MAX')).toBe('2');
     expect(r.env.get('MALLOC_MMAP_THRESHOLD_')).toBe('2097152');
     expect(r.env.get('MALLOC_TRIM_THRESHOLD_')).toBe('2097152');

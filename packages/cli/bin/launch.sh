@@ -16,8 +16,12 @@
 #   STOWAGE_REPOSITORY / STOWAGE_FROM_REPOSITORY, names an https:// or docker:// location or an
 #   s3: repository other than s3:http://; then the variable is kept as it is.
 #
-# No V8 flags: they would also make V8 reject the code cache written by `node bin/stowage.js`
-# (src/code-cache.ts), and a 2 MiB young generation cost a restore about 20% more CPU for 9 MB.
+# - V8's young generation capped at 2 x 4 MiB per thread (--max-semi-space-size=4;
+#   default 2 x 16 MiB): V8 grows it in long runs, and a snapshot of docker.tar v5 peaked with
+#   21 MiB of it resident; capped, 184-188 against 195-207 MB, CPU the same within noise (a 2 MiB
+#   cap cost a restore about 20% more CPU for 9 MB). V8 checks a code cache against its flags:
+#   bin/stowage.cjs keeps the caches of runs with node options apart (src/code-cache.ts
+#   commandCacheKey), so `node bin/stowage.js` does not reject and rewrite the launcher's.
 export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-2097152}" MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_:-2097152}"
 if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   stowage_tls_=
@@ -30,4 +34,4 @@ if [ -n "${NODE_EXTRA_CA_CERTS:-}" ]; then
   [ -n "$stowage_tls_" ] || unset NODE_EXTRA_CA_CERTS
   unset stowage_tls_ stowage_arg_
 fi
-exec node "${f%/*}/stowage.cjs" "$@"
+exec node --max-semi-space-size=4 "${f%/*}/stowage.cjs" "$@"

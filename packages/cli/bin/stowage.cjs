@@ -42,7 +42,7 @@ const codeCacheBundle = path.join(dist, 'code-cache.cjs');
 // functions that ran a few hundred times, on the two cores the command itself needs.
 // Set after the cache check, so the cache stays valid (see src/code-cache.ts flagsOnHit).
 // One cache per command (src/code-cache.ts commandCacheKey): a cache holds what the run that
-// wrote it compiled.
+// wrote it compiled; and one per set of node options (launch.sh's V8 flags).
 const TIERING = '--interrupt-budget=1000000';
 
 if (existsSync(bundle) && existsSync(prefetchBundle) && existsSync(codeCacheBundle)) {
@@ -52,7 +52,7 @@ if (existsSync(bundle) && existsSync(prefetchBundle) && existsSync(codeCacheBund
   require(prefetchBundle).prefetchFromArgs(process.argv, process.env);
   if (process.env.STOWAGE_TIMELINE) performance.mark('prefetch started');
   const codeCache = require(codeCacheBundle);
-  const cli = codeCache.requireWithCodeCache(bundle, { flagsOnHit: TIERING, key: codeCache.commandCacheKey(process.argv) }).exports;
+  const cli = codeCache.requireWithCodeCache(bundle, { flagsOnHit: TIERING, key: codeCache.commandCacheKey(process.argv, process.execArgv) }).exports;
   if (process.env.STOWAGE_TIMELINE) performance.mark('bundle loaded');
   cli.runToExit(() => cli.main(process.argv), { json: process.argv.includes('--json') });
 } else {

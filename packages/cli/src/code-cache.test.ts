@@ -73,6 +73,19 @@ describe('commandCacheKey', () => {
     expect(commandCacheKey(['node', 'stowage'])).toBeUndefined();
   });
 
+  it('keeps the caches of runs with node options (V8 flags) apart, one per set of options', async () => {
+    const { commandCacheKey } = (await import(pathToFileURL(dist).href)) as typeof import('./code-cache.js');
+    const argv = ['node', 'stowage', 'snapshot', 'x.tar'];
+    expect(commandCacheKey(argv, [])).toBe('snapshot');
+    const semi = commandCacheKey(argv, ['--max-semi-space-size=4']);
+    expect(semi).toMatch(/^snapshot-[a-z]+$/);
+    expect(commandCacheKey(argv, ['--max-semi-space-size=4'])).toBe(semi);
+    expect(commandCacheKey(argv, ['--max-semi-space-size=8'])).not.toBe(semi);
+    expect(commandCacheKey(['node', 'stowage', '--version'], ['--max-semi-space-size=4'])).toMatch(/^any-[a-z]+$/);
+    // every key is one requireWithCodeCache takes as a file name part
+    for (const k of [semi, commandCacheKey(['node', 'stowage', 'completion'], ['--max-semi-space-size=4', '--stack-size=2000'])]) expect(k).toMatch(/^[a-z][a-z-]{0,31}$/);
+  });
+
   it('CACHED_COMMANDS are the commands of `stowage --help`', async () => {
     const { CACHED_COMMANDS } = (await import(pathToFileURL(dist).href)) as typeof import('./code-cache.js');
     const bin = fileURLToPath(new URL('../bin/stowage.js', import.meta.url));

@@ -59,10 +59,27 @@ export const CACHED_COMMANDS: readonly string[] = [
  * The code cache key of a command line (process.argv): the first argument that names a command
  * of CACHED_COMMANDS, or undefined (the shared cache). An option's value that happens to be a
  * command name only picks another cache, which is as valid: the key never changes what runs.
+ * With node options (`execArgv`, e.g. the launcher's V8 flags), a tag of them follows
+ * (`snapshot-<tag>`, `any-<tag>` without a command).
  */
-export function commandCacheKey(argv: readonly string[]): string | undefined {
-  for (let i = 2; i < argv.length; i++) if (CACHED_COMMANDS.includes(argv[i]!)) return argv[i];
-  return undefined;
+export function commandCacheKey(argv: readonly string[], execArgv: readonly string[] = []): string | undefined {
+  let command: string | undefined;
+  for (let i = 2; i < argv.length && command === undefined; i++) if (CACHED_COMMANDS.includes(argv[i]!)) command = argv[i];
+  const flags = flagsTag(execArgv);
+  return flags === undefined ? command : `${command ?? 'any'}-${flags}`;
+}
+
+/**
+ * A short lower-case tag for node's command-line options (process.execArgv), or undefined when
+ * there are none: V8 rejects a cache written under other flags, so runs with and without
+ * options (the launcher's `#!` line against `node bin/stowage.js`) keep caches of their own
+ * instead of rewriting one another's.
+ */
+function flagsTag(execArgv: readonly string[]): string | undefined {
+  if (execArgv.length === 0) return undefined;
+  let h = 0x811c9dc5;
+  for (const ch of execArgv.join('\0')) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  return h.toString(26).replace(/[0-9]/g, (d) => String.fromCharCode(113 + Number(d)));
 }
 
 /**
