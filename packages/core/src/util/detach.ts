@@ -11,13 +11,11 @@
  * same memory (a loop sealing 2,000 blobs of 500-700 KiB: 90-95 against 50 MB peak RSS, and
  * 0.62 against 0.36 s).
  *
- * Node 20's V8 ships `transfer` behind --harmony-rab-gsab-transfer: the flag is turned on
- * for one new context (node:v8 setFlagsFromString, node:vm) to reach the built-in, then off
- * again (V8 checks a code cache against its flags: util/garbage-bound.ts reaches `gc` the
- * same way). Where neither is possible, nothing is detached.
+ * Node 20's V8 ships `transfer` behind --harmony-rab-gsab-transfer: it is reached from a new
+ * context made with the flag on, then off again (util/v8-builtin.ts; garbage-bound.ts reaches
+ * `gc` the same way). Where neither is possible, nothing is freed early.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { reachFlagged } from './v8-builtin.js';
 
 type Transfer = (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
 
@@ -38,20 +36,20 @@ export function freeNow(buf: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Detaches `ab` (every view of it then reads as empty): its memory is freed at once, or where
+ * that cannot be done, moved to a new unreferenced ArrayBuffer that the next scavenge frees.
+ * The caller must be done with every view of it.
+ */
+export function detach(ab: ArrayBuffer): void {
+  const transfer = (reached ??= { transfer: reachTransfer() }).transfer;
+  if (transfer) transfer.call(ab, 0);
+  else structuredClone(ab, { transfer: [ab] });
+}
+
 function reachTransfer(): Transfer | undefined {
   const own = (ArrayBuffer.prototype as { transfer?: unknown }).transfer;
   if (typeof own === 'function') return own as Transfer;
-  try {
-    setFlagsFromString('--harmony-rab-gsab-transfer');
-    const t: unknown = runInNewContext('ArrayBuffer.prototype.transfer');
-    return typeof t === 'function' ? (t as Transfer) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    try {
-      setFlagsFromString('--no-harmony-rab-gsab-transfer');
-    } catch {
-      // flags cannot be set here: nothing was changed
-    }
-  }
+  const t = reachFlagged('--harmony-rab-gsab-transfer', 'ArrayBuffer.prototype.transfer');
+  return typeof t === 'function' ? (t as Transfer) : undefined;
 }

@@ -14,12 +14,11 @@
  * peak RSS at 2.80-2.86 CPU-s; every 4 MB 167-168 MB at 3.01-3.18 CPU-s; a scavenge every
  * 4 MB 178 MB at 2.76 CPU-s.
  *
- * The collector is V8's `gc`, reached by turning --expose-gc on at run time for one new
- * context (node:v8 setFlagsFromString, node:vm), then off again; where that is not
- * possible, add() does nothing.
+ * The collector is V8's `gc`, reached from a new context made with --expose-gc on, then off
+ * again (util/v8-builtin.ts, which retries when another thread turned the flag off
+ * meanwhile); where that is not possible, add() does nothing.
  */
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { reachFlagged } from './v8-builtin.js';
 
 /** V8's `gc` of --expose-gc: a full collection, or a scavenge of the young generation with `{ type: 'minor' }`. */
 export type Gc = (opts?: { type: 'minor' | 'major' }) => void;
@@ -62,12 +61,6 @@ export function exposedGc(): Gc | undefined {
 }
 
 function reachGc(): Gc | undefined {
-  try {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('gc');
-    setFlagsFromString('--no-expose-gc');
-    return typeof gc === 'function' ? (gc as Gc) : undefined;
-  } catch {
-    return undefined;
-  }
+  const gc = reachFlagged('--expose-gc', 'typeof gc === "function" ? gc : undefined');
+  return typeof gc === 'function' ? (gc as Gc) : undefined;
 }
