@@ -51,21 +51,18 @@ function fail(): never {
 /**
  * Dead memory a job leaves in this worker, bounded: scavenge every 1 MB and run a full
  * collection every 16 MB, instead of V8's 64 MB of external memory. Encrypted repositories:
- * sealing and opening leave a fresh buffer per blob behind (Node's cipher API has no output
- * buffer). Every 1 MB instead of 4 (A/B, 3 alternating pairs, load 13-15): docker.tar v5
- * snapshot into v1..v4 206-208 against 212-216 MB, restore of v5 183-185 against 188-192 MB,
- * CPU the same within noise (a scavenge of a worker's small heap takes a fraction of a
- * millisecond). Every codec: an encode whose result compressed well leaves its bound-sized
- * output behind (BlobCodec.lastEncodeGarbage); uncounted, those piled up to V8's 64 MB in
- * each worker (first snapshot of 1,000,000 small files: 208 -> 173 MiB peak RSS, CPU the
+ * sealing and opening make a fresh buffer per blob (Node's cipher API has no output buffer);
+ * those are freed at once (Cipher.release, util/detach.ts), so they are not counted here
+ * (they were until 2026-11-30: a scavenge per MB sealed or opened; restore of docker.tar v5
+ * 2.44-2.51 against 2.58-2.64 CPU-s without them). Every codec: an encode whose result
+ * compressed well leaves its bound-sized output behind (BlobCodec.lastEncodeGarbage);
+ * uncounted, those piled up to V8's 64 MB in each worker (first snapshot of 1,000,000 small files: 208 -> 173 MiB peak RSS, CPU the
  * same; native-bench/README.md, "Tree snapshots: session of 2026-11-29 late (htree)").
  */
 let garbage = garbageBoundFor(codecOrNone);
 function garbageBoundFor(codec: BlobCodec | undefined): GarbageBound | undefined {
   return codec ? new GarbageBound(1024 * 1024, 16 * 1024 * 1024) : undefined;
 }
-/** True when the codec seals blobs (its jobs leave the cipher's buffers behind). */
-const sealing = (): boolean => (codecOrNone?.cipher.overhead ?? 0) > 0;
 /** The hashes of the streams in progress, by stream id (each belongs to one operation). */
 const shas = new Map<number, Hash>();
 const rangers = new Map<number, RangeHasher>();
@@ -81,20 +78,18 @@ port.on('message', (req: WorkerRequest) => {
         const r = needCodec().encode(req.data, req.lengths, req.baseSpans, req.frameTarget);
         const stored = new Uint8Array(r.stored.buffer, r.stored.byteOffset, r.stored.byteLength);
         port.postMessage({ seq: req.seq, ok: true, result: { ...r, stored } } satisfies WorkerResponse, transferable(r.stored));
-        // each blob sealed (a copy) and opened again to verify it; the output the stored bytes were copied from
-        garbage?.add((sealing() ? 2 * r.stored.length : 0) + needCodec().lastEncodeGarbage);
+        // the output the stored bytes were copied from (the cipher's own outputs are freed at once: Cipher.release)
+        garbage?.add(needCodec().lastEncodeGarbage);
         return;
       }
       case 'decode': {
         const r = needCodec().decode(req.data, req.items, req.what);
         const plain = new Uint8Array(r.plain.buffer, r.plain.byteOffset, r.plain.byteLength);
         port.postMessage({ seq: req.seq, ok: true, result: { ...r, plain } } satisfies WorkerResponse, transferable(r.plain));
-        if (sealing()) garbage?.add(req.data.byteLength); // every blob opened into fresh memory
         return;
       }
       case 'decode-into':
         port.postMessage({ seq: req.seq, ok: true, result: needCodec().decodeInto(req.data, req.items, req.out, req.what, req.aside) } satisfies WorkerResponse);
-        if (sealing()) garbage?.add(req.data.byteLength);
         return;
       case 'range-start':
         rangers.set(req.stream, new RangeHasher(req.ranges));

@@ -32,6 +32,7 @@ import { SlotRing } from '../util/slot-ring.js';
 import { frameTargetFor } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
 import { mark, now, timelineOn, timelineSpan } from '../util/timeline.js';
+import { detach } from '../util/detach.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
@@ -475,9 +476,9 @@ export class WriteSession {
   }
 
   /**
-   * Ends a use of each buffer under `parts` (written, or its pack saved), and hands the
-   * buffers no longer used back to V8 at once: each is detached (its memory moved to a new,
-   * unreferenced ArrayBuffer that the next scavenge frees) once no drained part waiting to be
+   * Ends a use of each buffer under `parts` (written, or its pack saved), and frees the
+   * buffers no longer used at once: each is detached (util/detach.ts; its memory freed right
+   * there, where V8 allows, else at the next scavenge) once no drained part waiting to be
    * written, no pack being saved and not the pack writer uses it (a batch can span two
    * packs). A pack kept its outputs while it filled and was saved, long enough for V8 to
    * promote them to its old generation, where they were freed only by a full collection,
@@ -496,7 +497,7 @@ export class WriteSession {
       }
       this.outputUses.delete(b);
       if (this.writer.holds(b)) continue; // counted again once drained or in a finished pack
-      structuredClone(b, { transfer: [b] });
+      detach(b);
       this.releasedBuffers++;
     }
   }

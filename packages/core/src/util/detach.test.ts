@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { freeNow } from './detach.js';
+import { detach, freeNow } from './detach.js';
 
 describe('freeNow', () => {
   it('frees a whole buffer at once: its ArrayBuffer is detached and no longer counted', () => {
@@ -34,5 +34,15 @@ describe('freeNow', () => {
     const pooled = Buffer.from('small');
     expect(freeNow(pooled)).toBe(false);
     expect(pooled.toString()).toBe('small');
+  });
+
+  it('detach frees a whole ArrayBuffer behind any number of views', () => {
+    const ab = new ArrayBuffer(4 << 20);
+    const views = [new Uint8Array(ab), new Uint8Array(ab, 16, 32)];
+    const before = process.memoryUsage().arrayBuffers;
+    detach(ab);
+    expect(ab.byteLength).toBe(0);
+    expect(views.map((v) => v.length)).toEqual([0, 0]);
+    expect(before - process.memoryUsage().arrayBuffers).toBeGreaterThanOrEqual(4 << 20);
   });
 });
