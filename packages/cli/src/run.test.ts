@@ -22,6 +22,13 @@ describe('runToExit', () => {
     expect(child('Promise.resolve(3)')).toEqual({ status: 3, stderr: '' });
   });
 
+  it('work still in flight after the command settled runs to its end before the process exits (and its exit listeners run)', () => {
+    const r = child(
+      'Promise.resolve(4).then((c) => { setTimeout(() => { process.stderr.write("late work done\\n"); setImmediate(() => process.stderr.write("and after it\\n")); }, 30); process.on("exit", (code) => process.stderr.write(`exit ${code}\\n`)); return c; })',
+    );
+    expect(r).toEqual({ status: 4, stderr: 'late work done\nand after it\nexit 4\n' });
+  });
+
   it('a command that never settles is exit 1 with a message, not exit 0', () => {
     const r = child('new Promise(() => {})');
     expect(r.status).toBe(1);
