@@ -7,7 +7,7 @@
  */
 import type { BlobLocation } from '../blob-index/types.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
-import { decodeItem } from '../repository/blob-codec.js';
+import { decodeItem, type DecodeItem } from '../repository/blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from '../repository/blob-reads.js';
 import type { CodecPool } from '../repository/codec-pool.js';
 import type { PlannedRead } from '../repository/read-plan.js';
@@ -74,9 +74,12 @@ export async function buildWindow(repo: BlobSource, pool: CodecPool, refs: Chunk
  * its own blobs, it decodes those its plan keeps aside for later windows, and copies the
  * blobs earlier windows kept for it to their places once they are decoded. Windows of one
  * plan are built in plan order. `skew`: where the window starts in its output slot (the
- * slot's first `skew` bytes are left to the consumer: BuiltWindow.room).
+ * slot's first `skew` bytes are left to the consumer: BuiltWindow.room). `gather`: with
+ * rings, decode the reads in the read slot once they are all in, in one job per codec worker
+ * (decodeGathered) instead of one per pack range: for reads that arrive together (local
+ * packs), where each job's message and wake-up cost more than the wait.
  */
-export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, planned: Promise<WindowPlan>, rings?: WindowRings, stop?: AbortSignal, skew = 0): Promise<BuiltWindow> {
+export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, planned: Promise<WindowPlan>, rings?: WindowRings, stop?: AbortSignal, skew = 0, gather = false): Promise<BuiltWindow> {
   // take both slots first, in window order (a later window never holds slots an earlier one waits for)
   const outSlot = rings ? await rings.out.acquire() : undefined;
   let readSlot: Slot | undefined = rings ? await rings.read.acquire() : undefined;
@@ -100,11 +103,11 @@ export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, plan
     let plain: Map<string, Uint8Array>;
     if (plan.bases) {
       // the plan reads the delta bases with the window's blobs
-      plain = await decodeReads(repo, pool, reads, undefined, slots, plan, stop, rings?.base);
+      plain = await decodeReads(repo, pool, reads, undefined, slots, plan, stop, rings?.base, gather);
     } else {
       const bases = await loadBasesOf(repo, pool, reads, rings?.base);
       try {
-        plain = await decodeReads(repo, pool, reads, bases.plain, slots, plan, stop);
+        plain = await decodeReads(repo, pool, reads, bases.plain, slots, plan, stop, undefined, gather);
       } finally {
         bases.release(); // decoded: the bases are no longer needed
       }
@@ -179,6 +182,7 @@ function fitsSlots(reads: readonly WindowRead[], windowTotal: number, outSlot: S
  * Every read runs to its end (none may still write into the slots once they are released,
  * or have a job on a worker when the pool closes); after the first failure, here or of the
  * caller (`stop`), reads that complete decode nothing more. The first failure is thrown.
+ * `gather`: the reads into the read slot are decoded once all are in (decodeGathered).
  */
 async function decodeReads(
   repo: BlobSource,
@@ -189,10 +193,15 @@ async function decodeReads(
   plan: Pick<WindowPlan, 'asideAt' | 'aside' | 'bases' | 'baseOnly'>,
   stop: AbortSignal | undefined,
   baseRing?: SlotRing,
+  gather = false,
 ): Promise<Map<string, Uint8Array>> {
   const { asideAt, aside, baseOnly } = plan;
   const plain = new Map<string, Uint8Array>();
   let readOff = 0;
+  /** Where each read lies in the read slot (reads into it). */
+  const starts: number[] = [];
+  /** The reads left for decodeGathered. */
+  const gathered: Gathered[] = [];
   let failure: { err: unknown } | undefined;
   const fail =
     (what: string) =>
@@ -200,13 +209,14 @@ async function decodeReads(
       throw isStowageError(err) ? err : new StowageError('CORRUPT', `${what}: ${(err as Error).message}`);
     };
   // every read's stored bytes: read (copying aside what later windows need), or held by an earlier window
-  const srcs = reads.map((rd) => {
+  const srcs = reads.map((rd, i) => {
     let p: Promise<Uint8Array>;
     if (rd.held) {
       const h = rd.held;
       p = h.ready.then(() => h.bytes);
     } else if (slots) {
       const src = slots.read.subarray(readOff, readOff + rd.length);
+      starts[i] = readOff;
       readOff += rd.length;
       p = repo.readPackRangeInto(rd.pack, rd.offset, rd.length, src).then(() => keepParts(rd, src));
     } else p = repo.readPackRange(rd.pack, rd.offset, rd.length).then((b) => keepParts(rd, b));
@@ -231,6 +241,10 @@ async function decodeReads(
           if (blobs.length === 0) return;
           const basePlain = basesReady && blobs.some((b) => b.loc.base) ? await basesReady : bases;
           if (failure || stop?.aborted) return;
+          if (gather && slots && starts[i] !== undefined) {
+            gathered.push({ i, blobs, basePlain });
+            return;
+          }
           // a frame is named by its pack and offset, so the codec skips decompressing it again when the next window needs more of its members
           const items = blobs.map((b) =>
             decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && basePlain?.get(b.loc.base.toString('latin1')), {
@@ -259,12 +273,86 @@ async function decodeReads(
         }
       }),
     );
+    if (gathered.length > 0 && !failure && !stop?.aborted) await decodeGathered(pool, reads, gathered, starts, slots!, plan, readOff).catch((err: unknown) => void (failure ??= { err }));
     if (basesReady) await basesReady.catch((err: unknown) => void (failure ??= { err }));
   } finally {
     own?.release(); // decoded: the bases are no longer needed
   }
   if (failure) throw failure.err;
   return plain;
+}
+
+/** A read in the read slot whose blobs wait for decodeGathered. */
+interface Gathered {
+  readonly i: number;
+  readonly blobs: WindowRead['blobs'];
+  readonly basePlain: ReadonlyMap<string, Uint8Array> | undefined;
+}
+
+/**
+ * Decodes reads that are all in the read slot (`starts`: where each lies in it, `used` bytes
+ * of it in all) as one decode-into job per codec worker, the reads shared out by their blobs'
+ * plaintext bytes (a read's blobs, and so a frame's members, stay in one job, in plan order).
+ * A job that fails as CORRUPT is decoded again read by read, so the error names the pack.
+ * Waits for every job before it settles.
+ */
+async function decodeGathered(
+  pool: CodecPool,
+  reads: readonly WindowRead[],
+  gathered: readonly Gathered[],
+  starts: readonly number[],
+  slots: { read: Uint8Array; out: Uint8Array; places: ReadonlyMap<string, readonly number[]> },
+  plan: Pick<WindowPlan, 'asideAt' | 'aside'>,
+  used: number,
+): Promise<void> {
+  const { asideAt, aside } = plan;
+  const jobs = Math.max(1, Math.min(pool.maxWorkers, gathered.length));
+  const groups: { load: number; reads: Gathered[] }[] = Array.from({ length: jobs }, () => ({ load: 0, reads: [] }));
+  const size = (g: Gathered): number => g.blobs.reduce((n, b) => n + b.loc.rawLength, 0);
+  for (const g of [...gathered].sort((a, b) => size(b) - size(a))) {
+    let to = groups[0]!;
+    for (const x of groups) if (x.load < to.load) to = x;
+    to.reads.push(g);
+    to.load += size(g);
+  }
+  const itemsOf = (g: Gathered, base: number): DecodeItem[] => {
+    const rd = reads[g.i]!;
+    return g.blobs.map((b) =>
+      decodeItem(b.loc, b.id, b.loc.offset - rd.offset + base, b.loc.base && g.basePlain?.get(b.loc.base.toString('latin1')), {
+        frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined,
+        places: slots.places.get(b.key) ?? [],
+        aside: asideAt.get(b.key),
+      }),
+    );
+  };
+  const data = slots.read.subarray(0, used);
+  const results = await Promise.allSettled(
+    groups
+      .filter((x) => x.reads.length > 0)
+      .map(async (x) => {
+        x.reads.sort((a, b) => a.i - b.i);
+        const packs = [...new Set(x.reads.map((g) => reads[g.i]!.pack))];
+        try {
+          await pool.decodeInto(
+            data,
+            x.reads.flatMap((g) => itemsOf(g, starts[g.i]!)),
+            slots.out,
+            `pack${packs.length > 1 ? 's' : ''} ${packs.join(', ')}`,
+            aside,
+          );
+        } catch (err) {
+          if (!isStowageError(err) || err.code !== 'CORRUPT') throw err;
+          // again read by read, for the error to name its pack
+          for (const g of x.reads) {
+            const rd = reads[g.i]!;
+            await pool.decodeInto(slots.read.subarray(starts[g.i]!, starts[g.i]! + rd.length), itemsOf(g, 0), slots.out, `pack ${rd.pack}`, aside);
+          }
+          throw err;
+        }
+      }),
+  );
+  const bad = results.find((r) => r.status === 'rejected');
+  if (bad) throw bad.reason;
 }
 
 /** Copies the parts of a read that later windows need aside (WindowRead.keep); returns the bytes read. */

@@ -62,7 +62,9 @@ export async function readWholeBlobsInto(repo: PackRanges, pool: CodecPool, plan
       for (const b of rd.blobs) n += b.loc.rawLength;
       const from = storedAt;
       storedAt += rd.length;
-      const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset));
+      // a frame is named by its pack and offset: the codec keeps the last one decoded, and a
+      // later call needing more of its members (a tree restore's next directories) does not decode it again
+      const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined }));
       const what = `pack ${rd.pack}`;
       let stored: Uint8Array;
       if (scratch) {

@@ -3,15 +3,16 @@
  * created with their content in order, across batches (a file larger than a window), at a
  * sparse file's data regions (holes stay holes), mode and owner set only where the batch asks,
  * the first failure answered with the system error and the segments before it done, and the
- * files still open closed by abandon(). The same batches through the worker thread (TreeWriter).
+ * files still open closed by abandon(); directories and symlinks made in order with the files.
+ * The same batches through the worker thread (TreeWriter).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { lstat, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { answerError, CHMOD, CHOWN, encodeBatch, FileWrites, FIRST, LAST, MTIME, wholeSeconds, type SegmentSpec } from './file-writes.js';
+import { answerError, CHMOD, CHOWN, DIR, encodeBatch, FileWrites, FIRST, LAST, MTIME, SYMLINK, wholeSeconds, type SegmentSpec } from './file-writes.js';
 import { TreeWriter } from './tree-writer.js';
 
 describe('FileWrites', () => {
@@ -81,6 +82,38 @@ describe('FileWrites', () => {
     expect(w.apply(encodeBatch(segs), Buffer.from('xy'))).toEqual({ done: 2, warnings: [] });
     expect((await lstat(join(dir, 'timed'), { bigint: true })).mtimeNs).toBe(1_580_608_922_000_000_000n);
     expect((await lstat(join(dir, 'untimed'))).mtimeMs).toBeGreaterThanOrEqual(before);
+  });
+
+  it('makes directories (DIR, an existing one answered in existed) and symlinks (SYMLINK: target kept, whole-second mtime, owner) in order with the files', async () => {
+    const w = new FileWrites();
+    const me = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    await mkdir(join(dir, 'there'));
+    const segs: SegmentSpec[] = [
+      { job: 0, flags: FIRST | LAST | DIR, bytes: 0, path: Buffer.from(join(dir, 'd')), openMode: 0o750, mode: 0, uid: 0, gid: 0, size: 0 },
+      { job: 1, flags: FIRST | LAST | DIR, bytes: 0, path: Buffer.from(join(dir, 'there')), openMode: 0o700, mode: 0, uid: 0, gid: 0, size: 0 },
+      first(2, join(dir, 'd/f'), 3, 3),
+      {
+        job: 3,
+        flags: FIRST | LAST | SYMLINK | MTIME | CHOWN,
+        bytes: 0,
+        path: Buffer.from(join(dir, 'd/l')),
+        target: Buffer.from('f\xff', 'latin1'),
+        openMode: 0,
+        mode: 0,
+        ...me,
+        size: 0,
+        mtime: 1_580_608_922,
+      },
+    ];
+    expect(w.apply(encodeBatch(segs), Buffer.from('abc'))).toEqual({ done: 4, warnings: [], existed: [1] });
+    expect((await lstat(join(dir, 'd'))).mode & 0o7777).toBe(0o750 & ~process.umask());
+    expect(await readFile(join(dir, 'd/f'), 'utf8')).toBe('abc');
+    expect(readlinkSync(Buffer.from(join(dir, 'd/l')), { encoding: 'buffer' })).toEqual(Buffer.from('f\xff', 'latin1'));
+    const st = await lstat(join(dir, 'd/l'), { bigint: true });
+    expect([st.mtimeNs, Number(st.uid), Number(st.gid)]).toEqual([1_580_608_922_000_000_000n, me.uid, me.gid]);
+    // a directory that cannot be made fails the batch there, with its system error
+    const a = w.apply(encodeBatch([{ job: 4, flags: FIRST | LAST | DIR, bytes: 0, path: Buffer.from(join(dir, 'no/such')), openMode: 0o700, mode: 0, uid: 0, gid: 0, size: 0 }]), Buffer.alloc(0));
+    expect(a).toMatchObject({ done: 0, error: { seg: 0, code: 'ENOENT', syscall: 'mkdir' } });
   });
 
   it('wholeSeconds: an mtime of whole seconds from 0 to 2^53, else undefined', () => {

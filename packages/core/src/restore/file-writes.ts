@@ -2,7 +2,9 @@
  * The file writes of a tree restore as one batch per read window, so that a thread other than
  * the walk's can make them (restore/tree-writer.ts runs FileWrites on a worker thread): for each
  * regular file, create (O_EXCL, not following a symlink), write its content at its data
- * regions (holes of a sparse file stay holes), set its size, owner and mode, close. A batch is
+ * regions (holes of a sparse file stay holes), set its size, owner and mode, close. The
+ * directories and symlinks walked among the files are made in the same order (DIR, SYMLINK),
+ * so a directory exists before what is in it. A batch is
  * the window's run of file segments in order (a file larger than a window has a segment in
  * each); a file stays open from its first segment to its last.
  *
@@ -23,7 +25,7 @@
  * (not fatal, like the walk's own chown warnings), `error` is the first failure (the file it
  * concerns is closed; files still open stay open until abandon()).
  */
-import { closeSync, constants as C, fchmodSync, fchownSync, ftruncateSync, futimesSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, ftruncateSync, futimesSync, lchownSync, lutimesSync, mkdirSync, openSync, symlinkSync, writeSync } from 'node:fs';
 import { isFatalWriteError } from '../util/fs-error.js';
 
 /** Segment flags. */
@@ -35,6 +37,17 @@ export const CHOWN = 4;
 export const CHMOD = 8;
 /** With FIRST: set the mtime (whole seconds) at the last segment. */
 export const MTIME = 16;
+/**
+ * With FIRST|LAST, bytes 0: not a file but a directory to create (mkdir with `openMode`; one
+ * that exists already is answered in WriteAnswer.existed). Its owner, mode and mtime are the
+ * walk's to set, after its contents.
+ */
+export const DIR = 32;
+/**
+ * With FIRST|LAST, bytes 0: not a file but a symlink to `target`; CHOWN sets its owner
+ * (lchown), MTIME its whole-second mtime (lutimes). A symlink's own mode is never set.
+ */
+export const SYMLINK = 64;
 
 /** One file segment as the walk queues it. */
 export interface SegmentSpec {
@@ -52,6 +65,8 @@ export interface SegmentSpec {
   readonly mtime?: number;
   /** Sparse files: the data regions, (offset, length) pairs. */
   readonly regions?: readonly (readonly [number, number])[] | undefined;
+  /** With SYMLINK: its target. */
+  readonly target?: Buffer;
 }
 
 /** A window's segments, encoded (see the file comment). */
@@ -66,6 +81,8 @@ export interface WriteAnswer {
   readonly done: number;
   /** (segment index, message): the owner could not be set (not fatal). */
   readonly warnings: [number, string][];
+  /** Segments (DIR) whose directory existed already (absent: none). */
+  readonly existed?: number[];
   /** The first failure: at segment `seg`, with the system error's fields. */
   readonly error?: { readonly seg: number; readonly message: string; readonly code?: string; readonly errno?: number; readonly syscall?: string };
 }
@@ -96,6 +113,7 @@ export function encodeBatch(segs: readonly SegmentSpec[]): WriteBatch {
         nums[i++] = len;
       }
     paths.push(s.path!.toString('latin1'));
+    if (s.flags & SYMLINK) paths.push(s.target!.toString('latin1'));
   }
   return { nums, paths: paths.join('\0') };
 }
@@ -128,6 +146,7 @@ export class FileWrites {
     const { nums } = batch;
     const paths = batch.paths.length > 0 ? batch.paths.split('\0') : [];
     const warnings: [number, string][] = [];
+    let existed: number[] | undefined;
     const now = Date.now() / 1000; // the atime given with an mtime (a new file's, as the helper leaves it)
     let p = 0;
     let at = 0;
@@ -149,6 +168,28 @@ export class FileWrites {
           const regions = nr > 0 ? nums.subarray(i, i + 2 * nr) : undefined;
           i += 2 * nr;
           const path = Buffer.from(paths[p++]!, 'latin1');
+          if (flags & DIR) {
+            try {
+              mkdirSync(path, openMode);
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+              (existed ??= []).push(seg);
+            }
+            continue;
+          }
+          if (flags & SYMLINK) {
+            symlinkSync(Buffer.from(paths[p++]!, 'latin1'), path);
+            if (flags & CHOWN) {
+              try {
+                lchownSync(path, uid, gid);
+              } catch (err) {
+                if (isFatalWriteError(err)) throw err;
+                warnings.push([seg, `owner not set: ${(err as Error).message}`]);
+              }
+            }
+            if (flags & MTIME) lutimesSync(path, now, mtime);
+            continue;
+          }
           const fd = openSync(path, OPEN_FLAGS, openMode);
           f = { fd, regions, region: 0, pos: regions ? regions[0]! : 0, regionLeft: regions ? regions[1]! : size, written: 0, size, mode, uid, gid, mtime, flags };
           this.open.set(job, f);
@@ -189,11 +230,12 @@ export class FileWrites {
         return {
           done: seg,
           warnings,
+          ...(existed && { existed }),
           error: { seg, message: e.message, ...(e.code !== undefined && { code: e.code }), ...(e.errno !== undefined && { errno: e.errno }), ...(e.syscall !== undefined && { syscall: e.syscall }) },
         };
       }
     }
-    return { done: seg, warnings };
+    return { done: seg, warnings, ...(existed && { existed }) };
   }
 
   /** Closes the files still open (a failed restore). */

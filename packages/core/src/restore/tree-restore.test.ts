@@ -3,7 +3,9 @@
  * than a read window (written across windows by the writer thread) keeps its owner, mode and
  * mtime; whole-second mtimes (set without the helper) are exact on files, directories and
  * symlinks; and a target that passes its group on (setgid) or has a default ACL makes the
- * restore set every owner and mode instead of leaving out the calls a new entry would not need.
+ * restore set every owner and mode instead of leaving out the calls a new entry would not need;
+ * directories and symlinks, made by the writer thread in walk order, are there for what the walk
+ * does on its own thread (a hard link's later name, a FIFO) and keep their metadata.
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -45,6 +47,33 @@ describe('tree restore', () => {
       const a = fs.lstatSync(path.join(src, p), { bigint: true });
       const b = fs.lstatSync(path.join(out, p), { bigint: true });
       expect([p, b.mode, b.uid, b.gid, b.mtimeNs]).toEqual([p, a.mode, a.uid, a.gid, a.mtimeNs]);
+    }
+  });
+
+  it('directories and symlinks made by the writer in walk order: a hard link into a later directory, a FIFO in a new one, an empty directory', async () => {
+    const src = path.join(dir, 'made-src');
+    fs.mkdirSync(path.join(src, 'a'), { recursive: true });
+    fs.mkdirSync(path.join(src, 'b/c/d'), { recursive: true });
+    fs.mkdirSync(path.join(src, 'b/empty'));
+    fs.writeFileSync(path.join(src, 'a/x'), 'linked\n');
+    fs.linkSync(path.join(src, 'a/x'), path.join(src, 'b/c/d/y'));
+    execFileSync('mkfifo', ['-m', '0640', path.join(src, 'b/c/p')]);
+    fs.symlinkSync('../a/x', path.join(src, 'b/l'));
+    fs.chmodSync(path.join(src, 'b/c'), 0o750);
+    const t = 1_580_608_922;
+    for (const p of ['b/c/d', 'b/c', 'b/empty', 'b', 'a']) fs.utimesSync(path.join(src, p), t, t);
+    fs.lutimesSync(path.join(src, 'b/l'), t + 5, t + 5);
+    const snap = (await snapshotTree(shared.repo, [src])).snapshot;
+    const out = path.join(dir, 'made-out');
+    const r = await restoreTree(shared.repo, snap, out);
+    expect([r.files, r.dirs, r.others]).toEqual([2, 5, 2]);
+    expect(fs.statSync(path.join(out, 'a/x')).ino).toBe(fs.statSync(path.join(out, 'b/c/d/y')).ino);
+    expect(fs.lstatSync(path.join(out, 'b/c/p')).isFIFO()).toBe(true);
+    expect(fs.readlinkSync(path.join(out, 'b/l'))).toBe('../a/x');
+    for (const p of ['a', 'b', 'b/c', 'b/c/d', 'b/empty', 'b/c/p', 'b/l']) {
+      const a = fs.lstatSync(path.join(src, p), { bigint: true });
+      const b = fs.lstatSync(path.join(out, p), { bigint: true });
+      expect([p, b.mode, b.mtimeNs]).toEqual([p, a.mode, a.mtimeNs]);
     }
   });
 

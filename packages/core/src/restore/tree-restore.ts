@@ -6,15 +6,18 @@
  * metadata is set after its contents (so its mtime is the stored one).
  *
  * How (a tree of many small files is bound by per-file costs, not bytes):
- * - The walk creates directories, symlinks and devices as it goes and queues files. The
+ * - The walk queues directories, symlinks and files (devices and FIFOs it makes itself, through
+ *   the fs helper, once their directory is made). The
  *   queued files' extents, back to back, are read in windows of WINDOW_BYTES across files
  *   and directories (object/read-window.ts: one index lookup per window, pack reads
  *   grouped, every blob decoded and verified once on the codec workers, delta bases
  *   included), WINDOWS_AHEAD windows prepared while one is written.
- * - The files' writes (create, write, truncate, chown, chmod, close) are made per window on
- *   a thread of their own (restore/tree-writer.ts), in walk order, while this thread walks on
- *   and plans the next windows; a file's extended attributes and mtime are set here once
- *   its window's answer says it is complete. A chown or chmod that would set what a new
+ * - The files' writes (create, write, truncate, chown, chmod, close), and the making of the
+ *   directories and symlinks walked among them (mkdir; symlink, lchown, lutimes), are made per
+ *   window on a thread of their own (restore/tree-writer.ts), in walk order (a directory
+ *   before what is in it), while this thread walks on and plans the next windows; a file's
+ *   or symlink's extended attributes and an mtime with nanoseconds are set here once its
+ *   window's answer says it is complete (a directory's metadata once its contents are). A chown or chmod that would set what a new
  *   entry has already is left out when the target passes nothing on (inheritsNothing).
  * - An mtime of whole seconds (tar archives', container layers') is set by the writer on the
  *   open file, or here with lutimes (both exact then: file-writes.ts wholeSeconds); other
@@ -28,7 +31,7 @@
  * slots). The walk waits while WINDOWS_AHEAD windows wait to be written.
  */
 import * as fs from 'node:fs/promises';
-import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import * as nodePath from 'node:path';
 import { listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
 import ignore, { type Ignore } from 'ignore';
@@ -44,8 +47,9 @@ import { decodeExtents, nodeName, symlinkTarget, utf8OrUndefined, type Extent, t
 import { loadEntriesOf, lookupPath } from '../tree/stored.js';
 import { buildPlannedWindow, windowRings, type BuiltWindow, type WindowRings } from '../object/read-window.js';
 import { WindowPlanner, type CarryOptions } from '../object/window-plan.js';
-import { answerError, CHMOD, CHOWN, encodeBatch, FIRST, LAST, MTIME, wholeSeconds, type SegmentSpec, type WriteAnswer, type WriteBatch } from './file-writes.js';
+import { answerError, CHMOD, CHOWN, DIR, encodeBatch, FIRST, LAST, MTIME, SYMLINK, wholeSeconds, type SegmentSpec, type WriteAnswer, type WriteBatch } from './file-writes.js';
 import { TreeWriter } from './tree-writer.js';
+import { mark, now, timelineSpan } from '../util/timeline.js';
 
 export interface TreeRestoreOptions {
   /** Restore into a non-empty directory, replacing entries of the same names. */
@@ -91,13 +95,16 @@ const SLASH = Buffer.from('/');
 
 /** Restores `snap` (a tree snapshot) into directory `target`. TARGET_EXISTS when it is not empty and no overwrite. */
 export async function restoreTree(repo: Repository, snap: Snapshot, target: string, opts: TreeRestoreOptions = {}): Promise<TreeRestoreResult> {
+  mark('tree restore start');
   const { node: top, entries } = await lookupPath(repo, snap, opts.subpath ?? '');
+  mark('top tree loaded');
   const dest = nodePath.resolve(target);
   const emptied = await prepareTarget(dest, opts.overwrite ?? false);
   const r = new TreeRestorer(repo, opts, emptied && inheritsNothing(dest));
   try {
     if (entries) {
-      const kids = await r.contents(Buffer.from(dest), entries, '', false);
+      const kids = await r.contents(Buffer.from(dest), entries, '', false, MADE);
+      mark('walk done');
       await r.finish(
         Promise.all(kids).then(() => {
           if (top) r.meta(Buffer.from(dest), top);
@@ -105,14 +112,16 @@ export async function restoreTree(repo: Repository, snap: Snapshot, target: stri
       );
     } else {
       // a single file asked for: restored under its name
-      const one = await r.entry(Buffer.concat([Buffer.from(dest), Buffer.from('/'), nodeName(top!)]), top!, '', true, () => Promise.resolve([]));
+      const one = await r.entry(Buffer.concat([Buffer.from(dest), Buffer.from('/'), nodeName(top!)]), top!, '', true, () => Promise.resolve([]), MADE);
       await r.finish(one.done);
     }
   } catch (err) {
     await r.abandon(err);
     throw unwritable(err, dest);
   } finally {
+    mark('tree restore finished');
     await r.close();
+    mark('tree restore closed');
   }
   return r.result();
 }
@@ -172,10 +181,31 @@ interface Pending {
   readonly done: Promise<boolean>;
 }
 
-/** A regular file whose content goes through the windows (and the writer). */
+/** An entry the writer makes (a directory, a symlink): settles once it is made. */
+interface Made {
+  /** Resolves once the entry is made (never rejects: a failure fails the restore). */
+  readonly done: Promise<boolean>;
+  /** Set once the writer answered for it. */
+  answered: boolean;
+  /** A directory that existed already (overwrite). */
+  existed: boolean;
+}
+
+/** Made already: the target directory. */
+const MADE: Made = { done: Promise.resolve(true), answered: true, existed: true };
+
+/**
+ * An entry the writer makes: a regular file (its content goes through the windows), or a
+ * directory or symlink (made in walk order with the files around it).
+ */
 interface FileJob {
   /** Its number for the writer. */
   readonly id: number;
+  readonly kind: 'file' | 'dir' | 'symlink';
+  /** A directory's mode to make it with. */
+  readonly mode?: number;
+  /** A directory's or symlink's state. */
+  readonly made?: Made;
   readonly path: Buffer;
   readonly node: TreeNode;
   /** Content bytes written so far. */
@@ -234,6 +264,7 @@ class TreeRestorer {
   private written: Promise<void> = Promise.resolve();
   private readonly writer = TreeWriter.start();
   private jobs = 0;
+  private builds = 0;
   private roomFor: (() => void) | undefined;
   /** Helper requests not answered yet. */
   private helperCalls = 0;
@@ -307,7 +338,7 @@ class TreeRestorer {
    * Restores `entries` into the existing directory `dir` (`rel`: its path relative to the
    * top); resolves once all are walked, to their completions.
    */
-  async contents(dir: Buffer, entries: readonly TreeNode[], rel: string, included: boolean): Promise<Promise<boolean>[]> {
+  async contents(dir: Buffer, entries: readonly TreeNode[], rel: string, included: boolean, made: Made): Promise<Promise<boolean>[]> {
     const out: Promise<boolean>[] = [];
     // subdirectories' trees, TREE_BATCH at a time, the next batch loading while this one is walked
     const subdirs: number[] = [];
@@ -349,7 +380,7 @@ class TreeRestorer {
         if (subdirs.length > (b + 1) * TREE_BATCH) void batch(b + 1);
         tree = () => batch(b).then((all) => all[k]!);
       }
-      out.push((await this.entry(Buffer.concat([dir, SLASH, names[i]!]), n, rels ? rels[i]! : '', inc, tree)).done);
+      out.push((await this.entry(Buffer.concat([dir, SLASH, names[i]!]), n, rels ? rels[i]! : '', inc, tree, made)).done);
     }
     return out;
   }
@@ -359,41 +390,37 @@ class TreeRestorer {
    * (a file's content queued). With includes, a directory not included itself is kept only
    * if something under it is.
    */
-  async entry(path: Buffer, n: TreeNode, rel: string, included: boolean, tree: () => Promise<TreeNode[]>): Promise<Pending> {
+  async entry(path: Buffer, n: TreeNode, rel: string, included: boolean, tree: () => Promise<TreeNode[]>, parent: Made): Promise<Pending> {
     this.check();
     if (this.opts.overwrite) clear(path, n.type === 'dir');
     switch (n.type) {
       case 'dir': {
-        // created with its own mode when nothing is inherited (the owner may always write, to fill it)
+        // made by the writer, in walk order before what is in it, with its own mode when
+        // nothing is inherited (the owner may always write, to fill it)
         let created: number | undefined = this.made ? (n.mode & 0o777) | 0o700 : 0o700;
-        try {
-          mkdirSync(path, { mode: created });
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-          created = undefined;
-        }
-        const kids = await this.contents(path, await tree(), rel, included);
-        return this.after(kids, () => {
+        const made = this.queueEntry(path, n, 'dir', created);
+        const kids = await this.contents(path, await tree(), rel, included, made);
+        return this.after([made.done, ...kids], () => {
           if (!included && readdirSync(path).length === 0) {
             rmdirSync(path);
             return false;
           }
+          if (made.existed) created = undefined;
           this.dirs++;
           this.meta(path, n, created);
           return true;
         });
       }
       case 'file':
-        return this.file(path, n);
+        return this.file(path, n, parent);
       case 'symlink':
-        symlinkSync(symlinkTarget(n), path);
         this.others++;
-        this.meta(path, n, 0o777); // a symlink's own mode is never set
-        return { done: Promise.resolve(true) };
+        return { done: this.queueEntry(path, n, 'symlink', 0o777).done };
       case 'fifo':
       case 'char':
       case 'block': {
         const type = n.type === 'fifo' ? S_IFIFO : n.type === 'char' ? S_IFCHR : S_IFBLK;
+        await this.madeNow(parent); // its directory is the writer's to make
         try {
           await this.helper.mknod(path, type | (n.mode & 0o7777), n.rdev ?? 0);
         } catch (err) {
@@ -410,7 +437,7 @@ class TreeRestorer {
   }
 
   /** Runs `then` once every one of `kids` is complete (a failure is recorded, not thrown). */
-  private after(kids: readonly Promise<boolean>[], then: () => boolean): Pending {
+  private after(kids: readonly Promise<unknown>[], then: () => boolean): Pending {
     return {
       done: Promise.all(kids).then(() => {
         if (this.failure) return false;
@@ -424,13 +451,46 @@ class TreeRestorer {
     };
   }
 
+  /**
+   * Queues a directory (made with `mode`) or a symlink for the writer, in the current window
+   * (written once the window is: in walk order with the files around it).
+   */
+  private queueEntry(path: Buffer, n: TreeNode, kind: 'dir' | 'symlink', mode: number): Made {
+    let resolve!: (ok: boolean) => void;
+    const made: Made = { done: new Promise<boolean>((r) => (resolve = r)), answered: false, existed: false };
+    const job: FileJob = { id: this.jobs++, kind, path, node: n, written: 0, mtimeSet: false, resolve, mode, made };
+    this.window.segments.push({ job, bytes: 0, first: true, last: true });
+    if (this.window.segments.length >= WINDOW_FILES) this.dispatch();
+    return made;
+  }
+
+  /**
+   * Waits until `made` (an entry queued for the writer) is made; when it is not yet, the
+   * windows queued so far are written out first (the walk needs it now: a device node is
+   * made in it on this thread).
+   */
+  private async madeNow(made: Made): Promise<void> {
+    if (!made.answered) {
+      this.dispatch();
+      while (this.planned.length > 0) this.build();
+    }
+    this.check();
+    // a failure never makes it: then the walk stops here
+    await new Promise<void>((resolve) => {
+      void made.done.then(() => resolve());
+      this.stop.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    this.check();
+  }
+
   /** A regular file: a later name of a hard-linked file is linked to the first; else its content is queued. */
-  private async file(path: Buffer, n: TreeNode): Promise<Pending> {
+  private async file(path: Buffer, n: TreeNode, parent: Made): Promise<Pending> {
     const key = n.links && n.links > 1 ? `${n.dev}:${n.ino}` : undefined;
     const first = key ? this.links.get(key) : undefined;
     if (first) {
       return {
-        done: first.then((target) => {
+        // once the first name is written and this name's directory is made
+        done: Promise.all([first, parent.done]).then(([target]) => {
           if (this.failure || target === undefined) return false;
           try {
             linkSync(target, path);
@@ -450,7 +510,7 @@ class TreeRestorer {
         key,
         done.then((ok) => (ok ? path : undefined)),
       );
-    const job: FileJob = { id: this.jobs++, path, node: n, written: 0, mtimeSet: false, resolve };
+    const job: FileJob = { id: this.jobs++, kind: 'file', path, node: n, written: 0, mtimeSet: false, resolve };
     const extents = decodeExtents(n);
     if (extents.length === 0) {
       // nothing to read (empty, or all holes): created with the window's files
@@ -480,7 +540,13 @@ class TreeRestorer {
   /** Dispatches the queued window; resolves once no more than WINDOWS_AHEAD (beyond the planner's horizon) wait to be built. */
   private async dispatched(): Promise<void> {
     this.dispatch();
-    while (this.windowsQueued > WINDOWS_AHEAD + this.planner.horizon && !this.failure) await new Promise<void>((r) => (this.roomFor = r));
+    const t0 = now();
+    let waited = false;
+    while (this.windowsQueued > WINDOWS_AHEAD + this.planner.horizon && !this.failure) {
+      waited = true;
+      await new Promise<void>((r) => (this.roomFor = r));
+    }
+    if (waited) timelineSpan('walk waited', t0);
     this.check();
   }
 
@@ -498,7 +564,13 @@ class TreeRestorer {
   /** Starts reading the oldest planned window; the writer gets it after the windows before it. */
   private build(): void {
     const { w, batch } = this.planned.shift()!;
-    const built = buildPlannedWindow(this.repo, this.pool, this.planner.next(), this.rings, this.stop.signal);
+    const t0 = now();
+    const wn = this.builds++;
+    const built = buildPlannedWindow(this.repo, this.pool, this.planner.next(), this.rings, this.stop.signal, 0, true);
+    built.then(
+      () => timelineSpan(`window ${wn} built`, t0, { bytes: w.bytes, files: w.segments.length }),
+      () => undefined,
+    );
     built.catch(() => undefined);
     this.posted = this.posted.then(async () => {
       let b: BuiltWindow;
@@ -517,7 +589,12 @@ class TreeRestorer {
       }
       // one piece in shared memory (read in place by the writer), else the pieces copied into one
       const data = b.pieces.length === 1 ? b.pieces[0]! : Buffer.concat(b.pieces);
+      const t1 = now();
       const answer = this.writer.write(batch, data);
+      answer.then(
+        () => timelineSpan(`window ${wn} written`, t1),
+        () => undefined,
+      );
       this.written = this.written.then(() =>
         answer
           .then(
@@ -540,6 +617,29 @@ class TreeRestorer {
         continue;
       }
       const n = j.node;
+      if (j.kind === 'dir') {
+        specs.push({ job: j.id, flags: flags | DIR, bytes: 0, path: j.path, openMode: j.mode!, mode: 0, uid: 0, gid: 0, size: 0 });
+        continue;
+      }
+      if (j.kind === 'symlink') {
+        const sec = wholeSeconds(n.mtime);
+        j.mtimeSet = sec !== undefined;
+        const chown = this.root && !this.ownerIs(n);
+        specs.push({
+          job: j.id,
+          flags: flags | SYMLINK | (chown ? CHOWN : 0) | (j.mtimeSet ? MTIME : 0),
+          bytes: 0,
+          path: j.path,
+          target: symlinkTarget(n),
+          openMode: 0,
+          mode: 0,
+          uid: n.uid,
+          gid: n.gid,
+          size: 0,
+          mtime: sec,
+        });
+        continue;
+      }
       const openMode = this.made ? n.mode & 0o777 : 0o600;
       const mtime = wholeSeconds(n.mtime);
       j.mtimeSet = mtime !== undefined;
@@ -563,24 +663,37 @@ class TreeRestorer {
   /** A window's files the writer completed: their xattrs and mtime; its failure fails the restore. */
   private answered(w: Window, a: WriteAnswer): void {
     for (const [i, m] of a.warnings) this.warn(w.segments[i]!.job.path, m);
+    if (a.existed) for (const i of a.existed) w.segments[i]!.job.made!.existed = true;
     for (let i = 0; i < a.done && !this.failure; i++) {
       const seg = w.segments[i]!;
       const j = seg.job;
+      if (j.made) {
+        j.made.answered = true;
+        if (j.kind === 'symlink' && !this.completed(j)) return;
+        j.resolve(true);
+        continue;
+      }
       j.written += seg.bytes;
       if (!seg.last) continue;
-      try {
-        this.xattrs(j.path, j.node);
-      } catch (err) {
-        this.fail(err);
-        return;
-      }
-      if (!j.mtimeSet) this.mtime(j.path, j.node);
+      if (!this.completed(j)) return;
       this.files++;
       this.bytes += j.written;
       this.opts.progress?.({ op: 'restore', done: this.bytes });
       j.resolve(true);
     }
     if (a.error) this.fail(withPath(answerError(a.error), w.segments[a.error.seg]!.job.path)); // a write error names the file, not the target folder
+  }
+
+  /** What is left of a made file or symlink once the writer answered: its xattrs, an mtime with nanoseconds; false when that failed the restore. */
+  private completed(j: FileJob): boolean {
+    try {
+      this.xattrs(j.path, j.node);
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+    if (!j.mtimeSet) this.mtime(j.path, j.node);
+    return true;
   }
 
   /** True when an entry created by this restore has `n`'s owner already. */
