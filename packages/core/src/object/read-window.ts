@@ -7,7 +7,7 @@
  */
 import type { BlobLocation } from '../blob-index/types.js';
 import { StowageError, corrupt, isStowageError } from '../errors.js';
-import { decodeItem, type DecodeItem } from '../repository/blob-codec.js';
+import { decodeItem, frameKeyOf, type DecodeItem } from '../repository/blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto } from '../repository/blob-reads.js';
 import type { CodecPool } from '../repository/codec-pool.js';
 import type { PlannedRead } from '../repository/read-plan.js';
@@ -245,14 +245,7 @@ async function decodeReads(
             gathered.push({ i, blobs, basePlain });
             return;
           }
-          // a frame is named by its pack and offset, so the codec skips decompressing it again when the next window needs more of its members
-          const items = blobs.map((b) =>
-            decodeItem(b.loc, b.id, b.loc.offset - rd.offset, b.loc.base && basePlain?.get(b.loc.base.toString('latin1')), {
-              frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined,
-              places: slots ? (slots.places.get(b.key) ?? []) : undefined,
-              aside: slots ? asideAt.get(b.key) : undefined,
-            }),
-          );
+          const items = readItems(rd, blobs, 0, basePlain, slots, asideAt);
           const what = `pack ${rd.pack}`;
           if (slots) {
             await pool.decodeInto(src, items, slots.out, what, aside).catch(fail(what));
@@ -280,6 +273,30 @@ async function decodeReads(
   }
   if (failure) throw failure.err;
   return plain;
+}
+
+/**
+ * The decode items of `blobs` (of read `rd`), whose stored bytes start at `at` of the bytes
+ * given to the codec: a delta blob with its base from `basePlain`; a frame named by its pack
+ * and offset (frameKeyOf), so the codec skips decompressing it again when the next window
+ * needs more of its members; with `slots`, each blob's places in the output slot and its
+ * place aside (`asideAt`).
+ */
+function readItems(
+  rd: WindowRead,
+  blobs: WindowRead['blobs'],
+  at: number,
+  basePlain: ReadonlyMap<string, Uint8Array> | undefined,
+  slots: { places: ReadonlyMap<string, readonly number[]> } | undefined,
+  asideAt: WindowPlan['asideAt'],
+): DecodeItem[] {
+  return blobs.map((b) =>
+    decodeItem(b.loc, b.id, b.loc.offset - rd.offset + at, b.loc.base && basePlain?.get(b.loc.base.toString('latin1')), {
+      frameKey: frameKeyOf(rd.pack, b.loc),
+      places: slots ? (slots.places.get(b.key) ?? []) : undefined,
+      aside: slots ? asideAt.get(b.key) : undefined,
+    }),
+  );
 }
 
 /** A read in the read slot whose blobs wait for decodeGathered. */
@@ -315,16 +332,7 @@ async function decodeGathered(
     to.reads.push(g);
     to.load += size(g);
   }
-  const itemsOf = (g: Gathered, base: number): DecodeItem[] => {
-    const rd = reads[g.i]!;
-    return g.blobs.map((b) =>
-      decodeItem(b.loc, b.id, b.loc.offset - rd.offset + base, b.loc.base && g.basePlain?.get(b.loc.base.toString('latin1')), {
-        frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined,
-        places: slots.places.get(b.key) ?? [],
-        aside: asideAt.get(b.key),
-      }),
-    );
-  };
+  const itemsOf = (g: Gathered, base: number): DecodeItem[] => readItems(reads[g.i]!, g.blobs, base, g.basePlain, slots, asideAt);
   const data = slots.read.subarray(0, used);
   const results = await Promise.allSettled(
     groups
@@ -401,7 +409,7 @@ async function decodeBases(
       const rd = reads[j.i]!;
       const src = await srcs[j.i]!;
       const what = `pack ${rd.pack}`;
-      const items = j.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined }));
+      const items = j.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: frameKeyOf(rd.pack, b.loc) }));
       let out: Uint8Array;
       if (slot) {
         out = slot.bytes.subarray(j.at, j.at + j.n);

@@ -452,6 +452,14 @@ export function decodeItem(
   return withFields(offset, loc.length, loc.rawLength, loc.compressed, id, loc.base ? basePlain : undefined, loc.frame, more?.frameKey, more?.places, more?.aside);
 }
 
+/**
+ * DecodeItem.frameKey of a blob at `loc` of pack `pack`: the pack and the frame's offset for
+ * a framed blob (the same for every member, across calls), undefined for a blob of its own.
+ */
+export function frameKeyOf(pack: string, loc: Pick<EntryLocation, 'offset' | 'frame'>): string | undefined {
+  return loc.frame ? `${pack}@${loc.offset}` : undefined;
+}
+
 /** A DecodeItem with every field, in one order (see decodeItem); `it` with another id. */
 export function withId(it: DecodeItem, id: Uint8Array): DecodeItem {
   return withFields(it.offset, it.length, it.rawLength, it.compressed, id, it.base, it.frame, it.frameKey, it.places, it.aside);

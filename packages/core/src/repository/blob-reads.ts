@@ -5,7 +5,7 @@
  */
 import type { BlobLocation } from '../blob-index/types.js';
 import { planReads, type PlannedRead } from './read-plan.js';
-import { decodeItem } from './blob-codec.js';
+import { decodeItem, frameKeyOf } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
 
 /** Ranged pack reads (a Repository is one); a missing or short pack is CORRUPT naming it. */
@@ -64,7 +64,7 @@ export async function readWholeBlobsInto(repo: PackRanges, pool: CodecPool, plan
       storedAt += rd.length;
       // a frame is named by its pack and offset: the codec keeps the last one decoded, and a
       // later call needing more of its members (a tree restore's next directories) does not decode it again
-      const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: b.loc.frame ? `${rd.pack}@${b.loc.offset}` : undefined }));
+      const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: frameKeyOf(rd.pack, b.loc) }));
       const what = `pack ${rd.pack}`;
       let stored: Uint8Array;
       if (scratch) {
