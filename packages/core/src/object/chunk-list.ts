@@ -54,17 +54,12 @@ export class ChunkListWriter {
    */
   async addEntries(entries: Buffer): Promise<void> {
     for (let e = 0; e < entries.length; e += LIST_ENTRY_BYTES) {
-      const stored = this.addStored(entries, e);
+      const { buf, off } = this.out.next();
+      entries.copy(buf, off, e, e + LIST_ENTRY_BYTES);
+      const offset = entries.readUInt32LE(e + 32);
+      const stored = this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((entries.readUInt16LE(e + 30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
       if (stored) await stored;
     }
-  }
-
-  /** Appends the entry at byte `at` of `entries` (as stored) exactly as add() would; returns a promise only when that stored a list blob. */
-  addStored(entries: Buffer, at: number): Promise<void> | undefined {
-    const { buf, off } = this.out.next();
-    entries.copy(buf, off, at, at + LIST_ENTRY_BYTES);
-    const offset = entries.readUInt32LE(at + 32);
-    return this.out.commit(this.out.pending + 1 >= LIST_MIN_ENTRIES && ((entries.readUInt16LE(at + 30) ^ offset) & LIST_BOUNDARY_MASK) === 0);
   }
 
   /** Stores the partial list (if any). Call once at the end. */

@@ -9,7 +9,7 @@
  * check, copy).
  */
 import type { Extent } from '../tree/node.js';
-import { LIST_ENTRY_BYTES, type ChunkListWriter } from './chunk-list.js';
+import type { ChunkListWriter } from './chunk-list.js';
 
 interface Pending {
   left: number;
@@ -101,10 +101,7 @@ export class ExtentSink {
     for (let k = 0; k < this.others.length; k++) {
       const refs = this.others[k]!;
       if (Buffer.isBuffer(refs)) {
-        for (let at = 0; at < refs.length; at += LIST_ENTRY_BYTES) {
-          const stored = this.lists.addStored(refs, at);
-          if (stored) await stored;
-        }
+        await this.lists.addEntries(refs);
         continue;
       }
       for (const r of refs) {
