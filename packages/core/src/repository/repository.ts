@@ -239,8 +239,9 @@ export class Repository {
     if (cached) return this.cipher.open(cached, what);
     // read while the repository opened (OpenOptions.readSnapshotsEarly): used when it is the file of that name
     const early = type === 'snapshot' && !opts?.fresh ? await this.#earlySnapshots?.bytes(name) : undefined;
-    const stored = early !== undefined && blake3Hex(early) === name ? early : await this.backend.load({ type, name }, undefined, opts);
-    if (blake3Hex(stored) !== name) throw corrupt(`${what}: content does not match its name (damaged)`);
+    const earlyIntact = early !== undefined && blake3Hex(early) === name;
+    const stored = earlyIntact ? early : await this.backend.load({ type, name }, undefined, opts);
+    if (!earlyIntact && blake3Hex(stored) !== name) throw corrupt(`${what}: content does not match its name (damaged)`);
     const plain = this.cipher.open(stored, what);
     cache?.put(name, stored); // once it opened: a file sealed with another key is never kept
     return plain;
@@ -294,7 +295,6 @@ export class Repository {
     this.index().catch(() => undefined); // rethrown to the first caller of index()
   }
 
-  /** The lock listing taken while the repository opened (OpenOptions.listLocksEarly), once; undefined after that or without one. */
   /**
    * The snapshot files listed while the repository opened (OpenOptions.readSnapshotsEarly),
    * before any lock: a hint of what there is, never what exists now; undefined without that
@@ -304,6 +304,7 @@ export class Repository {
     return this.#earlySnapshots?.names;
   }
 
+  /** The lock listing taken while the repository opened (OpenOptions.listLocksEarly), once; undefined after that or without one. */
   takeEarlyLockListing(): Promise<FileInfo[]> | undefined {
     const p = this.#earlyLocks;
     this.#earlyLocks = undefined;
