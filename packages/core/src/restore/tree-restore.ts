@@ -476,9 +476,15 @@ class TreeRestorer {
     }
     this.check();
     // a failure never makes it: then the walk stops here
+    const signal = this.stop.signal;
     await new Promise<void>((resolve) => {
-      void made.done.then(() => resolve());
-      this.stop.signal.addEventListener('abort', () => resolve(), { once: true });
+      const onAbort = (): void => resolve();
+      signal.addEventListener('abort', onAbort, { once: true });
+      // made: the listener goes with it (one device after another would pile them up)
+      void made.done.then(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
     });
     this.check();
   }
