@@ -192,6 +192,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
   if (found?.parent && !(await repo.backend.exists({ type: 'snapshot', name: found.parent.id }))) found = undefined;
   if (!found && !opts.force) {
     // not read early (a parent not in the index cache before its sync, a parent gone): found again, under the lock
+    trees.stop(); // the early parent's directories are of no use now
     trees = new ParentTrees(repo, repo.codecs(0));
     found = await readParent(repo, abs, host, opts.parent, tops, trees, true);
   }
@@ -414,12 +415,7 @@ class TreeWalker {
 
   /** sameEntry for an entry whose inode is known to be the same (sameInode): what it checks beyond. */
   private sameBeyondInode(old: TreeNode, st: EntryStat): boolean {
-    return (
-      old.type === nodeType(st) &&
-      (old.type !== 'file' || (old.size === Number(st.size) && old.mtime === st.mtimeNs.toString())) &&
-      old.user === this.owners.user(old.uid) &&
-      old.group === this.owners.group(old.gid)
-    );
+    return old.type === nodeType(st) && (old.type !== 'file' || sameSizeAndMtime(old, st)) && old.user === this.owners.user(old.uid) && old.group === this.owners.group(old.gid);
   }
 
   /** An entry for which sameEntry(old) holds (not a directory): its stats counted, a file's extents referenced. */
@@ -680,15 +676,7 @@ class TreeWalker {
   private ranSince = performance.now();
 
   private unchanged(old: TreeNode | undefined, st: EntryStat): old is TreeNode {
-    return (
-      old !== undefined &&
-      old.type === 'file' &&
-      old.size === Number(st.size) &&
-      old.mtime === st.mtimeNs.toString() &&
-      old.ctime === st.ctimeNs.toString() &&
-      old.ino === Number(st.ino) &&
-      old.dev === Number(st.dev)
-    );
+    return old !== undefined && old.type === 'file' && sameSizeAndMtime(old, st) && old.ctime === st.ctimeNs.toString() && old.ino === Number(st.ino) && old.dev === Number(st.dev);
   }
 
   private async file(abs: Buffer, rel: string, st: EntryStat, base: TreeNode, old: TreeNode | undefined): Promise<Later<TreeNode | undefined>> {
@@ -1005,6 +993,11 @@ function nodeType(st: EntryStat): TreeNode['type'] | undefined {
   if (st.isCharacterDevice()) return 'char';
   if (st.isBlockDevice()) return 'block';
   return undefined;
+}
+
+/** The parent's file `o` has `st`'s size and mtime (with the same inode and ctime: its content is unchanged). */
+function sameSizeAndMtime(o: TreeNode, st: EntryStat): boolean {
+  return o.size === Number(st.size) && o.mtime === st.mtimeNs.toString();
 }
 
 /** The parent's node `o` is of the same inode, unchanged since (ctime: any change of content or metadata moves it). */
