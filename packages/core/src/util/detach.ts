@@ -30,7 +30,7 @@ let reached: { transfer: Transfer | undefined } | undefined;
 export function freeNow(buf: Uint8Array): boolean {
   const ab = buf.buffer;
   if (!(ab instanceof ArrayBuffer) || buf.byteOffset !== 0 || buf.byteLength !== ab.byteLength || ab.byteLength === Buffer.poolSize) return false;
-  const transfer = (reached ??= { transfer: reachTransfer() }).transfer;
+  const transfer = transferFn();
   if (!transfer) return false;
   transfer.call(ab, 0);
   return true;
@@ -42,9 +42,14 @@ export function freeNow(buf: Uint8Array): boolean {
  * The caller must be done with every view of it.
  */
 export function detach(ab: ArrayBuffer): void {
-  const transfer = (reached ??= { transfer: reachTransfer() }).transfer;
+  const transfer = transferFn();
   if (transfer) transfer.call(ab, 0);
   else structuredClone(ab, { transfer: [ab] });
+}
+
+/** `ArrayBuffer.prototype.transfer`, reached once (reachTransfer); undefined where it cannot be. */
+function transferFn(): Transfer | undefined {
+  return (reached ??= { transfer: reachTransfer() }).transfer;
 }
 
 function reachTransfer(): Transfer | undefined {
