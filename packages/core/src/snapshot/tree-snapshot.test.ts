@@ -15,7 +15,7 @@ import { MemoryBackend } from '../backend/memory.js';
 import type { FileInfo, FileType, Handle, OpOptions, SaveOptions } from '../backend/backend.js';
 import { lookupPath, walkEntries, treeTop } from '../tree/stored.js';
 import { snapshotTree } from './tree-snapshot.js';
-import { peekSnapshots } from './find.js';
+import { loadSnapshot, peekSnapshots } from './find.js';
 import { expectCode } from '../testing/expect-code.js';
 
 function tree(root: string, files: Record<string, string | Buffer>): void {
@@ -175,6 +175,54 @@ describe('tree snapshots', () => {
           forget = undefined;
           await again.close();
         }
+      } finally {
+        await repo.close();
+      }
+    } finally {
+      fs.rmSync(cacheRoot, { recursive: true, force: true });
+    }
+  });
+
+  it('commits as file snapshots do: the snapshot file after the index file, beside its absorption into the index cache; a lock lost by then commits nothing', async () => {
+    const src = path.join(dir, 'commit-order');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 30; i++) files[`d${i % 3}/f${i}`] = `commit ${i}\n`.repeat(i + 5);
+    tree(src, files);
+    const events: string[] = [];
+    let dropLock = false;
+    class Watched extends MemoryBackend {
+      override async save(h: Handle, data: Uint8Array, opts?: SaveOptions): Promise<void> {
+        if (h.type === 'pack' && dropLock) for await (const l of super.list('lock')) await super.remove({ type: 'lock', name: l.name });
+        await super.save(h, data, opts);
+        if (h.type === 'index' || h.type === 'snapshot') events.push(`${h.type} saved`);
+      }
+    }
+    const cacheRoot = tempCacheRoot();
+    try {
+      const { repo } = await testRepo(cacheRoot, { backend: new Watched() });
+      try {
+        // the absorption takes a while (as LevelDB's writes of a large index file do): the snapshot file is saved meanwhile
+        const idx = await repo.index();
+        const absorb = idx.absorb.bind(idx);
+        vi.spyOn(idx, 'absorb').mockImplementation(async (...args: Parameters<typeof absorb>) => {
+          events.push('absorb started');
+          await new Promise((r) => setTimeout(r, 40));
+          await absorb(...args);
+          events.push('absorb done');
+        });
+        const a = await snapshotTree(repo, [src], { workers: 0 });
+        expect(events).toEqual(['index saved', 'absorb started', 'snapshot saved', 'absorb done']);
+        expect((await loadSnapshot(repo, a.snapshot.id)).tree!.root).toEqual(a.snapshot.tree!.root);
+        // the lock's file removed while the pack is saved (before the index file and the check beside it): LOCKED, no snapshot file
+        fs.writeFileSync(path.join(src, 'd0/new'), 'new file');
+        dropLock = true;
+        events.length = 0;
+        await expectCode(snapshotTree(repo, [src], { workers: 0 }), 'LOCKED');
+        expect(events).not.toContain('snapshot saved');
+        dropLock = false;
+        const snaps: string[] = [];
+        for await (const f of repo.backend.list('snapshot')) snaps.push(f.name);
+        expect(snaps).toEqual([a.snapshot.id]);
       } finally {
         await repo.close();
       }
