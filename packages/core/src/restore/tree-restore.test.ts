@@ -5,16 +5,18 @@
  * symlinks; and a target that passes its group on (setgid) or has a default ACL makes the
  * restore set every owner and mode instead of leaving out the calls a new entry would not need;
  * directories and symlinks, made by the writer thread in walk order, are there for what the walk
- * does on its own thread (a hard link's later name, a FIFO) and keep their metadata.
+ * does on its own thread (a hard link's later name, a FIFO) and keep their metadata; a FIFO
+ * or device node waits for its directory without holding up the walk (no window written early).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seeded, sharedTestRepo } from '../testing/fixtures.js';
 import { snapshotTree } from '../snapshot/tree-snapshot.js';
 import { restoreTree } from './tree-restore.js';
+import { TreeWriter } from './tree-writer.js';
 
 const ROOT = process.getuid?.() === 0;
 
@@ -75,6 +77,33 @@ describe('tree restore', () => {
       const b = fs.lstatSync(path.join(out, p), { bigint: true });
       expect([p, b.mode, b.mtimeNs]).toEqual([p, a.mode, a.mtimeNs]);
     }
+  });
+
+  it('a FIFO waits for its directory without holding the walk: its directory goes in one window with the files after it', async () => {
+    const src = path.join(dir, 'fifo-src');
+    fs.mkdirSync(path.join(src, 'a/dev'), { recursive: true });
+    execFileSync('mkfifo', ['-m', '0600', path.join(src, 'a/dev/p')]);
+    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `a/f${i}`), `file ${i}\n`);
+    const t = 1_580_608_922;
+    for (const p of ['a/dev/p', 'a/dev', 'a']) fs.utimesSync(path.join(src, p), t, t);
+    const snap = (await snapshotTree(shared.repo, [src])).snapshot;
+    const writes = vi.spyOn(TreeWriter.prototype, 'write');
+    try {
+      const r = await restoreTree(shared.repo, snap, path.join(dir, 'fifo-out'));
+      expect([r.files, r.dirs, r.others]).toEqual([5, 2, 1]);
+      // the walk went on past the FIFO: one window for all (it used to write its directory's window out first)
+      expect(writes).toHaveBeenCalledTimes(1);
+    } finally {
+      writes.mockRestore();
+    }
+    const out = path.join(dir, 'fifo-out');
+    expect(fs.lstatSync(path.join(out, 'a/dev/p')).isFIFO()).toBe(true);
+    for (const p of ['a/dev/p', 'a/dev', 'a']) {
+      const a = fs.lstatSync(path.join(src, p), { bigint: true });
+      const b = fs.lstatSync(path.join(out, p), { bigint: true });
+      expect([p, b.mode, b.mtimeNs]).toEqual([p, a.mode, a.mtimeNs]);
+    }
+    for (let i = 0; i < 5; i++) expect(fs.readFileSync(path.join(out, `a/f${i}`), 'utf8')).toBe(`file ${i}\n`);
   });
 
   it.skipIf(!ROOT)('a target that passes its group on (setgid): every entry still gets its own group and mode', async () => {

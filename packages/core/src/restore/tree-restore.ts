@@ -185,14 +185,12 @@ interface Pending {
 interface Made {
   /** Resolves once the entry is made (never rejects: a failure fails the restore). */
   readonly done: Promise<boolean>;
-  /** Set once the writer answered for it. */
-  answered: boolean;
   /** A directory that existed already (overwrite). */
   existed: boolean;
 }
 
 /** Made already: the target directory. */
-const MADE: Made = { done: Promise.resolve(true), answered: true, existed: true };
+const MADE: Made = { done: Promise.resolve(true), existed: true };
 
 /**
  * An entry the writer makes: a regular file (its content goes through the windows), or a
@@ -418,22 +416,37 @@ class TreeRestorer {
         return { done: this.queueEntry(path, n, 'symlink', 0o777).done };
       case 'fifo':
       case 'char':
-      case 'block': {
-        const type = n.type === 'fifo' ? S_IFIFO : n.type === 'char' ? S_IFCHR : S_IFBLK;
-        await this.madeNow(parent); // its directory is the writer's to make
-        try {
-          await this.helper.mknod(path, type | (n.mode & 0o7777), n.rdev ?? 0);
-        } catch (err) {
-          if (isFatalWriteError(err)) throw withPath(err, path); // a full or read-only file system fails the restore
-          this.warn(path, `${n.type === 'fifo' ? 'FIFO' : 'device'} not created: ${(err as Error).message}`);
-          return { done: Promise.resolve(false) };
-        }
-        this.others++;
-        break;
-      }
+      case 'block':
+        return { done: this.special(path, n, parent) };
     }
-    this.meta(path, n);
-    return { done: Promise.resolve(true) };
+  }
+
+  /**
+   * A FIFO or device node: made by the fs helper once its directory is made (the writer
+   * makes directories in walk order), with its metadata; the walk goes on meanwhile. False
+   * when left out (warning) or when the restore failed.
+   */
+  private async special(path: Buffer, n: TreeNode, parent: Made): Promise<boolean> {
+    await parent.done; // never rejects; after a failure it may never settle (finish() races the failure)
+    if (this.failure) return false;
+    const type = n.type === 'fifo' ? S_IFIFO : n.type === 'char' ? S_IFCHR : S_IFBLK;
+    try {
+      await this.helper.mknod(path, type | (n.mode & 0o7777), n.rdev ?? 0);
+    } catch (err) {
+      if (isFatalWriteError(err))
+        this.fail(withPath(err, path)); // a full or read-only file system fails the restore
+      else this.warn(path, `${n.type === 'fifo' ? 'FIFO' : 'device'} not created: ${(err as Error).message}`);
+      return false;
+    }
+    if (this.failure) return false;
+    try {
+      this.meta(path, n);
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+    this.others++;
+    return true;
   }
 
   /** Runs `then` once every one of `kids` is complete (a failure is recorded, not thrown). */
@@ -457,36 +470,11 @@ class TreeRestorer {
    */
   private queueEntry(path: Buffer, n: TreeNode, kind: 'dir' | 'symlink', mode: number): Made {
     let resolve!: (ok: boolean) => void;
-    const made: Made = { done: new Promise<boolean>((r) => (resolve = r)), answered: false, existed: false };
+    const made: Made = { done: new Promise<boolean>((r) => (resolve = r)), existed: false };
     const job: FileJob = { id: this.jobs++, kind, path, node: n, written: 0, mtimeSet: false, resolve, mode, made };
     this.window.segments.push({ job, bytes: 0, first: true, last: true });
     if (this.window.segments.length >= WINDOW_FILES) this.dispatch();
     return made;
-  }
-
-  /**
-   * Waits until `made` (an entry queued for the writer) is made; when it is not yet, the
-   * windows queued so far are written out first (the walk needs it now: a device node is
-   * made in it on this thread).
-   */
-  private async madeNow(made: Made): Promise<void> {
-    if (!made.answered) {
-      this.dispatch();
-      while (this.planned.length > 0) this.build();
-    }
-    this.check();
-    // a failure never makes it: then the walk stops here
-    const signal = this.stop.signal;
-    await new Promise<void>((resolve) => {
-      const onAbort = (): void => resolve();
-      signal.addEventListener('abort', onAbort, { once: true });
-      // made: the listener goes with it (one device after another would pile them up)
-      void made.done.then(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
-    this.check();
   }
 
   /** A regular file: a later name of a hard-linked file is linked to the first; else its content is queued. */
@@ -674,7 +662,6 @@ class TreeRestorer {
       const seg = w.segments[i]!;
       const j = seg.job;
       if (j.made) {
-        j.made.answered = true;
         if (j.kind === 'symlink' && !this.completed(j)) return;
         j.resolve(true);
         continue;
