@@ -7,7 +7,7 @@
  * blob against its id.
  */
 import { StowageError, corrupt } from '../errors.js';
-import { compressBound, compressInto, compressWithDictInto, decompressInto, decompressWithDictInto } from '../compress/zstd.js';
+import { FrameDecoder, compressBound, compressInto, compressWithDictInto, decompressInto, decompressWithDictInto } from '../compress/zstd.js';
 import { idHasher } from '../hash/blake3.js';
 import type { Cipher } from '../crypto/cipher.js';
 import { cipherFromSpec, type CipherSpec } from '../crypto/cipher-spec.js';
@@ -134,8 +134,12 @@ export class BlobCodec {
   /** The plaintext of the frame last decoded (fbufLength bytes). */
   private fbuf: Buffer = Buffer.alloc(0);
   private fbufLength = -1;
-  /** The frameKey of the frame in fbuf, when it was decoded for an item that had one. */
+  /** The frameKey of the (raw) frame in fbuf, when it was decoded for an item that had one. */
   private fbufKey: string | undefined;
+  /** Decodes the members of keyed compressed frames straight into their places, each frame front to back, kept across calls. */
+  private frames: FrameDecoder | undefined;
+  /** The cipher output `frames` reads in this decodeInto call (released when the call ends). */
+  private frameOpened: Buffer | undefined;
   /** A placed blob that no place takes whole is decoded here first. */
   private pbuf: Buffer = Buffer.alloc(0);
   /**
@@ -313,25 +317,58 @@ export class BlobCodec {
    * offset whole into `aside` as well. Returns the raw lengths.
    */
   decodeInto(data: Uint8Array, items: readonly DecodeItem[], out: Uint8Array, what: string, aside?: Uint8Array): number[] {
-    const lengths: number[] = [];
+    const lengths = new Array<number>(items.length);
+    // where each item without places goes: consecutively, in item order
+    const posOf = new Array<number>(items.length);
     let pos = 0;
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      lengths[i] = it.rawLength;
+      posOf[i] = it.places ? -1 : pos;
+      if (!it.places) pos += it.rawLength;
+    }
+    const order = streamOrder(items);
+    try {
+      this.decodeItems(data, items, out, what, aside, posOf, order);
+    } finally {
+      // the frame in progress keeps what it has not consumed of its stored bytes; they may now change or go
+      this.frames?.settle();
+      if (this.frameOpened) this.cipher.release(this.frameOpened);
+      this.frameOpened = undefined;
+    }
+    return lengths;
+  }
+
+  /** decodeInto's loop over the items, in `order` (item order when undefined); `posOf`: where each item without places goes. */
+  private decodeItems(
+    data: Uint8Array,
+    items: readonly DecodeItem[],
+    out: Uint8Array,
+    what: string,
+    aside: Uint8Array | undefined,
+    posOf: readonly number[],
+    order: readonly number[] | undefined,
+  ): void {
     // the frame an unkeyed item last decoded in this call: offset in data, length, buffer (members of one frame are decoded once)
     let frameAt = -1;
     let frameLength = -1;
     let frameBuf: Buffer | undefined;
-    for (const it of items) {
+    for (let k = 0; k < items.length; k++) {
+      const i = order ? order[k]! : k;
+      const it = items[i]!;
+      const at = posOf[i]!;
       const idHex = (): string => Buffer.from(it.id).toString('hex');
       if (it.offset + it.length > data.length) throw corrupt(`blob ${idHex()} in ${what}: stored bytes missing (pack truncated?)`);
       const places = it.places;
-      if (!places && pos + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
+      if (!places && at + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
       const asideAt = it.aside;
       if (asideAt !== undefined && (!aside || asideAt + it.rawLength > aside.length)) throw new RangeError('decodeInto: aside output missing or too small');
       let plain: Uint8Array;
       try {
-        if (it.frame) {
+        if (it.frame && it.frame.offset + it.rawLength > it.frame.rawLength) throw corrupt(`framed blob lies outside its frame (${it.frame.offset}+${it.rawLength} of ${it.frame.rawLength})`);
+        if (it.frame && !streamed(it)) {
           const { offset, rawLength } = it.frame;
-          if (offset + it.rawLength > rawLength) throw corrupt(`framed blob lies outside its frame (${offset}+${it.rawLength} of ${rawLength})`);
-          // a keyed frame is kept in fbuf across calls (the next restore window may need it
+          // a keyed raw frame is kept in fbuf across calls (the next restore window may need it
           // again); an unkeyed one only within this call: in the work buffer when an encoder
           // made it large enough (snapshots' delta bases), else in fbuf
           const key = it.frameKey;
@@ -360,10 +397,11 @@ export class BlobCodec {
             frameBuf = buf;
           }
           plain = (key !== undefined ? this.fbuf : frameBuf!).subarray(offset, offset + it.rawLength);
-          if (!places) out.set(plain, pos);
+          if (!places) out.set(plain, at);
         } else {
-          // a placed blob is decoded straight into a place that takes it whole, else aside, else into pbuf
-          const whole = places ? wholePlace(places, it.rawLength) : pos;
+          // a whole blob, or a member of a keyed compressed frame: decoded straight into a place
+          // that takes it whole, else aside, else into pbuf
+          const whole = places ? wholePlace(places, it.rawLength) : at;
           if (whole >= 0) {
             if (whole + it.rawLength > out.length) throw new RangeError('decodeInto: output buffer too small');
             plain = out.subarray(whole, whole + it.rawLength);
@@ -373,7 +411,8 @@ export class BlobCodec {
             if (this.pbuf.length < it.rawLength) this.pbuf = Buffer.allocUnsafeSlow(Math.max(it.rawLength, 1 << 20));
             plain = this.pbuf.subarray(0, it.rawLength);
           }
-          this.decodeOne(it, data, plain, idHex);
+          if (it.frame) this.readMember(it, data, plain, what);
+          else this.decodeOne(it, data, plain, idHex);
         }
       } catch (err) {
         if (err instanceof StowageError) {
@@ -384,11 +423,30 @@ export class BlobCodec {
       }
       if (!this.hash(plain).equals(it.id)) throw corrupt(`blob ${idHex()} in ${what}: content does not match its id (hash mismatch)`);
       if (places) placeInto(out, plain, places, idHex);
-      else pos += it.rawLength;
       if (asideAt !== undefined && !(plain.buffer === aside!.buffer && plain.byteOffset === aside!.byteOffset + asideAt)) aside!.set(plain, asideAt);
-      lengths.push(it.rawLength);
     }
-    return lengths;
+  }
+
+  /**
+   * Decodes member `it` of a keyed compressed frame into `dst` through the FrameDecoder: on from
+   * where the frame in progress stopped when it is that frame (kept across calls) and the member
+   * lies after what was decoded, else the frame opened from `data` and decoded from its start.
+   */
+  private readMember(it: DecodeItem, data: Uint8Array, dst: Uint8Array, what: string): void {
+    const fd = (this.frames ??= new FrameDecoder());
+    const { offset, rawLength } = it.frame!;
+    if (fd.key !== it.frameKey || fd.length !== rawLength || fd.position > offset) {
+      const opened = this.cipher.open(data.subarray(it.offset, it.offset + it.length), `frame at ${it.offset} in ${what}`);
+      if (this.frameOpened) this.cipher.release(this.frameOpened); // the previous frame's, no longer read
+      this.frameOpened = opened;
+      fd.start(it.frameKey!, opened, rawLength); // read as it is until decodeInto ends (settle), then released
+    }
+    fd.read(dst, offset);
+  }
+
+  /** Plaintext bytes of keyed compressed frames decompressed so far (skipped bytes included): tests and benchmarks count them. */
+  get frameBytesDecoded(): number {
+    return this.frames?.decodedBytes ?? 0;
   }
 
   /** Opens and decompresses one whole (not framed) blob into `dst`. */
@@ -406,13 +464,51 @@ export class BlobCodec {
 
   /** Bytes of the codec's own buffers (work, delta, frame cache, placed blob): tests pin what encoding and decoding keep. */
   get scratchBytes(): number {
-    return this.work.length + this.dbuf.length + this.fbuf.length + this.pbuf.length;
+    return this.work.length + this.dbuf.length + this.fbuf.length + this.pbuf.length + (this.frames?.keptBytes ?? 0);
   }
 
   /** Id of a plaintext under this repository's id hash. */
   id(plain: Uint8Array): Buffer {
     return this.hash(plain);
   }
+}
+
+/** True for a member of a keyed compressed frame: decoded through BlobCodec's FrameDecoder. */
+function streamed(it: DecodeItem): boolean {
+  return it.frame !== undefined && it.frameKey !== undefined && it.compressed;
+}
+
+/**
+ * The order decodeInto handles `items` in (indices), or undefined for item order: items of no
+ * keyed compressed frame first, in item order; then each such frame's members by their offset in
+ * the frame (so it is decoded once, front to back), the frames in the order of their last member
+ * among the items (the frame a job ends with is the one its codec keeps in progress, as the
+ * codec pool assumes: lastFrameKept).
+ */
+function streamOrder(items: readonly DecodeItem[]): number[] | undefined {
+  let groups: Map<string, number[]> | undefined;
+  let sorted = true;
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    if (!streamed(it)) continue;
+    groups ??= new Map();
+    const key = it.frameKey!;
+    const g = groups.get(key);
+    if (g) {
+      if (items[g[g.length - 1]!]!.frame!.offset > it.frame!.offset) sorted = false;
+      g.push(i);
+      groups.delete(key); // re-inserted: the map's order is that of each frame's last member
+      groups.set(key, g);
+    } else groups.set(key, [i]);
+  }
+  if (!groups) return undefined;
+  const order: number[] = [];
+  for (let i = 0; i < items.length; i++) if (!streamed(items[i]!)) order.push(i);
+  for (const g of groups.values()) {
+    if (!sorted) g.sort((a, b) => items[a]!.frame!.offset - items[b]!.frame!.offset || a - b);
+    for (const i of g) order.push(i);
+  }
+  return order;
 }
 
 /** The output offset of the first place that takes all `rawLength` bytes of a blob, or -1. */
