@@ -100,9 +100,9 @@ export interface ReadDigests {
  * on up to the lookahead: its reads no longer wait for the lookups of 32 windows (2026-11-30: the same
  * 187-189 GETs, the first data GET about 50 ms sooner after the key is derived). 64 windows
  * and 32 MiB instead of 32 and 16 MiB (2026-11-30 morning, 15 alternating pairs on one RGW):
- * 188-190 GETs instead of 200-208, Ceph's CPU 0.51 against 0.53-0.56 s, ours about 0.05 s
- * less, peak RSS 190-196 against 194-207 MiB (the stash's shared pages are touched only as
- * far as it fills).
+ * 188-190 GETs instead of 200-208, Ceph's CPU 0.51-0.54 against 0.54-0.56 s (medians), ours
+ * the same or up to 0.04 s less, peak RSS 190-196 against 194-207 MiB (the stash's shared
+ * pages are touched only as far as it fills).
  */
 export const REMOTE_CARRY: CarryOptions = { horizon: 8, budget: 8 * 1024 * 1024, lookahead: 64, stash: 32 * 1024 * 1024, startAfter: 8 };
 
