@@ -24,6 +24,7 @@ import { LIST_ENTRY_BYTES, type ChunkListWriter } from './chunk-list.js';
 import { pickBase, pathKey, type Basis, type BasisFile, type FileMapWriter, type ReusableMember } from './file-map.js';
 import { SliceStream } from './slice-stream.js';
 import { BufferPool } from '../util/buffer-pool.js';
+import { copyBytes } from '../util/copy-bytes.js';
 
 /** Glue blobs are closed at this size. */
 export const GLUE_BYTES = 256 * 1024;
@@ -341,8 +342,8 @@ export class ContentWriter {
   private join(a: Uint8Array, b?: Uint8Array): Uint8Array {
     const n = a.length + (b?.length ?? 0);
     const out = this.carries.take(n).subarray(0, n);
-    out.set(a, 0);
-    if (b) out.set(b, a.length);
+    copyBytes(out, a, 0); // a and b are usually views of shared read slots
+    if (b) copyBytes(out, b, a.length);
     return out;
   }
 

@@ -8,6 +8,7 @@
  */
 import type { Cutter } from '../chunker/index.js';
 import { BufferPool } from '../util/buffer-pool.js';
+import { copyBytes } from '../util/copy-bytes.js';
 
 export interface CutBlob {
   /** Stream offset of the blob's first byte. */
@@ -48,11 +49,11 @@ export class SliceStream {
     if (this.from + this.len + bytes.length > this.buf.length) {
       // the cut blobs before `from` may still be in use: continue in another buffer
       const next = this.pool.take(Math.max(this.buf.length, this.len + bytes.length));
-      next.set(this.buf.subarray(this.from, this.from + this.len));
+      copyBytes(next, this.buf.subarray(this.from, this.from + this.len));
       this.buf = next;
       this.from = 0;
     }
-    this.buf.set(bytes, this.from + this.len);
+    copyBytes(this.buf, bytes, this.from + this.len); // bytes: usually a view of a shared read slot
     this.len += bytes.length;
     this.pos += bytes.length;
     // nothing can be decided below one maximum chunk (content-defined) or the fixed size

@@ -33,6 +33,7 @@ import { frameTargetFor } from './blob-codec.js';
 import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
 import { mark, now, timelineOn, timelineSpan } from '../util/timeline.js';
 import { detach } from '../util/detach.js';
+import { copyViews } from '../util/copy-bytes.js';
 
 export interface WriteSessionOptions {
   /** Worker threads for encoding (0 = inline). */
@@ -238,11 +239,10 @@ export class WriteSession {
     }
     const slot = this.pool.maxWorkers > 0 && fits ? await this.encodeSlots.acquire() : undefined;
     const buf = slot ? slot.bytes.subarray(0, total) : new Uint8Array(total);
-    let o = 0;
-    for (const i of idx) {
-      buf.set(chunks[i]!, o);
-      o += chunks[i]!.length;
-    }
+    copyViews(
+      buf,
+      idx.map((i) => chunks[i]!),
+    ); // adjacent chunks (cut from one piece) in one copy, at memcpy speed into the shared slot
     const rawLengths = idx.map((i) => chunks[i]!.length);
     const result = bases ? this.encodeWithBases(buf, bytes, rawLengths, bases, slot?.bytes.subarray(total)) : this.pool.encode(buf, rawLengths, undefined, this.frameTarget);
     if (slot) result.then(slot.release, slot.release);
