@@ -114,6 +114,25 @@ describe('ObjectWriter', () => {
     expect((await readBack(shared.repo, rb.written.lists, 2)).bytes.equals(b)).toBe(true);
   });
 
+  it('finishBlobs puts every blob in the session: it flushes and the object reads back before finish() gives the digests', async () => {
+    for (const workers of [0, 2]) {
+      const session = new WriteSession(shared.repo, { workers });
+      const w = new ObjectWriter(shared.repo, session, { workers });
+      for (let off = 0; off < tar.length; off += 70_000) await w.write(Buffer.from(tar.subarray(off, off + 70_000)));
+      const blobs = w.finishBlobs();
+      expect(w.finishBlobs()).toBe(blobs); // once
+      const { lists, files } = await blobs;
+      const finishing = w.finish();
+      await session.flush();
+      expect((await readBack(shared.repo, lists, workers)).bytes.equals(tar)).toBe(true);
+      const written = await finishing;
+      expect(written.lists).toEqual(lists);
+      expect(written.files).toEqual(files);
+      expect(files.length).toBeGreaterThan(0);
+      expect(written.sha256).toBe(sha(tar));
+    }
+  });
+
   it('an empty stream is an empty object', async () => {
     const r = await write(shared.repo, Buffer.alloc(0), 10, { workers: 0 });
     expect(r.written).toMatchObject({ bytes: 0, chunks: 0, lists: [], sha256: sha(Buffer.alloc(0)) });

@@ -140,6 +140,8 @@ export class ObjectWriter {
    * that is not there, so finish() throws LayerReuseMismatch and the input is written again.
    */
   private incomplete: Promise<Set<string>> | undefined;
+  /** finishBlobs(), once started. */
+  private blobsDone: Promise<{ readonly lists: string[]; readonly files: string[] }> | undefined;
 
   constructor(
     private readonly store: BlobStore,
@@ -208,14 +210,28 @@ export class ObjectWriter {
   }
 
   /**
-   * The extent lists, file map and digests; call once after end() (and after every
-   * reference() of a fileExtents writer was given).
+   * Ends the input (end()) and stores the extent lists and the file map: once this resolves,
+   * every blob of the object is in the write session, which may be flushed while the digests
+   * (finish()) are still being computed on the codec workers. Call after every reference() of
+   * a fileExtents writer was given; calling it again returns the same promise.
+   */
+  finishBlobs(): Promise<{ readonly lists: string[]; readonly files: string[] }> {
+    this.blobsDone ??= (async () => {
+      await this.end();
+      await this.sink?.settled();
+      const lists = await this.lists.finish();
+      const files = this.map ? await this.map.finish() : [];
+      return { lists, files };
+    })();
+    return this.blobsDone;
+  }
+
+  /**
+   * The extent lists, file map and digests (finishBlobs(), then the digests); call once after
+   * end() (and after every reference() of a fileExtents writer was given).
    */
   async finish(): Promise<WrittenObject> {
-    await this.end();
-    await this.sink?.settled();
-    const lists = await this.lists.finish();
-    const files = this.map ? await this.map.finish() : [];
+    const { lists, files } = await this.finishBlobs();
     const sha256 = this.sha ? await this.sha.digest() : undefined;
     const all = this.ranges ? await this.ranges.result() : [];
     // a layer's BLAKE3 comes back as a "mismatch" unless it was reused and hashed the same

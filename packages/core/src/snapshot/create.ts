@@ -181,12 +181,19 @@ async function snapshotSource(
     await writeInput(object, source, src, opts, signal);
     mark('input written');
     const facts = imageOf(object, opts);
-    const written = await object.finish();
-    mark('object finished');
+    await object.finishBlobs();
+    mark('object blobs stored');
+    // the session's last pack goes up while the codec workers finish the input's digests (the
+    // SHA-256 stream waits behind the last encode jobs: 1-25 ms per docker.tar snapshot); no
+    // snapshot is committed before they are in and match (a reused layer that did not hash the
+    // same throws LayerReuseMismatch here: the packs stored stay unreferenced, as after a crash)
+    const finished = object.finish();
+    finished.catch(() => undefined); // awaited in the commit, or the flush failed first
     // the lock is checked beside the last index file's save; the snapshot file goes up beside its absorption into the index cache
     const snapshot = await session.flush(
       () => lock.verify(),
       async () => {
+        const written = await finished;
         mark('flushed');
         const manifest = manifestOf(written, session, facts, src, opts, inputName, t0);
         const saved = opts.finalize ? opts.finalize(manifest) : manifest;
