@@ -54,6 +54,7 @@ export const STAGES = [
   'decompression',
   'encryption, decryption (AES-GCM)',
   'pack and index writing',
+  'memory copies (into and out of shared slots)',
   'worker messaging (postMessage)',
   'garbage collector',
   'restore planning, windows',
@@ -70,20 +71,30 @@ interface CallFrame {
 
 /**
  * The stage of a sampled function (self time), by its name and script. `restore` tells
- * verification from decompression; `source` is the text at an anonymous function's line
- * (the keyed BLAKE3 hasher is a closure).
+ * verification from decompression; `source` is the text at the function's line (the keyed
+ * BLAKE3 hasher is a closure, the layers' BLAKE3 stream a method named `update`); `caller`
+ * the name of the function that called it (a snapshot decompresses in decodeInto to read
+ * delta bases, in verifyEncoded to check what it stores).
  */
-export function stageOf(f: CallFrame, restore: boolean, source = ''): Stage | 'idle' {
+export function stageOf(f: CallFrame, restore: boolean, source = '', caller = ''): Stage | 'idle' {
   const n = f.functionName;
-  if (n === '' && /hasher|blake3/i.test(source)) return 'BLAKE3 ids and verification';
+  if ((n === '' || n === 'update' || n === 'digestHex') && /hasher|blake3/i.test(source)) return 'BLAKE3 ids and verification';
   const u = f.url;
   if (n === '(idle)') return 'idle';
   if (n === '(garbage collector)') return 'garbage collector';
   if (n === 'postMessage' || n === 'receiveMessageOnPort') return 'worker messaging (postMessage)';
   if (n === 'compressInto') return 'compression (zstd)';
   if (n === 'compressWithDictInto') return 'delta compression (zstd with a base)';
-  if (n === 'decompressInto' || n === 'decompressWithDictInto') return restore ? 'decompression' : 'verification of new blobs (decompress)';
-  if (/blake3|idHasher|digestBuffer/i.test(n)) return 'BLAKE3 ids and verification';
+  if (n === 'decompressInto' || n === 'decompressWithDictInto') {
+    if (restore) return 'decompression';
+    return caller === 'decodeInto' || caller === 'decodeOne' ? 'delta bases (read, decode)' : 'verification of new blobs (decompress)';
+  }
+  if (n === 'compare' && caller === 'verifyEncoded') return 'verification of new blobs (decompress)';
+  if (/blake3|idHasher|digestBuffer|textHash/i.test(n)) return 'BLAKE3 ids and verification';
+  // typed-array copies run inside the function that asks for them: these copy chunks into encode slots and carried tails out of read slots
+  if (/^(queueNew|join|copyBytes|copyViews)$/.test(n)) return 'memory copies (into and out of shared slots)';
+  // the bundle compiled from (or into) its V8 code cache
+  if (/^(Script|createCachedData|readFileUtf8|requireWithCodeCache|writeCache)$/.test(n)) return 'module loading, worker start-up';
   if (/crypto\/hash/.test(u) || n === 'digest') return 'SHA-256 (input digest, layer digests)';
   if (/crypto\/cipher|aead/.test(u) || /^(seal|sealInto|open|setAuthTag|getAuthTag|createCipheriv|createDecipheriv|prepareSecretKey|_copyActual)$/.test(n)) return 'encryption, decryption (AES-GCM)';
   if (/^wasm-function/.test(n) || /^(cuts|cut|cutter|gear|nextCut)$/i.test(n)) return 'chunking (FastCDC)';
@@ -113,7 +124,7 @@ export function stageOf(f: CallFrame, restore: boolean, source = ''): Stage | 'i
 }
 
 interface Profile {
-  nodes: { id: number; callFrame: CallFrame }[];
+  nodes: { id: number; callFrame: CallFrame; children?: number[] }[];
   samples: number[];
   timeDeltas: number[];
 }
@@ -124,7 +135,7 @@ export function sampledStages(dir: string, restore: boolean): { stages: Map<Stag
   const other = new Map<string, number>();
   const sources = new Map<string, string[]>();
   const lineOf = (cf: CallFrame): string => {
-    if (cf.functionName !== '' || !cf.url.startsWith('file://')) return '';
+    if ((cf.functionName !== '' && cf.functionName !== 'update' && cf.functionName !== 'digestHex') || !cf.url.startsWith('file://')) return '';
     let lines = sources.get(cf.url);
     if (lines === undefined) {
       try {
@@ -139,10 +150,12 @@ export function sampledStages(dir: string, restore: boolean): { stages: Map<Stag
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'))) {
     const p = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile;
     const byId = new Map(p.nodes.map((n) => [n.id, n.callFrame]));
+    const callerOf = new Map<number, string>();
+    for (const n of p.nodes) for (const c of n.children ?? []) callerOf.set(c, n.callFrame.functionName);
     for (let i = 0; i < p.samples.length; i++) {
       const cf = byId.get(p.samples[i]!)!;
       const us = p.timeDeltas[i] ?? 0;
-      const s = stageOf(cf, restore, lineOf(cf));
+      const s = stageOf(cf, restore, lineOf(cf), callerOf.get(p.samples[i]!));
       if (s === 'idle') continue;
       stages.set(s, (stages.get(s) ?? 0) + us);
       if (s === 'other JavaScript') {
