@@ -156,7 +156,13 @@ export class LevelIndex {
 
   /** Adds the packs of index file `name` (already stored in the repository) in one batch. */
   async absorb(name: string, packs: readonly AnyIndexedPack[]): Promise<void> {
-    return this.inTurn(() => this.absorbNow(name, packs));
+    return this.inTurn(async () => {
+      // after this turn of the event loop: a request started beside the absorption (a write
+      // session's commit: the snapshot file's PUT) goes out before this thread builds the batch
+      // (771-2,059 entries per docker.tar snapshot, 5-13 ms that delayed that PUT by as much)
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      return this.absorbNow(name, packs);
+    });
   }
 
   /** Runs `fn` after every sync and absorb queued before it. */

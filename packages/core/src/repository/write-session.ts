@@ -352,6 +352,7 @@ export class WriteSession {
     const absorbing = saved && this.absorbIndex(saved);
     if (!commit) return void (await absorbing);
     absorbing?.catch(() => undefined); // observed below
+    // the index cache builds the absorption's batch a turn later (LevelIndex.absorb), once the commit's request is out
     const [absorbed, committed] = await Promise.allSettled([absorbing, commit()]);
     if (committed.status === 'rejected') throw committed.reason;
     if (absorbed.status === 'rejected') throw absorbed.reason;
