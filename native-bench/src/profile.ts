@@ -90,9 +90,11 @@ export function stageOf(f: CallFrame, restore: boolean, source = '', caller = ''
     return caller === 'decodeInto' || caller === 'decodeOne' ? 'delta bases (read, decode)' : 'verification of new blobs (decompress)';
   }
   if (n === 'compare' && caller === 'verifyEncoded') return 'verification of new blobs (decompress)';
+  // FrameDecoder.fill: a frame decoded as far as its members needed (streaming zstd)
+  if (n === 'fill' && /codec-worker|stowage\.bundle/.test(u)) return restore ? 'decompression' : 'delta bases (read, decode)';
   if (/blake3|idHasher|digestBuffer|textHash/i.test(n)) return 'BLAKE3 ids and verification';
   // typed-array copies run inside the function that asks for them: these copy chunks into encode slots and carried tails out of read slots
-  if (/^(queueNew|join|copyBytes|copyViews)$/.test(n)) return 'memory copies (into and out of shared slots)';
+  if (/^(queueNew|join|copyBytes|copyViews)$/.test(n) || (n === 'fill' && u === '')) return 'memory copies (into and out of shared slots)';
   // the bundle compiled from (or into) its V8 code cache
   if (/^(Script|createCachedData|readFileUtf8|requireWithCodeCache|writeCache)$/.test(n)) return 'module loading, worker start-up';
   if (/crypto\/hash/.test(u) || n === 'digest') return 'SHA-256 (input digest, layer digests)';
