@@ -17,7 +17,7 @@
  */
 import type { BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { close as closeCb, closeSync, constants as C, fstat as fstatCb, fstatSync, open as openCb, openSync, read as readCb, readdirSync, readSync } from 'node:fs';
+import { constants as C, readdirSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import * as nodePath from 'node:path';
 import { getAttribute, getAttributeSync, listAttributes, listAttributesSync } from '@napi-rs/xattr';
@@ -41,6 +41,7 @@ import { isTreeSnapshot, loadEntries } from '../tree/stored.js';
 import { ParentTrees, type OldDir } from '../tree/parent-trees.js';
 import { ListOrder } from '../tree/list-order.js';
 import { ReadArena } from '../tree/read-arena.js';
+import { readAhead, readNow, type ReadAhead } from '../tree/read-file.js';
 import { lstatPacked, STAT_FIELDS, type EntryStat, type TreeScan } from '../tree/scan.js';
 import { mark } from '../util/timeline.js';
 
@@ -117,6 +118,8 @@ const SMALL_READ = 1 << 20;
  * Files below this are read with synchronous calls on the walking thread, larger small files
  * ahead on the thread pool: for a tree of tiny files the thread-pool round trips (five per
  * file) cost more CPU than the reads (10,000 files of 50..2,000 bytes: see native-bench tree-bench).
+ * A larger small file whose read-ahead is not done when the walk reaches it is read then,
+ * synchronously (tree/read-file.ts readAhead).
  */
 const SYNC_READ = 64 << 10;
 /** SMALL_READ and SYNC_READ as BigInts (lstat sizes), made once. */
@@ -616,7 +619,7 @@ class TreeWalker {
     });
     this.trees.preload(oldDirs, true);
     // read ahead: small files not reusable from the parent, read while earlier entries are fed
-    const reads = new Map<number, Promise<ReadResult>>();
+    const reads = new Map<number, ReadAhead>();
     let nextRead = 0;
     let inFlightBytes = 0;
     const refill = (from: number): void => {
@@ -628,7 +631,7 @@ class TreeWalker {
         if (this.unchanged(olds[i], s)) continue;
         if (s.nlink > 1n && this.linked.has(`${s.dev}:${s.ino}`)) continue;
         inFlightBytes += Number(s.size);
-        reads.set(i, readSmall(pathOf(i), s));
+        reads.set(i, readAhead(pathOf(i), s));
       }
     };
     // nodes known now (an unchanged entry: the parent's) as they are, no promise each
@@ -677,7 +680,7 @@ class TreeWalker {
     return node;
   }
 
-  private prefetched: Promise<ReadResult> | undefined;
+  private prefetched: ReadAhead | undefined;
   /** The buffer large files are read into, piece by piece (allocated at the first). */
   private piece: Buffer | undefined;
   /** When the walk last let the event loop run (see YIELD_MS). */
@@ -720,7 +723,9 @@ class TreeWalker {
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
     const holes = sparse !== undefined && sparse.reduce((a, [, l]) => a + l, 0) < Number(st.size);
     if (!holes && st.size <= SMALL_READ_N) {
-      const r = pre ? await pre : st.size < SYNC_READ_N ? readTiny(abs, st, this.arena) : await readSmall(abs, st);
+      // a file not read ahead, or whose read-ahead is still under way, is read now: the walk
+      // does not wait on the thread pool's round trips (see readAhead)
+      const r = pre?.result ?? (pre?.cancel(), readNow(abs, st, this.arena));
       if (r.error) {
         this.stats.files--;
         this.unreadable(abs, r.error);
@@ -1020,74 +1025,4 @@ interface Later<T> {
 
 function now<T>(v: T): Later<T> {
   return { later: Promise.resolve(v) };
-}
-
-interface ReadResult {
-  data: Buffer;
-  changed: boolean;
-  error?: unknown;
-}
-
-/** A file that could not be read: no data, the error. */
-function unreadable(error: unknown): ReadResult {
-  return { data: Buffer.alloc(0), changed: false, error };
-}
-
-/** True when a file read as `got` bytes differs from its stat before (`st`) and after the read. */
-function changedWhileRead(st: EntryStat, after: BigIntStats, got: number): boolean {
-  return got !== Number(st.size) || after.mtimeNs !== st.mtimeNs || after.size !== st.size || after.nlink === 0n;
-}
-
-/** readSmall with synchronous calls (tiny files, see SYNC_READ), into `arena`'s memory (committed when read). */
-function readTiny(p: Buffer, st: EntryStat, arena: ReadArena): ReadResult {
-  let fd: number;
-  try {
-    fd = openSync(p, C.O_RDONLY | C.O_NOFOLLOW);
-  } catch (error) {
-    return unreadable(error);
-  }
-  try {
-    const size = Number(st.size);
-    const room = arena.room(size + 1);
-    const buf = room ?? Buffer.allocUnsafe(size + 1);
-    let got = 0;
-    for (;;) {
-      const n = readSync(fd, buf, got, buf.length - got, got);
-      if (n === 0) break;
-      got += n;
-      if (got >= size) break; // whole (a read past the size would say it grew: fstat tells)
-    }
-    const after = fstatSync(fd, { bigint: true });
-    if (room) arena.commit(got);
-    return { data: buf.subarray(0, got), changed: changedWhileRead(st, after, got) };
-  } catch (error) {
-    return unreadable(error);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/**
- * Reads a small file whole on the thread pool, several in flight (open, reads, fstat, close:
- * callbacks and one promise a file; through fs/promises' FileHandle the same calls cost about
- * twice the CPU: a promise per call, the handle's own close); notes when it changed (size,
- * mtime) while read.
- */
-function readSmall(p: Buffer, st: EntryStat): Promise<ReadResult> {
-  return new Promise((resolve) => {
-    openCb(p, C.O_RDONLY | C.O_NOFOLLOW, (err, fd) => {
-      if (err) return resolve(unreadable(err));
-      const buf = Buffer.allocUnsafe(Number(st.size) + 1);
-      let got = 0;
-      const done = (r: ReadResult): void => closeCb(fd, () => resolve(r)); // a close error changes nothing read
-      const more = (): void =>
-        readCb(fd, buf, got, buf.length - got, got, (e, n) => {
-          if (e) return done(unreadable(e));
-          got += n;
-          if (n > 0 && got < buf.length) return more();
-          fstatCb(fd, { bigint: true }, (e2, after) => done(e2 ? unreadable(e2) : { data: buf.subarray(0, got), changed: changedWhileRead(st, after, got) }));
-        });
-      more();
-    });
-  });
 }
