@@ -3,9 +3,8 @@
  * created with their content in order, across batches (a file larger than a window), at a
  * sparse file's data regions (holes stay holes), mode and owner set only where the batch asks,
  * the first failure answered with the system error and the segments before it done, and the
- * files still open closed by abandon(); directories and symlinks made in order with the files;
- * segments another writer makes (SKIP) passed over. The same batches through the worker thread
- * (TreeWriter).
+ * files still open closed by abandon(); directories and symlinks made in order with the files.
+ * The same batches through the worker thread (TreeWriter).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -13,7 +12,7 @@ import { lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { answerError, CHMOD, CHOWN, DIR, encodeBatch, FileWrites, FIRST, LAST, mergeAnswers, MTIME, SKIP, SYMLINK, wholeSeconds, type SegmentSpec } from './file-writes.js';
+import { answerError, CHMOD, CHOWN, DIR, encodeBatch, FileWrites, FIRST, LAST, MTIME, SYMLINK, wholeSeconds, type SegmentSpec } from './file-writes.js';
 import { TreeWriter } from './tree-writer.js';
 
 describe('FileWrites', () => {
@@ -36,24 +35,6 @@ describe('FileWrites', () => {
     gid: process.getgid?.() ?? 0,
     size,
     ...more,
-  });
-
-  it('two writers share a batch: each passes over the segments the other makes (SKIP), and their answers merge', async () => {
-    const a = randomBytes(700);
-    const b = randomBytes(300);
-    const c = randomBytes(50);
-    const segs = [first(0, join(dir, 'a'), 700, 700), first(1, join(dir, 'b'), 300, 300), first(2, join(dir, 'c'), 50, 50)];
-    const data = Buffer.concat([a, b, c]);
-    const skip = (s: SegmentSpec): SegmentSpec => ({ job: s.job, flags: SKIP, bytes: s.bytes });
-    const one = new FileWrites().apply(encodeBatch([segs[0]!, skip(segs[1]!), segs[2]!]), data);
-    expect(readdirSync(dir).sort()).toEqual(['a', 'c']); // b passed over, c read at its own offset
-    const two = new FileWrites().apply(encodeBatch([skip(segs[0]!), segs[1]!, skip(segs[2]!)]), data);
-    expect(mergeAnswers(one, two)).toEqual({ done: 3, warnings: [] });
-    expect([await readFile(join(dir, 'a')), await readFile(join(dir, 'b')), await readFile(join(dir, 'c'))]).toEqual([a, b, c]);
-    // a failure in either is the merged answer's, at its segment
-    const three = new FileWrites().apply(encodeBatch([skip(segs[0]!), first(1, join(dir, 'missing/b'), 300, 300), skip(segs[2]!)]), data);
-    const merged = mergeAnswers({ done: 3, warnings: [] }, three);
-    expect([merged.done, merged.error?.seg, merged.error?.code]).toEqual([1, 1, 'ENOENT']);
   });
 
   it('writes files in order, a large one across batches, and a sparse one at its regions', async () => {

@@ -48,11 +48,6 @@ export const DIR = 32;
  * (lchown), MTIME its whole-second mtime (lutimes). A symlink's own mode is never set.
  */
 export const SYMLINK = 64;
-/**
- * A segment another writer makes (restore/tree-restore.ts gives part of a window to a second
- * thread): its bytes are passed over, nothing else is encoded for it, and it counts as done.
- */
-export const SKIP = 128;
 
 /** One file segment as the walk queues it. */
 export interface SegmentSpec {
@@ -95,7 +90,7 @@ export interface WriteAnswer {
 /** Encodes a window's segments. */
 export function encodeBatch(segs: readonly SegmentSpec[]): WriteBatch {
   let n = 0;
-  for (const s of segs) n += 3 + (s.flags & FIRST && !(s.flags & SKIP) ? 7 + 2 * (s.regions?.length ?? 0) : 0);
+  for (const s of segs) n += 3 + (s.flags & FIRST ? 7 + 2 * (s.regions?.length ?? 0) : 0);
   const nums = new Float64Array(n);
   const paths: string[] = [];
   let i = 0;
@@ -103,7 +98,7 @@ export function encodeBatch(segs: readonly SegmentSpec[]): WriteBatch {
     nums[i++] = s.job;
     nums[i++] = s.flags;
     nums[i++] = s.bytes;
-    if (!(s.flags & FIRST) || s.flags & SKIP) continue;
+    if (!(s.flags & FIRST)) continue;
     nums[i++] = s.openMode!;
     nums[i++] = s.mode!;
     nums[i++] = s.uid!;
@@ -160,10 +155,6 @@ export class FileWrites {
       const job = nums[i++]!;
       const flags = nums[i++]!;
       const bytes = nums[i++]!;
-      if (flags & SKIP) {
-        at += bytes;
-        continue;
-      }
       let f: Open | undefined;
       try {
         if (flags & FIRST) {
@@ -288,18 +279,6 @@ export function answerError(e: NonNullable<WriteAnswer['error']>): Error {
   if (e.errno !== undefined) err.errno = e.errno;
   if (e.syscall !== undefined) err.syscall = e.syscall;
   return err;
-}
-
-/** One answer for a window written by two writers (each passed over the other's segments): the first failure, if any. */
-export function mergeAnswers(a: WriteAnswer, b: WriteAnswer): WriteAnswer {
-  const error = a.error && b.error ? (a.error.seg <= b.error.seg ? a.error : b.error) : (a.error ?? b.error);
-  const existed = [...(a.existed ?? []), ...(b.existed ?? [])];
-  return {
-    done: Math.min(a.done, b.done),
-    warnings: [...a.warnings, ...b.warnings].sort((x, y) => x[0] - y[0]),
-    ...(existed.length > 0 && { existed }),
-    ...(error && { error }),
-  };
 }
 
 /** An mtime of decimal nanoseconds (a tree node's) as whole seconds when it is one, from 0 to 2^53 (exact through Node's futimes/lutimes); else undefined. */

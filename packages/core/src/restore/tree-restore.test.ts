@@ -17,7 +17,6 @@ import { seeded, sharedTestRepo } from '../testing/fixtures.js';
 import { snapshotTree } from '../snapshot/tree-snapshot.js';
 import { restoreTree } from './tree-restore.js';
 import { TreeWriter } from './tree-writer.js';
-import { FileWrites } from './file-writes.js';
 
 const ROOT = process.getuid?.() === 0;
 
@@ -105,39 +104,6 @@ describe('tree restore', () => {
       expect([p, b.mode, b.mtimeNs]).toEqual([p, a.mode, a.mtimeNs]);
     }
     for (let i = 0; i < 5; i++) expect(fs.readFileSync(path.join(out, `a/f${i}`), 'utf8')).toBe(`file ${i}\n`);
-  });
-
-  it('the last window shared between the writer thread and the walk thread: every file, mode and mtime as stored', async () => {
-    const src = path.join(dir, 'share-src');
-    fs.mkdirSync(path.join(src, 'sub/deeper'), { recursive: true });
-    fs.mkdirSync(path.join(src, 'w/v'), { recursive: true });
-    const t = 1_580_608_922;
-    const names: string[] = [];
-    // walk order: sub, sub/deeper, its files, sub's files, then (second half) w, w/v and theirs
-    for (let i = 0; i < 150; i++) names.push(`sub/g${i}`, `sub/deeper/h${i}`, `w/f${i}`, `w/v/e${i}`);
-    names.forEach((p, i) => {
-      fs.writeFileSync(path.join(src, p), `${p} ${'x'.repeat(i % 300)}\n`);
-      fs.chmodSync(path.join(src, p), i % 2 ? 0o640 : 0o755);
-      fs.utimesSync(path.join(src, p), t + i, t + i);
-    });
-    for (const p of ['sub/deeper', 'sub', 'w/v', 'w']) fs.utimesSync(path.join(src, p), t, t);
-    const snap = (await snapshotTree(shared.repo, [src])).snapshot;
-    const here = vi.spyOn(FileWrites.prototype, 'apply');
-    const out = path.join(dir, 'share-out');
-    try {
-      const r = await restoreTree(shared.repo, snap, out);
-      expect([r.files, r.dirs]).toEqual([600, 4]);
-      // the writer is a thread of its own: the calls seen here are this thread's share
-      expect(here.mock.calls.length).toBeGreaterThan(0);
-    } finally {
-      here.mockRestore();
-    }
-    for (const p of [...names, 'sub', 'sub/deeper', 'w', 'w/v']) {
-      const a = fs.lstatSync(path.join(src, p), { bigint: true });
-      const b = fs.lstatSync(path.join(out, p), { bigint: true });
-      expect([p, b.mode, b.size, b.mtimeNs]).toEqual([p, a.mode, a.size, a.mtimeNs]);
-      if (b.isFile()) expect(fs.readFileSync(path.join(out, p)).equals(fs.readFileSync(path.join(src, p)))).toBe(true);
-    }
   });
 
   it.skipIf(!ROOT)('a target that passes its group on (setgid): every entry still gets its own group and mode', async () => {

@@ -19,8 +19,6 @@
  *   or symlink's extended attributes and an mtime with nanoseconds are set here once its
  *   window's answer says it is complete (a directory's metadata once its contents are). A chown or chmod that would set what a new
  *   entry has already is left out when the target passes nothing on (inheritsNothing).
- * - Once the walk is done, this thread makes part of each remaining window itself (share():
- *   from a segment whose directory is made already to the end), beside the writer thread.
  * - An mtime of whole seconds (tar archives', container layers') is set by the writer on the
  *   open file, or here with lutimes (both exact then: file-writes.ts wholeSeconds); other
  *   mtimes go to the fs helper without a round trip each (its requests are batched and
@@ -49,7 +47,7 @@ import { decodeExtents, nodeName, symlinkTarget, utf8OrUndefined, type Extent, t
 import { loadEntriesOf, lookupPath } from '../tree/stored.js';
 import { buildPlannedWindow, windowRings, type BuiltWindow, type WindowRings } from '../object/read-window.js';
 import { WindowPlanner, type CarryOptions } from '../object/window-plan.js';
-import { answerError, CHMOD, CHOWN, DIR, encodeBatch, FileWrites, FIRST, LAST, mergeAnswers, MTIME, SKIP, SYMLINK, wholeSeconds, type SegmentSpec, type WriteAnswer } from './file-writes.js';
+import { answerError, CHMOD, CHOWN, DIR, encodeBatch, FIRST, LAST, MTIME, SYMLINK, wholeSeconds, type SegmentSpec, type WriteAnswer, type WriteBatch } from './file-writes.js';
 import { TreeWriter } from './tree-writer.js';
 import { mark, now, timelineSpan } from '../util/timeline.js';
 
@@ -87,8 +85,6 @@ const WINDOWS_AHEAD = 2;
  * members for later windows kept aside (shared memory, touched only as used).
  */
 const CARRY: CarryOptions = { horizon: 4, budget: 16 << 20 };
-/** Segments of a window this thread makes itself once the walk is done (TreeRestorer.share), at least: fewer are not worth the split. */
-const SHARE_MIN = 32;
 /** Subdirectories whose trees are loaded in one batch. */
 const TREE_BATCH = 64;
 const S_IFIFO = 0o010000;
@@ -191,12 +187,10 @@ interface Made {
   readonly done: Promise<boolean>;
   /** A directory that existed already (overwrite). */
   existed: boolean;
-  /** Set once made (before `done` resolves): what goes in it may be made by any thread. */
-  ready: boolean;
 }
 
 /** Made already: the target directory. */
-const MADE: Made = { done: Promise.resolve(true), existed: true, ready: true };
+const MADE: Made = { done: Promise.resolve(true), existed: true };
 
 /**
  * An entry the writer makes: a regular file (its content goes through the windows), or a
@@ -210,8 +204,6 @@ interface FileJob {
   readonly mode?: number;
   /** A directory's or symlink's state. */
   readonly made?: Made;
-  /** The directory it is made in. */
-  readonly parent: Made;
   readonly path: Buffer;
   readonly node: TreeNode;
   /** Content bytes written so far. */
@@ -263,18 +255,12 @@ class TreeRestorer {
   private windowsQueued = 0;
   private readonly planner: WindowPlanner;
   /** Windows given to the planner whose building has not started, with their writer batches, in order. */
-  private readonly planned: { readonly w: Window; readonly specs: SegmentSpec[] }[] = [];
+  private readonly planned: { readonly w: Window; readonly batch: WriteBatch }[] = [];
   /** Built windows given to the writer, in order. */
   private posted: Promise<void> = Promise.resolve();
   /** Answers of the writer handled, in order. */
   private written: Promise<void> = Promise.resolve();
   private readonly writer = TreeWriter.start();
-  /** This thread's share of the last windows' writes (share()). */
-  private readonly inline = new FileWrites();
-  /** Set once the walk is done (finish()). */
-  private walked = false;
-  /** Segments given to the writer thread and not answered yet. */
-  private backlog = 0;
   private jobs = 0;
   private builds = 0;
   private roomFor: (() => void) | undefined;
@@ -327,7 +313,6 @@ class TreeRestorer {
 
   /** After the walk: writes what is queued, waits for `top` (every entry's completion) and every helper call. */
   async finish(top: Promise<unknown>): Promise<void> {
-    this.walked = true;
     this.dispatch();
     while (this.planned.length > 0) this.build();
     await this.posted;
@@ -345,7 +330,6 @@ class TreeRestorer {
     await this.posted;
     await this.written;
     await this.writer.abandon();
-    this.inline.abandon();
   }
 
   /**
@@ -412,7 +396,7 @@ class TreeRestorer {
         // made by the writer, in walk order before what is in it, with its own mode when
         // nothing is inherited (the owner may always write, to fill it)
         let created: number | undefined = this.made ? (n.mode & 0o777) | 0o700 : 0o700;
-        const made = this.queueEntry(path, n, 'dir', created, parent);
+        const made = this.queueEntry(path, n, 'dir', created);
         const kids = await this.contents(path, await tree(), rel, included, made);
         return this.after([made.done, ...kids], () => {
           if (!included && readdirSync(path).length === 0) {
@@ -429,7 +413,7 @@ class TreeRestorer {
         return this.file(path, n, parent);
       case 'symlink':
         this.others++;
-        return { done: this.queueEntry(path, n, 'symlink', 0o777, parent).done };
+        return { done: this.queueEntry(path, n, 'symlink', 0o777).done };
       case 'fifo':
       case 'char':
       case 'block':
@@ -484,10 +468,10 @@ class TreeRestorer {
    * Queues a directory (made with `mode`) or a symlink for the writer, in the current window
    * (written once the window is: in walk order with the files around it).
    */
-  private queueEntry(path: Buffer, n: TreeNode, kind: 'dir' | 'symlink', mode: number, parent: Made): Made {
+  private queueEntry(path: Buffer, n: TreeNode, kind: 'dir' | 'symlink', mode: number): Made {
     let resolve!: (ok: boolean) => void;
-    const made: Made = { done: new Promise<boolean>((r) => (resolve = r)), existed: false, ready: false };
-    const job: FileJob = { id: this.jobs++, kind, path, node: n, written: 0, mtimeSet: false, resolve, mode, made, parent };
+    const made: Made = { done: new Promise<boolean>((r) => (resolve = r)), existed: false };
+    const job: FileJob = { id: this.jobs++, kind, path, node: n, written: 0, mtimeSet: false, resolve, mode, made };
     this.window.segments.push({ job, bytes: 0, first: true, last: true });
     if (this.window.segments.length >= WINDOW_FILES) this.dispatch();
     return made;
@@ -520,7 +504,7 @@ class TreeRestorer {
         key,
         done.then((ok) => (ok ? path : undefined)),
       );
-    const job: FileJob = { id: this.jobs++, kind: 'file', path, node: n, written: 0, mtimeSet: false, resolve, parent };
+    const job: FileJob = { id: this.jobs++, kind: 'file', path, node: n, written: 0, mtimeSet: false, resolve };
     const extents = decodeExtents(n);
     if (extents.length === 0) {
       // nothing to read (empty, or all holes): created with the window's files
@@ -566,14 +550,14 @@ class TreeRestorer {
     if (w.segments.length === 0) return;
     this.window = { refs: [], segments: [], bytes: 0 };
     this.planner.add(w.refs);
-    this.planned.push({ w, specs: this.specs(w) });
+    this.planned.push({ w, batch: this.batch(w) });
     this.windowsQueued++;
     while (this.planner.queued > this.planner.horizon) this.build();
   }
 
   /** Starts reading the oldest planned window; the writer gets it after the windows before it. */
   private build(): void {
-    const { w, specs } = this.planned.shift()!;
+    const { w, batch } = this.planned.shift()!;
     const t0 = now();
     const wn = this.builds++;
     const built = buildPlannedWindow(this.repo, this.pool, this.planner.next(), this.rings, this.stop.signal, 0, true);
@@ -600,10 +584,9 @@ class TreeRestorer {
       // one piece in shared memory (read in place by the writer), else the pieces copied into one
       const data = b.pieces.length === 1 ? b.pieces[0]! : Buffer.concat(b.pieces);
       const t1 = now();
-      const mine = this.walked ? this.share(w) : undefined;
-      const answer = mine ? this.writeShared(specs, mine, data) : this.writeAll(specs, data);
+      const answer = this.writer.write(batch, data);
       answer.then(
-        () => timelineSpan(`window ${wn} written`, t1, mine && { here: mine.to - mine.from }),
+        () => timelineSpan(`window ${wn} written`, t1),
         () => undefined,
       );
       this.written = this.written.then(() =>
@@ -617,44 +600,8 @@ class TreeRestorer {
     });
   }
 
-  /**
-   * The segments of a built window this thread makes itself, once the walk is done: then the last windows (mostly small files: 600-1,900 a
-   * window in rootfs v5) were written by the writer thread alone while this thread and the
-   * codec workers had nothing left to do. Its share: the segments from the first one past
-   * about half of the work left (this window's segments and those the writer has still to
-   * do) whose directory is made already (by an earlier window) to the
-   * end (so every directory of what follows is made already or made here, in walk order),
-   * without a last file that goes on in the next window (the writer keeps it open); undefined
-   * when fewer than SHARE_MIN.
-   */
-  private share(w: Window): { readonly from: number; readonly to: number } | undefined {
-    const segs = w.segments;
-    const to = segs.length > 0 && !segs[segs.length - 1]!.last ? segs.length - 1 : segs.length;
-    // as many segments there as here, counting those the writer has still to do
-    let from = Math.max(1, (segs.length - this.backlog) >> 1);
-    while (from < to && !(segs[from]!.first && segs[from]!.job.parent.ready)) from++;
-    return to - from >= SHARE_MIN ? { from, to } : undefined;
-  }
-
-  /** Writes a window's segments on the writer thread. */
-  private writeAll(specs: readonly SegmentSpec[], data: Uint8Array): Promise<WriteAnswer> {
-    this.backlog += specs.length;
-    return this.writer.write(encodeBatch(specs), data).finally(() => (this.backlog -= specs.length));
-  }
-
-  /** Writes a window's segments: `share`'s here (now), the others on the writer thread; one answer for all. */
-  private writeShared(specs: readonly SegmentSpec[], share: { readonly from: number; readonly to: number }, data: Uint8Array): Promise<WriteAnswer> {
-    const skip = (s: SegmentSpec): SegmentSpec => ({ job: s.job, flags: SKIP, bytes: s.bytes });
-    const mine = (i: number): boolean => i >= share.from && i < share.to;
-    const given = specs.length - (share.to - share.from);
-    this.backlog += given;
-    const theirs = this.writer.write(encodeBatch(specs.map((s, i) => (mine(i) ? skip(s) : s))), data).finally(() => (this.backlog -= given));
-    const ours = this.inline.apply(encodeBatch(specs.map((s, i) => (mine(i) ? s : skip(s)))), data);
-    return theirs.then((a) => mergeAnswers(a, ours));
-  }
-
-  /** The writer's segments of a window (owner and mode left out where a new file has them already). */
-  private specs(w: Window): SegmentSpec[] {
+  /** The writer's batch of a window's segments (owner and mode left out where a new file has them already). */
+  private batch(w: Window): WriteBatch {
     const specs: SegmentSpec[] = [];
     for (const seg of w.segments) {
       const j = seg.job;
@@ -704,7 +651,7 @@ class TreeRestorer {
         regions: n.sparse,
       });
     }
-    return specs;
+    return encodeBatch(specs);
   }
 
   /** A window's files the writer completed: their xattrs and mtime; its failure fails the restore. */
@@ -715,7 +662,6 @@ class TreeRestorer {
       const seg = w.segments[i]!;
       const j = seg.job;
       if (j.made) {
-        j.made.ready = true;
         if (j.kind === 'symlink' && !this.completed(j)) return;
         j.resolve(true);
         continue;
