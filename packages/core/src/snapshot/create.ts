@@ -257,13 +257,7 @@ function manifestOf(written: WrittenObject, session: WriteSession, facts: Return
   const sourceInfo: SnapshotSource = { kind: src.kind, path: src.path, size: written.bytes, sha256: written.sha256!, ...(src.stat ? { stat: src.stat } : {}) };
   const stats = written.stats;
   return {
-    version: 1,
-    time: (opts.time ?? new Date()).toISOString(),
-    hostname: opts.hostname ?? osHostname(),
-    username: safeUsername(),
-    program: PROGRAM,
-    name: opts.name ?? facts.repository ?? inputName,
-    tags: [...(opts.tags ?? [])],
+    ...manifestHead(opts, opts.hostname ?? osHostname(), opts.name ?? facts.repository ?? inputName),
     source: sourceInfo,
     format,
     ...(image && { image }),
@@ -346,13 +340,7 @@ function changedWhileRead(abs: string, before: BigIntStats, read: number): strin
 async function reuse(repo: Repository, lock: RepositoryLock, parent: Snapshot, opts: SnapshotOptions, host: string): Promise<Snapshot> {
   const t0 = performance.now();
   const manifest: SnapshotManifest = {
-    version: 1,
-    time: (opts.time ?? new Date()).toISOString(),
-    hostname: host,
-    username: safeUsername(),
-    program: PROGRAM,
-    name: opts.name ?? parent.name,
-    tags: [...(opts.tags ?? [])],
+    ...manifestHead(opts, host, opts.name ?? parent.name),
     source: parent.source,
     ...(parent.format && { format: parent.format }),
     ...(parent.image && { image: parent.image }),
@@ -362,6 +350,15 @@ async function reuse(repo: Repository, lock: RepositoryLock, parent: Snapshot, o
   };
   const id = await commitSnapshot(repo, lock, manifest);
   return { id, ...manifest };
+}
+
+/** The fields every new snapshot's manifest starts with: format version, time, host, user, program, name and tags. */
+export function manifestHead(
+  opts: { readonly time?: Date | undefined; readonly tags?: readonly string[] | undefined },
+  hostname: string,
+  name: string,
+): Pick<SnapshotManifest, 'version' | 'time' | 'hostname' | 'username' | 'program' | 'name' | 'tags'> {
+  return { version: 1, time: (opts.time ?? new Date()).toISOString(), hostname, username: safeUsername(), program: PROGRAM, name, tags: [...(opts.tags ?? [])] };
 }
 
 /** The user name recorded in snapshots ("" when the system has none for this uid). */

@@ -33,7 +33,7 @@ import { ObjectWriter } from '../object/writer.js';
 import { Basis, type BasisFile } from '../object/file-map.js';
 import { listSnapshots, loadSnapshot, peekSnapshots, resolveSnapshot } from './find.js';
 import type { Snapshot, SnapshotManifest } from './manifest.js';
-import { PROGRAM, safeUsername } from './create.js';
+import { manifestHead } from './create.js';
 import { FsHelper } from '../tree/fs-helper.js';
 import { OwnerNames } from '../tree/owners.js';
 import { compareName, decodeExtents, encodeExtents, encodeTreeBlob, nameFields, nodeName, storedExtents, TREE_BLOB_ENTRIES, utf8OrUndefined, type Extent, type TreeNode } from '../tree/node.js';
@@ -230,13 +230,7 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
         mark('flushed');
         const s = walker.stats;
         const manifest: SnapshotManifest = {
-          version: 1,
-          time: (opts.time ?? new Date()).toISOString(),
-          hostname: host,
-          username: safeUsername(),
-          program: PROGRAM,
-          name: opts.name ?? tops[0]!.name.toString(),
-          tags: [...(opts.tags ?? [])],
+          ...manifestHead(opts, host, opts.name ?? tops[0]!.name.toString()),
           source: { kind: 'dir', path: abs[0]!, size: s.bytes, sha256: '' },
           format: 'tree',
           tree: { paths: abs, root, files: s.files, dirs: s.dirs, others: s.others, bytes: s.bytes },
