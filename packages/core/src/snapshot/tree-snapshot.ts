@@ -118,8 +118,9 @@ const SMALL_READ = 1 << 20;
  * Files below this are read with synchronous calls on the walking thread, larger small files
  * ahead on the thread pool: for a tree of tiny files the thread-pool round trips (five per
  * file) cost more CPU than the reads (10,000 files of 50..2,000 bytes: see native-bench tree-bench).
- * A larger small file whose read-ahead is not done when the walk reaches it is read then,
- * synchronously (tree/read-file.ts readAhead).
+ * A larger small file that was not read ahead (the walk reached it before the read-ahead did)
+ * or whose read-ahead is not done when the walk reaches it is read then, synchronously
+ * (tree/read-file.ts readNow, readAhead).
  */
 const SYNC_READ = 64 << 10;
 /** SMALL_READ and SYNC_READ as BigInts (lstat sizes), made once. */
