@@ -142,8 +142,9 @@ async function main(): Promise<void> {
     const from = statSync(log).size;
     const ceph0 = cephCpu();
     const load = loadavg()[0]!;
-    const r = await runStep(cmd, env(t));
-    if (r.code !== 0) throw new Error(`${t.name} ${what} failed (${r.code}): ${r.stderrTail}`);
+    // A step against one local RGW takes seconds; one still running after 5 minutes is hung: kill it and show its stderr.
+    const r = await runStep({ ...cmd, limitSeconds: cmd.limitSeconds ?? 300 }, env(t));
+    if (r.code !== 0) throw new Error(`${t.name} ${what} ${r.timedOut === true ? 'did not exit' : 'failed'} (${r.code}): ${r.stderrTail}`);
     await new Promise((res) => setTimeout(res, 300)); // the log line follows the response
     const requests = countRequests(log, from, t.bucket);
     const cephCpuSeconds = cephCpu() - ceph0;
