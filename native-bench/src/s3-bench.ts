@@ -66,6 +66,21 @@ function countRequests(log: string, from: number, bucket: string): Counts {
   return c;
 }
 
+/**
+ * Answers other than 2xx per bucket in the radosgw log from byte `from` on, as "<method> <status>" -> count
+ * (a HEAD 404 of a create-only probe is expected; a 5xx or 408 means RGW failed a request the tool then retried or gave up on).
+ */
+function countNon2xx(log: string, from: number, bucket: string): Record<string, number> {
+  const text = readFileSync(log).subarray(from).toString('utf8');
+  const c: Record<string, number> = {};
+  for (const m of text.matchAll(/ beast: \S+ \S+ - \S* \[[^\]]*\] "(\w+) \/([^/ ?]+)[^ ]* HTTP\/1\.1" (\d{3}) /g)) {
+    if (m[2] !== bucket || m[3]!.startsWith('2')) continue;
+    const k = `${m[1]} ${m[3]}`;
+    c[k] = (c[k] ?? 0) + 1;
+  }
+  return c;
+}
+
 const sum = (c: Counts) => KINDS.reduce((n, k) => n + c[k], 0);
 const add = (a: Counts, b: Counts): Counts => Object.fromEntries(KINDS.map((k) => [k, a[k] + b[k]])) as Counts;
 
@@ -123,7 +138,9 @@ async function main(): Promise<void> {
     });
   }
   const env = (t: Tool) => ({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work, ...t.env });
-  const results: Record<string, { steps: (StepResult & { what: string; requests: Counts; load: number; cephCpuSeconds: number })[] }> = Object.fromEntries(tools.map((t) => [t.name, { steps: [] }]));
+  const results: Record<string, { steps: (StepResult & { what: string; requests: Counts; non2xx: Record<string, number>; load: number; cephCpuSeconds: number })[] }> = Object.fromEntries(
+    tools.map((t) => [t.name, { steps: [] }]),
+  );
   /** CPU seconds (user + system) the Ceph daemons (mon, osd, radosgw) have used so far. */
   const cephCpu = () => {
     let ticks = 0;
@@ -144,13 +161,17 @@ async function main(): Promise<void> {
     const load = loadavg()[0]!;
     // A step against one local RGW takes seconds; one still running after 5 minutes is hung: kill it and show its stderr.
     const r = await runStep({ ...cmd, limitSeconds: cmd.limitSeconds ?? 300 }, env(t));
-    if (r.code !== 0) throw new Error(`${t.name} ${what} ${r.timedOut === true ? 'did not exit' : 'failed'} (${r.code}): ${r.stderrTail}`);
     await new Promise((res) => setTimeout(res, 300)); // the log line follows the response
     const requests = countRequests(log, from, t.bucket);
+    const non2xx = countNon2xx(log, from, t.bucket);
+    if (r.code !== 0) {
+      const why = `${r.timedOut === true ? 'did not exit' : 'failed'} (${r.code}), requests ${JSON.stringify(requests)}, non-2xx ${JSON.stringify(non2xx)}`;
+      throw new Error(`${t.name} ${what} ${why}: ${r.stderrTail}`);
+    }
     const cephCpuSeconds = cephCpu() - ceph0;
-    results[t.name]!.steps.push({ ...r, what, requests, load, cephCpuSeconds });
+    results[t.name]!.steps.push({ ...r, what, requests, non2xx, load, cephCpuSeconds });
     console.log(
-      `${t.name.padEnd(11)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  cpu ${(r.cpuSeconds ?? 0).toFixed(2).padStart(6)} s  ceph cpu ${cephCpuSeconds.toFixed(2).padStart(5)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}`,
+      `${t.name.padEnd(11)} ${what.padEnd(12)} ${r.seconds.toFixed(2).padStart(7)} s  cpu ${(r.cpuSeconds ?? 0).toFixed(2).padStart(6)} s  ceph cpu ${cephCpuSeconds.toFixed(2).padStart(5)} s  rss ${((r.rssKB ?? 0) / 1024).toFixed(0).padStart(4)} MiB  requests ${sum(requests)} ${JSON.stringify(requests)}  load ${load.toFixed(1)}${Object.keys(non2xx).length > 0 ? `  non-2xx ${JSON.stringify(non2xx)}` : ''}`,
     );
   };
   try {
