@@ -12,7 +12,7 @@ const common = {
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['level', 'zstd-napi', 'zstd-napi/*', '@napi-rs/blake-hash', '@napi-rs/xattr', 'sodium-native'],
+  external: ['level', 'zstd-napi', 'zstd-napi/*', '@napi-rs/blake-hash', '@napi-rs/xattr', 'sodium-native', '@stowage/sha256-pair'],
   // CommonJS dependencies (commander) call require(): give the ESM bundle one
   banner: { js: "import { createRequire as __stowageCreateRequire } from 'node:module'; const require = __stowageCreateRequire(import.meta.url);" },
   logLevel: 'warning',

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { blake3Stream } from './blake3.js';
+import { Sha256 } from './sha256-pair.js';
 
 /** A running hash of one range. */
 interface RunningHash {
@@ -50,18 +51,45 @@ export interface DigestMismatch {
   readonly actual: string;
 }
 
-/** Hashes byte ranges of a stream fed in order (`update` with each run of pieces and its stream offset). */
+/**
+ * Hashes byte ranges of a stream fed in order (`update` with each run of pieces and its stream offset).
+ *
+ * With `whole` (the SHA-256 of the whole stream, fed from the stream's first byte: pairedSha256
+ * must be true), the hasher feeds it every byte too, and a SHA-256 range that starts at a
+ * multiple of 64 (every tar member: 512-byte records) is hashed in the same pass as the whole
+ * stream (updatePair: one message schedule, two chaining states), not in a second pass over
+ * its bytes. At most one range is paired at any byte: a range overlapping a paired one is
+ * hashed on its own. The digests are the same either way.
+ */
 export class RangeHasher {
   private readonly rangesSorted: DigestedRange[];
   private readonly hashes: (RunningHash | undefined)[];
   private readonly fed: number[];
+  /** Per range: its SHA-256 runs paired with `whole` (started at once, fed by update's pairing). */
+  private readonly paired: (Sha256 | undefined)[];
   /** Index of the first range not yet wholly behind the stream position. */
   private first = 0;
 
-  constructor(ranges: readonly DigestedRange[]) {
+  constructor(
+    ranges: readonly DigestedRange[],
+    private readonly whole?: Sha256,
+  ) {
     this.rangesSorted = [...ranges].sort((a, b) => a.offset - b.offset);
     this.hashes = this.rangesSorted.map(() => undefined);
     this.fed = this.rangesSorted.map(() => 0);
+    this.paired = this.rangesSorted.map(() => undefined);
+    this.rangesSorted.forEach((r, i) => this.pairIfAble(r, i));
+  }
+
+  /** Makes range `i` (just placed) a paired one when it can be. */
+  private pairIfAble(r: DigestedRange, i: number): void {
+    if (!this.whole || r.offset % 64 !== 0 || r.length === 0 || algorithmOf(r.digest) !== 'sha256') return;
+    const end = r.offset + r.length;
+    const overlaps = this.rangesSorted.some((o, j) => j !== i && this.paired[j] && o.offset < end && r.offset < o.offset + o.length);
+    if (overlaps) return;
+    const h = new Sha256();
+    this.paired[i] = h;
+    this.hashes[i] = { update: (d) => void h.update(d), hex: () => h.digest() };
   }
 
   /** The ranges, in offset order (to hash them elsewhere, e.g. on a worker thread). */
@@ -89,6 +117,8 @@ export class RangeHasher {
       this.rangesSorted.splice(i, 0, r);
       this.hashes.splice(i, 0, undefined);
       this.fed.splice(i, 0, 0);
+      this.paired.splice(i, 0, undefined);
+      this.pairIfAble(r, i);
     }
   }
 
@@ -96,8 +126,35 @@ export class RangeHasher {
   update(pieces: readonly Uint8Array[], offset: number): void {
     let pos = offset;
     for (const p of pieces) {
+      if (this.whole) this.wholeAndPaired(p, pos);
       this.piece(p, pos);
       pos += p.length;
+    }
+  }
+
+  /** Feeds piece `p` (at stream offset `pos`) to `whole`, paired with the paired range at each byte. */
+  private wholeAndPaired(p: Uint8Array, pos: number): void {
+    const whole = this.whole!;
+    if (whole.length !== pos) throw new Error(`internal error: stream hash at byte ${whole.length}, fed a piece at ${pos}`);
+    const end = pos + p.length;
+    let at = pos;
+    let i = this.first;
+    while (at < end) {
+      // the next paired range not wholly behind `at`
+      while (i < this.rangesSorted.length && (!this.paired[i] || this.rangesSorted[i]!.offset + this.rangesSorted[i]!.length <= at)) i++;
+      const r = this.rangesSorted[i];
+      if (!r || r.offset >= end) {
+        whole.update(p.subarray(at - pos));
+        return;
+      }
+      if (r.offset > at) {
+        whole.update(p.subarray(at - pos, r.offset - pos));
+        at = r.offset;
+      }
+      const to = Math.min(end, r.offset + r.length);
+      Sha256.pair(whole, this.paired[i]!, p.subarray(at - pos, to - pos));
+      this.fed[i]! += to - at;
+      at = to;
     }
   }
 
@@ -107,6 +164,7 @@ export class RangeHasher {
     for (let i = this.first; i < this.rangesSorted.length; i++) {
       const r = this.rangesSorted[i]!;
       if (r.offset >= end) break;
+      if (this.paired[i]) continue;
       const from = Math.max(r.offset, pos);
       const to = Math.min(r.offset + r.length, end);
       if (to <= from) continue;
@@ -115,6 +173,12 @@ export class RangeHasher {
       h.update(p.subarray(from - pos, to - pos));
       this.fed[i]! += to - from;
     }
+  }
+
+  /** The whole stream's hex SHA-256 (with `whole`); the hasher must not be fed afterwards. */
+  wholeDigest(): string {
+    if (!this.whole) throw new Error('internal error: no whole-stream hash');
+    return this.whole.digest();
   }
 
   /** The ranges whose bytes do not hash to their digest (or were not all seen). */

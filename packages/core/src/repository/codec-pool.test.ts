@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { blake3, idHasher } from '../hash/blake3.js';
 import { parsePackTail } from '../pack/pack-reader.js';
@@ -6,6 +6,7 @@ import { PackWriter, addEncoded } from '../pack/pack-writer.js';
 import { BlobCodec, decodeItem, type CodecSpec, type DecodeItem } from './blob-codec.js';
 import { CodecPool, compactIds, frameAffinity, lastFrameKept } from './codec-pool.js';
 import { prestartCodecWorkers, stopWarmWorkers, warmCodecWorkers } from './codec-warm.js';
+import { pairedSha256 } from '../hash/sha256-pair.js';
 
 describe('compactIds', () => {
   it('copies the ids of decode items into one small buffer (a message to a worker clones whole ArrayBuffers)', () => {
@@ -49,6 +50,40 @@ describe('CodecPool hash streams', () => {
       expect((await ranges.result()).map((m) => m.actual)).toEqual(['sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad']);
     } finally {
       await pool.close();
+    }
+  });
+});
+
+describe.skipIf(!pairedSha256)('CodecPool.streamDigests (one pass for the SHA-256 and the range digests)', () => {
+  it('hashes pieces in shared memory and copies on one worker, with the same digests as sha256 + rangeHasher', async () => {
+    const data = randomBytes(200_000);
+    const hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const ranges = [
+      { path: 'a', offset: 512, length: 100_000, digest: `sha256:${hex(data.subarray(512, 100_512))}`, what: 'layer a' },
+      { path: 'b', offset: 100_864, length: 50_000, digest: `sha256:${'0'.repeat(64)}`, what: 'layer b' },
+    ];
+    for (const workers of [0, 2]) {
+      const pool = new CodecPool({ level: 3, cipher: { algorithm: 'none' } }, workers);
+      try {
+        const both = pool.streamDigests(ranges);
+        const shared = new Uint8Array(new SharedArrayBuffer(70_000));
+        const fed: Promise<void>[] = [];
+        for (let at = 0; at < data.length; at += 70_000) {
+          const piece = data.subarray(at, at + 70_000);
+          // shared memory is read in place (the promise says when it may be reused): alternate with ordinary memory (copied)
+          if ((at / 70_000) % 2 === 0) {
+            shared.set(piece);
+            await both.update([shared.subarray(0, piece.length)], at);
+          } else fed.push(both.update([piece], at));
+        }
+        await Promise.all(fed);
+        const { sha256, mismatches } = await both.result();
+        expect(sha256).toBe(hex(data));
+        expect(mismatches).toEqual([{ what: 'layer b', path: 'b', expected: `sha256:${'0'.repeat(64)}`, actual: `sha256:${hex(data.subarray(100_864, 150_864))}` }]);
+        expect(() => both.discard()).not.toThrow();
+      } finally {
+        await pool.close();
+      }
     }
   });
 });

@@ -22,6 +22,7 @@ import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
 import { takeWarmWorker, workerUrl } from './codec-warm.js';
 import { markOnce } from '../util/timeline.js';
 import { RangeHasher, type DigestedRange, type DigestMismatch } from '../hash/range-hasher.js';
+import { Sha256 } from '../hash/sha256-pair.js';
 
 interface Pending {
   resolve(v: unknown): void;
@@ -66,6 +67,19 @@ export interface StreamRanges {
   update(pieces: readonly Uint8Array[], offset: number, add?: readonly DigestedRange[]): Promise<void>;
   /** The ranges whose bytes did not match their digest; the hasher ends. */
   result(): Promise<DigestMismatch[]>;
+  /** Drops the hashes (the operation failed); idempotent, a no-op after result. */
+  discard(): void;
+}
+
+/**
+ * The SHA-256 of one stream and the digests of byte ranges of it, in one pass over its bytes
+ * (CodecPool.streamDigests; only where pairedSha256 is true).
+ */
+export interface StreamDigests {
+  /** Feeds pieces starting at stream `offset` (every byte, in order; copied, or read in place from shared memory: then resolves once hashed). */
+  update(pieces: readonly Uint8Array[], offset: number): Promise<void>;
+  /** The stream's hex SHA-256 and the ranges whose bytes did not match their digest; the hashes end. */
+  result(): Promise<{ readonly sha256: string; readonly mismatches: DigestMismatch[] }>;
   /** Drops the hashes (the operation failed); idempotent, a no-op after result. */
   discard(): void;
 }
@@ -284,6 +298,40 @@ export class CodecPool {
     return hasher;
   }
 
+  /**
+   * The SHA-256 of one operation's stream and the digests of `ranges` of it, hashed together
+   * on one worker: a SHA-256 range at a multiple of 64 goes through the same pass as the whole
+   * stream (hash/sha256-pair.ts, one message schedule for both states), instead of a second
+   * pass on another worker (sha256 + rangeHasher). Use only where pairedSha256 is true (the
+   * SHA-NI addon is built and the CPU has SHA-NI). Each call gives a new, independent hash.
+   */
+  streamDigests(ranges: readonly DigestedRange[]): StreamDigests {
+    const id = ++this.streams;
+    if (this.maxWorkers === 0) return inlineDigests(ranges);
+    if (this.slots.length === 0) this.spawn();
+    const slot = this.slots[id % this.slots.length]!;
+    this.send(slot, { seq: 0, op: 'range-start', stream: id, ranges, whole: true }, []);
+    let open = true;
+    return {
+      update: (pieces, offset) => {
+        if (!open) return Promise.reject(new Error('internal error: update after result'));
+        if (pieces.some((p) => !(p.buffer instanceof ArrayBuffer))) return this.postTo(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ack: true }, []).then(() => undefined);
+        this.send(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset }, []); // copies
+        return Promise.resolve();
+      },
+      result: async () => {
+        if (!open) throw new Error('internal error: result twice');
+        open = false;
+        return (await this.postTo(slot, { seq: 0, op: 'range-digests', stream: id }, [])) as { sha256: string; mismatches: DigestMismatch[] };
+      },
+      discard: () => {
+        if (!open) return;
+        open = false;
+        this.send(slot, { seq: 0, op: 'discard', stream: id }, []);
+      },
+    };
+  }
+
   /** Which worker (index in start order) a hash stream of this pool runs on; undefined inline (diagnostics, tests). */
   workerOf(stream: StreamSha | StreamRanges): number | undefined {
     const slot = this.streamSlots.get(stream);
@@ -404,5 +452,25 @@ function inlineRanges(ranges: readonly DigestedRange[]): StreamRanges {
     },
     result: () => Promise.resolve(r.mismatches()),
     discard: () => undefined,
+  };
+}
+
+function inlineDigests(ranges: readonly DigestedRange[]): StreamDigests {
+  let r: RangeHasher | undefined = new RangeHasher(ranges, new Sha256());
+  return {
+    update(pieces, offset) {
+      if (!r) return Promise.reject(new Error('internal error: update after result'));
+      r.update(pieces, offset);
+      return Promise.resolve();
+    },
+    result() {
+      if (!r) return Promise.reject(new Error('internal error: result twice'));
+      const out = { sha256: r.wholeDigest(), mismatches: r.mismatches() };
+      r = undefined;
+      return Promise.resolve(out);
+    },
+    discard() {
+      r = undefined;
+    },
   };
 }

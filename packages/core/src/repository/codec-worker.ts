@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { StowageError } from '../errors.js';
 import { BlobCodec, type CodecSpec, type DecodeItem } from './blob-codec.js';
 import { RangeHasher, type DigestedRange } from '../hash/range-hasher.js';
+import { Sha256 } from '../hash/sha256-pair.js';
 import { GarbageBound } from '../util/garbage-bound.js';
 
 export type WorkerRequest =
@@ -22,8 +23,11 @@ export type WorkerRequest =
   | { readonly seq: number; readonly op: 'sha-update'; readonly stream: number; readonly data: readonly Uint8Array[]; readonly ack?: boolean }
   /** Replies with stream `stream`'s hex SHA-256 and forgets the stream. */
   | { readonly seq: number; readonly op: 'sha-digest'; readonly stream: number }
-  /** Starts hashing byte ranges of stream `stream` (image layers); no reply. */
-  | { readonly seq: number; readonly op: 'range-start'; readonly stream: number; readonly ranges: readonly DigestedRange[] }
+  /**
+   * Starts hashing byte ranges of stream `stream` (image layers); no reply. `whole`: the
+   * stream's own SHA-256 too, in the same pass (updates then carry every byte; pairedSha256).
+   */
+  | { readonly seq: number; readonly op: 'range-start'; readonly stream: number; readonly ranges: readonly DigestedRange[]; readonly whole?: boolean }
   /** Feeds pieces starting at stream `offset` to the range hashes; replies (empty) when `ack`. */
   | {
       readonly seq: number;
@@ -36,6 +40,8 @@ export type WorkerRequest =
     }
   /** Replies with the ranges whose bytes do not match their digest, and forgets them. */
   | { readonly seq: number; readonly op: 'range-result'; readonly stream: number }
+  /** A stream started with `whole`: replies with { sha256, mismatches } and forgets it. */
+  | { readonly seq: number; readonly op: 'range-digests'; readonly stream: number }
   /** Forgets stream `stream`'s hashes (its operation failed); no reply. */
   | { readonly seq: number; readonly op: 'discard'; readonly stream: number };
 
@@ -92,7 +98,7 @@ port.on('message', (req: WorkerRequest) => {
         port.postMessage({ seq: req.seq, ok: true, result: needCodec().decodeInto(req.data, req.items, req.out, req.what, req.aside) } satisfies WorkerResponse);
         return;
       case 'range-start':
-        rangers.set(req.stream, new RangeHasher(req.ranges));
+        rangers.set(req.stream, new RangeHasher(req.ranges, req.whole ? new Sha256() : undefined));
         return;
       case 'range-update': {
         const r = rangers.get(req.stream);
@@ -105,6 +111,13 @@ port.on('message', (req: WorkerRequest) => {
         const bad = rangers.get(req.stream)?.mismatches() ?? [];
         rangers.delete(req.stream);
         port.postMessage({ seq: req.seq, ok: true, result: bad } satisfies WorkerResponse);
+        return;
+      }
+      case 'range-digests': {
+        const r = rangers.get(req.stream);
+        rangers.delete(req.stream);
+        if (!r) throw new Error(`internal error: no hashes of stream ${req.stream}`);
+        port.postMessage({ seq: req.seq, ok: true, result: { sha256: r.wholeDigest(), mismatches: r.mismatches() } } satisfies WorkerResponse);
         return;
       }
       case 'sha-update': {
