@@ -3,6 +3,11 @@
  * reads of a window that spans many packs are decoded once all are in, in at most one job per
  * codec worker instead of one per pack range, and give the same bytes; a damaged byte still
  * fails the window with CORRUPT naming the blob and its pack.
+ *
+ * A window planned with a stash (delta bases read with its blobs) that does not fit its
+ * slots (fresh memory) decodes the reads holding bases twice, the bases first: the bytes
+ * and the codec pool survive it (an S3 restore that never exited, 2026-11-30: the first job
+ * took the stored bytes over and the second could not be sent, leaving close() waiting).
  */
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,10 +16,12 @@ import { CodecPool } from '../repository/codec-pool.js';
 import type { BlobSource } from '../repository/blob-store.js';
 import type { Repository } from '../repository/repository.js';
 import { WriteSession } from '../repository/write-session.js';
-import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
+import { seeded, snapshotBytes, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { tarOf } from '../testing/tars.js';
-import { decodeChunkList, type ChunkRef } from './chunk-list.js';
-import { buildPlannedWindow, windowRings } from './read-window.js';
+import { SlotRing } from '../util/slot-ring.js';
+import { decodeChunkList, readChunkLists, type ChunkRef } from './chunk-list.js';
+import { extentWindows } from './extents.js';
+import { buildPlannedWindow, windowRings, type WindowRings } from './read-window.js';
 import { WindowPlanner } from './window-plan.js';
 import { ObjectWriter } from './writer.js';
 
@@ -115,5 +122,62 @@ describe('gathered window decodes', () => {
     );
     expect(isStowageError(err, 'CORRUPT')).toBe(true);
     expect((err as Error).message).toMatch(new RegExp(`blob [0-9a-f]{64} in pack ${rd.pack}: `));
+  });
+});
+
+describe('windows with delta bases in fresh memory', () => {
+  let cacheRoot: string;
+  let repo: Repository;
+  let lists: readonly string[];
+  let v2: Buffer;
+  // v2 changes every third file (a delta against v1's, in v1's frames beside files v2 keeps as they were)
+  const conf = (i: number, v: number) => Buffer.from(`# config ${i}\n${`option_${i} = value ${i % 7}\n`.repeat(150 + i)}${v === 2 && i % 3 === 0 ? `changed ${i}\n` : ''}`);
+  const tar = (v: number) => tarOf(Array.from({ length: 60 }, (_, i) => ({ name: `etc/c${i}.conf`, data: conf(i, v) })));
+
+  beforeAll(async () => {
+    cacheRoot = tempCacheRoot();
+    ({ repo } = await testRepo(cacheRoot, { packSize: 1 << 20 }));
+    await snapshotBytes(repo, tar(1), 'img', { format: 'tar' });
+    v2 = tar(2);
+    lists = (await snapshotBytes(repo, v2, 'img', { format: 'tar' })).content.lists;
+  });
+  afterAll(async () => {
+    await repo.close();
+    fs.rmSync(cacheRoot, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['with a base slot', 1 << 20],
+    ['bases too large for the base slot', 16],
+  ])('a read holding bases and blobs of the window is decoded twice from its own bytes (%s); the pool closes', async (_, baseSlot) => {
+    const pool = new CodecPool(repo.codecSpec, 2);
+    let copies = 0;
+    const decode = pool.decode.bind(pool);
+    pool.decode = (data, items, what) => {
+      if (data.buffer instanceof ArrayBuffer && data.byteLength === data.buffer.byteLength) copies++;
+      return decode(data, items, what);
+    };
+    // read slots too small for any window: every window falls back to fresh memory
+    const rings: WindowRings = { read: new SlotRing(3, 16), out: new SlotRing(3, 1 << 20), base: new SlotRing(2, baseSlot) };
+    const planner = new WindowPlanner(repo, { horizon: 8, budget: 256 * 1024, lookahead: 10_000, stash: 8 << 20 });
+    for await (const w of extentWindows(readChunkLists(repo, lists), 8 * 1024)) planner.add(w);
+    const parts: Buffer[] = [];
+    let failure: unknown;
+    try {
+      while (planner.queued > 0) {
+        const built = await buildPlannedWindow(repo, pool, planner.next(), rings);
+        parts.push(...built.pieces.map((p) => Buffer.from(p)));
+        built.release();
+      }
+    } catch (err) {
+      failure = err;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([pool.close().then(() => 'closed'), new Promise((r) => (timer = setTimeout(r, 5000, 'still open')))]);
+    clearTimeout(timer);
+    expect(failure).toBeUndefined();
+    expect(closed).toBe('closed');
+    expect(Buffer.concat(parts).equals(v2)).toBe(true);
+    expect(copies).toBeGreaterThan(0); // the windows did decode in fresh memory
   });
 });

@@ -203,6 +203,9 @@ async function decodeReads(
   /** The reads left for decodeGathered. */
   const gathered: Gathered[] = [];
   let failure: { err: unknown } | undefined;
+  // the stored bytes of a read that holds delta bases are decoded twice (the bases first, whole, then the window's blobs):
+  // in ordinary memory, which a decode job takes over (transfers to its worker), each job gets a copy of them
+  const twice = plan.bases?.size ? new Set(reads.flatMap((rd, i) => (rd.blobs.some((b) => plan.bases!.has(b.key)) ? [i] : []))) : undefined;
   const fail =
     (what: string) =>
     (err: unknown): never => {
@@ -251,7 +254,7 @@ async function decodeReads(
             await pool.decodeInto(src, items, slots.out, what, aside).catch(fail(what));
             return;
           }
-          const { plain: out, lengths } = await pool.decode(src, items, what).catch(fail(what));
+          const { plain: out, lengths } = await pool.decode(twice?.has(i) ? ownCopy(pool, src) : src, items, what).catch(fail(what));
           let off = 0;
           blobs.forEach((b, k) => {
             const len = lengths[k]!;
@@ -363,6 +366,15 @@ async function decodeGathered(
   if (bad) throw bad.reason;
 }
 
+/**
+ * Stored bytes to hand to a decode job when another job reads them too: a copy when they are
+ * in ordinary memory and the pool has workers (CodecPool.decode transfers ordinary memory to
+ * its worker, detaching it here), else the bytes themselves (shared memory is never transferred).
+ */
+function ownCopy(pool: CodecPool, src: Uint8Array): Uint8Array {
+  return pool.maxWorkers > 0 && src.buffer instanceof ArrayBuffer ? new Uint8Array(src) : src;
+}
+
 /** Copies the parts of a read that later windows need aside (WindowRead.keep); returns the bytes read. */
 function keepParts(rd: WindowRead, src: Uint8Array): Uint8Array {
   if (rd.keep) {
@@ -414,7 +426,7 @@ async function decodeBases(
       if (slot) {
         out = slot.bytes.subarray(j.at, j.at + j.n);
         await pool.decodeInto(src, items, out, what).catch(fail(what));
-      } else out = (await pool.decode(src, items, what).catch(fail(what))).plain;
+      } else out = (await pool.decode(ownCopy(pool, src), items, what).catch(fail(what))).plain; // the window decodes these bytes too
       let off = 0;
       for (const b of j.blobs) {
         plain.set(b.key, out.subarray(off, off + b.loc.rawLength));

@@ -223,3 +223,53 @@ describe('CodecPool decode jobs follow the frame a worker keeps decoded', () => 
     }
   });
 });
+
+describe('CodecPool jobs always settle', () => {
+  const spec: CodecSpec = { level: 3, cipher: { algorithm: 'none' } };
+  /** Resolves with 'settled' once `p` settles, or 'pending' after `ms`. */
+  const within = async (p: Promise<unknown>, ms = 5000): Promise<string> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        p.then(
+          () => 'settled',
+          () => 'settled',
+        ),
+        new Promise<string>((r) => (timer = setTimeout(r, ms, 'pending'))),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  /** A whole ArrayBuffer's view whose memory was transferred away (detached), as a decode job leaves it. */
+  const detached = (): Uint8Array => {
+    const b = new Uint8Array(4096);
+    structuredClone(b.buffer, { transfer: [b.buffer] });
+    return b;
+  };
+
+  it('a job whose bytes were already transferred (to another job) rejects, and close() still settles', async () => {
+    const pool = new CodecPool(spec, 2);
+    const item = decodeItem({ offset: 0, length: 10, rawLength: 10, compressed: false }, new Uint8Array(32), 0);
+    // decode transfers whole ordinary memory (a detached buffer in a transfer list drops the message without a word);
+    // decodeInto clones it (throws)
+    await expect(pool.decode(detached(), [item], 'moved')).rejects.toThrow(/could not be sent to a codec worker/);
+    await expect(pool.decodeInto(detached(), [item], new Uint8Array(new SharedArrayBuffer(10)), 'moved')).rejects.toThrow(/could not be sent to a codec worker/);
+    // the pool still works
+    const sha = pool.sha256();
+    await sha.update([new Uint8Array(new SharedArrayBuffer(3)).fill(97)]);
+    expect(await sha.digest()).toBe('9834876dcfb05cb167a5c24953eba58c4ac89b1adf57f28f2f9d09af107ee8f0');
+    expect(await within(pool.close())).toBe('settled');
+  });
+
+  it('a worker that exits fails the jobs waiting for it and every later one; close() settles', async () => {
+    const pool = new CodecPool(spec, 1);
+    const sha = pool.sha256();
+    await sha.update([Buffer.from('abc')]);
+    const { worker } = (pool as unknown as { slots: { worker: import('node:worker_threads').Worker }[] }).slots[0]!;
+    await worker.terminate();
+    expect(await within(sha.digest())).toBe('settled');
+    await expect(pool.sha256().digest()).rejects.toThrow(/codec worker exited/);
+    expect(await within(pool.close())).toBe('settled');
+  });
+});

@@ -341,7 +341,7 @@ export class CodecPool {
   /** Posts a request that has no reply (nothing is sent once the pool failed or closed). */
   private send(slot: WorkerSlot, req: WorkerRequest, transfer: ArrayBuffer[]): void {
     if (this.failure || this.closed) return;
-    slot.worker.postMessage(req, transfer);
+    slot.worker.postMessage(req, transferable(transfer));
   }
 
   /**
@@ -375,6 +375,8 @@ export class CodecPool {
     const slot: WorkerSlot = { worker, outstanding: 0 };
     worker.on('message', (m: WorkerResponse) => this.onMessage(m));
     worker.on('error', (err) => this.failAll(err));
+    // a worker that ends without an 'error' (its thread exited) answers nothing more
+    worker.on('exit', (code) => this.closed || this.failAll(new Error(`internal error: a codec worker exited (code ${code})`)));
     worker.unref();
     this.slots.push(slot);
   }
@@ -391,14 +393,27 @@ export class CodecPool {
     return this.postTo(slot, req, transfer);
   }
 
+  /**
+   * Posts a job and waits for its answer. A job that cannot be posted (postMessage throws: a
+   * view of memory already transferred elsewhere cannot be cloned) rejects at once and is
+   * not counted as outstanding: a job left pending without a worker that knows of it would
+   * hold its caller and close() (and a ref on the worker) forever (an S3 restore that never
+   * exited, 2026-11-30). Node drops a message whose transfer list holds a detached
+   * ArrayBuffer without a word (transferable() takes those out, so its clone throws instead).
+   */
   private postTo(slot: WorkerSlot, req: WorkerRequest, transfer: ArrayBuffer[]): Promise<unknown> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new StowageError('ABORTED', 'codec pool closed'));
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
+      try {
+        slot.worker.postMessage({ ...req, seq }, transferable(transfer));
+      } catch (err) {
+        reject(new Error(`internal error: a ${req.op} job could not be sent to a codec worker: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
       this.pending.set(seq, { resolve, reject, slot });
       if (slot.outstanding++ === 0) slot.worker.ref();
-      slot.worker.postMessage({ ...req, seq }, transfer);
     });
   }
 
@@ -412,14 +427,29 @@ export class CodecPool {
     if (this.pending.size === 0) this.drained?.();
   }
 
+  /** Fails every job still waiting for an answer, and every later one; the workers no longer keep the process alive. */
   private failAll(err: unknown): void {
     this.failure ??= err;
     for (const [seq, p] of this.pending) {
       this.pending.delete(seq);
       p.reject(err);
     }
+    for (const s of this.slots) {
+      s.outstanding = 0;
+      s.worker.unref();
+    }
     this.drained?.();
   }
+}
+
+/**
+ * A transfer list without empty ArrayBuffers: one already transferred (detached: Node 20 has
+ * no ArrayBuffer#detached, and its length is 0) would make postMessage drop the whole message
+ * silently; left out, a view of it fails the clone (DataCloneError) instead. An empty buffer
+ * that is not detached costs nothing to copy.
+ */
+function transferable(list: ArrayBuffer[]): ArrayBuffer[] {
+  return list.every((b) => b.byteLength > 0) ? list : list.filter((b) => b.byteLength > 0);
 }
 
 function inlineSha(): StreamSha {
