@@ -263,6 +263,8 @@ class TreeRestorer {
   private readonly writer = TreeWriter.start();
   private jobs = 0;
   private builds = 0;
+  /** Windows being built (read and decoded) now. */
+  private building = 0;
   private roomFor: (() => void) | undefined;
   /** Helper requests not answered yet. */
   private helperCalls = 0;
@@ -553,6 +555,19 @@ class TreeRestorer {
     this.planned.push({ w, batch: this.batch(w) });
     this.windowsQueued++;
     while (this.planner.queued > this.planner.horizon) this.build();
+    this.keepBuilding();
+  }
+
+  /**
+   * Starts building the oldest queued window when none is being built, planned with the
+   * windows queued after it so far: the planner waits for its horizon of windows behind a
+   * window (blobs later windows need are kept decoded), and where the walk queues windows
+   * slowly (a root file system's last windows: thousands of small files each, walked on this
+   * thread) the codec workers and the writer would wait for it, and the last windows were all
+   * built only once the walk was done.
+   */
+  private keepBuilding(): void {
+    if (this.building === 0 && this.planner.queued > 0 && !this.failure) this.build();
   }
 
   /** Starts reading the oldest planned window; the writer gets it after the windows before it. */
@@ -561,6 +576,14 @@ class TreeRestorer {
     const t0 = now();
     const wn = this.builds++;
     const built = buildPlannedWindow(this.repo, this.pool, this.planner.next(), this.rings, this.stop.signal, 0, true);
+    this.building++;
+    built.then(
+      () => {
+        this.building--;
+        this.keepBuilding();
+      },
+      () => this.building--,
+    );
     built.then(
       () => timelineSpan(`window ${wn} built`, t0, { bytes: w.bytes, files: w.segments.length }),
       () => undefined,
