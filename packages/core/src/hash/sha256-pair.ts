@@ -8,17 +8,29 @@
  * project's Xeon). The digests are plain SHA-256: the pairing changes only how the blocks are
  * scheduled, never what is hashed (the tests check every result against node:crypto).
  *
- * `pairedSha256` is false when the addon is not built or the CPU lacks SHA-NI; then nothing
+ * `pairedSha256()` is false when the addon is not built or the CPU lacks SHA-NI; then nothing
  * here may be used and callers hash with node:crypto.
  */
-import native from '@stowage/sha256-pair';
+import { createRequire } from 'node:module';
+
+type Addon = NonNullable<typeof import('@stowage/sha256-pair')>;
+
+/** The addon, loaded on first use (only image restores need it: other commands' start-up does not pay for it, about 2 ms); null when not built or not supported. */
+let loaded: Addon | null | undefined;
+function load(): Addon | null {
+  if (loaded === undefined) loaded = createRequire(import.meta.url)('@stowage/sha256-pair') as Addon | null;
+  return loaded;
+}
 
 /** True when Sha256 and updatePair can be used (the addon is built and the CPU has SHA-NI). */
-export const pairedSha256 = native !== null;
+export function pairedSha256(): boolean {
+  return load() !== null;
+}
 
 const IV = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 
-function addon(): NonNullable<typeof native> {
+function addon(): Addon {
+  const native = load();
   if (!native) throw new Error('internal error: SHA-256 addon used without SHA-NI (check pairedSha256)');
   return native;
 }

@@ -125,7 +125,7 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
     this.pool = repo.codecs(opts.workers);
     // image layers are hashed twice (the whole output, each layer): in one pass where SHA-NI
     // allows it (restore of docker.tar v5: about 0.15 CPU-s less), else in two passes on two workers
-    this.both = opts.sha256 && opts.digestRanges?.length && pairedSha256 ? this.pool.streamDigests(opts.digestRanges) : undefined;
+    this.both = opts.sha256 && opts.digestRanges?.length && pairedSha256() ? this.pool.streamDigests(opts.digestRanges) : undefined;
     this.sha = opts.sha256 && !this.both ? this.pool.sha256() : undefined;
     this.ranges = opts.digestRanges?.length && !this.both ? this.pool.rangeHasher(opts.digestRanges, this.sha) : undefined;
     const align = opts.align ?? 0;

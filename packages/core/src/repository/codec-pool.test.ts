@@ -54,7 +54,7 @@ describe('CodecPool hash streams', () => {
   });
 });
 
-describe.skipIf(!pairedSha256)('CodecPool.streamDigests (one pass for the SHA-256 and the range digests)', () => {
+describe.skipIf(!pairedSha256())('CodecPool.streamDigests (one pass for the SHA-256 and the range digests)', () => {
   it('hashes pieces in shared memory and copies on one worker, with the same digests as sha256 + rangeHasher', async () => {
     const data = randomBytes(200_000);
     const hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
