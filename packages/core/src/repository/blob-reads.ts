@@ -5,8 +5,9 @@
  */
 import type { BlobLocation } from '../blob-index/types.js';
 import { planReads, type PlannedRead } from './read-plan.js';
-import { decodeItem, frameKeyOf } from './blob-codec.js';
+import { decodeItem, frameKeyOf, type DecodeItem } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
+import type { BaseReads } from './codec-worker.js';
 
 /** Ranged pack reads (a Repository is one); a missing or short pack is CORRUPT naming it. */
 export interface PackRanges {
@@ -57,14 +58,9 @@ export async function readWholeBlobsInto(repo: PackRanges, pool: CodecPool, plan
   let storedAt = 0;
   await Promise.all(
     plan.reads.map(async (rd) => {
-      const start = plan.at.get(rd.blobs[0]!.key)!;
-      let n = 0;
-      for (const b of rd.blobs) n += b.loc.rawLength;
+      const { start, n, items } = readLayout(plan, rd);
       const from = storedAt;
       storedAt += rd.length;
-      // a frame is named by its pack and offset: the codec keeps the last one decoded, and a
-      // later call needing more of its members (a tree restore's next directories) does not decode it again
-      const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: frameKeyOf(rd.pack, b.loc) }));
       const what = `pack ${rd.pack}`;
       let stored: Uint8Array;
       if (scratch) {
@@ -75,6 +71,41 @@ export async function readWholeBlobsInto(repo: PackRanges, pool: CodecPool, plan
       else plain.set((await pool.decode(stored, items, what)).plain, start);
     }),
   );
+  return viewsOf(plan, plain);
+}
+
+/**
+ * The planned reads' stored bytes read into `scratch` (storedBytes long), not decoded: for each
+ * read, its stored bytes, its items and where their plaintext goes in `plain` (plainBytes long,
+ * laid out as `at` says), for a codec job to decode (an encode job its delta bases: codec-worker
+ * 'encode' with bases). CORRUPT naming the pack when one is missing or short.
+ */
+export async function readStoredInto(repo: PackRanges, plan: WholeBlobReads, plain: Uint8Array, scratch: Uint8Array): Promise<BaseReads[]> {
+  let storedAt = 0;
+  return Promise.all(
+    plan.reads.map(async (rd) => {
+      const { start, n, items } = readLayout(plan, rd);
+      const data = scratch.subarray(storedAt, storedAt + rd.length);
+      storedAt += rd.length;
+      await repo.readPackRangeInto(rd.pack, rd.offset, rd.length, data);
+      return { data, items, out: plain.subarray(start, start + n), what: `pack ${rd.pack}` };
+    }),
+  );
+}
+
+/** Where read `rd`'s plaintext starts in the area and its bytes there, and its decode items. */
+function readLayout(plan: WholeBlobReads, rd: PlannedRead): { start: number; n: number; items: DecodeItem[] } {
+  const start = plan.at.get(rd.blobs[0]!.key)!;
+  let n = 0;
+  for (const b of rd.blobs) n += b.loc.rawLength;
+  // a frame is named by its pack and offset: the codec keeps the last one decoded, and a
+  // later call needing more of its members (a tree restore's next directories) does not decode it again
+  const items = rd.blobs.map((b) => decodeItem(b.loc, b.id, b.loc.offset - rd.offset, undefined, { frameKey: frameKeyOf(rd.pack, b.loc) }));
+  return { start, n, items };
+}
+
+/** A view of each planned blob's plaintext in `plain`, by latin1 id. */
+function viewsOf(plan: WholeBlobReads, plain: Uint8Array): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
   for (const rd of plan.reads) for (const b of rd.blobs) out.set(b.key, plain.subarray(plan.at.get(b.key)!, plan.at.get(b.key)! + b.loc.rawLength));
   return out;

@@ -18,7 +18,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { StowageError, type ErrorCode } from '../errors.js';
 import { BlobCodec, withId, type CodecSpec, type DecodeItem, type DecodedBatch, type EncodedBatch } from './blob-codec.js';
-import type { WorkerRequest, WorkerResponse } from './codec-worker.js';
+import type { BaseReads, WorkerRequest, WorkerResponse } from './codec-worker.js';
 import { takeWarmWorker, workerUrl } from './codec-warm.js';
 import { markOnce } from '../util/timeline.js';
 import { RangeHasher, type DigestedRange, type DigestMismatch } from '../hash/range-hasher.js';
@@ -172,13 +172,24 @@ export class CodecPool {
   /**
    * Encodes consecutive blobs of `data` (`baseSpans`: where candidate delta bases lie in
    * `data`; `frameTarget`: small blobs may share frames up to this size; see BlobCodec.encode); `data`'s memory
-   * is transferred to the worker.
+   * is transferred to the worker. `bases` (workers only, `data` in shared memory): reads the
+   * worker decodes into `data` first, the bases `baseSpans` points at; when one is CORRUPT the
+   * blobs are encoded without bases and the result says `basesFailed`.
    */
-  encode(data: Uint8Array, lengths: number[], baseSpans?: number[], frameTarget = 0): Promise<EncodedBatch> {
-    if (this.maxWorkers === 0) return Promise.resolve().then(() => this.inline.encode(data, lengths, baseSpans, frameTarget));
+  encode(data: Uint8Array, lengths: number[], baseSpans?: number[], frameTarget = 0, bases?: readonly BaseReads[]): Promise<EncodedBatch & { readonly basesFailed?: boolean }> {
+    if (this.maxWorkers === 0) {
+      if (bases) return Promise.reject(new Error('internal error: delta bases to decode in an inline encode'));
+      return Promise.resolve().then(() => this.inline.encode(data, lengths, baseSpans, frameTarget));
+    }
     if (this.slots.length === 0 || (this.slots.length < this.maxWorkers && this.slots.every((s) => s.outstanding > 0))) this.spawn();
-    return this.post({ seq: 0, op: 'encode', data, lengths, ...(baseSpans && { baseSpans }), frameTarget }, [data]).then((r) => {
-      const x = r as EncodedBatch;
+    // the worker's codec keeps the last frame of the bases it decodes (as after a decode job)
+    const items = bases?.flatMap((b) => b.items);
+    return this.post(
+      { seq: 0, op: 'encode', data, lengths, ...(baseSpans && { baseSpans }), frameTarget, ...(bases && { bases }) },
+      [data],
+      items && ((slot) => (slot.frame = lastFrameKept(items, slot.frame))),
+    ).then((r) => {
+      const x = r as EncodedBatch & { readonly basesFailed?: boolean };
       return { ...x, stored: Buffer.from(x.stored.buffer, x.stored.byteOffset, x.stored.byteLength) };
     });
   }

@@ -15,7 +15,20 @@ import { GarbageBound } from '../util/garbage-bound.js';
 export type WorkerRequest =
   /** The codec of a worker started without one (codec-warm.ts): its first message; no reply. */
   | { readonly seq: number; readonly op: 'init'; readonly spec: CodecSpec }
-  | { readonly seq: number; readonly op: 'encode'; readonly data: Uint8Array; readonly lengths: number[]; readonly baseSpans?: number[]; readonly frameTarget?: number }
+  /**
+   * Encodes; with `bases`, first decodes those reads into their places in `data` (shared
+   * memory: the candidate delta bases `baseSpans` points at), and encodes without bases when
+   * one is CORRUPT (the result says `basesFailed`: a damaged repository only costs the deltas).
+   */
+  | {
+      readonly seq: number;
+      readonly op: 'encode';
+      readonly data: Uint8Array;
+      readonly lengths: number[];
+      readonly baseSpans?: number[];
+      readonly frameTarget?: number;
+      readonly bases?: readonly BaseReads[];
+    }
   | { readonly seq: number; readonly op: 'decode'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly what: string }
   /** Decodes from and into shared memory (nothing transferred); replies with the lengths. */
   | { readonly seq: number; readonly op: 'decode-into'; readonly data: Uint8Array; readonly items: DecodeItem[]; readonly out: Uint8Array; readonly what: string; readonly aside?: Uint8Array }
@@ -45,6 +58,14 @@ export type WorkerRequest =
   /** Forgets stream `stream`'s hashes (its operation failed); no reply. */
   | { readonly seq: number; readonly op: 'discard'; readonly stream: number };
 
+/** Stored bytes of some delta bases (shared memory), decoded into `out` (a view of the encode job's shared `data`). */
+export interface BaseReads {
+  readonly data: Uint8Array;
+  readonly items: DecodeItem[];
+  readonly out: Uint8Array;
+  readonly what: string;
+}
+
 export type WorkerResponse = { readonly seq: number; readonly ok: true; readonly result: unknown } | { readonly seq: number; readonly ok: false; readonly code?: string; readonly message: string };
 
 const port = parentPort!;
@@ -73,6 +94,17 @@ function garbageBoundFor(codec: BlobCodec | undefined): GarbageBound | undefined
 const shas = new Map<number, Hash>();
 const rangers = new Map<number, RangeHasher>();
 
+/** Decodes an encode job's delta bases into place; false when one is CORRUPT (other errors are thrown). */
+function decodeBases(bases: readonly BaseReads[]): boolean {
+  try {
+    for (const b of bases) needCodec().decodeInto(b.data, b.items, b.out, b.what);
+    return true;
+  } catch (err) {
+    if (err instanceof StowageError && err.code === 'CORRUPT') return false;
+    throw err;
+  }
+}
+
 port.on('message', (req: WorkerRequest) => {
   try {
     switch (req.op) {
@@ -81,9 +113,10 @@ port.on('message', (req: WorkerRequest) => {
         garbage = garbageBoundFor(codecOrNone);
         return;
       case 'encode': {
-        const r = needCodec().encode(req.data, req.lengths, req.baseSpans, req.frameTarget);
+        const basesFailed = req.bases !== undefined && !decodeBases(req.bases);
+        const r = needCodec().encode(req.data, req.lengths, basesFailed ? undefined : req.baseSpans, req.frameTarget);
         const stored = new Uint8Array(r.stored.buffer, r.stored.byteOffset, r.stored.byteLength);
-        port.postMessage({ seq: req.seq, ok: true, result: { ...r, stored } } satisfies WorkerResponse, transferable(r.stored));
+        port.postMessage({ seq: req.seq, ok: true, result: { ...r, stored, ...(basesFailed && { basesFailed }) } } satisfies WorkerResponse, transferable(r.stored));
         // the output the stored bytes were copied from (the cipher's own outputs are freed at once: Cipher.release)
         garbage?.add(needCodec().lastEncodeGarbage);
         return;

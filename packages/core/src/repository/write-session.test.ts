@@ -1,12 +1,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import type { AnyIndexedPack } from '../blob-index/types.js';
 import { ENTRY_BYTES } from '../pack/entry.js';
 import { ENCODE_SLOT_BYTES, WriteSession } from './write-session.js';
 import { LocalBackend } from '../backend/local.js';
+import type { MemoryBackend } from '../backend/memory.js';
 import { blake3Hex } from '../hash/blake3.js';
 
 const cacheRoot = tempCacheRoot();
@@ -147,6 +148,57 @@ describe('WriteSession encode slots', () => {
     const back = await repo.loadBlobs([ids[0]!, ids[n - 1]!]);
     expect(back[0]!.equals(data.subarray(0, 256 * 1024))).toBe(true);
     expect(back[1]!.equals(data.subarray((n - 1) * 256 * 1024))).toBe(true);
+    await repo.close();
+  });
+});
+
+describe('WriteSession delta bases', () => {
+  /** A blob `a` stored, and `b` (a few bytes of `a` changed) with `a` as its delta hint, by a session with a codec worker. */
+  async function baseThenChanged(damage: boolean) {
+    const { backend, repo } = await testRepo(cacheRoot);
+    const a = seeded('ws-base', 200_000);
+    const b = Buffer.from(a);
+    for (let i = 0; i < 16; i++) b[i * 12_007]! ^= 0x5a;
+    const idA = repo.codec.id(a);
+    const idB = repo.codec.id(b);
+    const first = new WriteSession(repo, { workers: 1, frames: false });
+    await first.saveChunks('data', [a], [idA]);
+    await first.flush();
+    if (damage) {
+      // one byte of a's stored bytes flipped: its decode (on the worker, in b's encode job) is CORRUPT
+      const [loc] = await repo.lookup([idA]);
+      const mem = backend as MemoryBackend;
+      const key = [...mem.files.keys()].find((k) => k.endsWith(loc!.pack))!;
+      const bytes = Buffer.from(mem.files.get(key)!);
+      bytes[loc!.offset + Math.floor(loc!.length / 2)]! ^= 0xff;
+      mem.files.set(key, bytes);
+    }
+    const second = new WriteSession(repo, { workers: 1, frames: false });
+    const decodes = vi.spyOn(repo.codecs(1), 'decodeInto');
+    const r = await second.saveChunks('data', [b], [idB], [idA]);
+    await second.flush();
+    expect(r.deltaCandidates).toBe(1);
+    // the base's stored bytes were read into the job's slot and decoded by the encode job itself (no decode job)
+    expect(second.slotless).toBe(0);
+    expect(decodes).not.toHaveBeenCalled();
+    decodes.mockRestore();
+    const [back] = await repo.loadBlobs([idB]);
+    expect(back!.equals(b)).toBe(true);
+    return { repo, second, loc: (await repo.lookup([idB]))[0]! };
+  }
+
+  it('a changed blob is stored as a delta against its base, decoded by the encode job on the worker; it reads back', async () => {
+    const { repo, second, loc } = await baseThenChanged(false);
+    expect(second.stats.deltaBlobs).toBe(1);
+    expect(loc.base).toBeDefined();
+    expect(loc.length).toBeLessThan(100_000); // stored whole: about 200,000 (random bytes)
+    await repo.close();
+  });
+
+  it('a base whose stored bytes are damaged only costs the delta: the blob is stored whole and reads back', async () => {
+    const { repo, second, loc } = await baseThenChanged(true);
+    expect(second.stats.deltaBlobs).toBe(0);
+    expect(loc.base).toBeUndefined();
     await repo.close();
   });
 });

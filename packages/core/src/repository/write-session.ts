@@ -26,11 +26,12 @@ import type { TempFile } from '../backend/backend.js';
 import type { BlobLocation, RawIndexedPack } from '../blob-index/types.js';
 import type { EncodedBatch } from './blob-codec.js';
 import type { CodecPool } from './codec-pool.js';
+import type { BaseReads } from './codec-worker.js';
 import type { Repository } from './repository.js';
 import { IdSet } from '../util/id-set.js';
 import { SlotRing } from '../util/slot-ring.js';
 import { frameTargetFor } from './blob-codec.js';
-import { planWholeBlobReads, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
+import { planWholeBlobReads, readStoredInto, readWholeBlobsInto, type WholeBlobReads } from './blob-reads.js';
 import { mark, now, timelineOn, timelineSpan } from '../util/timeline.js';
 import { detach } from '../util/detach.js';
 import { copyViews } from '../util/copy-bytes.js';
@@ -301,18 +302,26 @@ export class WriteSession {
   /**
    * Reads and decodes the bases into `buf` after the blobs (straight into shared memory when
    * `shared`), then encodes. A base that cannot be read (a damaged repository) only costs
-   * its deltas: the batch is encoded without bases, and check will report the damage.
+   * its deltas: the batch is encoded without bases, and check will report the damage. With
+   * workers and a slot (`scratch`), the stored bytes are read into the slot and the encode
+   * job decodes them itself before encoding: one message to a worker, and no hop through
+   * this thread's event loop between the bases' decode and the encode while the slot is held.
    */
   private async encodeWithBases(buf: Uint8Array, area: number, rawLengths: number[], plan: BasePlan, scratch: Uint8Array | undefined): Promise<EncodedBatch> {
     let spans: number[] | undefined = plan.spans.map((x, k) => (k % 2 === 0 ? x + area : x));
+    const plain = buf.subarray(area, area + plan.reads.plainBytes);
+    let reads: BaseReads[] | undefined;
     try {
-      await readWholeBlobsInto(this.repo, this.pool, plan.reads, buf.subarray(area, area + plan.reads.plainBytes), scratch);
+      if (scratch && this.pool.maxWorkers > 0) reads = await readStoredInto(this.repo, plan.reads, plain, scratch);
+      else await readWholeBlobsInto(this.repo, this.pool, plan.reads, plain, scratch);
     } catch (err) {
       if (!isStowageError(err, 'CORRUPT', 'NOT_FOUND')) throw err;
       spans = undefined;
-      plan.ids.fill(undefined);
+      reads = undefined;
     }
-    return this.pool.encode(buf, rawLengths, spans, this.frameTarget);
+    const r = await this.pool.encode(buf, rawLengths, spans, this.frameTarget, reads);
+    if (!spans || r.basesFailed) plan.ids.fill(undefined);
+    return r;
   }
 
   /** Stores one blob (chunk lists and such); returns its id. */
