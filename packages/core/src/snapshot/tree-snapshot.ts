@@ -44,6 +44,7 @@ import { ReadArena } from '../tree/read-arena.js';
 import { readAhead, readNow, type ReadAhead } from '../tree/read-file.js';
 import { lstatPacked, STAT_FIELDS, type EntryStat, type TreeScan } from '../tree/scan.js';
 import { mark } from '../util/timeline.js';
+import { prestartCodecWorkers } from '../repository/codec-warm.js';
 
 export type TreeWarningCode =
   /** A file or directory could not be read (permission denied, I/O error): skipped. */
@@ -676,6 +677,20 @@ class TreeWalker {
   }
 
   private prefetched: ReadAhead | undefined;
+  /** A codec worker was started (or not needed): see warm. */
+  private warmed = false;
+
+  /**
+   * At the first file read: starts a codec worker (codec-warm.ts; the pool takes it at its first
+   * encode job) unless the pool has one or runs inline. Its start (about 50 ms) went after the
+   * first small-file batch was cut (up to BATCH_BYTES later), and the walk's first large file
+   * then waited for it; a walk that reads nothing (an unchanged tree) starts none.
+   */
+  private warm(): void {
+    this.warmed = true;
+    const pool = this.repo.codecs(this.opts.workers);
+    if (pool.maxWorkers > 0 && pool.size === 0) prestartCodecWorkers(1);
+  }
   /** The buffer large files are read into, piece by piece (allocated at the first). */
   private piece: Buffer | undefined;
   /** When the walk last let the event loop run (see YIELD_MS). */
@@ -713,6 +728,7 @@ class TreeWalker {
    * thousand tiny files later): one promise and one closure a file.
    */
   private async readAndFeed(abs: Buffer, rel: string, st: EntryStat, base: TreeNode, old: TreeNode | undefined, listedAt: number): Promise<Later<TreeNode | undefined>> {
+    if (!this.warmed) this.warm();
     const pre = this.prefetched;
     this.prefetched = undefined;
     const sparse = st.size > 0n && st.blocks * 512n < st.size ? await this.helper.dataRegions(abs).catch(() => undefined) : undefined;
