@@ -208,6 +208,9 @@ export async function snapshotTree(repo: Repository, inputs: readonly string[], 
   const helper = FsHelper.start();
   try {
     const walker = new TreeWalker(repo, session, helper, opts, parent?.id, trees);
+    // a codec worker now when the snapshot will store something: no parent (tree blobs at
+    // least), or an entry the scan saw changed since the parent was taken (else at the first file read)
+    if (!parent || (opts.scan && opts.scan.newestCtime > BigInt(Date.parse(parent.time)) * 1_000_000n)) walker.warm();
     opts.scan?.stop(); // the walk lists the rest itself
     const rootNodes: Promise<TreeNode | undefined>[] = [];
     for (let i = 0; i < tops.length; i++) {
@@ -681,12 +684,13 @@ class TreeWalker {
   private warmed = false;
 
   /**
-   * At the first file read: starts a codec worker (codec-warm.ts; the pool takes it at its first
-   * encode job) unless the pool has one or runs inline. Its start (about 50 ms) went after the
-   * first small-file batch was cut (up to BATCH_BYTES later), and the walk's first large file
-   * then waited for it; a walk that reads nothing (an unchanged tree) starts none.
+   * Starts a codec worker (codec-warm.ts; the pool takes it at its first encode job) unless the
+   * pool has one or runs inline; once (snapshotTree, or the walk at its first file read). Its
+   * start (about 50 ms) came after the first small-file batch was cut (up to BATCH_BYTES
+   * later), and the walk's first large file then waited for it; a walk that reads nothing (an
+   * unchanged tree) starts none.
    */
-  private warm(): void {
+  warm(): void {
     this.warmed = true;
     const pool = this.repo.codecs(this.opts.workers);
     if (pool.maxWorkers > 0 && pool.size === 0) prestartCodecWorkers(1);

@@ -1,6 +1,7 @@
 /**
- * A tree snapshot starts its first codec worker at the first file it reads (codec-warm.ts),
- * not at its first encode job: never for an unchanged tree or an inline pool.
+ * A tree snapshot starts its first codec worker before its first encode job (codec-warm.ts):
+ * at once without a parent, or when the scan saw an entry changed since the parent, else at
+ * the first file it reads; never for an unchanged tree or an inline pool.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { Repository } from '../repository/repository.js';
 import { prestartCodecWorkers, stopWarmWorkers, warmCodecWorkers } from '../repository/codec-warm.js';
+import { TreeScan } from '../tree/scan.js';
 import { snapshotTree } from './tree-snapshot.js';
 
 vi.mock('../repository/codec-warm.js', async (importOriginal) => {
@@ -53,5 +55,34 @@ describe('tree snapshots start a codec worker at their first file read', () => {
     expect(c.filesRead).toBe(21);
     expect(started).toHaveBeenCalledTimes(1);
     await again.close();
+  });
+
+  it('before the walk when the scan saw an entry changed since the parent (here only a directory: no file is read)', async () => {
+    const src = path.join(dir, 'scanned');
+    fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `sub/f${i}`), `file ${i}\n`);
+    const started = vi.mocked(prestartCodecWorkers);
+    const root = tempCacheRoot();
+    const { backend, repo } = await testRepo(root);
+    await snapshotTree(repo, [src], { workers: 2 });
+    await repo.close();
+    const snap = async (): Promise<number> => {
+      const again = await Repository.open(backend, { cacheRoot: root });
+      const scan = new TreeScan([src]);
+      await new Promise((r) => setTimeout(r, 20)); // scanned (the CLI scans while the key is derived)
+      started.mockClear();
+      try {
+        expect((await snapshotTree(again, [src], { workers: 2, scan })).filesRead).toBe(0);
+      } finally {
+        scan.close();
+        await again.close();
+      }
+      return started.mock.calls.length;
+    };
+    expect(await snap()).toBe(0); // nothing changed since the parent
+    await new Promise((r) => setTimeout(r, 5));
+    fs.chmodSync(path.join(src, 'sub'), 0o700); // its ctime moves past the parent's time
+    expect(await snap()).toBe(1); // (its new tree blobs are encoded on it)
+    fs.rmSync(root, { recursive: true, force: true });
   });
 });

@@ -181,6 +181,8 @@ export class TreeScan {
   private entries = 0;
   private stopped = false;
   private readonly maxEntries: number;
+  /** The latest ctime (ns) of the entries scanned so far: 0 before any (a hint that something changed since a time). */
+  newestCtime = 0n;
 
   /** Starts scanning `paths` (resolved against the working directory; a symlink given is followed, as the snapshot does). */
   constructor(
@@ -271,6 +273,7 @@ export class TreeScan {
       try {
         const st = lstatSync(path, { bigint: true });
         pack(st, stats, i * FIELDS);
+        if (st.ctimeNs > this.newestCtime) this.newestCtime = st.ctimeNs;
         if (!st.isDirectory() || (this.opts.oneFileSystem && st.dev !== dir.rootDev)) continue;
         const key = `${st.dev}:${st.ino}`;
         if (!dir.ancestors.includes(key)) subdirs.push({ path, rootDev: dir.rootDev, ancestors: [...dir.ancestors, key] });
