@@ -126,15 +126,17 @@ export const LISTS_AHEAD = 4;
  * Yields the chunk refs of a snapshot in order, loading up to `ahead` list blobs at once
  * (default 1: one at a time; LISTS_AHEAD for a remote repository). Each list is verified as it is loaded; a failed
  * load is thrown when its turn comes. When the caller stops early, the loads still in
- * flight are waited for (and their failures dropped), so none outlives the iteration.
+ * flight are waited for (and their failures dropped), so none outlives the iteration. Once
+ * `stop` fired, no more loads start: the iteration fails with its reason.
  */
-export async function* readChunkLists(repo: BlobSource, lists: readonly string[], ahead = 1): AsyncGenerator<ChunkRef[]> {
+export async function* readChunkLists(repo: BlobSource, lists: readonly string[], ahead = 1, stop?: AbortSignal): AsyncGenerator<ChunkRef[]> {
   if (!Number.isSafeInteger(ahead) || ahead < 1) throw new TypeError(`ahead must be a whole number >= 1, not ${ahead}`);
   const load = repoListLoader(repo);
   const pending: { hex: string; plain: Promise<Buffer> }[] = [];
   let next = 0;
   const fill = (): void => {
     while (next < lists.length && pending.length < ahead) {
+      if (stop?.aborted) throw stop.reason;
       const hex = lists[next++]!;
       const plain = load(Buffer.from(hex, 'hex'), hex);
       plain.catch(() => undefined); // thrown when its turn comes

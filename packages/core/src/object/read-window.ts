@@ -105,7 +105,7 @@ export async function buildPlannedWindow(repo: BlobSource, pool: CodecPool, plan
       // the plan reads the delta bases with the window's blobs
       plain = await decodeReads(repo, pool, reads, undefined, slots, plan, stop, rings?.base, gather);
     } else {
-      const bases = await loadBasesOf(repo, pool, reads, rings?.base);
+      const bases = await loadBasesOf(repo, pool, reads, rings?.base, stop);
       try {
         plain = await decodeReads(repo, pool, reads, bases.plain, slots, plan, stop, undefined, gather);
       } finally {
@@ -195,6 +195,7 @@ async function decodeReads(
   baseRing?: SlotRing,
   gather = false,
 ): Promise<Map<string, Uint8Array>> {
+  stop?.throwIfAborted(); // the read stopped: no more requests for it
   const { asideAt, aside, baseOnly } = plan;
   const plain = new Map<string, Uint8Array>();
   let readOff = 0;
@@ -470,7 +471,13 @@ function piecesOf(refs: readonly ChunkRef[], plain: ReadonlyMap<string, Uint8Arr
  * when they fit (release it once the window is decoded), else into fresh memory. CORRUPT
  * when a base is missing from the index or is itself a delta.
  */
-async function loadBasesOf(repo: BlobSource, pool: CodecPool, reads: readonly PlannedRead[], ring: SlotRing | undefined): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
+async function loadBasesOf(
+  repo: BlobSource,
+  pool: CodecPool,
+  reads: readonly PlannedRead[],
+  ring: SlotRing | undefined,
+  stop: AbortSignal | undefined,
+): Promise<{ plain: Map<string, Uint8Array>; release: () => void }> {
   const want = new Map<string, { base: Buffer; of: Uint8Array }>();
   for (const rd of reads) for (const b of rd.blobs) if (b.loc.base) want.set(b.loc.base.toString('latin1'), { base: b.loc.base, of: b.id });
   if (want.size === 0) return { plain: new Map(), release: () => undefined };
@@ -479,9 +486,11 @@ async function loadBasesOf(repo: BlobSource, pool: CodecPool, reads: readonly Pl
   const baseLocs = new Map<string, BlobLocation>();
   list.forEach((w, i) => baseLocs.set(w.base.toString('latin1'), found[i]!));
   const plan = planWholeBlobReads(baseLocs);
+  stop?.throwIfAborted(); // the read stopped: no more requests for it
   if (!ring || plan.plainBytes + plan.storedBytes > ring.size) return { plain: await repo.loadWholeBlobs(baseLocs, pool), release: () => undefined };
   const slot = await ring.acquire();
   try {
+    stop?.throwIfAborted();
     const plain = await readWholeBlobsInto(repo, pool, plan, slot.bytes.subarray(0, plan.plainBytes), slot.bytes.subarray(plan.plainBytes));
     return { plain, release: slot.release };
   } catch (err) {

@@ -11,6 +11,7 @@
  * repository and its codec pools are shared by every read and write at once.
  */
 import { setMaxListeners } from 'node:events';
+import { abortedError } from '../errors.js';
 import type { DigestedRange, DigestMismatch } from '../hash/range-hasher.js';
 import type { CodecPool, StreamDigests, StreamRanges, StreamSha } from '../repository/codec-pool.js';
 import { pairedSha256 } from '../hash/sha256-pair.js';
@@ -137,7 +138,17 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
     const inFlight: Promise<BuiltWindow>[] = [];
     const stop = new AbortController();
     setMaxListeners(0, stop.signal); // every read and decode of the windows in flight listens to it
+    const signal = this.opts.signal;
+    /** Throws ABORTED (the signal's reason when it is a StowageError) once the caller's signal fired. */
+    const checkSignal = (): void => {
+      if (signal?.aborted) throw abortedError(signal, 'object read: aborted');
+    };
+    // once the caller's signal fires, windows being built start no more reads (a read that starts
+    // after the command's signal fired runs without it: backend/retry.ts)
+    const onAbort = (): void => stop.abort(new Error('object read stopped'));
+    signal?.addEventListener('abort', onAbort, { once: true });
     const next = async (): Promise<ReadWindow> => {
+      checkSignal();
       const w = await inFlight.shift()!;
       const at = this.bytes;
       for (const p of w.pieces) this.bytes += p.length;
@@ -158,8 +169,8 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
         p.catch(() => undefined);
         inFlight.push(p);
       };
-      for await (const window of extentWindows(readChunkLists(this.repo, this.lists, this.opts.listsAhead ?? 1), this.opts.windowBytes, this.opts.range)) {
-        this.opts.signal?.throwIfAborted();
+      for await (const window of extentWindows(readChunkLists(this.repo, this.lists, this.opts.listsAhead ?? 1, stop.signal), this.opts.windowBytes, this.opts.range)) {
+        checkSignal();
         markOnce('object read: first window added');
         planner.add(window);
         starts.push(end);
@@ -174,7 +185,11 @@ export class ObjectReader implements AsyncIterable<ReadWindow> {
       }
       while (inFlight.length) yield await next();
       ended = true;
+    } catch (err) {
+      checkSignal(); // what the caller's signal stopped (a window, the chunk lists) fails as ABORTED
+      throw err;
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       if (!ended) {
         // failed, or the caller stopped early: drop the hashes; windows still reading decode
         // nothing more. Give each window's slots back as soon as it settles (a window still
