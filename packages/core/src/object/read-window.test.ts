@@ -27,6 +27,16 @@ import { ObjectWriter } from './writer.js';
 
 const WINDOW = 256 * 1024;
 
+describe('windowRings', () => {
+  it('gives 3 output slots by default and as many as asked for (S3 restores: REMOTE_OUT_SLOTS), each a window and its placement slack', () => {
+    const three = windowRings(4 << 20, 1 << 20);
+    const four = windowRings(4 << 20, 1 << 20, 4096, 4);
+    expect([three.out.count, three.read.count, three.base.count]).toEqual([3, 3, 2]);
+    expect([four.out.count, four.read.count, four.base.count]).toEqual([4, 3, 2]);
+    expect(four.out.size).toBe(three.out.size + 4096);
+  });
+});
+
 describe('gathered window decodes', () => {
   let cacheRoot: string;
   let repo: Repository;

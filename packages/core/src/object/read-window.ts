@@ -46,13 +46,13 @@ export interface WindowRings {
  * then travels on to the writer and the hashing threads; the read slot is free once the
  * window is decoded.
  */
-export function windowRings(windowBytes: number, maxChunk: number, align = 0): WindowRings {
+export function windowRings(windowBytes: number, maxChunk: number, align = 0, outSlots = 3): WindowRings {
   const out = windowBytes + 2 * Math.max(maxChunk, 1 << 20);
   // read slots: twice the window, since a window may need a few members of many frames (read
   // whole) and read through gaps; without room the window falls back to fresh memory (on
   // docker.tar v5: 1 window in 47 at out + 1 MiB, RSS 233 MB against 215 MB).
   // base slots: touched only by snapshots with deltas (untouched shared memory costs no RSS)
-  return { read: new SlotRing(3, 2 * out), out: new SlotRing(3, out + align, align > 0), base: new SlotRing(2, 2 * out) };
+  return { read: new SlotRing(3, 2 * out), out: new SlotRing(outSlots, out + align, align > 0), base: new SlotRing(2, 2 * out) };
 }
 
 /**

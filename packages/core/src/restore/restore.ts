@@ -11,7 +11,7 @@
 import type { Writable } from 'node:stream';
 import { corrupt } from '../errors.js';
 import { describeMismatches, imageRangeHasher } from '../image/verify.js';
-import { ObjectReader, REMOTE_CARRY } from '../object/reader.js';
+import { ObjectReader, REMOTE_CARRY, REMOTE_OUT_SLOTS } from '../object/reader.js';
 import { LISTS_AHEAD } from '../object/chunk-list.js';
 import type { ProgressFn } from '../progress.js';
 import type { Repository } from '../repository/repository.js';
@@ -89,7 +89,7 @@ async function restore(repo: Repository, id: string, sink: Sink, opts: RestoreOp
     sharedMemory: true,
     sha256: true,
     // a store with per-request costs: each pack range read once for the windows around it
-    ...((repo.backend.info.uploads ?? 1) > 1 && { carry: REMOTE_CARRY, listsAhead: LISTS_AHEAD }),
+    ...((repo.backend.info.uploads ?? 1) > 1 && { carry: REMOTE_CARRY, listsAhead: LISTS_AHEAD, outSlots: REMOTE_OUT_SLOTS }),
     ...(image && { digestRanges: image.ranges }),
     ...(sink.align && { align: sink.align }),
     ...(opts.signal && { signal: opts.signal }),
