@@ -6,7 +6,8 @@
  * restore set every owner and mode instead of leaving out the calls a new entry would not need;
  * directories and symlinks, made by the writer thread in walk order, are there for what the walk
  * does on its own thread (a hard link's later name, a FIFO) and keep their metadata; a FIFO
- * or device node waits for its directory without holding up the walk (no window written early).
+ * or device node waits for its directory without holding up the walk (no window written early);
+ * subdirectories' trees load ahead of the walk (a few index lookups for many small directories).
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -77,6 +78,27 @@ describe('tree restore', () => {
       const b = fs.lstatSync(path.join(out, p), { bigint: true });
       expect([p, b.mode, b.mtimeNs]).toEqual([p, a.mode, a.mtimeNs]);
     }
+  });
+
+  it('subdirectories load ahead of the walk: a tree of many directories with one subdirectory each takes a few index lookups, not one per directory', async () => {
+    const src = path.join(dir, 'ahead-src');
+    for (let i = 0; i < 150; i++) {
+      fs.mkdirSync(path.join(src, `d${i}/sub`), { recursive: true });
+      fs.writeFileSync(path.join(src, `d${i}/sub/f`), `file ${i}\n`);
+    }
+    const snap = (await snapshotTree(shared.repo, [src])).snapshot;
+    const out = path.join(dir, 'ahead-out');
+    const lookups = vi.spyOn(shared.repo, 'lookup');
+    try {
+      const r = await restoreTree(shared.repo, snap, out);
+      expect([r.files, r.dirs]).toEqual([150, 300]);
+      // the top's 150 subdirectories in 3 batches; their subdirectories loaded ahead as each batch is taken
+      // (one lookup each) and the files' window: 156 lookups in all without loading ahead
+      expect(lookups.mock.calls.length).toBeLessThan(20);
+    } finally {
+      lookups.mockRestore();
+    }
+    for (let i = 0; i < 150; i++) expect(fs.readFileSync(path.join(out, `d${i}/sub/f`), 'utf8')).toBe(`file ${i}\n`);
   });
 
   it('a FIFO waits for its directory without holding the walk: its directory goes in one window with the files after it', async () => {
