@@ -57,7 +57,7 @@ export interface DigestMismatch {
  * With `whole` (the SHA-256 of the whole stream, fed from the stream's first byte: pairedSha256
  * must be true), the hasher feeds it every byte too, and a SHA-256 range that starts at a
  * multiple of 64 (every tar member: 512-byte records) is hashed in the same pass as the whole
- * stream (updatePair: one message schedule, two chaining states), not in a second pass over
+ * stream (Sha256.pair: one message schedule, two chaining states), not in a second pass over
  * its bytes. At most one range is paired at any byte: a range overlapping a paired one is
  * hashed on its own. The digests are the same either way.
  */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { seeded } from '../testing/fixtures.js';
-import { pairedSha256, Sha256, updatePair } from './sha256-pair.js';
+import { pairedSha256, Sha256 } from './sha256-pair.js';
 
 const cpuHasShaNi = (() => {
   try {
@@ -44,7 +44,7 @@ describe.skipIf(!pairedSha256())('Sha256 over the SHA-NI addon', () => {
     const part = new Sha256();
     let at = 640;
     for (const step of [1, 63, 64, 100, 4096, 7, 65_536, 129]) {
-      updatePair(whole, part, data.subarray(at, at + step));
+      Sha256.pair(whole, part, data.subarray(at, at + step));
       at += step;
     }
     expect(part.length).toBe(at - 640);
@@ -55,7 +55,7 @@ describe.skipIf(!pairedSha256())('Sha256 over the SHA-NI addon', () => {
 
   it('refuses to pair states out of phase, and the addon refuses partial blocks and wrong state sizes', async () => {
     const a = new Sha256().update(data.subarray(0, 10));
-    expect(() => updatePair(a, new Sha256(), data.subarray(0, 100))).toThrow(/out of phase/);
+    expect(() => Sha256.pair(a, new Sha256(), data.subarray(0, 100))).toThrow(/out of phase/);
     const native = createRequire(import.meta.url)('@stowage/sha256-pair') as NonNullable<typeof import('@stowage/sha256-pair')>;
     expect(() => native.compress(new Uint32Array(8), data.subarray(0, 63))).toThrow(RangeError);
     expect(() => native.compress(new Uint32Array(7), data.subarray(0, 64))).toThrow(RangeError);

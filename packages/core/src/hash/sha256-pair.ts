@@ -1,6 +1,6 @@
 /**
  * SHA-256 whose state is ours (over the SHA-NI compression addon, @stowage/sha256-pair), so
- * that two hashes running over the same bytes can be fed in one pass: `updatePair(whole,
+ * that two hashes running over the same bytes can be fed in one pass: `Sha256.pair(whole,
  * part, bytes)` runs each 64-byte block through both chaining states at once, with one
  * message schedule (sha256_pair.c). A restore hashes every byte of an image layer twice, for
  * the whole output's recorded sha256 and for the layer's digest; paired, that costs about
@@ -22,7 +22,7 @@ function load(): Addon | null {
   return loaded;
 }
 
-/** True when Sha256 and updatePair can be used (the addon is built and the CPU has SHA-NI). */
+/** True when Sha256 and Sha256.pair can be used (the addon is built and the CPU has SHA-NI). */
 export function pairedSha256(): boolean {
   return load() !== null;
 }
@@ -94,12 +94,11 @@ export class Sha256 {
     return out.toString('hex');
   }
 
-  /** Bytes held for the next block: two hashes can be fed in one pass when these are equal. */
-  get phase(): number {
-    return this.held;
-  }
-
-  /** updatePair. */
+  /**
+   * Feeds `data` to both `a` and `b`, which must hold the same number of bytes of an unfinished
+   * block (true of a stream's hash and of a range starting at a multiple of 64 in it); the
+   * whole blocks go through both states in one pass.
+   */
   static pair(a: Sha256, b: Sha256, data: Uint8Array): void {
     if (a.held !== b.held) throw new Error('internal error: paired SHA-256 states out of phase');
     let at = 0;
@@ -119,13 +118,4 @@ export class Sha256 {
       b.update(data.subarray(at + whole));
     }
   }
-}
-
-/**
- * Feeds `data` to both `a` and `b`, which must hold the same number of bytes of an unfinished
- * block (same `phase`: true of a stream's hash and of a range starting at a multiple of 64
- * in it); the whole blocks go through both states in one pass.
- */
-export function updatePair(a: Sha256, b: Sha256, data: Uint8Array): void {
-  Sha256.pair(a, b, data);
 }
