@@ -288,13 +288,7 @@ export class CodecPool {
     this.send(slot, { seq: 0, op: 'range-start', stream: id, ranges }, []);
     let open = true;
     const hasher: StreamRanges = {
-      update: (pieces, offset, add) => {
-        const shared = pieces.some((p) => !(p.buffer instanceof ArrayBuffer));
-        const more = add?.length ? { add } : {};
-        if (shared) return this.postTo(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ack: true, ...more }, []).then(() => undefined);
-        this.send(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ...more }, []); // copies
-        return Promise.resolve();
-      },
+      update: (pieces, offset, add) => this.rangeUpdate(slot, id, pieces, offset, add),
       result: async () => {
         open = false;
         return (await this.postTo(slot, { seq: 0, op: 'range-result', stream: id }, [])) as DigestMismatch[];
@@ -326,9 +320,7 @@ export class CodecPool {
     return {
       update: (pieces, offset) => {
         if (!open) return Promise.reject(new Error('internal error: update after result'));
-        if (pieces.some((p) => !(p.buffer instanceof ArrayBuffer))) return this.postTo(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ack: true }, []).then(() => undefined);
-        this.send(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset }, []); // copies
-        return Promise.resolve();
+        return this.rangeUpdate(slot, id, pieces, offset);
       },
       result: async () => {
         if (!open) throw new Error('internal error: result twice');
@@ -341,6 +333,19 @@ export class CodecPool {
         this.send(slot, { seq: 0, op: 'discard', stream: id }, []);
       },
     };
+  }
+
+  /**
+   * Feeds pieces at stream `offset` to range-hash stream `id` on its worker (and ranges `add`ed
+   * to it): pieces in shared memory are hashed in place (resolves once the worker acknowledged),
+   * others are copied with the message (resolves at once).
+   */
+  private rangeUpdate(slot: WorkerSlot, id: number, pieces: readonly Uint8Array[], offset: number, add?: readonly DigestedRange[]): Promise<void> {
+    const shared = pieces.some((p) => !(p.buffer instanceof ArrayBuffer));
+    const more = add?.length ? { add } : {};
+    if (shared) return this.postTo(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ack: true, ...more }, []).then(() => undefined);
+    this.send(slot, { seq: 0, op: 'range-update', stream: id, data: pieces, offset, ...more }, []); // copies
+    return Promise.resolve();
   }
 
   /** Which worker (index in start order) a hash stream of this pool runs on; undefined inline (diagnostics, tests). */
