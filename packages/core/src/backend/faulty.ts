@@ -112,9 +112,12 @@ export function faulty(next: Backend, rules: readonly FaultRule[], opts: FaultOp
     return hit;
   };
 
+  /** What a call's error names: the file, or the type of files listed. */
+  const whatOf = (op: FaultOp, h: Handle): string => (op === 'list' ? `${h.type} files` : pathOf(h));
+
   const errorFor = (r: FaultRule, op: FaultOp, h: Handle): StowageError => {
     if (r.error === 'HANG') r = { ...r, error: 'TIMEOUT' }; // its idle timeout ran out
-    const what = op === 'list' ? `${h.type} files` : pathOf(h);
+    const what = whatOf(op, h);
     const cause = Object.assign(new Error(`${r.error}: ${MESSAGES[r.error]} (injected)`), { code: r.error });
     if (r.error === 'ENOENT') return new StowageError('NOT_FOUND', `${what}: not found (injected)`, { cause });
     return new StowageError('BACKEND', `${op} ${what}: ${MESSAGES[r.error]} (injected)`, { cause, retryable: RETRYABLE.has(r.error), timedOut: r.error === 'TIMEOUT' });
@@ -130,7 +133,7 @@ export function faulty(next: Backend, rules: readonly FaultRule[], opts: FaultOp
         const t = r.delayMs === undefined ? undefined : setTimeout(() => res(false), r.delayMs);
         signal?.addEventListener('abort', () => (clearTimeout(t), res(true)), { once: true });
       });
-      if (aborted) throw abortedError(signal!, `${op} ${op === 'list' ? `${h.type} files` : pathOf(h)}: aborted (injected hang)`);
+      if (aborted) throw abortedError(signal!, `${op} ${whatOf(op, h)}: aborted (injected hang)`);
     }
     throw errorFor(r, op, h);
   };
