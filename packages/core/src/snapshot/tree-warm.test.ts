@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { seeded, tempCacheRoot, testRepo } from '../testing/fixtures.js';
 import { Repository } from '../repository/repository.js';
 import { prestartCodecWorkers, stopWarmWorkers, warmCodecWorkers } from '../repository/codec-warm.js';
@@ -63,13 +63,14 @@ describe('tree snapshots start a codec worker at their first file read', () => {
     for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `sub/f${i}`), `file ${i}\n`);
     const started = vi.mocked(prestartCodecWorkers);
     const root = tempCacheRoot();
+    onTestFinished(() => fs.rmSync(root, { recursive: true, force: true }));
     const { backend, repo } = await testRepo(root);
     await snapshotTree(repo, [src], { workers: 2 });
     await repo.close();
     const snap = async (): Promise<number> => {
       const again = await Repository.open(backend, { cacheRoot: root });
       const scan = new TreeScan([src]);
-      await new Promise((r) => setTimeout(r, 20)); // scanned (the CLI scans while the key is derived)
+      await vi.waitFor(() => expect(scan.size).toBe(2)); // both directories scanned (the CLI scans while the key is derived)
       started.mockClear();
       try {
         expect((await snapshotTree(again, [src], { workers: 2, scan })).filesRead).toBe(0);
@@ -80,9 +81,10 @@ describe('tree snapshots start a codec worker at their first file read', () => {
       return started.mock.calls.length;
     };
     expect(await snap()).toBe(0); // nothing changed since the parent
-    await new Promise((r) => setTimeout(r, 5));
+    // file times come from the kernel's coarse clock (one tick: up to 10 ms) and the parent's time is in whole
+    // milliseconds: 50 ms on, the change's ctime is past the parent's time whatever the tick
+    await new Promise((r) => setTimeout(r, 50));
     fs.chmodSync(path.join(src, 'sub'), 0o700); // its ctime moves past the parent's time
     expect(await snap()).toBe(1); // (its new tree blobs are encoded on it)
-    fs.rmSync(root, { recursive: true, force: true });
   });
 });
